@@ -1,0 +1,29 @@
+use std::time::Duration;
+
+use url::Url;
+
+/// Settings of the HTTP side, already validated by whoever built them.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The URL clients reach Airlock at; tarball URLs are rewritten to it. When
+    /// absent, it is derived from each request's `Host` header.
+    pub public_url: Option<Url>,
+    /// How long a fetched packument is used before it is revalidated upstream.
+    pub metadata_max_age: Duration,
+    /// How long past its max age a packument may still be served while the upstream
+    /// is failing.
+    pub stale_if_error: Duration,
+    /// The memory budget for parsed packuments and small hot tarballs.
+    pub memory_cache_bytes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            metadata_max_age: Duration::from_secs(300),
+            stale_if_error: Duration::from_secs(7 * 86_400),
+            memory_cache_bytes: 64 * 1024 * 1024,
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Errors as clients see them.
+//!
+//! npm prints the `error` field of a JSON error body, so each message says what
+//! happened and, on a `hint:` line, what to do. The status says who is at fault:
+//! 4xx the request, 403 policy, 502/504 the upstream, 500 Airlock itself, whose
+//! details go to the log only.
+
+use std::fmt;
+
+use airlock_npm::PackageName;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Clone, Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn bad_name(error: &airlock_npm::Error) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            format!("{error}\nhint: check the spelling in your package.json or lockfile"),
+        )
+    }
+
+    pub(crate) fn not_found(what: impl fmt::Display) -> Self {
+        Self::new(StatusCode::NOT_FOUND, format!("{what} was not found"))
+    }
+
+    /// An upstream failure while working for `context` (such as "the packument of `x`").
+    pub(crate) fn upstream(context: &str, error: &airlock_upstream::Error) -> Self {
+        use airlock_upstream::Error as E;
+        let (status, hint) = match error {
+            E::NotFound { .. } => (StatusCode::NOT_FOUND, "check the name and version, or whether it was unpublished"),
+            E::Timeout { .. } => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "the upstream registry is slow or unreachable; try again, or raise `upstream.timeout`",
+            ),
+            E::Status { status: 401 | 403, .. } => (
+                StatusCode::BAD_GATEWAY,
+                "the upstream refused Airlock's credentials; check `upstream.token` (AIRLOCK_UPSTREAM_TOKEN)",
+            ),
+            E::Unreachable { .. } | E::Body { .. } | E::Status { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "the upstream registry is down or unreachable from Airlock; try again later, or check `upstream.url`",
+            ),
+            E::InvalidUrl { .. } | E::Client(_) => (
+                StatusCode::BAD_GATEWAY,
+                "the upstream registry sent an address Airlock cannot use",
+            ),
+        };
+        tracing::warn!(error = %ErrorChain(error), "{context}: upstream request failed");
+        if status == StatusCode::NOT_FOUND {
+            return Self::new(status, format!("{context} was not found upstream\nhint: {hint}"));
+        }
+        Self::new(status, format!("{context}: {error}\nhint: {hint}"))
+    }
+
+    pub(crate) fn malformed_packument(name: &PackageName, error: &airlock_npm::Error) -> Self {
+        tracing::warn!(package = %name, error = %ErrorChain(error), "upstream sent a malformed packument");
+        Self::new(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "the upstream registry sent a malformed packument for `{name}`: {}\nhint: this is an upstream fault; Airlock serves its last good copy when it has one",
+                ErrorChain(error)
+            ),
+        )
+    }
+
+    /// An internal failure: the details are logged, the client gets a reference.
+    pub(crate) fn internal(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(error), "{context}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Airlock failed while {context}\nhint: the details are in Airlock's log; this is a bug or a storage problem on the server"),
+        )
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.message });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// Formats an error with its sources: `outer: inner: root`.
+pub(crate) struct ErrorChain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(error) = source {
+            write!(f, ": {error}")?;
+            source = error.source();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,226 @@
+//! Request handlers: one function per kind of answer.
+
+use airlock_npm::{Form, PackageName, TarballBase, TarballFile};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::decide::Admission;
+use crate::packuments::{Freshness, etag_of};
+use crate::path::PackagePath;
+use crate::tarballs::Wanted;
+use crate::{ApiError, AppState};
+
+const METADATA_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
+
+/// Everything under a package name: packuments, version documents, tarballs.
+pub(crate) async fn package(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match method {
+        Method::GET | Method::HEAD => {}
+        Method::PUT | Method::POST | Method::DELETE | Method::PATCH => {
+            return Err(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Airlock is a read-only proxy and refuses publishing, unpublishing and dist-tag changes\nhint: publish to your upstream registry directly (`npm publish --registry <upstream>`)",
+            ));
+        }
+        _ => return Err(method_not_allowed(&method, uri.path())),
+    }
+    match PackagePath::parse(uri.path())? {
+        PackagePath::Packument(name) => packument(&state, &name, &headers).await,
+        PackagePath::Version(name, spec) => version(&state, &name, &spec, &headers).await,
+        PackagePath::Tarball(name, file) => tarball(&state, &name, &file, &headers).await,
+    }
+}
+
+async fn packument(state: &AppState, name: &PackageName, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    let view = state.inner.gate.view(entry.packument());
+    let form = Form::from_accept(headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()));
+    let rendered = entry.rendered(view, form, &tarball_base(state, headers)?);
+    Ok(json_response(
+        headers,
+        form.content_type(),
+        &rendered.etag,
+        rendered.body.clone(),
+    ))
+}
+
+async fn version(state: &AppState, name: &PackageName, spec: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    let packument = entry.packument();
+    let view = state.inner.gate.view(packument);
+    let Some((version, doc)) = packument.resolve(&view, spec) else {
+        return Err(ApiError::not_found(format!(
+            "`{name}` has no version or dist-tag `{spec}`; this"
+        )));
+    };
+    let body = Bytes::from(packument.render_version(version, doc, &tarball_base(state, headers)?));
+    let etag = etag_of(&body);
+    Ok(json_response(headers, "application/json", &etag, body))
+}
+
+async fn tarball(state: &AppState, name: &PackageName, file: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let file = TarballFile::parse(name, file).map_err(|error| ApiError::new(StatusCode::NOT_FOUND, error.to_string()))?;
+    let version = file.version.as_str();
+    let packuments = &state.inner.packuments;
+    let gate = &state.inner.gate;
+    let mut entry = packuments.get(name, Freshness::Cached).await?;
+    if matches!(gate.admit(entry.packument(), version), Admission::Unknown) {
+        // The cached copy may predate the version; never answer 404 from stale metadata.
+        entry = packuments.get(name, Freshness::Revalidate).await?;
+    }
+    let Admission::Admitted(doc) = gate.admit(entry.packument(), version) else {
+        return Err(ApiError::not_found(format!(
+            "`{name}@{version}` is not listed by the upstream registry, so its tarball"
+        )));
+    };
+    let integrity = doc.integrity().map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock serves no tarball it cannot verify"),
+        )
+    })?;
+    let wanted = Wanted {
+        name,
+        version,
+        upstream_url: doc.upstream_tarball(),
+        integrity,
+    };
+    state.inner.tarballs.serve(wanted, headers).await
+}
+
+/// Endpoints answered by the upstream, passed through unchanged.
+pub(crate) async fn passthrough(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let path_and_query = uri.path_and_query().map_or("/", |value| value.as_str());
+    let context = format!("`{}`", uri.path());
+    let response = state
+        .inner
+        .upstream
+        .forward(method, path_and_query, &headers, body)
+        .await
+        .map_err(|error| ApiError::upstream(&context, &error))?;
+    let status = response.status();
+    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+    let mut body = response.bytes().await.map_err(|source| {
+        let error = airlock_upstream::Error::Body {
+            url: context.clone(),
+            source,
+        };
+        ApiError::upstream(&context, &error)
+    })?;
+    if uri.path() == "/-/v1/search" {
+        body = rewrite_upstream_urls(state.inner.upstream.base().as_str(), &tarball_base(&state, &headers)?, body);
+    }
+    let mut response = (status, body).into_response();
+    if let Some(content_type) = content_type {
+        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    }
+    Ok(response)
+}
+
+/// Search results may carry registry URLs; they point at Airlock instead, so nothing
+/// a client follows leads around it.
+fn rewrite_upstream_urls(upstream: &str, base: &TarballBase, body: Bytes) -> Bytes {
+    let upstream = upstream.trim_end_matches('/');
+    match std::str::from_utf8(&body) {
+        Ok(text) if text.contains(upstream) => Bytes::from(text.replace(upstream, base.as_str())),
+        _ => body,
+    }
+}
+
+/// Airlock has no user accounts; clients asking who they are get a stable answer.
+pub(crate) async fn whoami() -> Response {
+    axum::Json(serde_json::json!({ "username": "anonymous" })).into_response()
+}
+
+pub(crate) async fn root() -> Response {
+    axum::Json(serde_json::json!({
+        "name": "airlock",
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+    .into_response()
+}
+
+pub(crate) async fn unknown_endpoint(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!(
+            "Airlock does not serve `{method} {}`\nhint: Airlock serves package metadata and tarballs, `/-/ping`, `/-/whoami`, `/-/npm/v1/keys`, `/-/npm/v1/attestations/*`, `/-/npm/v1/security/*` and `/-/v1/search`",
+            uri.path()
+        ),
+    )
+}
+
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    method_not_allowed(&method, uri.path())
+}
+
+fn method_not_allowed(method: &Method, path: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("`{method} {path}` is not supported by Airlock"),
+    )
+}
+
+fn json_response(request: &HeaderMap, content_type: &'static str, etag: &str, body: Bytes) -> Response {
+    let etag_value = HeaderValue::from_str(etag).expect("ETags are hex");
+    let cache_control = HeaderValue::from_static(METADATA_CACHE_CONTROL);
+    if request
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|value| value.as_bytes() == etag.as_bytes())
+    {
+        return (
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::ETAG, etag_value),
+            (header::CACHE_CONTROL, cache_control),
+            (header::VARY, HeaderValue::from_static("Accept")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Where tarball URLs point: the configured public URL, else the address the client
+/// used to reach Airlock.
+fn tarball_base(state: &AppState, headers: &HeaderMap) -> Result<TarballBase, ApiError> {
+    if let Some(url) = &state.inner.config.public_url {
+        return Ok(TarballBase::new(url.as_str()));
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "the request has no `Host` header, so Airlock cannot tell which address to put in tarball URLs\nhint: send a Host header, or set `public_url` in Airlock's configuration",
+            )
+        })?;
+    let host_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if host.is_empty() || !host.chars().all(host_char) {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("`{host}` is not a valid Host header")));
+    }
+    let scheme = match headers.get("x-forwarded-proto").map(HeaderValue::as_bytes) {
+        Some(b"https") => "https",
+        _ => "http",
+    };
+    Ok(TarballBase::new(&format!("{scheme}://{host}")))
+}

@@ -1,0 +1,32 @@
+//! The HTTP side of Airlock.
+//!
+//! [`router`] builds the axum router over an [`AppState`]: packuments, version
+//! documents and tarballs for every package path, the `/-/` endpoints npm clients use,
+//! and JSON errors npm prints. The request flow is in `ARCHITECTURE.md`; in short,
+//! every answer about a package is derived from the full upstream packument (cached and
+//! revalidated in [`packuments`]), filtered through the one decision point in
+//! [`decide`], and every tarball is verified against the registry's digest before a
+//! byte of it is stored or served.
+//!
+//! ```no_run
+//! # async fn run(state: airlock_server::AppState) -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4873").await?;
+//! airlock_server::serve(listener, state, std::future::pending()).await
+//! # }
+//! ```
+
+mod config;
+pub mod decide;
+mod error;
+mod flight;
+mod handlers;
+pub mod packuments;
+mod path;
+mod router;
+mod state;
+mod tarballs;
+
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use router::{router, serve};
+pub use state::AppState;

@@ -1,0 +1,258 @@
+//! The metadata cache: full upstream packuments, parsed, in memory and in SQLite.
+//!
+//! A request is answered from memory while the entry is younger than
+//! `metadata_max_age`. After that, one request per package (the others wait on it)
+//! revalidates upstream with the stored `ETag`/`Last-Modified`; a `304` only refreshes
+//! the timestamp. When the upstream fails, an entry no older than `stale_if_error`
+//! past its max age is served anyway, and the failure is logged. After a restart,
+//! entries come back from SQLite, so a warm cache survives it.
+//!
+//! Rendered answers are cached on the entry, keyed by form, tarball base and the
+//! [`View`] they were rendered for: if the decision changes, the view differs and the
+//! answer is rendered again.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use airlock_npm::{Form, PackageName, Packument, TarballBase, View};
+use airlock_store::{Store, StoredPackument};
+use airlock_upstream::{Fetched, Upstream, Validators};
+use bytes::Bytes;
+use sha2::Digest as _;
+
+use crate::error::ErrorChain;
+use crate::flight::SingleFlight;
+use crate::{ApiError, ServerConfig};
+
+/// A cached full packument.
+pub struct Entry {
+    packument: Packument,
+    validators: Validators,
+    fetched_at: AtomicI64,
+    size: usize,
+    rendered: Mutex<Vec<Arc<Rendered>>>,
+}
+
+/// A rendered answer with its ETag.
+pub struct Rendered {
+    form: Form,
+    base: TarballBase,
+    view: View,
+    pub body: Bytes,
+    pub etag: String,
+}
+
+impl Entry {
+    fn new(packument: Packument, validators: Validators, fetched_at: i64, size: usize) -> Self {
+        Self {
+            packument,
+            validators,
+            fetched_at: AtomicI64::new(fetched_at),
+            size,
+            rendered: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn packument(&self) -> &Packument {
+        &self.packument
+    }
+
+    fn age(&self, now: i64) -> Duration {
+        Duration::from_millis(u64::try_from(now - self.fetched_at.load(Ordering::Relaxed)).unwrap_or(0))
+    }
+
+    /// The answer for `form` at `base` under `view`, rendered once and reused.
+    pub fn rendered(&self, view: View, form: Form, base: &TarballBase) -> Arc<Rendered> {
+        let mut rendered = self.rendered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(hit) = rendered
+            .iter()
+            .find(|hit| hit.form == form && hit.base == *base && hit.view == view)
+        {
+            return hit.clone();
+        }
+        let body = Bytes::from(self.packument.render(&view, form, base));
+        let etag = etag_of(&body);
+        let fresh = Arc::new(Rendered {
+            form,
+            base: base.clone(),
+            view,
+            body,
+            etag,
+        });
+        // Keep the newest few: a changed view replaces its outdated render.
+        rendered.retain(|old| !(old.form == form && old.base == *base));
+        if rendered.len() >= 8 {
+            rendered.remove(0);
+        }
+        rendered.push(fresh.clone());
+        fresh
+    }
+}
+
+/// A strong ETag derived from the body.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
+pub struct PackumentCache {
+    memory: moka::sync::Cache<PackageName, Arc<Entry>>,
+    flight: SingleFlight<PackageName, Result<Arc<Entry>, ApiError>>,
+    upstream: Upstream,
+    store: Store,
+    max_age: Duration,
+    stale_if_error: Duration,
+}
+
+/// Whether a lookup may use a fresh cached copy or must ask upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Freshness {
+    /// Use the cached copy while it is younger than the max age.
+    Cached,
+    /// Revalidate upstream now (a version the cached copy lacks was asked for).
+    Revalidate,
+}
+
+impl PackumentCache {
+    pub(crate) fn new(config: &ServerConfig, upstream: Upstream, store: Store, budget: u64) -> Self {
+        let memory = moka::sync::Cache::builder()
+            .max_capacity(budget)
+            .weigher(|_, entry: &Arc<Entry>| u32::try_from(entry.size).unwrap_or(u32::MAX))
+            .build();
+        Self {
+            memory,
+            flight: SingleFlight::new(),
+            upstream,
+            store,
+            max_age: config.metadata_max_age,
+            stale_if_error: config.stale_if_error,
+        }
+    }
+
+    /// The packument of `name`, from cache or upstream.
+    pub async fn get(&self, name: &PackageName, freshness: Freshness) -> Result<Arc<Entry>, ApiError> {
+        if freshness == Freshness::Cached
+            && let Some(entry) = self.memory.get(name)
+            && entry.age(now_millis()) < self.max_age
+        {
+            return Ok(entry);
+        }
+        self.flight
+            .run(name.clone(), || self.refresh(name, freshness))
+            .await
+    }
+
+    async fn refresh(&self, name: &PackageName, freshness: Freshness) -> Result<Arc<Entry>, ApiError> {
+        let cached = match self.memory.get(name) {
+            Some(entry) => Some(entry),
+            None => self.load(name).await,
+        };
+        let now = now_millis();
+        if let Some(entry) = &cached
+            && freshness == Freshness::Cached
+            && entry.age(now) < self.max_age
+        {
+            self.memory.insert(name.clone(), entry.clone());
+            return Ok(entry.clone());
+        }
+        let validators = cached.as_ref().map(|entry| entry.validators.clone()).unwrap_or_default();
+        let result = match self.upstream.packument(name, &validators).await {
+            Ok(Fetched::NotModified) => match &cached {
+                Some(entry) => {
+                    entry.fetched_at.store(now, Ordering::Relaxed);
+                    if let Err(error) = self.store.touch_packument(name.as_str(), now).await {
+                        tracing::warn!(package = %name, error = %ErrorChain(&error), "could not record revalidation");
+                    }
+                    return Ok(entry.clone());
+                }
+                // A 304 to an unconditional request: ask again without validators.
+                None => self.upstream.packument(name, &Validators::default()).await,
+            },
+            other => other,
+        };
+        let context = format!("the packument of `{name}`");
+        let fetched = match result {
+            Ok(Fetched::Modified { body, validators }) => {
+                Packument::parse(name, &body).map(|packument| (packument, body, validators))
+            }
+            Ok(Fetched::NotModified) => {
+                return Err(ApiError::upstream(
+                    &context,
+                    &airlock_upstream::Error::Status {
+                        url: name.to_string(),
+                        status: 304,
+                    },
+                ));
+            }
+            Err(error @ airlock_upstream::Error::NotFound { .. }) => {
+                self.memory.invalidate(name);
+                return Err(ApiError::upstream(&context, &error));
+            }
+            Err(error) => {
+                let failure = ApiError::upstream(&context, &error);
+                return self.stale_or(cached, name, now, failure);
+            }
+        };
+        match fetched {
+            Ok((packument, body, validators)) => {
+                let stored = StoredPackument {
+                    body: body.to_vec(),
+                    etag: validators.etag.clone(),
+                    last_modified: validators.last_modified.clone(),
+                    fetched_at: now,
+                };
+                if let Err(error) = self.store.put_packument(name.as_str(), &stored).await {
+                    tracing::warn!(package = %name, error = %ErrorChain(&error), "could not store packument");
+                }
+                let entry = Arc::new(Entry::new(packument, validators, now, body.len()));
+                self.memory.insert(name.clone(), entry.clone());
+                Ok(entry)
+            }
+            Err(error) => {
+                let failure = ApiError::malformed_packument(name, &error);
+                self.stale_or(cached, name, now, failure)
+            }
+        }
+    }
+
+    /// Stale-if-error: the last good copy, if it is recent enough, else `failure`.
+    fn stale_or(
+        &self,
+        cached: Option<Arc<Entry>>,
+        name: &PackageName,
+        now: i64,
+        failure: ApiError,
+    ) -> Result<Arc<Entry>, ApiError> {
+        match cached {
+            Some(entry) if entry.age(now) < self.max_age + self.stale_if_error => {
+                tracing::warn!(package = %name, age = ?entry.age(now), "serving a stale packument: {}", failure.message());
+                self.memory.insert(name.clone(), entry.clone());
+                Ok(entry)
+            }
+            _ => Err(failure),
+        }
+    }
+
+    async fn load(&self, name: &PackageName) -> Option<Arc<Entry>> {
+        let stored = match self.store.packument(name.as_str()).await {
+            Ok(stored) => stored?,
+            Err(error) => {
+                tracing::warn!(package = %name, error = %ErrorChain(&error), "could not read the cached packument");
+                return None;
+            }
+        };
+        let packument = Packument::parse(name, &stored.body).ok()?;
+        let validators = Validators {
+            etag: stored.etag,
+            last_modified: stored.last_modified,
+        };
+        Some(Arc::new(Entry::new(packument, validators, stored.fetched_at, stored.body.len())))
+    }
+}
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,64 @@
+//! Routes, the access log, and serving.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{any, get, post};
+
+use crate::AppState;
+use crate::handlers;
+
+/// The largest request body accepted (audit payloads of big projects).
+const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
+
+/// The router over `state`; tests drive it with `tower::ServiceExt::oneshot`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(handlers::root))
+        .route("/-/ping", get(handlers::passthrough))
+        .route("/-/whoami", get(handlers::whoami))
+        .route("/-/npm/v1/keys", get(handlers::passthrough))
+        .route("/-/npm/v1/attestations/{*spec}", get(handlers::passthrough))
+        .route("/-/npm/v1/security/advisories/bulk", post(handlers::passthrough))
+        .route("/-/npm/v1/security/audits/quick", post(handlers::passthrough))
+        .route("/-/v1/search", get(handlers::passthrough))
+        .route("/-/{*rest}", any(handlers::unknown_endpoint))
+        .fallback(handlers::package)
+        .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes the
+/// requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// One line per request: method, path, status, time.
+async fn log_request(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let elapsed = start.elapsed();
+    tracing::info!(
+        target: "airlock::access",
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}

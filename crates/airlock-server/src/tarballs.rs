@@ -1,0 +1,190 @@
+//! The tarball path: verified blobs, fetched once.
+//!
+//! A tarball is known by the digest the registry gives in `dist.integrity` (or
+//! `dist.shasum` for the oldest packages). A miss streams the upstream body to a
+//! temporary file while hashing it; the blob is renamed into the store only if the
+//! digest matches, so a client never receives a byte the registry did not vouch for.
+//! Concurrent misses for the same digest share one download, which runs in its own
+//! task so that a client hanging up does not waste it. Small blobs stay in memory
+//! after their first read, so hot tarballs are served without touching the disk.
+
+use airlock_npm::{Integrity, PackageName};
+use airlock_store::{Store, TarballRecord};
+use airlock_upstream::Upstream;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+
+use crate::error::ErrorChain;
+use crate::flight::SingleFlight;
+use crate::packuments::now_millis;
+use crate::ApiError;
+
+/// Blobs up to this size are kept in memory once read.
+const HOT_MAX: u64 = 1024 * 1024;
+/// No tarball larger than this is accepted from upstream.
+const MAX_TARBALL: u64 = 1024 * 1024 * 1024;
+
+pub(crate) struct Tarballs {
+    upstream: Upstream,
+    store: Store,
+    flight: SingleFlight<String, Result<u64, ApiError>>,
+    hot: moka::sync::Cache<String, Bytes>,
+}
+
+/// What to fetch, when the blob is missing.
+pub(crate) struct Wanted<'a> {
+    pub(crate) name: &'a PackageName,
+    pub(crate) version: &'a str,
+    pub(crate) upstream_url: Option<&'a str>,
+    pub(crate) integrity: Integrity,
+}
+
+impl Tarballs {
+    pub(crate) fn new(upstream: Upstream, store: Store, budget: u64) -> Self {
+        let hot = moka::sync::Cache::builder()
+            .max_capacity(budget)
+            .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+            .build();
+        Self {
+            upstream,
+            store,
+            flight: SingleFlight::new(),
+            hot,
+        }
+    }
+
+    /// Answers a tarball request, fetching and verifying the blob first if needed.
+    pub(crate) async fn serve(&self, wanted: Wanted<'_>, request: &HeaderMap) -> Result<Response, ApiError> {
+        let key = wanted.integrity.storage_key();
+        let etag = format!("\"{}\"", &wanted.integrity.hex_digest()[..32]);
+        if request
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|value| value.as_bytes() == etag.as_bytes())
+        {
+            return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        }
+        if let Some(bytes) = self.hot.get(&key) {
+            return Ok(respond(Body::from(bytes.clone()), bytes.len() as u64, &etag));
+        }
+        let size = match self.store.blobs().size(&wanted.integrity).await {
+            Some(size) => size,
+            None => self.fetch(&wanted).await?,
+        };
+        let path = self.store.blobs().path(&wanted.integrity);
+        let read_error = |error: std::io::Error| ApiError::internal("reading a stored tarball", &error);
+        if size <= HOT_MAX {
+            let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
+            self.hot.insert(key, bytes.clone());
+            return Ok(respond(Body::from(bytes), size, &etag));
+        }
+        let file = tokio::fs::File::open(&path).await.map_err(read_error)?;
+        let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
+        Ok(respond(Body::from_stream(stream), size, &etag))
+    }
+
+    async fn fetch(&self, wanted: &Wanted<'_>) -> Result<u64, ApiError> {
+        let name = wanted.name.clone();
+        let version = wanted.version.to_owned();
+        let integrity = wanted.integrity.clone();
+        let Some(url) = wanted.upstream_url.map(str::to_owned) else {
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("the upstream registry gives no tarball URL for `{name}@{version}`\nhint: this is an upstream fault; try again later"),
+            ));
+        };
+        let (upstream, store) = (self.upstream.clone(), self.store.clone());
+        self.flight
+            .run(integrity.storage_key(), || async move {
+                let task = tokio::spawn(download(upstream, store, name, version, url, integrity));
+                task.await.unwrap_or_else(|error| Err(ApiError::internal("downloading a tarball", &error)))
+            })
+            .await
+    }
+}
+
+fn respond(body: Body, size: u64, etag: &str) -> Response {
+    let mut response = Response::new(body);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, etag);
+    }
+    response
+}
+
+async fn download(
+    upstream: Upstream,
+    store: Store,
+    name: PackageName,
+    version: String,
+    url: String,
+    integrity: Integrity,
+) -> Result<u64, ApiError> {
+    let context = format!("the tarball of `{name}@{version}`");
+    let mut response = upstream
+        .tarball(&url)
+        .await
+        .map_err(|error| ApiError::upstream(&context, &error))?;
+    let mut writer = store
+        .blobs()
+        .writer(&integrity)
+        .await
+        .map_err(|error| ApiError::internal("storing a tarball", &error))?;
+    let mut received = 0u64;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(source) => {
+                let error = airlock_upstream::Error::Body {
+                    url: url.clone(),
+                    source,
+                };
+                return Err(ApiError::upstream(&context, &error));
+            }
+        };
+        received += chunk.len() as u64;
+        if received > MAX_TARBALL {
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("{context} is larger than 1 GiB; Airlock refused it and stored nothing"),
+            ));
+        }
+        writer
+            .write(&chunk)
+            .await
+            .map_err(|error| ApiError::internal("storing a tarball", &error))?;
+    }
+    let size = match writer.finish().await {
+        Ok(size) => size,
+        Err(airlock_store::Error::IntegrityMismatch { expected, actual }) => {
+            tracing::error!(package = %name, %version, %expected, %actual, "tarball integrity mismatch");
+            return Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "integrity mismatch: the upstream sent a tarball for `{name}@{version}` that hashes to `{actual}`, but its packument promises `{expected}`; Airlock refused it and stored nothing\nhint: the upstream registry or something between it and Airlock altered the file; report it, and do not install this version from elsewhere"
+                ),
+            ));
+        }
+        Err(error) => return Err(ApiError::internal("storing a tarball", &error)),
+    };
+    let record = TarballRecord {
+        integrity: integrity.storage_key(),
+        name: name.to_string(),
+        version,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        stored_at: now_millis(),
+    };
+    if let Err(error) = store.put_tarball(&record).await {
+        tracing::warn!(package = %name, error = %ErrorChain(&error), "could not record a stored tarball");
+    }
+    Ok(size)
+}
+

@@ -1,0 +1,209 @@
+//! The content-addressed blob store.
+//!
+//! A blob's path is derived from its digest, so a hit needs no database lookup. Bytes
+//! are written to `tmp/` while they are hashed, flushed to disk, and renamed into
+//! place only when the digest matches what the registry promised; a mismatch or a
+//! crash leaves nothing under `blobs/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use airlock_npm::{Integrity, IntegrityHasher};
+use tokio::io::{AsyncWriteExt, BufWriter};
+
+use crate::Error;
+
+/// The blob layout version, part of every blob path.
+const LAYOUT: &str = "v1";
+
+#[derive(Clone, Debug)]
+pub struct BlobStore {
+    blobs: PathBuf,
+    tmp: PathBuf,
+}
+
+impl BlobStore {
+    pub(crate) async fn open(root: &Path) -> Result<Self, Error> {
+        let store = Self {
+            blobs: root.join("blobs").join(LAYOUT),
+            tmp: root.join("tmp"),
+        };
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::DataDir { path, source }
+        };
+        // Partial downloads from a previous run are never resumed: they were not
+        // verified, so they are simply dropped.
+        match tokio::fs::remove_dir_all(&store.tmp).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(io(&store.tmp)(error)),
+        }
+        tokio::fs::create_dir_all(&store.tmp).await.map_err(io(&store.tmp))?;
+        tokio::fs::create_dir_all(&store.blobs).await.map_err(io(&store.blobs))?;
+        Ok(store)
+    }
+
+    /// Where the blob with this digest lives (whether or not it exists yet).
+    pub fn path(&self, integrity: &Integrity) -> PathBuf {
+        let hex = integrity.hex_digest();
+        self.blobs
+            .join(integrity.algorithm().as_str())
+            .join(&hex[..2])
+            .join(hex)
+    }
+
+    /// The blob's size, when it is stored.
+    pub async fn size(&self, integrity: &Integrity) -> Option<u64> {
+        let metadata = tokio::fs::metadata(self.path(integrity)).await.ok()?;
+        metadata.is_file().then(|| metadata.len())
+    }
+
+    /// Starts writing a blob that must hash to `expected`.
+    pub async fn writer(&self, expected: &Integrity) -> Result<BlobWriter, Error> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let temp = self.tmp.join(format!(
+            "{}-{}.part",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let file = tokio::fs::File::create(&temp).await.map_err(|source| Error::Blob {
+            path: temp.clone(),
+            source,
+        })?;
+        Ok(BlobWriter {
+            file: BufWriter::with_capacity(64 * 1024, file),
+            temp: TempGuard(Some(temp)),
+            hasher: expected.hasher(),
+            expected: expected.clone(),
+            destination: self.path(expected),
+            size: 0,
+        })
+    }
+}
+
+/// A blob being written. Dropping it without [`BlobWriter::finish`] removes the
+/// partial file.
+pub struct BlobWriter {
+    file: BufWriter<tokio::fs::File>,
+    temp: TempGuard,
+    hasher: IntegrityHasher,
+    expected: Integrity,
+    destination: PathBuf,
+    size: u64,
+}
+
+impl BlobWriter {
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.hasher.update(chunk);
+        self.size += chunk.len() as u64;
+        self.file.write_all(chunk).await.map_err(|source| self.temp.error(source))
+    }
+
+    /// Checks the digest and moves the blob into place; returns its size.
+    pub async fn finish(mut self) -> Result<u64, Error> {
+        let actual = self.hasher.finish();
+        if actual != self.expected {
+            return Err(Error::IntegrityMismatch {
+                expected: self.expected.to_string(),
+                actual: actual.to_string(),
+            });
+        }
+        self.file.flush().await.map_err(|source| self.temp.error(source))?;
+        self.file
+            .get_ref()
+            .sync_all()
+            .await
+            .map_err(|source| self.temp.error(source))?;
+        let parent = self.destination.parent().expect("blob paths have a parent");
+        tokio::fs::create_dir_all(parent).await.map_err(|source| Error::Blob {
+            path: parent.to_owned(),
+            source,
+        })?;
+        let temp = self.temp.0.take().expect("the temp file exists until finish");
+        tokio::fs::rename(&temp, &self.destination)
+            .await
+            .map_err(|source| Error::Blob {
+                path: self.destination.clone(),
+                source,
+            })?;
+        Ok(self.size)
+    }
+}
+
+struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    fn error(&self, source: std::io::Error) -> Error {
+        Error::Blob {
+            path: self.0.clone().unwrap_or_default(),
+            source,
+        }
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn integrity_of(bytes: &[u8]) -> Integrity {
+        let mut hasher = IntegrityHasher::new(airlock_npm::Algorithm::Sha512);
+        hasher.update(bytes);
+        hasher.finish()
+    }
+
+    fn entries(path: &Path) -> usize {
+        std::fs::read_dir(path).unwrap().count()
+    }
+
+    #[tokio::test]
+    async fn verified_blobs_land_and_mismatches_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).await.unwrap();
+        let good = integrity_of(b"tarball");
+
+        let mut writer = store.writer(&good).await.unwrap();
+        writer.write(b"tar").await.unwrap();
+        writer.write(b"ball").await.unwrap();
+        assert_eq!(writer.finish().await.unwrap(), 7);
+        assert_eq!(std::fs::read(store.path(&good)).unwrap(), b"tarball");
+        assert_eq!(store.size(&good).await, Some(7));
+
+        let wanted = integrity_of(b"something else");
+        let mut writer = store.writer(&wanted).await.unwrap();
+        writer.write(b"evil").await.unwrap();
+        let error = writer.finish().await.unwrap_err();
+        assert!(matches!(error, Error::IntegrityMismatch { .. }));
+        assert_eq!(store.size(&wanted).await, None);
+        assert_eq!(entries(&dir.path().join("tmp")), 0);
+    }
+
+    #[tokio::test]
+    async fn abandoned_writes_leave_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).await.unwrap();
+        let integrity = integrity_of(b"x");
+        let mut writer = store.writer(&integrity).await.unwrap();
+        writer.write(b"x").await.unwrap();
+        drop(writer);
+        assert_eq!(entries(&dir.path().join("tmp")), 0);
+        assert_eq!(store.size(&integrity).await, None);
+    }
+
+    #[tokio::test]
+    async fn leftovers_of_a_killed_process_are_cleared_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("tmp")).unwrap();
+        std::fs::write(dir.path().join("tmp/123-0.part"), b"half").unwrap();
+        BlobStore::open(dir.path()).await.unwrap();
+        assert_eq!(entries(&dir.path().join("tmp")), 0);
+    }
+}

@@ -1,0 +1,237 @@
+//! The SQLite side of the store.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use airlock_npm::Integrity;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::{BlobStore, Error};
+
+/// The on-disk format this build reads and writes. Bump it when a change cannot be
+/// expressed as a migration (the blob layout, say).
+const FORMAT: u32 = 1;
+const FORMAT_FILE: &str = "FORMAT";
+
+/// A packument as last fetched from upstream.
+#[derive(Clone, Debug)]
+pub struct StoredPackument {
+    pub body: Vec<u8>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Unix milliseconds of the last fetch or successful revalidation.
+    pub fetched_at: i64,
+}
+
+/// A verified blob and the version it was fetched for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TarballRecord {
+    pub integrity: String,
+    pub name: String,
+    pub version: String,
+    pub size: i64,
+    pub stored_at: i64,
+}
+
+/// The data directory, opened.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    blobs: BlobStore,
+    root: PathBuf,
+}
+
+impl Store {
+    /// Opens (or creates) the data directory at `root`: checks its format, opens the
+    /// database, applies pending migrations and clears partial downloads.
+    pub async fn open(root: &Path) -> Result<Self, Error> {
+        let data_dir = |source| Error::DataDir {
+            path: root.to_owned(),
+            source,
+        };
+        tokio::fs::create_dir_all(root).await.map_err(data_dir)?;
+        check_format(root).await?;
+
+        let path = root.join("airlock.db");
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(|source| Error::Open {
+                path: path.clone(),
+                source,
+            })?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| Error::Open { path, source })?;
+        migrator().run(&pool).await.map_err(Error::Migrate)?;
+
+        let blobs = BlobStore::open(root).await?;
+        Ok(Self {
+            pool,
+            blobs,
+            root: root.to_owned(),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    pub async fn packument(&self, name: &str) -> Result<Option<StoredPackument>, Error> {
+        let row = sqlx::query("SELECT body, etag, last_modified, fetched_at FROM packuments WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| StoredPackument {
+            body: row.get("body"),
+            etag: row.get("etag"),
+            last_modified: row.get("last_modified"),
+            fetched_at: row.get("fetched_at"),
+        }))
+    }
+
+    pub async fn put_packument(&self, name: &str, packument: &StoredPackument) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO packuments (name, body, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET body = excluded.body, etag = excluded.etag,
+               last_modified = excluded.last_modified, fetched_at = excluded.fetched_at",
+        )
+        .bind(name)
+        .bind(&packument.body)
+        .bind(&packument.etag)
+        .bind(&packument.last_modified)
+        .bind(packument.fetched_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a successful revalidation (upstream answered 304).
+    pub async fn touch_packument(&self, name: &str, fetched_at: i64) -> Result<(), Error> {
+        sqlx::query("UPDATE packuments SET fetched_at = ? WHERE name = ?")
+            .bind(fetched_at)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn put_tarball(&self, record: &TarballRecord) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO tarballs (integrity, name, version, size, stored_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (integrity) DO NOTHING",
+        )
+        .bind(&record.integrity)
+        .bind(&record.name)
+        .bind(&record.version)
+        .bind(record.size)
+        .bind(record.stored_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn tarball(&self, integrity: &Integrity) -> Result<Option<TarballRecord>, Error> {
+        let row = sqlx::query("SELECT integrity, name, version, size, stored_at FROM tarballs WHERE integrity = ?")
+            .bind(integrity.storage_key())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| TarballRecord {
+            integrity: row.get("integrity"),
+            name: row.get("name"),
+            version: row.get("version"),
+            size: row.get("size"),
+            stored_at: row.get("stored_at"),
+        }))
+    }
+}
+
+/// The embedded migrations, in order. sqlx records applied ones (with checksums) in
+/// `_sqlx_migrations`, the same table on SQLite and PostgreSQL.
+fn migrator() -> Migrator {
+    let migrations = [(1, "cache", include_str!("../migrations/0001_cache.sql"))];
+    Migrator::with_migrations(
+        migrations
+            .into_iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(description),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+async fn check_format(root: &Path) -> Result<(), Error> {
+    let path = root.join(FORMAT_FILE);
+    let io = |source| Error::DataDir {
+        path: path.clone(),
+        source,
+    };
+    match tokio::fs::read_to_string(&path).await {
+        Ok(found) => {
+            if found.trim() != FORMAT.to_string() {
+                return Err(Error::Format {
+                    path: root.to_owned(),
+                    found: found.trim().to_owned(),
+                    expected: FORMAT,
+                });
+            }
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tokio::fs::write(&path, format!("{FORMAT}\n")).await.map_err(io)
+        }
+        Err(error) => Err(io(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn packuments_round_trip_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        assert!(store.packument("a").await.unwrap().is_none());
+        let packument = StoredPackument {
+            body: b"{}".to_vec(),
+            etag: Some("\"1\"".into()),
+            last_modified: None,
+            fetched_at: 5,
+        };
+        store.put_packument("a", &packument).await.unwrap();
+        store.touch_packument("a", 9).await.unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).await.unwrap();
+        let stored = store.packument("a").await.unwrap().unwrap();
+        assert_eq!((stored.body.as_slice(), stored.fetched_at), (&b"{}"[..], 9));
+        assert_eq!(stored.etag.as_deref(), Some("\"1\""));
+    }
+
+    #[tokio::test]
+    async fn refuses_a_newer_format() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(FORMAT_FILE), "99\n").unwrap();
+        let error = Store::open(dir.path()).await.unwrap_err().to_string();
+        assert!(error.contains("holds format 99"), "{error}");
+    }
+}

@@ -1,0 +1,22 @@
+//! Airlock's storage: one data directory holding a SQLite database and a
+//! content-addressed blob store.
+//!
+//! ```text
+//! <data-dir>/
+//!   FORMAT            on-disk format version; a newer one is refused
+//!   airlock.db        SQLite (WAL): metadata cache, tarball records
+//!   blobs/v1/<algorithm>/<xx>/<hex>   verified tarballs, named by digest
+//!   tmp/              partial downloads; emptied at start
+//! ```
+//!
+//! SQL goes through sqlx so that PostgreSQL can replace SQLite for teams that run
+//! several replicas; blobs are files that are only ever renamed into place after
+//! their digest was checked, so a killed process never leaves a blob that is served.
+
+mod blobs;
+mod db;
+mod error;
+
+pub use blobs::{BlobStore, BlobWriter};
+pub use db::{Store, StoredPackument, TarballRecord};
+pub use error::Error;

@@ -1,0 +1,22 @@
+//! Test support for Airlock: a fake upstream registry on loopback, package and
+//! tarball builders, and the environment for running real npm clients in isolation.
+//!
+//! ```no_run
+//! # async fn run() {
+//! use airlock_test::{FakeRegistry, PackageBuilder};
+//!
+//! let registry = FakeRegistry::start().await;
+//! registry.publish(PackageBuilder::new("left-pad", "1.0.0").dependency("tiny", "^1").build());
+//! println!("upstream at {}", registry.url());
+//! # }
+//! ```
+
+mod clients;
+mod package;
+mod registry;
+mod time;
+
+pub use clients::{Client, ClientRun, Clients};
+pub use package::{Package, PackageBuilder, gzip_tar};
+pub use registry::{Faults, FakeRegistry, RequestRecord};
+pub use time::rfc3339;
