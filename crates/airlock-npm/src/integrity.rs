@@ -88,7 +88,9 @@ impl Integrity {
             let Some(algorithm) = Algorithm::parse(name) else {
                 continue;
             };
-            let encoded = rest.split_once('?').map_or(rest, |(digest, _options)| digest);
+            let encoded = rest
+                .split_once('?')
+                .map_or(rest, |(digest, _options)| digest);
             let digest = STANDARD
                 .decode(encoded)
                 .map_err(|_| invalid("the digest is not base64"))?;
@@ -147,7 +149,12 @@ impl Integrity {
 impl fmt::Display for Integrity {
     /// The SRI form, `sha512-<base64>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}-{}", self.algorithm.as_str(), STANDARD.encode(&self.digest))
+        write!(
+            f,
+            "{}-{}",
+            self.algorithm.as_str(),
+            STANDARD.encode(&self.digest)
+        )
     }
 }
 
@@ -235,6 +242,11 @@ mod tests {
         assert!(Integrity::from_sha1_hex("abc").is_err());
         assert!(Integrity::from_dist(None, None).is_err());
         let shasum = "0bf5ae8f6d2c9a9ae2a0c2c3f6f0a44d4c61b0a2";
-        assert_eq!(Integrity::from_dist(None, Some(shasum)).unwrap().hex_digest(), shasum);
+        assert_eq!(
+            Integrity::from_dist(None, Some(shasum))
+                .unwrap()
+                .hex_digest(),
+            shasum
+        );
     }
 }

@@ -78,8 +78,10 @@ fn check_part(part: &str) -> Result<(), &'static str> {
     if part.starts_with('.') || part.starts_with('_') {
         return Err("it starts with `.` or `_`");
     }
-    let allowed =
-        |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~' | '!' | '*' | '\'' | '(' | ')');
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, '-' | '.' | '_' | '~' | '!' | '*' | '\'' | '(' | ')')
+    };
     if !part.chars().all(allowed) {
         return Err("it contains characters that are not URL-safe");
     }
@@ -142,7 +144,9 @@ mod tests {
 
     #[track_caller]
     fn check(name: &str, expect: Result<(), &str>) {
-        let got = PackageName::new(name).map(|_| ()).map_err(|error| error.to_string());
+        let got = PackageName::new(name)
+            .map(|_| ())
+            .map_err(|error| error.to_string());
         match (got, expect) {
             (Ok(()), Ok(())) => {}
             (Err(message), Err(fragment)) => assert!(message.contains(fragment), "{message}"),
@@ -187,7 +191,13 @@ mod tests {
         let name = PackageName::new("@scope/left-pad").unwrap();
         let file = TarballFile::parse(&name, "left-pad-1.2.3-beta.1+b.tgz").unwrap();
         assert_eq!(file.version, "1.2.3-beta.1+b");
-        for bad in ["left-pad.tgz", "left-pad-.tgz", "other-1.0.0.tgz", "left-pad-1.0.0.tar", "left-pad-../x.tgz"] {
+        for bad in [
+            "left-pad.tgz",
+            "left-pad-.tgz",
+            "other-1.0.0.tgz",
+            "left-pad-1.0.0.tar",
+            "left-pad-../x.tgz",
+        ] {
             assert!(TarballFile::parse(&name, bad).is_err(), "{bad}");
         }
     }

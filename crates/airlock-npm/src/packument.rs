@@ -121,7 +121,9 @@ impl Packument {
     }
 
     pub fn versions(&self) -> impl Iterator<Item = (&str, &VersionDoc)> {
-        self.versions.iter().map(|(version, doc)| (version.as_str(), doc))
+        self.versions
+            .iter()
+            .map(|(version, doc)| (version.as_str(), doc))
     }
 
     pub fn version(&self, version: &str) -> Option<&VersionDoc> {
@@ -208,8 +210,8 @@ impl VersionDoc {
         let Some(raw_dist) = fields.get("dist") else {
             return Err("it has no `dist`".into());
         };
-        let dist_fields: RawMap =
-            serde_json::from_str(raw_dist.get()).map_err(|_| "`dist` is not an object".to_owned())?;
+        let dist_fields: RawMap = serde_json::from_str(raw_dist.get())
+            .map_err(|_| "`dist` is not an object".to_owned())?;
         let string = |key: &str| -> Result<Option<String>, String> {
             dist_fields
                 .get(key)
@@ -283,8 +285,14 @@ mod tests {
         assert!(parse_error("[]").contains("not valid JSON"));
         assert!(parse_error(r#"{"name":"other"}"#).contains("describes `other`"));
         assert!(parse_error(r#"{"versions":[]}"#).contains("`versions` is not an object"));
-        assert!(parse_error(r#"{"versions":{"1.0.0":{}}}"#).contains("version `1.0.0`: it has no `dist`"));
-        assert!(parse_error(r#"{"versions":{"1.0.0":{"dist":{"tarball":1}}}}"#).contains("`dist.tarball`"));
+        assert!(
+            parse_error(r#"{"versions":{"1.0.0":{}}}"#)
+                .contains("version `1.0.0`: it has no `dist`")
+        );
+        assert!(
+            parse_error(r#"{"versions":{"1.0.0":{"dist":{"tarball":1}}}}"#)
+                .contains("`dist.tarball`")
+        );
         assert!(parse_error(r#"{"dist-tags":{"latest":1}}"#).contains("dist-tags"));
     }
 
@@ -295,7 +303,10 @@ mod tests {
         let packument = Packument::parse(&name(), body.as_bytes()).unwrap();
         let all = packument.view_all();
         assert_eq!(all.len(), 2);
-        assert_eq!(all.dist_tags().keys().collect::<Vec<_>>(), ["latest", "old"]);
+        assert_eq!(
+            all.dist_tags().keys().collect::<Vec<_>>(),
+            ["latest", "old"]
+        );
         let view = packument.view(|version, _| version == "1.0.0");
         assert_eq!(view.dist_tags().keys().collect::<Vec<_>>(), ["old"]);
         assert_eq!(packument.resolve(&view, "old").unwrap().0, "1.0.0");
@@ -310,7 +321,10 @@ mod tests {
             "2.0.0":{"dist":{},"scripts":{"postinstall":"node x"}},
             "3.0.0":{"dist":{},"hasInstallScript":true}}}"#;
         let packument = Packument::parse(&name(), body.as_bytes()).unwrap();
-        let flags: Vec<bool> = packument.versions().map(|(_, doc)| doc.has_install_script()).collect();
+        let flags: Vec<bool> = packument
+            .versions()
+            .map(|(_, doc)| doc.has_install_script())
+            .collect();
         assert_eq!(flags, [false, true, true]);
     }
 }

@@ -126,7 +126,13 @@ impl Packument {
         out.close();
     }
 
-    fn write_versions(&self, view: &View, base: &TarballBase, only: Option<&[&str]>, out: &mut Writer) {
+    fn write_versions(
+        &self,
+        view: &View,
+        base: &TarballBase,
+        only: Option<&[&str]>,
+        out: &mut Writer,
+    ) {
         out.open();
         for (version, doc) in self.visible_versions(view) {
             out.key(version);
@@ -139,8 +145,10 @@ impl Packument {
     /// entries of visible versions only: a hidden version leaves no trace.
     fn write_time(&self, view: &View, out: &mut Writer) {
         out.open();
-        let visible: std::collections::HashSet<&str> =
-            self.visible_versions(view).map(|(version, _)| version).collect();
+        let visible: std::collections::HashSet<&str> = self
+            .visible_versions(view)
+            .map(|(version, _)| version)
+            .collect();
         for (key, raw) in &self.time {
             if self.version(key).is_some() && !visible.contains(key.as_str()) {
                 continue;
@@ -286,7 +294,11 @@ mod tests {
     #[test]
     fn full_form_rewrites_only_the_tarball() {
         let packument = packument();
-        let bytes = packument.render(&packument.view_all(), Form::Full, &TarballBase::new("http://127.0.0.1:9"));
+        let bytes = packument.render(
+            &packument.view_all(),
+            Form::Full,
+            &TarballBase::new("http://127.0.0.1:9"),
+        );
         let text = String::from_utf8(bytes).unwrap();
         // Upstream escapes survive byte for byte, which keeps signatures exact.
         assert!(text.contains(r#""sig":"MEUC\u002b""#), "{text}");
@@ -303,7 +315,18 @@ mod tests {
         assert_eq!(json["versions"]["1.0.0"]["readme"], "r");
         assert_eq!(json["readme"], "long");
         let keys: Vec<_> = json.as_object().unwrap().keys().cloned().collect();
-        assert_eq!(keys, ["_id", "name", "description", "dist-tags", "versions", "time", "readme"]);
+        assert_eq!(
+            keys,
+            [
+                "_id",
+                "name",
+                "description",
+                "dist-tags",
+                "versions",
+                "time",
+                "readme"
+            ]
+        );
     }
 
     #[test]
@@ -314,7 +337,16 @@ mod tests {
         assert_eq!(keys, ["name", "modified", "dist-tags", "versions"]);
         let version = json["versions"]["1.0.0"].as_object().unwrap();
         let keys: Vec<_> = version.keys().cloned().collect();
-        assert_eq!(keys, ["name", "version", "dependencies", "dist", "hasInstallScript"]);
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "version",
+                "dependencies",
+                "dist",
+                "hasInstallScript"
+            ]
+        );
         assert!(json["versions"]["1.1.0"].get("hasInstallScript").is_none());
     }
 

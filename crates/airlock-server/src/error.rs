@@ -48,12 +48,17 @@ impl ApiError {
     pub(crate) fn upstream(context: &str, error: &airlock_upstream::Error) -> Self {
         use airlock_upstream::Error as E;
         let (status, hint) = match error {
-            E::NotFound { .. } => (StatusCode::NOT_FOUND, "check the name and version, or whether it was unpublished"),
+            E::NotFound { .. } => (
+                StatusCode::NOT_FOUND,
+                "check the name and version, or whether it was unpublished",
+            ),
             E::Timeout { .. } => (
                 StatusCode::GATEWAY_TIMEOUT,
                 "the upstream registry is slow or unreachable; try again, or raise `upstream.timeout`",
             ),
-            E::Status { status: 401 | 403, .. } => (
+            E::Status {
+                status: 401 | 403, ..
+            } => (
                 StatusCode::BAD_GATEWAY,
                 "the upstream refused Airlock's credentials; check `upstream.token` (AIRLOCK_UPSTREAM_TOKEN)",
             ),
@@ -68,7 +73,10 @@ impl ApiError {
         };
         tracing::warn!(error = %ErrorChain(error), "{context}: upstream request failed");
         if status == StatusCode::NOT_FOUND {
-            return Self::new(status, format!("{context} was not found upstream\nhint: {hint}"));
+            return Self::new(
+                status,
+                format!("{context} was not found upstream\nhint: {hint}"),
+            );
         }
         Self::new(status, format!("{context}: {error}\nhint: {hint}"))
     }
@@ -89,7 +97,9 @@ impl ApiError {
         tracing::error!(error = %ErrorChain(error), "{context}");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Airlock failed while {context}\nhint: the details are in Airlock's log; this is a bug or a storage problem on the server"),
+            format!(
+                "Airlock failed while {context}\nhint: the details are in Airlock's log; this is a bug or a storage problem on the server"
+            ),
         )
     }
 }

@@ -33,14 +33,19 @@ impl<K: Hash + Eq + Clone, V: Clone> SingleFlight<K, V> {
         let cell = self.lock().entry(key.clone()).or_default().clone();
         let value = cell.get_or_init(work).await.clone();
         let mut inflight = self.lock();
-        if inflight.get(&key).is_some_and(|current| Arc::ptr_eq(current, &cell)) {
+        if inflight
+            .get(&key)
+            .is_some_and(|current| Arc::ptr_eq(current, &cell))
+        {
             inflight.remove(&key);
         }
         value
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Arc<OnceCell<V>>>> {
-        self.inflight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inflight
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

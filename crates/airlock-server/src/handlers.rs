@@ -38,10 +38,18 @@ pub(crate) async fn package(
     }
 }
 
-async fn packument(state: &AppState, name: &PackageName, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn packument(
+    state: &AppState,
+    name: &PackageName,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
     let view = state.inner.gate.view(entry.packument());
-    let form = Form::from_accept(headers.get(header::ACCEPT).and_then(|value| value.to_str().ok()));
+    let form = Form::from_accept(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok()),
+    );
     let rendered = entry.rendered(view, form, &tarball_base(state, headers)?);
     Ok(json_response(
         headers,
@@ -51,7 +59,12 @@ async fn packument(state: &AppState, name: &PackageName, headers: &HeaderMap) ->
     ))
 }
 
-async fn version(state: &AppState, name: &PackageName, spec: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn version(
+    state: &AppState,
+    name: &PackageName,
+    spec: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
     let packument = entry.packument();
     let view = state.inner.gate.view(packument);
@@ -65,8 +78,14 @@ async fn version(state: &AppState, name: &PackageName, spec: &str, headers: &Hea
     Ok(json_response(headers, "application/json", &etag, body))
 }
 
-async fn tarball(state: &AppState, name: &PackageName, file: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let file = TarballFile::parse(name, file).map_err(|error| ApiError::new(StatusCode::NOT_FOUND, error.to_string()))?;
+async fn tarball(
+    state: &AppState,
+    name: &PackageName,
+    file: &str,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let file = TarballFile::parse(name, file)
+        .map_err(|error| ApiError::new(StatusCode::NOT_FOUND, error.to_string()))?;
     let version = file.version.as_str();
     let packuments = &state.inner.packuments;
     let gate = &state.inner.gate;
@@ -121,11 +140,17 @@ pub(crate) async fn passthrough(
         ApiError::upstream(&context, &error)
     })?;
     if uri.path() == "/-/v1/search" {
-        body = rewrite_upstream_urls(state.inner.upstream.base().as_str(), &tarball_base(&state, &headers)?, body);
+        body = rewrite_upstream_urls(
+            state.inner.upstream.base().as_str(),
+            &tarball_base(&state, &headers)?,
+            body,
+        );
     }
     let mut response = (status, body).into_response();
     if let Some(content_type) = content_type {
-        response.headers_mut().insert(header::CONTENT_TYPE, content_type);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
     }
     Ok(response)
 }
@@ -174,7 +199,12 @@ fn method_not_allowed(method: &Method, path: &str) -> ApiError {
     )
 }
 
-fn json_response(request: &HeaderMap, content_type: &'static str, etag: &str, body: Bytes) -> Response {
+fn json_response(
+    request: &HeaderMap,
+    content_type: &'static str,
+    etag: &str,
+    body: Bytes,
+) -> Response {
     let etag_value = HeaderValue::from_str(etag).expect("ETags are hex");
     let cache_control = HeaderValue::from_static(METADATA_CACHE_CONTROL);
     if request
@@ -183,7 +213,10 @@ fn json_response(request: &HeaderMap, content_type: &'static str, etag: &str, bo
     {
         return (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag_value), (header::CACHE_CONTROL, cache_control)],
+            [
+                (header::ETAG, etag_value),
+                (header::CACHE_CONTROL, cache_control),
+            ],
         )
             .into_response();
     }
@@ -216,7 +249,10 @@ fn tarball_base(state: &AppState, headers: &HeaderMap) -> Result<TarballBase, Ap
         })?;
     let host_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
     if host.is_empty() || !host.chars().all(host_char) {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, format!("`{host}` is not a valid Host header")));
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{host}` is not a valid Host header"),
+        ));
     }
     let scheme = match headers.get("x-forwarded-proto").map(HeaderValue::as_bytes) {
         Some(b"https") => "https",

@@ -59,12 +59,17 @@ impl Entry {
     }
 
     fn age(&self, now: i64) -> Duration {
-        Duration::from_millis(u64::try_from(now - self.fetched_at.load(Ordering::Relaxed)).unwrap_or(0))
+        Duration::from_millis(
+            u64::try_from(now - self.fetched_at.load(Ordering::Relaxed)).unwrap_or(0),
+        )
     }
 
     /// The answer for `form` at `base` under `view`, rendered once and reused.
     pub fn rendered(&self, view: View, form: Form, base: &TarballBase) -> Arc<Rendered> {
-        let mut rendered = self.rendered.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut rendered = self
+            .rendered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hit) = rendered
             .iter()
             .find(|hit| hit.form == form && hit.base == *base && hit.view == view)
@@ -115,7 +120,12 @@ pub enum Freshness {
 }
 
 impl PackumentCache {
-    pub(crate) fn new(config: &ServerConfig, upstream: Upstream, store: Store, budget: u64) -> Self {
+    pub(crate) fn new(
+        config: &ServerConfig,
+        upstream: Upstream,
+        store: Store,
+        budget: u64,
+    ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(budget)
             .weigher(|_, entry: &Arc<Entry>| u32::try_from(entry.size).unwrap_or(u32::MAX))
@@ -131,7 +141,11 @@ impl PackumentCache {
     }
 
     /// The packument of `name`, from cache or upstream.
-    pub async fn get(&self, name: &PackageName, freshness: Freshness) -> Result<Arc<Entry>, ApiError> {
+    pub async fn get(
+        &self,
+        name: &PackageName,
+        freshness: Freshness,
+    ) -> Result<Arc<Entry>, ApiError> {
         if freshness == Freshness::Cached
             && let Some(entry) = self.memory.get(name)
             && entry.age(now_millis()) < self.max_age
@@ -143,7 +157,11 @@ impl PackumentCache {
             .await
     }
 
-    async fn refresh(&self, name: &PackageName, freshness: Freshness) -> Result<Arc<Entry>, ApiError> {
+    async fn refresh(
+        &self,
+        name: &PackageName,
+        freshness: Freshness,
+    ) -> Result<Arc<Entry>, ApiError> {
         let cached = match self.memory.get(name) {
             Some(entry) => Some(entry),
             None => self.load(name).await,
@@ -156,7 +174,10 @@ impl PackumentCache {
             self.memory.insert(name.clone(), entry.clone());
             return Ok(entry.clone());
         }
-        let validators = cached.as_ref().map(|entry| entry.validators.clone()).unwrap_or_default();
+        let validators = cached
+            .as_ref()
+            .map(|entry| entry.validators.clone())
+            .unwrap_or_default();
         let result = match self.upstream.packument(name, &validators).await {
             Ok(Fetched::NotModified) => match &cached {
                 Some(entry) => {
@@ -247,12 +268,19 @@ impl PackumentCache {
             etag: stored.etag,
             last_modified: stored.last_modified,
         };
-        Some(Arc::new(Entry::new(packument, validators, stored.fetched_at, stored.body.len())))
+        Some(Arc::new(Entry::new(
+            packument,
+            validators,
+            stored.fetched_at,
+            stored.body.len(),
+        )))
     }
 }
 
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }

@@ -31,8 +31,13 @@ impl PackagePath {
         match rest {
             [] | [""] => Ok(Self::Packument(name)),
             ["-", file] if !file.is_empty() => Ok(Self::Tarball(name, (*file).to_owned())),
-            [spec] if !spec.is_empty() && *spec != "-" => Ok(Self::Version(name, percent_decode(spec))),
-            _ => Err(ApiError::not_found(format!("`/{raw}`", raw = raw_path.trim_start_matches('/')))),
+            [spec] if !spec.is_empty() && *spec != "-" => {
+                Ok(Self::Version(name, percent_decode(spec)))
+            }
+            _ => Err(ApiError::not_found(format!(
+                "`/{raw}`",
+                raw = raw_path.trim_start_matches('/')
+            ))),
         }
     }
 }
@@ -63,16 +68,39 @@ mod tests {
 
     #[test]
     fn paths() {
-        let check = |path: &str, expect: PackagePath| assert_eq!(PackagePath::parse(path).unwrap(), expect, "{path}");
+        let check = |path: &str, expect: PackagePath| {
+            assert_eq!(PackagePath::parse(path).unwrap(), expect, "{path}")
+        };
         check("/express", PackagePath::Packument(name("express")));
-        check("/@types%2fnode", PackagePath::Packument(name("@types/node")));
-        check("/@types%2Fnode", PackagePath::Packument(name("@types/node")));
+        check(
+            "/@types%2fnode",
+            PackagePath::Packument(name("@types/node")),
+        );
+        check(
+            "/@types%2Fnode",
+            PackagePath::Packument(name("@types/node")),
+        );
         check("/@types/node", PackagePath::Packument(name("@types/node")));
-        check("/express/latest", PackagePath::Version(name("express"), "latest".into()));
-        check("/@types/node/20.1.0", PackagePath::Version(name("@types/node"), "20.1.0".into()));
-        check("/@types%2fnode/1.0.0%2Bb", PackagePath::Version(name("@types/node"), "1.0.0+b".into()));
-        check("/express/-/express-4.0.0.tgz", PackagePath::Tarball(name("express"), "express-4.0.0.tgz".into()));
-        check("/@a/b/-/b-1.0.0.tgz", PackagePath::Tarball(name("@a/b"), "b-1.0.0.tgz".into()));
+        check(
+            "/express/latest",
+            PackagePath::Version(name("express"), "latest".into()),
+        );
+        check(
+            "/@types/node/20.1.0",
+            PackagePath::Version(name("@types/node"), "20.1.0".into()),
+        );
+        check(
+            "/@types%2fnode/1.0.0%2Bb",
+            PackagePath::Version(name("@types/node"), "1.0.0+b".into()),
+        );
+        check(
+            "/express/-/express-4.0.0.tgz",
+            PackagePath::Tarball(name("express"), "express-4.0.0.tgz".into()),
+        );
+        check(
+            "/@a/b/-/b-1.0.0.tgz",
+            PackagePath::Tarball(name("@a/b"), "b-1.0.0.tgz".into()),
+        );
     }
 
     #[test]

@@ -23,8 +23,14 @@ pub fn router(state: AppState) -> Router {
         .route("/-/whoami", get(handlers::whoami))
         .route("/-/npm/v1/keys", get(handlers::passthrough))
         .route("/-/npm/v1/attestations/{*spec}", get(handlers::passthrough))
-        .route("/-/npm/v1/security/advisories/bulk", post(handlers::passthrough))
-        .route("/-/npm/v1/security/audits/quick", post(handlers::passthrough))
+        .route(
+            "/-/npm/v1/security/advisories/bulk",
+            post(handlers::passthrough),
+        )
+        .route(
+            "/-/npm/v1/security/audits/quick",
+            post(handlers::passthrough),
+        )
         .route("/-/v1/search", get(handlers::passthrough))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)
@@ -42,7 +48,9 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// One line per request: method, path, status, time.

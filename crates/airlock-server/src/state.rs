@@ -27,7 +27,8 @@ impl AppState {
         // Parsed packuments get most of the memory budget; hot small tarballs the rest.
         let packument_budget = config.memory_cache_bytes / 4 * 3;
         let tarball_budget = config.memory_cache_bytes - packument_budget;
-        let packuments = PackumentCache::new(&config, upstream.clone(), store.clone(), packument_budget);
+        let packuments =
+            PackumentCache::new(&config, upstream.clone(), store.clone(), packument_budget);
         let tarballs = Tarballs::new(upstream.clone(), store, tarball_budget);
         Self {
             inner: Arc::new(Inner {

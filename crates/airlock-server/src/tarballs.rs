@@ -16,10 +16,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::ApiError;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::packuments::now_millis;
-use crate::ApiError;
 
 /// Blobs up to this size are kept in memory once read.
 const HOT_MAX: u64 = 1024 * 1024;
@@ -56,7 +56,11 @@ impl Tarballs {
     }
 
     /// Answers a tarball request, fetching and verifying the blob first if needed.
-    pub(crate) async fn serve(&self, wanted: Wanted<'_>, request: &HeaderMap) -> Result<Response, ApiError> {
+    pub(crate) async fn serve(
+        &self,
+        wanted: Wanted<'_>,
+        request: &HeaderMap,
+    ) -> Result<Response, ApiError> {
         let key = wanted.integrity.storage_key();
         let etag = format!("\"{}\"", &wanted.integrity.hex_digest()[..32]);
         if request
@@ -66,14 +70,19 @@ impl Tarballs {
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
         }
         if let Some(bytes) = self.hot.get(&key) {
-            return Ok(respond(Body::from(bytes.clone()), bytes.len() as u64, &etag));
+            return Ok(respond(
+                Body::from(bytes.clone()),
+                bytes.len() as u64,
+                &etag,
+            ));
         }
         let size = match self.store.blobs().size(&wanted.integrity).await {
             Some(size) => size,
             None => self.fetch(&wanted).await?,
         };
         let path = self.store.blobs().path(&wanted.integrity);
-        let read_error = |error: std::io::Error| ApiError::internal("reading a stored tarball", &error);
+        let read_error =
+            |error: std::io::Error| ApiError::internal("reading a stored tarball", &error);
         if size <= HOT_MAX {
             let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
             self.hot.insert(key, bytes.clone());
@@ -91,14 +100,18 @@ impl Tarballs {
         let Some(url) = wanted.upstream_url.map(str::to_owned) else {
             return Err(ApiError::new(
                 StatusCode::BAD_GATEWAY,
-                format!("the upstream registry gives no tarball URL for `{name}@{version}`\nhint: this is an upstream fault; try again later"),
+                format!(
+                    "the upstream registry gives no tarball URL for `{name}@{version}`\nhint: this is an upstream fault; try again later"
+                ),
             ));
         };
         let (upstream, store) = (self.upstream.clone(), self.store.clone());
         self.flight
             .run(integrity.storage_key(), || async move {
                 let task = tokio::spawn(download(upstream, store, name, version, url, integrity));
-                task.await.unwrap_or_else(|error| Err(ApiError::internal("downloading a tarball", &error)))
+                task.await.unwrap_or_else(|error| {
+                    Err(ApiError::internal("downloading a tarball", &error))
+                })
             })
             .await
     }
@@ -107,7 +120,10 @@ impl Tarballs {
 fn respond(body: Body, size: u64, etag: &str) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     headers.insert(
         header::CACHE_CONTROL,
@@ -187,4 +203,3 @@ async fn download(
     }
     Ok(size)
 }
-

@@ -39,8 +39,12 @@ impl BlobStore {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
             Err(error) => return Err(io(&store.tmp)(error)),
         }
-        tokio::fs::create_dir_all(&store.tmp).await.map_err(io(&store.tmp))?;
-        tokio::fs::create_dir_all(&store.blobs).await.map_err(io(&store.blobs))?;
+        tokio::fs::create_dir_all(&store.tmp)
+            .await
+            .map_err(io(&store.tmp))?;
+        tokio::fs::create_dir_all(&store.blobs)
+            .await
+            .map_err(io(&store.blobs))?;
         Ok(store)
     }
 
@@ -67,10 +71,12 @@ impl BlobStore {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = tokio::fs::File::create(&temp).await.map_err(|source| Error::Blob {
-            path: temp.clone(),
-            source,
-        })?;
+        let file = tokio::fs::File::create(&temp)
+            .await
+            .map_err(|source| Error::Blob {
+                path: temp.clone(),
+                source,
+            })?;
         Ok(BlobWriter {
             file: BufWriter::with_capacity(64 * 1024, file),
             temp: TempGuard(Some(temp)),
@@ -97,7 +103,10 @@ impl BlobWriter {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), Error> {
         self.hasher.update(chunk);
         self.size += chunk.len() as u64;
-        self.file.write_all(chunk).await.map_err(|source| self.temp.error(source))
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|source| self.temp.error(source))
     }
 
     /// Checks the digest and moves the blob into place; returns its size.
@@ -109,18 +118,27 @@ impl BlobWriter {
                 actual: actual.to_string(),
             });
         }
-        self.file.flush().await.map_err(|source| self.temp.error(source))?;
+        self.file
+            .flush()
+            .await
+            .map_err(|source| self.temp.error(source))?;
         self.file
             .get_ref()
             .sync_all()
             .await
             .map_err(|source| self.temp.error(source))?;
         let parent = self.destination.parent().expect("blob paths have a parent");
-        tokio::fs::create_dir_all(parent).await.map_err(|source| Error::Blob {
-            path: parent.to_owned(),
-            source,
-        })?;
-        let temp = self.temp.0.take().expect("the temp file exists until finish");
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|source| Error::Blob {
+                path: parent.to_owned(),
+                source,
+            })?;
+        let temp = self
+            .temp
+            .0
+            .take()
+            .expect("the temp file exists until finish");
         tokio::fs::rename(&temp, &self.destination)
             .await
             .map_err(|source| Error::Blob {

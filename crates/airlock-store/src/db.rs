@@ -91,10 +91,12 @@ impl Store {
     }
 
     pub async fn packument(&self, name: &str) -> Result<Option<StoredPackument>, Error> {
-        let row = sqlx::query("SELECT body, etag, last_modified, fetched_at FROM packuments WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT body, etag, last_modified, fetched_at FROM packuments WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|row| StoredPackument {
             body: row.get("body"),
             etag: row.get("etag"),
@@ -103,7 +105,11 @@ impl Store {
         }))
     }
 
-    pub async fn put_packument(&self, name: &str, packument: &StoredPackument) -> Result<(), Error> {
+    pub async fn put_packument(
+        &self,
+        name: &str,
+        packument: &StoredPackument,
+    ) -> Result<(), Error> {
         sqlx::query(
             "INSERT INTO packuments (name, body, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET body = excluded.body, etag = excluded.etag,
@@ -145,10 +151,12 @@ impl Store {
     }
 
     pub async fn tarball(&self, integrity: &Integrity) -> Result<Option<TarballRecord>, Error> {
-        let row = sqlx::query("SELECT integrity, name, version, size, stored_at FROM tarballs WHERE integrity = ?")
-            .bind(integrity.storage_key())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT integrity, name, version, size, stored_at FROM tarballs WHERE integrity = ?",
+        )
+        .bind(integrity.storage_key())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|row| TarballRecord {
             integrity: row.get("integrity"),
             name: row.get("name"),
@@ -197,7 +205,9 @@ async fn check_format(root: &Path) -> Result<(), Error> {
             Ok(())
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            tokio::fs::write(&path, format!("{FORMAT}\n")).await.map_err(io)
+            tokio::fs::write(&path, format!("{FORMAT}\n"))
+                .await
+                .map_err(io)
         }
         Err(error) => Err(io(error)),
     }

@@ -23,7 +23,13 @@ pub enum Client {
 }
 
 impl Client {
-    pub const ALL: [Self; 5] = [Self::Npm, Self::Pnpm, Self::YarnClassic, Self::YarnBerry, Self::Bun];
+    pub const ALL: [Self; 5] = [
+        Self::Npm,
+        Self::Pnpm,
+        Self::YarnClassic,
+        Self::YarnBerry,
+        Self::Bun,
+    ];
 
     /// The lockfile this client writes.
     pub fn lockfile(self) -> &'static str {
@@ -47,13 +53,21 @@ pub struct ClientRun {
 impl ClientRun {
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
-        assert!(self.success, "client failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            self.success,
+            "client failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn assert_failure(&self) -> &Self {
-        assert!(!self.success, "client succeeded\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(
+            !self.success,
+            "client succeeded\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 
@@ -87,7 +101,14 @@ impl Clients {
     /// Runs `client` with `args` in `project`, against `registry`, with `home` as its
     /// private home directory. The project gets the client's own registry settings
     /// file; the run is killed after three minutes.
-    pub async fn run(&self, client: Client, project: &Path, home: &Path, registry: &str, args: &[&str]) -> ClientRun {
+    pub async fn run(
+        &self,
+        client: Client,
+        project: &Path,
+        home: &Path,
+        registry: &str,
+        args: &[&str],
+    ) -> ClientRun {
         configure(client, project, home, registry);
         let (program, mut full_args) = self.program(client);
         full_args.extend(args.iter().map(|arg| (*arg).to_owned()));
@@ -147,20 +168,27 @@ impl Clients {
 /// take their place.
 fn configure(client: Client, project: &Path, home: &Path, registry: &str) {
     let write = |path: PathBuf, contents: String| {
-        std::fs::create_dir_all(path.parent().expect("config files have a parent")).expect("create config dir");
+        std::fs::create_dir_all(path.parent().expect("config files have a parent"))
+            .expect("create config dir");
         std::fs::write(path, contents).expect("write client config");
     };
     write(home.join(".npmrc"), format!("registry={registry}\n"));
     write(home.join("global-npmrc"), String::new());
     match client {
         Client::Npm | Client::Pnpm => {}
-        Client::YarnClassic => write(project.join(".yarnrc"), format!("registry \"{registry}\"\n")),
+        Client::YarnClassic => write(
+            project.join(".yarnrc"),
+            format!("registry \"{registry}\"\n"),
+        ),
         Client::YarnBerry => write(
             project.join(".yarnrc.yml"),
             format!(
                 "npmRegistryServer: \"{registry}\"\nunsafeHttpWhitelist:\n  - \"127.0.0.1\"\nnodeLinker: node-modules\nenableGlobalCache: false\nenableTelemetry: false\ncacheFolder: ./.yarn/cache\n"
             ),
         ),
-        Client::Bun => write(project.join("bunfig.toml"), format!("[install]\nregistry = \"{registry}\"\n")),
+        Client::Bun => write(
+            project.join("bunfig.toml"),
+            format!("[install]\nregistry = \"{registry}\"\n"),
+        ),
     }
 }

@@ -18,5 +18,5 @@ mod time;
 
 pub use clients::{Client, ClientRun, Clients};
 pub use package::{Package, PackageBuilder, gzip_tar};
-pub use registry::{Faults, FakeRegistry, RequestRecord};
+pub use registry::{FakeRegistry, Faults, RequestRecord};
 pub use time::rfc3339;

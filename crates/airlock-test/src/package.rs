@@ -57,7 +57,8 @@ impl PackageBuilder {
 
     #[must_use]
     pub fn dependency(mut self, name: &str, range: &str) -> Self {
-        self.object("dependencies").insert(name.into(), json!(range));
+        self.object("dependencies")
+            .insert(name.into(), json!(range));
         self
     }
 
@@ -94,7 +95,11 @@ impl PackageBuilder {
             "package/package.json".to_owned(),
             serde_json::to_vec_pretty(&manifest).expect("manifests serialise"),
         )];
-        entries.extend(self.files.into_iter().map(|(path, contents)| (format!("package/{path}"), contents)));
+        entries.extend(
+            self.files
+                .into_iter()
+                .map(|(path, contents)| (format!("package/{path}"), contents)),
+        );
         let tarball = Bytes::from(gzip_tar(&entries));
         let integrity = format!("sha512-{}", STANDARD.encode(sha2::Sha512::digest(&tarball)));
         let shasum = hex_encode(&sha1::Sha1::digest(&tarball));

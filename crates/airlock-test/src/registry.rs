@@ -72,14 +72,18 @@ impl FakeRegistry {
 
     pub async fn start_on(addr: SocketAddr) -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
-        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind the fake registry");
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("bind the fake registry");
         let addr = listener.local_addr().expect("a bound address");
         let router = axum::Router::new().fallback(handle).with_state(Registry {
             inner: inner.clone(),
             addr,
         });
         let task = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the fake registry serves");
+            axum::serve(listener, router)
+                .await
+                .expect("the fake registry serves");
         });
         Self { inner, addr, task }
     }
@@ -144,7 +148,11 @@ impl FakeRegistry {
 
     /// How many requests had exactly this path.
     pub fn hits(&self, path: &str) -> usize {
-        self.lock().requests.iter().filter(|request| request.path == path).count()
+        self.lock()
+            .requests
+            .iter()
+            .filter(|request| request.path == path)
+            .count()
     }
 
     pub fn clear_requests(&self) {
@@ -152,7 +160,9 @@ impl FakeRegistry {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().expect("the registry lock is not poisoned")
+        self.inner
+            .lock()
+            .expect("the registry lock is not poisoned")
     }
 }
 
@@ -170,7 +180,9 @@ struct Registry {
 
 impl Registry {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().expect("the registry lock is not poisoned")
+        self.inner
+            .lock()
+            .expect("the registry lock is not poisoned")
     }
 
     fn packument(&self, name: &str) -> Option<Value> {
@@ -184,17 +196,31 @@ impl Registry {
         time.insert("modified".into(), json!(rfc3339(modified)));
         for package in versions {
             let mut document = package.manifest.as_object().cloned().unwrap_or_default();
-            document.insert("_id".into(), json!(format!("{}@{}", package.name, package.version)));
-            document.insert("_npmUser".into(), json!({"name": "tester", "email": "tester@example.invalid"}));
             document.insert(
-                "dist".into(),
-                json!({
-                    "integrity": package.integrity,
-                    "shasum": package.shasum,
-                    "tarball": format!("http://{}/{}/-/{}-{}.tgz", self.addr, package.name,
-                        package.name.rsplit('/').next().unwrap_or_default(), package.version),
-                }),
+                "_id".into(),
+                json!(format!("{}@{}", package.name, package.version)),
             );
+            document.insert(
+                "_npmUser".into(),
+                json!({"name": "tester", "email": "tester@example.invalid"}),
+            );
+            let mut dist = Map::new();
+            // An empty digest stands for a registry that does not send that field.
+            if !package.integrity.is_empty() {
+                dist.insert("integrity".into(), json!(package.integrity));
+            }
+            if !package.shasum.is_empty() {
+                dist.insert("shasum".into(), json!(package.shasum));
+            }
+            let basename = package.name.rsplit('/').next().unwrap_or_default();
+            dist.insert(
+                "tarball".into(),
+                json!(format!(
+                    "http://{}/{}/-/{basename}-{}.tgz",
+                    self.addr, package.name, package.version
+                )),
+            );
+            document.insert("dist".into(), Value::Object(dist));
             documents.insert(package.version.clone(), Value::Object(document));
             time.insert(package.version.clone(), json!(rfc3339(package.published)));
         }
@@ -213,7 +239,10 @@ impl Registry {
     fn tarball(&self, name: &str, file: &str) -> Option<Bytes> {
         let inner = self.lock();
         let basename = name.rsplit('/').next()?;
-        let version = file.strip_prefix(basename)?.strip_prefix('-')?.strip_suffix(".tgz")?;
+        let version = file
+            .strip_prefix(basename)?
+            .strip_prefix('-')?
+            .strip_suffix(".tgz")?;
         inner
             .packages
             .get(name)?
@@ -228,7 +257,9 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     let path = parts.uri.path().to_owned();
     let faults = {
         let mut inner = registry.lock();
-        inner.requests.push(record(&parts.method, &path, &parts.headers));
+        inner
+            .requests
+            .push(record(&parts.method, &path, &parts.headers));
         let faults = inner.faults.clone();
         inner.faults.fail_next = inner.faults.fail_next.saturating_sub(1);
         faults
@@ -243,7 +274,9 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     if faults.fail_next > 0 {
         return (StatusCode::SERVICE_UNAVAILABLE, "fault injected").into_response();
     }
-    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let body = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     match path.as_str() {
         "/-/ping" => return json_response(&json!({})),
         "/-/npm/v1/keys" => {
@@ -273,23 +306,44 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     match rest {
         [] => {
             if faults.malformed.contains(&name) {
-                return ([(header::CONTENT_TYPE, "application/json")], "{\"name\": \"trunc").into_response();
+                return (
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "{\"name\": \"trunc",
+                )
+                    .into_response();
             }
             let Some(packument) = registry.packument(&name) else {
-                return (StatusCode::NOT_FOUND, json_body(&json!({"error": "Not found"}))).into_response();
+                return (
+                    StatusCode::NOT_FOUND,
+                    json_body(&json!({"error": "Not found"})),
+                )
+                    .into_response();
             };
             serve_packument(&packument, &parts.headers, faults.no_validators)
         }
         ["-", file] => match registry.tarball(&name, file) {
             Some(tarball) => serve_tarball(tarball, &faults),
-            None => (StatusCode::NOT_FOUND, json_body(&json!({"error": "Not found"}))).into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                json_body(&json!({"error": "Not found"})),
+            )
+                .into_response(),
         },
-        _ => (StatusCode::NOT_FOUND, json_body(&json!({"error": "Not found"}))).into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            json_body(&json!({"error": "Not found"})),
+        )
+            .into_response(),
     }
 }
 
 fn record(method: &Method, path: &str, headers: &HeaderMap) -> RequestRecord {
-    let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok()).map(str::to_owned);
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
     RequestRecord {
         method: method.to_string(),
         path: path.to_owned(),
@@ -305,11 +359,17 @@ fn serve_packument(packument: &Value, headers: &HeaderMap, no_validators: bool) 
         return ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
     let etag = format!("\"{}\"", hex_prefix(&sha2::Sha256::digest(&body)));
-    if headers.get(header::IF_NONE_MATCH).is_some_and(|value| value.as_bytes() == etag.as_bytes()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|value| value.as_bytes() == etag.as_bytes())
+    {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
     }
     (
-        [(header::CONTENT_TYPE, "application/json".to_owned()), (header::ETAG, etag)],
+        [
+            (header::CONTENT_TYPE, "application/json".to_owned()),
+            (header::ETAG, etag),
+        ],
         body,
     )
         .into_response()
@@ -350,7 +410,12 @@ fn async_stream(
                         tokio::time::sleep(stall).await;
                     }
                     if truncate {
-                        Some((Err(std::io::Error::other("fault injected: connection cut")), 2))
+                        // Let the headers and the first half reach the client first.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Some((
+                            Err(std::io::Error::other("fault injected: connection cut")),
+                            2,
+                        ))
                     } else {
                         Some((Ok(second), 2))
                     }
@@ -366,9 +431,16 @@ fn json_body(value: &Value) -> Vec<u8> {
 }
 
 fn json_response(value: &Value) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], json_body(value)).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json_body(value),
+    )
+        .into_response()
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    bytes[..8].iter().map(|byte| format!("{byte:02x}")).collect()
+    bytes[..8]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }

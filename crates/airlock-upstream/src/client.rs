@@ -150,7 +150,11 @@ impl Upstream {
 
     /// Fetches the full packument of `name`, conditionally when `validators` hold
     /// anything.
-    pub async fn packument(&self, name: &PackageName, validators: &Validators) -> Result<Fetched, Error> {
+    pub async fn packument(
+        &self,
+        name: &PackageName,
+        validators: &Validators,
+    ) -> Result<Fetched, Error> {
         let url = self.url(&name.to_path_segment())?;
         let response = self
             .send(&url, true, || {
@@ -205,7 +209,11 @@ impl Upstream {
                 .request(method.clone(), &url)
                 .timeout(self.timeout)
                 .body(body.clone());
-            for name in [header::ACCEPT, header::CONTENT_TYPE, header::CONTENT_ENCODING] {
+            for name in [
+                header::ACCEPT,
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+            ] {
                 if let Some(value) = headers.get(&name) {
                     request = request.header(name, value);
                 }
@@ -225,7 +233,9 @@ impl Upstream {
     fn request(&self, method: Method, url: &Url) -> RequestBuilder {
         let request = self.client.request(method, url.clone());
         match &self.token {
-            Some(token) if url.origin() == self.base.origin() => request.bearer_auth(token.expose()),
+            Some(token) if url.origin() == self.base.origin() => {
+                request.bearer_auth(token.expose())
+            }
             _ => request,
         }
     }
@@ -285,7 +295,9 @@ impl Upstream {
     async fn read_capped(&self, url: &Url, mut response: Response) -> Result<Bytes, Error> {
         let capacity = response
             .content_length()
-            .map_or(64 * 1024, |length| usize::try_from(length).unwrap_or(usize::MAX))
+            .map_or(64 * 1024, |length| {
+                usize::try_from(length).unwrap_or(usize::MAX)
+            })
             .min(self.max_packument_bytes);
         let mut body = BytesMut::with_capacity(capacity);
         loop {
@@ -335,14 +347,19 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_bounded() {
-        assert!(backoff(1) >= Duration::from_millis(100) && backoff(1) < Duration::from_millis(150));
+        assert!(
+            backoff(1) >= Duration::from_millis(100) && backoff(1) < Duration::from_millis(150)
+        );
         assert!(backoff(3) >= Duration::from_millis(400));
         assert!(backoff(100) <= Duration::from_millis(6400 * 3 / 2));
     }
 
     #[test]
     fn redacts_credentials() {
-        assert_eq!(redact("http://user:secret@127.0.0.1:1/x"), "http://127.0.0.1:1/x");
+        assert_eq!(
+            redact("http://user:secret@127.0.0.1:1/x"),
+            "http://127.0.0.1:1/x"
+        );
         assert_eq!(redact("http://127.0.0.1:1/x"), "http://127.0.0.1:1/x");
     }
 

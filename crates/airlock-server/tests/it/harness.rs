@@ -1,0 +1,157 @@
+//! Builds an Airlock router over a fresh data directory, in front of a fake registry.
+
+use std::time::Duration;
+
+use airlock_server::{AppState, ServerConfig, router};
+use airlock_store::Store;
+use airlock_test::{FakeRegistry, PackageBuilder};
+use airlock_upstream::Upstream;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+
+pub(crate) struct Harness {
+    pub(crate) registry: FakeRegistry,
+    pub(crate) state: AppState,
+    pub(crate) dir: tempfile::TempDir,
+}
+
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub(crate) fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .expect("an error message")
+            .to_owned()
+    }
+
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map_or("", |value| value.to_str().unwrap())
+    }
+}
+
+impl Harness {
+    /// A registry with `demo` 1.0.0 and 1.1.0, and `@scope/lib` 2.0.0.
+    pub(crate) async fn new() -> Self {
+        Self::with_config(ServerConfig::default(), Duration::from_secs(5)).await
+    }
+
+    pub(crate) async fn with_config(config: ServerConfig, timeout: Duration) -> Self {
+        let registry = FakeRegistry::start().await;
+        registry.publish(PackageBuilder::new("demo", "1.0.0").build());
+        registry.publish(
+            PackageBuilder::new("demo", "1.1.0")
+                .dependency("@scope/lib", "^2.0.0")
+                .build(),
+        );
+        registry.publish(PackageBuilder::new("@scope/lib", "2.0.0").build());
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(&registry, dir.path(), config, timeout).await;
+        Self {
+            registry,
+            state,
+            dir,
+        }
+    }
+
+    /// Starts over with a new Airlock on the same data directory and registry.
+    pub(crate) async fn restart(&mut self, config: ServerConfig) {
+        self.state = state(
+            &self.registry,
+            self.dir.path(),
+            config,
+            Duration::from_secs(5),
+        )
+        .await;
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> Answer {
+        self.request(
+            Request::get(path)
+                .header("host", "airlock.test:4873")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub(crate) async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        let mut request = Request::get(path).header("host", "airlock.test:4873");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.request(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub(crate) async fn request(&self, request: Request<Body>) -> Answer {
+        let response = router(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// How many blobs the store holds.
+    pub(crate) fn blob_count(&self) -> usize {
+        fn count(path: &std::path::Path) -> usize {
+            std::fs::read_dir(path).map_or(0, |entries| {
+                entries
+                    .map(|entry| {
+                        let path = entry.unwrap().path();
+                        if path.is_dir() { count(&path) } else { 1 }
+                    })
+                    .sum()
+            })
+        }
+        count(&self.dir.path().join("blobs"))
+    }
+}
+
+async fn state(
+    registry: &FakeRegistry,
+    dir: &std::path::Path,
+    config: ServerConfig,
+    timeout: Duration,
+) -> AppState {
+    let upstream = Upstream::builder(registry.url().parse().unwrap())
+        .timeout(timeout)
+        .retries(1)
+        .build()
+        .unwrap();
+    let store = Store::open(dir).await.unwrap();
+    AppState::new(config, upstream, store)
+}
+
+pub(crate) fn config_with_max_age(max_age: Duration) -> ServerConfig {
+    ServerConfig {
+        metadata_max_age: max_age,
+        ..ServerConfig::default()
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the router against the fake upstream registry.
+
+mod harness;
+mod metadata;
+mod passthrough;
+mod tarballs;

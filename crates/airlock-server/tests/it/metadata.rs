@@ -1,0 +1,331 @@
+//! Packuments and version documents.
+
+use std::time::Duration;
+
+use airlock_server::ServerConfig;
+use airlock_test::PackageBuilder;
+
+use crate::harness::{Harness, config_with_max_age};
+
+const ABBREVIATED: &str =
+    "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+
+#[tokio::test]
+async fn full_packument_keeps_upstream_fields_and_points_tarballs_at_airlock() {
+    let harness = Harness::new().await;
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("content-type"), "application/json");
+    let json = answer.json();
+    let upstream = harness.registry.package("demo", "1.0.0").unwrap();
+    let dist = &json["versions"]["1.0.0"]["dist"];
+    assert_eq!(
+        dist["tarball"],
+        "http://airlock.test:4873/demo/-/demo-1.0.0.tgz"
+    );
+    assert_eq!(dist["integrity"], upstream.integrity.as_str());
+    assert_eq!(dist["shasum"], upstream.shasum.as_str());
+    assert!(
+        json["time"]["1.0.0"].is_string(),
+        "full documents carry per-version times"
+    );
+    assert_eq!(json["readme"], "A package served by the fake registry.");
+    assert_eq!(json["dist-tags"]["latest"], "1.1.0");
+}
+
+#[tokio::test]
+async fn abbreviated_packument_is_what_npm_asks_for() {
+    let harness = Harness::new().await;
+    let answer = harness.get_with("/demo", &[("accept", ABBREVIATED)]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.header("content-type"),
+        "application/vnd.npm.install-v1+json"
+    );
+    assert_eq!(answer.header("vary"), "Accept");
+    let json = answer.json();
+    let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["name", "modified", "dist-tags", "versions"]);
+    let version = json["versions"]["1.1.0"].as_object().unwrap();
+    let keys: Vec<&String> = version.keys().collect();
+    assert_eq!(keys, ["name", "version", "dependencies", "dist"]);
+    // Airlock always asks upstream for the full document.
+    let fetched = harness.registry.requests();
+    assert_eq!(fetched.len(), 1);
+}
+
+#[tokio::test]
+async fn scoped_names_work_in_both_spellings() {
+    let harness = Harness::new().await;
+    for path in ["/@scope%2flib", "/@scope%2Flib", "/@scope/lib"] {
+        let answer = harness.get(path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert_eq!(
+            answer.json()["versions"]["2.0.0"]["dist"]["tarball"],
+            "http://airlock.test:4873/@scope/lib/-/lib-2.0.0.tgz"
+        );
+    }
+    assert_eq!(
+        harness.registry.hits("/@scope%2flib"),
+        1,
+        "one upstream fetch, then the cache"
+    );
+}
+
+#[tokio::test]
+async fn public_url_wins_over_the_host_header() {
+    let registry_config = ServerConfig {
+        public_url: Some("https://npm.corp.example/airlock/".parse().unwrap()),
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(registry_config, Duration::from_secs(5)).await;
+    let json = harness.get("/demo").await.json();
+    assert_eq!(
+        json["versions"]["1.0.0"]["dist"]["tarball"],
+        "https://npm.corp.example/airlock/demo/-/demo-1.0.0.tgz"
+    );
+}
+
+#[tokio::test]
+async fn clients_get_304_for_an_unchanged_packument() {
+    let harness = Harness::new().await;
+    let first = harness.get_with("/demo", &[("accept", ABBREVIATED)]).await;
+    let etag = first.header("etag").to_owned();
+    assert!(etag.starts_with('"'));
+    let second = harness
+        .get_with(
+            "/demo",
+            &[("accept", ABBREVIATED), ("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(second.status, 304);
+    assert!(second.body.is_empty());
+    let full = harness.get_with("/demo", &[("if-none-match", &etag)]).await;
+    assert_eq!(full.status, 200, "the full form has its own ETag");
+}
+
+#[tokio::test]
+async fn revalidation_uses_the_upstream_etag() {
+    let harness =
+        Harness::with_config(config_with_max_age(Duration::ZERO), Duration::from_secs(5)).await;
+    harness.get("/demo").await;
+    harness.get("/demo").await;
+    let requests = harness.registry.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].if_none_match.is_none());
+    assert!(
+        requests[1].if_none_match.is_some(),
+        "the second fetch is conditional"
+    );
+}
+
+#[tokio::test]
+async fn a_new_upstream_version_appears_after_max_age() {
+    let harness =
+        Harness::with_config(config_with_max_age(Duration::ZERO), Duration::from_secs(5)).await;
+    harness.get("/demo").await;
+    harness
+        .registry
+        .publish(PackageBuilder::new("demo", "1.2.0").build());
+    let json = harness.get("/demo").await.json();
+    assert_eq!(json["dist-tags"]["latest"], "1.2.0");
+    assert!(json["versions"]["1.2.0"].is_object());
+}
+
+#[tokio::test]
+async fn cache_survives_a_restart() {
+    let mut harness = Harness::new().await;
+    harness.get("/demo").await;
+    harness.restart(ServerConfig::default()).await;
+    harness.registry.faults(|faults| faults.status = Some(500));
+    let answer = harness.get("/demo").await;
+    assert_eq!(
+        answer.status, 200,
+        "served from SQLite without asking upstream"
+    );
+    assert_eq!(harness.registry.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn version_documents_by_version_and_by_tag() {
+    let harness = Harness::new().await;
+    harness.registry.set_dist_tag("demo", "stable", "1.0.0");
+    for (spec, version) in [("1.0.0", "1.0.0"), ("latest", "1.1.0"), ("stable", "1.0.0")] {
+        let answer = harness.get(&format!("/demo/{spec}")).await;
+        assert_eq!(answer.status, 200, "{spec}");
+        let json = answer.json();
+        assert_eq!(json["version"], version);
+        assert_eq!(
+            json["dist"]["tarball"],
+            format!("http://airlock.test:4873/demo/-/demo-{version}.tgz")
+        );
+    }
+    let scoped = harness.get("/@scope%2flib/2.0.0").await;
+    assert_eq!(scoped.json()["name"], "@scope/lib");
+    let missing = harness.get("/demo/9.9.9").await;
+    assert_eq!(missing.status, 404);
+    assert!(
+        missing
+            .error()
+            .contains("`demo` has no version or dist-tag `9.9.9`"),
+        "{}",
+        missing.error()
+    );
+}
+
+#[tokio::test]
+async fn bad_names_are_client_errors_that_say_why() {
+    let harness = Harness::new().await;
+    for (path, fragment) in [
+        ("/has%20space", "not URL-safe"),
+        ("/.hidden", "starts with `.`"),
+        ("/@scope", "`@scope/name`"),
+        (&format!("/{}", "a".repeat(215)), "longer than 214"),
+    ] {
+        let answer = harness.get(path).await;
+        assert_eq!(answer.status, 400, "{path}");
+        let error = answer.error();
+        assert!(
+            error.contains(fragment) && error.contains("hint:"),
+            "{path}: {error}"
+        );
+    }
+    assert!(
+        harness.registry.requests().is_empty(),
+        "bad names never reach upstream"
+    );
+}
+
+#[tokio::test]
+async fn unknown_packages_are_404_with_a_hint() {
+    let harness = Harness::new().await;
+    let answer = harness.get("/no-such-package").await;
+    assert_eq!(answer.status, 404);
+    assert!(
+        answer
+            .error()
+            .contains("`no-such-package` was not found upstream"),
+        "{}",
+        answer.error()
+    );
+}
+
+#[tokio::test]
+async fn upstream_down_without_cache_is_a_502_naming_the_upstream() {
+    let harness = Harness::new().await;
+    let url = harness.registry.url();
+    harness.registry.faults(|faults| faults.status = Some(500));
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 502);
+    let error = answer.error();
+    assert!(
+        error.contains(&url) && error.contains("status 500") && error.contains("hint:"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_upstream_is_a_502() {
+    let mut harness = Harness::new().await;
+    harness.get("/demo").await;
+    // A port nobody listens on: bind, read the port, close.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let upstream =
+        airlock_upstream::Upstream::builder(format!("http://{closed}/").parse().unwrap())
+            .retries(0)
+            .build()
+            .unwrap();
+    let store = airlock_store::Store::open(&harness.dir.path().join("other"))
+        .await
+        .unwrap();
+    harness.state = airlock_server::AppState::new(ServerConfig::default(), upstream, store);
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 502);
+    assert!(answer.error().contains("unreachable"), "{}", answer.error());
+}
+
+#[tokio::test]
+async fn stale_if_error_serves_the_last_good_copy() {
+    let harness =
+        Harness::with_config(config_with_max_age(Duration::ZERO), Duration::from_secs(5)).await;
+    assert_eq!(harness.get("/demo").await.status, 200);
+    harness.registry.faults(|faults| faults.status = Some(503));
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 200, "stale copy while upstream fails");
+    assert_eq!(answer.json()["dist-tags"]["latest"], "1.1.0");
+}
+
+#[tokio::test]
+async fn stale_copies_expire() {
+    let config = ServerConfig {
+        metadata_max_age: Duration::ZERO,
+        stale_if_error: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config, Duration::from_secs(5)).await;
+    harness.get("/demo").await;
+    harness.registry.faults(|faults| faults.status = Some(503));
+    assert_eq!(harness.get("/demo").await.status, 502);
+}
+
+#[tokio::test]
+async fn malformed_upstream_json_is_a_502_and_never_replaces_a_good_copy() {
+    let harness =
+        Harness::with_config(config_with_max_age(Duration::ZERO), Duration::from_secs(5)).await;
+    harness.registry.faults(|faults| {
+        faults.malformed.insert("@scope/lib".into());
+    });
+    let answer = harness.get("/@scope/lib").await;
+    assert_eq!(answer.status, 502);
+    let error = answer.error();
+    assert!(
+        error.contains("malformed packument for `@scope/lib`") && error.contains("not valid JSON"),
+        "{error}"
+    );
+
+    assert_eq!(harness.get("/demo").await.status, 200);
+    harness.registry.faults(|faults| {
+        faults.malformed.insert("demo".into());
+    });
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 200, "the last good copy is served");
+    assert!(answer.json()["versions"]["1.1.0"].is_object());
+}
+
+#[tokio::test]
+async fn transient_upstream_failures_are_retried() {
+    let harness = Harness::new().await;
+    harness.registry.faults(|faults| faults.fail_next = 1);
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(harness.registry.hits("/demo"), 2);
+}
+
+#[tokio::test]
+async fn slow_upstream_is_a_504() {
+    let harness = Harness::with_config(ServerConfig::default(), Duration::from_millis(200)).await;
+    harness
+        .registry
+        .faults(|faults| faults.latency = Duration::from_millis(600));
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 504);
+    assert!(
+        answer.error().contains("did not answer"),
+        "{}",
+        answer.error()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_packument_misses_share_one_upstream_fetch() {
+    let harness = Harness::new().await;
+    harness
+        .registry
+        .faults(|faults| faults.latency = Duration::from_millis(200));
+    let answers = futures_util::future::join_all((0..16).map(|_| harness.get("/demo"))).await;
+    assert!(answers.iter().all(|answer| answer.status == 200));
+    assert_eq!(harness.registry.hits("/demo"), 1);
+}

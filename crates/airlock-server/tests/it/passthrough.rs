@@ -1,0 +1,107 @@
+//! The `/-/` endpoints and the routes Airlock refuses.
+
+use axum::body::Body;
+use axum::http::Request;
+
+use crate::harness::Harness;
+
+#[tokio::test]
+async fn ping_keys_attestations_and_search_pass_through() {
+    let harness = Harness::new().await;
+    assert_eq!(harness.get("/-/ping").await.status, 200);
+    let keys = harness.get("/-/npm/v1/keys").await;
+    assert_eq!(keys.json()["keys"][0]["keyid"], "SHA256:fake");
+    let attestations = harness.get("/-/npm/v1/attestations/demo@1.0.0").await;
+    assert_eq!(attestations.json()["spec"], "demo@1.0.0");
+    let search = harness.get("/-/v1/search?text=demo&size=5").await;
+    assert_eq!(search.json()["query"], "text=demo&size=5");
+    let paths: Vec<String> = harness
+        .registry
+        .requests()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/-/ping",
+            "/-/npm/v1/keys",
+            "/-/npm/v1/attestations/demo@1.0.0",
+            "/-/v1/search"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn audit_requests_pass_through_with_their_encoding() {
+    let harness = Harness::new().await;
+    for path in [
+        "/-/npm/v1/security/advisories/bulk",
+        "/-/npm/v1/security/audits/quick",
+    ] {
+        let request = Request::post(path)
+            .header("host", "airlock.test")
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(Body::from(vec![1u8; 100]))
+            .unwrap();
+        let answer = harness.request(request).await;
+        assert_eq!(answer.status, 200, "{path}");
+        let json = answer.json();
+        assert_eq!(json["received_bytes"], 100);
+        assert_eq!(json["content_encoding"], "gzip");
+    }
+}
+
+#[tokio::test]
+async fn whoami_answers_without_upstream() {
+    let harness = Harness::new().await;
+    let answer = harness.get("/-/whoami").await;
+    assert_eq!(answer.json()["username"], "anonymous");
+    assert!(harness.registry.requests().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_publishing_get_json_errors() {
+    let harness = Harness::new().await;
+    let unknown = harness.get("/-/nonsense").await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.error().contains("does not serve `GET /-/nonsense`"),
+        "{}",
+        unknown.error()
+    );
+
+    let publish = Request::put("/demo")
+        .header("host", "airlock.test")
+        .body(Body::from("{}"))
+        .unwrap();
+    let answer = harness.request(publish).await;
+    assert_eq!(answer.status, 405);
+    assert!(
+        answer.error().contains("refuses publishing"),
+        "{}",
+        answer.error()
+    );
+
+    let wrong = Request::post("/-/ping")
+        .header("host", "airlock.test")
+        .body(Body::empty())
+        .unwrap();
+    let answer = harness.request(wrong).await;
+    assert_eq!(answer.status, 405);
+    assert!(
+        answer.error().contains("not supported"),
+        "{}",
+        answer.error()
+    );
+    assert!(harness.registry.requests().is_empty());
+}
+
+#[tokio::test]
+async fn upstream_errors_on_passthrough_keep_their_status() {
+    let harness = Harness::new().await;
+    harness.registry.faults(|faults| faults.status = Some(400));
+    let answer = harness.get("/-/v1/search?text=x").await;
+    assert_eq!(answer.status, 400);
+}

@@ -1,0 +1,179 @@
+//! The tarball path: verification, caching, coalescing.
+
+use std::time::Duration;
+
+use airlock_test::PackageBuilder;
+
+use crate::harness::{Harness, config_with_max_age};
+
+#[tokio::test]
+async fn tarballs_are_verified_stored_and_served_from_the_store() {
+    let harness = Harness::new().await;
+    let package = harness.registry.package("@scope/lib", "2.0.0").unwrap();
+    let path = "/@scope/lib/-/lib-2.0.0.tgz";
+    let answer = harness.get(path).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, package.tarball);
+    assert_eq!(
+        answer.header("content-length"),
+        package.tarball.len().to_string()
+    );
+    assert_eq!(answer.header("content-type"), "application/octet-stream");
+    assert!(answer.header("cache-control").contains("immutable"));
+    assert_eq!(harness.blob_count(), 1);
+
+    harness.registry.faults(|faults| faults.status = Some(500));
+    let again = harness.get(path).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, package.tarball);
+    let upstream_fetches = harness.registry.hits("/@scope/lib/-/lib-2.0.0.tgz");
+    assert_eq!(upstream_fetches, 1);
+
+    let etag = again.header("etag").to_owned();
+    let cached = harness.get_with(path, &[("if-none-match", &etag)]).await;
+    assert_eq!(cached.status, 304);
+}
+
+#[tokio::test]
+async fn integrity_mismatch_is_refused_and_nothing_is_kept() {
+    let harness = Harness::new().await;
+    harness
+        .registry
+        .faults(|faults| faults.corrupt_tarballs = true);
+    let answer = harness.get("/demo/-/demo-1.0.0.tgz").await;
+    assert_eq!(answer.status, 502);
+    let error = answer.error();
+    assert!(
+        error.contains("integrity mismatch") && error.contains("`demo@1.0.0`"),
+        "{error}"
+    );
+    assert!(error.contains("stored nothing"), "{error}");
+    assert_eq!(harness.blob_count(), 0);
+    assert_eq!(
+        std::fs::read_dir(harness.dir.path().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+
+    harness
+        .registry
+        .faults(|faults| faults.corrupt_tarballs = false);
+    let answer = harness.get("/demo/-/demo-1.0.0.tgz").await;
+    assert_eq!(answer.status, 200, "a later good download is accepted");
+}
+
+#[tokio::test]
+async fn a_broken_off_download_stores_nothing() {
+    let harness = Harness::new().await;
+    harness
+        .registry
+        .faults(|faults| faults.truncate_tarballs = true);
+    let answer = harness.get("/demo/-/demo-1.0.0.tgz").await;
+    assert_eq!(answer.status, 502);
+    assert!(answer.error().contains("broke off"), "{}", answer.error());
+    assert_eq!(harness.blob_count(), 0);
+    assert_eq!(
+        std::fs::read_dir(harness.dir.path().join("tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn concurrent_tarball_misses_share_one_upstream_fetch() {
+    let harness = Harness::new().await;
+    harness.get("/demo").await;
+    harness
+        .registry
+        .faults(|faults| faults.latency = Duration::from_millis(300));
+    let package = harness.registry.package("demo", "1.1.0").unwrap();
+    let answers =
+        futures_util::future::join_all((0..24).map(|_| harness.get("/demo/-/demo-1.1.0.tgz")))
+            .await;
+    for answer in &answers {
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, package.tarball);
+    }
+    assert_eq!(harness.registry.hits("/demo/-/demo-1.1.0.tgz"), 1);
+}
+
+#[tokio::test]
+async fn a_version_newer_than_the_cached_packument_is_found_not_404() {
+    // Max age is long: only a tarball request for an unknown version forces a refresh.
+    let harness = Harness::with_config(
+        config_with_max_age(Duration::from_secs(3600)),
+        Duration::from_secs(5),
+    )
+    .await;
+    harness.get("/demo").await;
+    harness
+        .registry
+        .publish(PackageBuilder::new("demo", "1.2.0").build());
+    let answer = harness.get("/demo/-/demo-1.2.0.tgz").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(harness.registry.hits("/demo"), 2);
+}
+
+#[tokio::test]
+async fn tarballs_of_unknown_versions_are_404() {
+    let harness = Harness::new().await;
+    let answer = harness.get("/demo/-/demo-7.0.0.tgz").await;
+    assert_eq!(answer.status, 404);
+    assert!(
+        answer.error().contains("`demo@7.0.0` is not listed"),
+        "{}",
+        answer.error()
+    );
+    let answer = harness.get("/demo/-/other-1.0.0.tgz").await;
+    assert_eq!(answer.status, 404);
+    assert!(
+        answer.error().contains("is not a tarball of `demo`"),
+        "{}",
+        answer.error()
+    );
+}
+
+#[tokio::test]
+async fn old_packages_with_only_a_sha1_are_verified_by_it() {
+    let harness = Harness::new().await;
+    let mut package = PackageBuilder::new("ancient", "0.1.0").build();
+    package.integrity = String::new();
+    harness.registry.publish(package.clone());
+    let answer = harness.get("/ancient/-/ancient-0.1.0.tgz").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, package.tarball);
+
+    harness
+        .registry
+        .faults(|faults| faults.corrupt_tarballs = true);
+    let mut corrupt = PackageBuilder::new("ancient", "0.2.0").build();
+    corrupt.integrity = String::new();
+    harness.registry.publish(corrupt);
+    let answer = harness.get("/ancient/-/ancient-0.2.0.tgz").await;
+    assert_eq!(answer.status, 502);
+    assert!(answer.error().contains("sha1-"), "{}", answer.error());
+}
+
+#[tokio::test]
+async fn versions_without_any_digest_are_never_served() {
+    let harness = Harness::new().await;
+    let mut package = PackageBuilder::new("unverifiable", "1.0.0").build();
+    package.integrity = String::new();
+    package.shasum = String::new();
+    harness.registry.publish(package);
+    let answer = harness.get("/unverifiable/-/unverifiable-1.0.0.tgz").await;
+    assert_eq!(answer.status, 502);
+    assert!(
+        answer.error().contains("no usable digest"),
+        "{}",
+        answer.error()
+    );
+    assert_eq!(
+        harness
+            .registry
+            .hits("/unverifiable/-/unverifiable-1.0.0.tgz"),
+        0
+    );
+}

@@ -1,0 +1,329 @@
+//! Configuration: the TOML file, the data directory's remembered settings, and the
+//! flags and variables on top, merged once into validated [`Settings`].
+//!
+//! The file is read with `deny_unknown_fields`, so a misspelt key is an error that
+//! names its line rather than a setting silently ignored.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use airlock_server::ServerConfig;
+use anyhow::{Context as _, bail};
+use serde::Deserialize;
+use url::Url;
+
+use crate::cli::ServeArgs;
+
+pub(crate) const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4873);
+/// The file in the data directory where a detected upstream is remembered.
+const REMEMBERED: &str = "airlock.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    public_url: Option<Url>,
+    #[serde(default)]
+    upstream: RawUpstream,
+    #[serde(default)]
+    cache: RawCache,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUpstream {
+    url: Option<Url>,
+    token: Option<String>,
+    timeout: Option<HumanDuration>,
+    connect_timeout: Option<HumanDuration>,
+    retries: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    metadata_max_age: Option<HumanDuration>,
+    stale_if_error: Option<HumanDuration>,
+    memory_mb: Option<u64>,
+}
+
+/// Everything `airlock serve` needs, validated.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) upstream: UpstreamSettings,
+    pub(crate) server: ServerConfig,
+}
+
+#[derive(Debug)]
+pub(crate) struct UpstreamSettings {
+    pub(crate) url: Url,
+    pub(crate) token: Option<airlock_upstream::Token>,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) retries: u32,
+}
+
+impl Settings {
+    /// Merges flags and variables (`args`), the configuration file, and the data
+    /// directory's remembered upstream; detects the upstream from npm when none of
+    /// them names one, and remembers it.
+    pub(crate) async fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+        let file = match &args.config {
+            Some(path) => read_config(path)?,
+            None => RawConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .or(file.data_dir)
+            .map_or_else(default_data_dir, Ok)?;
+        let listen = args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
+        let public_url = args.public_url.or(file.public_url);
+        if let Some(url) = &public_url {
+            check_http(url, "public_url")?;
+        }
+
+        let remembered_path = data_dir.join(REMEMBERED);
+        let remembered = if remembered_path.exists() {
+            read_config(&remembered_path)?
+        } else {
+            RawConfig::default()
+        };
+        let url = match args
+            .upstream
+            .or(file.upstream.url)
+            .or(remembered.upstream.url)
+        {
+            Some(url) => url,
+            None => detect_and_remember(&data_dir, &remembered_path).await?,
+        };
+        check_http(&url, "upstream.url")?;
+        check_not_self(&url, listen, public_url.as_ref())?;
+
+        let upstream = UpstreamSettings {
+            url,
+            token: args
+                .upstream_token
+                .or(file.upstream.token)
+                .map(airlock_upstream::Token::new),
+            timeout: file
+                .upstream
+                .timeout
+                .map_or(Duration::from_secs(30), |d| d.0),
+            connect_timeout: file
+                .upstream
+                .connect_timeout
+                .map_or(Duration::from_secs(5), |d| d.0),
+            retries: file.upstream.retries.unwrap_or(2),
+        };
+        let defaults = ServerConfig::default();
+        let server = ServerConfig {
+            public_url,
+            metadata_max_age: file
+                .cache
+                .metadata_max_age
+                .map_or(defaults.metadata_max_age, |d| d.0),
+            stale_if_error: file
+                .cache
+                .stale_if_error
+                .map_or(defaults.stale_if_error, |d| d.0),
+            memory_cache_bytes: file
+                .cache
+                .memory_mb
+                .map_or(defaults.memory_cache_bytes, |mb| mb * 1024 * 1024),
+        };
+        Ok(Self {
+            listen,
+            data_dir,
+            upstream,
+            server,
+        })
+    }
+}
+
+fn read_config(path: &Path) -> anyhow::Result<RawConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read the configuration file `{}`", path.display()))?;
+    let mut config: RawConfig = toml::from_str(&text).map_err(|error| {
+        anyhow::anyhow!(
+            "the configuration file `{}` is invalid:\n{error}hint: `airlock.toml.example` in Airlock's repository lists every setting",
+            path.display()
+        )
+    })?;
+    // A relative data directory is relative to the file that names it.
+    if let (Some(dir), Some(parent)) = (&config.data_dir, path.parent())
+        && dir.is_relative()
+    {
+        config.data_dir = Some(parent.join(dir));
+    }
+    Ok(config)
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
+        return Ok(PathBuf::from(data).join("airlock"));
+    }
+    match std::env::var_os("HOME").filter(|value| !value.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".local/share/airlock")),
+        None => bail!(
+            "no data directory: neither XDG_DATA_HOME nor HOME is set\nhint: pass `--data-dir DIR`"
+        ),
+    }
+}
+
+async fn detect_and_remember(data_dir: &Path, remembered: &Path) -> anyhow::Result<Url> {
+    let url = airlock_upstream::detect::npm_registry().await.context(
+        "no upstream is configured and npm's own registry setting could not be read\nhint: pass `--upstream URL` (or set AIRLOCK_UPSTREAM, or `upstream.url` in the configuration file)",
+    )?;
+    std::fs::create_dir_all(data_dir).with_context(|| {
+        format!(
+            "could not create the data directory `{}`",
+            data_dir.display()
+        )
+    })?;
+    let contents = format!(
+        "# Written by Airlock on its first start without a configured upstream: the\n# registry that `npm config get registry` named then. Edit it to change the\n# upstream; a flag, variable or configuration file setting takes precedence.\n\n[upstream]\nurl = \"{url}\"\n"
+    );
+    std::fs::write(remembered, contents).with_context(|| {
+        format!(
+            "could not remember the upstream in `{}`",
+            remembered.display()
+        )
+    })?;
+    tracing::info!(upstream = %url, file = %remembered.display(), "detected the upstream from npm's settings");
+    Ok(url)
+}
+
+fn check_http(url: &Url, setting: &str) -> anyhow::Result<()> {
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        bail!("`{setting}` must be an http(s) URL with a host, not `{url}`");
+    }
+    Ok(())
+}
+
+/// Refuses an upstream that is Airlock itself: same port on a local address, or the
+/// public URL's host and port.
+fn check_not_self(
+    upstream: &Url,
+    listen: SocketAddr,
+    public_url: Option<&Url>,
+) -> anyhow::Result<()> {
+    let port = upstream.port_or_known_default();
+    let host = upstream
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']']);
+    let local = match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip.is_unspecified() || ip == listen.ip(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    };
+    let same_listener = local && port == Some(listen.port());
+    let same_public = public_url.is_some_and(|public| {
+        public.host_str() == upstream.host_str() && public.port_or_known_default() == port
+    });
+    if same_listener || same_public {
+        bail!(
+            "the upstream `{upstream}` is this Airlock itself (listening on {listen}); it would proxy to itself\nhint: if npm's registry already points at Airlock, pass the real registry with `--upstream URL`"
+        );
+    }
+    Ok(())
+}
+
+/// A duration written as `500ms`, `30s`, `5m`, `2h` or `7d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct HumanDuration(Duration);
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text)
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, DurationError> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| DurationError(text.to_owned()))?;
+    let seconds = match unit {
+        "ms" => return Ok(Duration::from_millis(number)),
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(DurationError(text.to_owned())),
+    };
+    Ok(Duration::from_secs(number.saturating_mul(seconds)))
+}
+
+#[derive(Debug)]
+struct DurationError(String);
+
+impl fmt::Display for DurationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a duration; write a number and a unit: `500ms`, `30s`, `5m`, `2h`, `7d`",
+            self.0
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        for bad in ["", "5", "m", "5 years", "-1s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn self_proxy_is_refused() {
+        let listen: SocketAddr = "127.0.0.1:4873".parse().unwrap();
+        let url = |text: &str| Url::parse(text).unwrap();
+        assert!(check_not_self(&url("http://127.0.0.1:4873/"), listen, None).is_err());
+        assert!(check_not_self(&url("http://localhost:4873"), listen, None).is_err());
+        assert!(check_not_self(&url("http://[::1]:4873"), listen, None).is_err());
+        assert!(check_not_self(&url("http://127.0.0.1:4874/"), listen, None).is_ok());
+        let any: SocketAddr = "0.0.0.0:80".parse().unwrap();
+        assert!(check_not_self(&url("http://127.0.0.1/"), any, None).is_err());
+        let public = url("https://npm.corp.example/");
+        assert!(check_not_self(&url("https://npm.corp.example"), listen, Some(&public)).is_err());
+        assert!(check_not_self(&url("https://upstream.example"), listen, Some(&public)).is_ok());
+    }
+
+    #[test]
+    fn config_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:1\"\n[cache]\nmetadata_max_age = \"5 minutes\"\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", read_config(&path).unwrap_err());
+        assert!(error.contains("line 3"), "{error}");
+        assert!(error.contains("is not a duration"), "{error}");
+        std::fs::write(&path, "[upstream]\nurll = \"http://127.0.0.1:1\"\n").unwrap();
+        let error = format!("{:#}", read_config(&path).unwrap_err());
+        assert!(
+            error.contains("line 2") && error.contains("unknown field `urll`"),
+            "{error}"
+        );
+    }
+}
