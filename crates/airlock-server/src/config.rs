@@ -21,8 +21,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             public_url: None,
-            metadata_max_age: Duration::from_secs(300),
-            stale_if_error: Duration::from_secs(7 * 86_400),
+            metadata_max_age: Duration::from_mins(5),
+            stale_if_error: Duration::from_hours(7 * 24),
             memory_cache_bytes: 64 * 1024 * 1024,
         }
     }

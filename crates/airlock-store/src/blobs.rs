@@ -60,7 +60,7 @@ impl BlobStore {
     /// The blob's size, when it is stored.
     pub async fn size(&self, integrity: &Integrity) -> Option<u64> {
         let metadata = tokio::fs::metadata(self.path(integrity)).await.ok()?;
-        metadata.is_file().then(|| metadata.len())
+        metadata.is_file().then_some(metadata.len())
     }
 
     /// Starts writing a blob that must hash to `expected`.

@@ -136,7 +136,7 @@ impl Clients {
             .env("DO_NOT_TRACK", "1")
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        let output = tokio::time::timeout(Duration::from_secs(180), command.output())
+        let output = tokio::time::timeout(Duration::from_mins(3), command.output())
             .await
             .unwrap_or_else(|_| panic!("{client:?} {args:?} did not finish within three minutes"))
             .unwrap_or_else(|error| panic!("could not start {client:?}: {error}"));

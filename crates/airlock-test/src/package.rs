@@ -51,7 +51,7 @@ impl PackageBuilder {
                 "index.js".into(),
                 format!("module.exports = {:?};\n", format!("{name}@{version}")).into_bytes(),
             )],
-            published: SystemTime::now() - Duration::from_secs(30 * 86_400),
+            published: SystemTime::now() - Duration::from_hours(30 * 24),
         }
     }
 

@@ -322,7 +322,7 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
             serve_packument(&packument, &parts.headers, faults.no_validators)
         }
         ["-", file] => match registry.tarball(&name, file) {
-            Some(tarball) => serve_tarball(tarball, &faults),
+            Some(tarball) => serve_tarball(&tarball, &faults),
             None => (
                 StatusCode::NOT_FOUND,
                 json_body(&json!({"error": "Not found"})),
@@ -375,7 +375,7 @@ fn serve_packument(packument: &Value, headers: &HeaderMap, no_validators: bool) 
         .into_response()
 }
 
-fn serve_tarball(tarball: Bytes, faults: &Faults) -> Response {
+fn serve_tarball(tarball: &Bytes, faults: &Faults) -> Response {
     let mut bytes = tarball.to_vec();
     if faults.corrupt_tarballs {
         let middle = bytes.len() / 2;
@@ -439,8 +439,9 @@ fn json_response(value: &Value) -> Response {
 }
 
 fn hex_prefix(bytes: &[u8]) -> String {
-    bytes[..8]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    use std::fmt::Write as _;
+    bytes[..8].iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }

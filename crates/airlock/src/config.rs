@@ -285,8 +285,8 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604_800));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_mins(5));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_hours(7 * 24));
         for bad in ["", "5", "m", "5 years", "-1s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }

@@ -103,7 +103,7 @@ async fn concurrent_tarball_misses_share_one_upstream_fetch() {
 async fn a_version_newer_than_the_cached_packument_is_found_not_404() {
     // Max age is long: only a tarball request for an unknown version forces a refresh.
     let harness = Harness::with_config(
-        config_with_max_age(Duration::from_secs(3600)),
+        config_with_max_age(Duration::from_hours(1)),
         Duration::from_secs(5),
     )
     .await;

@@ -1,0 +1,144 @@
+//! `airlock serve` start-up: configuration, detection, refusals.
+
+use crate::support::{Airlock, Workspace, airlock_command};
+use airlock_test::FakeRegistry;
+
+#[tokio::test]
+async fn help_documents_every_flag() {
+    let workspace = Workspace::new();
+    let output = airlock_command(&workspace.path("home"))
+        .args(["serve", "--help"])
+        .output()
+        .await
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in [
+        "--config",
+        "--listen",
+        "--data-dir",
+        "--upstream",
+        "--public-url",
+        "--upstream-token",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    for variable in [
+        "AIRLOCK_LISTEN",
+        "AIRLOCK_DATA_DIR",
+        "AIRLOCK_UPSTREAM",
+        "AIRLOCK_PUBLIC_URL",
+    ] {
+        assert!(help.contains(variable), "{variable} missing from:\n{help}");
+    }
+}
+
+#[tokio::test]
+async fn upstream_is_detected_from_npm_once_and_remembered() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    std::fs::write(
+        home.join(".npmrc"),
+        format!("registry={}\n", registry.url()),
+    )
+    .unwrap();
+    let data = workspace.path("data");
+    let airlock = Airlock::start(&home, &["--data-dir", data.to_str().unwrap()]).await;
+    let remembered = std::fs::read_to_string(data.join("airlock.toml")).unwrap();
+    assert!(
+        remembered.contains(&format!("url = \"{}\"", registry.url())),
+        "{remembered}"
+    );
+    assert!(
+        airlock.log().contains("detected the upstream"),
+        "{}",
+        airlock.log()
+    );
+    airlock.kill().await;
+
+    // npm's setting changes (say, to Airlock itself); the remembered upstream stays.
+    std::fs::write(home.join(".npmrc"), "registry=http://127.0.0.1:9/\n").unwrap();
+    let airlock = Airlock::start(&home, &["--data-dir", data.to_str().unwrap()]).await;
+    assert!(!airlock.log().contains("detected the upstream"));
+    let answer = reqwest::get(format!("{}-/ping", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "pings reach the remembered upstream");
+}
+
+#[tokio::test]
+async fn proxying_to_itself_is_refused() {
+    let workspace = Workspace::new();
+    let output = airlock_command(&workspace.path("home"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:4999",
+            "--upstream",
+            "http://localhost:4999/",
+        ])
+        .arg("--data-dir")
+        .arg(workspace.path("data"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("is this Airlock itself") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_configuration_file_names_the_line() {
+    let workspace = Workspace::new();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(
+        &config,
+        "[upstream]\nurl = \"http://127.0.0.1:1/\"\ntimeout = \"soon\"\n",
+    )
+    .unwrap();
+    let output = airlock_command(&workspace.path("home"))
+        .args(["serve", "--config", config.to_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("line 3") && stderr.contains("`soon` is not a duration"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_example_configuration_is_valid() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../airlock.toml.example"
+    ))
+    .unwrap();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(&config, example).unwrap();
+    let data = workspace.path("data");
+    // Flags override the example's listen address, data directory and upstream.
+    let airlock = Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+        ],
+    )
+    .await;
+    let answer = reqwest::get(format!("{}-/ping", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+}

@@ -1,0 +1,87 @@
+//! Crashes: a killed process never leaves a blob that is served.
+
+use std::time::Duration;
+
+use airlock_test::{FakeRegistry, PackageBuilder};
+
+use crate::support::{Airlock, Workspace};
+
+fn blobs(data: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(path).into_iter().flatten() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&data.join("blobs"), &mut out);
+    out
+}
+
+#[tokio::test]
+async fn a_download_killed_halfway_leaves_nothing_served() {
+    let registry = FakeRegistry::start().await;
+    // Incompressible bytes, so that half the tarball is more than a write buffer.
+    let noise: Vec<u8> = (0u64..512 * 1024)
+        .scan(0x2545_f491_4f6c_dd1d_u64, |state, _| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            Some(state.to_le_bytes()[0])
+        })
+        .collect();
+    let package = PackageBuilder::new("big", "1.0.0")
+        .file("data.bin", noise)
+        .build();
+    registry.publish(package.clone());
+    registry.faults(|faults| faults.stall_tarballs = Some(Duration::from_secs(30)));
+    let workspace = Workspace::new();
+    let (home, data) = (workspace.path("home"), workspace.path("data"));
+    let args = [
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &registry.url(),
+    ];
+
+    let airlock = Airlock::start(&home, &args).await;
+    let url = format!("{}big/-/big-1.0.0.tgz", airlock.url);
+    let request = tokio::spawn(reqwest::get(url.clone()));
+    // Wait until half the tarball sits in a partial file, then kill the process.
+    let tmp = data.join("tmp");
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let partial = std::fs::read_dir(&tmp)
+                .unwrap()
+                .any(|entry| entry.unwrap().metadata().unwrap().len() > 0);
+            if partial {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("a partial download appears");
+    airlock.kill().await;
+    // The client sees the connection die; what matters is what is on disk.
+    let _ = request.await;
+    assert!(blobs(&data).is_empty(), "no blob after a killed download");
+
+    registry.faults(|faults| faults.stall_tarballs = None);
+    let airlock = Airlock::start(&home, &args).await;
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "partial files are cleared at start"
+    );
+    let response = reqwest::get(format!("{}big/-/big-1.0.0.tgz", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.bytes().await.unwrap(), package.tarball);
+    assert_eq!(blobs(&data).len(), 1);
+}

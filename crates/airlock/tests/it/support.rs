@@ -1,0 +1,97 @@
+//! Running the `airlock` binary in tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A running `airlock serve`, killed when dropped.
+pub(crate) struct Airlock {
+    child: Child,
+    pub(crate) url: String,
+    log: Arc<Mutex<String>>,
+}
+
+/// A command for the binary with a clean environment: no npm, XDG or Airlock
+/// settings of the machine leak in.
+pub(crate) fn airlock_command(home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_airlock"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("npm_config_userconfig", home.join(".npmrc"))
+        .env("npm_config_globalconfig", home.join("global-npmrc"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+impl Airlock {
+    /// Starts `airlock serve` on a free loopback port with `args` and waits until it
+    /// listens.
+    pub(crate) async fn start(home: &Path, args: &[&str]) -> Self {
+        let mut command = airlock_command(home);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("start airlock");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let log = Arc::new(Mutex::new(String::new()));
+        let url = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.expect("read airlock's log") {
+                log.lock().unwrap().push_str(&line);
+                log.lock().unwrap().push('\n');
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    return rest.split_whitespace().next().expect("a URL").to_owned();
+                }
+            }
+            panic!("airlock exited before listening:\n{}", log.lock().unwrap());
+        })
+        .await
+        .expect("airlock listens within 30 s");
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut sink = sink.lock().unwrap();
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        Self { child, url, log }
+    }
+
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash or the OOM killer would.
+    pub(crate) async fn kill(mut self) {
+        self.child.kill().await.expect("kill airlock");
+    }
+}
+
+/// A temporary directory tree for one test: `home/`, `data/`, `project/`.
+pub(crate) struct Workspace {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub(crate) fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        for sub in ["home", "data", "project"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        Self { dir }
+    }
+
+    pub(crate) fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+}
