@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn paths() {
         let check = |path: &str, expect: PackagePath| {
-            assert_eq!(PackagePath::parse(path).unwrap(), expect, "{path}")
+            assert_eq!(PackagePath::parse(path).unwrap(), expect, "{path}");
         };
         check("/express", PackagePath::Packument(name("express")));
         check(
