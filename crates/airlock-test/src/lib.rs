@@ -12,6 +12,7 @@
 //! ```
 
 mod clients;
+pub mod dataset;
 mod package;
 mod registry;
 mod time;

@@ -105,3 +105,26 @@ async fn upstream_errors_on_passthrough_keep_their_status() {
     let answer = harness.get("/-/v1/search?text=x").await;
     assert_eq!(answer.status, 400);
 }
+
+#[tokio::test]
+async fn the_upstream_token_goes_to_the_upstream_only() {
+    let harness = Harness::new().await;
+    let upstream = airlock_upstream::Upstream::builder(harness.registry.url().parse().unwrap())
+        .token(Some(airlock_upstream::Token::new("s3cret")))
+        .build()
+        .unwrap();
+    let other = airlock_test::FakeRegistry::start().await;
+    // A tarball hosted on another origin (a CDN, say) must not receive the token.
+    other.publish(airlock_test::PackageBuilder::new("elsewhere", "1.0.0").build());
+    let tarball = format!("{}elsewhere/-/elsewhere-1.0.0.tgz", other.url());
+    let response = upstream.tarball(&tarball).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(other.requests()[0].authorization, None);
+
+    let name = airlock_npm::PackageName::new("demo").unwrap();
+    upstream.packument(&name, &airlock_upstream::Validators::default()).await.unwrap();
+    let own = format!("{}demo/-/demo-1.0.0.tgz", harness.registry.url());
+    upstream.tarball(&own).await.unwrap();
+    let sent: Vec<Option<String>> = harness.registry.requests().into_iter().map(|r| r.authorization).collect();
+    assert_eq!(sent, [Some("Bearer s3cret".to_owned()), Some("Bearer s3cret".to_owned())]);
+}

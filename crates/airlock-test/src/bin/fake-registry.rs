@@ -1,0 +1,20 @@
+//! A fake upstream registry for benchmarks and manual testing, serving the synthetic
+//! data set of `airlock_test::dataset` on loopback.
+//!
+//! Usage: `fake-registry [ADDR]` (default `127.0.0.1:48733`). Prints its URL, then
+//! serves until killed.
+
+#[tokio::main]
+async fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:48733".to_owned());
+    let addr = addr.parse().unwrap_or_else(|_| {
+        eprintln!("error: `{addr}` is not an address such as 127.0.0.1:48733");
+        std::process::exit(2);
+    });
+    let registry = airlock_test::FakeRegistry::start_on(addr).await;
+    airlock_test::dataset::publish_bench_dataset(&registry);
+    println!("fake registry listening on {}", registry.url());
+    std::future::pending::<()>().await;
+}
