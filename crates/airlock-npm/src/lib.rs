@@ -25,9 +25,11 @@ mod integrity;
 mod name;
 mod packument;
 mod render;
+mod time;
 
 pub use error::Error;
 pub use integrity::{Algorithm, Integrity, IntegrityHasher};
 pub use name::{PackageName, TarballFile};
 pub use packument::{Packument, VersionDoc, View};
 pub use render::{Form, TarballBase};
+pub use time::Timestamp;

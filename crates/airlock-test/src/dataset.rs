@@ -34,9 +34,18 @@ pub fn publish_bench_dataset(registry: &FakeRegistry) {
             .dependency("synth-0002", "^1.0.0")
             .dependency("@synth/pkg-0005", "^1.0.0")
             .field("engines", json!({"node": ">=14"}))
-            .field("repository", json!({"type": "git", "url": "git+https://git.example/many-versions.git"}))
-            .field("keywords", json!(["bench", "synthetic", "many", "versions"]))
-            .field("author", json!({"name": "Bench Author", "email": "bench@example.invalid"}))
+            .field(
+                "repository",
+                json!({"type": "git", "url": "git+https://git.example/many-versions.git"}),
+            )
+            .field(
+                "keywords",
+                json!(["bench", "synthetic", "many", "versions"]),
+            )
+            .field(
+                "author",
+                json!({"name": "Bench Author", "email": "bench@example.invalid"}),
+            )
             .script("test", "node test.js")
             .file("lib/util.js", filler(index, 2048))
             .published(start + Duration::from_hours(index * 24))
@@ -65,7 +74,12 @@ fn filler(seed: u64, size: usize) -> String {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        out.push_str(&format!("exports.f{} = (a) => a * {} + {};\n", state % 997, state % 89, state % 31));
+        out.push_str(&format!(
+            "exports.f{} = (a) => a * {} + {};\n",
+            state % 997,
+            state % 89,
+            state % 31
+        ));
     }
     out
 }

@@ -122,9 +122,23 @@ async fn the_upstream_token_goes_to_the_upstream_only() {
     assert_eq!(other.requests()[0].authorization, None);
 
     let name = airlock_npm::PackageName::new("demo").unwrap();
-    upstream.packument(&name, &airlock_upstream::Validators::default()).await.unwrap();
+    upstream
+        .packument(&name, &airlock_upstream::Validators::default())
+        .await
+        .unwrap();
     let own = format!("{}demo/-/demo-1.0.0.tgz", harness.registry.url());
     upstream.tarball(&own).await.unwrap();
-    let sent: Vec<Option<String>> = harness.registry.requests().into_iter().map(|r| r.authorization).collect();
-    assert_eq!(sent, [Some("Bearer s3cret".to_owned()), Some("Bearer s3cret".to_owned())]);
+    let sent: Vec<Option<String>> = harness
+        .registry
+        .requests()
+        .into_iter()
+        .map(|r| r.authorization)
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            Some("Bearer s3cret".to_owned()),
+            Some("Bearer s3cret".to_owned())
+        ]
+    );
 }

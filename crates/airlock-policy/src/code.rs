@@ -1,0 +1,143 @@
+//! The stable codes every decision reason carries.
+//!
+//! A code names one signal, never changes meaning, and is what policies, logs, alerts
+//! and users refer to. The table in `DESIGN.md` is the source; `docs/codes.md`
+//! describes each code.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One signal that contributes to a decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Code {
+    ReleaseAge,
+    PublishTimeMissing,
+    KnownMalicious,
+    InstallScript,
+    InstallScriptAdded,
+    DependencyAdded,
+    DependencyRisk,
+    ObfuscatedCode,
+    DynamicCode,
+    ProcessSpawn,
+    NetworkAccess,
+    CredentialAccess,
+    SensitiveFileAccess,
+    ManifestSwap,
+    ManifestMismatch,
+    ProvenanceRegression,
+    PublisherChanged,
+    SignatureInvalid,
+    IntegrityMismatch,
+    Takedown,
+}
+
+impl Code {
+    pub const ALL: [Self; 20] = [
+        Self::ReleaseAge,
+        Self::PublishTimeMissing,
+        Self::KnownMalicious,
+        Self::InstallScript,
+        Self::InstallScriptAdded,
+        Self::DependencyAdded,
+        Self::DependencyRisk,
+        Self::ObfuscatedCode,
+        Self::DynamicCode,
+        Self::ProcessSpawn,
+        Self::NetworkAccess,
+        Self::CredentialAccess,
+        Self::SensitiveFileAccess,
+        Self::ManifestSwap,
+        Self::ManifestMismatch,
+        Self::ProvenanceRegression,
+        Self::PublisherChanged,
+        Self::SignatureInvalid,
+        Self::IntegrityMismatch,
+        Self::Takedown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReleaseAge => "release-age",
+            Self::PublishTimeMissing => "publish-time-missing",
+            Self::KnownMalicious => "known-malicious",
+            Self::InstallScript => "install-script",
+            Self::InstallScriptAdded => "install-script-added",
+            Self::DependencyAdded => "dependency-added",
+            Self::DependencyRisk => "dependency-risk",
+            Self::ObfuscatedCode => "obfuscated-code",
+            Self::DynamicCode => "dynamic-code",
+            Self::ProcessSpawn => "process-spawn",
+            Self::NetworkAccess => "network-access",
+            Self::CredentialAccess => "credential-access",
+            Self::SensitiveFileAccess => "sensitive-file-access",
+            Self::ManifestSwap => "manifest-swap",
+            Self::ManifestMismatch => "manifest-mismatch",
+            Self::ProvenanceRegression => "provenance-regression",
+            Self::PublisherChanged => "publisher-changed",
+            Self::SignatureInvalid => "signature-invalid",
+            Self::IntegrityMismatch => "integrity-mismatch",
+            Self::Takedown => "takedown",
+        }
+    }
+
+    /// One sentence for people: what the code means.
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::ReleaseAge => "published more recently than the configured quarantine",
+            Self::PublishTimeMissing => {
+                "the registry gives no publish time, so the age cannot be checked (fail closed)"
+            }
+            Self::KnownMalicious => "an advisory or a manual deny names this version",
+            Self::InstallScript => "runs a script at install time",
+            Self::InstallScriptAdded => "an install script appeared since the previous version",
+            Self::DependencyAdded => "a new runtime dependency in a patch or minor release",
+            Self::DependencyRisk => {
+                "a dependency this version newly pulls in is itself blocked or quarantined"
+            }
+            Self::ObfuscatedCode => {
+                "code that decodes and runs hidden strings, or is mangled to hide intent"
+            }
+            Self::DynamicCode => "code built and run at runtime (eval, new Function, vm)",
+            Self::ProcessSpawn => "starts other processes",
+            Self::NetworkAccess => "talks to the network in a suspicious way",
+            Self::CredentialAccess => "reads tokens, keys or environment secrets",
+            Self::SensitiveFileAccess => "reads or writes sensitive files",
+            Self::ManifestSwap => "rewrites or swaps its own package.json",
+            Self::ManifestMismatch => "registry metadata differs from the tarball's package.json",
+            Self::ProvenanceRegression => {
+                "earlier versions of this release line had provenance; this one does not"
+            }
+            Self::PublisherChanged => "the publishing account or its email domain changed",
+            Self::SignatureInvalid => "the registry signature does not verify",
+            Self::IntegrityMismatch => "the tarball does not hash to the registry's digest",
+            Self::Takedown => "the upstream removed this version",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|code| code.as_str() == text)
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for code in Code::ALL {
+            assert_eq!(Code::parse(code.as_str()), Some(code));
+            let json = toml::Value::try_from(code).unwrap();
+            assert_eq!(json.as_str(), Some(code.as_str()));
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! `evaluate`: the one decision function the proxy and the CLI share.
+
+use airlock_npm::{PackageName, Timestamp};
+
+use crate::duration::describe_millis;
+use crate::{Code, Decision, Policy, Reason, Verdict, Waiver, WaiverKind};
+
+/// What is known about one version.
+#[derive(Clone, Debug)]
+pub struct Evidence<'a> {
+    pub name: &'a PackageName,
+    pub version: &'a str,
+    /// The registry's publish time, when it gives one.
+    pub published: Option<Timestamp>,
+    /// Signals found elsewhere (analysis, provenance, advisories), each with the
+    /// action it calls for.
+    pub signals: &'a [Reason],
+}
+
+/// Decides about one version under `policy` at `now`.
+///
+/// Deny rules block; a version younger than its package's quarantine, or without a
+/// publish time, is quarantined (fail closed); other signals add their own actions.
+/// The most severe action wins. An active exception covering the version turns any
+/// outcome into Allow; an allow-list rule does the same for everything but a block.
+pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Decision {
+    let Evidence {
+        name,
+        version,
+        published,
+        signals,
+    } = *evidence;
+    let mut reasons = Vec::new();
+    for rule in policy
+        .deny
+        .iter()
+        .filter(|rule| rule.spec.matches(name, version))
+    {
+        let by = rule.author.as_ref().map_or_else(
+            || "the policy file".to_owned(),
+            |author| format!("{author}"),
+        );
+        reasons.push(Reason {
+            code: Code::KnownMalicious,
+            action: Verdict::Block,
+            message: format!("denied by {by} (`{}`): {}", rule.spec, rule.reason),
+        });
+    }
+    let min_age = policy.min_release_age_ms(name);
+    if min_age > 0 {
+        match published {
+            None => reasons.push(Reason {
+                code: Code::PublishTimeMissing,
+                action: Verdict::Quarantine { until: None },
+                message: "the registry gives no publish time for this version, so its age cannot be checked".into(),
+            }),
+            Some(published) => {
+                let until = published.plus_millis(min_age);
+                if now < until {
+                    let age = now.unix_millis() - published.unix_millis();
+                    reasons.push(Reason {
+                        code: Code::ReleaseAge,
+                        action: Verdict::Quarantine { until: Some(until) },
+                        message: format!(
+                            "published {} ago, younger than the {} minimum release age",
+                            describe_millis(age),
+                            describe_millis(min_age)
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    reasons.extend(signals.iter().cloned());
+
+    let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
+        verdict.max(reason.action.clone())
+    });
+    let waived_by = if verdict == Verdict::Allow {
+        None
+    } else {
+        waiver(policy, name, version, &verdict, now)
+    };
+    Decision {
+        verdict: if waived_by.is_some() {
+            Verdict::Allow
+        } else {
+            verdict
+        },
+        reasons,
+        waived_by,
+        mode: policy.mode(),
+        policy_digest: policy.digest().to_owned(),
+    }
+}
+
+fn waiver(
+    policy: &Policy,
+    name: &PackageName,
+    version: &str,
+    verdict: &Verdict,
+    now: Timestamp,
+) -> Option<Waiver> {
+    let exception = policy
+        .exceptions
+        .iter()
+        .filter(|exception| exception.is_active(now) && exception.spec.matches(name, version))
+        .max_by_key(|exception| exception.spec.specificity());
+    if let Some(exception) = exception {
+        return Some(Waiver {
+            kind: WaiverKind::Exception,
+            spec: exception.spec.to_string(),
+            reason: exception.reason.clone(),
+            author: Some(exception.author.clone()),
+            expires: exception.expires,
+        });
+    }
+    if *verdict == Verdict::Block {
+        return None;
+    }
+    policy
+        .allow
+        .iter()
+        .find(|rule| rule.spec.matches(name, version))
+        .map(|rule| Waiver {
+            kind: WaiverKind::AllowList,
+            spec: rule.spec.to_string(),
+            reason: rule.reason.clone(),
+            author: rule.author.clone(),
+            expires: None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Exception, Mode, PackageSpec, Rule};
+
+    const HOUR: i64 = 3_600_000;
+    const NOW: Timestamp = Timestamp::from_unix_millis(1_000 * HOUR);
+
+    fn hours_ago(hours: i64) -> Option<Timestamp> {
+        Some(NOW.plus_millis(-hours * HOUR))
+    }
+
+    #[track_caller]
+    fn check(
+        policy: &Policy,
+        package: &str,
+        published: Option<Timestamp>,
+        expect: &str,
+        codes: &[&str],
+    ) {
+        let name =
+            PackageName::new(package.rsplit_once('@').map_or(package, |(name, _)| name)).unwrap();
+        let version = package
+            .rsplit_once('@')
+            .map_or("1.0.0", |(_, version)| version);
+        let evidence = Evidence {
+            name: &name,
+            version,
+            published,
+            signals: &[],
+        };
+        let decision = evaluate(&evidence, policy, NOW);
+        let got = match &decision.verdict {
+            Verdict::Quarantine { until: Some(until) } => {
+                format!(
+                    "quarantine {}h",
+                    (until.unix_millis() - NOW.unix_millis()) / HOUR
+                )
+            }
+            Verdict::Quarantine { until: None } => "quarantine forever".to_owned(),
+            verdict => verdict.name().to_owned(),
+        };
+        let got = match &decision.waived_by {
+            Some(waiver) => format!("{got} by {:?}", waiver.kind),
+            None => got,
+        };
+        assert_eq!(got, expect, "{package}");
+        let got_codes: Vec<String> = decision.codes().iter().map(ToString::to_string).collect();
+        assert_eq!(got_codes, codes, "{package}");
+    }
+
+    fn policy(text: &str) -> Policy {
+        Policy::from_toml(text).unwrap()
+    }
+
+    #[test]
+    fn release_age() {
+        let policy = Policy::default();
+        check(&policy, "a@1.0.0", hours_ago(100), "allow", &[]);
+        check(&policy, "a@1.0.0", hours_ago(72), "allow", &[]);
+        check(
+            &policy,
+            "a@1.0.0",
+            hours_ago(2),
+            "quarantine 70h",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "a@1.0.0",
+            hours_ago(-5),
+            "quarantine 77h",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "a@2.0.0-beta.1",
+            hours_ago(1),
+            "quarantine 71h",
+            &["release-age"],
+        );
+    }
+
+    #[test]
+    fn missing_publish_time_fails_closed_unless_no_quarantine_applies() {
+        let policy =
+            policy("[[release_age]]\npackages = [\"@mycorp/*\"]\nmin_release_age = \"0s\"\n");
+        check(
+            &policy,
+            "a@1.0.0",
+            None,
+            "quarantine forever",
+            &["publish-time-missing"],
+        );
+        check(&policy, "@mycorp/tool@1.0.0", None, "allow", &[]);
+        check(&policy, "@mycorp/tool@1.0.0", hours_ago(0), "allow", &[]);
+    }
+
+    #[test]
+    fn deny_list_blocks_and_beats_the_allow_list() {
+        let policy = policy(
+            r#"
+            [[deny]]
+            package = "evil"
+            reason = "malware"
+            [[deny]]
+            package = "axios@>=1.14.1 <1.14.2"
+            reason = "compromised"
+            [[allow]]
+            package = "evil"
+            reason = "mistake"
+            [[allow]]
+            package = "@vendor/*"
+            reason = "reviewed upstream"
+            "#,
+        );
+        check(
+            &policy,
+            "evil@9.9.9",
+            hours_ago(1000),
+            "block",
+            &["known-malicious"],
+        );
+        check(
+            &policy,
+            "axios@1.14.1",
+            hours_ago(1000),
+            "block",
+            &["known-malicious"],
+        );
+        check(&policy, "axios@1.14.0", hours_ago(1000), "allow", &[]);
+        check(
+            &policy,
+            "axios@1.14.1",
+            hours_ago(1),
+            "block",
+            &["known-malicious", "release-age"],
+        );
+        check(
+            &policy,
+            "@vendor/x@1.0.0",
+            hours_ago(1),
+            "allow by AllowList",
+            &["release-age"],
+        );
+    }
+
+    #[test]
+    fn exceptions_waive_anything_until_they_expire() {
+        let mut policy = policy("[[deny]]\npackage = \"evil@1.0.0\"\nreason = \"r\"\n");
+        let exception = |spec: &str, expires| {
+            Exception::new(
+                PackageSpec::parse(spec).unwrap(),
+                "reviewed".into(),
+                "alice".into(),
+                expires,
+            )
+            .unwrap()
+        };
+        policy = policy.with_admin_rules(
+            vec![
+                exception("young@2.0.0", None),
+                exception("evil@1.0.0", None),
+                exception("lapsed@1.0.0", Some(NOW.plus_millis(-1))),
+                exception("@internal/*", Some(NOW.plus_millis(HOUR))),
+            ],
+            vec![Rule {
+                spec: PackageSpec::parse("manual").unwrap(),
+                reason: "by hand".into(),
+                author: Some("bob".into()),
+                id: Some(1),
+            }],
+        );
+        check(
+            &policy,
+            "young@2.0.0",
+            hours_ago(1),
+            "allow by Exception",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "young@2.0.1",
+            hours_ago(1),
+            "quarantine 71h",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "evil@1.0.0",
+            hours_ago(1000),
+            "allow by Exception",
+            &["known-malicious"],
+        );
+        check(
+            &policy,
+            "lapsed@1.0.0",
+            hours_ago(1),
+            "quarantine 71h",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "@internal/x@3.0.0",
+            hours_ago(1),
+            "allow by Exception",
+            &["release-age"],
+        );
+        check(
+            &policy,
+            "manual@1.0.0",
+            hours_ago(1000),
+            "block",
+            &["known-malicious"],
+        );
+        assert_eq!(policy.next_expiry_after(NOW), Some(NOW.plus_millis(HOUR)));
+    }
+
+    #[test]
+    fn dry_run_decides_the_same_but_admits() {
+        let policy = policy("mode = \"dry-run\"\n");
+        let name = PackageName::new("a").unwrap();
+        let evidence = Evidence {
+            name: &name,
+            version: "1.0.0",
+            published: hours_ago(1),
+            signals: &[],
+        };
+        let decision = evaluate(&evidence, &policy, NOW);
+        assert!(decision.refuses());
+        assert!(decision.admits());
+        assert_eq!(decision.mode, Mode::DryRun);
+    }
+
+    #[test]
+    fn signals_add_their_actions() {
+        let name = PackageName::new("a").unwrap();
+        let signals = [Reason {
+            code: Code::InstallScript,
+            action: Verdict::Warn,
+            message: "postinstall".into(),
+        }];
+        let evidence = Evidence {
+            name: &name,
+            version: "1.0.0",
+            published: hours_ago(1000),
+            signals: &signals,
+        };
+        let decision = evaluate(&evidence, &Policy::default(), NOW);
+        assert_eq!(decision.verdict, Verdict::Warn);
+        assert!(decision.admits());
+    }
+}
