@@ -178,6 +178,23 @@ impl Packument {
             .map(|((version, doc), _)| (version.as_str(), doc))
     }
 
+    /// The position of `version` among the versions, for indexing per-version data.
+    pub fn version_index(&self, version: &str) -> Option<usize> {
+        self.versions.get_index_of(version)
+    }
+
+    /// The version at `index`, as [`Packument::version_index`] numbers them.
+    pub fn version_at(&self, index: usize) -> Option<(&str, &VersionDoc)> {
+        self.versions
+            .get_index(index)
+            .map(|(version, doc)| (version.as_str(), doc))
+    }
+
+    /// The versions `view` shows, in document order.
+    pub fn visible<'a>(&'a self, view: &'a View) -> impl Iterator<Item = &'a str> + 'a {
+        self.visible_versions(view).map(|(version, _)| version)
+    }
+
     /// Resolves a version or a dist-tag within `view`, as `GET /{name}/{spec}` does.
     pub fn resolve<'a>(&'a self, view: &View, spec: &str) -> Option<(&'a str, &'a VersionDoc)> {
         let version = view.dist_tags.get(spec).map_or(spec, String::as_str);
@@ -193,6 +210,18 @@ impl Packument {
 impl View {
     pub fn dist_tags(&self) -> &IndexMap<String, String> {
         &self.dist_tags
+    }
+
+    /// Replaces the dist-tags, as a policy's repair decides them.
+    #[must_use]
+    pub fn with_dist_tags(mut self, dist_tags: IndexMap<String, String>) -> Self {
+        self.dist_tags = dist_tags;
+        self
+    }
+
+    /// Whether the version at `index` is visible.
+    pub fn is_visible(&self, index: usize) -> bool {
+        self.visible.get(index).copied().unwrap_or(false)
     }
 
     /// How many versions are visible.

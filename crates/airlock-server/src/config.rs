@@ -3,7 +3,7 @@ use std::time::Duration;
 use url::Url;
 
 /// Settings of the HTTP side, already validated by whoever built them.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// The URL clients reach Airlock at; tarball URLs are rewritten to it. When
     /// absent, it is derived from each request's `Host` header.
@@ -15,6 +15,20 @@ pub struct ServerConfig {
     pub stale_if_error: Duration,
     /// The memory budget for parsed packuments and small hot tarballs.
     pub memory_cache_bytes: u64,
+    /// The bearer token of the admin API; without one the admin API refuses.
+    pub admin_token: Option<String>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("public_url", &self.public_url)
+            .field("metadata_max_age", &self.metadata_max_age)
+            .field("stale_if_error", &self.stale_if_error)
+            .field("memory_cache_bytes", &self.memory_cache_bytes)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "****"))
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -24,6 +38,7 @@ impl Default for ServerConfig {
             metadata_max_age: Duration::from_mins(5),
             stale_if_error: Duration::from_hours(7 * 24),
             memory_cache_bytes: 64 * 1024 * 1024,
+            admin_token: None,
         }
     }
 }

@@ -1,36 +1,133 @@
 //! The one place where Airlock decides which versions a client may have.
 //!
 //! Every path that exposes a version goes through [`Gate`]: the packument (full and
-//! abbreviated), the version document and the tarball. A version the gate hides is
-//! absent from metadata and refused as a tarball, whatever the client or its lockfile
-//! asks for. For now the gate admits everything the upstream lists; the policy engine
-//! plugs in here.
+//! abbreviated), the version document and the tarball. The gate evaluates each
+//! version of a packument with `airlock_policy::evaluate`, derives the [`View`]
+//! clients get (hidden versions removed, dist-tags repaired), and caches both on the
+//! packument entry until the policy changes, a quarantine ends or an exception
+//! expires, whichever comes first. New decisions are recorded in the database with
+//! their reasons and the policy digest.
 
-use airlock_npm::{Packument, View};
+use std::sync::Arc;
+
+use airlock_npm::{Packument, Timestamp, View};
+use airlock_policy::{Decision, Evidence, evaluate, repair_dist_tags};
+use airlock_store::{DecisionRecord, Store};
+
+use crate::error::ErrorChain;
+use crate::packuments::Entry;
+use crate::policy::{PolicyHandle, now};
+
+/// The decisions about every version of one packument.
+pub struct Decided {
+    generation: u64,
+    valid_until: Option<Timestamp>,
+    /// One per version, in document order.
+    pub decisions: Vec<Decision>,
+    pub view: View,
+}
 
 /// Decides per version; shared by all handlers.
-#[derive(Clone, Debug, Default)]
-pub struct Gate;
-
-/// The outcome for one requested version.
-pub enum Admission<'a> {
-    Admitted(&'a airlock_npm::VersionDoc),
-    /// The upstream does not list this version (at least in the copy at hand).
-    Unknown,
+pub struct Gate {
+    policy: Arc<PolicyHandle>,
+    store: Store,
 }
 
 impl Gate {
-    /// The view clients get of `packument`.
-    pub fn view(&self, packument: &Packument) -> View {
-        packument.view_all()
+    pub(crate) fn new(policy: Arc<PolicyHandle>, store: Store) -> Self {
+        Self { policy, store }
     }
 
-    /// The decision for a tarball request of `version`.
-    pub fn admit<'a>(&self, packument: &'a Packument, version: &str) -> Admission<'a> {
-        let view = self.view(packument);
-        match packument.resolve(&view, version) {
-            Some((resolved, doc)) if resolved == version => Admission::Admitted(doc),
-            _ => Admission::Unknown,
-        }
+    pub fn policy(&self) -> &Arc<PolicyHandle> {
+        &self.policy
     }
+
+    /// The decisions for `entry`, from its cache when still valid.
+    pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
+        let (policy, generation) = self.policy.current();
+        let now = now();
+        let mut cached = entry
+            .decided
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(decided) = cached.as_ref()
+            && decided.generation == generation
+            && decided.valid_until.is_none_or(|until| now < until)
+        {
+            return decided.clone();
+        }
+        let packument = entry.packument();
+        let decisions: Vec<Decision> = packument
+            .versions()
+            .map(|(version, _)| {
+                let evidence = Evidence {
+                    name: packument.name(),
+                    version,
+                    published: packument
+                        .publish_time(version)
+                        .as_deref()
+                        .and_then(Timestamp::parse),
+                    signals: &[],
+                };
+                evaluate(&evidence, &policy, now)
+            })
+            .collect();
+        let view = view_of(packument, &decisions);
+        let valid_until = decisions
+            .iter()
+            .filter_map(Decision::quarantine_until)
+            .chain(policy.next_expiry_after(now))
+            .filter(|until| *until > now)
+            .min();
+        let decided = Arc::new(Decided {
+            generation,
+            valid_until,
+            decisions,
+            view,
+        });
+        *cached = Some(decided.clone());
+        drop(cached);
+        self.record(packument, &decided, now);
+        decided
+    }
+
+    fn record(&self, packument: &Packument, decided: &Decided, now: Timestamp) {
+        let records: Vec<DecisionRecord> = packument
+            .versions()
+            .zip(&decided.decisions)
+            .map(|((version, _), decision)| DecisionRecord {
+                name: packument.name().to_string(),
+                version: version.to_owned(),
+                verdict: decision.verdict.name().to_owned(),
+                until: decision.quarantine_until().map(Timestamp::unix_millis),
+                codes: codes_text(decision),
+                decision: serde_json::to_string(decision).expect("decisions serialise"),
+                policy_digest: decision.policy_digest.clone(),
+                decided_at: now.unix_millis(),
+            })
+            .collect();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(error) = store.record_decisions(&records).await {
+                tracing::warn!(error = %ErrorChain(&error), "could not record decisions");
+            }
+        });
+    }
+}
+
+/// The view clients get: admitted versions, dist-tags repaired among them.
+fn view_of(packument: &Packument, decisions: &[Decision]) -> View {
+    let mut admits = decisions.iter().map(Decision::admits);
+    let view = packument.view(|_, _| admits.next().unwrap_or(false));
+    let tags = repair_dist_tags(packument.dist_tags(), packument.visible(&view));
+    view.with_dist_tags(tags)
+}
+
+pub(crate) fn codes_text(decision: &Decision) -> String {
+    decision
+        .codes()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }

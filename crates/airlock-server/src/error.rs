@@ -8,6 +8,7 @@
 use std::fmt;
 
 use airlock_npm::PackageName;
+use airlock_policy::{Decision, Verdict};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -15,6 +16,8 @@ use axum::response::{IntoResponse, Response};
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Structured fields added to the JSON body beside `error`.
+    details: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl ApiError {
@@ -22,6 +25,45 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            details: None,
+        }
+    }
+
+    /// A version the policy refuses: 403, with the codes, the end of a quarantine,
+    /// and the command that approves it.
+    pub(crate) fn refused(name: &PackageName, version: &str, decision: &Decision) -> Self {
+        let approve = format!("airlock approve {name}@{version} --reason \"<why it is safe>\"");
+        let codes: Vec<String> = decision.codes().iter().map(ToString::to_string).collect();
+        let state = match decision.quarantine_until() {
+            Some(until) => format!("quarantined by Airlock until {until}"),
+            None if matches!(decision.verdict, Verdict::Quarantine { .. }) => {
+                "quarantined by Airlock until a person approves it".to_owned()
+            }
+            None => "blocked by Airlock".to_owned(),
+        };
+        let why: Vec<String> = decision
+            .reasons
+            .iter()
+            .map(|reason| format!("{}: {}", reason.code, reason.message))
+            .collect();
+        let message = format!(
+            "`{name}@{version}` is {state} [{}]: {}\nhint: to allow it, an operator runs `{approve}`",
+            codes.join(", "),
+            why.join("; ")
+        );
+        let mut details = serde_json::Map::new();
+        details.insert("package".into(), name.as_str().into());
+        details.insert("version".into(), version.into());
+        details.insert("verdict".into(), decision.verdict.name().into());
+        details.insert("codes".into(), codes.into());
+        if let Some(until) = decision.quarantine_until() {
+            details.insert("until".into(), until.to_string().into());
+        }
+        details.insert("approve".into(), approve.into());
+        Self {
+            status: StatusCode::FORBIDDEN,
+            message,
+            details: Some(details),
         }
     }
 
@@ -114,8 +156,9 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message });
-        (self.status, axum::Json(body)).into_response()
+        let mut body = self.details.unwrap_or_default();
+        body.insert("error".into(), self.message.into());
+        (self.status, axum::Json(serde_json::Value::Object(body))).into_response()
     }
 }
 

@@ -2,12 +2,15 @@
 
 use airlock_npm::{Form, PackageName, TarballBase, TarballFile};
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use airlock_store::DownloadRecord;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::decide::Admission;
-use crate::packuments::{Freshness, etag_of};
+use crate::decide::{Decided, codes_text};
+use crate::packuments::{Freshness, etag_of, now_millis};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -17,11 +20,11 @@ const METADATA_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
 /// Everything under a package name: packuments, version documents, tarballs.
 pub(crate) async fn package(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    match method {
+    let (parts, _) = request.into_parts();
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    match *method {
         Method::GET | Method::HEAD => {}
         Method::PUT | Method::POST | Method::DELETE | Method::PATCH => {
             return Err(ApiError::new(
@@ -29,12 +32,18 @@ pub(crate) async fn package(
                 "Airlock is a read-only proxy and refuses publishing, unpublishing and dist-tag changes\nhint: publish to your upstream registry directly (`npm publish --registry <upstream>`)",
             ));
         }
-        _ => return Err(method_not_allowed(&method, uri.path())),
+        _ => return Err(method_not_allowed(method, uri.path())),
     }
     match PackagePath::parse(uri.path())? {
-        PackagePath::Packument(name) => packument(&state, &name, &headers).await,
-        PackagePath::Version(name, spec) => version(&state, &name, &spec, &headers).await,
-        PackagePath::Tarball(name, file) => tarball(&state, &name, &file, &headers).await,
+        PackagePath::Packument(name) => packument(&state, &name, headers).await,
+        PackagePath::Version(name, spec) => version(&state, &name, &spec, headers).await,
+        PackagePath::Tarball(name, file) => {
+            let client = parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.to_string());
+            tarball(&state, &name, &file, headers, client).await
+        }
     }
 }
 
@@ -44,19 +53,41 @@ async fn packument(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
-    let view = state.inner.gate.view(entry.packument());
+    let decided = state.inner.gate.decide(&entry);
+    if decided.view.is_empty() && entry.packument().versions().next().is_some() {
+        return Err(everything_refused(name, &decided));
+    }
     let form = Form::from_accept(
         headers
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok()),
     );
-    let rendered = entry.rendered(view, form, &tarball_base(state, headers)?);
+    let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
     Ok(json_response(
         headers,
         form.content_type(),
         &rendered.etag,
         rendered.body.clone(),
     ))
+}
+
+/// Every version is refused: say which codes, so the user knows what to approve.
+fn everything_refused(name: &PackageName, decided: &Decided) -> ApiError {
+    let mut codes: Vec<String> = decided
+        .decisions
+        .iter()
+        .flat_map(|decision| decision.codes())
+        .map(|code| code.to_string())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!(
+            "every version of `{name}` is refused by Airlock's policy [{}]\nhint: `airlock quarantine list` shows when quarantines end; `airlock approve {name}@<version> --reason ...` allows one version",
+            codes.join(", ")
+        ),
+    )
 }
 
 async fn version(
@@ -66,9 +97,12 @@ async fn version(
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    let decided = state.inner.gate.decide(&entry);
     let packument = entry.packument();
-    let view = state.inner.gate.view(packument);
-    let Some((version, doc)) = packument.resolve(&view, spec) else {
+    let Some((version, doc)) = packument.resolve(&decided.view, spec) else {
+        if let Some(index) = packument.version_index(spec) {
+            return Err(ApiError::refused(name, spec, &decided.decisions[index]));
+        }
         return Err(ApiError::not_found(format!(
             "`{name}` has no version or dist-tag `{spec}`; this"
         )));
@@ -83,23 +117,49 @@ async fn tarball(
     name: &PackageName,
     file: &str,
     headers: &HeaderMap,
+    client: Option<String>,
 ) -> Result<Response, ApiError> {
     let file = TarballFile::parse(name, file)
         .map_err(|error| ApiError::new(StatusCode::NOT_FOUND, error.to_string()))?;
     let version = file.version.as_str();
     let packuments = &state.inner.packuments;
-    let gate = &state.inner.gate;
     let mut entry = packuments.get(name, Freshness::Cached).await?;
-    if matches!(gate.admit(entry.packument(), version), Admission::Unknown) {
+    if entry.packument().version_index(version).is_none() {
         // The cached copy may predate the version; never answer 404 from stale metadata.
         entry = packuments.get(name, Freshness::Revalidate).await?;
     }
-    let Admission::Admitted(doc) = gate.admit(entry.packument(), version) else {
+    let Some(index) = entry.packument().version_index(version) else {
         return Err(ApiError::not_found(format!(
             "`{name}@{version}` is not listed by the upstream registry, so its tarball"
         )));
     };
-    let integrity = doc.integrity().map_err(|error| {
+    let decided = state.inner.gate.decide(&entry);
+    let decision = &decided.decisions[index];
+    let (_, doc) = entry
+        .packument()
+        .version_at(index)
+        .expect("the index came from this packument");
+    let integrity = doc.integrity();
+    let mut record = DownloadRecord {
+        at: now_millis(),
+        name: name.to_string(),
+        version: version.to_owned(),
+        integrity: integrity.as_ref().ok().map(ToString::to_string),
+        verdict: decision.verdict.name().to_owned(),
+        codes: codes_text(decision),
+        served: false,
+        client,
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        token_name: None,
+    };
+    if !decision.admits() {
+        state.inner.downloads.append(record).await;
+        return Err(ApiError::refused(name, version, decision));
+    }
+    let integrity = integrity.map_err(|error| {
         ApiError::new(
             StatusCode::BAD_GATEWAY,
             format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock serves no tarball it cannot verify"),
@@ -111,7 +171,12 @@ async fn tarball(
         upstream_url: doc.upstream_tarball(),
         integrity,
     };
-    state.inner.tarballs.serve(wanted, headers).await
+    let result = state.inner.tarballs.serve(wanted, headers).await;
+    record.served = result
+        .as_ref()
+        .is_ok_and(|response| response.status().is_success());
+    state.inner.downloads.append(record).await;
+    result
 }
 
 /// Endpoints answered by the upstream, passed through unchanged.

@@ -15,18 +15,23 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod config;
 pub mod decide;
+mod downloads;
 mod error;
 mod flight;
 mod handlers;
 pub mod packuments;
 mod path;
+pub mod policy;
 mod router;
 mod state;
 mod tarballs;
 
 pub use config::ServerConfig;
+pub use downloads::DownloadLog;
 pub use error::ApiError;
+pub use policy::{PolicyError, PolicyHandle};
 pub use router::{router, serve};
 pub use state::AppState;

@@ -32,6 +32,8 @@ pub struct Entry {
     fetched_at: AtomicI64,
     size: usize,
     rendered: Mutex<Vec<Arc<Rendered>>>,
+    /// The gate's decisions about this packument, while they hold.
+    pub(crate) decided: Mutex<Option<Arc<crate::decide::Decided>>>,
 }
 
 /// A rendered answer with its ETag.
@@ -51,6 +53,7 @@ impl Entry {
             fetched_at: AtomicI64::new(fetched_at),
             size,
             rendered: Mutex::new(Vec::new()),
+            decided: Mutex::new(None),
         }
     }
 
@@ -65,23 +68,23 @@ impl Entry {
     }
 
     /// The answer for `form` at `base` under `view`, rendered once and reused.
-    pub fn rendered(&self, view: View, form: Form, base: &TarballBase) -> Arc<Rendered> {
+    pub fn rendered(&self, view: &View, form: Form, base: &TarballBase) -> Arc<Rendered> {
         let mut rendered = self
             .rendered
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(hit) = rendered
             .iter()
-            .find(|hit| hit.form == form && hit.base == *base && hit.view == view)
+            .find(|hit| hit.form == form && hit.base == *base && hit.view == *view)
         {
             return hit.clone();
         }
-        let body = Bytes::from(self.packument.render(&view, form, base));
+        let body = Bytes::from(self.packument.render(view, form, base));
         let etag = etag_of(&body);
         let fresh = Arc::new(Rendered {
             form,
             base: base.clone(),
-            view,
+            view: view.clone(),
             body,
             etag,
         });

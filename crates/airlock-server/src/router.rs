@@ -7,10 +7,10 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
+use axum::serve::ListenerExt as _;
 
-use crate::AppState;
-use crate::handlers;
+use crate::{AppState, admin, handlers};
 
 /// The largest request body accepted (audit payloads of big projects).
 const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
@@ -32,12 +32,28 @@ pub fn router(state: AppState) -> Router {
             post(handlers::passthrough),
         )
         .route("/-/v1/search", get(handlers::passthrough))
+        .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+fn admin_router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/check/{*spec}", get(admin::check_route))
+        .route(
+            "/exceptions",
+            get(admin::list_exceptions).post(admin::add_exception),
+        )
+        .route("/exceptions/{id}", delete(admin::revoke_exception))
+        .route("/denials", get(admin::list_denials).post(admin::add_denial))
+        .route("/quarantine", get(admin::list_quarantine))
+        .route("/downloads", get(admin::list_downloads))
+        .fallback(handlers::unknown_endpoint)
+        .route_layer(middleware::from_fn_with_state(state, admin::require_admin))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the
@@ -47,10 +63,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let downloads = state.downloads().clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    // Answers are written whole; Nagle's algorithm would only hold back their tails.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Requests have finished: write the download records they left behind.
+    downloads.flush().await;
+    served
 }
 
 /// One line per request: method, path, status, time.

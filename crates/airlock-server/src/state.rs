@@ -5,7 +5,9 @@ use airlock_upstream::Upstream;
 
 use crate::ServerConfig;
 use crate::decide::Gate;
+use crate::downloads::DownloadLog;
 use crate::packuments::PackumentCache;
+use crate::policy::PolicyHandle;
 use crate::tarballs::Tarballs;
 
 /// Everything a request handler needs; cheap to clone.
@@ -20,28 +22,50 @@ pub(crate) struct Inner {
     pub(crate) upstream: Upstream,
     pub(crate) packuments: PackumentCache,
     pub(crate) tarballs: Tarballs,
+    pub(crate) downloads: DownloadLog,
+    pub(crate) store: Store,
 }
 
 impl AppState {
-    pub fn new(config: ServerConfig, upstream: Upstream, store: Store) -> Self {
+    /// Must be called inside a Tokio runtime: it starts the download log writer.
+    pub fn new(
+        config: ServerConfig,
+        upstream: Upstream,
+        store: Store,
+        policy: Arc<PolicyHandle>,
+    ) -> Self {
         // Parsed packuments get most of the memory budget; hot small tarballs the rest.
         let packument_budget = config.memory_cache_bytes / 4 * 3;
         let tarball_budget = config.memory_cache_bytes - packument_budget;
         let packuments =
             PackumentCache::new(&config, upstream.clone(), store.clone(), packument_budget);
-        let tarballs = Tarballs::new(upstream.clone(), store, tarball_budget);
+        let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
         Self {
             inner: Arc::new(Inner {
                 config,
-                gate: Gate,
+                gate: Gate::new(policy, store.clone()),
                 upstream,
                 packuments,
                 tarballs,
+                downloads: DownloadLog::start(store.clone()),
+                store,
             }),
         }
     }
 
     pub fn packuments(&self) -> &PackumentCache {
         &self.inner.packuments
+    }
+
+    pub fn policy(&self) -> &Arc<PolicyHandle> {
+        self.inner.gate.policy()
+    }
+
+    pub fn downloads(&self) -> &DownloadLog {
+        &self.inner.downloads
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
     }
 }

@@ -40,7 +40,7 @@ pub struct TarballRecord {
 /// The data directory, opened.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
     blobs: BlobStore,
     root: PathBuf,
 }
@@ -170,7 +170,14 @@ impl Store {
 /// The embedded migrations, in order. sqlx records applied ones (with checksums) in
 /// `_sqlx_migrations`, the same table on SQLite and PostgreSQL.
 fn migrator() -> Migrator {
-    let migrations = [(1, "cache", include_str!("../migrations/0001_cache.sql"))];
+    let migrations = [
+        (1, "cache", include_str!("../migrations/0001_cache.sql")),
+        (
+            2,
+            "decisions",
+            include_str!("../migrations/0002_decisions.sql"),
+        ),
+    ];
     Migrator::with_migrations(
         migrations
             .into_iter()

@@ -4,7 +4,8 @@
 //! ```text
 //! <data-dir>/
 //!   FORMAT            on-disk format version; a newer one is refused
-//!   airlock.db        SQLite (WAL): metadata cache, tarball records
+//!   airlock.db        SQLite (WAL): metadata cache, tarball records, admin rules,
+//!                     decisions, the append-only download log
 //!   blobs/v1/<algorithm>/<xx>/<hex>   verified tarballs, named by digest
 //!   tmp/              partial downloads; emptied at start
 //! ```
@@ -16,7 +17,9 @@
 mod blobs;
 mod db;
 mod error;
+mod policy;
 
 pub use blobs::{BlobStore, BlobWriter};
 pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;
+pub use policy::{DecisionRecord, DenialRecord, DownloadRecord, ExceptionRecord};

@@ -38,6 +38,8 @@ pub struct Faults {
     pub malformed: HashSet<String>,
     /// Do not send `ETag` / `Last-Modified`, and ignore conditional requests.
     pub no_validators: bool,
+    /// Leave `time` out of packuments, as some registries and mirrors do.
+    pub omit_time: bool,
 }
 
 /// One request the fake registry received.
@@ -312,13 +314,19 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
                 )
                     .into_response();
             }
-            let Some(packument) = registry.packument(&name) else {
+            let Some(mut packument) = registry.packument(&name) else {
                 return (
                     StatusCode::NOT_FOUND,
                     json_body(&json!({"error": "Not found"})),
                 )
                     .into_response();
             };
+            if faults.omit_time {
+                packument
+                    .as_object_mut()
+                    .expect("packuments are objects")
+                    .remove("time");
+            }
             serve_packument(&packument, &parts.headers, faults.no_validators)
         }
         ["-", file] => match registry.tarball(&name, file) {

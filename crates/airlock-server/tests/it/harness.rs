@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use airlock_server::{AppState, ServerConfig, router};
+use std::sync::Arc;
+
+use airlock_policy::Policy;
+use airlock_server::{AppState, PolicyHandle, ServerConfig, router};
 use airlock_store::Store;
 use airlock_test::{FakeRegistry, PackageBuilder};
 use airlock_upstream::Upstream;
@@ -10,6 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
+
+pub(crate) const ADMIN_TOKEN: &str = "admin-secret";
 
 pub(crate) struct Harness {
     pub(crate) registry: FakeRegistry,
@@ -54,6 +59,18 @@ impl Harness {
     }
 
     pub(crate) async fn with_config(config: ServerConfig, timeout: Duration) -> Self {
+        Self::with_policy(config, timeout, Policy::default()).await
+    }
+
+    /// With a policy and the admin token `admin-secret`.
+    pub(crate) async fn with_policy(
+        mut config: ServerConfig,
+        timeout: Duration,
+        policy: Policy,
+    ) -> Self {
+        config
+            .admin_token
+            .get_or_insert_with(|| ADMIN_TOKEN.to_owned());
         let registry = FakeRegistry::start().await;
         registry.publish(PackageBuilder::new("demo", "1.0.0").build());
         registry.publish(
@@ -63,7 +80,7 @@ impl Harness {
         );
         registry.publish(PackageBuilder::new("@scope/lib", "2.0.0").build());
         let dir = tempfile::tempdir().unwrap();
-        let state = state(&registry, dir.path(), config, timeout).await;
+        let state = state(&registry, dir.path(), config, timeout, policy).await;
         Self {
             registry,
             state,
@@ -78,6 +95,7 @@ impl Harness {
             self.dir.path(),
             config,
             Duration::from_secs(5),
+            Policy::default(),
         )
         .await;
     }
@@ -98,6 +116,23 @@ impl Harness {
             request = request.header(*name, *value);
         }
         self.request(request.body(Body::empty()).unwrap()).await
+    }
+
+    /// An admin API call with the admin token.
+    pub(crate) async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Answer {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("/-/airlock{path}"))
+            .header("host", "airlock.test:4873")
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .header("content-type", "application/json");
+        let body = body.map_or_else(Body::empty, |body| Body::from(body.to_string()));
+        self.request(request.body(body).unwrap()).await
     }
 
     pub(crate) async fn request(&self, request: Request<Body>) -> Answer {
@@ -139,6 +174,7 @@ async fn state(
     dir: &std::path::Path,
     config: ServerConfig,
     timeout: Duration,
+    policy: Policy,
 ) -> AppState {
     let upstream = Upstream::builder(registry.url().parse().unwrap())
         .timeout(timeout)
@@ -146,7 +182,8 @@ async fn state(
         .build()
         .unwrap();
     let store = Store::open(dir).await.unwrap();
-    AppState::new(config, upstream, store)
+    let policy = Arc::new(PolicyHandle::fixed(policy, store.clone()).await.unwrap());
+    AppState::new(config, upstream, store, policy)
 }
 
 pub(crate) fn config_with_max_age(max_age: Duration) -> ServerConfig {

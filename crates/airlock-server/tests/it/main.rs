@@ -3,4 +3,5 @@
 mod harness;
 mod metadata;
 mod passthrough;
+mod policy;
 mod tarballs;

@@ -241,7 +241,16 @@ async fn unreachable_upstream_is_a_502() {
     let store = airlock_store::Store::open(&harness.dir.path().join("other"))
         .await
         .unwrap();
-    harness.state = airlock_server::AppState::new(ServerConfig::default(), upstream, store);
+    let policy =
+        airlock_server::PolicyHandle::fixed(airlock_policy::Policy::default(), store.clone())
+            .await
+            .unwrap();
+    harness.state = airlock_server::AppState::new(
+        ServerConfig::default(),
+        upstream,
+        store,
+        std::sync::Arc::new(policy),
+    );
     let answer = harness.get("/demo").await;
     assert_eq!(answer.status, 502);
     assert!(answer.error().contains("unreachable"), "{}", answer.error());

@@ -1,0 +1,473 @@
+//! The admin API under `/-/airlock/`: decisions, approvals, denials, the quarantine
+//! and the download log, for the `airlock` CLI and for people.
+//!
+//! Every route needs `Authorization: Bearer <admin token>`, compared in constant
+//! time. Without a configured token the admin API refuses everything: it is never
+//! open by accident.
+
+use airlock_npm::{PackageName, Timestamp};
+use airlock_policy::{Decision, Exception, HumanDuration, PackageSpec};
+use axum::Json;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::packuments::Freshness;
+use crate::policy::now;
+use crate::{ApiError, AppState};
+
+/// What `airlock check` reports.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub package: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    pub decision: Decision,
+}
+
+/// The decision about `name@version` now, fetching the packument if needed.
+pub async fn check(
+    state: &AppState,
+    name: &PackageName,
+    version: &str,
+) -> Result<CheckReport, ApiError> {
+    let mut entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    if entry.packument().version_index(version).is_none() {
+        entry = state
+            .inner
+            .packuments
+            .get(name, Freshness::Revalidate)
+            .await?;
+    }
+    let Some(index) = entry.packument().version_index(version) else {
+        return Err(ApiError::not_found(format!(
+            "`{name}@{version}` is not listed upstream; it"
+        )));
+    };
+    let decided = state.inner.gate.decide(&entry);
+    Ok(CheckReport {
+        package: name.to_string(),
+        version: version.to_owned(),
+        published: entry.packument().publish_time(version),
+        decision: decided.decisions[index].clone(),
+    })
+}
+
+/// Splits `name@version` (`@scope/name@1.0.0` included).
+pub fn parse_name_version(spec: &str) -> Result<(PackageName, String), ApiError> {
+    let invalid = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{spec}` is not `name@version`\nhint: write the package and an exact version, such as `axios@1.14.1`"
+            ),
+        )
+    };
+    let index = spec
+        .get(1..)
+        .and_then(|rest| rest.rfind('@'))
+        .ok_or_else(invalid)?
+        + 1;
+    let (name, version) = (&spec[..index], &spec[index + 1..]);
+    if version.is_empty() {
+        return Err(invalid());
+    }
+    let name = PackageName::new(name).map_err(|error| ApiError::bad_name(&error))?;
+    Ok((name, version.to_owned()))
+}
+
+pub(crate) async fn require_admin(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(expected) = &state.inner.config.admin_token else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "the admin API is disabled because no admin token is configured\nhint: set `admin.token` in Airlock's configuration or AIRLOCK_ADMIN_TOKEN, then pass the same token to the CLI",
+        ));
+    };
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match presented {
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
+            Ok(next.run(request).await)
+        }
+        _ => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "the admin API needs `Authorization: Bearer <admin token>`\nhint: pass `--admin-token` or set AIRLOCK_ADMIN_TOKEN to the server's admin token",
+        )),
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) async fn check_route(
+    State(state): State<AppState>,
+    Path(spec): Path<String>,
+) -> Result<Json<CheckReport>, ApiError> {
+    let (name, version) = parse_name_version(&spec)?;
+    check(&state, &name, &version).await.map(Json)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewException {
+    package: String,
+    reason: String,
+    author: String,
+    /// A duration from now, such as `7d`.
+    #[serde(default)]
+    expires_in: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExceptionView {
+    pub id: i64,
+    pub package: String,
+    pub reason: String,
+    pub author: String,
+    pub created: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    pub active: bool,
+}
+
+pub(crate) async fn add_exception(
+    State(state): State<AppState>,
+    Json(new): Json<NewException>,
+) -> Result<(StatusCode, Json<ExceptionView>), ApiError> {
+    let spec = PackageSpec::parse(&new.package).map_err(|error| bad_request(&error))?;
+    require_text(&new.reason, "reason")?;
+    require_text(&new.author, "author")?;
+    let now = now();
+    let expires = match &new.expires_in {
+        Some(text) => {
+            let duration = HumanDuration::parse(text)
+                .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
+            Some(now.plus_millis(duration.as_millis_i64()))
+        }
+        None => None,
+    };
+    Exception::new(
+        spec.clone(),
+        new.reason.clone(),
+        new.author.clone(),
+        expires,
+    )
+    .map_err(|error| bad_request(&error))?;
+    let store = &state.inner.store;
+    let id = store
+        .add_exception(
+            spec.as_str(),
+            &new.reason,
+            &new.author,
+            now.unix_millis(),
+            expires.map(Timestamp::unix_millis),
+        )
+        .await
+        .map_err(|error| ApiError::internal("storing an exception", &error))?;
+    reload(&state).await?;
+    tracing::info!(id, package = %spec, author = %new.author, reason = %new.reason, ?expires, "exception added");
+    Ok((
+        StatusCode::CREATED,
+        Json(ExceptionView {
+            id,
+            package: spec.to_string(),
+            reason: new.reason,
+            author: new.author,
+            created: now.to_string(),
+            expires: expires.map(|expires| expires.to_string()),
+            active: true,
+        }),
+    ))
+}
+
+pub(crate) async fn list_exceptions(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<ExceptionView>>, ApiError> {
+    let now = now();
+    let records = state
+        .inner
+        .store
+        .exceptions()
+        .await
+        .map_err(|error| ApiError::internal("reading exceptions", &error))?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|record| ExceptionView {
+                id: record.id,
+                package: record.spec,
+                reason: record.reason,
+                author: record.author,
+                created: Timestamp::from_unix_millis(record.created_at).to_string(),
+                expires: record
+                    .expires_at
+                    .map(|at| Timestamp::from_unix_millis(at).to_string()),
+                active: record.expires_at.is_none_or(|at| now.unix_millis() < at),
+            })
+            .collect(),
+    ))
+}
+
+pub(crate) async fn revoke_exception(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .inner
+        .store
+        .revoke_exception(id, now().unix_millis())
+        .await
+        .map_err(|error| ApiError::internal("revoking an exception", &error))?;
+    if !revoked {
+        return Err(ApiError::not_found(format!("exception {id}")));
+    }
+    reload(&state).await?;
+    tracing::info!(id, "exception revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewDenial {
+    package: String,
+    reason: String,
+    author: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DenialView {
+    pub id: i64,
+    pub package: String,
+    pub reason: String,
+    pub author: String,
+    pub created: String,
+}
+
+pub(crate) async fn add_denial(
+    State(state): State<AppState>,
+    Json(new): Json<NewDenial>,
+) -> Result<(StatusCode, Json<DenialView>), ApiError> {
+    let spec = PackageSpec::parse(&new.package).map_err(|error| bad_request(&error))?;
+    require_text(&new.reason, "reason")?;
+    require_text(&new.author, "author")?;
+    let now = now();
+    let id = state
+        .inner
+        .store
+        .add_denial(spec.as_str(), &new.reason, &new.author, now.unix_millis())
+        .await
+        .map_err(|error| ApiError::internal("storing a denial", &error))?;
+    reload(&state).await?;
+    tracing::info!(id, package = %spec, author = %new.author, reason = %new.reason, "denial added");
+    Ok((
+        StatusCode::CREATED,
+        Json(DenialView {
+            id,
+            package: spec.to_string(),
+            reason: new.reason,
+            author: new.author,
+            created: now.to_string(),
+        }),
+    ))
+}
+
+pub(crate) async fn list_denials(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<DenialView>>, ApiError> {
+    let records = state
+        .inner
+        .store
+        .denials()
+        .await
+        .map_err(|error| ApiError::internal("reading denials", &error))?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|record| DenialView {
+                id: record.id,
+                package: record.spec,
+                reason: record.reason,
+                author: record.author,
+                created: Timestamp::from_unix_millis(record.created_at).to_string(),
+            })
+            .collect(),
+    ))
+}
+
+/// One version waiting in quarantine.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QuarantineView {
+    pub package: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    pub codes: Vec<String>,
+    pub decision: Decision,
+}
+
+pub(crate) async fn list_quarantine(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<QuarantineView>>, ApiError> {
+    let now = now();
+    let records = state
+        .inner
+        .store
+        .quarantined(now.unix_millis())
+        .await
+        .map_err(|error| ApiError::internal("reading the quarantine", &error))?;
+    let (policy, _) = state.policy().current();
+    let mut waiting = Vec::with_capacity(records.len());
+    for record in records {
+        let Ok(name) = PackageName::new(&record.name) else {
+            continue;
+        };
+        // A decision recorded before an approval may still say "quarantine".
+        let approved = policy.exceptions().iter().any(|exception| {
+            exception.is_active(now) && exception.spec.matches(&name, &record.version)
+        });
+        let Ok(decision) = serde_json::from_str::<Decision>(&record.decision) else {
+            continue;
+        };
+        if approved {
+            continue;
+        }
+        waiting.push(QuarantineView {
+            package: record.name,
+            version: record.version,
+            until: record
+                .until
+                .map(|at| Timestamp::from_unix_millis(at).to_string()),
+            codes: record
+                .codes
+                .split(',')
+                .filter(|code| !code.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            decision,
+        });
+    }
+    Ok(Json(waiting))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DownloadQuery {
+    package: String,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+/// One recorded download.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DownloadView {
+    pub at: String,
+    pub package: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    pub verdict: String,
+    pub codes: Vec<String>,
+    pub served: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+}
+
+pub(crate) async fn list_downloads(
+    State(state): State<AppState>,
+    Query(query): Query<DownloadQuery>,
+) -> Result<Json<Vec<DownloadView>>, ApiError> {
+    state.inner.downloads.flush().await;
+    let records = state
+        .inner
+        .store
+        .downloads(&query.package, query.version.as_deref())
+        .await
+        .map_err(|error| ApiError::internal("reading the download log", &error))?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|record| DownloadView {
+                at: Timestamp::from_unix_millis(record.at).to_string(),
+                package: record.name,
+                version: record.version,
+                integrity: record.integrity,
+                verdict: record.verdict,
+                codes: record
+                    .codes
+                    .split(',')
+                    .filter(|code| !code.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+                served: record.served,
+                client: record.client,
+                user_agent: record.user_agent,
+                token_name: record.token_name,
+            })
+            .collect(),
+    ))
+}
+
+async fn reload(state: &AppState) -> Result<(), ApiError> {
+    state
+        .policy()
+        .reload_admin_rules()
+        .await
+        .map_err(|error| ApiError::internal("reloading the policy", &error))
+}
+
+fn require_text(value: &str, field: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{field}` must not be empty\nhint: say who decided and why, so the next person can judge it"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn bad_request(error: &airlock_policy::Error) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_version_specs() {
+        let (name, version) = parse_name_version("@scope/pkg@1.2.3").unwrap();
+        assert_eq!((name.as_str(), version.as_str()), ("@scope/pkg", "1.2.3"));
+        let (name, version) = parse_name_version("axios@1.14.1").unwrap();
+        assert_eq!((name.as_str(), version.as_str()), ("axios", "1.14.1"));
+        for bad in ["axios", "@scope/pkg", "axios@", "@x"] {
+            assert!(parse_name_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+}
