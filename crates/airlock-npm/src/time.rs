@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn parses_registry_times() {
         let check = |text: &str, millis: i64| {
-            assert_eq!(Timestamp::parse(text), Some(Timestamp(millis)), "{text}")
+            assert_eq!(Timestamp::parse(text), Some(Timestamp(millis)), "{text}");
         };
         check("1970-01-01T00:00:00.000Z", 0);
         check("1970-01-01T00:00:01Z", 1000);

@@ -177,6 +177,7 @@ mod timestamp_option {
 mod tests {
     use super::*;
 
+    #[expect(clippy::unnecessary_wraps, reason = "quarantine ends are optional")]
     fn at(millis: i64) -> Option<Timestamp> {
         Some(Timestamp::from_unix_millis(millis))
     }

@@ -36,10 +36,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         .iter()
         .filter(|rule| rule.spec.matches(name, version))
     {
-        let by = rule.author.as_ref().map_or_else(
-            || "the policy file".to_owned(),
-            |author| format!("{author}"),
-        );
+        let by = rule.author.as_deref().unwrap_or("the policy file");
         reasons.push(Reason {
             code: Code::KnownMalicious,
             action: Verdict::Block,
@@ -139,6 +136,10 @@ mod tests {
     const HOUR: i64 = 3_600_000;
     const NOW: Timestamp = Timestamp::from_unix_millis(1_000 * HOUR);
 
+    #[expect(
+        clippy::unnecessary_wraps,
+        reason = "publish times are optional evidence"
+    )]
     fn hours_ago(hours: i64) -> Option<Timestamp> {
         Some(NOW.plus_millis(-hours * HOUR))
     }

@@ -334,6 +334,18 @@ mod tests {
     }
 
     #[test]
+    fn the_example_policy_is_valid() {
+        let example = include_str!("../../../policy.toml.example");
+        let policy = Policy::from_toml(example).unwrap();
+        assert_eq!(policy.mode(), Mode::Enforce);
+        assert_eq!(
+            policy.min_release_age_ms(&PackageName::new("@mycorp/x").unwrap()),
+            0
+        );
+        assert_eq!(policy.denials().len(), 2);
+    }
+
+    #[test]
     fn release_age_overrides_pick_the_most_specific() {
         let policy = Policy::from_toml(
             r#"

@@ -4,6 +4,7 @@ use airlock_npm::{Form, PackageName, TarballBase, TarballFile};
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
+use airlock_policy::Decision;
 use airlock_store::DownloadRecord;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
@@ -76,7 +77,7 @@ fn everything_refused(name: &PackageName, decided: &Decided) -> ApiError {
     let mut codes: Vec<String> = decided
         .decisions
         .iter()
-        .flat_map(|decision| decision.codes())
+        .flat_map(Decision::codes)
         .map(|code| code.to_string())
         .collect();
     codes.sort();

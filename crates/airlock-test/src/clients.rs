@@ -165,7 +165,8 @@ impl Clients {
 }
 
 /// Writes the registry settings each client reads, so that no machine setting can
-/// take their place.
+/// take their place. Yarn berry's own age gate (a day by default) is switched off so
+/// that what the tests see is Airlock's decision alone.
 fn configure(client: Client, project: &Path, home: &Path, registry: &str) {
     let write = |path: PathBuf, contents: String| {
         std::fs::create_dir_all(path.parent().expect("config files have a parent"))
@@ -183,7 +184,7 @@ fn configure(client: Client, project: &Path, home: &Path, registry: &str) {
         Client::YarnBerry => write(
             project.join(".yarnrc.yml"),
             format!(
-                "npmRegistryServer: \"{registry}\"\nunsafeHttpWhitelist:\n  - \"127.0.0.1\"\nnodeLinker: node-modules\nenableGlobalCache: false\nenableTelemetry: false\ncacheFolder: ./.yarn/cache\n"
+                "npmRegistryServer: \"{registry}\"\nunsafeHttpWhitelist:\n  - \"127.0.0.1\"\nnodeLinker: node-modules\nenableGlobalCache: false\nenableTelemetry: false\ncacheFolder: ./.yarn/cache\nnpmMinimalAgeGate: 0\n"
             ),
         ),
         Client::Bun => write(

@@ -6,6 +6,7 @@
 //!   scoped as `@synth/pkg-NNNN`). Package `i` depends on `2i+1` and `2i+2`, so a
 //!   project depending on the first one installs all 700.
 
+use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
 use serde_json::json;
@@ -74,12 +75,13 @@ fn filler(seed: u64, size: usize) -> String {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        out.push_str(&format!(
-            "exports.f{} = (a) => a * {} + {};\n",
+        let _ = writeln!(
+            out,
+            "exports.f{} = (a) => a * {} + {};",
             state % 997,
             state % 89,
             state % 31
-        ));
+        );
     }
     out
 }

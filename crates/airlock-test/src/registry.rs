@@ -21,6 +21,10 @@ use crate::{Package, rfc3339};
 
 /// Switches for misbehaviour; all off by default.
 #[derive(Clone, Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches, set one by one in tests"
+)]
 pub struct Faults {
     /// Delay before answering any request.
     pub latency: Duration,

@@ -39,19 +39,30 @@ pub(crate) enum Command {
     /// Run the registry proxy. Point clients at it with
     /// `npm config set registry http://127.0.0.1:4873/`.
     Serve(ServeArgs),
+    /// Show the decision about one version, its reasons, and when a quarantine ends.
+    /// Exits 1 when the version is refused.
+    Check(CheckArgs),
+    /// Approve one version (or a scope or glob of internal packages) despite the
+    /// policy, with a reason and an optional expiry.
+    Approve(ApproveArgs),
+    /// Block a version, a range, a package, a scope or a glob.
+    Deny(DenyArgs),
+    /// List or revoke approvals.
+    #[command(subcommand)]
+    Exceptions(ExceptionsCommand),
+    /// What is waiting in quarantine, and until when.
+    #[command(subcommand)]
+    Quarantine(QuarantineCommand),
 }
 
+/// Where the settings come from; shared by `serve` and standalone commands.
 /// Flags override environment variables, which override the configuration file,
 /// which overrides the embedded defaults.
-#[derive(Args, Debug, Default)]
-pub(crate) struct ServeArgs {
+#[derive(Args, Debug, Default, Clone)]
+pub(crate) struct SetupArgs {
     /// Configuration file (TOML); see `airlock.toml.example` for every setting.
     #[arg(long, short, env = "AIRLOCK_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-
-    /// Address to listen on [default: 127.0.0.1:4873].
-    #[arg(long, env = "AIRLOCK_LISTEN", value_name = "ADDR")]
-    pub(crate) listen: Option<SocketAddr>,
 
     /// Data directory: database, cached tarballs, detected settings
     /// [default: $XDG_DATA_HOME/airlock, or ~/.local/share/airlock].
@@ -72,8 +83,135 @@ pub(crate) struct ServeArgs {
     )]
     pub(crate) upstream_token: Option<String>,
 
+    /// Policy file (TOML): quarantine, deny and allow lists, exceptions, mode. Reloaded
+    /// on change and on SIGHUP [default: the embedded policy, a 72 h quarantine].
+    #[arg(long, env = "AIRLOCK_POLICY", value_name = "FILE")]
+    pub(crate) policy: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Default)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+
+    /// Address to listen on [default: 127.0.0.1:4873].
+    #[arg(long, env = "AIRLOCK_LISTEN", value_name = "ADDR")]
+    pub(crate) listen: Option<SocketAddr>,
+
     /// The URL clients reach Airlock at, put into tarball URLs. Needed behind a
     /// reverse proxy; otherwise derived from each request's Host header.
     #[arg(long, env = "AIRLOCK_PUBLIC_URL", value_name = "URL")]
     pub(crate) public_url: Option<Url>,
+
+    /// Token that the admin API (`airlock approve`, `deny`, ...) requires. Without
+    /// one, the admin API refuses every request.
+    #[arg(
+        long,
+        env = "AIRLOCK_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) admin_token: Option<String>,
+}
+
+/// How operator commands reach a running Airlock.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct ServerArgs {
+    /// The running Airlock's URL.
+    #[arg(
+        long,
+        env = "AIRLOCK_SERVER",
+        value_name = "URL",
+        default_value = "http://127.0.0.1:4873/"
+    )]
+    pub(crate) server: Url,
+
+    /// The server's admin token.
+    #[arg(
+        long,
+        env = "AIRLOCK_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) admin_token: Option<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct CheckArgs {
+    /// The version to check, as `name@version`.
+    #[arg(value_name = "NAME@VERSION")]
+    pub(crate) spec: String,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+
+    /// Decide here, without a running server: fetch from the upstream and use the
+    /// policy and approvals of the configuration and data directory.
+    #[arg(long)]
+    pub(crate) standalone: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ApproveArgs {
+    /// `name@version`, or a scope or glob of internal packages (`@mycorp/*`).
+    #[arg(value_name = "SPEC")]
+    pub(crate) spec: String,
+
+    /// Why this is safe; stored with the approval and shown with every decision it makes.
+    #[arg(long)]
+    pub(crate) reason: String,
+
+    /// How long the approval lasts (`12h`, `7d`); it stops applying by itself.
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) expires: Option<String>,
+
+    /// Who approves [default: $USER].
+    #[arg(long)]
+    pub(crate) author: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DenyArgs {
+    /// `name@version`, `name@range` (npm semantics), `name`, `@scope/*` or a glob.
+    #[arg(value_name = "SPEC")]
+    pub(crate) spec: String,
+
+    /// Why it is refused; shown to everyone whose install it stops.
+    #[arg(long)]
+    pub(crate) reason: String,
+
+    /// Who denies [default: $USER].
+    #[arg(long)]
+    pub(crate) author: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ExceptionsCommand {
+    /// Every approval, with its author, reason and expiry.
+    List(ServerArgs),
+    /// Revoke an approval by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum QuarantineCommand {
+    /// Versions waiting in quarantine, soonest release first.
+    List(ServerArgs),
 }

@@ -4,11 +4,11 @@
 //! The file is read with `deny_unknown_fields`, so a misspelt key is an error that
 //! names its line rather than a setting silently ignored.
 
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use airlock_policy::HumanDuration;
 use airlock_server::ServerConfig;
 use anyhow::{Context as _, bail};
 use serde::Deserialize;
@@ -27,10 +27,19 @@ struct RawConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     public_url: Option<Url>,
+    policy: Option<PathBuf>,
     #[serde(default)]
     upstream: RawUpstream,
     #[serde(default)]
     cache: RawCache,
+    #[serde(default)]
+    admin: RawAdmin,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdmin {
+    token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -56,6 +65,7 @@ struct RawCache {
 pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     pub(crate) data_dir: PathBuf,
+    pub(crate) policy: Option<PathBuf>,
     pub(crate) upstream: UpstreamSettings,
     pub(crate) server: ServerConfig,
 }
@@ -73,7 +83,8 @@ impl Settings {
     /// Merges flags and variables (`args`), the configuration file, and the data
     /// directory's remembered upstream; detects the upstream from npm when none of
     /// them names one, and remembers it.
-    pub(crate) async fn resolve(args: ServeArgs) -> anyhow::Result<Self> {
+    pub(crate) async fn resolve(serve: ServeArgs) -> anyhow::Result<Self> {
+        let args = serve.setup;
         let file = match &args.config {
             Some(path) => read_config(path)?,
             None => RawConfig::default(),
@@ -82,8 +93,8 @@ impl Settings {
             .data_dir
             .or(file.data_dir)
             .map_or_else(default_data_dir, Ok)?;
-        let listen = args.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
-        let public_url = args.public_url.or(file.public_url);
+        let listen = serve.listen.or(file.listen).unwrap_or(DEFAULT_LISTEN);
+        let public_url = serve.public_url.or(file.public_url);
         if let Some(url) = &public_url {
             check_http(url, "public_url")?;
         }
@@ -114,11 +125,11 @@ impl Settings {
             timeout: file
                 .upstream
                 .timeout
-                .map_or(Duration::from_secs(30), |d| d.0),
+                .map_or(Duration::from_secs(30), |duration| duration.0),
             connect_timeout: file
                 .upstream
                 .connect_timeout
-                .map_or(Duration::from_secs(5), |d| d.0),
+                .map_or(Duration::from_secs(5), |duration| duration.0),
             retries: file.upstream.retries.unwrap_or(2),
         };
         let defaults = ServerConfig::default();
@@ -127,19 +138,24 @@ impl Settings {
             metadata_max_age: file
                 .cache
                 .metadata_max_age
-                .map_or(defaults.metadata_max_age, |d| d.0),
+                .map_or(defaults.metadata_max_age, |duration| duration.0),
             stale_if_error: file
                 .cache
                 .stale_if_error
-                .map_or(defaults.stale_if_error, |d| d.0),
+                .map_or(defaults.stale_if_error, |duration| duration.0),
             memory_cache_bytes: file
                 .cache
                 .memory_mb
                 .map_or(defaults.memory_cache_bytes, |mb| mb * 1024 * 1024),
+            admin_token: serve
+                .admin_token
+                .or(file.admin.token)
+                .filter(|token| !token.is_empty()),
         };
         Ok(Self {
             listen,
             data_dir,
+            policy: args.policy.or(file.policy),
             upstream,
             server,
         })
@@ -155,11 +171,13 @@ fn read_config(path: &Path) -> anyhow::Result<RawConfig> {
             path.display()
         )
     })?;
-    // A relative data directory is relative to the file that names it.
-    if let (Some(dir), Some(parent)) = (&config.data_dir, path.parent())
-        && dir.is_relative()
-    {
-        config.data_dir = Some(parent.join(dir));
+    // Relative paths are relative to the file that names them.
+    if let Some(parent) = path.parent() {
+        for relative in [&mut config.data_dir, &mut config.policy] {
+            if let Some(dir) = relative.as_ref().filter(|dir| dir.is_relative()) {
+                *relative = Some(parent.join(dir));
+            }
+        }
     }
     Ok(config)
 }
@@ -234,63 +252,9 @@ fn check_not_self(
     Ok(())
 }
 
-/// A duration written as `500ms`, `30s`, `5m`, `2h` or `7d`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct HumanDuration(Duration);
-
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        parse_duration(&text)
-            .map(Self)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-fn parse_duration(text: &str) -> Result<Duration, DurationError> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number.parse().map_err(|_| DurationError(text.to_owned()))?;
-    let seconds = match unit {
-        "ms" => return Ok(Duration::from_millis(number)),
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(DurationError(text.to_owned())),
-    };
-    Ok(Duration::from_secs(number.saturating_mul(seconds)))
-}
-
-#[derive(Debug)]
-struct DurationError(String);
-
-impl fmt::Display for DurationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not a duration; write a number and a unit: `500ms`, `30s`, `5m`, `2h`, `7d`",
-            self.0
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_mins(5));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_hours(7 * 24));
-        for bad in ["", "5", "m", "5 years", "-1s"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn self_proxy_is_refused() {

@@ -4,10 +4,19 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+mod approve;
+mod check;
+mod client;
+mod lists;
 mod serve;
 
 pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Check(args) => check::run(args).await,
+        Command::Approve(args) => approve::approve(args).await,
+        Command::Deny(args) => approve::deny(args).await,
+        Command::Exceptions(command) => lists::exceptions(command).await,
+        Command::Quarantine(command) => lists::quarantine(command).await,
     }
 }

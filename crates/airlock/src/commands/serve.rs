@@ -1,8 +1,10 @@
 //! `airlock serve`: run the registry proxy until interrupted.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-use airlock_server::AppState;
+use airlock_server::{AppState, PolicyHandle};
 use airlock_store::Store;
 use airlock_upstream::Upstream;
 use anyhow::Context as _;
@@ -10,8 +12,13 @@ use anyhow::Context as _;
 use crate::cli::ServeArgs;
 use crate::config::Settings;
 
-pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::resolve(args).await?;
+/// The store and the upstream client, as every command that decides needs them.
+pub(crate) struct Parts {
+    pub(crate) store: Store,
+    pub(crate) upstream: Upstream,
+}
+
+pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Parts> {
     let store = Store::open(&settings.data_dir).await.with_context(|| {
         format!(
             "could not open the data directory `{}`",
@@ -25,6 +32,16 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .retries(settings.upstream.retries)
         .build()
         .context("could not set up the upstream client")?;
+    Ok(Parts { store, upstream })
+}
+
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let settings = Settings::resolve(args).await?;
+    let Parts { store, upstream } = open(&settings).await?;
+    let policy = PolicyHandle::load(settings.policy.clone(), store.clone())
+        .await
+        .context("could not load the policy")?;
+    let policy = Arc::new(policy);
     let listener = tokio::net::TcpListener::bind(settings.listen).await.with_context(|| {
         format!(
             "could not listen on {}\nhint: another process may hold the port; pick another with `--listen`",
@@ -34,17 +51,50 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let address = listener
         .local_addr()
         .context("could not read the listening address")?;
+    let (current, _) = policy.current();
     tracing::info!(
         upstream = %redacted(&settings.upstream.url),
         data_dir = %settings.data_dir.display(),
+        policy = %settings.policy.as_ref().map_or_else(|| "embedded defaults".to_owned(), |path| path.display().to_string()),
+        policy_digest = current.digest(),
+        mode = ?current.mode(),
+        admin_api = settings.server.admin_token.is_some(),
         "Airlock listening on http://{address}/"
     );
-    let state = AppState::new(settings.server, upstream, store);
+    tokio::spawn(watch_policy(policy.clone()));
+    let state = AppState::new(settings.server, upstream, store, policy);
     airlock_server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;
     tracing::info!("Airlock stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reloads the policy on SIGHUP and when its file changes (checked every 2 s).
+async fn watch_policy(policy: Arc<PolicyHandle>) {
+    if policy.file().is_none() {
+        return;
+    }
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut poll = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        #[cfg(unix)]
+        let signalled = async {
+            match hangup.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let signalled = std::future::pending::<()>();
+        tokio::select! {
+            () = signalled => policy.reload_logged().await,
+            _ = poll.tick() => policy.reload_if_changed().await,
+        }
+    }
 }
 
 fn redacted(url: &url::Url) -> String {

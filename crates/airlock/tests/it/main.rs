@@ -3,5 +3,6 @@
 
 mod cli;
 mod clients;
+mod policy;
 mod process;
 mod support;

@@ -8,6 +8,17 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+/// The admin token the tests' servers use.
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// What an operator command printed.
+#[derive(Debug)]
+pub(crate) struct CliRun {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
 /// A running `airlock serve`, killed when dropped.
 pub(crate) struct Airlock {
     child: Child,
@@ -69,6 +80,31 @@ impl Airlock {
 
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGHUP, which makes Airlock reload its policy file.
+    pub(crate) fn hangup(&self) {
+        let pid = self.child.id().expect("airlock is running");
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Runs an operator command (`check`, `approve`, ...) against this server.
+    pub(crate) async fn cli(&self, home: &Path, args: &[&str]) -> CliRun {
+        let output = airlock_command(home)
+            .args(args)
+            .args(["--server", &self.url, "--admin-token", ADMIN_TOKEN])
+            .output()
+            .await
+            .expect("run airlock");
+        CliRun {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
 
     /// Kills the process at once (SIGKILL), as a crash or the OOM killer would.

@@ -1,0 +1,115 @@
+//! `airlock check name@version`: the decision, as the proxy would make it now.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use airlock_policy::{Decision, Verdict, WaiverKind};
+use airlock_server::admin::{CheckReport, parse_name_version};
+use airlock_server::{AppState, PolicyHandle};
+use anyhow::{Context as _, anyhow};
+
+use crate::cli::{CheckArgs, ServeArgs};
+use crate::commands::client::{AdminClient, print_json};
+use crate::config::Settings;
+
+pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let report = if args.standalone {
+        standalone(&args).await?
+    } else {
+        AdminClient::new(&args.server)?
+            .get::<CheckReport>(&format!("check/{}", args.spec))
+            .await?
+    };
+    if args.server.json {
+        print_json(&report)?;
+    } else {
+        print!("{}", describe(&report));
+    }
+    Ok(if report.decision.verdict.admits() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Decides in this process, with the same settings `airlock serve` would use.
+async fn standalone(args: &CheckArgs) -> anyhow::Result<CheckReport> {
+    let (name, version) =
+        parse_name_version(&args.spec).map_err(|error| anyhow!("{}", error.message()))?;
+    let settings = Settings::resolve(ServeArgs {
+        setup: args.setup.clone(),
+        ..ServeArgs::default()
+    })
+    .await?;
+    let parts = super::serve::open(&settings).await?;
+    let policy = PolicyHandle::load(settings.policy.clone(), parts.store.clone())
+        .await
+        .context("could not load the policy")?;
+    let state = AppState::new(
+        settings.server,
+        parts.upstream,
+        parts.store,
+        Arc::new(policy),
+    );
+    let report = airlock_server::admin::check(&state, &name, &version)
+        .await
+        .map_err(|error| anyhow!("{}", error.message()))?;
+    state.downloads().flush().await;
+    Ok(report)
+}
+
+fn describe(report: &CheckReport) -> String {
+    let decision = &report.decision;
+    let mut out = format!(
+        "{}@{}: {}\n",
+        report.package,
+        report.version,
+        verdict_text(decision)
+    );
+    if let Some(published) = &report.published {
+        let _ = writeln!(out, "  published  {published}");
+    }
+    let mode = match decision.mode {
+        airlock_policy::Mode::Enforce => "enforced",
+        airlock_policy::Mode::DryRun => "dry-run: recorded, not enforced",
+    };
+    let _ = writeln!(out, "  policy     {} ({mode})", decision.policy_digest);
+    for reason in &decision.reasons {
+        let _ = writeln!(out, "  {:<22} {}", reason.code.as_str(), reason.message);
+    }
+    if let Some(waiver) = &decision.waived_by {
+        let by = match waiver.kind {
+            WaiverKind::Exception => format!(
+                "approved by {}",
+                waiver.author.as_deref().unwrap_or("unknown")
+            ),
+            WaiverKind::AllowList => "allowed by the policy's allow list".to_owned(),
+        };
+        let expires = waiver
+            .expires
+            .map(|at| format!(", until {at}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {by} (`{}`{expires}): {}",
+            waiver.spec, waiver.reason
+        );
+    }
+    if !decision.verdict.admits() {
+        let _ = writeln!(
+            out,
+            "hint: to allow it, run `airlock approve {}@{} --reason \"<why it is safe>\"`",
+            report.package, report.version
+        );
+    }
+    out
+}
+
+fn verdict_text(decision: &Decision) -> String {
+    match &decision.verdict {
+        Verdict::Quarantine { until: Some(until) } => format!("quarantine until {until}"),
+        Verdict::Quarantine { until: None } => "quarantine until approved".to_owned(),
+        verdict => verdict.name().to_owned(),
+    }
+}

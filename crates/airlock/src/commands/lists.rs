@@ -1,0 +1,63 @@
+//! `airlock exceptions` and `airlock quarantine`: what the server holds.
+
+use std::process::ExitCode;
+
+use airlock_server::admin::{ExceptionView, QuarantineView};
+
+use crate::cli::{ExceptionsCommand, QuarantineCommand};
+use crate::commands::client::{AdminClient, print_json};
+
+pub(crate) async fn exceptions(command: ExceptionsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ExceptionsCommand::List(server) => {
+            let exceptions: Vec<ExceptionView> =
+                AdminClient::new(&server)?.get("exceptions").await?;
+            if server.json {
+                print_json(&exceptions)?;
+            } else if exceptions.is_empty() {
+                println!("no exceptions");
+            } else {
+                for exception in &exceptions {
+                    let state = match (&exception.expires, exception.active) {
+                        (_, false) => "expired".to_owned(),
+                        (Some(at), true) => format!("until {at}"),
+                        (None, true) => "no expiry".to_owned(),
+                    };
+                    println!(
+                        "{:>4}  {:<32} {:<32} by {} on {}: {}",
+                        exception.id,
+                        exception.package,
+                        state,
+                        exception.author,
+                        exception.created,
+                        exception.reason
+                    );
+                }
+            }
+        }
+        ExceptionsCommand::Revoke { id, server } => {
+            AdminClient::new(&server)?
+                .delete(&format!("exceptions/{id}"))
+                .await?;
+            println!("revoked exception {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn quarantine(command: QuarantineCommand) -> anyhow::Result<ExitCode> {
+    let QuarantineCommand::List(server) = command;
+    let waiting: Vec<QuarantineView> = AdminClient::new(&server)?.get("quarantine").await?;
+    if server.json {
+        print_json(&waiting)?;
+    } else if waiting.is_empty() {
+        println!("nothing is in quarantine");
+    } else {
+        for entry in &waiting {
+            let until = entry.until.as_deref().unwrap_or("until approved");
+            let name = format!("{}@{}", entry.package, entry.version);
+            println!("{name:<40} {until:<26} {}", entry.codes.join(", "));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,492 @@
+//! Decisions end to end: real clients, a policy file, the operator commands.
+//!
+//! `quarry` has two mature versions and a `latest` published an hour ago. Under the
+//! default 72 h quarantine a `^1.0.0` range must resolve to 1.1.0 in every client, a
+//! lockfile pinning 1.2.0 must fail with Airlock's message, an approval must let it
+//! through, and the approval must stop applying when it expires.
+
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use airlock_test::{Client, Clients, FakeRegistry, PackageBuilder};
+
+use crate::support::{Airlock, Workspace};
+
+fn publish_quarry(registry: &FakeRegistry) {
+    let days_ago = |days: u64| SystemTime::now() - Duration::from_secs(days * 86_400);
+    registry.publish(
+        PackageBuilder::new("quarry", "1.0.0")
+            .published(days_ago(30))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("quarry", "1.1.0")
+            .published(days_ago(20))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("quarry", "1.2.0")
+            .published(SystemTime::now() - Duration::from_hours(1))
+            .build(),
+    );
+}
+
+fn write_project(project: &Path) {
+    std::fs::create_dir_all(project).unwrap();
+    let manifest = serde_json::json!({
+        "name": "app", "version": "1.0.0", "private": true,
+        "dependencies": { "quarry": "^1.0.0" }
+    });
+    std::fs::write(project.join("package.json"), manifest.to_string()).unwrap();
+}
+
+fn installed(project: &Path, name: &str) -> String {
+    let manifest =
+        std::fs::read(project.join("node_modules").join(name).join("package.json")).unwrap();
+    serde_json::from_slice::<serde_json::Value>(&manifest).unwrap()["version"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn frozen_args(client: Client) -> &'static [&'static str] {
+    match client {
+        Client::Npm => &["ci", "--fetch-retries=0"],
+        Client::Pnpm | Client::Bun => &["install", "--frozen-lockfile"],
+        Client::YarnClassic => &["install", "--frozen-lockfile", "--non-interactive"],
+        Client::YarnBerry => &["install", "--immutable"],
+    }
+}
+
+async fn start(workspace: &Workspace, registry: &FakeRegistry, policy: &str) -> Airlock {
+    let policy_path = workspace.path("policy.toml");
+    std::fs::write(&policy_path, policy).unwrap();
+    Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--policy",
+            policy_path.to_str().unwrap(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn ranges_resolve_past_a_quarantined_version_in_every_client() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry, "").await;
+    for client in Client::ALL {
+        let project = workspace.path(&format!("{client:?}"));
+        write_project(&project);
+        let home = workspace.path(&format!("{client:?}-home"));
+        clients
+            .run(client, &project, &home, &airlock.url, &["install"])
+            .await
+            .assert_success();
+        assert_eq!(
+            installed(&project, "quarry"),
+            "1.1.0",
+            "{client:?} resolved past the quarantine"
+        );
+    }
+}
+
+/// Installs with a lockfile pinning the young version: refused, approved, expired.
+async fn lockfile_pins_a_quarantined_version(client: Client) {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry, "mode = \"dry-run\"\n").await;
+    let project = workspace.path("project");
+    write_project(&project);
+    let home = workspace.path("home");
+    // Every install starts with an empty client cache, so tarballs come from Airlock.
+    let mut installs = 0;
+    let mut fresh_home = || {
+        installs += 1;
+        workspace.path(&format!("client-home-{installs}"))
+    };
+    clients
+        .run(client, &project, &fresh_home(), &airlock.url, &["install"])
+        .await
+        .assert_success();
+    assert_eq!(
+        installed(&project, "quarry"),
+        "1.2.0",
+        "dry-run lets the young version through"
+    );
+
+    // Enforce from now on: change the file and send SIGHUP.
+    std::fs::write(workspace.path("policy.toml"), "mode = \"enforce\"\n").unwrap();
+    airlock.hangup();
+    wait_for_verdict(&airlock, &home, 1).await;
+
+    std::fs::remove_dir_all(project.join("node_modules")).unwrap();
+    let refused = clients
+        .run(
+            client,
+            &project,
+            &fresh_home(),
+            &airlock.url,
+            frozen_args(client),
+        )
+        .await;
+    refused.assert_failure();
+    if client == Client::Npm {
+        let output = refused.output();
+        assert!(
+            output.contains("`quarry@1.2.0` is quarantined by Airlock until"),
+            "{output}"
+        );
+        assert!(output.contains("airlock approve quarry@1.2.0"), "{output}");
+    } else {
+        assert!(
+            refused.output().contains("403"),
+            "{client:?} shows the refusal:\n{}",
+            refused.output()
+        );
+    }
+
+    let approved_at = Instant::now();
+    let approve = airlock
+        .cli(
+            &home,
+            &[
+                "approve",
+                "quarry@1.2.0",
+                "--reason",
+                "diff reviewed",
+                "--expires",
+                "12s",
+                "--author",
+                "alice",
+            ],
+        )
+        .await;
+    assert_eq!(approve.code, Some(0), "{approve:?}");
+    assert!(
+        approve.stdout.contains("approved `quarry@1.2.0`"),
+        "{approve:?}"
+    );
+    clients
+        .run(
+            client,
+            &project,
+            &fresh_home(),
+            &airlock.url,
+            frozen_args(client),
+        )
+        .await
+        .assert_success();
+    assert_eq!(installed(&project, "quarry"), "1.2.0");
+
+    let remaining = Duration::from_secs(12).saturating_sub(approved_at.elapsed());
+    tokio::time::sleep(remaining + Duration::from_millis(500)).await;
+    std::fs::remove_dir_all(project.join("node_modules")).unwrap();
+    clients
+        .run(
+            client,
+            &project,
+            &fresh_home(),
+            &airlock.url,
+            frozen_args(client),
+        )
+        .await
+        .assert_failure();
+}
+
+/// Waits until `airlock check quarry@1.2.0` exits with `code`.
+async fn wait_for_verdict(airlock: &Airlock, home: &Path, code: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let run = airlock.cli(home, &["check", "quarry@1.2.0"]).await;
+        if run.code == Some(code) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy did not change: {run:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn npm_ci_is_refused_then_approved_then_refused_again() {
+    lockfile_pins_a_quarantined_version(Client::Npm).await;
+}
+
+#[tokio::test]
+async fn pnpm_frozen_lockfile_is_refused_then_approved_then_refused_again() {
+    lockfile_pins_a_quarantined_version(Client::Pnpm).await;
+}
+
+#[tokio::test]
+async fn yarn_berry_immutable_is_refused_then_approved_then_refused_again() {
+    lockfile_pins_a_quarantined_version(Client::YarnBerry).await;
+}
+
+#[tokio::test]
+async fn yarn_classic_frozen_lockfile_is_refused_then_approved_then_refused_again() {
+    lockfile_pins_a_quarantined_version(Client::YarnClassic).await;
+}
+
+#[tokio::test]
+async fn bun_frozen_lockfile_is_refused_then_approved_then_refused_again() {
+    lockfile_pins_a_quarantined_version(Client::Bun).await;
+}
+
+#[tokio::test]
+async fn dry_run_lets_everything_through_and_records_what_it_would_refuse() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry, "mode = \"dry-run\"\n").await;
+    let project = workspace.path("project");
+    write_project(&project);
+    clients
+        .run(
+            Client::Npm,
+            &project,
+            &workspace.path("client-home"),
+            &airlock.url,
+            &["install"],
+        )
+        .await
+        .assert_success();
+    assert_eq!(installed(&project, "quarry"), "1.2.0");
+
+    let home = workspace.path("home");
+    let waiting = airlock.cli(&home, &["quarantine", "list", "--json"]).await;
+    let waiting: serde_json::Value = serde_json::from_str(&waiting.stdout).unwrap();
+    assert_eq!(waiting[0]["package"], "quarry");
+    assert_eq!(waiting[0]["version"], "1.2.0");
+    assert_eq!(waiting[0]["decision"]["mode"], "dry-run");
+
+    let check = airlock.cli(&home, &["check", "quarry@1.2.0"]).await;
+    assert_eq!(
+        check.code,
+        Some(1),
+        "the verdict is a quarantine even in dry-run: {check:?}"
+    );
+    assert!(check.stdout.contains("dry-run"), "{}", check.stdout);
+
+    let body = reqwest::Client::new()
+        .get(format!("{}-/airlock/downloads?package=quarry", airlock.url))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(log[0]["version"], "1.2.0");
+    assert_eq!(log[0]["verdict"], "quarantine");
+    assert_eq!(log[0]["served"], true);
+    assert!(
+        log[0]["user_agent"].as_str().unwrap().starts_with("npm/"),
+        "{log}"
+    );
+    assert!(
+        log[0]["client"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn operator_commands_report_and_change_decisions() {
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry, "").await;
+    let home = workspace.path("home");
+
+    let check = airlock.cli(&home, &["check", "quarry@1.2.0"]).await;
+    assert_eq!(check.code, Some(1));
+    assert!(
+        check
+            .stdout
+            .starts_with("quarry@1.2.0: quarantine until 20"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("release-age")
+            && check.stdout.contains("airlock approve quarry@1.2.0"),
+        "{}",
+        check.stdout
+    );
+    let check = airlock
+        .cli(&home, &["check", "quarry@1.1.0", "--json"])
+        .await;
+    assert_eq!(check.code, Some(0));
+    let json: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(json["decision"]["verdict"], "allow");
+
+    let deny = airlock
+        .cli(
+            &home,
+            &[
+                "deny",
+                "quarry@1.1.0",
+                "--reason",
+                "bad build",
+                "--author",
+                "sec",
+            ],
+        )
+        .await;
+    assert_eq!(deny.code, Some(0), "{deny:?}");
+    let check = airlock.cli(&home, &["check", "quarry@1.1.0"]).await;
+    assert_eq!(check.code, Some(1));
+    assert!(
+        check.stdout.contains("block") && check.stdout.contains("known-malicious"),
+        "{}",
+        check.stdout
+    );
+
+    let approve = airlock
+        .cli(
+            &home,
+            &[
+                "approve",
+                "quarry@1.2.0",
+                "--reason",
+                "needed",
+                "--author",
+                "alice",
+            ],
+        )
+        .await;
+    assert_eq!(approve.code, Some(0), "{approve:?}");
+    let list = airlock.cli(&home, &["exceptions", "list"]).await;
+    assert!(
+        list.stdout.contains("quarry@1.2.0") && list.stdout.contains("alice"),
+        "{}",
+        list.stdout
+    );
+    let quarantine = airlock.cli(&home, &["quarantine", "list"]).await;
+    assert!(
+        !quarantine.stdout.contains("quarry@1.2.0"),
+        "approved versions leave the list: {}",
+        quarantine.stdout
+    );
+
+    let wrong = airlock_cli_without_token(&home, &airlock.url).await;
+    assert_eq!(wrong.code, Some(2));
+    assert!(
+        wrong.stderr.contains("401") && wrong.stderr.contains("hint:"),
+        "{}",
+        wrong.stderr
+    );
+}
+
+async fn airlock_cli_without_token(home: &Path, url: &str) -> crate::support::CliRun {
+    let output = crate::support::airlock_command(home)
+        .args(["exceptions", "list", "--server", url])
+        .output()
+        .await
+        .unwrap();
+    crate::support::CliRun {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn check_works_standalone_without_a_server() {
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let output = crate::support::airlock_command(&workspace.path("home"))
+        .args([
+            "check",
+            "quarry@1.2.0",
+            "--standalone",
+            "--upstream",
+            &registry.url(),
+            "--data-dir",
+        ])
+        .arg(workspace.path("data"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("quarantine until") && stdout.contains("release-age"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_policy_reload_keeps_the_previous_policy() {
+    let registry = FakeRegistry::start().await;
+    publish_quarry(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry, "mode = \"dry-run\"\n").await;
+    let home = workspace.path("home");
+    std::fs::write(
+        workspace.path("policy.toml"),
+        "mode = \"enforce\"\nmin_release_age = \"soon\"\n",
+    )
+    .unwrap();
+    airlock.hangup();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let check = airlock
+        .cli(&home, &["check", "quarry@1.2.0", "--json"])
+        .await;
+    let json: serde_json::Value = serde_json::from_str(&check.stdout).unwrap();
+    assert_eq!(
+        json["decision"]["mode"], "dry-run",
+        "the old policy is still in force"
+    );
+    let log = airlock.log();
+    assert!(
+        log.contains("policy reload failed") && log.contains("not a duration"),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn serve_refuses_to_start_on_an_invalid_policy() {
+    let workspace = Workspace::new();
+    let policy = workspace.path("policy.toml");
+    std::fs::write(
+        &policy,
+        "[[deny]]\npackage = \"bad name\"\nreason = \"x\"\n",
+    )
+    .unwrap();
+    let output = crate::support::airlock_command(&workspace.path("home"))
+        .args([
+            "serve",
+            "--upstream",
+            "http://127.0.0.1:9/",
+            "--policy",
+            policy.to_str().unwrap(),
+            "--data-dir",
+        ])
+        .arg(workspace.path("data"))
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("policy file") && stderr.contains("line 2") && stderr.contains("URL-safe"),
+        "{stderr}"
+    );
+}
