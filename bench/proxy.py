@@ -139,7 +139,8 @@ pid {WORK / 'nginx.pid'};
 error_log {WORK / 'nginx-error.log'} warn;
 events {{ worker_connections 1024; }}
 http {{
-  access_log off;
+  # nginx's default: one access-log line per request, as Airlock writes one too.
+  access_log {WORK / 'nginx-access.log'};
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;

@@ -133,12 +133,29 @@ impl Integrity {
     }
 
     pub fn hex_digest(&self) -> String {
-        hex::encode(&self.digest)
+        let mut out = String::with_capacity(self.digest.len() * 2);
+        push_hex(&mut out, &self.digest);
+        out
     }
 
-    /// A key safe for file names and database rows: `sha512/<hex>`.
+    /// A key safe for file names and database rows: `sha512/<hex>`. It is computed
+    /// for every tarball request, so it is built without formatting machinery.
     pub fn storage_key(&self) -> String {
-        format!("{}/{}", self.algorithm.as_str(), self.hex_digest())
+        let algorithm = self.algorithm.as_str();
+        let mut out = String::with_capacity(algorithm.len() + 1 + self.digest.len() * 2);
+        out.push_str(algorithm);
+        out.push('/');
+        push_hex(&mut out, &self.digest);
+        out
+    }
+
+    /// A strong HTTP ETag for the blob: the first 128 bits of the digest, quoted.
+    pub fn etag(&self) -> String {
+        let mut out = String::with_capacity(34);
+        out.push('"');
+        push_hex(&mut out, &self.digest[..self.digest.len().min(16)]);
+        out.push('"');
+        out
     }
 
     pub fn hasher(&self) -> IntegrityHasher {
@@ -199,6 +216,14 @@ impl IntegrityHasher {
             Self::Sha512(hasher) => (Algorithm::Sha512, boxed(&hasher.finalize())),
         };
         Integrity { algorithm, digest }
+    }
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
     }
 }
 

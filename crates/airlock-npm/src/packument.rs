@@ -262,6 +262,14 @@ impl VersionDoc {
         self.dist.tarball.as_deref()
     }
 
+    /// `dist.integrity` as the registry wrote it (falling back to `dist.shasum`).
+    pub fn integrity_text(&self) -> Option<&str> {
+        self.dist
+            .integrity
+            .as_deref()
+            .or(self.dist.shasum.as_deref())
+    }
+
     /// The strongest digest the registry gives for the tarball.
     pub fn integrity(&self) -> Result<Integrity, Error> {
         Integrity::from_dist(self.dist.integrity.as_deref(), self.dist.shasum.as_deref())

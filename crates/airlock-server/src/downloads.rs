@@ -11,7 +11,11 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::ErrorChain;
 
 const QUEUE: usize = 16_384;
-const BATCH: usize = 512;
+const BATCH: usize = 2_048;
+/// How long the writer gathers records before a commit. Each commit rewrites the
+/// table's and the index's last pages, so a few large commits cost far less than
+/// many small ones; a reader that needs everything calls `flush`.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
 enum Message {
     Record(DownloadRecord),
@@ -49,17 +53,22 @@ impl DownloadLog {
 async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Message>) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
-    while let Some(message) = receiver.recv().await {
-        let mut next = Some(message);
+    while let Some(first) = receiver.recv().await {
+        let deadline = tokio::time::Instant::now() + GATHER;
+        let mut next = Some(first);
         while let Some(message) = next {
             match message {
                 Message::Record(record) => batch.push(record),
+                // A flush ends the gathering: someone is waiting to read.
                 Message::Flush(done) => waiting.push(done),
             }
-            next = if batch.len() < BATCH {
-                receiver.try_recv().ok()
-            } else {
+            next = if batch.len() >= BATCH || !waiting.is_empty() {
                 None
+            } else {
+                tokio::time::timeout_at(deadline, receiver.recv())
+                    .await
+                    .ok()
+                    .flatten()
             };
         }
         if !batch.is_empty() {

@@ -145,7 +145,7 @@ async fn tarball(
         at: now_millis(),
         name: name.to_string(),
         version: version.to_owned(),
-        integrity: integrity.as_ref().ok().map(ToString::to_string),
+        integrity: doc.integrity_text().map(str::to_owned),
         verdict: decision.verdict.name().to_owned(),
         codes: codes_text(decision),
         served: false,

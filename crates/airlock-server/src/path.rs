@@ -5,6 +5,8 @@
 //! (a version) without knowing about scopes. So everything that is not a `/-/`
 //! endpoint arrives here as a raw path.
 
+use std::borrow::Cow;
+
 use airlock_npm::PackageName;
 
 use crate::ApiError;
@@ -43,13 +45,14 @@ impl PackagePath {
 }
 
 /// `@scope%2fname` becomes `@scope/name`; only the scope separator is decoded.
-fn decode_slash(path: &str) -> String {
-    if let Some(index) = path.find("%2f").or_else(|| path.find("%2F")) {
-        let mut decoded = path.to_owned();
-        decoded.replace_range(index..index + 3, "/");
-        decoded
-    } else {
-        path.to_owned()
+fn decode_slash(path: &str) -> Cow<'_, str> {
+    match path.find("%2f").or_else(|| path.find("%2F")) {
+        Some(index) => {
+            let mut decoded = path.to_owned();
+            decoded.replace_range(index..index + 3, "/");
+            Cow::Owned(decoded)
+        }
+        None => Cow::Borrowed(path),
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) struct Tarballs {
     upstream: Upstream,
     store: Store,
     flight: SingleFlight<String, Result<u64, ApiError>>,
-    hot: moka::sync::Cache<String, Bytes>,
+    hot: moka::sync::Cache<Integrity, Bytes>,
 }
 
 /// What to fetch, when the blob is missing.
@@ -45,7 +45,7 @@ impl Tarballs {
     pub(crate) fn new(upstream: Upstream, store: Store, budget: u64) -> Self {
         let hot = moka::sync::Cache::builder()
             .max_capacity(budget)
-            .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+            .weigher(|_: &Integrity, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
             .build();
         Self {
             upstream,
@@ -61,15 +61,14 @@ impl Tarballs {
         wanted: Wanted<'_>,
         request: &HeaderMap,
     ) -> Result<Response, ApiError> {
-        let key = wanted.integrity.storage_key();
-        let etag = format!("\"{}\"", &wanted.integrity.hex_digest()[..32]);
+        let etag = wanted.integrity.etag();
         if request
             .get(header::IF_NONE_MATCH)
             .is_some_and(|value| value.as_bytes() == etag.as_bytes())
         {
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
         }
-        if let Some(bytes) = self.hot.get(&key) {
+        if let Some(bytes) = self.hot.get(&wanted.integrity) {
             return Ok(respond(
                 Body::from(bytes.clone()),
                 bytes.len() as u64,
@@ -85,7 +84,7 @@ impl Tarballs {
             |error: std::io::Error| ApiError::internal("reading a stored tarball", &error);
         if size <= HOT_MAX {
             let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
-            self.hot.insert(key, bytes.clone());
+            self.hot.insert(wanted.integrity.clone(), bytes.clone());
             return Ok(respond(Body::from(bytes), size, &etag));
         }
         let file = tokio::fs::File::open(&path).await.map_err(read_error)?;

@@ -35,7 +35,7 @@ CREATE TABLE decisions (
 CREATE INDEX decisions_by_verdict ON decisions (verdict, until);
 
 -- Every tarball request that named a version: who asked, when, and what Airlock
--- decided. Append-only: the triggers refuse changes, so the log can answer "who
+-- decided. Rows are appended in time order, so `id` ranges are time ranges. Append-only: the triggers refuse changes, so the log can answer "who
 -- installed it?" long after the fact.
 CREATE TABLE downloads (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -51,7 +51,6 @@ CREATE TABLE downloads (
     token_name  TEXT
 );
 CREATE INDEX downloads_by_package ON downloads (name, version);
-CREATE INDEX downloads_by_time ON downloads (at);
 CREATE TRIGGER downloads_append_only_update BEFORE UPDATE ON downloads
 BEGIN SELECT RAISE(ABORT, 'the download log is append-only'); END;
 CREATE TRIGGER downloads_append_only_delete BEFORE DELETE ON downloads

@@ -5,6 +5,9 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::{Error, Store};
 
+/// Ten bound values per record; SQLite allows 32,766 per statement.
+const DOWNLOADS_PER_STATEMENT: usize = 500;
+
 /// An approval as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExceptionRecord {
@@ -193,26 +196,27 @@ impl Store {
         Ok(row.as_ref().map(decision_record))
     }
 
-    /// Appends download records, in one transaction.
+    /// Appends download records: one multi-row statement per few hundred records, in
+    /// one transaction, because a busy proxy writes thousands a second.
     pub async fn append_downloads(&self, records: &[DownloadRecord]) -> Result<(), Error> {
         let mut transaction = self.pool.begin().await?;
-        for record in records {
-            sqlx::query(
-                "INSERT INTO downloads (at, name, version, integrity, verdict, codes, served, client, user_agent, token_name)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(record.at)
-            .bind(&record.name)
-            .bind(&record.version)
-            .bind(&record.integrity)
-            .bind(&record.verdict)
-            .bind(&record.codes)
-            .bind(record.served)
-            .bind(&record.client)
-            .bind(&record.user_agent)
-            .bind(&record.token_name)
-            .execute(&mut *transaction)
-            .await?;
+        for chunk in records.chunks(DOWNLOADS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO downloads (at, name, version, integrity, verdict, codes, served, client, user_agent, token_name) ",
+            );
+            insert.push_values(chunk, |mut row, record| {
+                row.push_bind(record.at)
+                    .push_bind(&record.name)
+                    .push_bind(&record.version)
+                    .push_bind(&record.integrity)
+                    .push_bind(&record.verdict)
+                    .push_bind(&record.codes)
+                    .push_bind(record.served)
+                    .push_bind(&record.client)
+                    .push_bind(&record.user_agent)
+                    .push_bind(&record.token_name);
+            });
+            insert.build().execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(())

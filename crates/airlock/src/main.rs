@@ -1,9 +1,14 @@
 //! `airlock`: a supply-chain firewall for npm.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser as _;
+
+/// The server allocates many small, short-lived buffers per request; mimalloc serves
+/// them with far less contention and fragmentation than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cli;
 mod commands;
@@ -11,7 +16,13 @@ mod config;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_logging(&cli.global);
+    // Log lines go through a writer thread, so a request never waits on a write to
+    // stderr (it waits only if the thread falls 128k lines behind: no line is
+    // dropped); the guard flushes what is left when `main` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    init_logging(&cli.global, writer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -40,12 +51,13 @@ fn report(error: &anyhow::Error) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn init_logging(global: &cli::GlobalArgs) {
+fn init_logging(global: &cli::GlobalArgs, writer: tracing_appender::non_blocking::NonBlocking) {
     let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer);
     match global.log_format {
         cli::LogFormat::Text => builder.init(),
         cli::LogFormat::Json => builder.json().init(),
