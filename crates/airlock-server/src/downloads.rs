@@ -10,7 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ErrorChain;
 
-const QUEUE: usize = 16_384;
+const QUEUE: usize = 4_096;
 const BATCH: usize = 2_048;
 /// How long the writer gathers records before a commit. Each commit rewrites the
 /// table's and the index's last pages, so a few large commits cost far less than

@@ -5,11 +5,6 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
-/// The server allocates many small, short-lived buffers per request; mimalloc serves
-/// them with far less contention and fragmentation than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod cli;
 mod commands;
 mod config;
@@ -17,10 +12,12 @@ mod config;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     // Log lines go through a writer thread, so a request never waits on a write to
-    // stderr (it waits only if the thread falls 128k lines behind: no line is
-    // dropped); the guard flushes what is left when `main` returns.
+    // stderr (it waits only if the thread falls 4096 lines behind, which also bounds
+    // the memory the queue takes: no line is dropped); the guard flushes what is left
+    // when `main` returns.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(4096)
         .finish(std::io::stderr());
     init_logging(&cli.global, writer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

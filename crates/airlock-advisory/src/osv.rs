@@ -1,0 +1,449 @@
+//! OSV records, as published in the OSSF malicious-packages repository and the GitHub
+//! advisory database (schema 1.x). Only npm entries are kept.
+
+use std::io::Read as _;
+
+use airlock_npm::PackageName;
+use js_semver::Version;
+use serde::Deserialize;
+
+use crate::Error;
+
+/// One advisory, reduced to what decisions and alerts need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advisory {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub summary: String,
+    pub affected: Vec<Affected>,
+    pub iocs: Iocs,
+    /// Where the record came from (a file name), for messages.
+    pub source: String,
+}
+
+/// The versions of one npm package an advisory names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Affected {
+    pub name: PackageName,
+    /// Exact versions listed.
+    pub versions: Vec<String>,
+    /// SEMVER or ECOSYSTEM ranges.
+    pub ranges: Vec<VersionRange>,
+}
+
+/// One OSV range: affected from each `introduced` up to the next `fixed` (exclusive)
+/// or `last_affected` (inclusive). `introduced: "0"` means from the first version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRange {
+    intervals: Vec<(Option<Version>, Bound)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Bound {
+    Fixed(Version),
+    LastAffected(Version),
+    Open,
+}
+
+/// Indicators of compromise: where the malware talks to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Iocs {
+    pub domains: Vec<String>,
+    pub ips: Vec<String>,
+    pub urls: Vec<String>,
+}
+
+impl Affected {
+    pub fn matches(&self, version: &str) -> bool {
+        if self.versions.iter().any(|listed| listed == version) {
+            return true;
+        }
+        let Ok(parsed) = Version::parse(version) else {
+            return false;
+        };
+        self.ranges.iter().any(|range| range.contains(&parsed))
+    }
+}
+
+impl VersionRange {
+    pub fn contains(&self, version: &Version) -> bool {
+        self.intervals.iter().any(|(introduced, bound)| {
+            let after_start = introduced.as_ref().is_none_or(|start| version >= start);
+            let before_end = match bound {
+                Bound::Fixed(fixed) => version < fixed,
+                Bound::LastAffected(last) => version <= last,
+                Bound::Open => true,
+            };
+            after_start && before_end
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawRecord {
+    id: String,
+    #[serde(default)]
+    withdrawn: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    summary: Option<String>,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    affected: Vec<RawAffected>,
+    #[serde(default)]
+    database_specific: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct RawAffected {
+    package: Option<RawPackage>,
+    #[serde(default)]
+    versions: Vec<String>,
+    #[serde(default)]
+    ranges: Vec<RawRange>,
+}
+
+#[derive(Deserialize)]
+struct RawPackage {
+    ecosystem: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct RawRange {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    events: Vec<RawEvent>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEvent {
+    introduced: Option<String>,
+    fixed: Option<String>,
+    last_affected: Option<String>,
+    limit: Option<String>,
+}
+
+/// Reads one OSV record. `Ok(None)` for a withdrawn record or one that names no npm
+/// package; an error for anything that is not a valid record.
+pub fn parse_record(bytes: &[u8], source_name: &str) -> Result<Option<Advisory>, Error> {
+    let invalid = |reason: String| Error::Record {
+        source_name: source_name.to_owned(),
+        reason,
+    };
+    let raw: RawRecord =
+        serde_json::from_slice(bytes).map_err(|error| invalid(error.to_string()))?;
+    if raw.id.trim().is_empty() {
+        return Err(invalid("`id` is empty".into()));
+    }
+    if raw.withdrawn.is_some() {
+        return Ok(None);
+    }
+    let mut affected = Vec::new();
+    for entry in raw.affected {
+        let Some(package) = entry.package else {
+            continue;
+        };
+        if !package.ecosystem.eq_ignore_ascii_case("npm") {
+            continue;
+        }
+        let name = PackageName::new(&package.name).map_err(|error| invalid(error.to_string()))?;
+        let mut ranges = Vec::new();
+        for range in entry.ranges {
+            if matches!(range.kind.as_str(), "SEMVER" | "ECOSYSTEM") {
+                ranges.push(
+                    parse_range(&range.events)
+                        .map_err(|reason| invalid(format!("{}: {reason}", name)))?,
+                );
+            }
+        }
+        affected.push(Affected {
+            name,
+            versions: entry.versions,
+            ranges,
+        });
+    }
+    if affected.is_empty() {
+        return Ok(None);
+    }
+    let iocs = iocs(raw.details.as_deref(), raw.database_specific.as_ref());
+    Ok(Some(Advisory {
+        summary: raw
+            .summary
+            .unwrap_or_else(|| format!("{} names this version", raw.id)),
+        id: raw.id,
+        aliases: raw.aliases,
+        affected,
+        iocs,
+        source: source_name.to_owned(),
+    }))
+}
+
+fn parse_range(events: &[RawEvent]) -> Result<VersionRange, String> {
+    let version = |text: &str| {
+        Version::parse(text).map_err(|error| format!("`{text}` is not a version: {error}"))
+    };
+    let mut intervals = Vec::new();
+    let mut open: Option<Option<Version>> = None;
+    for event in events {
+        let set = [
+            &event.introduced,
+            &event.fixed,
+            &event.last_affected,
+            &event.limit,
+        ]
+        .iter()
+        .filter(|field| field.is_some())
+        .count();
+        if set != 1 {
+            return Err("each range event needs exactly one of `introduced`, `fixed`, `last_affected`, `limit`".into());
+        }
+        if let Some(introduced) = &event.introduced {
+            if let Some(start) = open.take() {
+                intervals.push((start, Bound::Open));
+            }
+            open = Some(if introduced == "0" {
+                None
+            } else {
+                Some(version(introduced)?)
+            });
+        } else if let Some(fixed) = &event.fixed {
+            let start = open
+                .take()
+                .ok_or("`fixed` without an `introduced` before it")?;
+            intervals.push((start, Bound::Fixed(version(fixed)?)));
+        } else if let Some(last) = &event.last_affected {
+            let start = open
+                .take()
+                .ok_or("`last_affected` without an `introduced` before it")?;
+            intervals.push((start, Bound::LastAffected(version(last)?)));
+        }
+    }
+    if let Some(start) = open {
+        intervals.push((start, Bound::Open));
+    }
+    Ok(VersionRange { intervals })
+}
+
+/// IOCs from `database_specific.iocs` (`domains`, `ips`, `urls`) and from the URLs and
+/// addresses written in `details`. `references` (advisory pages) are not IOCs.
+fn iocs(details: Option<&str>, specific: Option<&serde_json::Value>) -> Iocs {
+    let mut iocs = Iocs::default();
+    if let Some(specific) = specific.and_then(|value| value.get("iocs")) {
+        let strings = |key: &str| -> Vec<String> {
+            specific[key]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| item.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        iocs.domains = strings("domains");
+        iocs.ips = strings("ips");
+        iocs.urls = strings("urls");
+    }
+    for word in details.unwrap_or_default().split(|c: char| {
+        c.is_whitespace() || matches!(c, '`' | '"' | '\'' | '(' | ')' | '<' | '>' | ',')
+    }) {
+        let word = word.trim_end_matches(['.', ';', ':']);
+        if word.starts_with("http://") || word.starts_with("https://") {
+            push_unique(&mut iocs.urls, word);
+            if let Some(host) = word
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', ':']).next())
+            {
+                if host.parse::<std::net::IpAddr>().is_ok() {
+                    push_unique(&mut iocs.ips, host);
+                } else if !host.is_empty() {
+                    push_unique(&mut iocs.domains, host);
+                }
+            }
+        } else if word.parse::<std::net::Ipv4Addr>().is_ok() {
+            push_unique(&mut iocs.ips, word);
+        }
+    }
+    iocs
+}
+
+fn push_unique(list: &mut Vec<String>, item: &str) {
+    if !list.iter().any(|existing| existing == item) {
+        list.push(item.to_owned());
+    }
+}
+
+/// Reads every `.json` record in a zip export (such as an OSV ecosystem archive).
+pub fn parse_zip(bytes: &[u8], source_name: &str) -> Result<Vec<Advisory>, Error> {
+    let zip_error = |source| Error::Zip {
+        source_name: source_name.to_owned(),
+        source,
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_error)?;
+    let mut advisories = Vec::new();
+    for index in 0..archive.len() {
+        let mut file = archive.by_index(index).map_err(zip_error)?;
+        let entry_name = file.name().map_err(zip_error)?.into_owned();
+        if !file.is_file() || !entry_name.ends_with(".json") {
+            continue;
+        }
+        let name = format!("{source_name}!{entry_name}");
+        // Records are small; a huge entry is not an OSV record (or is a zip bomb).
+        if file.size() > 16 * 1024 * 1024 {
+            return Err(Error::Record {
+                source_name: name,
+                reason: "larger than 16 MiB".into(),
+            });
+        }
+        let mut contents = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
+        file.by_ref()
+            .take(16 * 1024 * 1024)
+            .read_to_end(&mut contents)
+            .map_err(|error| Error::Record {
+                source_name: name.clone(),
+                reason: error.to_string(),
+            })?;
+        if let Some(advisory) = parse_record(&contents, &name)? {
+            advisories.push(advisory);
+        }
+    }
+    Ok(advisories)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(json: &str) -> Result<Option<Advisory>, Error> {
+        parse_record(json.as_bytes(), "test.json")
+    }
+
+    fn affected(events: &str) -> Affected {
+        let json = format!(
+            r#"{{"id": "MAL-1", "affected": [{{"package": {{"ecosystem": "npm", "name": "pkg"}},
+                "ranges": [{{"type": "SEMVER", "events": {events}}}]}}]}}"#
+        );
+        record(&json).unwrap().unwrap().affected.remove(0)
+    }
+
+    #[test]
+    fn ranges_follow_osv_semantics() {
+        let all = affected(r#"[{"introduced": "0"}]"#);
+        assert!(all.matches("0.0.1") && all.matches("99.0.0") && all.matches("1.0.0-beta.1"));
+        let fixed = affected(r#"[{"introduced": "1.2.0"}, {"fixed": "1.3.0"}]"#);
+        assert!(
+            !fixed.matches("1.1.9")
+                && fixed.matches("1.2.0")
+                && fixed.matches("1.2.9")
+                && !fixed.matches("1.3.0")
+        );
+        let last = affected(r#"[{"introduced": "0"}, {"last_affected": "2.0.0"}]"#);
+        assert!(last.matches("2.0.0") && !last.matches("2.0.1"));
+        let two = affected(
+            r#"[{"introduced": "1.0.0"}, {"fixed": "1.1.0"}, {"introduced": "2.0.0"}, {"fixed": "2.1.0"}]"#,
+        );
+        assert!(
+            two.matches("1.0.5")
+                && !two.matches("1.5.0")
+                && two.matches("2.0.1")
+                && !two.matches("not-semver")
+        );
+    }
+
+    #[test]
+    fn withdrawn_and_other_ecosystems_are_skipped() {
+        let withdrawn = r#"{"id": "MAL-2", "withdrawn": "2026-01-01T00:00:00Z",
+            "affected": [{"package": {"ecosystem": "npm", "name": "pkg"}, "versions": ["1.0.0"]}]}"#;
+        assert!(record(withdrawn).unwrap().is_none());
+        let pypi = r#"{"id": "MAL-3", "affected": [{"package": {"ecosystem": "PyPI", "name": "pkg"}, "versions": ["1.0"]}]}"#;
+        assert!(record(pypi).unwrap().is_none());
+    }
+
+    #[test]
+    fn malformed_records_name_the_file_and_the_reason() {
+        for (json, fragment) in [
+            ("{", "EOF"),
+            (r#"{"affected": []}"#, "missing field `id`"),
+            (r#"{"id": " "}"#, "`id` is empty"),
+            (
+                r#"{"id": "X", "affected": [{"package": {"ecosystem": "npm", "name": "bad name"}}]}"#,
+                "URL-safe",
+            ),
+            (
+                r#"{"id": "X", "affected": [{"package": {"ecosystem": "npm", "name": "p"}, "ranges": [{"type": "SEMVER", "events": [{"fixed": "1.0.0"}]}]}]}"#,
+                "`fixed` without",
+            ),
+            (
+                r#"{"id": "X", "affected": [{"package": {"ecosystem": "npm", "name": "p"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "x.y"}]}]}]}"#,
+                "not a version",
+            ),
+        ] {
+            let error = record(json).unwrap_err().to_string();
+            assert!(
+                error.contains("test.json") && error.contains(fragment),
+                "{json}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn zip_exports_are_read_whole_or_not_at_all() {
+        use std::io::Write as _;
+        let zip = |entries: &[(&str, &str)]| {
+            let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            for (name, contents) in entries {
+                writer.start_file(*name, options).unwrap();
+                writer.write_all(contents.as_bytes()).unwrap();
+            }
+            writer.finish().unwrap().into_inner()
+        };
+        let good = r#"{"id": "MAL-1", "affected": [{"package": {"ecosystem": "npm", "name": "a"}, "versions": ["1.0.0"]}]}"#;
+        let other = r#"{"id": "PYSEC-1", "affected": [{"package": {"ecosystem": "PyPI", "name": "a"}, "versions": ["1.0"]}]}"#;
+        let bytes = zip(&[
+            ("npm/MAL-1.json", good),
+            ("pypi/PYSEC-1.json", other),
+            ("README.md", "not json"),
+        ]);
+        let advisories = parse_zip(&bytes, "export.zip").unwrap();
+        assert_eq!(advisories.len(), 1);
+        assert_eq!(advisories[0].source, "export.zip!npm/MAL-1.json");
+        let bytes = zip(&[("npm/MAL-1.json", good), ("npm/broken.json", "{")]);
+        let error = parse_zip(&bytes, "export.zip").unwrap_err().to_string();
+        assert!(error.contains("export.zip!npm/broken.json"), "{error}");
+        assert!(
+            parse_zip(b"not a zip", "x.zip")
+                .unwrap_err()
+                .to_string()
+                .contains("not a readable zip")
+        );
+    }
+
+    #[test]
+    fn iocs_come_from_the_record_and_its_details() {
+        let json = r#"{"id": "MAL-4", "details": "Downloads a payload from http://203.0.113.9:8000/6202033 and beacons to https://c2.example.invalid/x.",
+            "database_specific": {"iocs": {"domains": ["sfrclak.example.invalid"]}},
+            "references": [{"type": "WEB", "url": "https://advisories.example/MAL-4"}],
+            "affected": [{"package": {"ecosystem": "npm", "name": "pkg"}, "versions": ["1.0.0"]}]}"#;
+        let advisory = record(json).unwrap().unwrap();
+        assert_eq!(
+            advisory.iocs.domains,
+            ["sfrclak.example.invalid", "c2.example.invalid"]
+        );
+        assert_eq!(advisory.iocs.ips, ["203.0.113.9"]);
+        assert_eq!(
+            advisory.iocs.urls,
+            [
+                "http://203.0.113.9:8000/6202033",
+                "https://c2.example.invalid/x"
+            ]
+        );
+    }
+}
