@@ -157,7 +157,7 @@ pub fn parse_record(bytes: &[u8], source_name: &str) -> Result<Option<Advisory>,
             if matches!(range.kind.as_str(), "SEMVER" | "ECOSYSTEM") {
                 ranges.push(
                     parse_range(&range.events)
-                        .map_err(|reason| invalid(format!("{}: {reason}", name)))?,
+                        .map_err(|reason| invalid(format!("{name}: {reason}")))?,
                 );
             }
         }
@@ -281,21 +281,37 @@ fn push_unique(list: &mut Vec<String>, item: &str) {
 
 /// Reads every `.json` record in a zip export (such as an OSV ecosystem archive).
 pub fn parse_zip(bytes: &[u8], source_name: &str) -> Result<Vec<Advisory>, Error> {
+    let mut advisories = Vec::new();
+    for (name, contents) in zip_records(bytes, source_name)? {
+        if let Some(advisory) = parse_record(&contents, &name)? {
+            advisories.push(advisory);
+        }
+    }
+    Ok(advisories)
+}
+
+/// The `.json` entries of a zip export, as `(source!entry, bytes)`, unparsed: for
+/// importers that keep records verbatim.
+pub fn zip_records(bytes: &[u8], source_name: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    const MAX_RECORD: u64 = 16 * 1024 * 1024;
     let zip_error = |source| Error::Zip {
         source_name: source_name.to_owned(),
         source,
     };
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(zip_error)?;
-    let mut advisories = Vec::new();
+    let mut records = Vec::new();
     for index in 0..archive.len() {
         let mut file = archive.by_index(index).map_err(zip_error)?;
         let entry_name = file.name().map_err(zip_error)?.into_owned();
-        if !file.is_file() || !entry_name.ends_with(".json") {
+        let is_json = std::path::Path::new(&entry_name)
+            .extension()
+            .is_some_and(|extension| extension.eq_ignore_ascii_case("json"));
+        if !file.is_file() || !is_json {
             continue;
         }
         let name = format!("{source_name}!{entry_name}");
         // Records are small; a huge entry is not an OSV record (or is a zip bomb).
-        if file.size() > 16 * 1024 * 1024 {
+        if file.size() > MAX_RECORD {
             return Err(Error::Record {
                 source_name: name,
                 reason: "larger than 16 MiB".into(),
@@ -303,17 +319,15 @@ pub fn parse_zip(bytes: &[u8], source_name: &str) -> Result<Vec<Advisory>, Error
         }
         let mut contents = Vec::with_capacity(usize::try_from(file.size()).unwrap_or(0));
         file.by_ref()
-            .take(16 * 1024 * 1024)
+            .take(MAX_RECORD)
             .read_to_end(&mut contents)
             .map_err(|error| Error::Record {
                 source_name: name.clone(),
                 reason: error.to_string(),
             })?;
-        if let Some(advisory) = parse_record(&contents, &name)? {
-            advisories.push(advisory);
-        }
+        records.push((name, contents));
     }
-    Ok(advisories)
+    Ok(records)
 }
 
 #[cfg(test)]

@@ -14,6 +14,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::advisories::ImportReport;
+use crate::alerts::Alert;
+use crate::error::ErrorChain;
 use crate::packuments::Freshness;
 use crate::policy::now;
 use crate::{ApiError, AppState};
@@ -388,6 +391,9 @@ pub struct DownloadView {
     pub user_agent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
+    /// The policy and advisories that decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_digest: Option<String>,
 }
 
 pub(crate) async fn list_downloads(
@@ -401,28 +407,28 @@ pub(crate) async fn list_downloads(
         .downloads(&query.package, query.version.as_deref())
         .await
         .map_err(|error| ApiError::internal("reading the download log", &error))?;
-    Ok(Json(
-        records
-            .into_iter()
-            .map(|record| DownloadView {
-                at: Timestamp::from_unix_millis(record.at).to_string(),
-                package: record.name,
-                version: record.version,
-                integrity: record.integrity,
-                verdict: record.verdict,
-                codes: record
-                    .codes
-                    .split(',')
-                    .filter(|code| !code.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-                served: record.served,
-                client: record.client,
-                user_agent: record.user_agent,
-                token_name: record.token_name,
-            })
+    Ok(Json(records.into_iter().map(download_view).collect()))
+}
+
+fn download_view(record: airlock_store::DownloadRecord) -> DownloadView {
+    DownloadView {
+        at: Timestamp::from_unix_millis(record.at).to_string(),
+        package: record.name,
+        version: record.version,
+        integrity: record.integrity,
+        verdict: record.verdict,
+        codes: record
+            .codes
+            .split(',')
+            .filter(|code| !code.is_empty())
+            .map(str::to_owned)
             .collect(),
-    ))
+        served: record.served,
+        client: record.client,
+        user_agent: record.user_agent,
+        token_name: record.token_name,
+        policy_digest: record.policy_digest,
+    }
 }
 
 async fn reload(state: &AppState) -> Result<(), ApiError> {
@@ -470,4 +476,236 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secreT"));
         assert!(!constant_time_eq(b"secret", b"secret2"));
     }
+}
+
+/// An import through the API: the records of one source, verbatim.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewAdvisories {
+    source: String,
+    records: Vec<NamedRecord>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct NamedRecord {
+    /// Where the record came from (a file name), for error messages.
+    pub name: String,
+    pub record: serde_json::Value,
+}
+
+pub(crate) async fn import_advisories(
+    State(state): State<AppState>,
+    Json(new): Json<NewAdvisories>,
+) -> Result<Json<ImportReport>, ApiError> {
+    require_text(&new.source, "source")?;
+    let records = new
+        .records
+        .into_iter()
+        .map(|record| {
+            (
+                record.name,
+                serde_json::to_vec(&record.record).expect("JSON values serialise"),
+            )
+        })
+        .collect();
+    import_records(&state, &new.source, records).await.map(Json)
+}
+
+/// Imports `records` as the content of `source`, then alerts on every version they
+/// name that has already been downloaded. Shared by the API and scheduled imports.
+pub async fn import_records(
+    state: &AppState,
+    source: &str,
+    records: Vec<(String, Vec<u8>)>,
+) -> Result<ImportReport, ApiError> {
+    let (report, advisories) =
+        state
+            .advisories()
+            .import(source, records)
+            .await
+            .map_err(|error| match error {
+                crate::advisories::ImportError::Store(error) => {
+                    ApiError::internal("storing advisories", &error)
+                }
+                invalid => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "{}\nhint: nothing was imported; the previous advisories stay in force",
+                        ErrorChain(&invalid)
+                    ),
+                ),
+            })?;
+    state.inner.downloads.flush().await;
+    for advisory in &advisories {
+        for affected in &advisory.affected {
+            let downloads = state
+                .inner
+                .store
+                .downloads(affected.name.as_str(), None)
+                .await
+                .map_err(|error| ApiError::internal("reading the download log", &error))?;
+            let exposed: Vec<_> = downloads
+                .iter()
+                .filter(|download| download.served && affected.matches(&download.version))
+                .collect();
+            if exposed.is_empty() {
+                continue;
+            }
+            let mut clients: Vec<&str> = exposed
+                .iter()
+                .filter_map(|download| download.client.as_deref())
+                .collect();
+            clients.sort_unstable();
+            clients.dedup();
+            let mut versions: Vec<&str> = exposed
+                .iter()
+                .map(|download| download.version.as_str())
+                .collect();
+            versions.sort_unstable();
+            versions.dedup();
+            let first = Timestamp::from_unix_millis(exposed[0].at);
+            let last = Timestamp::from_unix_millis(exposed[exposed.len() - 1].at);
+            state.inner.alerts.send(Alert {
+                event: "advisory-exposure",
+                text: format!(
+                    "{} names `{}@{}`, downloaded {} times by {} clients between {first} and {last}; see `airlock exposure {}`",
+                    advisory.id,
+                    affected.name,
+                    versions.join(", "),
+                    exposed.len(),
+                    clients.len(),
+                    affected.name
+                ),
+                details: serde_json::json!({
+                    "advisory": advisory.id, "aliases": advisory.aliases, "summary": advisory.summary,
+                    "package": affected.name.as_str(), "versions": versions,
+                    "downloads": exposed.len(), "clients": clients,
+                    "first": first.to_string(), "last": last.to_string(),
+                }),
+            });
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TakedownView {
+    pub package: String,
+    pub version: String,
+    pub kind: String,
+    pub noticed: String,
+}
+
+pub(crate) async fn list_takedowns(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<TakedownView>>, ApiError> {
+    let records = state
+        .inner
+        .store
+        .takedowns()
+        .await
+        .map_err(|error| ApiError::internal("reading takedowns", &error))?;
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|record| TakedownView {
+                package: record.name,
+                version: record.version,
+                kind: record.kind,
+                noticed: Timestamp::from_unix_millis(record.noticed_at).to_string(),
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExposureQuery {
+    spec: String,
+}
+
+/// Who downloaded what a spec covers: `airlock exposure`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExposureReport {
+    pub spec: String,
+    /// Downloads that were served, oldest first, each with the decision that let it through.
+    pub downloads: Vec<DownloadView>,
+    /// Requests that were refused, for completeness.
+    pub refused: usize,
+    pub advisories: Vec<String>,
+    pub takedowns: Vec<TakedownView>,
+}
+
+pub(crate) async fn exposure(
+    State(state): State<AppState>,
+    Query(query): Query<ExposureQuery>,
+) -> Result<Json<ExposureReport>, ApiError> {
+    let spec = PackageSpec::parse(&query.spec).map_err(|error| bad_request(&error))?;
+    if spec.is_glob() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{spec}` names no single package\nhint: write `name`, `name@version` or `name@range`"
+            ),
+        ));
+    }
+    let name_text = spec
+        .as_str()
+        .get(1..)
+        .and_then(|rest| rest.find('@'))
+        .map_or(spec.as_str(), |at| &spec.as_str()[..=at]);
+    let name = PackageName::new(name_text).map_err(|error| ApiError::bad_name(&error))?;
+    state.inner.downloads.flush().await;
+    let store = &state.inner.store;
+    let records = store
+        .downloads(name.as_str(), None)
+        .await
+        .map_err(|error| ApiError::internal("reading the download log", &error))?;
+    let matching: Vec<_> = records
+        .into_iter()
+        .filter(|record| spec.matches(&name, &record.version))
+        .collect();
+    let refused = matching.iter().filter(|record| !record.served).count();
+    let (advisory_set, _) = state.advisories().current();
+    let mut advisories: Vec<String> = matching
+        .iter()
+        .flat_map(|record| advisory_set.lookup(&name, &record.version))
+        .flat_map(|finding| finding.ids)
+        .collect();
+    advisories.sort();
+    advisories.dedup();
+    let takedowns = store
+        .takedowns()
+        .await
+        .map_err(|error| ApiError::internal("reading takedowns", &error))?
+        .into_iter()
+        .filter(|record| record.name == name.as_str() && spec.matches(&name, &record.version))
+        .map(|record| TakedownView {
+            package: record.name,
+            version: record.version,
+            kind: record.kind,
+            noticed: Timestamp::from_unix_millis(record.noticed_at).to_string(),
+        })
+        .collect();
+    Ok(Json(ExposureReport {
+        spec: spec.to_string(),
+        downloads: matching
+            .into_iter()
+            .filter(|record| record.served)
+            .map(download_view)
+            .collect(),
+        refused,
+        advisories,
+        takedowns,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdvisorySummary {
+    pub advisories: usize,
+}
+
+pub(crate) async fn advisory_summary(State(state): State<AppState>) -> Json<AdvisorySummary> {
+    Json(AdvisorySummary {
+        advisories: state.advisories().current().0.len(),
+    })
 }

@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub memory_cache_bytes: u64,
     /// The bearer token of the admin API; without one the admin API refuses.
     pub admin_token: Option<String>,
+    /// Where alerts are posted (generic JSON with a Slack-compatible `text`).
+    pub webhook: Option<Url>,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -27,6 +29,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("stale_if_error", &self.stale_if_error)
             .field("memory_cache_bytes", &self.memory_cache_bytes)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "****"))
+            .field("webhook", &self.webhook)
             .finish()
     }
 }
@@ -39,6 +42,7 @@ impl Default for ServerConfig {
             stale_if_error: Duration::from_hours(7 * 24),
             memory_cache_bytes: 64 * 1024 * 1024,
             admin_token: None,
+            webhook: None,
         }
     }
 }

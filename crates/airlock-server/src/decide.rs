@@ -6,21 +6,26 @@
 //! clients get (hidden versions removed, dist-tags repaired), and caches both on the
 //! packument entry until the policy changes, a quarantine ends or an exception
 //! expires, whichever comes first. New decisions are recorded in the database with
-//! their reasons and the policy digest.
+//! their reasons and the policy digest. Imported advisories enter as `known-malicious`
+//! signals; a change of policy or advisories invalidates every cached decision.
 
 use std::sync::Arc;
 
+use airlock_advisory::AdvisorySet;
 use airlock_npm::{Packument, Timestamp, View};
-use airlock_policy::{Decision, Evidence, evaluate, repair_dist_tags};
+use airlock_policy::{Code, Decision, Evidence, Reason, Verdict, evaluate, repair_dist_tags};
 use airlock_store::{DecisionRecord, Store};
 
+use crate::advisories::AdvisoryHandle;
+use crate::alerts::{Alert, Alerts};
 use crate::error::ErrorChain;
 use crate::packuments::Entry;
 use crate::policy::{PolicyHandle, now};
 
 /// The decisions about every version of one packument.
 pub struct Decided {
-    generation: u64,
+    /// The policy's and the advisories' generations these decisions were made under.
+    generation: (u64, u64),
     valid_until: Option<Timestamp>,
     /// One per version, in document order.
     pub decisions: Vec<Decision>,
@@ -30,12 +35,28 @@ pub struct Decided {
 /// Decides per version; shared by all handlers.
 pub struct Gate {
     policy: Arc<PolicyHandle>,
+    advisories: Arc<AdvisoryHandle>,
     store: Store,
+    alerts: Alerts,
 }
 
 impl Gate {
-    pub(crate) fn new(policy: Arc<PolicyHandle>, store: Store) -> Self {
-        Self { policy, store }
+    pub(crate) fn new(
+        policy: Arc<PolicyHandle>,
+        advisories: Arc<AdvisoryHandle>,
+        store: Store,
+        alerts: Alerts,
+    ) -> Self {
+        Self {
+            policy,
+            advisories,
+            store,
+            alerts,
+        }
+    }
+
+    pub fn advisories(&self) -> &Arc<AdvisoryHandle> {
+        &self.advisories
     }
 
     pub fn policy(&self) -> &Arc<PolicyHandle> {
@@ -44,7 +65,9 @@ impl Gate {
 
     /// The decisions for `entry`, from its cache when still valid.
     pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
-        let (policy, generation) = self.policy.current();
+        let (policy, policy_generation) = self.policy.current();
+        let (advisories, advisory_generation) = self.advisories.current();
+        let generation = (policy_generation, advisory_generation);
         let now = now();
         let mut cached = entry
             .decided
@@ -57,9 +80,15 @@ impl Gate {
             return decided.clone();
         }
         let packument = entry.packument();
+        let named = advisories.names(packument.name());
         let decisions: Vec<Decision> = packument
             .versions()
             .map(|(version, _)| {
+                let signals = if named {
+                    advisory_signals(&advisories, packument.name(), version)
+                } else {
+                    Vec::new()
+                };
                 let evidence = Evidence {
                     name: packument.name(),
                     version,
@@ -67,11 +96,14 @@ impl Gate {
                         .publish_time(version)
                         .as_deref()
                         .and_then(Timestamp::parse),
-                    signals: &[],
+                    signals: &signals,
                 };
                 evaluate(&evidence, &policy, now)
             })
             .collect();
+        if let Some(previous) = cached.as_ref() {
+            self.announce_releases(packument, previous, &decisions);
+        }
         let view = view_of(packument, &decisions);
         let valid_until = decisions
             .iter()
@@ -113,6 +145,42 @@ impl Gate {
             }
         });
     }
+}
+
+impl Gate {
+    /// Alerts for versions whose quarantine has just ended (or been lifted).
+    fn announce_releases(&self, packument: &Packument, previous: &Decided, decisions: &[Decision]) {
+        for ((version, _), (before, after)) in packument
+            .versions()
+            .zip(previous.decisions.iter().zip(decisions))
+        {
+            if matches!(before.verdict, Verdict::Quarantine { .. }) && after.verdict.admits() {
+                let name = packument.name();
+                self.alerts.send(Alert {
+                    event: "quarantine-release",
+                    text: format!("`{name}@{version}` left quarantine and is now served"),
+                    details: serde_json::json!({"package": name.as_str(), "version": version, "decision": after}),
+                });
+            }
+        }
+    }
+}
+
+/// `known-malicious` reasons for the advisories naming `name@version`.
+fn advisory_signals(
+    advisories: &AdvisorySet,
+    name: &airlock_npm::PackageName,
+    version: &str,
+) -> Vec<Reason> {
+    advisories
+        .lookup(name, version)
+        .into_iter()
+        .map(|finding| Reason {
+            code: Code::KnownMalicious,
+            action: Verdict::Block,
+            message: format!("{}: {}", finding.ids.join(", "), finding.summary),
+        })
+        .collect()
 }
 
 /// The view clients get: admitted versions, dist-tags repaired among them.

@@ -17,6 +17,11 @@ const BATCH: usize = 2_048;
 /// many small ones; a reader that needs everything calls `flush`.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
+// Records are the common case; boxing them would cost an allocation each.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a record"
+)]
 enum Message {
     Record(DownloadRecord),
     Flush(oneshot::Sender<()>),

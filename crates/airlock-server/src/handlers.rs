@@ -4,12 +4,13 @@ use airlock_npm::{Form, PackageName, TarballBase, TarballFile};
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use airlock_policy::Decision;
+use airlock_policy::{Decision, Verdict};
 use airlock_store::DownloadRecord;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::alerts::Alert;
 use crate::decide::{Decided, codes_text};
 use crate::packuments::{Freshness, etag_of, now_millis};
 use crate::path::PackagePath;
@@ -130,9 +131,7 @@ async fn tarball(
         entry = packuments.get(name, Freshness::Revalidate).await?;
     }
     let Some(index) = entry.packument().version_index(version) else {
-        return Err(ApiError::not_found(format!(
-            "`{name}@{version}` is not listed by the upstream registry, so its tarball"
-        )));
+        return Err(unlisted(state, name, version, headers, client).await);
     };
     let decided = state.inner.gate.decide(&entry);
     let decision = &decided.decisions[index];
@@ -150,14 +149,22 @@ async fn tarball(
         codes: codes_text(decision),
         served: false,
         client,
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned),
+        user_agent: user_agent(headers),
         token_name: None,
+        policy_digest: Some(decision.policy_digest.clone()),
     };
     if !decision.admits() {
         state.inner.downloads.append(record).await;
+        if decision.verdict == Verdict::Block {
+            state.inner.alerts.send_once(
+                format!("block {name}@{version}"),
+                Alert {
+                    event: "block",
+                    text: format!("Airlock blocked a download of `{name}@{version}` [{}]", codes_text(decision)),
+                    details: serde_json::json!({"package": name.as_str(), "version": version, "decision": decision}),
+                },
+            );
+        }
         return Err(ApiError::refused(name, version, decision));
     }
     let integrity = integrity.map_err(|error| {
@@ -178,6 +185,58 @@ async fn tarball(
         .is_ok_and(|response| response.status().is_success());
     state.inner.downloads.append(record).await;
     result
+}
+
+/// A tarball of a version the upstream does not list: taken down (410, recorded in
+/// the download log), or simply unknown (404).
+async fn unlisted(
+    state: &AppState,
+    name: &PackageName,
+    version: &str,
+    headers: &HeaderMap,
+    client: Option<String>,
+) -> ApiError {
+    let takedown = match state.inner.store.takedown(name.as_str(), version).await {
+        Ok(takedown) => takedown,
+        Err(error) => return ApiError::internal("reading takedowns", &error),
+    };
+    let Some(takedown) = takedown else {
+        return ApiError::not_found(format!(
+            "`{name}@{version}` is not listed by the upstream registry, so its tarball"
+        ));
+    };
+    state
+        .inner
+        .downloads
+        .append(DownloadRecord {
+            at: now_millis(),
+            name: name.to_string(),
+            version: version.to_owned(),
+            integrity: None,
+            verdict: "block".to_owned(),
+            codes: "takedown".to_owned(),
+            served: false,
+            client,
+            user_agent: user_agent(headers),
+            token_name: None,
+            policy_digest: None,
+        })
+        .await;
+    let noticed = airlock_npm::Timestamp::from_unix_millis(takedown.noticed_at);
+    ApiError::new(
+        StatusCode::GONE,
+        format!(
+            "`{name}@{version}` was removed by the upstream registry ({}; Airlock noticed at {noticed}) and is no longer served [takedown]\nhint: upstream removals usually mean malware; check `airlock exposure {name}@{version}` for machines that installed it",
+            takedown.kind
+        ),
+    )
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// Endpoints answered by the upstream, passed through unchanged.

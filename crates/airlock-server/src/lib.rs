@@ -16,6 +16,8 @@
 //! ```
 
 pub mod admin;
+pub mod advisories;
+mod alerts;
 mod config;
 pub mod decide;
 mod downloads;
@@ -29,6 +31,8 @@ mod router;
 mod state;
 mod tarballs;
 
+pub use advisories::{AdvisoryHandle, ImportError, ImportReport};
+pub use alerts::Alert;
 pub use config::ServerConfig;
 pub use downloads::DownloadLog;
 pub use error::ApiError;

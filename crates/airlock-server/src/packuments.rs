@@ -21,6 +21,7 @@ use airlock_upstream::{Fetched, Upstream, Validators};
 use bytes::Bytes;
 use sha2::Digest as _;
 
+use crate::alerts::{Alert, Alerts};
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::{ApiError, ServerConfig};
@@ -106,6 +107,7 @@ pub(crate) fn etag_of(body: &[u8]) -> String {
 
 pub struct PackumentCache {
     memory: moka::sync::Cache<PackageName, Arc<Entry>>,
+    alerts: Alerts,
     flight: SingleFlight<PackageName, Result<Arc<Entry>, ApiError>>,
     upstream: Upstream,
     store: Store,
@@ -128,6 +130,7 @@ impl PackumentCache {
         upstream: Upstream,
         store: Store,
         budget: u64,
+        alerts: Alerts,
     ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(budget)
@@ -135,6 +138,7 @@ impl PackumentCache {
             .build();
         Self {
             memory,
+            alerts,
             flight: SingleFlight::new(),
             upstream,
             store,
@@ -211,6 +215,9 @@ impl PackumentCache {
             }
             Err(error @ airlock_upstream::Error::NotFound { .. }) => {
                 self.memory.invalidate(name);
+                if let Some(old) = &cached {
+                    self.notice_takedowns(name, old.packument(), None).await;
+                }
                 return Err(ApiError::upstream(&context, &error));
             }
             Err(error) => {
@@ -220,6 +227,10 @@ impl PackumentCache {
         };
         match fetched {
             Ok((packument, body, validators)) => {
+                if let Some(old) = &cached {
+                    self.notice_takedowns(name, old.packument(), Some(&packument))
+                        .await;
+                }
                 let stored = StoredPackument {
                     body: body.to_vec(),
                     etag: validators.etag.clone(),
@@ -236,6 +247,53 @@ impl PackumentCache {
             Err(error) => {
                 let failure = ApiError::malformed_packument(name, &error);
                 self.stale_or(cached, name, now, failure)
+            }
+        }
+    }
+
+    /// Records, and alerts on, versions Airlock has stored that the upstream no longer
+    /// lists (or has replaced with a security placeholder). The blobs stay.
+    async fn notice_takedowns(&self, name: &PackageName, old: &Packument, new: Option<&Packument>) {
+        let placeholder = new.is_some_and(|new| {
+            new.versions().next().is_some()
+                && new
+                    .versions()
+                    .all(|(version, _)| version.ends_with("-security"))
+        });
+        let removed: Vec<&str> = old
+            .versions()
+            .map(|(version, _)| version)
+            .filter(|version| new.is_none_or(|new| new.version(version).is_none()))
+            .collect();
+        if removed.is_empty() {
+            return;
+        }
+        let stored = match self.store.stored_versions(name.as_str()).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(package = %name, error = %ErrorChain(&error), "could not check for takedowns");
+                return;
+            }
+        };
+        let kind = if placeholder {
+            "security-placeholder"
+        } else {
+            "removed"
+        };
+        let now = now_millis();
+        for version in removed
+            .into_iter()
+            .filter(|version| stored.iter().any(|stored| stored == version))
+        {
+            match self.store.record_takedown(name.as_str(), version, kind, now).await {
+                Ok(true) => self.alerts.send(Alert {
+                    event: "takedown",
+                    text: format!("the upstream removed `{name}@{version}` ({kind}); Airlock stopped serving it and keeps its tarball"),
+                    details: serde_json::json!({"package": name.as_str(), "version": version, "kind": kind,
+                        "noticed_at": airlock_npm::Timestamp::from_unix_millis(now).to_string()}),
+                }),
+                Ok(false) => {}
+                Err(error) => tracing::warn!(package = %name, version, error = %ErrorChain(&error), "could not record a takedown"),
             }
         }
     }

@@ -52,6 +52,12 @@ fn admin_router(state: AppState) -> Router<AppState> {
         .route("/denials", get(admin::list_denials).post(admin::add_denial))
         .route("/quarantine", get(admin::list_quarantine))
         .route("/downloads", get(admin::list_downloads))
+        .route(
+            "/advisories",
+            get(admin::advisory_summary).post(admin::import_advisories),
+        )
+        .route("/takedowns", get(admin::list_takedowns))
+        .route("/exposure", get(admin::exposure))
         .fallback(handlers::unknown_endpoint)
         .route_layer(middleware::from_fn_with_state(state, admin::require_admin))
 }

@@ -4,6 +4,8 @@ use airlock_store::Store;
 use airlock_upstream::Upstream;
 
 use crate::ServerConfig;
+use crate::advisories::AdvisoryHandle;
+use crate::alerts::Alerts;
 use crate::decide::Gate;
 use crate::downloads::DownloadLog;
 use crate::packuments::PackumentCache;
@@ -24,31 +26,41 @@ pub(crate) struct Inner {
     pub(crate) tarballs: Tarballs,
     pub(crate) downloads: DownloadLog,
     pub(crate) store: Store,
+    pub(crate) alerts: Alerts,
 }
 
 impl AppState {
-    /// Must be called inside a Tokio runtime: it starts the download log writer.
+    /// Must be called inside a Tokio runtime: it starts the download log writer and
+    /// the alert sender.
     pub fn new(
         config: ServerConfig,
         upstream: Upstream,
         store: Store,
         policy: Arc<PolicyHandle>,
+        advisories: Arc<AdvisoryHandle>,
     ) -> Self {
+        let alerts = Alerts::start(config.webhook.clone());
         // Parsed packuments get most of the memory budget; hot small tarballs the rest.
         let packument_budget = config.memory_cache_bytes / 4 * 3;
         let tarball_budget = config.memory_cache_bytes - packument_budget;
-        let packuments =
-            PackumentCache::new(&config, upstream.clone(), store.clone(), packument_budget);
+        let packuments = PackumentCache::new(
+            &config,
+            upstream.clone(),
+            store.clone(),
+            packument_budget,
+            alerts.clone(),
+        );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
         Self {
             inner: Arc::new(Inner {
                 config,
-                gate: Gate::new(policy, store.clone()),
+                gate: Gate::new(policy, advisories, store.clone(), alerts.clone()),
                 upstream,
                 packuments,
                 tarballs,
                 downloads: DownloadLog::start(store.clone()),
                 store,
+                alerts,
             }),
         }
     }
@@ -59,6 +71,10 @@ impl AppState {
 
     pub fn policy(&self) -> &Arc<PolicyHandle> {
         self.inner.gate.policy()
+    }
+
+    pub fn advisories(&self) -> &Arc<AdvisoryHandle> {
+        self.inner.gate.advisories()
     }
 
     pub fn downloads(&self) -> &DownloadLog {

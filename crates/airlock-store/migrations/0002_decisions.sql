@@ -48,7 +48,8 @@ CREATE TABLE downloads (
     served      INTEGER NOT NULL,  -- 1 when the tarball was sent
     client      TEXT,
     user_agent  TEXT,
-    token_name  TEXT
+    token_name  TEXT,
+    policy_digest TEXT            -- the policy (and advisories) that decided
 );
 CREATE INDEX downloads_by_package ON downloads (name, version);
 CREATE TRIGGER downloads_append_only_update BEFORE UPDATE ON downloads

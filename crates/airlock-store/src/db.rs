@@ -177,6 +177,11 @@ fn migrator() -> Migrator {
             "decisions",
             include_str!("../migrations/0002_decisions.sql"),
         ),
+        (
+            3,
+            "advisories",
+            include_str!("../migrations/0003_advisories.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

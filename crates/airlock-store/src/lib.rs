@@ -14,11 +14,13 @@
 //! several replicas; blobs are files that are only ever renamed into place after
 //! their digest was checked, so a killed process never leaves a blob that is served.
 
+mod advisories;
 mod blobs;
 mod db;
 mod error;
 mod policy;
 
+pub use advisories::{AdvisoryRecord, TakedownRecord};
 pub use blobs::{BlobStore, BlobWriter};
 pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;

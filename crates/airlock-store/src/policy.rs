@@ -5,7 +5,7 @@ use sqlx::sqlite::SqliteRow;
 
 use crate::{Error, Store};
 
-/// Ten bound values per record; SQLite allows 32,766 per statement.
+/// Eleven bound values per record; SQLite allows 32,766 per statement.
 const DOWNLOADS_PER_STATEMENT: usize = 500;
 
 /// An approval as stored.
@@ -56,6 +56,7 @@ pub struct DownloadRecord {
     pub client: Option<String>,
     pub user_agent: Option<String>,
     pub token_name: Option<String>,
+    pub policy_digest: Option<String>,
 }
 
 impl Store {
@@ -202,7 +203,7 @@ impl Store {
         let mut transaction = self.pool.begin().await?;
         for chunk in records.chunks(DOWNLOADS_PER_STATEMENT) {
             let mut insert = sqlx::QueryBuilder::new(
-                "INSERT INTO downloads (at, name, version, integrity, verdict, codes, served, client, user_agent, token_name) ",
+                "INSERT INTO downloads (at, name, version, integrity, verdict, codes, served, client, user_agent, token_name, policy_digest) ",
             );
             insert.push_values(chunk, |mut row, record| {
                 row.push_bind(record.at)
@@ -214,7 +215,8 @@ impl Store {
                     .push_bind(record.served)
                     .push_bind(&record.client)
                     .push_bind(&record.user_agent)
-                    .push_bind(&record.token_name);
+                    .push_bind(&record.token_name)
+                    .push_bind(&record.policy_digest);
             });
             insert.build().execute(&mut *transaction).await?;
         }
@@ -249,6 +251,7 @@ impl Store {
                 client: row.get("client"),
                 user_agent: row.get("user_agent"),
                 token_name: row.get("token_name"),
+                policy_digest: row.get("policy_digest"),
             })
             .collect())
     }
@@ -283,6 +286,7 @@ mod tests {
             client: Some("127.0.0.1:5000".into()),
             user_agent: Some("npm/11".into()),
             token_name: None,
+            policy_digest: None,
         }
     }
 

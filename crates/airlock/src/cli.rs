@@ -53,6 +53,35 @@ pub(crate) enum Command {
     /// What is waiting in quarantine, and until when.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
+    /// Import OSV advisories (malicious-package records): the versions they name are
+    /// blocked at once, cached or not.
+    #[command(subcommand)]
+    Advisories(AdvisoriesCommand),
+    /// Who downloaded a version or range: when, from which address, with which client,
+    /// and which decision let it through. Exits 1 when anything was downloaded.
+    Exposure(ExposureArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AdvisoriesCommand {
+    /// Import a directory of OSV JSON records, a zip export, or one JSON file. The
+    /// import replaces what was imported from the same path before; a malformed record
+    /// fails the whole import and leaves the previous advisories in force.
+    Import {
+        path: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ExposureArgs {
+    /// `name`, `name@version` or `name@range`.
+    #[arg(value_name = "SPEC")]
+    pub(crate) spec: String,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 /// Where the settings come from; shared by `serve` and standalone commands.

@@ -34,6 +34,30 @@ struct RawConfig {
     cache: RawCache,
     #[serde(default)]
     admin: RawAdmin,
+    #[serde(default)]
+    alerts: RawAlerts,
+    #[serde(default)]
+    advisories: RawAdvisories,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    webhook: Option<Url>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAdvisories {
+    path: Option<PathBuf>,
+    refresh: Option<HumanDuration>,
+}
+
+/// Advisories re-imported from a path on a schedule.
+#[derive(Debug, Clone)]
+pub(crate) struct AdvisorySource {
+    pub(crate) path: PathBuf,
+    pub(crate) refresh: Duration,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -66,6 +90,7 @@ pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     pub(crate) data_dir: PathBuf,
     pub(crate) policy: Option<PathBuf>,
+    pub(crate) advisories: Option<AdvisorySource>,
     pub(crate) upstream: UpstreamSettings,
     pub(crate) server: ServerConfig,
 }
@@ -151,11 +176,20 @@ impl Settings {
                 .admin_token
                 .or(file.admin.token)
                 .filter(|token| !token.is_empty()),
+            webhook: file.alerts.webhook,
         };
+        let advisories = file.advisories.path.map(|path| AdvisorySource {
+            path,
+            refresh: file
+                .advisories
+                .refresh
+                .map_or(Duration::from_hours(1), |duration| duration.0),
+        });
         Ok(Self {
             listen,
             data_dir,
             policy: args.policy.or(file.policy),
+            advisories,
             upstream,
             server,
         })
@@ -173,7 +207,11 @@ fn read_config(path: &Path) -> anyhow::Result<RawConfig> {
     })?;
     // Relative paths are relative to the file that names them.
     if let Some(parent) = path.parent() {
-        for relative in [&mut config.data_dir, &mut config.policy] {
+        for relative in [
+            &mut config.data_dir,
+            &mut config.policy,
+            &mut config.advisories.path,
+        ] {
             if let Some(dir) = relative.as_ref().filter(|dir| dir.is_relative()) {
                 *relative = Some(parent.join(dir));
             }

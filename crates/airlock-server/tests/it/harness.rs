@@ -5,7 +5,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use airlock_policy::Policy;
-use airlock_server::{AppState, PolicyHandle, ServerConfig, router};
+use airlock_server::{AdvisoryHandle, AppState, PolicyHandle, ServerConfig, router};
 use airlock_store::Store;
 use airlock_test::{FakeRegistry, PackageBuilder};
 use airlock_upstream::Upstream;
@@ -183,7 +183,8 @@ async fn state(
         .unwrap();
     let store = Store::open(dir).await.unwrap();
     let policy = Arc::new(PolicyHandle::fixed(policy, store.clone()).await.unwrap());
-    AppState::new(config, upstream, store, policy)
+    let advisories = Arc::new(AdvisoryHandle::load(store.clone()).await.unwrap());
+    AppState::new(config, upstream, store, policy, advisories)
 }
 
 pub(crate) fn config_with_max_age(max_age: Duration) -> ServerConfig {

@@ -1,5 +1,6 @@
 //! Integration tests of the router against the fake upstream registry.
 
+mod advisories;
 mod harness;
 mod metadata;
 mod passthrough;

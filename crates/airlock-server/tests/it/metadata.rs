@@ -245,11 +245,15 @@ async fn unreachable_upstream_is_a_502() {
         airlock_server::PolicyHandle::fixed(airlock_policy::Policy::default(), store.clone())
             .await
             .unwrap();
+    let advisories = airlock_server::AdvisoryHandle::load(store.clone())
+        .await
+        .unwrap();
     harness.state = airlock_server::AppState::new(
         ServerConfig::default(),
         upstream,
         store,
         std::sync::Arc::new(policy),
+        std::sync::Arc::new(advisories),
     );
     let answer = harness.get("/demo").await;
     assert_eq!(answer.status, 502);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use airlock_policy::{Decision, Verdict, WaiverKind};
 use airlock_server::admin::{CheckReport, parse_name_version};
-use airlock_server::{AppState, PolicyHandle};
+use airlock_server::{AdvisoryHandle, AppState, PolicyHandle};
 use anyhow::{Context as _, anyhow};
 
 use crate::cli::{CheckArgs, ServeArgs};
@@ -46,11 +46,15 @@ async fn standalone(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let policy = PolicyHandle::load(settings.policy.clone(), parts.store.clone())
         .await
         .context("could not load the policy")?;
+    let advisories = AdvisoryHandle::load(parts.store.clone())
+        .await
+        .context("could not load the imported advisories")?;
     let state = AppState::new(
         settings.server,
         parts.upstream,
         parts.store,
         Arc::new(policy),
+        Arc::new(advisories),
     );
     let report = airlock_server::admin::check(&state, &name, &version)
         .await

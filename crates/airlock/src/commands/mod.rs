@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use crate::cli::Command;
 
+mod advisories;
 mod approve;
 mod check;
 mod client;
@@ -18,5 +19,7 @@ pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Deny(args) => approve::deny(args).await,
         Command::Exceptions(command) => lists::exceptions(command).await,
         Command::Quarantine(command) => lists::quarantine(command).await,
+        Command::Advisories(command) => advisories::run(command).await,
+        Command::Exposure(args) => advisories::exposure(args).await,
     }
 }

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_server::{AppState, PolicyHandle};
+use airlock_server::{AdvisoryHandle, AppState, PolicyHandle};
 use airlock_store::Store;
 use airlock_upstream::Upstream;
 use anyhow::Context as _;
@@ -62,7 +62,23 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         "Airlock listening on http://{address}/"
     );
     tokio::spawn(watch_policy(policy.clone()));
-    let state = AppState::new(settings.server, upstream, store, policy);
+    let advisories = AdvisoryHandle::load(store.clone())
+        .await
+        .context("could not load the imported advisories")?;
+    let state = AppState::new(
+        settings.server,
+        upstream,
+        store,
+        policy,
+        Arc::new(advisories),
+    );
+    if let Some(source) = settings.advisories.clone() {
+        tokio::spawn(super::advisories::refresh_periodically(
+            state.clone(),
+            source.path,
+            source.refresh,
+        ));
+    }
     airlock_server::serve(listener, state, shutdown_signal())
         .await
         .context("the server stopped with an error")?;

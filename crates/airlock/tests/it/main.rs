@@ -1,6 +1,7 @@
 //! End-to-end tests of the `airlock` binary: real processes, real npm clients, a
 //! fake upstream registry on loopback.
 
+mod advisories;
 mod cli;
 mod clients;
 mod policy;

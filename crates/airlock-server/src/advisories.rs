@@ -1,0 +1,133 @@
+//! The advisories in force: imported OSV records, rebuilt into an `AdvisorySet`.
+//!
+//! An import parses every record first and stores nothing unless all of them parse,
+//! so a broken file leaves the previous set in force. Each import replaces the records
+//! of its source (a path or label); records from different sources coexist, and the
+//! set merges duplicates. Every change bumps the generation, which invalidates cached
+//! decisions, so a newly known-malicious version is refused on the very next request,
+//! cached or not.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use airlock_advisory::{Advisory, AdvisorySet, parse_record};
+use airlock_store::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorChain;
+use crate::policy::now;
+
+/// Why an import took nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Invalid(#[from] airlock_advisory::Error),
+
+    #[error("a record in `{0}` is not UTF-8 text")]
+    NotText(String),
+
+    #[error("could not store the advisories")]
+    Store(#[from] airlock_store::Error),
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub source: String,
+    /// npm advisories taken from this source.
+    pub imported: usize,
+    /// Records skipped: withdrawn, or naming no npm package.
+    pub skipped: usize,
+    /// Advisories in force after the import, from every source.
+    pub total: usize,
+}
+
+pub struct AdvisoryHandle {
+    set: RwLock<Arc<AdvisorySet>>,
+    generation: AtomicU64,
+    store: Store,
+}
+
+impl AdvisoryHandle {
+    /// Loads the stored records. A stored record that no longer parses is skipped with
+    /// a warning rather than taking every advisory down with it.
+    pub async fn load(store: Store) -> Result<Self, airlock_store::Error> {
+        let handle = Self {
+            set: RwLock::new(Arc::new(AdvisorySet::default())),
+            generation: AtomicU64::new(1),
+            store,
+        };
+        handle.reload().await?;
+        Ok(handle)
+    }
+
+    pub fn current(&self) -> (Arc<AdvisorySet>, u64) {
+        let set = self
+            .set
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        (set, self.generation.load(Ordering::Acquire))
+    }
+
+    /// Imports `records` (`(name, bytes)`, one OSV record each) as the whole content
+    /// of `source`; returns the advisories taken, for exposure checks.
+    pub async fn import(
+        &self,
+        source: &str,
+        records: Vec<(String, Vec<u8>)>,
+    ) -> Result<(ImportReport, Vec<Advisory>), ImportError> {
+        let mut kept = Vec::with_capacity(records.len());
+        let mut advisories = Vec::with_capacity(records.len());
+        let mut skipped = 0;
+        for (name, bytes) in records {
+            match parse_record(&bytes, &name)? {
+                Some(advisory) => {
+                    let text = String::from_utf8(bytes).map_err(|_| ImportError::NotText(name))?;
+                    kept.push((advisory.id.clone(), text));
+                    advisories.push(advisory);
+                }
+                None => skipped += 1,
+            }
+        }
+        self.store
+            .replace_advisories(source, &kept, now().unix_millis())
+            .await?;
+        self.reload().await?;
+        let report = ImportReport {
+            source: source.to_owned(),
+            imported: kept.len(),
+            skipped,
+            total: self.current().0.len(),
+        };
+        tracing::info!(
+            source,
+            imported = report.imported,
+            skipped,
+            total = report.total,
+            "advisories imported"
+        );
+        Ok((report, advisories))
+    }
+
+    async fn reload(&self) -> Result<(), airlock_store::Error> {
+        let records = self.store.advisories().await?;
+        let advisories = records
+            .into_iter()
+            .filter_map(|record| {
+                let name = format!("{}:{}", record.source, record.id);
+                parse_record(record.record.as_bytes(), &name)
+                    .inspect_err(|error| tracing::warn!(error = %ErrorChain(error), "skipping a stored advisory"))
+                    .ok()
+                    .flatten()
+            })
+            .collect();
+        *self
+            .set
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Arc::new(AdvisorySet::new(advisories));
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}

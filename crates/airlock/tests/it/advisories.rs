@@ -1,0 +1,198 @@
+//! The "were we hit?" timeline, end to end: a version ages past the quarantine, two
+//! clients install it, an advisory arrives, the next install is refused, `airlock
+//! exposure` names both downloads, and the upstream's removal is recorded.
+
+use std::time::{Duration, SystemTime};
+
+use airlock_test::{Client, Clients, FakeRegistry, PackageBuilder};
+
+use crate::support::{Airlock, Workspace};
+
+fn write_project(project: &std::path::Path) {
+    std::fs::create_dir_all(project).unwrap();
+    let manifest = serde_json::json!({"name": "app", "version": "1.0.0", "private": true,
+        "dependencies": {"victim": "^1.0.0"}});
+    std::fs::write(project.join("package.json"), manifest.to_string()).unwrap();
+}
+
+#[tokio::test]
+async fn advisory_exposure_and_takedown_timeline() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    let published = SystemTime::now();
+    registry.publish(
+        PackageBuilder::new("victim", "0.9.0")
+            .published(published - Duration::from_hours(24 * 30))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("victim", "1.0.0")
+            .published(published)
+            .build(),
+    );
+
+    let workspace = Workspace::new();
+    std::fs::write(workspace.path("policy.toml"), "min_release_age = \"3s\"\n").unwrap();
+    std::fs::write(
+        workspace.path("airlock.toml"),
+        "[cache]\nmetadata_max_age = \"0s\"\n",
+    )
+    .unwrap();
+    let home = workspace.path("home");
+    let airlock = Airlock::start(
+        &home,
+        &[
+            "--config",
+            workspace.path("airlock.toml").to_str().unwrap(),
+            "--policy",
+            workspace.path("policy.toml").to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await;
+
+    // The version ages past the quarantine, then two clients install it.
+    let aged = published + Duration::from_millis(3500);
+    if let Ok(wait) = aged.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let (first, second) = (workspace.path("first"), workspace.path("second"));
+    for (client, project) in [(Client::Npm, &first), (Client::Pnpm, &second)] {
+        write_project(project);
+        clients
+            .run(
+                client,
+                project,
+                &workspace.path(&format!("{client:?}-home")),
+                &airlock.url,
+                &["install"],
+            )
+            .await
+            .assert_success();
+    }
+
+    // An advisory arrives.
+    let advisories = workspace.path("advisories");
+    std::fs::create_dir_all(advisories.join("npm/victim")).unwrap();
+    let record = serde_json::json!({
+        "schema_version": "1.5.0", "id": "MAL-2026-100", "aliases": ["GHSA-test-test-test"],
+        "summary": "Malicious code in victim (npm)",
+        "details": "The package downloads a second stage from http://203.0.113.5:8000/p.",
+        "affected": [{"package": {"ecosystem": "npm", "name": "victim"}, "versions": ["1.0.0"]}]
+    });
+    std::fs::write(
+        advisories.join("npm/victim/MAL-2026-100.json"),
+        record.to_string(),
+    )
+    .unwrap();
+    let import = airlock
+        .cli(
+            &home,
+            &["advisories", "import", advisories.to_str().unwrap()],
+        )
+        .await;
+    assert_eq!(import.code, Some(0), "{import:?}");
+    assert!(
+        import.stdout.contains("imported 1 advisories"),
+        "{import:?}"
+    );
+
+    // The next install from the lockfile is refused with the advisory's id.
+    std::fs::remove_dir_all(first.join("node_modules")).unwrap();
+    let refused = clients
+        .run(
+            Client::Npm,
+            &first,
+            &workspace.path("fresh-home"),
+            &airlock.url,
+            &["ci", "--fetch-retries=0"],
+        )
+        .await;
+    refused.assert_failure();
+    let output = refused.output();
+    assert!(
+        output.contains("[known-malicious]") && output.contains("MAL-2026-100"),
+        "{output}"
+    );
+
+    // Exposure names both earlier downloads, with their times and clients.
+    let exposure = airlock
+        .cli(&home, &["exposure", "victim@1.0.0", "--json"])
+        .await;
+    assert_eq!(
+        exposure.code,
+        Some(1),
+        "exposure is a finding: {exposure:?}"
+    );
+    let report: serde_json::Value = serde_json::from_str(&exposure.stdout).unwrap();
+    let downloads = report["downloads"].as_array().unwrap();
+    assert_eq!(downloads.len(), 2, "{report}");
+    assert!(
+        downloads[0]["user_agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("npm/"),
+        "{report}"
+    );
+    assert!(
+        downloads[1]["user_agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("pnpm/"),
+        "{report}"
+    );
+    assert!(
+        downloads
+            .iter()
+            .all(|download| download["verdict"] == "allow"
+                && download["at"].as_str().unwrap().ends_with('Z'))
+    );
+    assert_eq!(report["advisories"], serde_json::json!(["MAL-2026-100"]));
+    let table = airlock.cli(&home, &["exposure", "victim@1.0.0"]).await;
+    assert!(table.stdout.contains("was downloaded 2 times"), "{table:?}");
+
+    // A malformed advisory file leaves the previous set in force.
+    let broken = workspace.path("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("MAL-2026-101.json"),
+        "{\"id\": \"MAL-2026-101\", \"affected\": [",
+    )
+    .unwrap();
+    let failed = airlock
+        .cli(&home, &["advisories", "import", broken.to_str().unwrap()])
+        .await;
+    assert_eq!(failed.code, Some(2), "{failed:?}");
+    assert!(
+        failed.stderr.contains("MAL-2026-101.json")
+            && failed.stderr.contains("previous advisories stay in force"),
+        "{failed:?}"
+    );
+    let check = airlock.cli(&home, &["check", "victim@1.0.0"]).await;
+    assert_eq!(check.code, Some(1));
+    assert!(check.stdout.contains("known-malicious"), "{check:?}");
+
+    // The upstream takes the version down: Airlock records when it noticed.
+    registry.unpublish("victim", "1.0.0");
+    let packument = reqwest::get(format!("{}victim", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(packument.status(), 200);
+    let body = reqwest::Client::new()
+        .get(format!("{}-/airlock/takedowns", airlock.url))
+        .bearer_auth(crate::support::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let takedowns: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(takedowns[0]["package"], "victim");
+    assert_eq!(takedowns[0]["version"], "1.0.0");
+}
