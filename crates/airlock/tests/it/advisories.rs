@@ -183,16 +183,7 @@ async fn advisory_exposure_and_takedown_timeline() {
         .await
         .unwrap();
     assert_eq!(packument.status(), 200);
-    let body = reqwest::Client::new()
-        .get(format!("{}-/airlock/takedowns", airlock.url))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let takedowns: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let takedowns = airlock.admin_get("takedowns").await;
     assert_eq!(takedowns[0]["package"], "victim");
     assert_eq!(takedowns[0]["version"], "1.0.0");
 }

@@ -282,16 +282,7 @@ async fn dry_run_lets_everything_through_and_records_what_it_would_refuse() {
     );
     assert!(check.stdout.contains("dry-run"), "{}", check.stdout);
 
-    let body = reqwest::Client::new()
-        .get(format!("{}-/airlock/downloads?package=quarry", airlock.url))
-        .bearer_auth(crate::support::ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let log: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let log = airlock.admin_get("downloads?package=quarry").await;
     assert_eq!(log[0]["version"], "1.2.0");
     assert_eq!(log[0]["verdict"], "quarantine");
     assert_eq!(log[0]["served"], true);

@@ -107,6 +107,20 @@ impl Airlock {
         }
     }
 
+    /// GETs an admin API path (`takedowns`, `downloads?package=x`) as JSON.
+    pub(crate) async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let body = reqwest::Client::new()
+            .get(format!("{}-/airlock/{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("the admin API answers")
+            .bytes()
+            .await
+            .expect("the admin API's answer arrives");
+        serde_json::from_slice(&body).expect("the admin API answers JSON")
+    }
+
     /// Kills the process at once (SIGKILL), as a crash or the OOM killer would.
     pub(crate) async fn kill(mut self) {
         self.child.kill().await.expect("kill airlock");
