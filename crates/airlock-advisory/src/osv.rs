@@ -46,7 +46,7 @@ enum Bound {
 }
 
 /// Indicators of compromise: where the malware talks to.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Iocs {
     pub domains: Vec<String>,
     pub ips: Vec<String>,

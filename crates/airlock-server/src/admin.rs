@@ -699,13 +699,18 @@ pub(crate) async fn exposure(
     }))
 }
 
+/// The advisories in force, with the indicators of compromise they name (for the
+/// analyser's network checks and for people).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AdvisorySummary {
     pub advisories: usize,
+    pub iocs: airlock_advisory::Iocs,
 }
 
 pub(crate) async fn advisory_summary(State(state): State<AppState>) -> Json<AdvisorySummary> {
+    let (set, _) = state.advisories().current();
     Json(AdvisorySummary {
-        advisories: state.advisories().current().0.len(),
+        advisories: set.len(),
+        iocs: set.iocs(),
     })
 }

@@ -53,6 +53,9 @@ async fn an_advisory_blocks_a_version_already_cached_on_the_next_request() {
         String::from_utf8_lossy(&answer.body)
     );
     assert_eq!(answer.json()["imported"], 1);
+    let summary = harness.admin("GET", "/advisories", None).await.json();
+    assert_eq!(summary["advisories"], 1);
+    assert_eq!(summary["iocs"]["ips"], json!(["203.0.113.7"]));
 
     let refused = harness.get("/demo/-/demo-1.1.0.tgz").await;
     assert_eq!(refused.status, 403);
@@ -349,5 +352,45 @@ async fn alerts_reach_the_webhook_with_retries() {
     assert_eq!(
         blocks, 1,
         "a blocked version is one alert, not one per request"
+    );
+}
+
+#[tokio::test]
+async fn a_quarantine_ending_is_announced() {
+    let webhook = Webhook::start().await;
+    let config = ServerConfig {
+        webhook: Some(webhook.url.clone()),
+        ..ServerConfig::default()
+    };
+    let policy = airlock_policy::Policy::from_toml("min_release_age = \"1s\"").unwrap();
+    let harness = Harness::with_policy(config, Duration::from_secs(5), policy).await;
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("fresh", "1.0.0")
+            .published(std::time::SystemTime::now())
+            .build(),
+    );
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("fresh", "0.9.0")
+            .published(std::time::SystemTime::now() - Duration::from_hours(24))
+            .build(),
+    );
+    assert!(
+        harness.get("/fresh").await.json()["versions"]
+            .get("1.0.0")
+            .is_none()
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        harness.get("/fresh").await.json()["versions"]
+            .get("1.0.0")
+            .is_some()
+    );
+    let release = webhook.wait_for("quarantine-release").await;
+    assert!(
+        release["text"]
+            .as_str()
+            .unwrap()
+            .contains("`fresh@1.0.0` left quarantine"),
+        "{release}"
     );
 }

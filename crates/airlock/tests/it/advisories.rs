@@ -187,3 +187,53 @@ async fn advisory_exposure_and_takedown_timeline() {
     assert_eq!(takedowns[0]["package"], "victim");
     assert_eq!(takedowns[0]["version"], "1.0.0");
 }
+
+#[tokio::test]
+async fn a_configured_advisory_path_is_imported_on_start_and_on_schedule() {
+    let registry = FakeRegistry::start().await;
+    registry.publish(PackageBuilder::new("victim", "2.0.0").build());
+    let workspace = Workspace::new();
+    let advisories = workspace.path("advisories");
+    std::fs::create_dir_all(&advisories).unwrap();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(
+        &config,
+        "[advisories]\npath = \"advisories\"\nrefresh = \"1s\"\n",
+    )
+    .unwrap();
+    let home = workspace.path("home");
+    let airlock = Airlock::start(
+        &home,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await;
+    assert_eq!(
+        airlock.cli(&home, &["check", "victim@2.0.0"]).await.code,
+        Some(0)
+    );
+    let record = serde_json::json!({"id": "MAL-2026-200", "summary": "Malicious code in victim",
+        "affected": [{"package": {"ecosystem": "npm", "name": "victim"}, "versions": ["2.0.0"]}]});
+    std::fs::write(advisories.join("MAL-2026-200.json"), record.to_string()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let check = airlock.cli(&home, &["check", "victim@2.0.0"]).await;
+        if check.code == Some(1) {
+            assert!(check.stdout.contains("MAL-2026-200"), "{check:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduled import did not happen: {check:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
