@@ -129,11 +129,12 @@ async fn missing_publish_time_fails_closed() {
 #[tokio::test]
 async fn approvals_let_a_version_through_and_expire_by_themselves() {
     let harness = axios_harness("").await;
+    let approved_at = std::time::Instant::now();
     let created = harness
         .admin(
             "POST",
             "/exceptions",
-            Some(json!({"package": "axios@1.14.1", "reason": "diff reviewed", "author": "alice", "expires_in": "2s"})),
+            Some(json!({"package": "axios@1.14.1", "reason": "diff reviewed", "author": "alice", "expires_in": "3s"})),
         )
         .await;
     assert_eq!(
@@ -152,7 +153,8 @@ async fn approvals_let_a_version_through_and_expire_by_themselves() {
     assert_eq!(exceptions[0]["author"], "alice");
     assert_eq!(exceptions[0]["active"], true);
 
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let remaining = Duration::from_secs(3).saturating_sub(approved_at.elapsed());
+    tokio::time::sleep(remaining + Duration::from_millis(100)).await;
     assert_eq!(
         harness.get("/axios/-/axios-1.14.1.tgz").await.status,
         403,
@@ -278,14 +280,21 @@ async fn dry_run_serves_everything_and_records_what_it_would_refuse() {
         .json();
     assert_eq!(check["decision"]["verdict"], "quarantine");
     assert_eq!(check["decision"]["mode"], "dry-run");
-    tokio::time::sleep(Duration::from_millis(100)).await; // decisions are recorded in the background
-    let waiting = harness.admin("GET", "/quarantine", None).await.json();
-    let versions: Vec<&str> = waiting
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["version"].as_str().unwrap())
-        .collect();
+    // Decisions are recorded in the background; wait for them.
+    let mut versions = Vec::new();
+    for _ in 0..100 {
+        let waiting = harness.admin("GET", "/quarantine", None).await.json();
+        versions = waiting
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["version"].as_str().unwrap().to_owned())
+            .collect();
+        if versions.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(versions, ["0.30.4", "1.14.1"]);
 }
 
