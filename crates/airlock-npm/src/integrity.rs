@@ -64,7 +64,9 @@ impl Integrity {
     /// otherwise `shasum`.
     pub fn from_dist(integrity: Option<&str>, shasum: Option<&str>) -> Result<Self, Error> {
         match (integrity, shasum) {
-            (Some(sri), _) => Self::parse_sri(sri),
+            (Some(sri), shasum) => {
+                Self::parse_sri(sri).or_else(|error| shasum.map_or(Err(error), Self::from_sha1_hex))
+            }
             (None, Some(hex)) => Self::from_sha1_hex(hex),
             (None, None) => Err(Error::InvalidIntegrity {
                 value: String::new(),

@@ -34,7 +34,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
     for rule in policy
         .deny
         .iter()
-        .filter(|rule| rule.spec.matches(name, version))
+        .filter(|rule| rule.spec.matches_including_prereleases(name, version))
     {
         let by = rule.author.as_deref().unwrap_or("the policy file");
         reasons.push(Reason {

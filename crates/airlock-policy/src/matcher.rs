@@ -44,7 +44,7 @@ impl PackageSpec {
         };
         let trimmed = text.trim();
         // The version part starts at the last `@` that does not begin a scope.
-        let (name, versions) = match trimmed[1.min(trimmed.len())..].rfind('@') {
+        let (name, versions) = match trimmed.get(1..).and_then(|rest| rest.rfind('@')) {
             Some(index) => (&trimmed[..=index], Some(&trimmed[index + 2..])),
             None => (trimmed, None),
         };
@@ -87,6 +87,20 @@ impl PackageSpec {
             None => true,
             Some(range) => Version::parse(version).is_ok_and(|version| range.satisfies(&version)),
         }
+    }
+
+    /// Like [`PackageSpec::matches`], but a prerelease also matches when its release
+    /// tuple does: for deny rules, where `evil@*` must cover `evil@2.0.0-beta.1`
+    /// although npm's range semantics would leave prereleases out.
+    pub fn matches_including_prereleases(&self, name: &PackageName, version: &str) -> bool {
+        if self.matches(name, version) {
+            return true;
+        }
+        let (Some(range), Ok(parsed)) = (&self.versions, Version::parse(version)) else {
+            return false;
+        };
+        !parsed.pre_release.is_empty()
+            && range.satisfies(&Version::new(parsed.major, parsed.minor, parsed.patch))
     }
 
     /// Whether the spec names one exact version of one package.
@@ -212,6 +226,16 @@ mod tests {
     }
 
     #[test]
+    fn deny_rules_cover_prereleases_of_their_range() {
+        let spec = PackageSpec::parse("evil@*").unwrap();
+        assert!(!spec.matches(&name("evil"), "2.0.0-beta.1"));
+        assert!(spec.matches_including_prereleases(&name("evil"), "2.0.0-beta.1"));
+        let spec = PackageSpec::parse("axios@>=1.14.1 <1.15.0").unwrap();
+        assert!(spec.matches_including_prereleases(&name("axios"), "1.14.2-rc.1"));
+        assert!(!spec.matches_including_prereleases(&name("axios"), "1.15.0-rc.1"));
+    }
+
+    #[test]
     fn bad_specs_say_why() {
         for (spec, fragment) in [
             ("", "empty"),
@@ -220,6 +244,8 @@ mod tests {
             ("left-pad@>>1", "not a semver range"),
             ("a/b*", "only a scope"),
             ("x$*", "a glob may hold"),
+            ("é", "URL-safe"),
+            ("éa@1", "URL-safe"),
         ] {
             let error = PackageSpec::parse(spec).unwrap_err().to_string();
             assert!(error.contains(fragment), "{spec}: {error}");

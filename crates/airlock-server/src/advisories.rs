@@ -7,7 +7,6 @@
 //! decisions, so a newly known-malicious version is refused on the very next request,
 //! cached or not.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use airlock_advisory::{Advisory, AdvisorySet, parse_record};
@@ -43,8 +42,10 @@ pub struct ImportReport {
 }
 
 pub struct AdvisoryHandle {
-    set: RwLock<Arc<AdvisorySet>>,
-    generation: AtomicU64,
+    /// The set and its generation, swapped together.
+    current: RwLock<(Arc<AdvisorySet>, u64)>,
+    /// Serialises imports and reloads, so an older snapshot never wins.
+    reloading: tokio::sync::Mutex<()>,
     store: Store,
 }
 
@@ -53,8 +54,8 @@ impl AdvisoryHandle {
     /// a warning rather than taking every advisory down with it.
     pub async fn load(store: Store) -> Result<Self, airlock_store::Error> {
         let handle = Self {
-            set: RwLock::new(Arc::new(AdvisorySet::default())),
-            generation: AtomicU64::new(1),
+            current: RwLock::new((Arc::new(AdvisorySet::default()), 1)),
+            reloading: tokio::sync::Mutex::new(()),
             store,
         };
         handle.reload().await?;
@@ -62,12 +63,10 @@ impl AdvisoryHandle {
     }
 
     pub fn current(&self) -> (Arc<AdvisorySet>, u64) {
-        let set = self
-            .set
+        self.current
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        (set, self.generation.load(Ordering::Acquire))
+            .clone()
     }
 
     /// Imports `records` (`(name, bytes)`, one OSV record each) as the whole content
@@ -111,6 +110,11 @@ impl AdvisoryHandle {
     }
 
     async fn reload(&self) -> Result<(), airlock_store::Error> {
+        let _one_at_a_time = self.reloading.lock().await;
+        self.rebuild().await
+    }
+
+    async fn rebuild(&self) -> Result<(), airlock_store::Error> {
         let records = self.store.advisories().await?;
         let advisories = records
             .into_iter()
@@ -122,12 +126,11 @@ impl AdvisoryHandle {
                     .flatten()
             })
             .collect();
-        *self
-            .set
+        let mut current = self
+            .current
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Arc::new(AdvisorySet::new(advisories));
-        self.generation.fetch_add(1, Ordering::AcqRel);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = (Arc::new(AdvisorySet::new(advisories)), current.1 + 1);
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
 use crate::decide::{Decided, codes_text};
-use crate::packuments::{Freshness, etag_of, now_millis};
+use crate::packuments::{Entry, Freshness, etag_of, now_millis};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -98,12 +98,22 @@ async fn version(
     spec: &str,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    let packuments = &state.inner.packuments;
+    let mut entry = packuments.get(name, Freshness::Cached).await?;
+    let known = |entry: &Entry| {
+        let packument = entry.packument();
+        packument.version_index(spec).is_some() || packument.dist_tags().contains_key(spec)
+    };
+    if !known(&entry) {
+        entry = packuments.get(name, Freshness::Revalidate).await?;
+    }
     let decided = state.inner.gate.decide(&entry);
     let packument = entry.packument();
     let Some((version, doc)) = packument.resolve(&decided.view, spec) else {
-        if let Some(index) = packument.version_index(spec) {
-            return Err(ApiError::refused(name, spec, &decided.decisions[index]));
+        // A version, or the target of a tag, that the policy hides: say why.
+        let target = packument.dist_tags().get(spec).map_or(spec, String::as_str);
+        if let Some(index) = packument.version_index(target) {
+            return Err(ApiError::refused(name, target, &decided.decisions[index]));
         }
         return Err(ApiError::not_found(format!(
             "`{name}` has no version or dist-tag `{spec}`; this"
@@ -125,11 +135,22 @@ async fn tarball(
         .map_err(|error| ApiError::new(StatusCode::NOT_FOUND, error.to_string()))?;
     let version = file.version.as_str();
     let packuments = &state.inner.packuments;
-    let mut entry = packuments.get(name, Freshness::Cached).await?;
-    if entry.packument().version_index(version).is_none() {
+    let mut entry = packuments.get(name, Freshness::Cached).await;
+    if entry
+        .as_ref()
+        .is_ok_and(|entry| entry.packument().version_index(version).is_none())
+    {
         // The cached copy may predate the version; never answer 404 from stale metadata.
-        entry = packuments.get(name, Freshness::Revalidate).await?;
+        entry = packuments.get(name, Freshness::Revalidate).await;
     }
+    let entry = match entry {
+        Ok(entry) => entry,
+        // The whole package may have been taken down: say so, and log the attempt.
+        Err(error) if error.status() == StatusCode::NOT_FOUND => {
+            return Err(unlisted(state, name, version, headers, client).await);
+        }
+        Err(error) => return Err(error),
+    };
     let Some(index) = entry.packument().version_index(version) else {
         return Err(unlisted(state, name, version, headers, client).await);
     };

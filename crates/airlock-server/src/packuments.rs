@@ -108,7 +108,7 @@ pub(crate) fn etag_of(body: &[u8]) -> String {
 pub struct PackumentCache {
     memory: moka::sync::Cache<PackageName, Arc<Entry>>,
     alerts: Alerts,
-    flight: SingleFlight<PackageName, Result<Arc<Entry>, ApiError>>,
+    flight: SingleFlight<(PackageName, Freshness), Result<Arc<Entry>, ApiError>>,
     upstream: Upstream,
     store: Store,
     max_age: Duration,
@@ -116,7 +116,7 @@ pub struct PackumentCache {
 }
 
 /// Whether a lookup may use a fresh cached copy or must ask upstream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Freshness {
     /// Use the cached copy while it is younger than the max age.
     Cached,
@@ -160,7 +160,7 @@ impl PackumentCache {
             return Ok(entry);
         }
         self.flight
-            .run(name.clone(), || self.refresh(name, freshness))
+            .run((name.clone(), freshness), || self.refresh(name, freshness))
             .await
     }
 
@@ -215,6 +215,9 @@ impl PackumentCache {
             }
             Err(error @ airlock_upstream::Error::NotFound { .. }) => {
                 self.memory.invalidate(name);
+                if let Err(error) = self.store.delete_packument(name.as_str()).await {
+                    tracing::warn!(package = %name, error = %ErrorChain(&error), "could not forget a removed packument");
+                }
                 if let Some(old) = &cached {
                     self.notice_takedowns(name, old.packument(), None).await;
                 }

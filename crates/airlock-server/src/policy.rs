@@ -7,7 +7,6 @@
 //! force and says why in the log: a typo never opens the gate.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
@@ -42,8 +41,12 @@ pub enum PolicyError {
 pub struct PolicyHandle {
     file: Option<PathBuf>,
     file_policy: RwLock<Arc<Policy>>,
-    current: RwLock<Arc<Policy>>,
-    generation: AtomicU64,
+    /// The policy and its generation, swapped together so that no reader can pair
+    /// an old policy with a new generation.
+    current: RwLock<(Arc<Policy>, u64)>,
+    /// Serialises reloads: each reads the database and then swaps, and two
+    /// overlapping ones must not let the older snapshot win.
+    reloading: tokio::sync::Mutex<()>,
     file_modified: RwLock<Option<SystemTime>>,
     store: Store,
 }
@@ -59,9 +62,9 @@ impl PolicyHandle {
         };
         let handle = Self {
             file,
-            current: RwLock::new(Arc::new(file_policy.clone())),
+            current: RwLock::new((Arc::new(file_policy.clone()), 1)),
             file_policy: RwLock::new(Arc::new(file_policy)),
-            generation: AtomicU64::new(1),
+            reloading: tokio::sync::Mutex::new(()),
             file_modified: RwLock::new(modified),
             store,
         };
@@ -73,9 +76,9 @@ impl PolicyHandle {
     pub async fn fixed(policy: Policy, store: Store) -> Result<Self, PolicyError> {
         let handle = Self {
             file: None,
-            current: RwLock::new(Arc::new(policy.clone())),
+            current: RwLock::new((Arc::new(policy.clone()), 1)),
             file_policy: RwLock::new(Arc::new(policy)),
-            generation: AtomicU64::new(1),
+            reloading: tokio::sync::Mutex::new(()),
             file_modified: RwLock::new(None),
             store,
         };
@@ -85,8 +88,7 @@ impl PolicyHandle {
 
     /// The policy in force and its generation.
     pub fn current(&self) -> (Arc<Policy>, u64) {
-        let policy = read(&self.current).clone();
-        (policy, self.generation.load(Ordering::Acquire))
+        read(&self.current).clone()
     }
 
     pub fn file(&self) -> Option<&Path> {
@@ -99,10 +101,11 @@ impl PolicyHandle {
         let Some(path) = &self.file else {
             return Ok(());
         };
+        let _one_at_a_time = self.reloading.lock().await;
         let (policy, modified) = read_policy(path)?;
         *write(&self.file_policy) = Arc::new(policy);
         *write(&self.file_modified) = modified;
-        self.reload_admin_rules().await?;
+        self.rebuild().await?;
         tracing::info!(file = %path.display(), digest = self.current().0.digest(), "policy reloaded");
         Ok(())
     }
@@ -136,6 +139,12 @@ impl PolicyHandle {
 
     /// Rebuilds the policy from the file's rules and the stored admin rules.
     pub async fn reload_admin_rules(&self) -> Result<(), PolicyError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        self.rebuild().await
+    }
+
+    /// Combines the file's rules with the stored admin rules; callers hold `reloading`.
+    async fn rebuild(&self) -> Result<(), PolicyError> {
         let exceptions = self
             .store
             .exceptions()
@@ -165,8 +174,11 @@ impl PolicyHandle {
             })
             .collect();
         let file_policy = Policy::clone(&read(&self.file_policy));
-        *write(&self.current) = Arc::new(file_policy.with_admin_rules(exceptions, denials));
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        let mut current = write(&self.current);
+        *current = (
+            Arc::new(file_policy.with_admin_rules(exceptions, denials)),
+            current.1 + 1,
+        );
         Ok(())
     }
 }

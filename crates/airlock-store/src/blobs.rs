@@ -137,7 +137,7 @@ impl BlobWriter {
         let temp = self
             .temp
             .0
-            .take()
+            .clone()
             .expect("the temp file exists until finish");
         tokio::fs::rename(&temp, &self.destination)
             .await
@@ -145,6 +145,8 @@ impl BlobWriter {
                 path: self.destination.clone(),
                 source,
             })?;
+        // Renamed into place: nothing is left for the guard to remove.
+        self.temp.0 = None;
         Ok(self.size)
     }
 }

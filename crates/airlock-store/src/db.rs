@@ -125,6 +125,15 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a packument the upstream no longer has, so it is not served from here.
+    pub async fn delete_packument(&self, name: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM packuments WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Records a successful revalidation (upstream answered 304).
     pub async fn touch_packument(&self, name: &str, fetched_at: i64) -> Result<(), Error> {
         sqlx::query("UPDATE packuments SET fetched_at = ? WHERE name = ?")

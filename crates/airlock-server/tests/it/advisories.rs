@@ -394,3 +394,27 @@ async fn a_quarantine_ending_is_announced() {
         "{release}"
     );
 }
+
+#[tokio::test]
+async fn a_package_removed_entirely_is_a_takedown_not_a_stale_copy() {
+    let config = ServerConfig {
+        metadata_max_age: Duration::ZERO,
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config, Duration::from_secs(5)).await;
+    assert_eq!(harness.get("/demo/-/demo-1.0.0.tgz").await.status, 200);
+    harness.registry.unpublish("demo", "1.0.0");
+    harness.registry.unpublish("demo", "1.1.0");
+    assert_eq!(harness.get("/demo").await.status, 404);
+    assert_eq!(harness.get("/demo/-/demo-1.0.0.tgz").await.status, 410);
+    // The removed packument is not served again from the database either.
+    assert_eq!(harness.get("/demo").await.status, 404);
+    let log = harness
+        .admin("GET", "/downloads?package=demo", None)
+        .await
+        .json();
+    assert_eq!(
+        log.as_array().unwrap().last().unwrap()["codes"],
+        json!(["takedown"])
+    );
+}

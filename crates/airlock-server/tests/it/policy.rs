@@ -386,3 +386,25 @@ async fn bad_admin_requests_say_what_is_wrong() {
         answer.error()
     );
 }
+
+#[tokio::test]
+async fn a_tag_whose_only_target_is_refused_answers_with_the_decision() {
+    let harness = axios_harness("").await;
+    harness.registry.publish(
+        PackageBuilder::new("axios", "2.0.0-beta.1")
+            .published(hours_ago(1))
+            .build(),
+    );
+    harness
+        .registry
+        .set_dist_tag("axios", "next", "2.0.0-beta.1");
+    let answer = harness.get("/axios/next").await;
+    assert_eq!(answer.status, 403);
+    assert!(
+        answer
+            .error()
+            .contains("`axios@2.0.0-beta.1` is quarantined"),
+        "{}",
+        answer.error()
+    );
+}
