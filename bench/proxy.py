@@ -61,7 +61,15 @@ def ensure_tools():
     run(["cargo", "build", "--release", "--locked", "-p", "airlock", "-p", "airlock-test", "--bins"], cwd=ROOT)
 
 
+def port_in_use(port):
+    import socket
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 def start(name, command, port, env=None, cwd=None):
+    if port_in_use(port):
+        sys.exit(f"port {port} is already in use; stop what holds it before benchmarking {name}")
     logfile = open(WORK / f"{name}.log", "w")
     process = subprocess.Popen(command, stdout=logfile, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                start_new_session=True)
