@@ -79,16 +79,7 @@ async fn install_through_airlock(client: Client) {
     let registry = FakeRegistry::start().await;
     publish_graph(&registry);
     let workspace = Workspace::new();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-        ],
-    )
-    .await;
+    let airlock = Airlock::in_front_of(&workspace, &registry).await;
     let project = workspace.path("project");
     write_project(&project);
 
@@ -196,16 +187,7 @@ async fn npm_reports_an_integrity_mismatch_with_airlocks_message() {
     publish_graph(&registry);
     registry.faults(|faults| faults.corrupt_tarballs = true);
     let workspace = Workspace::new();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-        ],
-    )
-    .await;
+    let airlock = Airlock::in_front_of(&workspace, &registry).await;
     let project = workspace.path("project");
     write_project(&project);
     let run = clients
@@ -231,16 +213,7 @@ async fn npm_audit_works_through_airlock() {
     let registry = FakeRegistry::start().await;
     publish_graph(&registry);
     let workspace = Workspace::new();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-        ],
-    )
-    .await;
+    let airlock = Airlock::in_front_of(&workspace, &registry).await;
     let project = workspace.path("project");
     write_project(&project);
     let home = workspace.path("client-home");

@@ -78,6 +78,25 @@ impl Airlock {
         Self { child, url, log }
     }
 
+    /// Airlock on the workspace's data directory in front of `registry`.
+    pub(crate) async fn in_front_of(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+    ) -> Self {
+        let data = workspace.path("data");
+        let upstream = registry.url();
+        Self::start(
+            &workspace.path("home"),
+            &[
+                "--data-dir",
+                data.to_str().expect("a UTF-8 temp path"),
+                "--upstream",
+                &upstream,
+            ],
+        )
+        .await
+    }
+
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
