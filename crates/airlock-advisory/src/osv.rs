@@ -442,7 +442,7 @@ mod tests {
 
     #[test]
     fn iocs_come_from_the_record_and_its_details() {
-        let json = r#"{"id": "MAL-4", "details": "Downloads a payload from http://203.0.113.9:8000/6202033 and beacons to https://c2.example.invalid/x.",
+        let json = r#"{"id": "MAL-4", "details": "Downloads a payload from http://127.0.0.9:8000/6202033 and beacons to https://c2.example.invalid/x.",
             "database_specific": {"iocs": {"domains": ["sfrclak.example.invalid"]}},
             "references": [{"type": "WEB", "url": "https://advisories.example/MAL-4"}],
             "affected": [{"package": {"ecosystem": "npm", "name": "pkg"}, "versions": ["1.0.0"]}]}"#;
@@ -451,11 +451,11 @@ mod tests {
             advisory.iocs.domains,
             ["sfrclak.example.invalid", "c2.example.invalid"]
         );
-        assert_eq!(advisory.iocs.ips, ["203.0.113.9"]);
+        assert_eq!(advisory.iocs.ips, ["127.0.0.9"]);
         assert_eq!(
             advisory.iocs.urls,
             [
-                "http://203.0.113.9:8000/6202033",
+                "http://127.0.0.9:8000/6202033",
                 "https://c2.example.invalid/x"
             ]
         );

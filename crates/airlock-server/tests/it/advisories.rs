@@ -12,7 +12,7 @@ fn mal_record(id: &str, name: &str, versions: &[&str]) -> serde_json::Value {
         "schema_version": "1.5.0",
         "id": id,
         "summary": format!("Malicious code in {name} (npm)"),
-        "details": "Runs a dropper at install time that fetches http://203.0.113.7:8000/stage2.",
+        "details": "Runs a dropper at install time that fetches http://127.0.0.7:8000/stage2.",
         "affected": [{"package": {"ecosystem": "npm", "name": name}, "versions": versions}]
     })
 }
@@ -55,7 +55,7 @@ async fn an_advisory_blocks_a_version_already_cached_on_the_next_request() {
     assert_eq!(answer.json()["imported"], 1);
     let summary = harness.admin("GET", "/advisories", None).await.json();
     assert_eq!(summary["advisories"], 1);
-    assert_eq!(summary["iocs"]["ips"], json!(["203.0.113.7"]));
+    assert_eq!(summary["iocs"]["ips"], json!(["127.0.0.7"]));
 
     let refused = harness.get("/demo/-/demo-1.1.0.tgz").await;
     assert_eq!(refused.status, 403);

@@ -82,7 +82,7 @@ async fn advisory_exposure_and_takedown_timeline() {
     let record = serde_json::json!({
         "schema_version": "1.5.0", "id": "MAL-2026-100", "aliases": ["GHSA-test-test-test"],
         "summary": "Malicious code in victim (npm)",
-        "details": "The package downloads a second stage from http://203.0.113.5:8000/p.",
+        "details": "The package downloads a second stage from http://127.0.0.5:8000/p.",
         "affected": [{"package": {"ecosystem": "npm", "name": "victim"}, "versions": ["1.0.0"]}]
     });
     std::fs::write(
