@@ -2,6 +2,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::AccessLog;
+
 /// Settings of the HTTP side, already validated by whoever built them.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -19,6 +21,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Where alerts are posted (generic JSON with a Slack-compatible `text`).
     pub webhook: Option<Url>,
+    /// Where the one line per request goes.
+    pub access_log: AccessLog,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -30,6 +34,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("memory_cache_bytes", &self.memory_cache_bytes)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "****"))
             .field("webhook", &self.webhook)
+            .field("access_log", &self.access_log)
             .finish()
     }
 }
@@ -43,6 +48,7 @@ impl Default for ServerConfig {
             memory_cache_bytes: 64 * 1024 * 1024,
             admin_token: None,
             webhook: None,
+            access_log: AccessLog::default(),
         }
     }
 }

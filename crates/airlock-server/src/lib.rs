@@ -15,6 +15,7 @@
 //! # }
 //! ```
 
+mod access;
 pub mod admin;
 pub mod advisories;
 mod alerts;
@@ -31,6 +32,7 @@ mod router;
 mod state;
 mod tarballs;
 
+pub use access::AccessLog;
 pub use advisories::{AdvisoryHandle, ImportError, ImportReport};
 pub use alerts::Alert;
 pub use config::ServerConfig;

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
@@ -37,7 +37,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(handlers::package)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
 
@@ -86,19 +86,15 @@ pub async fn serve(
 }
 
 /// One line per request: method, path, status, time.
-async fn log_request(request: Request, next: Next) -> Response {
+async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
-    let elapsed = start.elapsed();
-    tracing::info!(
-        target: "airlock::access",
-        %method,
-        %path,
-        status = response.status().as_u16(),
-        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+    state
+        .inner
+        .config
+        .access_log
+        .record(&method, &path, response.status(), start.elapsed());
     response
 }

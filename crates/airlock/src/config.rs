@@ -177,6 +177,7 @@ impl Settings {
                 .or(file.admin.token)
                 .filter(|token| !token.is_empty()),
             webhook: file.alerts.webhook,
+            access_log: defaults.access_log,
         };
         let advisories = file.advisories.path.map(|path| AdvisorySource {
             path,

@@ -11,9 +11,12 @@ mod client;
 mod lists;
 mod serve;
 
-pub(crate) async fn run(command: Command) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    command: Command,
+    access_log: airlock_server::AccessLog,
+) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(args, access_log).await,
         Command::Check(args) => check::run(args).await,
         Command::Approve(args) => approve::approve(args).await,
         Command::Deny(args) => approve::deny(args).await,

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use airlock_server::{AdvisoryHandle, AppState, PolicyHandle};
+use airlock_server::{AccessLog, AdvisoryHandle, AppState, PolicyHandle};
 use airlock_store::Store;
 use airlock_upstream::Upstream;
 use anyhow::Context as _;
@@ -35,8 +35,9 @@ pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Parts> {
     Ok(Parts { store, upstream })
 }
 
-pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::resolve(args).await?;
+pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Result<ExitCode> {
+    let mut settings = Settings::resolve(args).await?;
+    settings.server.access_log = access_log;
     let Parts { store, upstream } = open(&settings).await?;
     let policy = PolicyHandle::load(settings.policy.clone(), store.clone())
         .await

@@ -1,4 +1,4 @@
-//! Crashes: a killed process never leaves a blob that is served.
+//! The running process: a killed process never leaves a blob that is served, and its log has one line per request.
 
 use std::time::Duration;
 
@@ -84,4 +84,43 @@ async fn a_download_killed_halfway_leaves_nothing_served() {
     assert_eq!(response.status(), 200);
     assert_eq!(response.bytes().await.unwrap(), package.tarball);
     assert_eq!(blobs(&data).len(), 1);
+}
+
+#[tokio::test]
+async fn every_request_leaves_one_access_line() {
+    let registry = FakeRegistry::start().await;
+    registry.publish(PackageBuilder::new("lined", "1.0.0").build());
+    let workspace = Workspace::new();
+    let airlock = Airlock::in_front_of(&workspace, &registry).await;
+
+    let client = reqwest::Client::new();
+    for path in ["lined", "lined/-/lined-1.0.0.tgz", "-/nothing-here"] {
+        client
+            .get(format!("{}{path}", airlock.url))
+            .send()
+            .await
+            .unwrap();
+    }
+    let wanted = [
+        "method=GET path=/lined status=200",
+        "method=GET path=/lined/-/lined-1.0.0.tgz status=200",
+        "method=GET path=/-/nothing-here status=404",
+    ];
+    // The writer thread flushes when its queue empties; give it a moment.
+    let log = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let log = airlock.log();
+            if wanted.iter().all(|line| log.contains(line)) {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("access lines missing from:\n{}", airlock.log()));
+    for line in wanted {
+        let matching: Vec<&str> = log.lines().filter(|l| l.contains(line)).collect();
+        assert_eq!(matching.len(), 1, "one line for {line}:\n{log}");
+        assert!(matching[0].contains(" INFO airlock::access: request "));
+    }
 }
