@@ -32,10 +32,16 @@ pub enum Code {
     SignatureInvalid,
     IntegrityMismatch,
     Takedown,
+    SelfDeletion,
+    SelfPropagation,
+    Sabotage,
+    UnparsableCode,
+    TarballMalformed,
+    AnalysisIncomplete,
 }
 
 impl Code {
-    pub const ALL: [Self; 20] = [
+    pub const ALL: [Self; 26] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -56,6 +62,12 @@ impl Code {
         Self::SignatureInvalid,
         Self::IntegrityMismatch,
         Self::Takedown,
+        Self::SelfDeletion,
+        Self::SelfPropagation,
+        Self::Sabotage,
+        Self::UnparsableCode,
+        Self::TarballMalformed,
+        Self::AnalysisIncomplete,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,6 +92,12 @@ impl Code {
             Self::SignatureInvalid => "signature-invalid",
             Self::IntegrityMismatch => "integrity-mismatch",
             Self::Takedown => "takedown",
+            Self::SelfDeletion => "self-deletion",
+            Self::SelfPropagation => "self-propagation",
+            Self::Sabotage => "sabotage",
+            Self::UnparsableCode => "unparsable-code",
+            Self::TarballMalformed => "tarball-malformed",
+            Self::AnalysisIncomplete => "analysis-incomplete",
         }
     }
 
@@ -114,6 +132,18 @@ impl Code {
             Self::SignatureInvalid => "the registry signature does not verify",
             Self::IntegrityMismatch => "the tarball does not hash to the registry's digest",
             Self::Takedown => "the upstream removed this version",
+            Self::SelfDeletion => "deletes its own files after running (anti-forensics)",
+            Self::SelfPropagation => "publishes packages or edits tarballs (worm behaviour)",
+            Self::Sabotage => {
+                "hangs or empties the package: unbounded loops at import, most files removed"
+            }
+            Self::UnparsableCode => "a JavaScript file does not parse (weak on its own)",
+            Self::TarballMalformed => {
+                "the tarball has unsafe paths, links, or exceeds the reading limits"
+            }
+            Self::AnalysisIncomplete => {
+                "the analysis did not finish (time limit or size caps): not a pass"
+            }
         }
     }
 

@@ -7,6 +7,9 @@ pub enum Error {
     #[error("the policy is invalid:\n{0}")]
     Toml(String),
 
+    #[error("the policy is invalid: {0}")]
+    Invalid(String),
+
     #[error("`{spec}` cannot be an exception: {reason}")]
     InvalidException { spec: String, reason: &'static str },
 }

@@ -24,6 +24,7 @@
 //! assert!(!decision.admits());
 //! ```
 
+mod analysis;
 mod code;
 mod decision;
 mod duration;
@@ -33,6 +34,7 @@ mod matcher;
 mod policy;
 mod tags;
 
+pub use analysis::{Action, AnalysisAllow, AnalysisRules};
 pub use code::Code;
 pub use decision::{Decision, Reason, Verdict, Waiver, WaiverKind};
 pub use duration::{HumanDuration, describe_millis};

@@ -60,6 +60,8 @@ struct RawPolicy {
     allow: Vec<RawRule>,
     #[serde(default)]
     exception: Vec<RawException>,
+    #[serde(default)]
+    analysis: crate::analysis::RawAnalysis,
 }
 
 #[derive(Deserialize)]
@@ -146,6 +148,7 @@ pub struct Policy {
     pub(crate) deny: Vec<Rule>,
     pub(crate) allow: Vec<Rule>,
     pub(crate) exceptions: Vec<Exception>,
+    pub(crate) analysis: crate::AnalysisRules,
     file_digest: String,
     digest: String,
 }
@@ -198,6 +201,7 @@ impl Policy {
             deny: rules(raw.deny),
             allow: rules(raw.allow),
             exceptions,
+            analysis: crate::AnalysisRules::from_raw(raw.analysis).map_err(Error::Invalid)?,
             digest: file_digest.clone(),
             file_digest,
         };
@@ -249,6 +253,11 @@ impl Policy {
             .filter(|(spec, _)| spec.matches_name(name))
             .max_by_key(|(spec, _)| spec.specificity())
             .map_or(self.min_release_age_ms, |(_, age)| *age)
+    }
+
+    /// What the policy says about analysis findings.
+    pub fn analysis(&self) -> &crate::AnalysisRules {
+        &self.analysis
     }
 
     pub fn exceptions(&self) -> &[Exception] {

@@ -63,7 +63,9 @@ impl AccessLog {
             Sink::Direct { writer, json } => {
                 let line = format_line(SystemTime::now(), method, path, status, micros, *json);
                 // A poisoned lock only means another request panicked mid-write.
-                let mut writer = writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut writer = writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let _ = writer.write_all(line.as_bytes());
             }
             Sink::Off => {}

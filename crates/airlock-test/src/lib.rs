@@ -11,6 +11,7 @@
 //! # }
 //! ```
 
+pub mod attacks;
 mod clients;
 pub mod dataset;
 mod package;

@@ -1,0 +1,584 @@
+//! The whole analysis of one tarball: read, find reach, scan, judge, escalate.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+
+use airlock_policy::Code;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::archive::{Archive, FileKind, Limits};
+use crate::diff::VersionDiff;
+use crate::finding::{Confidence, Finding, Reach, Severity};
+use crate::js::rules::{self, FileContext};
+use crate::js::scan::{self, FileFacts};
+use crate::manifest::{self, Manifest};
+use crate::{ANALYZER_VERSION, Indicators};
+
+/// What the analysis needs besides the tarball.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    pub limits: Limits,
+    /// The registry's version document, compared with the tarball's `package.json`.
+    pub registry_manifest: Option<&'a Value>,
+    /// Addresses from advisories.
+    pub indicators: Option<&'a Indicators>,
+    /// The previous version on the same release line: (version, its analysis).
+    pub previous: Option<(&'a str, &'a Analysis)>,
+}
+
+/// A file, as the diff needs it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    pub path: String,
+    pub size: u64,
+    pub kind: FileKind,
+}
+
+/// Everything the analyser found in one tarball.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Analysis {
+    /// The analyser version that produced it; a newer analyser re-analyses.
+    pub analyzer: u32,
+    pub manifest: Manifest,
+    pub files: Vec<FileSummary>,
+    pub unpacked_bytes: u64,
+    /// Packages some file requires or imports (bare names, scopes kept).
+    pub required_packages: BTreeSet<String>,
+    /// Most severe first.
+    pub findings: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<VersionDiff>,
+}
+
+impl Analysis {
+    /// Analyses a gzipped tarball.
+    pub fn of_tarball(tgz: &[u8], options: &Options<'_>) -> Self {
+        Self::of_archive(&Archive::read(tgz, &options.limits), options)
+    }
+
+    /// Analyses files already read (a tarball, or a directory the CLI walked).
+    pub fn of_archive(archive: &Archive, options: &Options<'_>) -> Self {
+        let empty = Indicators::default();
+        let indicators = options.indicators.unwrap_or(&empty);
+        let mut findings = archive.problems.clone();
+        let package_json = archive
+            .get("package.json")
+            .and_then(|entry| entry.text.as_deref())
+            .and_then(|text| serde_json::from_str::<Value>(text).ok());
+        let manifest = if let Some(value @ Value::Object(_)) = &package_json {
+            Manifest::from_value(value)
+        } else {
+            findings.push(Finding::new(
+                Code::TarballMalformed,
+                Severity::High,
+                Confidence::High,
+                "no readable package.json at the package root",
+            ));
+            Manifest::default()
+        };
+
+        let code_files: Vec<&crate::archive::Entry> = archive
+            .entries
+            .iter()
+            .filter(|entry| entry.text.is_some() && is_code(entry, &manifest))
+            .collect();
+        let facts: HashMap<&str, FileFacts> = code_files
+            .iter()
+            .map(|entry| {
+                (
+                    entry.path.as_str(),
+                    scan::scan(&entry.path, entry.text.as_deref().unwrap_or("")),
+                )
+            })
+            .collect();
+
+        let paths: BTreeSet<&str> = archive
+            .entries
+            .iter()
+            .map(|entry| entry.path.as_str())
+            .collect();
+        let install_roots = install_roots(&manifest, &paths);
+        let import_roots: Vec<String> = manifest
+            .import_files()
+            .iter()
+            .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
+            .collect();
+        let install = reachable(&install_roots, &facts, &paths);
+        let import = reachable(&import_roots, &facts, &paths);
+        let reach_of = |path: &str| {
+            if install.contains(path) {
+                Reach::Install
+            } else if import.contains(path) {
+                Reach::Import
+            } else {
+                Reach::Elsewhere
+            }
+        };
+
+        let mut required_packages = BTreeSet::new();
+        for entry in &code_files {
+            let Some(file_facts) = facts.get(entry.path.as_str()) else {
+                continue;
+            };
+            for (module, _) in &file_facts.requires {
+                if let Some(package) = package_of(module) {
+                    required_packages.insert(package);
+                }
+            }
+            let context = FileContext {
+                path: &entry.path,
+                reach: reach_of(&entry.path),
+                bundle: is_bundle(&entry.path, entry.text.as_deref().unwrap_or("")),
+                indicators,
+            };
+            findings.extend(rules::judge_file(file_facts, &context));
+        }
+
+        // Install scripts: the commands themselves, inline code, and shell files they
+        // or install-time code name.
+        let install_context = |path: &'static str| FileContext {
+            path,
+            reach: Reach::Install,
+            bundle: false,
+            indicators,
+        };
+        for (script, command) in &manifest.install_scripts {
+            findings.push(
+                Finding::new(
+                    Code::InstallScript,
+                    Severity::Low,
+                    Confidence::High,
+                    format!("runs `{script}` at install"),
+                )
+                .at("package.json", None, command)
+                .reach(Reach::Install),
+            );
+            findings.extend(rules::judge_shell(
+                command,
+                &install_context("package.json"),
+            ));
+            if let Some(code) = inline_node_code(command) {
+                let inline = scan::scan("inline.js", &code);
+                findings.extend(rules::judge_file(&inline, &install_context("package.json")));
+            }
+        }
+        if !manifest.install_scripts.contains_key("install")
+            && !manifest.gypfile_disabled
+            && paths.contains("binding.gyp")
+        {
+            findings.push(
+                Finding::new(
+                    Code::InstallScript,
+                    Severity::Info,
+                    Confidence::High,
+                    "builds a native addon at install (`binding.gyp`: npm runs node-gyp rebuild)",
+                )
+                .at("binding.gyp", None, "")
+                .reach(Reach::Install),
+            );
+        }
+        let install_strings: Vec<&str> = install
+            .iter()
+            .filter_map(|path| facts.get(path.as_str()))
+            .flat_map(|file_facts| file_facts.strings.iter().map(|(text, _)| text.as_str()))
+            .chain(manifest.install_scripts.values().map(String::as_str))
+            .collect();
+        for entry in archive
+            .entries
+            .iter()
+            .filter(|entry| entry.kind == FileKind::Shell)
+        {
+            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            let reach = if install_strings.iter().any(|text| text.contains(name)) {
+                Reach::Install
+            } else {
+                Reach::Elsewhere
+            };
+            let context = FileContext {
+                path: &entry.path,
+                reach,
+                bundle: false,
+                indicators,
+            };
+            findings.extend(rules::judge_shell(
+                entry.text.as_deref().unwrap_or(""),
+                &context,
+            ));
+        }
+
+        findings.extend(minified_twins(&code_files, &facts, reach_of));
+        if let Some(registry) = options.registry_manifest {
+            findings.extend(mismatch(&Manifest::from_value(registry), &manifest, &paths));
+        }
+        findings.extend(spare_manifests(archive, &manifest));
+
+        let files: Vec<FileSummary> = archive
+            .entries
+            .iter()
+            .map(|entry| FileSummary {
+                path: entry.path.clone(),
+                size: entry.size,
+                kind: entry.kind,
+            })
+            .collect();
+        let mut analysis = Self {
+            analyzer: ANALYZER_VERSION,
+            manifest,
+            files,
+            unpacked_bytes: archive.unpacked_bytes,
+            required_packages,
+            findings,
+            diff: None,
+        };
+        if let Some((previous_version, previous)) = options.previous {
+            let current_version = analysis.manifest.version.clone().unwrap_or_default();
+            let diff =
+                VersionDiff::of_analyses(previous, &analysis, previous_version, &current_version);
+            analysis.findings.extend(diff.findings());
+            analysis.diff = Some(diff);
+        }
+        escalate(&mut analysis.findings);
+        analysis.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.confidence.cmp(&a.confidence))
+        });
+        analysis
+    }
+
+    /// The most severe finding's severity, or `Info` when there is none.
+    pub fn worst(&self) -> Severity {
+        self.findings
+            .iter()
+            .map(|finding| finding.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+}
+
+/// Files parsed as code: JavaScript and TypeScript sources, and whatever `bin`,
+/// `main` or a script names (often without an extension).
+fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
+    let lower = entry.path.to_ascii_lowercase();
+    if lower.ends_with(".d.ts") || lower.ends_with(".map") {
+        return false;
+    }
+    if entry.kind == FileKind::Script {
+        return true;
+    }
+    let named = |path: &String| manifest::normalise(path) == entry.path;
+    entry.kind == FileKind::Text
+        && !lower.ends_with(".md")
+        && (manifest.bin.values().any(named) || manifest.entry_points.iter().any(named))
+}
+
+/// Minified or generated code, judged as a bundle.
+fn is_bundle(path: &str, text: &str) -> bool {
+    if path.contains(".min.") || text.len() > 512 * 1024 || text.contains("__webpack_require__") {
+        return true;
+    }
+    let lines = text.lines().count().max(1);
+    text.len() / lines > 250
+}
+
+/// The files lifecycle scripts run: every word of a script that names a file of the
+/// package (`node setup.js`, `node ./scripts/install`).
+fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
+    let mut roots = Vec::new();
+    for command in manifest.install_scripts.values() {
+        for word in command.split(|c: char| c.is_whitespace() || matches!(c, '&' | '|' | ';')) {
+            let word = word.trim_matches(['"', '\'']);
+            if word.is_empty() || word.starts_with('-') {
+                continue;
+            }
+            if let Some(path) = resolve(paths, "", &format!("./{word}")) {
+                roots.push(path);
+            }
+        }
+    }
+    roots
+}
+
+/// The code of `node -e "..."`.
+fn inline_node_code(command: &str) -> Option<String> {
+    let at = command
+        .find("node -e ")
+        .or_else(|| command.find("node --eval "))?;
+    let rest = command[at..].split_once(' ')?.1.split_once(' ')?.1.trim();
+    let quote = rest.chars().next()?;
+    if matches!(quote, '"' | '\'') {
+        let body = &rest[1..];
+        Some(body[..body.rfind(quote).unwrap_or(body.len())].to_owned())
+    } else {
+        Some(rest.to_owned())
+    }
+}
+
+/// Resolves a relative module specifier from the file at `from` the way Node does
+/// for files: exact, with an extension, or a directory's index.
+fn resolve(paths: &BTreeSet<&str>, from: &str, specifier: &str) -> Option<String> {
+    if !(specifier.starts_with("./") || specifier.starts_with("../")) {
+        return None;
+    }
+    let directory = from.rsplit_once('/').map_or("", |(directory, _)| directory);
+    let joined = manifest::normalise(&format!("{directory}/{specifier}"));
+    let candidates = [
+        joined.clone(),
+        format!("{joined}.js"),
+        format!("{joined}.cjs"),
+        format!("{joined}.mjs"),
+        format!("{joined}.json"),
+        format!("{joined}/index.js"),
+        format!("{joined}/index.cjs"),
+    ];
+    candidates
+        .into_iter()
+        .find(|candidate| paths.contains(candidate.as_str()))
+}
+
+/// Files reachable from `roots` through relative requires.
+fn reachable(
+    roots: &[String],
+    facts: &HashMap<&str, FileFacts>,
+    paths: &BTreeSet<&str>,
+) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: VecDeque<String> = roots.iter().cloned().collect();
+    while let Some(path) = queue.pop_front() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        if let Some(file_facts) = facts.get(path.as_str()) {
+            for (module, _) in &file_facts.requires {
+                if let Some(next) = resolve(paths, &path, module) {
+                    queue.push_back(next);
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// `lodash/fp` → `lodash`, `@scope/x/y` → `@scope/x`; `None` for relative paths
+/// and Node built-ins.
+fn package_of(specifier: &str) -> Option<String> {
+    if specifier.starts_with('.') || specifier.starts_with('/') || specifier.starts_with("node:") {
+        return None;
+    }
+    let mut parts = specifier.split('/');
+    let first = parts.next()?;
+    if first.starts_with('@') {
+        Some(format!("{first}/{}", parts.next()?))
+    } else {
+        Some(first.to_owned())
+    }
+}
+
+/// A minified file whose readable twin in the same package does less: the payload
+/// hides in the file nobody reads (flatmap-stream).
+fn minified_twins(
+    files: &[&crate::archive::Entry],
+    facts: &HashMap<&str, FileFacts>,
+    reach_of: impl Fn(&str) -> Reach,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for entry in files {
+        let Some(readable) = entry
+            .path
+            .strip_suffix(".min.js")
+            .map(|stem| format!("{stem}.js"))
+        else {
+            continue;
+        };
+        let (Some(minified), Some(twin)) =
+            (facts.get(entry.path.as_str()), facts.get(readable.as_str()))
+        else {
+            continue;
+        };
+        let modules = |facts: &FileFacts| -> BTreeSet<String> {
+            facts
+                .requires
+                .iter()
+                .map(|(module, _)| module.clone())
+                .collect()
+        };
+        let extra: Vec<String> = modules(minified)
+            .difference(&modules(twin))
+            .cloned()
+            .collect();
+        let more_dynamic =
+            minified.dynamic.len() + minified.decoders.len() + minified.computed_requires.len()
+                > twin.dynamic.len() + twin.decoders.len() + twin.computed_requires.len();
+        if extra.is_empty() && !more_dynamic {
+            continue;
+        }
+        let mut what = Vec::new();
+        if !extra.is_empty() {
+            what.push(format!(
+                "requires {} that `{readable}` does not",
+                extra.join(", ")
+            ));
+        }
+        if more_dynamic {
+            what.push("decodes or runs code that the readable file does not".to_owned());
+        }
+        let reach = reach_of(&entry.path);
+        findings.push(
+            Finding::new(
+                Code::ObfuscatedCode,
+                if reach == Reach::Elsewhere {
+                    Severity::Medium
+                } else {
+                    Severity::High
+                },
+                Confidence::High,
+                format!(
+                    "the minified file is not its readable twin minified: it {}",
+                    what.join(" and ")
+                ),
+            )
+            .at(&entry.path, None, "")
+            .reach(reach),
+        );
+    }
+    findings
+}
+
+/// The registry's metadata against the tarball's `package.json`: what npm decides
+/// from (dependencies, install scripts) must be what the tarball holds.
+fn mismatch(registry: &Manifest, tarball: &Manifest, paths: &BTreeSet<&str>) -> Vec<Finding> {
+    let mut differences = Vec::new();
+    if registry.dependencies != tarball.dependencies {
+        let names = |manifest: &Manifest| {
+            manifest
+                .dependencies
+                .iter()
+                .map(|(name, range)| format!("{name}@{range}"))
+                .collect::<BTreeSet<_>>()
+        };
+        let (registry_deps, tarball_deps) = (names(registry), names(tarball));
+        let only_tarball: Vec<&String> = tarball_deps.difference(&registry_deps).collect();
+        let only_registry: Vec<&String> = registry_deps.difference(&tarball_deps).collect();
+        differences.push(format!(
+            "dependencies differ (only in the tarball: {only_tarball:?}; only in the registry: {only_registry:?})"
+        ));
+    }
+    let mut registry_scripts = registry.install_scripts.clone();
+    // The registry adds `install: node-gyp rebuild` for packages with binding.gyp.
+    if paths.contains("binding.gyp")
+        && registry_scripts.get("install").map(String::as_str) == Some("node-gyp rebuild")
+        && !tarball.install_scripts.contains_key("install")
+    {
+        registry_scripts.remove("install");
+    }
+    let mut tarball_scripts = tarball.install_scripts.clone();
+    // `prepare` does not run for registry installs and is often stripped.
+    registry_scripts.remove("prepare");
+    tarball_scripts.remove("prepare");
+    if registry_scripts != tarball_scripts {
+        differences.push(format!(
+            "install scripts differ (registry: {registry_scripts:?}; tarball: {tarball_scripts:?})"
+        ));
+    }
+    differences
+        .into_iter()
+        .map(|difference| {
+            Finding::new(
+                Code::ManifestMismatch,
+                Severity::High,
+                Confidence::High,
+                format!(
+                    "the registry's metadata and the tarball's package.json disagree: {difference}"
+                ),
+            )
+            .at("package.json", None, "")
+            .reach(Reach::Install)
+        })
+        .collect()
+}
+
+/// Another file that is a complete manifest of this package: kept to be swapped in
+/// over `package.json` after the payload ran (Axios's `package.md`).
+fn spare_manifests(archive: &Archive, manifest: &Manifest) -> Vec<Finding> {
+    let Some(name) = &manifest.name else {
+        return Vec::new();
+    };
+    archive
+        .entries
+        .iter()
+        .filter(|entry| entry.path != "package.json" && !entry.path.contains('/'))
+        .filter(|entry| matches!(entry.kind, FileKind::Text | FileKind::Json))
+        .filter_map(|entry| {
+            let value: Value = serde_json::from_str(entry.text.as_deref()?).ok()?;
+            let spare = Manifest::from_value(&value);
+            (spare.name.as_ref() == Some(name) && spare.version.is_some() && spare.version != manifest.version).then(|| {
+                Finding::new(
+                    Code::ManifestSwap,
+                    Severity::Medium,
+                    Confidence::Medium,
+                    format!(
+                        "`{}` is a second package.json claiming version {}: a clean manifest to swap in after install",
+                        entry.path,
+                        spare.version.unwrap_or_default()
+                    ),
+                )
+                .at(&entry.path, None, "")
+                .reach(Reach::Install)
+            })
+        })
+        .collect()
+}
+
+/// Strong signals of different kinds at install or import time make each other
+/// stronger: a dropper trips several at once, a legitimate package rarely two.
+fn escalate(findings: &mut [Finding]) {
+    let live = |finding: &Finding| finding.reach != Reach::Elsewhere;
+    let strong: BTreeSet<Code> = findings
+        .iter()
+        .filter(|finding| {
+            live(finding)
+                && finding.severity >= Severity::High
+                && finding.confidence >= Confidence::Medium
+        })
+        .map(|finding| finding.code)
+        .collect();
+    let medium: BTreeSet<Code> = findings
+        .iter()
+        .filter(|finding| live(finding) && finding.severity >= Severity::Medium)
+        .map(|finding| finding.code)
+        .collect();
+    if strong.len() >= 2 || (!strong.is_empty() && medium.len() >= 3) {
+        for finding in findings
+            .iter_mut()
+            .filter(|finding| live(finding) && finding.severity >= Severity::High)
+        {
+            if finding.severity == Severity::High {
+                finding.severity = Severity::Critical;
+                finding
+                    .message
+                    .push_str(" (together with other strong signals)");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_from_specifiers() {
+        assert_eq!(package_of("lodash/fp").as_deref(), Some("lodash"));
+        assert_eq!(package_of("@scope/x/y").as_deref(), Some("@scope/x"));
+        assert_eq!(package_of("./x"), None);
+    }
+
+    #[test]
+    fn inline_code_of_node_e() {
+        assert_eq!(
+            inline_node_code("node -e \"require('./x')\"").as_deref(),
+            Some("require('./x')")
+        );
+        assert_eq!(inline_node_code("node setup.js"), None);
+    }
+}

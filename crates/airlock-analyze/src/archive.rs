@@ -1,0 +1,339 @@
+//! Reading a package tarball as a bounded stream, in memory, never onto disk.
+//!
+//! Tarballs come from attackers. Every entry is checked before a byte of it is kept:
+//! paths must stay inside the package (no `..`, no absolute paths), links and device
+//! entries are refused, and the number of entries, the size of each, the total size
+//! and the compression ratio are capped. A tarball that breaks a rule still yields
+//! what was read before it, plus a `tarball-malformed` finding: the analysis goes on,
+//! and the finding decides.
+
+use std::io::Read;
+
+use airlock_policy::Code;
+use flate2::read::GzDecoder;
+use serde::{Deserialize, Serialize};
+
+use crate::finding::{Confidence, Finding, Severity};
+
+/// Caps on what one tarball may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_entries: usize,
+    pub max_entry_bytes: u64,
+    pub max_total_bytes: u64,
+    /// Unpacked bytes per compressed byte, checked once past `ratio_floor_bytes`.
+    pub max_ratio: u64,
+    pub ratio_floor_bytes: u64,
+    /// The largest file whose text is kept for analysis; larger ones are noted.
+    pub max_text_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_entries: 50_000,
+            max_entry_bytes: 256 * 1024 * 1024,
+            max_total_bytes: 1024 * 1024 * 1024,
+            max_ratio: 200,
+            ratio_floor_bytes: 64 * 1024 * 1024,
+            max_text_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// What a file is, as far as its name and first bytes tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileKind {
+    /// JavaScript or TypeScript source.
+    Script,
+    Json,
+    /// Shell, batch or PowerShell.
+    Shell,
+    Text,
+    Elf,
+    MachO,
+    Windows,
+    Wasm,
+    Other,
+}
+
+impl FileKind {
+    pub fn is_binary(self) -> bool {
+        matches!(self, Self::Elf | Self::MachO | Self::Windows | Self::Wasm)
+    }
+}
+
+/// One regular file of the package.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The path inside the package, without the leading `package/`.
+    pub path: String,
+    pub size: u64,
+    pub kind: FileKind,
+    /// The text, for files that may hold code or configuration.
+    pub text: Option<String>,
+}
+
+/// The files of a tarball, read within [`Limits`].
+#[derive(Clone, Debug, Default)]
+pub struct Archive {
+    pub entries: Vec<Entry>,
+    pub compressed_bytes: u64,
+    pub unpacked_bytes: u64,
+    /// `tarball-malformed` findings: unsafe entries skipped, caps hit, corrupt data.
+    pub problems: Vec<Finding>,
+    /// Whether reading stopped before the end (a cap or corrupt data).
+    pub truncated: bool,
+}
+
+impl Archive {
+    pub fn get(&self, path: &str) -> Option<&Entry> {
+        self.entries.iter().find(|entry| entry.path == path)
+    }
+
+    /// Reads a gzipped tarball.
+    pub fn read(tgz: &[u8], limits: &Limits) -> Self {
+        let mut archive = Self {
+            compressed_bytes: tgz.len() as u64,
+            ..Self::default()
+        };
+        let mut tar = tar::Archive::new(GzDecoder::new(tgz));
+        let entries = match tar.entries() {
+            Ok(entries) => entries,
+            Err(error) => {
+                archive.problem(format!("not a gzipped tarball: {error}"), "");
+                archive.truncated = true;
+                return archive;
+            }
+        };
+        let mut count = 0usize;
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    archive.problem(format!("the archive is corrupt: {error}"), "");
+                    archive.truncated = true;
+                    break;
+                }
+            };
+            count += 1;
+            if count > limits.max_entries {
+                archive.problem(format!("more than {} entries", limits.max_entries), "");
+                archive.truncated = true;
+                break;
+            }
+            let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let entry_type = entry.header().entry_type();
+            if entry_type.is_dir() {
+                continue;
+            }
+            if !(entry_type.is_file() || entry_type == tar::EntryType::Continuous) {
+                let what = if entry_type.is_symlink() || entry_type.is_hard_link() {
+                    "a link"
+                } else {
+                    "a device or special file"
+                };
+                archive.problem(format!("entry `{raw_path}` is {what}; skipped"), &raw_path);
+                continue;
+            }
+            let Some(path) = package_path(&raw_path) else {
+                archive.problem(
+                    format!("entry `{raw_path}` points outside the package; skipped"),
+                    &raw_path,
+                );
+                continue;
+            };
+            let size = entry.size();
+            if size > limits.max_entry_bytes {
+                archive.problem(
+                    format!(
+                        "entry `{path}` is {size} bytes, over the {} byte cap",
+                        limits.max_entry_bytes
+                    ),
+                    &path,
+                );
+                archive.truncated = true;
+                break;
+            }
+            archive.unpacked_bytes += size;
+            if archive.unpacked_bytes > limits.max_total_bytes {
+                archive.problem(
+                    format!("unpacks to more than {} bytes", limits.max_total_bytes),
+                    &path,
+                );
+                archive.truncated = true;
+                break;
+            }
+            if archive.unpacked_bytes > limits.ratio_floor_bytes
+                && archive.unpacked_bytes / archive.compressed_bytes.max(1) > limits.max_ratio
+            {
+                archive.problem(
+                    format!(
+                        "compression ratio over {}:1 ({} bytes from {}): a decompression bomb",
+                        limits.max_ratio, archive.unpacked_bytes, archive.compressed_bytes
+                    ),
+                    &path,
+                );
+                archive.truncated = true;
+                break;
+            }
+            let mut head = [0u8; 4];
+            let mut kept = Vec::new();
+            let read = if keeps_text(&path) && size <= limits.max_text_bytes {
+                entry.read_to_end(&mut kept).map(|_| ())
+            } else {
+                let head_len = read_head(&mut entry, &mut head);
+                std::io::copy(&mut entry, &mut std::io::sink())
+                    .map(|_| ())
+                    .and(head_len)
+            };
+            if let Err(error) = read {
+                archive.problem(format!("entry `{path}` is cut short: {error}"), &path);
+                archive.truncated = true;
+                break;
+            }
+            if !kept.is_empty() {
+                head.iter_mut()
+                    .zip(&kept)
+                    .for_each(|(slot, byte)| *slot = *byte);
+            }
+            let kind = kind_of(&path, head);
+            let text = (!kept.is_empty()
+                && !kind.is_binary()
+                && !kept[..kept.len().min(512)].contains(&0))
+            .then(|| String::from_utf8_lossy(&kept).into_owned());
+            archive.entries.push(Entry {
+                path,
+                size,
+                kind,
+                text,
+            });
+        }
+        archive
+    }
+
+    fn problem(&mut self, message: String, path: &str) {
+        let mut finding = Finding::new(
+            Code::TarballMalformed,
+            Severity::High,
+            Confidence::High,
+            message,
+        );
+        if !path.is_empty() {
+            finding = finding.at(path, None, "");
+        }
+        self.problems.push(finding);
+    }
+}
+
+fn read_head(reader: &mut impl Read, head: &mut [u8; 4]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < head.len() {
+        match reader.read(&mut head[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(())
+}
+
+/// The path inside the package: the first component (`package/`, whatever its name,
+/// as npm does) removed; `None` when the path is absolute or climbs out.
+pub(crate) fn package_path(raw: &str) -> Option<String> {
+    let normalised = raw.replace('\\', "/");
+    if normalised.starts_with('/') || normalised.as_bytes().get(1) == Some(&b':') {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for part in normalised.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return None,
+            part => parts.push(part),
+        }
+    }
+    if parts.len() < 2 {
+        return None;
+    }
+    Some(parts[1..].join("/"))
+}
+
+fn extension(path: &str) -> &str {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').map_or("", |(_, extension)| extension)
+}
+
+/// Files whose text the analysis reads: code, manifests, scripts, and extensionless
+/// files (often `bin` scripts).
+fn keeps_text(path: &str) -> bool {
+    matches!(
+        extension(path).to_ascii_lowercase().as_str(),
+        "" | "js"
+            | "cjs"
+            | "mjs"
+            | "jsx"
+            | "ts"
+            | "cts"
+            | "mts"
+            | "json"
+            | "sh"
+            | "bash"
+            | "bat"
+            | "cmd"
+            | "ps1"
+            | "gyp"
+            | "md"
+    ) && !path.ends_with(".d.ts")
+}
+
+fn kind_of(path: &str, head: [u8; 4]) -> FileKind {
+    match head {
+        [0x7f, b'E', b'L', b'F'] => return FileKind::Elf,
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf]
+        | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
+        | [0xca, 0xfe, 0xba, 0xbe] => {
+            return FileKind::MachO;
+        }
+        [b'M', b'Z', ..] => return FileKind::Windows,
+        [0, b'a', b's', b'm'] => return FileKind::Wasm,
+        _ => {}
+    }
+    match extension(path).to_ascii_lowercase().as_str() {
+        "js" | "cjs" | "mjs" | "jsx" | "ts" | "cts" | "mts" => FileKind::Script,
+        "json" => FileKind::Json,
+        "sh" | "bash" | "bat" | "cmd" | "ps1" => FileKind::Shell,
+        "" | "md" | "txt" | "gyp" => FileKind::Text,
+        _ => FileKind::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_stay_inside_the_package() {
+        assert_eq!(
+            package_path("package/index.js").as_deref(),
+            Some("index.js")
+        );
+        assert_eq!(package_path("node/lib/a.js").as_deref(), Some("lib/a.js"));
+        assert_eq!(
+            package_path("package/./lib//a.js").as_deref(),
+            Some("lib/a.js")
+        );
+        assert_eq!(package_path("package/../../etc/passwd"), None);
+        assert_eq!(package_path("/etc/passwd"), None);
+        assert_eq!(package_path("package\\..\\x"), None);
+        assert_eq!(package_path("C:/x/y"), None);
+        assert_eq!(package_path("package"), None);
+    }
+
+    #[test]
+    fn garbage_is_a_finding_not_a_crash() {
+        let archive = Archive::read(b"definitely not gzip", &Limits::default());
+        assert!(archive.truncated);
+        assert_eq!(archive.problems[0].code, Code::TarballMalformed);
+    }
+}

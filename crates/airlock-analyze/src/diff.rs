@@ -1,0 +1,291 @@
+//! What changed between two versions of one release line.
+//!
+//! Attacks show in the diff before they show anywhere else: a dependency added in a
+//! patch release and required by no file (Axios), an install script that appeared
+//! (ua-parser-js, Shai-Hulud), a large blob appended to a small stable file (chalk),
+//! most files deleted (faker).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use airlock_policy::Code;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Analysis;
+use crate::finding::{Confidence, Finding, Reach, Severity};
+use crate::manifest::Manifest;
+
+/// The kind of version bump, as semver reads it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bump {
+    Major,
+    Minor,
+    Patch,
+    Prerelease,
+    /// Not newer, or not semver.
+    Other,
+}
+
+impl Bump {
+    pub fn between(previous: &str, current: &str) -> Self {
+        let parse = |version: &str| -> Option<([u64; 3], bool)> {
+            let (core, pre) = match version.split_once('-') {
+                Some((core, _)) => (core, true),
+                None => (version.split('+').next().unwrap_or(version), false),
+            };
+            let mut parts = core.split('.').map(|part| part.parse::<u64>().ok());
+            Some(([parts.next()??, parts.next()??, parts.next()??], pre))
+        };
+        let (Some((a, _)), Some((b, pre))) = (parse(previous), parse(current)) else {
+            return Self::Other;
+        };
+        if b <= a && !(b == a && pre) {
+            return if b == a {
+                Self::Prerelease
+            } else {
+                Self::Other
+            };
+        }
+        if pre {
+            Self::Prerelease
+        } else if b[0] != a[0] {
+            Self::Major
+        } else if b[1] != a[1] {
+            Self::Minor
+        } else {
+            Self::Patch
+        }
+    }
+}
+
+/// An added runtime dependency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedDependency {
+    pub name: String,
+    pub range: String,
+    /// No file of the new version requires it (`None` when the files are unknown).
+    pub phantom: Option<bool>,
+}
+
+/// A file that appeared, with its size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddedFile {
+    pub path: String,
+    pub size: u64,
+    pub binary: bool,
+}
+
+/// The differences that matter for trust.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionDiff {
+    pub previous: String,
+    pub current: String,
+    pub dependencies_added: Vec<AddedDependency>,
+    pub dependencies_removed: Vec<String>,
+    pub install_scripts_added: BTreeMap<String, String>,
+    pub install_scripts_changed: BTreeMap<String, (String, String)>,
+    pub entry_points_changed: Option<(Vec<String>, Vec<String>)>,
+    pub files_added: Vec<AddedFile>,
+    pub files_removed: Vec<String>,
+    /// Files that grew by more than 10 KB and doubled.
+    pub files_grown: Vec<(String, u64, u64)>,
+    pub files_before: usize,
+}
+
+impl VersionDiff {
+    /// Compares manifests alone (registry metadata is enough for this part).
+    pub fn of_manifests(
+        previous: &Manifest,
+        current: &Manifest,
+        previous_version: &str,
+        current_version: &str,
+    ) -> Self {
+        let mut diff = Self {
+            previous: previous_version.to_owned(),
+            current: current_version.to_owned(),
+            ..Self::default()
+        };
+        for (name, range) in &current.dependencies {
+            if !previous.dependencies.contains_key(name) {
+                diff.dependencies_added.push(AddedDependency {
+                    name: name.clone(),
+                    range: range.clone(),
+                    phantom: None,
+                });
+            }
+        }
+        diff.dependencies_removed = previous
+            .dependencies
+            .keys()
+            .filter(|name| !current.dependencies.contains_key(*name))
+            .cloned()
+            .collect();
+        for (script, command) in &current.install_scripts {
+            match previous.install_scripts.get(script) {
+                None => {
+                    diff.install_scripts_added
+                        .insert(script.clone(), command.clone());
+                }
+                Some(before) if before != command => {
+                    diff.install_scripts_changed
+                        .insert(script.clone(), (before.clone(), command.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        if previous.import_files() != current.import_files() {
+            diff.entry_points_changed = Some((previous.import_files(), current.import_files()));
+        }
+        diff
+    }
+
+    /// Compares two analysed tarballs.
+    pub fn of_analyses(
+        previous: &Analysis,
+        current: &Analysis,
+        previous_version: &str,
+        current_version: &str,
+    ) -> Self {
+        let mut diff = Self::of_manifests(
+            &previous.manifest,
+            &current.manifest,
+            previous_version,
+            current_version,
+        );
+        for added in &mut diff.dependencies_added {
+            added.phantom = Some(!current.required_packages.contains(&added.name));
+        }
+        let before: BTreeMap<&str, u64> = previous
+            .files
+            .iter()
+            .map(|file| (file.path.as_str(), file.size))
+            .collect();
+        let after: BTreeSet<&str> = current
+            .files
+            .iter()
+            .map(|file| file.path.as_str())
+            .collect();
+        diff.files_before = before.len();
+        for file in &current.files {
+            match before.get(file.path.as_str()) {
+                None => diff.files_added.push(AddedFile {
+                    path: file.path.clone(),
+                    size: file.size,
+                    binary: file.kind.is_binary(),
+                }),
+                Some(old) if file.size > old + 10 * 1024 && file.size > old * 2 => {
+                    diff.files_grown.push((file.path.clone(), *old, file.size));
+                }
+                Some(_) => {}
+            }
+        }
+        diff.files_removed = before
+            .keys()
+            .filter(|path| !after.contains(*path))
+            .map(|path| (*path).to_owned())
+            .collect();
+        diff
+    }
+
+    /// The findings the diff itself gives.
+    pub fn findings(&self) -> Vec<Finding> {
+        let bump = Bump::between(&self.previous, &self.current);
+        let mut findings = Vec::new();
+        let against = format!("since {}", self.previous);
+        for added in &self.dependencies_added {
+            let (severity, how) = match (bump, added.phantom) {
+                (Bump::Major, _) => continue,
+                (_, Some(true)) => (Severity::High, "required by no file of the package"),
+                (Bump::Patch | Bump::Prerelease, _) => (Severity::Medium, "in a patch release"),
+                _ => (Severity::Low, "in a minor release"),
+            };
+            findings.push(
+                Finding::new(
+                    Code::DependencyAdded,
+                    severity,
+                    Confidence::Medium,
+                    format!(
+                        "new dependency `{}@{}` {against}, {how}",
+                        added.name, added.range
+                    ),
+                )
+                .at(
+                    "package.json",
+                    None,
+                    &format!("\"{}\": \"{}\"", added.name, added.range),
+                )
+                .reach(Reach::Install),
+            );
+        }
+        for (script, command) in &self.install_scripts_added {
+            findings.push(
+                Finding::new(
+                    Code::InstallScriptAdded,
+                    if bump == Bump::Major {
+                        Severity::Medium
+                    } else {
+                        Severity::High
+                    },
+                    Confidence::High,
+                    format!("`{script}` script added {against}"),
+                )
+                .at("package.json", None, command)
+                .reach(Reach::Install),
+            );
+        }
+        for (script, (_, command)) in &self.install_scripts_changed {
+            findings.push(
+                Finding::new(
+                    Code::InstallScriptAdded,
+                    Severity::Medium,
+                    Confidence::Medium,
+                    format!("`{script}` script changed {against}"),
+                )
+                .at("package.json", None, command)
+                .reach(Reach::Install),
+            );
+        }
+        if self.files_before >= 5 && self.files_removed.len() * 10 >= self.files_before * 8 {
+            findings.push(
+                Finding::new(
+                    Code::Sabotage,
+                    Severity::Critical,
+                    Confidence::Medium,
+                    format!(
+                        "{} of {} files removed {against}",
+                        self.files_removed.len(),
+                        self.files_before
+                    ),
+                )
+                .reach(Reach::Import),
+            );
+        }
+        for added in self.files_added.iter().filter(|file| file.binary) {
+            findings.push(
+                Finding::new(
+                    Code::ObfuscatedCode,
+                    Severity::Low,
+                    Confidence::Low,
+                    format!("binary added {against} ({} bytes)", added.size),
+                )
+                .at(&added.path, None, "")
+                .reach(Reach::Elsewhere),
+            );
+        }
+        findings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bumps() {
+        assert_eq!(Bump::between("1.14.0", "1.14.1"), Bump::Patch);
+        assert_eq!(Bump::between("1.13.9", "1.14.0"), Bump::Minor);
+        assert_eq!(Bump::between("1.4.0", "2.0.0"), Bump::Major);
+        assert_eq!(Bump::between("1.4.0", "1.4.44-liberty-2"), Bump::Prerelease);
+        assert_eq!(Bump::between("2.0.0", "1.0.0"), Bump::Other);
+    }
+}

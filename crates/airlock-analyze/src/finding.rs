@@ -1,0 +1,124 @@
+//! What the analyser reports: findings with evidence a person can judge in seconds.
+
+use airlock_policy::Code;
+use serde::{Deserialize, Serialize};
+
+/// How much harm the behaviour can do where it was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Worth showing, not worth a decision on its own.
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// How sure the rule is that the pattern means what it looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+/// When the code runs for someone who installs the package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reach {
+    /// Not reached from an install script or an entry point: tests, tools, `bin`.
+    Elsewhere,
+    /// Runs when the package is imported (`main`, `exports` and what they require).
+    Import,
+    /// Runs during `npm install`: lifecycle scripts and the files they run.
+    Install,
+}
+
+impl Reach {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Elsewhere => "elsewhere",
+            Self::Import => "import",
+            Self::Install => "install",
+        }
+    }
+}
+
+/// One behaviour found in a package, with where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    /// What was found, in a sentence.
+    pub message: String,
+    /// The file inside the package (`package/` stripped), or the manifest field.
+    pub file: Option<String>,
+    /// 1-based line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// The code or text it was found in, shortened.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub snippet: String,
+    pub reach: Reach,
+}
+
+impl Finding {
+    pub(crate) fn new(
+        code: Code,
+        severity: Severity,
+        confidence: Confidence,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            severity,
+            confidence,
+            message: message.into(),
+            file: None,
+            line: None,
+            snippet: String::new(),
+            reach: Reach::Elsewhere,
+        }
+    }
+
+    #[must_use]
+    pub(crate) fn at(mut self, file: &str, line: Option<u32>, snippet: &str) -> Self {
+        self.file = Some(file.to_owned());
+        self.line = line;
+        self.snippet = shorten(snippet, 160);
+        self
+    }
+
+    #[must_use]
+    pub(crate) fn reach(mut self, reach: Reach) -> Self {
+        self.reach = reach;
+        self
+    }
+
+    /// Where, as `file:line`.
+    pub fn location(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => format!("{file}:{line}"),
+            (Some(file), None) => file.clone(),
+            (None, _) => String::new(),
+        }
+    }
+}
+
+/// `text` on one line, at most `max` characters, with an ellipsis when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.trim();
+    if flat.chars().count() <= max {
+        return flat.to_owned();
+    }
+    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}

@@ -1,0 +1,504 @@
+//! From a file's facts to findings, weighed by where the file runs.
+//!
+//! The same call means more in an install script than in a library function, and
+//! less again in a minified vendor bundle, where `eval`, computed `require` and long
+//! literals are ordinary. Each rule names its severity for the three reaches; the
+//! package-level pass in `lib.rs` then escalates when several strong signals meet.
+
+use airlock_policy::Code;
+
+use crate::Indicators;
+use crate::finding::{Confidence, Finding, Reach, Severity};
+use crate::js::scan::{FileFacts, Site};
+use crate::js::strings;
+
+use Severity::{Critical, High, Info, Low, Medium};
+
+pub(crate) struct FileContext<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) reach: Reach,
+    /// A minified or generated bundle: judged as a bundle, not as obfuscation.
+    pub(crate) bundle: bool,
+    pub(crate) indicators: &'a Indicators,
+}
+
+/// A severity for each reach: (install, import, elsewhere).
+#[derive(Clone, Copy)]
+struct ByReach(Severity, Severity, Severity);
+
+impl FileContext<'_> {
+    fn severity(&self, by: ByReach) -> Severity {
+        match self.reach {
+            Reach::Install => by.0,
+            Reach::Import => by.1,
+            Reach::Elsewhere => by.2,
+        }
+    }
+
+    /// Bundles are full of what would be odd in hand-written code; outside install
+    /// scripts, soften rules that bundlers trigger.
+    fn bundle_softened(&self, severity: Severity) -> Severity {
+        if self.bundle && self.reach != Reach::Install {
+            match severity {
+                Critical => High,
+                High => Medium,
+                Medium | Low | Info => Info,
+            }
+        } else {
+            severity
+        }
+    }
+
+    fn finding(
+        &self,
+        code: Code,
+        severity: Severity,
+        confidence: Confidence,
+        message: String,
+        site: Option<&Site>,
+    ) -> Finding {
+        let (line, text) = site.map_or((None, ""), |site| (Some(site.line), site.text.as_str()));
+        Finding::new(code, severity, confidence, message)
+            .at(self.path, line, text)
+            .reach(self.reach)
+    }
+}
+
+pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut push = |finding: Finding| {
+        if finding.severity > Info || findings.len() < 50 {
+            findings.push(finding);
+        }
+    };
+    let decodes = !facts.decoders.is_empty();
+    // Literals that decode to something telling: the file hides what it does.
+    let hides = facts
+        .strings
+        .iter()
+        .any(|(text, _)| strings::hidden_text(text).is_some());
+    let executes = !facts.dynamic.is_empty() || !facts.computed_requires.is_empty();
+
+    if let Some(error) = &facts.parse_error {
+        push(context.finding(
+            Code::UnparsableCode,
+            context.severity(ByReach(Low, Info, Info)),
+            Confidence::Low,
+            format!("does not parse as JavaScript: {error}"),
+            None,
+        ));
+    }
+
+    // Decode, then execute: the core of every obfuscated dropper.
+    if decodes && (executes || !facts.spawns.is_empty() || facts.computed_calls > 0) {
+        let (decoder_site, decoder_kind) = &facts.decoders[0];
+        let sink = facts
+            .dynamic
+            .first()
+            .map(|(_, kind)| *kind)
+            .or_else(|| {
+                facts
+                    .computed_requires
+                    .first()
+                    .map(|_| "a computed require")
+            })
+            .unwrap_or("a process spawn or computed call");
+        // Compiling a decoded string as a module has no place in any bundle.
+        let compiles = facts
+            .dynamic
+            .iter()
+            .any(|(_, kind)| *kind == "module._compile");
+        let severity = if compiles {
+            context.severity(ByReach(Critical, Critical, High))
+        } else {
+            context.bundle_softened(context.severity(ByReach(Critical, High, Medium)))
+        };
+        push(context.finding(
+            Code::ObfuscatedCode,
+            severity,
+            Confidence::High,
+            format!("decodes strings ({decoder_kind}) and runs what it builds through {sink}"),
+            Some(decoder_site),
+        ));
+    }
+
+    if facts.hex_identifiers >= 20 {
+        push(context.finding(
+            Code::ObfuscatedCode,
+            context.severity(ByReach(Critical, High, Medium)),
+            Confidence::High,
+            format!(
+                "{} `_0x…` identifiers: the output of a JavaScript obfuscator",
+                facts.hex_identifiers
+            ),
+            None,
+        ));
+    }
+
+    if let Some(site) = facts.computed_requires.first() {
+        let severity = if decodes {
+            context.severity(ByReach(High, Medium, Low))
+        } else {
+            context.bundle_softened(context.severity(ByReach(Medium, Info, Info)))
+        };
+        push(context.finding(
+            Code::DynamicCode,
+            severity,
+            Confidence::Medium,
+            format!(
+                "loads {} module(s) by a name computed at runtime",
+                facts.computed_requires.len()
+            ),
+            Some(site),
+        ));
+    }
+    if let Some((site, kind)) = facts.dynamic.first() {
+        let severity = context.bundle_softened(context.severity(ByReach(Medium, Low, Info)));
+        push(context.finding(
+            Code::DynamicCode,
+            severity,
+            Confidence::Medium,
+            format!("runs code built at runtime ({kind})"),
+            Some(site),
+        ));
+    }
+
+    for (site, command) in &facts.spawns {
+        let command_text = command.as_deref().unwrap_or("");
+        if let Some(tool) = strings::downloader(command_text) {
+            push(context.finding(
+                Code::ProcessSpawn,
+                context.severity(ByReach(Critical, High, Medium)),
+                Confidence::High,
+                format!("runs a shell command that downloads with {tool}"),
+                Some(site),
+            ));
+        } else if strings::publishes(command_text) {
+            push(context.finding(
+                Code::SelfPropagation,
+                context.severity(ByReach(Critical, Low, Low)),
+                Confidence::Medium,
+                "runs `npm publish`".to_owned(),
+                Some(site),
+            ));
+        } else {
+            push(context.finding(
+                Code::ProcessSpawn,
+                context.severity(ByReach(Low, Info, Info)),
+                Confidence::Low,
+                "starts a process".to_owned(),
+                Some(site),
+            ));
+        }
+    }
+
+    for (text, line) in &facts.strings {
+        let site = Site {
+            line: *line,
+            text: text.clone(),
+        };
+        for address in strings::addresses(text) {
+            if context.indicators.matches(address.host, address.url) {
+                push(context.finding(
+                    Code::NetworkAccess,
+                    Critical,
+                    Confidence::High,
+                    format!(
+                        "contacts `{}`, named by an advisory as attacker infrastructure",
+                        address.host
+                    ),
+                    Some(&site),
+                ));
+            } else if let Some(service) = strings::exfiltration_service(address.url) {
+                push(context.finding(
+                    Code::NetworkAccess,
+                    context.severity(ByReach(Critical, High, Medium)),
+                    Confidence::High,
+                    format!("sends to {service} (`{}`)", address.host),
+                    Some(&site),
+                ));
+            } else if address.plain_http && (address.port.is_some() || address.raw_ip()) {
+                push(context.finding(
+                    Code::NetworkAccess,
+                    context.severity(ByReach(High, Low, Info)),
+                    Confidence::Medium,
+                    format!(
+                        "plain-HTTP address with {} (`{}`)",
+                        if address.raw_ip() {
+                            "a raw IP"
+                        } else {
+                            "a port"
+                        },
+                        address.url
+                    ),
+                    Some(&site),
+                ));
+            }
+        }
+        if context.indicators.matches_text(text) {
+            push(context.finding(
+                Code::NetworkAccess,
+                Critical,
+                Confidence::High,
+                "names an address an advisory lists as attacker infrastructure".to_owned(),
+                Some(&site),
+            ));
+        }
+        if let Some(what) = strings::credential_path(text) {
+            push(context.finding(
+                Code::CredentialAccess,
+                context.severity(ByReach(High, Low, Info)),
+                Confidence::Medium,
+                format!("names {what}"),
+                Some(&site),
+            ));
+        }
+        if let Some(what) = strings::private_store(text) {
+            push(context.finding(
+                Code::SensitiveFileAccess,
+                context.severity(ByReach(High, Medium, Low)),
+                Confidence::Medium,
+                format!("names {what}"),
+                Some(&site),
+            ));
+        }
+        if let Some(what) = strings::persistence_path(text) {
+            let writes = !facts.fs_changes.is_empty();
+            push(context.finding(
+                Code::SensitiveFileAccess,
+                if writes {
+                    context.severity(ByReach(High, Medium, Low))
+                } else {
+                    context.severity(ByReach(Medium, Info, Info))
+                },
+                Confidence::Medium,
+                format!("names {what}"),
+                Some(&site),
+            ));
+        }
+        if strings::publishes(text) {
+            push(context.finding(
+                Code::SelfPropagation,
+                context.severity(ByReach(Critical, Low, Info)),
+                Confidence::Medium,
+                "mentions `npm publish` or the publish endpoint".to_owned(),
+                Some(&site),
+            ));
+        }
+        if let Some((how, decoded)) = strings::hidden_text(text) {
+            push(context.finding(
+                Code::ObfuscatedCode,
+                context.bundle_softened(context.severity(ByReach(Critical, High, Medium))),
+                Confidence::Medium,
+                format!(
+                    "a {how} string hides `{}`",
+                    crate::finding::shorten(&decoded, 80)
+                ),
+                Some(&site),
+            ));
+        }
+        if text.len() >= 4096 && strings::entropy(text) >= 5.2 {
+            let severity = if decodes && executes {
+                context.severity(ByReach(Critical, High, Medium))
+            } else {
+                Info
+            };
+            push(context.finding(
+                Code::ObfuscatedCode,
+                severity,
+                Confidence::Low,
+                format!("a {} KB high-entropy literal", text.len() / 1024),
+                Some(&Site {
+                    line: *line,
+                    text: String::new(),
+                }),
+            ));
+        }
+    }
+
+    for site in &facts.env_harvest {
+        let stringified = site.text.starts_with("JSON.stringify");
+        let talks = !facts.network_calls.is_empty()
+            || facts
+                .requires
+                .iter()
+                .any(|(module, _)| is_network_module(module));
+        let severity = match (stringified, talks) {
+            (true, _) => context.severity(ByReach(Critical, High, Medium)),
+            (false, true) => context.severity(ByReach(High, Medium, Low)),
+            (false, false) => context.severity(ByReach(Medium, Info, Info)),
+        };
+        push(context.finding(
+            Code::CredentialAccess,
+            severity,
+            Confidence::Medium,
+            "collects the whole environment (`process.env`)".to_owned(),
+            Some(site),
+        ));
+    }
+    for (name, line) in &facts.env_reads {
+        let secret = ["TOKEN", "SECRET", "PASSWORD", "ACCESS_KEY", "PRIVATE_KEY"]
+            .iter()
+            .any(|word| name.to_ascii_uppercase().contains(word));
+        let package_field = name.starts_with("npm_package_")
+            && !matches!(name.as_str(), "npm_package_name" | "npm_package_version");
+        let site = Site {
+            line: *line,
+            text: format!("process.env.{name}"),
+        };
+        if secret {
+            push(context.finding(
+                Code::CredentialAccess,
+                context.severity(ByReach(High, Info, Info)),
+                Confidence::Medium,
+                format!("reads the secret `{name}` from the environment"),
+                Some(&site),
+            ));
+        } else if package_field && decodes {
+            push(context.finding(
+                Code::ObfuscatedCode,
+                context.severity(ByReach(Critical, High, Medium)),
+                Confidence::Medium,
+                format!("uses `{name}` (the installing package's metadata) next to a decoder: a payload keyed to one victim"),
+                Some(&site),
+            ));
+        }
+    }
+
+    for (site, function, arguments) in &facts.fs_changes {
+        let deletes = matches!(function.as_str(), "unlink" | "unlinkSync" | "rm" | "rmSync");
+        if deletes && (arguments.contains("__filename") || arguments.contains("__dirname")) {
+            push(context.finding(
+                Code::SelfDeletion,
+                context.severity(ByReach(Critical, High, Medium)),
+                Confidence::High,
+                format!("deletes its own files (`{function}({arguments})`)"),
+                Some(site),
+            ));
+        } else if arguments.contains("package.json") {
+            // Renaming or copying a file over package.json swaps it; writing one is
+            // what installers do in their own temporary directories.
+            let swaps = !function.starts_with("write")
+                && !function.starts_with("append")
+                && !function.starts_with("create");
+            push(context.finding(
+                Code::ManifestSwap,
+                if swaps {
+                    context.severity(ByReach(Critical, High, Low))
+                } else {
+                    context.severity(ByReach(Low, Info, Info))
+                },
+                Confidence::Medium,
+                format!("rewrites a package.json (`{function}({arguments})`)"),
+                Some(site),
+            ));
+        } else if hides && !arguments.starts_with(['"', '\'', '`']) {
+            push(context.finding(
+                Code::SensitiveFileAccess,
+                context.severity(ByReach(Critical, High, Medium)),
+                Confidence::Medium,
+                format!("changes files at paths decoded at runtime (`{function}`)"),
+                Some(site),
+            ));
+        }
+    }
+
+    for site in &facts.top_level_loops {
+        push(context.finding(
+            Code::Sabotage,
+            context.severity(ByReach(Critical, Critical, Low)),
+            Confidence::High,
+            "an endless loop at the top level: importing the package hangs".to_owned(),
+            Some(site),
+        ));
+    }
+
+    if let (Some(hook), false) = (facts.hooks.first(), facts.wallet_patterns.is_empty()) {
+        push(context.finding(
+            Code::CredentialAccess,
+            context.severity(ByReach(Critical, High, Medium)),
+            Confidence::High,
+            "hooks fetch/XMLHttpRequest/the wallet provider and matches wallet addresses: a crypto drainer".to_owned(),
+            Some(hook),
+        ));
+    }
+    if let Some(site) = facts.key_exfiltration.first() {
+        push(context.finding(
+            Code::CredentialAccess,
+            context.severity(ByReach(Critical, Critical, High)),
+            Confidence::Medium,
+            "sends private key material over the network".to_owned(),
+            Some(site),
+        ));
+    }
+    if let Some(site) = facts.dns_lookups.first() {
+        let fingerprints = !facts.host_info.is_empty();
+        push(context.finding(
+            Code::NetworkAccess,
+            if fingerprints {
+                context.severity(ByReach(Critical, High, Medium))
+            } else {
+                context.severity(ByReach(Medium, Low, Info))
+            },
+            Confidence::Medium,
+            if fingerprints {
+                "looks up DNS names built from host data (hostname, user): exfiltration over DNS"
+                    .to_owned()
+            } else {
+                "looks up DNS names built at runtime".to_owned()
+            },
+            Some(site),
+        ));
+    }
+    if context.reach == Reach::Install
+        && let Some(site) = facts.host_info.first()
+    {
+        push(context.finding(
+            Code::CredentialAccess,
+            Medium,
+            Confidence::Low,
+            "collects host details (hostname, user, interfaces) at install".to_owned(),
+            Some(site),
+        ));
+    }
+    findings
+}
+
+pub(crate) fn is_network_module(module: &str) -> bool {
+    matches!(
+        module.strip_prefix("node:").unwrap_or(module),
+        "http" | "https" | "net" | "dgram" | "dns" | "tls" | "http2"
+    )
+}
+
+/// Findings for a shell script or a lifecycle command line.
+pub(crate) fn judge_shell(text: &str, context: &FileContext<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (number, line_text) in (1u32..).zip(text.lines()) {
+        if let Some(tool) = strings::downloader(line_text) {
+            findings.push(context.finding(
+                Code::ProcessSpawn,
+                context.severity(ByReach(Critical, High, Medium)),
+                Confidence::High,
+                format!("downloads with {tool} from a script"),
+                Some(&Site {
+                    line: number,
+                    text: line_text.to_owned(),
+                }),
+            ));
+        }
+        if strings::publishes(line_text) {
+            findings.push(context.finding(
+                Code::SelfPropagation,
+                context.severity(ByReach(Critical, Low, Info)),
+                Confidence::Medium,
+                "runs `npm publish` from a script".to_owned(),
+                Some(&Site {
+                    line: number,
+                    text: line_text.to_owned(),
+                }),
+            ));
+        }
+    }
+    findings
+}

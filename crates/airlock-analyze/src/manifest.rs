@@ -1,0 +1,168 @@
+//! Facts from `package.json`: what runs at install time, what the package depends
+//! on, and where its entry points are.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The lifecycle scripts npm runs on install, in order (`prepare` runs for git
+/// dependencies and local installs).
+pub const INSTALL_SCRIPTS: [&str; 4] = ["preinstall", "install", "postinstall", "prepare"];
+
+/// What a manifest says, reduced to what the analysis compares.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    /// Lifecycle scripts that run at install (see [`INSTALL_SCRIPTS`]).
+    pub install_scripts: BTreeMap<String, String>,
+    /// `dependencies` and `optionalDependencies`: what an install pulls in.
+    pub dependencies: BTreeMap<String, String>,
+    pub peer_dependencies: BTreeMap<String, String>,
+    pub dev_dependencies: BTreeMap<String, String>,
+    pub bin: BTreeMap<String, String>,
+    /// `main`, `module`, `browser` and every file named in `exports`.
+    pub entry_points: Vec<String>,
+    pub repository: Option<String>,
+    /// `gypfile: false` turns off the implicit `node-gyp rebuild`.
+    pub gypfile_disabled: bool,
+}
+
+impl Manifest {
+    /// Reads the fields it knows from a `package.json` value; anything malformed in
+    /// a field leaves that field empty (the tarball is hostile input).
+    pub fn from_value(value: &Value) -> Self {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_owned);
+        let string_map = |key: &str| -> BTreeMap<String, String> {
+            value
+                .get(key)
+                .and_then(Value::as_object)
+                .map(|object| {
+                    object
+                        .iter()
+                        .filter_map(|(name, spec)| Some((name.clone(), spec.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let scripts = string_map("scripts");
+        let install_scripts = scripts
+            .into_iter()
+            .filter(|(name, _)| INSTALL_SCRIPTS.contains(&name.as_str()))
+            .collect();
+        let mut dependencies = string_map("dependencies");
+        dependencies.extend(string_map("optionalDependencies"));
+        let bin = match value.get("bin") {
+            Some(Value::String(path)) => {
+                let name = text("name").unwrap_or_default();
+                let command = name.rsplit('/').next().unwrap_or_default().to_owned();
+                BTreeMap::from([(command, path.clone())])
+            }
+            Some(Value::Object(_)) => string_map("bin"),
+            _ => BTreeMap::new(),
+        };
+        let mut entry_points = Vec::new();
+        for key in ["main", "module"] {
+            if let Some(path) = text(key) {
+                entry_points.push(path);
+            }
+        }
+        if let Some(browser) = value.get("browser") {
+            collect_strings(browser, &mut entry_points);
+        }
+        if let Some(exports) = value.get("exports") {
+            collect_strings(exports, &mut entry_points);
+        }
+        let repository = match value.get("repository") {
+            Some(Value::String(url)) => Some(url.clone()),
+            Some(Value::Object(object)) => {
+                object.get("url").and_then(Value::as_str).map(str::to_owned)
+            }
+            _ => None,
+        };
+        Self {
+            name: text("name"),
+            version: text("version"),
+            install_scripts,
+            dependencies,
+            peer_dependencies: string_map("peerDependencies"),
+            dev_dependencies: string_map("devDependencies"),
+            bin,
+            entry_points,
+            repository,
+            gypfile_disabled: value.get("gypfile") == Some(&Value::Bool(false)),
+        }
+    }
+
+    /// The files that run when the package is imported, normalised to package paths.
+    pub fn import_files(&self) -> Vec<String> {
+        let mut files: Vec<String> = self
+            .entry_points
+            .iter()
+            .filter(|path| !path.contains('*'))
+            .map(|path| normalise(path))
+            .collect();
+        if files.is_empty() {
+            files.push("index.js".to_owned());
+        }
+        files
+    }
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(path) => out.push(path.clone()),
+        Value::Object(object) => object
+            .values()
+            .for_each(|value| collect_strings(value, out)),
+        Value::Array(items) => items.iter().for_each(|value| collect_strings(value, out)),
+        _ => {}
+    }
+}
+
+/// `./lib/x.js` and `lib/x.js` alike.
+pub(crate) fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_scripts_dependencies_and_entry_points() {
+        let manifest = Manifest::from_value(&serde_json::json!({
+            "name": "@scope/tool",
+            "version": "1.0.0",
+            "main": "./lib/index.js",
+            "exports": {".": {"import": "./esm/index.mjs", "require": "./lib/index.js"}, "./*": "./lib/*.js"},
+            "bin": "cli.js",
+            "scripts": {"test": "jest", "postinstall": "node setup.js"},
+            "dependencies": {"a": "^1.0.0", "b": 7},
+            "optionalDependencies": {"c": "2"},
+            "repository": {"type": "git", "url": "git+https://example.invalid/tool.git"},
+        }));
+        assert_eq!(manifest.install_scripts.len(), 1);
+        assert_eq!(manifest.dependencies.keys().collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(manifest.bin["tool"], "cli.js");
+        assert_eq!(
+            manifest.import_files(),
+            ["lib/index.js", "esm/index.mjs", "lib/index.js"]
+        );
+        assert_eq!(
+            manifest.repository.as_deref(),
+            Some("git+https://example.invalid/tool.git")
+        );
+    }
+}

@@ -1,0 +1,469 @@
+//! The attack shapes of ATTACKS.md are blocked; their legitimate look-alikes are not.
+
+use airlock_analyze::{Analysis, DependencyFacts, Options, Severity, dependency_risk, reasons};
+use airlock_npm::{PackageName, Timestamp};
+use airlock_policy::{Code, Policy, Verdict};
+use airlock_test::Package;
+use airlock_test::attacks;
+
+fn analyse(package: &Package) -> Analysis {
+    Analysis::of_tarball(&package.tarball, &Options::default())
+}
+
+fn verdict_under(analysis: &Analysis, package: &Package, policy: &Policy) -> Verdict {
+    let name = PackageName::new(&package.name).unwrap();
+    reasons(&analysis.findings, &name, &package.version, policy)
+        .into_iter()
+        .fold(Verdict::Allow, |verdict, reason| verdict.max(reason.action))
+}
+
+fn verdict(analysis: &Analysis, package: &Package) -> Verdict {
+    verdict_under(analysis, package, &Policy::default())
+}
+
+fn codes(analysis: &Analysis) -> Vec<Code> {
+    let mut codes: Vec<Code> = analysis
+        .findings
+        .iter()
+        .filter(|finding| finding.severity >= Severity::Medium)
+        .map(|finding| finding.code)
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes
+}
+
+fn report(analysis: &Analysis) -> String {
+    analysis
+        .findings
+        .iter()
+        .map(|finding| {
+            format!(
+                "{:?}/{:?} {} [{}] {} ({})",
+                finding.severity,
+                finding.confidence,
+                finding.code,
+                finding.reach.as_str(),
+                finding.message,
+                finding.location()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Analyses `package`, expects it blocked with at least `expected` among its codes.
+fn check_blocked(package: &Package, expected: &[Code]) -> Analysis {
+    let analysis = analyse(package);
+    let found = codes(&analysis);
+    for code in expected {
+        assert!(
+            found.contains(code),
+            "{}: expected {code}, found:\n{}",
+            package.name,
+            report(&analysis)
+        );
+    }
+    assert_eq!(
+        verdict(&analysis, package),
+        Verdict::Block,
+        "{} is not blocked:\n{}",
+        package.name,
+        report(&analysis)
+    );
+    analysis
+}
+
+#[test]
+fn axios_dropper_dependency_is_blocked() {
+    let analysis = check_blocked(
+        &attacks::plain_crypto_js_dropper(),
+        &[
+            Code::ObfuscatedCode,
+            Code::DynamicCode,
+            Code::SelfDeletion,
+            Code::ManifestSwap,
+        ],
+    );
+    let package = attacks::plain_crypto_js_dropper();
+    let setup =
+        airlock_analyze::Archive::read(&package.tarball, &airlock_analyze::Limits::default())
+            .get("setup.js")
+            .and_then(|entry| entry.text.clone())
+            .unwrap();
+    let line = setup
+        .lines()
+        .position(|line| line.contains("fs.unlink(__filename"))
+        .unwrap()
+        + 1;
+    let swap = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::SelfDeletion)
+        .unwrap();
+    assert_eq!(
+        swap.location(),
+        format!("setup.js:{line}"),
+        "findings point at the line"
+    );
+    assert_eq!(swap.reach.as_str(), "install");
+}
+
+#[test]
+fn axios_patch_with_a_phantom_dependency_is_blocked_through_its_dependency() {
+    let clean = analyse(&attacks::axios_clean());
+    let compromised = attacks::axios_compromised();
+    let mut analysis = Analysis::of_tarball(
+        &compromised.tarball,
+        &Options {
+            previous: Some(("1.14.0", &clean)),
+            ..Options::default()
+        },
+    );
+    let added = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::DependencyAdded)
+        .unwrap();
+    assert!(
+        added.message.contains("plain-crypto-js@^4.2.1"),
+        "{}",
+        added.message
+    );
+    assert!(
+        added.message.contains("required by no file"),
+        "phantom: {}",
+        added.message
+    );
+    // Alone, a phantom dependency is held for a person, not blocked.
+    assert_eq!(
+        verdict(&analysis, &compromised),
+        Verdict::Quarantine { until: None }
+    );
+
+    // Its dependency: 18 hours old, two versions, and 4.2.1 is blocked.
+    let now = Timestamp::parse("2026-03-31T01:00:00Z").unwrap();
+    let risk = dependency_risk(
+        &[DependencyFacts {
+            name: "plain-crypto-js".into(),
+            range: "^4.2.1".into(),
+            created: Timestamp::parse("2026-03-30T07:00:00Z"),
+            versions: 2,
+            resolved: Some(("4.2.1".into(), Verdict::Block)),
+        }],
+        now,
+    );
+    assert_eq!(risk[0].code, Code::DependencyRisk);
+    assert!(
+        risk[0].message.contains("blocked") && risk[0].message.contains("less than 30 days"),
+        "{}",
+        risk[0].message
+    );
+    analysis.findings.extend(risk);
+    assert_eq!(verdict(&analysis, &compromised), Verdict::Block);
+}
+
+#[test]
+fn event_stream_minified_payload_is_blocked() {
+    let analysis = check_blocked(&attacks::flatmap_stream(), &[Code::ObfuscatedCode]);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("not its readable twin")),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn ua_parser_js_preinstall_downloader_is_blocked() {
+    let analysis = check_blocked(&attacks::ua_parser_js(), &[Code::ProcessSpawn]);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.file.as_deref() == Some("preinstall.sh")
+                && finding.message.contains("curl")),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn colors_endless_loop_is_blocked() {
+    let analysis = check_blocked(&attacks::colors_liberty(), &[Code::Sabotage]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::Sabotage)
+        .unwrap();
+    assert_eq!(finding.location(), "lib/colors.js:5");
+    assert_eq!(finding.reach.as_str(), "import");
+}
+
+#[test]
+fn faker_emptied_is_blocked_by_the_diff() {
+    let before = analyse(&attacks::faker_before());
+    let emptied = attacks::faker_emptied();
+    let analysis = Analysis::of_tarball(
+        &emptied.tarball,
+        &Options {
+            previous: Some(("6.6.5", &before)),
+            ..Options::default()
+        },
+    );
+    assert!(
+        codes(&analysis).contains(&Code::Sabotage),
+        "{}",
+        report(&analysis)
+    );
+    assert_eq!(verdict(&analysis, &emptied), Verdict::Block);
+    let diff = analysis.diff.as_ref().unwrap();
+    assert_eq!(diff.files_removed.len(), 12);
+}
+
+#[test]
+fn chalk_debug_drainer_is_blocked() {
+    check_blocked(
+        &attacks::debug_drainer(),
+        &[Code::ObfuscatedCode, Code::CredentialAccess],
+    );
+}
+
+#[test]
+fn shai_hulud_worm_is_blocked() {
+    check_blocked(
+        &attacks::shai_hulud(),
+        &[
+            Code::CredentialAccess,
+            Code::SensitiveFileAccess,
+            Code::SelfPropagation,
+            Code::NetworkAccess,
+        ],
+    );
+}
+
+#[test]
+fn node_ipc_import_time_wiper_is_blocked() {
+    check_blocked(&attacks::node_ipc(), &[Code::ObfuscatedCode]);
+}
+
+#[test]
+fn eslint_scope_paste_site_eval_is_blocked() {
+    check_blocked(
+        &attacks::eslint_scope(),
+        &[Code::NetworkAccess, Code::CredentialAccess],
+    );
+}
+
+#[test]
+fn solana_key_exfiltration_is_blocked() {
+    check_blocked(&attacks::solana_web3(), &[Code::CredentialAccess]);
+}
+
+#[test]
+fn typosquat_env_exfiltration_is_blocked() {
+    check_blocked(&attacks::crossenv(), &[Code::CredentialAccess]);
+}
+
+#[test]
+fn dependency_confusion_dns_exfiltration_is_blocked() {
+    check_blocked(&attacks::dependency_confusion(), &[Code::NetworkAccess]);
+}
+
+#[test]
+fn legitimate_lookalikes_stay_allowed() {
+    for (what, package) in attacks::all_lookalikes() {
+        let analysis = analyse(&package);
+        let verdict = verdict(&analysis, &package);
+        assert!(
+            matches!(verdict, Verdict::Allow),
+            "{what} ({}) is {verdict:?}:\n{}",
+            package.name,
+            report(&analysis)
+        );
+    }
+}
+
+#[test]
+fn install_scripts_are_shown_even_when_allowed() {
+    let analysis = analyse(&attacks::esbuild_like());
+    let script = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::InstallScript)
+        .unwrap();
+    assert_eq!(script.snippet, "node install.js");
+}
+
+#[test]
+fn policy_overrides_and_package_allowances_apply() {
+    let package = attacks::esbuild_like();
+    let analysis = analyse(&package);
+    let strict =
+        Policy::from_toml("[analysis]\ncodes = { install-script = \"quarantine\" }\n").unwrap();
+    assert_eq!(
+        verdict_under(&analysis, &package, &strict),
+        Verdict::Quarantine { until: None }
+    );
+    let allowed = Policy::from_toml(
+        "[analysis]\ncodes = { install-script = \"quarantine\" }\n[[analysis.allow]]\npackage = \"esbuild\"\ncodes = [\"install-script\"]\nreason = \"picks a platform binary\"\n",
+    )
+    .unwrap();
+    assert_eq!(verdict_under(&analysis, &package, &allowed), Verdict::Allow);
+    let unknown =
+        Policy::from_toml("[analysis]\ncodes = { no-such-code = \"warn\" }\n").unwrap_err();
+    assert!(unknown.to_string().contains("no-such-code"), "{unknown}");
+}
+
+#[test]
+fn indicators_from_advisories_block_code_that_names_them() {
+    let package = attacks::wallet_library();
+    let indicators = airlock_analyze::Indicators {
+        domains: vec!["sol-rpc.example.invalid".into()],
+        ..Default::default()
+    };
+    let solana = attacks::solana_web3();
+    let analysis = Analysis::of_tarball(
+        &solana.tarball,
+        &Options {
+            indicators: Some(&indicators),
+            ..Options::default()
+        },
+    );
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.code == Code::NetworkAccess
+                && finding.message.contains("advisory")),
+        "{}",
+        report(&analysis)
+    );
+    // The same indicators leave a package that does not name them alone.
+    let clean = Analysis::of_tarball(
+        &package.tarball,
+        &Options {
+            indicators: Some(&indicators),
+            ..Options::default()
+        },
+    );
+    assert_eq!(verdict(&clean, &package), Verdict::Allow);
+}
+
+#[test]
+fn manifest_mismatch_is_found_against_the_registry_document() {
+    let package = attacks::axios_clean();
+    let mut registry = package.manifest.clone();
+    registry["dependencies"]["sneaky"] = serde_json::json!("1.0.0");
+    let analysis = Analysis::of_tarball(
+        &package.tarball,
+        &Options {
+            registry_manifest: Some(&registry),
+            ..Options::default()
+        },
+    );
+    let mismatch = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::ManifestMismatch)
+        .unwrap();
+    assert!(
+        mismatch.message.contains("sneaky@1.0.0"),
+        "{}",
+        mismatch.message
+    );
+}
+
+#[test]
+fn hostile_tarballs_give_findings_not_crashes() {
+    let escape = raw_tar(&[
+        (
+            "package/package.json",
+            br#"{"name":"x","version":"1.0.0"}"#.as_slice(),
+            tar::EntryType::Regular,
+        ),
+        (
+            "package/../../etc/cron.d/x",
+            b"* * * * * root true".as_slice(),
+            tar::EntryType::Regular,
+        ),
+        ("package/link", b"".as_slice(), tar::EntryType::Symlink),
+    ]);
+    let analysis = Analysis::of_tarball(&escape, &Options::default());
+    let malformed = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::TarballMalformed)
+        .unwrap();
+    assert!(
+        malformed.message.contains("outside the package"),
+        "{}",
+        malformed.message
+    );
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("is a link"))
+    );
+    assert_eq!(analysis.files.len(), 1, "only the safe entry is read");
+
+    let truncated = &attacks::axios_clean().tarball[..100];
+    let analysis = Analysis::of_tarball(truncated, &Options::default());
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.code == Code::TarballMalformed)
+    );
+
+    // A small gzip that inflates past the cap is cut off, not read to the end.
+    let bomb = airlock_test::gzip_tar(&[
+        (
+            "package/package.json".into(),
+            br#"{"name":"x","version":"1.0.0"}"#.to_vec(),
+        ),
+        ("package/zeros.bin".into(), vec![0u8; 8 * 1024 * 1024]),
+    ]);
+    let limits = airlock_analyze::Limits {
+        ratio_floor_bytes: 1024 * 1024,
+        ..Default::default()
+    };
+    let analysis = Analysis::of_tarball(
+        &bomb,
+        &Options {
+            limits,
+            ..Options::default()
+        },
+    );
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("decompression bomb")),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A tarball written header by header, so that it can hold what `tar::Builder`
+/// refuses to write.
+fn raw_tar(entries: &[(&str, &[u8], tar::EntryType)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (path, contents, kind) in entries {
+        let mut header = tar::Header::new_gnu();
+        let name = &mut header.as_gnu_mut().unwrap().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_size(contents.len() as u64);
+        header.set_entry_type(*kind);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append(&header, *contents).unwrap();
+    }
+    builder.into_inner().unwrap().finish().unwrap()
+}

