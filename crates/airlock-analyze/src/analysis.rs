@@ -125,6 +125,12 @@ impl Analysis {
                     required_packages.insert(package);
                 }
             }
+            // Plugins named by string (babel presets, eslint configs) count as used.
+            for (text, _) in &file_facts.strings {
+                if manifest.dependencies.contains_key(text.as_str()) {
+                    required_packages.insert(text.clone());
+                }
+            }
             let context = FileContext {
                 path: &entry.path,
                 reach: reach_of(&entry.path),

@@ -55,10 +55,12 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
         if dependency.versions <= 3 {
             concerns.push(format!("it has {} version(s)", dependency.versions));
         }
+        // Few versions alone is common (small utilities); a young package with few
+        // versions is what an attacker publishes the day before.
         if young && dependency.versions <= 3 {
             severity = severity.max(Severity::High);
-        } else if young || dependency.versions <= 3 {
-            severity = severity.max(Severity::Medium);
+        } else if young {
+            severity = severity.max(Severity::Low);
         }
         if concerns.is_empty() {
             continue;

@@ -195,7 +195,11 @@ impl VersionDiff {
         for added in &self.dependencies_added {
             let (severity, how) = match (bump, added.phantom) {
                 (Bump::Major, _) => continue,
-                (_, Some(true)) => (Severity::High, "required by no file of the package"),
+                (Bump::Patch | Bump::Prerelease, Some(true)) => (
+                    Severity::High,
+                    "in a patch release, and required by no file of the package",
+                ),
+                (_, Some(true)) => (Severity::Medium, "required by no file of the package"),
                 (Bump::Patch | Bump::Prerelease, _) => (Severity::Medium, "in a patch release"),
                 _ => (Severity::Low, "in a minor release"),
             };

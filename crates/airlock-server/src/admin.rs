@@ -29,6 +29,9 @@ pub struct CheckReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<String>,
     pub decision: Decision,
+    /// What the content analysis found, including what decided nothing.
+    #[serde(default)]
+    pub findings: Vec<airlock_analyze::Finding>,
 }
 
 /// The decision about `name@version` now, fetching the packument if needed.
@@ -50,8 +53,17 @@ pub async fn check(
             "`{name}@{version}` is not listed upstream; it"
         )));
     };
+    let (_, doc) = entry
+        .packument()
+        .version_at(index)
+        .expect("the index came from this packument");
+    let findings = match state.inner.analyses.findings(doc) {
+        Some(findings) => findings,
+        None => state.inner.analyses.ensure(state, &entry, version).await?,
+    };
     let decided = state.inner.gate.decide(&entry);
     Ok(CheckReport {
+        findings: findings.to_vec(),
         package: name.to_string(),
         version: version.to_owned(),
         published: entry.packument().publish_time(version),

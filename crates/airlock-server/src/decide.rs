@@ -18,14 +18,16 @@ use airlock_store::{DecisionRecord, Store};
 
 use crate::advisories::AdvisoryHandle;
 use crate::alerts::{Alert, Alerts};
+use crate::analyses::Analyses;
 use crate::error::ErrorChain;
 use crate::packuments::Entry;
 use crate::policy::{PolicyHandle, now};
 
 /// The decisions about every version of one packument.
 pub struct Decided {
-    /// The policy's and the advisories' generations these decisions were made under.
-    generation: (u64, u64),
+    /// The generations of the policy, the advisories and the analyses these
+    /// decisions were made under.
+    generation: (u64, u64, u64),
     valid_until: Option<Timestamp>,
     /// One per version, in document order.
     pub decisions: Vec<Decision>,
@@ -36,6 +38,7 @@ pub struct Decided {
 pub struct Gate {
     policy: Arc<PolicyHandle>,
     advisories: Arc<AdvisoryHandle>,
+    analyses: Arc<Analyses>,
     store: Store,
     alerts: Alerts,
 }
@@ -44,12 +47,14 @@ impl Gate {
     pub(crate) fn new(
         policy: Arc<PolicyHandle>,
         advisories: Arc<AdvisoryHandle>,
+        analyses: Arc<Analyses>,
         store: Store,
         alerts: Alerts,
     ) -> Self {
         Self {
             policy,
             advisories,
+            analyses,
             store,
             alerts,
         }
@@ -67,7 +72,11 @@ impl Gate {
     pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
         let (policy, policy_generation) = self.policy.current();
         let (advisories, advisory_generation) = self.advisories.current();
-        let generation = (policy_generation, advisory_generation);
+        let generation = (
+            policy_generation,
+            advisory_generation,
+            self.analyses.generation(),
+        );
         let now = now();
         let mut cached = entry
             .decided
@@ -83,12 +92,20 @@ impl Gate {
         let named = advisories.names(packument.name());
         let decisions: Vec<Decision> = packument
             .versions()
-            .map(|(version, _)| {
-                let signals = if named {
+            .map(|(version, doc)| {
+                let mut signals = if named {
                     advisory_signals(&advisories, packument.name(), version)
                 } else {
                     Vec::new()
                 };
+                if let Some(findings) = self.analyses.findings(doc) {
+                    signals.extend(airlock_analyze::reasons(
+                        &findings,
+                        packument.name(),
+                        version,
+                        &policy,
+                    ));
+                }
                 let evidence = Evidence {
                     name: packument.name(),
                     version,

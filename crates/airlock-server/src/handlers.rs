@@ -56,6 +56,7 @@ async fn packument(
 ) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
     let decided = state.inner.gate.decide(&entry);
+    state.inner.analyses.analyse_newest(state, &entry);
     if decided.view.is_empty() && entry.packument().versions().next().is_some() {
         return Err(everything_refused(name, &decided));
     }
@@ -154,12 +155,17 @@ async fn tarball(
     let Some(index) = entry.packument().version_index(version) else {
         return Err(unlisted(state, name, version, headers, client).await);
     };
-    let decided = state.inner.gate.decide(&entry);
-    let decision = &decided.decisions[index];
     let (_, doc) = entry
         .packument()
         .version_at(index)
         .expect("the index came from this packument");
+    let mut decided = state.inner.gate.decide(&entry);
+    // No tarball leaves before its analysis: the first request analyses it.
+    if decided.decisions[index].admits() && state.inner.analyses.findings(doc).is_none() {
+        state.inner.analyses.ensure(state, &entry, version).await?;
+        decided = state.inner.gate.decide(&entry);
+    }
+    let decision = &decided.decisions[index];
     let integrity = doc.integrity();
     let mut record = DownloadRecord {
         at: now_millis(),

@@ -19,6 +19,7 @@ mod access;
 pub mod admin;
 pub mod advisories;
 mod alerts;
+pub mod analyses;
 mod config;
 pub mod decide;
 mod downloads;

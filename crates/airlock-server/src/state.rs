@@ -6,6 +6,7 @@ use airlock_upstream::Upstream;
 use crate::ServerConfig;
 use crate::advisories::AdvisoryHandle;
 use crate::alerts::Alerts;
+use crate::analyses::Analyses;
 use crate::decide::Gate;
 use crate::downloads::DownloadLog;
 use crate::packuments::PackumentCache;
@@ -27,6 +28,7 @@ pub(crate) struct Inner {
     pub(crate) downloads: DownloadLog,
     pub(crate) store: Store,
     pub(crate) alerts: Alerts,
+    pub(crate) analyses: Arc<Analyses>,
 }
 
 impl AppState {
@@ -51,16 +53,24 @@ impl AppState {
             alerts.clone(),
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
+        let analyses = Analyses::start(store.clone());
         Self {
             inner: Arc::new(Inner {
                 config,
-                gate: Gate::new(policy, advisories, store.clone(), alerts.clone()),
+                gate: Gate::new(
+                    policy,
+                    advisories,
+                    analyses.clone(),
+                    store.clone(),
+                    alerts.clone(),
+                ),
                 upstream,
                 packuments,
                 tarballs,
                 downloads: DownloadLog::start(store.clone()),
                 store,
                 alerts,
+                analyses,
             }),
         }
     }

@@ -92,6 +92,26 @@ impl Tarballs {
         Ok(respond(Body::from_stream(stream), size, &etag))
     }
 
+    /// The verified bytes of a tarball, fetched first if needed (for analysis).
+    pub(crate) async fn bytes(&self, wanted: &Wanted<'_>) -> Result<Bytes, ApiError> {
+        if let Some(bytes) = self.hot.get(&wanted.integrity) {
+            return Ok(bytes);
+        }
+        if self.store.blobs().size(&wanted.integrity).await.is_none() {
+            self.fetch(wanted).await?;
+        }
+        let path = self.store.blobs().path(&wanted.integrity);
+        let bytes = Bytes::from(
+            tokio::fs::read(&path)
+                .await
+                .map_err(|error| ApiError::internal("reading a stored tarball", &error))?,
+        );
+        if bytes.len() as u64 <= HOT_MAX {
+            self.hot.insert(wanted.integrity.clone(), bytes.clone());
+        }
+        Ok(bytes)
+    }
+
     async fn fetch(&self, wanted: &Wanted<'_>) -> Result<u64, ApiError> {
         let name = wanted.name.clone();
         let version = wanted.version.to_owned();

@@ -15,12 +15,14 @@
 //! their digest was checked, so a killed process never leaves a blob that is served.
 
 mod advisories;
+mod analyses;
 mod blobs;
 mod db;
 mod error;
 mod policy;
 
 pub use advisories::{AdvisoryRecord, TakedownRecord};
+pub use analyses::AnalysisRecord;
 pub use blobs::{BlobStore, BlobWriter};
 pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;

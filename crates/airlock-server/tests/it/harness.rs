@@ -76,6 +76,7 @@ impl Harness {
         registry.publish(
             PackageBuilder::new("demo", "1.1.0")
                 .dependency("@scope/lib", "^2.0.0")
+                .file("index.js", "module.exports = require('@scope/lib');\n")
                 .build(),
         );
         registry.publish(PackageBuilder::new("@scope/lib", "2.0.0").build());
@@ -154,6 +155,12 @@ impl Harness {
     }
 
     /// How many blobs the store holds.
+    /// Whether the store holds `package`'s tarball.
+    pub(crate) fn has_blob(&self, package: &airlock_test::Package) -> bool {
+        let integrity = airlock_npm::Integrity::from_dist(Some(&package.integrity), None).unwrap();
+        self.state.store().blobs().path(&integrity).exists()
+    }
+
     pub(crate) fn blob_count(&self) -> usize {
         fn count(path: &std::path::Path) -> usize {
             std::fs::read_dir(path).map_or(0, |entries| {

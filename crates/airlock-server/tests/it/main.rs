@@ -1,6 +1,7 @@
 //! Integration tests of the router against the fake upstream registry.
 
 mod advisories;
+mod analysis;
 mod harness;
 mod metadata;
 mod passthrough;

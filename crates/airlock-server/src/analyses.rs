@@ -1,0 +1,502 @@
+//! Content analysis in the proxy: every tarball is analysed before it is served.
+//!
+//! A version's first tarball request fetches and verifies the blob, analyses it
+//! (once per digest and analyser version; the result is stored), and only then
+//! decides. The analysis compares the version with the previous one on its release
+//! line (analysing that one too when it has never been seen), and judges the
+//! dependencies it newly pulls in by their own decisions. CPU work runs on the
+//! blocking pool, at most as many at once as there are cores, each under a time
+//! limit; a timeout is a finding (`analysis-incomplete`), not an allow.
+//!
+//! Findings live in memory, keyed by digest, so that [`crate::decide::Gate`] can fold
+//! them into every decision synchronously; a new analysis bumps a generation that
+//! invalidates cached decisions. When a packument is served, its newest versions are
+//! analysed in the background, so that a version is judged before its quarantine ends.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use airlock_analyze::{
+    ANALYZER_VERSION, Analysis, Confidence, DependencyFacts, Finding, Indicators, Options,
+    Severity, VersionDiff, dependency_risk,
+};
+use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
+use airlock_policy::Code;
+use airlock_store::{AnalysisRecord, Store};
+use axum::http::StatusCode;
+use tokio::sync::Semaphore;
+
+use crate::error::ErrorChain;
+use crate::flight::SingleFlight;
+use crate::packuments::{Entry, Freshness, now_millis};
+use crate::policy::now;
+use crate::tarballs::Wanted;
+use crate::{ApiError, AppState};
+
+/// The findings of one analysed tarball.
+pub type Findings = Arc<[Finding]>;
+
+/// How long one tarball's analysis may take.
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+pub struct Analyses {
+    store: Store,
+    known: RwLock<HashMap<String, Findings>>,
+    generation: AtomicU64,
+    limit: Arc<Semaphore>,
+    flight: SingleFlight<String, Result<Findings, ApiError>>,
+    background: SingleFlight<String, ()>,
+}
+
+impl Analyses {
+    /// Starts empty and loads the stored findings in the background.
+    pub(crate) fn start(store: Store) -> Arc<Self> {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let analyses = Arc::new(Self {
+            store,
+            known: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+            limit: Arc::new(Semaphore::new(cores)),
+            flight: SingleFlight::new(),
+            background: SingleFlight::new(),
+        });
+        let loading = analyses.clone();
+        tokio::spawn(async move {
+            match loading
+                .store
+                .analysis_findings(i64::from(ANALYZER_VERSION))
+                .await
+            {
+                Ok(rows) => {
+                    let mut known = loading.write();
+                    for (key, findings) in rows {
+                        if let Ok(findings) = serde_json::from_str::<Vec<Finding>>(&findings) {
+                            known.entry(key).or_insert_with(|| findings.into());
+                        }
+                    }
+                    drop(known);
+                    loading.generation.fetch_add(1, Ordering::Release);
+                }
+                Err(error) => {
+                    tracing::warn!(error = %ErrorChain(&error), "could not load stored analyses");
+                }
+            }
+        });
+        analyses
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Findings>> {
+        self.known
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Changes whenever a new analysis arrives.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The findings for a version document's tarball, when it has been analysed.
+    pub fn findings(&self, doc: &VersionDoc) -> Option<Findings> {
+        let key = doc.integrity().ok()?.storage_key();
+        self.known
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .cloned()
+    }
+
+    /// Analyses `version` of `entry` unless that was done before.
+    pub(crate) async fn ensure(
+        &self,
+        state: &AppState,
+        entry: &Arc<Entry>,
+        version: &str,
+    ) -> Result<Findings, ApiError> {
+        self.ensure_at(state, entry, version, true).await
+    }
+
+    async fn ensure_at(
+        &self,
+        state: &AppState,
+        entry: &Arc<Entry>,
+        version: &str,
+        with_dependencies: bool,
+    ) -> Result<Findings, ApiError> {
+        let packument = entry.packument();
+        let name = packument.name();
+        let Some(index) = packument.version_index(version) else {
+            return Err(ApiError::not_found(format!(
+                "`{name}@{version}` is not listed upstream; it"
+            )));
+        };
+        let (_, doc) = packument
+            .version_at(index)
+            .expect("the index came from this packument");
+        if let Some(findings) = self.findings(doc) {
+            return Ok(findings);
+        }
+        let key = no_digest(name, version, doc.integrity())?.storage_key();
+        Box::pin(self.flight.run(key.clone(), || async {
+            if let Some(findings) = self.stored(&key).await {
+                return Ok(findings);
+            }
+            let analysis = self.analyse(state, entry, version, doc).await?;
+            let mut findings = analysis.findings.clone();
+            if with_dependencies && let Some(diff) = &analysis.diff {
+                findings.extend(self.dependency_risk(state, diff).await);
+            }
+            self.remember(&key, name, version, &analysis, findings)
+                .await
+        }))
+        .await
+    }
+
+    async fn stored(&self, key: &str) -> Option<Findings> {
+        let record = self
+            .store
+            .analysis(key, i64::from(ANALYZER_VERSION))
+            .await
+            .ok()??;
+        let findings: Findings = serde_json::from_str::<Vec<Finding>>(&record.findings)
+            .ok()?
+            .into();
+        self.write().insert(key.to_owned(), findings.clone());
+        self.generation.fetch_add(1, Ordering::Release);
+        Some(findings)
+    }
+
+    async fn remember(
+        &self,
+        key: &str,
+        name: &PackageName,
+        version: &str,
+        analysis: &Analysis,
+        findings: Vec<Finding>,
+    ) -> Result<Findings, ApiError> {
+        let record = AnalysisRecord {
+            integrity: key.to_owned(),
+            analyzer: i64::from(ANALYZER_VERSION),
+            name: name.to_string(),
+            version: version.to_owned(),
+            analysed_at: now_millis(),
+            took_ms: 0,
+            findings: serde_json::to_string(&findings).expect("findings serialise"),
+            analysis: serde_json::to_string(analysis).expect("analyses serialise"),
+        };
+        if let Err(error) = self.store.put_analysis(&record).await {
+            tracing::warn!(package = %name, %version, error = %ErrorChain(&error), "could not store an analysis");
+        }
+        let findings: Findings = findings.into();
+        self.write().insert(key.to_owned(), findings.clone());
+        self.generation.fetch_add(1, Ordering::Release);
+        tracing::info!(package = %name, %version, findings = findings.len(), worst = ?findings.iter().map(|f| f.severity).max(), "analysed");
+        Ok(findings)
+    }
+
+    /// Fetches, verifies and analyses one tarball, with the previous version of its
+    /// release line for the diff.
+    async fn analyse(
+        &self,
+        state: &AppState,
+        entry: &Arc<Entry>,
+        version: &str,
+        doc: &VersionDoc,
+    ) -> Result<Analysis, ApiError> {
+        let packument = entry.packument();
+        let bytes = state
+            .inner
+            .tarballs
+            .bytes(&wanted(packument.name(), version, doc)?)
+            .await?;
+        let previous = match previous_on_line(packument, version) {
+            Some(previous) => self
+                .full_analysis(state, entry, &previous)
+                .await
+                .map(|analysis| (previous, analysis)),
+            None => None,
+        };
+        let registry = registry_manifest(doc);
+        let (advisories, _) = state.advisories().current();
+        let iocs = advisories.iocs();
+        let indicators = Indicators {
+            domains: iocs.domains,
+            ips: iocs.ips,
+            urls: iocs.urls,
+        };
+        let label = format!("{}@{version}", packument.name());
+        self.run_bounded(label, move || {
+            let options = Options {
+                registry_manifest: Some(&registry),
+                indicators: Some(&indicators),
+                previous: previous
+                    .as_ref()
+                    .map(|(version, analysis)| (version.as_str(), analysis)),
+                ..Options::default()
+            };
+            Analysis::of_tarball(&bytes, &options)
+        })
+        .await
+    }
+
+    /// The stored analysis of `version` (analysing it, without a diff, if needed).
+    async fn full_analysis(
+        &self,
+        state: &AppState,
+        entry: &Arc<Entry>,
+        version: &str,
+    ) -> Option<Analysis> {
+        let packument = entry.packument();
+        let index = packument.version_index(version)?;
+        let (_, doc) = packument.version_at(index)?;
+        let key = doc.integrity().ok()?.storage_key();
+        if let Ok(Some(record)) = self.store.analysis(&key, i64::from(ANALYZER_VERSION)).await
+            && let Ok(analysis) = serde_json::from_str::<Analysis>(&record.analysis)
+        {
+            return Some(analysis);
+        }
+        let bytes = state
+            .inner
+            .tarballs
+            .bytes(&wanted(packument.name(), version, doc).ok()?)
+            .await
+            .ok()?;
+        let registry = registry_manifest(doc);
+        let analysis = self
+            .run_bounded(format!("{}@{version}", packument.name()), move || {
+                Analysis::of_tarball(
+                    &bytes,
+                    &Options {
+                        registry_manifest: Some(&registry),
+                        ..Options::default()
+                    },
+                )
+            })
+            .await
+            .ok()?;
+        let findings = analysis.findings.clone();
+        self.remember(&key, packument.name(), version, &analysis, findings)
+            .await
+            .ok()?;
+        Some(analysis)
+    }
+
+    /// Runs `work` on the blocking pool, bounded in number and time.
+    async fn run_bounded(
+        &self,
+        label: String,
+        work: impl FnOnce() -> Analysis + Send + 'static,
+    ) -> Result<Analysis, ApiError> {
+        let permit = self
+            .limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|error| ApiError::internal("waiting for an analysis slot", &error))?;
+        let started = Instant::now();
+        let task = tokio::task::spawn_blocking(move || {
+            let analysis = work();
+            drop(permit);
+            analysis
+        });
+        match tokio::time::timeout(TIME_LIMIT, task).await {
+            Ok(Ok(analysis)) => {
+                tracing::debug!(package = %label, millis = started.elapsed().as_millis(), "analysis finished");
+                Ok(analysis)
+            }
+            Ok(Err(error)) => Err(ApiError::internal("analysing a tarball", &error)),
+            Err(_) => Ok(Analysis {
+                analyzer: ANALYZER_VERSION,
+                manifest: airlock_analyze::Manifest::default(),
+                files: Vec::new(),
+                unpacked_bytes: 0,
+                required_packages: std::collections::BTreeSet::new(),
+                findings: vec![Finding {
+                    code: Code::AnalysisIncomplete,
+                    severity: Severity::High,
+                    confidence: Confidence::High,
+                    message: format!(
+                        "the analysis of {label} did not finish within {} s",
+                        TIME_LIMIT.as_secs()
+                    ),
+                    file: None,
+                    line: None,
+                    snippet: String::new(),
+                    reach: airlock_analyze::Reach::Install,
+                }],
+                diff: None,
+            }),
+        }
+    }
+
+    /// `dependency-risk` for what the diff added: each new dependency's packument,
+    /// the version its range resolves to, and Airlock's decision about that version
+    /// (analysed here if it never was).
+    async fn dependency_risk(&self, state: &AppState, diff: &VersionDiff) -> Vec<Finding> {
+        let mut facts = Vec::new();
+        for added in &diff.dependencies_added {
+            let Ok(name) = PackageName::new(&added.name) else {
+                continue;
+            };
+            let Ok(entry) = state.inner.packuments.get(&name, Freshness::Cached).await else {
+                facts.push(DependencyFacts {
+                    name: added.name.clone(),
+                    range: added.range.clone(),
+                    created: None,
+                    versions: 0,
+                    resolved: None,
+                });
+                continue;
+            };
+            let packument = entry.packument();
+            let resolved = resolve_range(packument, &added.range);
+            let verdict = match &resolved {
+                Some(version) => {
+                    if let Err(error) =
+                        Box::pin(self.ensure_at(state, &entry, version, false)).await
+                    {
+                        tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a new dependency");
+                    }
+                    let decided = state.inner.gate.decide(&entry);
+                    packument
+                        .version_index(version)
+                        .map(|index| (version.clone(), decided.decisions[index].verdict.clone()))
+                }
+                None => None,
+            };
+            facts.push(DependencyFacts {
+                name: added.name.clone(),
+                range: added.range.clone(),
+                created: packument
+                    .versions()
+                    .filter_map(|(version, _)| {
+                        packument
+                            .publish_time(version)
+                            .as_deref()
+                            .and_then(Timestamp::parse)
+                    })
+                    .min(),
+                versions: packument.versions().count(),
+                resolved: verdict,
+            });
+        }
+        dependency_risk(&facts, now())
+    }
+
+    /// Analyses the newest versions of a served packument in the background, so that
+    /// they are judged before their quarantine ends.
+    pub(crate) fn analyse_newest(&self, state: &AppState, entry: &Arc<Entry>) {
+        let packument = entry.packument();
+        let mut newest: Vec<String> = packument
+            .dist_tags()
+            .get("latest")
+            .cloned()
+            .into_iter()
+            .collect();
+        if let Some(highest) = packument
+            .versions()
+            .filter_map(|(version, _)| js_semver::Version::parse(version).ok())
+            .max()
+        {
+            newest.push(highest.to_string());
+        }
+        newest.dedup();
+        for version in newest {
+            let Some(index) = packument.version_index(&version) else {
+                continue;
+            };
+            let (_, doc) = packument
+                .version_at(index)
+                .expect("the index came from this packument");
+            if self.findings(doc).is_some() || doc.integrity().is_err() {
+                continue;
+            }
+            let key = format!("{}@{version}", packument.name());
+            let (state, entry) = (state.clone(), entry.clone());
+            tokio::spawn(async move {
+                let analyses = state.inner.analyses.clone();
+                analyses
+                    .background
+                    .run(key, || async {
+                        if let Err(error) = analyses.ensure(&state, &entry, &version).await {
+                            tracing::debug!(error = error.message(), "background analysis failed");
+                        }
+                    })
+                    .await;
+            });
+        }
+    }
+}
+
+fn no_digest(
+    name: &PackageName,
+    version: &str,
+    integrity: Result<airlock_npm::Integrity, airlock_npm::Error>,
+) -> Result<airlock_npm::Integrity, ApiError> {
+    integrity.map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock analyses and serves no tarball it cannot verify"),
+        )
+    })
+}
+
+fn wanted<'a>(
+    name: &'a PackageName,
+    version: &'a str,
+    doc: &'a VersionDoc,
+) -> Result<Wanted<'a>, ApiError> {
+    Ok(Wanted {
+        name,
+        version,
+        upstream_url: doc.upstream_tarball(),
+        integrity: no_digest(name, version, doc.integrity())?,
+    })
+}
+
+/// The fields of the registry's version document that the tarball must agree with.
+fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
+    let mut value = serde_json::Map::new();
+    for key in [
+        "name",
+        "version",
+        "dependencies",
+        "optionalDependencies",
+        "scripts",
+    ] {
+        if let Some(field) = doc.get::<serde_json::Value>(key) {
+            value.insert(key.to_owned(), field);
+        }
+    }
+    serde_json::Value::Object(value)
+}
+
+/// The highest version below `version` with the same major (for 0.x, the same
+/// minor too), prereleases aside: the baseline of its release line.
+fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
+    let current = js_semver::Version::parse(version).ok()?;
+    packument
+        .versions()
+        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
+        .filter(|candidate| {
+            candidate < &current
+                && candidate.pre_release.is_empty()
+                && candidate.major == current.major
+                && (current.major > 0 || candidate.minor == current.minor)
+        })
+        .max()
+        .map(|candidate| candidate.to_string())
+}
+
+/// The highest version satisfying `range`, as npm would pick.
+fn resolve_range(packument: &Packument, range: &str) -> Option<String> {
+    let range = js_semver::Range::parse(range).ok()?;
+    packument
+        .versions()
+        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
+        .filter(|candidate| range.satisfies(candidate))
+        .max()
+        .map(|candidate| candidate.to_string())
+}

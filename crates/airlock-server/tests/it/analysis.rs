@@ -1,0 +1,147 @@
+//! Every tarball is analysed before it is served; the verdict is stored and decides.
+
+use std::time::Duration;
+
+use airlock_server::ServerConfig;
+use airlock_test::attacks;
+
+use crate::harness::Harness;
+
+/// A harness with the Axios pair published: axios 1.14.0 and 1.14.1, and
+/// plain-crypto-js 4.2.0 (decoy) and 4.2.1 (dropper). All old enough for the age gate.
+async fn axios_registry() -> Harness {
+    let harness = Harness::new().await;
+    for package in [
+        attacks::axios_clean(),
+        attacks::axios_compromised(),
+        attacks::plain_crypto_js_decoy(),
+        attacks::plain_crypto_js_dropper(),
+    ] {
+        harness.registry.publish(package);
+    }
+    harness
+}
+
+#[tokio::test]
+async fn the_dropper_is_refused_with_its_findings() {
+    let harness = axios_registry().await;
+    let answer = harness
+        .get("/plain-crypto-js/-/plain-crypto-js-4.2.1.tgz")
+        .await;
+    assert_eq!(answer.status, 403);
+    let error = answer.error();
+    for code in ["obfuscated-code", "self-deletion", "manifest-swap"] {
+        assert!(error.contains(code), "{code} missing from: {error}");
+    }
+    assert!(
+        error.contains("setup.js:"),
+        "names the file and line: {error}"
+    );
+    // The decoy stays installable.
+    let decoy = harness
+        .get("/plain-crypto-js/-/plain-crypto-js-4.2.0.tgz")
+        .await;
+    assert_eq!(decoy.status, 200);
+}
+
+#[tokio::test]
+async fn axios_is_refused_because_of_what_it_newly_depends_on() {
+    let harness = axios_registry().await;
+    let answer = harness.get("/axios/-/axios-1.14.1.tgz").await;
+    assert_eq!(answer.status, 403);
+    let error = answer.error();
+    assert!(error.contains("dependency-risk"), "{error}");
+    assert!(error.contains("plain-crypto-js@^4.2.1"), "{error}");
+    assert!(error.contains("dependency-added"), "{error}");
+
+    // Once judged, the version disappears from the packument and `latest` falls back.
+    let packument = harness.get("/axios").await.json();
+    assert!(packument["versions"].get("1.14.1").is_none());
+    assert_eq!(packument["dist-tags"]["latest"], "1.14.0");
+    assert_eq!(harness.get("/axios/-/axios-1.14.0.tgz").await.status, 200);
+}
+
+#[tokio::test]
+async fn serving_a_packument_analyses_its_newest_version_in_the_background() {
+    let harness = axios_registry().await;
+    let first = harness.get("/plain-crypto-js").await.json();
+    assert!(first["versions"].get("4.2.1").is_some(), "not judged yet");
+    let judged = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let packument = harness.get("/plain-crypto-js").await.json();
+            if packument["versions"].get("4.2.1").is_none() {
+                return packument;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the newest version is analysed without a tarball request");
+    assert_eq!(judged["dist-tags"]["latest"], "4.2.0");
+}
+
+#[tokio::test]
+async fn verdicts_are_stored_and_decide_after_a_restart() {
+    let mut harness = axios_registry().await;
+    assert_eq!(
+        harness
+            .get("/plain-crypto-js/-/plain-crypto-js-4.2.1.tgz")
+            .await
+            .status,
+        403
+    );
+    harness.restart(ServerConfig::default()).await;
+    harness.registry.clear_requests();
+    let packument = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let packument = harness.get("/plain-crypto-js").await.json();
+            if packument["versions"].get("4.2.1").is_none() {
+                return packument;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the stored verdict hides the version");
+    assert_eq!(packument["dist-tags"]["latest"], "4.2.0");
+    assert_eq!(
+        harness
+            .registry
+            .hits("/plain-crypto-js/-/plain-crypto-js-4.2.1.tgz"),
+        0,
+        "not fetched again"
+    );
+}
+
+#[tokio::test]
+async fn check_reports_findings_and_the_policy_can_allow_a_code_per_package() {
+    let harness = Harness::with_policy(
+        ServerConfig::default(),
+        Duration::from_secs(5),
+        airlock_policy::Policy::from_toml(
+            "[[analysis.allow]]\npackage = \"ua-parser-js\"\ncodes = [\"process-spawn\"]\nreason = \"reviewed\"\n",
+        )
+        .unwrap(),
+    )
+    .await;
+    harness.registry.publish(attacks::ua_parser_js());
+    harness.registry.publish(attacks::crossenv());
+    let allowed = harness
+        .admin("GET", "/check/ua-parser-js@0.7.29", None)
+        .await
+        .json();
+    assert_eq!(allowed["decision"]["verdict"], "allow", "{allowed:#}");
+    assert!(
+        allowed["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|finding| finding["code"] == "process-spawn"),
+        "allowed findings are still shown: {allowed:#}"
+    );
+    let refused = harness
+        .admin("GET", "/check/crossenv@6.1.1", None)
+        .await
+        .json();
+    assert_eq!(refused["decision"]["verdict"], "block", "{refused:#}");
+}
