@@ -213,6 +213,33 @@ impl Archive {
         archive
     }
 
+    /// Files given by path (inside the package) and contents, as a directory walk
+    /// yields them.
+    pub fn from_files(files: impl IntoIterator<Item = (String, Vec<u8>)>, limits: &Limits) -> Self {
+        let mut archive = Self::default();
+        for (path, contents) in files {
+            let size = contents.len() as u64;
+            archive.unpacked_bytes += size;
+            let mut head = [0u8; 4];
+            head.iter_mut()
+                .zip(&contents)
+                .for_each(|(slot, byte)| *slot = *byte);
+            let kind = kind_of(&path, head);
+            let text = (keeps_text(&path)
+                && size <= limits.max_text_bytes
+                && !kind.is_binary()
+                && !contents[..contents.len().min(512)].contains(&0))
+            .then(|| String::from_utf8_lossy(&contents).into_owned());
+            archive.entries.push(Entry {
+                path,
+                size,
+                kind,
+                text,
+            });
+        }
+        archive
+    }
+
     fn problem(&mut self, message: String, path: &str) {
         let mut finding = Finding::new(
             Code::TarballMalformed,

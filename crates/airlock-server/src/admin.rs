@@ -71,6 +71,44 @@ pub async fn check(
     })
 }
 
+/// What changed from `name@from` to `name@to`, both analysed.
+pub async fn diff(
+    state: &AppState,
+    name: &PackageName,
+    from: &str,
+    to: &str,
+) -> Result<airlock_analyze::VersionDiff, ApiError> {
+    let mut entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    if [from, to]
+        .iter()
+        .any(|version| entry.packument().version_index(version).is_none())
+    {
+        entry = state
+            .inner
+            .packuments
+            .get(name, Freshness::Revalidate)
+            .await?;
+    }
+    let mut both = Vec::new();
+    for version in [from, to] {
+        if entry.packument().version_index(version).is_none() {
+            return Err(ApiError::not_found(format!(
+                "`{name}@{version}` is not listed upstream; it"
+            )));
+        }
+        let analysis = state.inner.analyses.analysis_of(state, &entry, version).await.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("could not fetch or analyse `{name}@{version}`\nhint: the log says why; check the upstream"),
+            )
+        })?;
+        both.push(analysis);
+    }
+    Ok(airlock_analyze::VersionDiff::of_analyses(
+        &both[0], &both[1], from, to,
+    ))
+}
+
 /// Splits `name@version` (`@scope/name@1.0.0` included).
 pub fn parse_name_version(spec: &str) -> Result<(PackageName, String), ApiError> {
     let invalid = || {

@@ -241,6 +241,16 @@ impl Analyses {
         .await
     }
 
+    /// The whole analysis of `version` (analysing it, without a diff, if needed).
+    pub async fn analysis_of(
+        &self,
+        state: &AppState,
+        entry: &Arc<Entry>,
+        version: &str,
+    ) -> Option<Analysis> {
+        self.full_analysis(state, entry, version).await
+    }
+
     /// The stored analysis of `version` (analysing it, without a diff, if needed).
     async fn full_analysis(
         &self,

@@ -44,6 +44,16 @@ fn axios(version: &str) -> PackageBuilder {
         )
 }
 
+/// `follow-redirects`, a dependency of every axios version here.
+pub fn follow_redirects() -> Package {
+    PackageBuilder::new("follow-redirects", "1.15.6").build()
+}
+
+/// `form-data`, a dependency of every axios version here.
+pub fn form_data() -> Package {
+    PackageBuilder::new("form-data", "4.0.0").build()
+}
+
 /// `plain-crypto-js@4.2.0`: the clean decoy, a copy of crypto-js under a new name.
 pub fn plain_crypto_js_decoy() -> Package {
     PackageBuilder::new("plain-crypto-js", "4.2.0")

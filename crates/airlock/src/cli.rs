@@ -60,6 +60,14 @@ pub(crate) enum Command {
     /// Who downloaded a version or range: when, from which address, with which client,
     /// and which decision let it through. Exits 1 when anything was downloaded.
     Exposure(ExposureArgs),
+    /// Analyse a package without executing it: a `.tgz`, an unpacked directory, or
+    /// `name@version` from the upstream (then also diffed against the previous version
+    /// of its release line, with its new dependencies judged). Exits 1 when the
+    /// verdict is not allow.
+    Scan(ScanArgs),
+    /// What changed between two versions: dependencies (and whether any file uses
+    /// them), install scripts, entry points, files. Fetched and analysed here.
+    Diff(DiffArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -243,4 +251,40 @@ pub(crate) enum ExceptionsCommand {
 pub(crate) enum QuarantineCommand {
     /// Versions waiting in quarantine, soonest release first.
     List(ServerArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ScanArgs {
+    /// A tarball, a directory, or `name@version`.
+    #[arg(value_name = "TARGET")]
+    pub(crate) target: String,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
+
+    /// For `name@version`: analyse here, with the upstream and data directory of the
+    /// configuration, instead of asking a running server.
+    #[arg(long)]
+    pub(crate) standalone: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DiffArgs {
+    /// The older version, as `name@version`.
+    #[arg(value_name = "NAME@FROM")]
+    pub(crate) from: String,
+
+    /// The newer version, as `name@version` or just the version.
+    #[arg(value_name = "[NAME@]TO")]
+    pub(crate) to: String,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
 }

@@ -9,7 +9,7 @@ use airlock_server::admin::{CheckReport, parse_name_version};
 use airlock_server::{AdvisoryHandle, AppState, PolicyHandle};
 use anyhow::{Context as _, anyhow};
 
-use crate::cli::{CheckArgs, ServeArgs};
+use crate::cli::{CheckArgs, ServeArgs, SetupArgs};
 use crate::commands::client::{AdminClient, print_json};
 use crate::config::Settings;
 
@@ -35,10 +35,29 @@ pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// Decides in this process, with the same settings `airlock serve` would use.
 async fn standalone(args: &CheckArgs) -> anyhow::Result<CheckReport> {
+    standalone_report(&args.spec, &args.setup).await
+}
+
+/// The check report for `spec`, decided in this process.
+pub(crate) async fn standalone_report(
+    spec: &str,
+    setup: &SetupArgs,
+) -> anyhow::Result<CheckReport> {
     let (name, version) =
-        parse_name_version(&args.spec).map_err(|error| anyhow!("{}", error.message()))?;
+        parse_name_version(spec).map_err(|error| anyhow!("{}", error.message()))?;
+    let state = standalone_state(setup).await?;
+    let report = airlock_server::admin::check(&state, &name, &version)
+        .await
+        .map_err(|error| anyhow!("{}", error.message()))?;
+    state.downloads().flush().await;
+    Ok(report)
+}
+
+/// The server's state in this process: the same data directory, upstream and policy
+/// `airlock serve` would use.
+pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppState> {
     let settings = Settings::resolve(ServeArgs {
-        setup: args.setup.clone(),
+        setup: setup.clone(),
         ..ServeArgs::default()
     })
     .await?;
@@ -49,18 +68,13 @@ async fn standalone(args: &CheckArgs) -> anyhow::Result<CheckReport> {
     let advisories = AdvisoryHandle::load(parts.store.clone())
         .await
         .context("could not load the imported advisories")?;
-    let state = AppState::new(
+    Ok(AppState::new(
         settings.server,
         parts.upstream,
         parts.store,
         Arc::new(policy),
         Arc::new(advisories),
-    );
-    let report = airlock_server::admin::check(&state, &name, &version)
-        .await
-        .map_err(|error| anyhow!("{}", error.message()))?;
-    state.downloads().flush().await;
-    Ok(report)
+    ))
 }
 
 fn describe(report: &CheckReport) -> String {

@@ -9,6 +9,7 @@ mod approve;
 mod check;
 mod client;
 mod lists;
+mod scan;
 mod serve;
 
 pub(crate) async fn run(
@@ -24,5 +25,7 @@ pub(crate) async fn run(
         Command::Quarantine(command) => lists::quarantine(command).await,
         Command::Advisories(command) => advisories::run(command).await,
         Command::Exposure(args) => advisories::exposure(args).await,
+        Command::Scan(args) => scan::scan(args).await,
+        Command::Diff(args) => scan::diff(args).await,
     }
 }

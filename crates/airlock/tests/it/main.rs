@@ -2,6 +2,7 @@
 //! fake upstream registry on loopback.
 
 mod advisories;
+mod analysis;
 mod cli;
 mod clients;
 mod policy;

@@ -1,0 +1,288 @@
+//! `airlock scan`: the content analysis of a tarball, a directory or a published
+//! version; `airlock diff`: what changed between two versions.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use airlock_analyze::{Analysis, Archive, Finding, Limits, Options, Severity, VersionDiff};
+use airlock_npm::PackageName;
+use airlock_policy::{Policy, Reason, Verdict};
+use airlock_server::admin::{CheckReport, parse_name_version};
+use anyhow::{Context as _, anyhow};
+use serde::Serialize;
+
+use crate::cli::{DiffArgs, ScanArgs};
+use crate::commands::client::{AdminClient, print_json};
+
+/// What `scan` prints.
+#[derive(Serialize)]
+struct ScanReport {
+    package: String,
+    version: String,
+    verdict: Verdict,
+    reasons: Vec<Reason>,
+    findings: Vec<Finding>,
+}
+
+pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let path = Path::new(&args.target);
+    let report = if path.exists() {
+        local(path, args.setup.policy.as_deref())?
+    } else {
+        let check = if args.standalone {
+            super::check::standalone_report(&args.target, &args.setup).await?
+        } else {
+            AdminClient::new(&args.server)?
+                .get::<CheckReport>(&format!("check/{}", args.target))
+                .await?
+        };
+        ScanReport {
+            package: check.package,
+            version: check.version,
+            verdict: check.decision.verdict,
+            reasons: check.decision.reasons,
+            findings: check.findings,
+        }
+    };
+    if args.server.json {
+        print_json(&report)?;
+    } else {
+        print!("{}", describe(&report));
+    }
+    Ok(if report.verdict == Verdict::Allow {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Analyses a tarball or a directory on disk under the policy's analysis rules.
+fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
+    let limits = Limits::default();
+    let archive = if path.is_dir() {
+        Archive::from_files(walk(path)?, &limits)
+    } else {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+        Archive::read(&bytes, &limits)
+    };
+    let analysis = Analysis::of_archive(&archive, &Options::default());
+    let policy = match policy {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("could not read the policy `{}`", file.display()))?;
+            Policy::from_toml(&text)
+                .with_context(|| format!("the policy `{}` is invalid", file.display()))?
+        }
+        None => Policy::default(),
+    };
+    let package = analysis
+        .manifest
+        .name
+        .clone()
+        .unwrap_or_else(|| path.display().to_string());
+    let version = analysis.manifest.version.clone().unwrap_or_default();
+    let reasons = match PackageName::new(&package) {
+        Ok(name) => airlock_analyze::reasons(&analysis.findings, &name, &version, &policy),
+        Err(_) => Vec::new(),
+    };
+    let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
+        verdict.max(reason.action.clone())
+    });
+    Ok(ScanReport {
+        package,
+        version,
+        verdict,
+        reasons,
+        findings: analysis.findings,
+    })
+}
+
+/// The files of an unpacked package, `node_modules` and `.git` left out.
+fn walk(root: &Path) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(directory) = pending.pop() {
+        let entries = std::fs::read_dir(&directory)
+            .with_context(|| format!("could not list `{}`", directory.display()))?;
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            let kind = entry.file_type()?;
+            if kind.is_symlink() {
+                continue;
+            }
+            if kind.is_dir() {
+                if !matches!(entry.file_name().to_str(), Some("node_modules" | ".git")) {
+                    pending.push(path);
+                }
+                continue;
+            }
+            let relative = path
+                .strip_prefix(root)
+                .expect("walked under the root")
+                .to_string_lossy()
+                .replace('\\', "/");
+            let contents = std::fs::read(&path)
+                .with_context(|| format!("could not read `{}`", path.display()))?;
+            files.push((relative, contents));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn describe(report: &ScanReport) -> String {
+    let verdict = match &report.verdict {
+        Verdict::Quarantine { .. } => "quarantine until approved",
+        verdict => verdict.name(),
+    };
+    let mut out = format!("{}@{}: {verdict}\n", report.package, report.version);
+    for reason in &report.reasons {
+        let _ = writeln!(out, "  {:<22} {}", reason.code.as_str(), reason.message);
+    }
+    if report.findings.is_empty() {
+        out.push_str("no findings\n");
+        return out;
+    }
+    let _ = writeln!(out, "\nfindings ({}):", report.findings.len());
+    for finding in &report.findings {
+        let severity = match finding.severity {
+            Severity::Critical => "CRITICAL",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        };
+        let _ = writeln!(
+            out,
+            "  {severity:<8} {:<22} {:<9} {}  {}",
+            finding.code.as_str(),
+            finding.reach.as_str(),
+            finding.location(),
+            finding.message
+        );
+        if !finding.snippet.is_empty() {
+            let _ = writeln!(out, "           | {}", finding.snippet);
+        }
+    }
+    out
+}
+
+pub(crate) async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let (name, from) =
+        parse_name_version(&args.from).map_err(|error| anyhow!("{}", error.message()))?;
+    let to = match args.to.rsplit_once('@') {
+        Some((other, version)) if !other.is_empty() => {
+            if other != name.as_str() {
+                return Err(anyhow!(
+                    "`{}` and `{}` name different packages",
+                    args.from,
+                    args.to
+                ));
+            }
+            version.to_owned()
+        }
+        _ => args.to.clone(),
+    };
+    let state = super::check::standalone_state(&args.setup).await?;
+    let diff = airlock_server::admin::diff(&state, &name, &from, &to)
+        .await
+        .map_err(|error| anyhow!("{}", error.message()))?;
+    if args.json {
+        print_json(&diff)?;
+    } else {
+        print!("{}", describe_diff(&name, &diff));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_diff(name: &PackageName, diff: &VersionDiff) -> String {
+    let mut out = format!("{name}: {} -> {}\n", diff.previous, diff.current);
+    let mut section = |title: &str, lines: Vec<String>| {
+        if !lines.is_empty() {
+            let _ = writeln!(out, "{title}:");
+            for line in lines {
+                let _ = writeln!(out, "  {line}");
+            }
+        }
+    };
+    section(
+        "dependencies added",
+        diff.dependencies_added
+            .iter()
+            .map(|added| {
+                let phantom = if added.phantom == Some(true) {
+                    "  (required by no file)"
+                } else {
+                    ""
+                };
+                format!("+ {}@{}{phantom}", added.name, added.range)
+            })
+            .collect(),
+    );
+    section(
+        "dependencies removed",
+        diff.dependencies_removed
+            .iter()
+            .map(|name| format!("- {name}"))
+            .collect(),
+    );
+    section(
+        "install scripts added",
+        diff.install_scripts_added
+            .iter()
+            .map(|(script, command)| format!("+ {script}: {command}"))
+            .collect(),
+    );
+    section(
+        "install scripts changed",
+        diff.install_scripts_changed
+            .iter()
+            .map(|(script, (before, after))| format!("~ {script}: {before} -> {after}"))
+            .collect(),
+    );
+    if let Some((before, after)) = &diff.entry_points_changed {
+        section(
+            "entry points changed",
+            vec![format!("{before:?} -> {after:?}")],
+        );
+    }
+    section(
+        "files added",
+        diff.files_added
+            .iter()
+            .map(|file| {
+                format!(
+                    "+ {} ({} bytes{})",
+                    file.path,
+                    file.size,
+                    if file.binary { ", binary" } else { "" }
+                )
+            })
+            .collect(),
+    );
+    section(
+        "files removed",
+        diff.files_removed
+            .iter()
+            .map(|path| format!("- {path}"))
+            .collect(),
+    );
+    section(
+        "files grown",
+        diff.files_grown
+            .iter()
+            .map(|(path, before, after)| format!("~ {path}: {before} -> {after} bytes"))
+            .collect(),
+    );
+    let findings = diff.findings();
+    if !findings.is_empty() {
+        let _ = writeln!(out, "signals:");
+        for finding in findings {
+            let _ = writeln!(out, "  {:<22} {}", finding.code.as_str(), finding.message);
+        }
+    }
+    out
+}

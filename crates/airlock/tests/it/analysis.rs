@@ -1,0 +1,226 @@
+//! Content analysis end to end: `airlock scan`, `airlock diff`, and real npm installs
+//! that the analysis refuses.
+
+use std::path::Path;
+use std::time::Duration;
+
+use airlock_test::{Client, Clients, FakeRegistry, attacks};
+
+use crate::support::{Airlock, Workspace, airlock_command};
+
+fn publish_axios_pair(registry: &FakeRegistry) {
+    for package in [
+        attacks::axios_clean(),
+        attacks::axios_compromised(),
+        attacks::plain_crypto_js_decoy(),
+        attacks::plain_crypto_js_dropper(),
+        attacks::follow_redirects(),
+        attacks::form_data(),
+    ] {
+        registry.publish(package);
+    }
+}
+
+async fn start(workspace: &Workspace, registry: &FakeRegistry) -> Airlock {
+    // No age gate: what is refused here is refused by the analysis alone.
+    let policy = workspace.path("policy.toml");
+    std::fs::write(&policy, "min_release_age = \"0s\"\n").unwrap();
+    Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--policy",
+            policy.to_str().unwrap(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await
+}
+
+async fn scan(home: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let output = airlock_command(home)
+        .arg("scan")
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let tarball = workspace.path("plain-crypto-js-4.2.1.tgz");
+    std::fs::write(&tarball, attacks::plain_crypto_js_dropper().tarball).unwrap();
+    let (code, output) = scan(&home, &[tarball.to_str().unwrap()]).await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.starts_with("plain-crypto-js@4.2.1: block"),
+        "{output}"
+    );
+    for expected in [
+        "obfuscated-code",
+        "self-deletion",
+        "manifest-swap",
+        "setup.js:",
+        "install",
+    ] {
+        assert!(output.contains(expected), "{expected} missing:\n{output}");
+    }
+
+    // An unpacked esbuild-like package: its install script is shown, not refused.
+    let package = attacks::esbuild_like();
+    let directory = workspace.path("esbuild");
+    let archive =
+        airlock_analyze::Archive::read(&package.tarball, &airlock_analyze::Limits::default());
+    for entry in &archive.entries {
+        let path = directory.join(&entry.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, entry.text.as_deref().unwrap_or_default()).unwrap();
+    }
+    let (code, output) = scan(&home, &[directory.to_str().unwrap(), "--json"]).await;
+    assert_eq!(code, Some(0), "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(report["verdict"]["verdict"], "allow");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|finding| finding["code"] == "install-script"),
+        "{report:#}"
+    );
+}
+
+#[tokio::test]
+async fn scan_and_diff_of_published_versions() {
+    let registry = FakeRegistry::start().await;
+    publish_axios_pair(&registry);
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let data = workspace.path("data");
+    let upstream = registry.url();
+    let setup = [
+        "--standalone",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &upstream,
+    ];
+
+    let mut args = vec!["axios@1.14.1"];
+    args.extend(setup);
+    let (code, output) = scan(&home, &args).await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.contains("dependency-risk") && output.contains("plain-crypto-js@^4.2.1"),
+        "{output}"
+    );
+
+    let diff = airlock_command(&home)
+        .args([
+            "diff",
+            "axios@1.14.0",
+            "1.14.1",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+        ])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&diff.stdout);
+    assert!(
+        diff.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
+    assert!(text.starts_with("axios: 1.14.0 -> 1.14.1"), "{text}");
+    assert!(
+        text.contains("+ plain-crypto-js@^4.2.1  (required by no file)"),
+        "{text}"
+    );
+    assert!(text.contains("dependency-added"), "{text}");
+}
+
+#[tokio::test]
+async fn npm_resolves_past_a_version_the_analysis_refused() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    publish_axios_pair(&registry);
+    let workspace = Workspace::new();
+    let airlock = start(&workspace, &registry).await;
+    let home = workspace.path("home");
+
+    // Serving the packument judges its newest version in the background; a person
+    // (or the quarantine) waits for that before installing.
+    let check = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let _ = reqwest::get(format!("{}axios", airlock.url)).await;
+            let run = airlock.cli(&home, &["check", "axios@1.14.1"]).await;
+            if run.code == Some(1) {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("axios@1.14.1 is judged");
+    assert!(check.stdout.contains("dependency-risk"), "{}", check.stdout);
+
+    let project = workspace.path("project");
+    std::fs::write(
+        project.join("package.json"),
+        r#"{"name":"app","version":"1.0.0","private":true,"dependencies":{"axios":"^1.14.0"}}"#,
+    )
+    .unwrap();
+    clients
+        .run(
+            Client::Npm,
+            &project,
+            &workspace.path("npm-home"),
+            &airlock.url,
+            &["install"],
+        )
+        .await
+        .assert_success();
+    let installed: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(project.join("node_modules/axios/package.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(installed["version"], "1.14.0");
+    assert!(!project.join("node_modules/plain-crypto-js").exists());
+
+    // The dropper is no longer listed; fetching its tarball directly (as a lockfile
+    // does) fails with Airlock's reasons.
+    let tarball = format!("{}plain-crypto-js/-/plain-crypto-js-4.2.1.tgz", airlock.url);
+    let refused = clients
+        .run(
+            Client::Npm,
+            &project,
+            &workspace.path("npm-home"),
+            &airlock.url,
+            &["install", &tarball, "--fetch-retries=0"],
+        )
+        .await;
+    refused.assert_failure();
+    let output = refused.output();
+    assert!(
+        output.contains("403") || output.contains("E403"),
+        "{output}"
+    );
+    assert!(output.contains("obfuscated-code"), "{output}");
+}
