@@ -1,6 +1,7 @@
 //! The whole analysis of one tarball: read, find reach, scan, judge, escalate.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use airlock_policy::Code;
 use serde::{Deserialize, Serialize};
@@ -52,12 +53,53 @@ pub struct Analysis {
 
 impl Analysis {
     /// Analyses a gzipped tarball.
+    ///
+    /// Inflating is sequential; scripts are scanned on a second thread as soon as
+    /// they are read, and the reading thread joins the scanning when it is done, so
+    /// that both cores work on a large tarball.
     pub fn of_tarball(tgz: &[u8], options: &Options<'_>) -> Self {
-        Self::of_archive(&Archive::read(tgz, &options.limits), options)
+        let (sender, receiver) = std::sync::mpsc::channel::<(String, Arc<str>)>();
+        let receiver = Mutex::new(receiver);
+        let drain = || {
+            let mut scanned = Vec::new();
+            loop {
+                let next = receiver
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .recv();
+                let Ok((path, text)) = next else {
+                    return scanned;
+                };
+                let facts = scan_guarded(&path, &text);
+                scanned.push((path, facts));
+            }
+        };
+        std::thread::scope(|scope| {
+            let helper = scope.spawn(drain);
+            let archive = Archive::read_streaming(tgz, &options.limits, |entry| {
+                if let Some(text) = &entry.text
+                    && is_script(&entry.path, entry.kind)
+                {
+                    let _ = sender.send((entry.path.clone(), text.clone()));
+                }
+            });
+            drop(sender);
+            let mut prescanned: HashMap<String, FileFacts> = drain().into_iter().collect();
+            prescanned.extend(helper.join().unwrap_or_default());
+            Self::analyse(&archive, options, prescanned)
+        })
     }
 
     /// Analyses files already read (a tarball, or a directory the CLI walked).
     pub fn of_archive(archive: &Archive, options: &Options<'_>) -> Self {
+        Self::analyse(archive, options, HashMap::new())
+    }
+
+    fn analyse(
+        archive: &Archive,
+        options: &Options<'_>,
+        mut prescanned: HashMap<String, FileFacts>,
+    ) -> Self {
         let empty = Indicators::default();
         let indicators = options.indicators.unwrap_or(&empty);
         let mut findings = archive.problems.clone();
@@ -82,15 +124,20 @@ impl Analysis {
             .iter()
             .filter(|entry| entry.text.is_some() && is_code(entry, &manifest))
             .collect();
-        let facts: HashMap<&str, FileFacts> = code_files
-            .iter()
-            .map(|entry| {
-                (
-                    entry.path.as_str(),
-                    scan::scan(&entry.path, entry.text.as_deref().unwrap_or("")),
-                )
-            })
-            .collect();
+        let (mut facts, unscanned): (HashMap<&str, FileFacts>, Vec<&crate::archive::Entry>) = {
+            let mut facts = HashMap::new();
+            let mut unscanned = Vec::new();
+            for entry in &code_files {
+                match prescanned.remove(&entry.path) {
+                    Some(scanned) => {
+                        facts.insert(entry.path.as_str(), scanned);
+                    }
+                    None => unscanned.push(*entry),
+                }
+            }
+            (facts, unscanned)
+        };
+        facts.extend(scan_all(&unscanned));
 
         let paths: BTreeSet<&str> = archive
             .entries
@@ -262,6 +309,67 @@ impl Analysis {
     }
 }
 
+/// Scans every code file, spread over the cores by size; a file whose scan panics
+/// is reported, never skipped silently.
+fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFacts> {
+    let scan_one = |entry: &crate::archive::Entry| {
+        scan_guarded(&entry.path, entry.text.as_deref().unwrap_or(""))
+    };
+    let total: u64 = files.iter().map(|entry| entry.size).sum();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(files.len());
+    if threads <= 1 || total < 512 * 1024 {
+        return files
+            .iter()
+            .map(|entry| (entry.path.as_str(), scan_one(entry)))
+            .collect();
+    }
+    // Largest first into the lightest bucket: one huge bundle does not leave a core idle.
+    let mut ordered = files.to_vec();
+    ordered.sort_by_key(|entry| std::cmp::Reverse(entry.size));
+    let mut buckets: Vec<(u64, Vec<&crate::archive::Entry>)> = vec![(0, Vec::new()); threads];
+    for entry in ordered {
+        let lightest = buckets
+            .iter_mut()
+            .min_by_key(|(size, _)| *size)
+            .expect("at least one bucket");
+        lightest.0 += entry.size;
+        lightest.1.push(entry);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|(_, bucket)| {
+                scope.spawn(move || {
+                    bucket
+                        .into_iter()
+                        .map(|entry| (entry.path.as_str(), scan_one(entry)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+/// Scans one file; a panic in the parser becomes a finding, not a crash.
+fn scan_guarded(path: &str, text: &str) -> FileFacts {
+    std::panic::catch_unwind(|| scan::scan(path, text)).unwrap_or_else(|_| FileFacts {
+        parse_error: Some("the parser failed on this file".to_owned()),
+        crashed: true,
+        ..FileFacts::default()
+    })
+}
+
+/// JavaScript and TypeScript sources (type declarations and maps aside).
+fn is_script(path: &str, kind: FileKind) -> bool {
+    kind == FileKind::Script && !path.to_ascii_lowercase().ends_with(".d.ts")
+}
+
 /// Files parsed as code: JavaScript and TypeScript sources, and whatever `bin`,
 /// `main` or a script names (often without an extension).
 fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
@@ -412,10 +520,19 @@ fn minified_twins(
             .difference(&modules(twin))
             .cloned()
             .collect();
-        let more_dynamic =
-            minified.dynamic.len() + minified.decoders.len() + minified.computed_requires.len()
-                > twin.dynamic.len() + twin.decoders.len() + twin.computed_requires.len();
-        if extra.is_empty() && !more_dynamic {
+        // Bundlers inline dependencies (more static requires) and rewrite module
+        // loading; what minification never adds is code built and run at runtime, or
+        // decryption.
+        let hidden = |facts: &FileFacts| {
+            facts.dynamic.len()
+                + facts
+                    .decoders
+                    .iter()
+                    .filter(|(_, kind)| matches!(*kind, "decryption" | "hex"))
+                    .count()
+        };
+        let more_dynamic = hidden(minified) > hidden(twin);
+        if !more_dynamic {
             continue;
         }
         let mut what = Vec::new();

@@ -8,6 +8,7 @@
 //! and the finding decides.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use airlock_policy::Code;
 use flate2::read::GzDecoder;
@@ -71,8 +72,9 @@ pub struct Entry {
     pub path: String,
     pub size: u64,
     pub kind: FileKind,
-    /// The text, for files that may hold code or configuration.
-    pub text: Option<String>,
+    /// The text, for files that may hold code or configuration (shared, so that
+    /// scanning can start while the rest of the tarball is still being read).
+    pub text: Option<Arc<str>>,
 }
 
 /// The files of a tarball, read within [`Limits`].
@@ -94,6 +96,16 @@ impl Archive {
 
     /// Reads a gzipped tarball.
     pub fn read(tgz: &[u8], limits: &Limits) -> Self {
+        Self::read_streaming(tgz, limits, |_| {})
+    }
+
+    /// Reads a gzipped tarball, handing each entry with text to `on_text` as soon
+    /// as it is read.
+    pub(crate) fn read_streaming(
+        tgz: &[u8],
+        limits: &Limits,
+        mut on_text: impl FnMut(&Entry),
+    ) -> Self {
         let mut archive = Self {
             compressed_bytes: tgz.len() as u64,
             ..Self::default()
@@ -125,7 +137,13 @@ impl Archive {
             }
             let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let entry_type = entry.header().entry_type();
-            if entry_type.is_dir() {
+            // Directories and the tar format's own metadata entries carry no files.
+            if entry_type.is_dir()
+                || entry_type.is_pax_global_extensions()
+                || entry_type.is_pax_local_extensions()
+                || entry_type.is_gnu_longname()
+                || entry_type.is_gnu_longlink()
+            {
                 continue;
             }
             if !(entry_type.is_file() || entry_type == tar::EntryType::Continuous) {
@@ -202,13 +220,17 @@ impl Archive {
             let text = (!kept.is_empty()
                 && !kind.is_binary()
                 && !kept[..kept.len().min(512)].contains(&0))
-            .then(|| String::from_utf8_lossy(&kept).into_owned());
-            archive.entries.push(Entry {
+            .then(|| text_of(kept));
+            let entry = Entry {
                 path,
                 size,
                 kind,
                 text,
-            });
+            };
+            if entry.text.is_some() {
+                on_text(&entry);
+            }
+            archive.entries.push(entry);
         }
         archive
     }
@@ -229,7 +251,7 @@ impl Archive {
                 && size <= limits.max_text_bytes
                 && !kind.is_binary()
                 && !contents[..contents.len().min(512)].contains(&0))
-            .then(|| String::from_utf8_lossy(&contents).into_owned());
+            .then(|| text_of(contents));
             archive.entries.push(Entry {
                 path,
                 size,
@@ -251,6 +273,14 @@ impl Archive {
             finding = finding.at(path, None, "");
         }
         self.problems.push(finding);
+    }
+}
+
+/// The bytes as text, without a copy when they are valid UTF-8.
+fn text_of(bytes: Vec<u8>) -> Arc<str> {
+    match String::from_utf8(bytes) {
+        Ok(text) => Arc::from(text),
+        Err(error) => Arc::from(String::from_utf8_lossy(error.as_bytes())),
     }
 }
 
@@ -291,11 +321,16 @@ fn extension(path: &str) -> &str {
     name.rsplit_once('.').map_or("", |(_, extension)| extension)
 }
 
-/// Files whose text the analysis reads: code, manifests, scripts, and extensionless
-/// files (often `bin` scripts).
+/// Files whose text the analysis reads: code, scripts, extensionless files (often
+/// `bin` scripts), and manifests at the root (`package.json`, a spare `package.md`).
+/// Data files deeper down (API models, locale tables) are sized, not read.
 fn keeps_text(path: &str) -> bool {
+    let extension = extension(path).to_ascii_lowercase();
+    if matches!(extension.as_str(), "json" | "md") {
+        return !path.contains('/');
+    }
     matches!(
-        extension(path).to_ascii_lowercase().as_str(),
+        extension.as_str(),
         "" | "js"
             | "cjs"
             | "mjs"

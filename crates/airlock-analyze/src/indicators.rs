@@ -21,6 +21,9 @@ impl Indicators {
     /// Whether a URL's host (or the URL) is listed; subdomains of a listed domain
     /// count.
     pub fn matches(&self, host: &str, url: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let host = host.to_ascii_lowercase();
         self.ips.contains(&host)
             || self.domains.iter().any(|domain| {
@@ -35,7 +38,7 @@ impl Indicators {
 
     /// Whether a string names a listed address outside a URL (a bare host or IP).
     pub fn matches_text(&self, text: &str) -> bool {
-        if text.contains("://") {
+        if self.is_empty() || text.contains("://") {
             return false;
         }
         let text = text.trim().to_ascii_lowercase();

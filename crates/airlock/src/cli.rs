@@ -255,9 +255,10 @@ pub(crate) enum QuarantineCommand {
 
 #[derive(Args, Debug)]
 pub(crate) struct ScanArgs {
-    /// A tarball, a directory, or `name@version`.
-    #[arg(value_name = "TARGET")]
-    pub(crate) target: String,
+    /// Tarballs, directories, or `name@version`s. With several and `--json`, one
+    /// JSON object per line.
+    #[arg(value_name = "TARGET", required = true)]
+    pub(crate) targets: Vec<String>,
 
     #[command(flatten)]
     pub(crate) server: ServerArgs,

@@ -72,13 +72,31 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         }
     };
     let decodes = !facts.decoders.is_empty();
-    // Literals that decode to something telling: the file hides what it does.
-    let hides = facts
+    // One pass over each string for every word the rules look for.
+    let markers: Vec<strings::Markers> = facts
         .strings
         .iter()
-        .any(|(text, _)| strings::hidden_text(text).is_some());
+        .map(|(text, _)| strings::markers(text))
+        .collect();
+    let hidden: Vec<Option<(&'static str, String)>> = facts
+        .strings
+        .iter()
+        .zip(&markers)
+        .map(|((text, _), found)| strings::hidden_text_with(text, found))
+        .collect();
+    // Literals that decode to something telling: the file hides what it does.
+    let hides = hidden.iter().any(Option::is_some);
     let executes = !facts.dynamic.is_empty() || !facts.computed_requires.is_empty();
 
+    if facts.crashed {
+        push(context.finding(
+            Code::AnalysisIncomplete,
+            High,
+            Confidence::High,
+            "the analyser failed on this file; what it does is unknown".to_owned(),
+            None,
+        ));
+    }
     if let Some(error) = &facts.parse_error {
         push(context.finding(
             Code::UnparsableCode,
@@ -89,8 +107,15 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         ));
     }
 
-    // Decode, then execute: the core of every obfuscated dropper.
-    if decodes && (executes || !facts.spawns.is_empty() || facts.computed_calls > 0) {
+    // Decode, then execute: the core of every obfuscated dropper. Decoders alone are
+    // everywhere (base64 data, checksums, source maps); what gives a dropper away is
+    // literals that decode to code or addresses, or a decrypted module compiled.
+    let decrypts = facts.decoders.iter().any(|(_, kind)| *kind == "decryption");
+    let compiles = facts
+        .dynamic
+        .iter()
+        .any(|(_, kind)| *kind == "module._compile");
+    if decodes && hides && (executes || !facts.spawns.is_empty()) {
         let (decoder_site, decoder_kind) = &facts.decoders[0];
         let sink = facts
             .dynamic
@@ -102,13 +127,9 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                     .first()
                     .map(|_| "a computed require")
             })
-            .unwrap_or("a process spawn or computed call");
-        // Compiling a decoded string as a module has no place in any bundle.
-        let compiles = facts
-            .dynamic
-            .iter()
-            .any(|(_, kind)| *kind == "module._compile");
-        let severity = if compiles {
+            .unwrap_or("a process spawn");
+        // Decrypting a payload and compiling it as a module: event-stream.
+        let severity = if decrypts && compiles {
             context.severity(ByReach(Critical, Critical, High))
         } else {
             context.bundle_softened(context.severity(ByReach(Critical, High, Medium)))
@@ -136,7 +157,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
     }
 
     if let Some(site) = facts.computed_requires.first() {
-        let severity = if decodes {
+        let severity = if hides {
             context.severity(ByReach(High, Medium, Low))
         } else {
             context.bundle_softened(context.severity(ByReach(Medium, Info, Info)))
@@ -192,12 +213,28 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         }
     }
 
-    for (text, line) in &facts.strings {
+    for (((text, line), found), hidden) in facts.strings.iter().zip(&markers).zip(hidden) {
+        let interesting = found.address
+            || found.credential.is_some()
+            || found.private_store.is_some()
+            || found.persistence.is_some()
+            || found.publishes
+            || hidden.is_some()
+            || text.len() >= 4096
+            || !context.indicators.is_empty();
+        if !interesting {
+            continue;
+        }
         let site = Site {
             line: *line,
             text: text.clone(),
         };
-        for address in strings::addresses(text) {
+        let addresses = if found.address {
+            strings::addresses(text)
+        } else {
+            Vec::new()
+        };
+        for address in addresses {
             if context.indicators.matches(address.host, address.url) {
                 push(context.finding(
                     Code::NetworkAccess,
@@ -217,7 +254,10 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                     format!("sends to {service} (`{}`)", address.host),
                     Some(&site),
                 ));
-            } else if address.plain_http && (address.port.is_some() || address.raw_ip()) {
+            } else if address.plain_http
+                && (address.port.is_some() || address.raw_ip())
+                && !strings::documentation_host(address.host)
+            {
                 push(context.finding(
                     Code::NetworkAccess,
                     context.severity(ByReach(High, Low, Info)),
@@ -244,7 +284,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if let Some(what) = strings::credential_path(text) {
+        if let Some(what) = found.credential {
             push(context.finding(
                 Code::CredentialAccess,
                 context.severity(ByReach(High, Low, Info)),
@@ -253,7 +293,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if let Some(what) = strings::private_store(text) {
+        if let Some(what) = found.private_store {
             push(context.finding(
                 Code::SensitiveFileAccess,
                 context.severity(ByReach(High, Medium, Low)),
@@ -262,12 +302,12 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if let Some(what) = strings::persistence_path(text) {
+        if let Some(what) = found.persistence {
             let writes = !facts.fs_changes.is_empty();
             push(context.finding(
                 Code::SensitiveFileAccess,
                 if writes {
-                    context.severity(ByReach(High, Medium, Low))
+                    context.severity(ByReach(High, Low, Info))
                 } else {
                     context.severity(ByReach(Medium, Info, Info))
                 },
@@ -276,7 +316,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if strings::publishes(text) {
+        if found.publishes {
             push(context.finding(
                 Code::SelfPropagation,
                 context.severity(ByReach(Critical, Low, Info)),
@@ -285,7 +325,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if let Some((how, decoded)) = strings::hidden_text(text) {
+        if let Some((how, decoded)) = hidden {
             push(context.finding(
                 Code::ObfuscatedCode,
                 context.bundle_softened(context.severity(ByReach(Critical, High, Medium))),
@@ -298,8 +338,8 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             ));
         }
         if text.len() >= 4096 && strings::entropy(text) >= 5.2 {
-            let severity = if decodes && executes {
-                context.severity(ByReach(Critical, High, Medium))
+            let severity = if (decrypts || hides) && executes {
+                context.bundle_softened(context.severity(ByReach(Critical, High, Medium)))
             } else {
                 Info
             };
@@ -324,8 +364,8 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 .iter()
                 .any(|(module, _)| is_network_module(module));
         let severity = match (stringified, talks) {
-            (true, _) => context.severity(ByReach(Critical, High, Medium)),
-            (false, true) => context.severity(ByReach(High, Medium, Low)),
+            (true, _) => context.severity(ByReach(Critical, High, Low)),
+            (false, true) => context.bundle_softened(context.severity(ByReach(High, Low, Info))),
             (false, false) => context.severity(ByReach(Medium, Info, Info)),
         };
         push(context.finding(
@@ -395,7 +435,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         } else if hides && !arguments.starts_with(['"', '\'', '`']) {
             push(context.finding(
                 Code::SensitiveFileAccess,
-                context.severity(ByReach(Critical, High, Medium)),
+                context.bundle_softened(context.severity(ByReach(Critical, High, Medium))),
                 Confidence::Medium,
                 format!("changes files at paths decoded at runtime (`{function}`)"),
                 Some(site),
@@ -478,7 +518,7 @@ pub(crate) fn judge_shell(text: &str, context: &FileContext<'_>) -> Vec<Finding>
         if let Some(tool) = strings::downloader(line_text) {
             findings.push(context.finding(
                 Code::ProcessSpawn,
-                context.severity(ByReach(Critical, High, Medium)),
+                context.severity(ByReach(Critical, Medium, Low)),
                 Confidence::High,
                 format!("downloads with {tool} from a script"),
                 Some(&Site {

@@ -31,6 +31,8 @@ pub(crate) struct Site {
 #[derive(Debug, Default)]
 pub(crate) struct FileFacts {
     pub(crate) parse_error: Option<String>,
+    /// The scan itself failed: what the file does is unknown.
+    pub(crate) crashed: bool,
     /// Static module specifiers: `require('x')`, `import 'x'`, `import('x')`.
     pub(crate) requires: Vec<(String, u32)>,
     /// `require(expr)` and `import(expr)` with a computed specifier.
@@ -295,7 +297,10 @@ impl<'a> Visit<'a> for Scanner<'_> {
                 // A path built from the package's own directory is how packages
                 // load their own files; only other computed names are hidden.
                 let argument = self.text(call.arguments[0].span());
-                if !argument.contains("__dirname") && !argument.contains("require.resolve") {
+                if !["__dirname", "require.resolve", "package.json"]
+                    .iter()
+                    .any(|own| argument.contains(own))
+                {
                     let site = self.site(call.span);
                     self.facts.computed_requires.push(site);
                 }
@@ -364,9 +369,16 @@ impl<'a> Visit<'a> for Scanner<'_> {
             let site = self.site(call.span);
             self.facts.network_calls.push(site);
         }
+        // A name assembled from data and a domain suffix (`${data}.c1.example.invalid`):
+        // resolving one's own hostname is ordinary, smuggling data in a name is not.
+        let assembled =
+            |name: &str| (name.contains('`') || name.contains('+')) && name.contains('.');
         if (callee.starts_with("dns.") || callee.starts_with("dns.promises."))
             && (callee.ends_with("lookup") || callee.contains(".resolve"))
-            && literal_argument(call, 0).is_none_or(|name| name.contains('…'))
+            && call
+                .arguments
+                .first()
+                .is_some_and(|argument| assembled(self.text(argument.span())))
         {
             let site = self.site(call.span);
             self.facts.dns_lookups.push(site);
@@ -403,7 +415,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
         }
         if matches!(
             callee,
-            "JSON.stringify" | "Object.keys" | "Object.entries" | "Object.values" | "Object.assign"
+            "JSON.stringify" | "Object.keys" | "Object.entries" | "Object.values"
         ) && call
             .arguments
             .iter()

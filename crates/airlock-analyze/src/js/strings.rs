@@ -1,6 +1,9 @@
 //! What string literals give away: addresses, hosts, paths, and text hidden by
 //! reversal or base64.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use base64::Engine as _;
 
 /// A URL found in a string.
@@ -63,6 +66,15 @@ pub(crate) fn addresses(text: &str) -> Vec<Address<'_>> {
     found
 }
 
+/// Hosts reserved for documentation (RFC 2606): examples in help text, never a
+/// real endpoint.
+pub(crate) fn documentation_host(host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    ["example.com", "example.org", "example.net", "localhost"]
+        .iter()
+        .any(|reserved| host == *reserved || host.ends_with(&format!(".{reserved}")))
+}
+
 /// Services that receive stolen data without an account of the attacker's own: chat
 /// webhooks, paste sites, request catchers, tunnels. Only concrete endpoints count
 /// (a webhook URL with its id), not a library's mention of the service.
@@ -98,69 +110,49 @@ pub(crate) fn exfiltration_service(url: &str) -> Option<&'static str> {
 }
 
 /// Credential stores: files whose only use to a package is theft.
-pub(crate) fn credential_path(text: &str) -> Option<&'static str> {
-    const PATHS: [(&str, &str); 12] = [
-        (".npmrc", "npm tokens (~/.npmrc)"),
-        (".aws/credentials", "AWS credentials"),
-        (".config/gcloud", "Google Cloud credentials"),
-        (".azure/", "Azure credentials"),
-        (".kube/config", "Kubernetes credentials"),
-        (".docker/config.json", "Docker registry credentials"),
-        (".git-credentials", "git credentials"),
-        (".pypirc", "PyPI tokens"),
-        (".netrc", "netrc passwords"),
-        ("id_rsa", "SSH keys"),
-        (".ssh/", "SSH keys"),
-        ("id_ed25519", "SSH keys"),
-    ];
-    PATHS
-        .iter()
-        .find(|(marker, _)| text.contains(marker))
-        .map(|(_, what)| *what)
-}
-
+const CREDENTIAL_PATHS: [(&str, &str); 12] = [
+    (".npmrc", "npm tokens (~/.npmrc)"),
+    (".aws/credentials", "AWS credentials"),
+    (".config/gcloud", "Google Cloud credentials"),
+    (".azure/", "Azure credentials"),
+    (".kube/config", "Kubernetes credentials"),
+    (".docker/config.json", "Docker registry credentials"),
+    (".git-credentials", "git credentials"),
+    (".pypirc", "PyPI tokens"),
+    (".netrc", "netrc passwords"),
+    ("id_rsa", "SSH keys"),
+    (".ssh/", "SSH keys"),
+    ("id_ed25519", "SSH keys"),
+];
 /// Wallets and browser stores.
-pub(crate) fn private_store(text: &str) -> Option<&'static str> {
-    const PATHS: [(&str, &str); 9] = [
-        ("wallet.dat", "a Bitcoin wallet"),
-        (".electrum", "an Electrum wallet"),
-        ("exodus.wallet", "an Exodus wallet"),
-        (".ethereum/keystore", "an Ethereum keystore"),
-        ("solana/id.json", "a Solana keypair"),
-        (
-            "nkbihfbeogaeaoehlefnkodbefgpgknn",
-            "the MetaMask extension store",
-        ),
-        ("Login Data", "browser saved passwords"),
-        ("Local Extension Settings", "browser extension stores"),
-        ("Cookies/Cookies", "browser cookies"),
-    ];
-    PATHS
-        .iter()
-        .find(|(marker, _)| text.contains(marker))
-        .map(|(_, what)| *what)
-}
-
+const PRIVATE_STORES: [(&str, &str); 9] = [
+    ("wallet.dat", "a Bitcoin wallet"),
+    (".electrum", "an Electrum wallet"),
+    ("exodus.wallet", "an Exodus wallet"),
+    (".ethereum/keystore", "an Ethereum keystore"),
+    ("solana/id.json", "a Solana keypair"),
+    (
+        "nkbihfbeogaeaoehlefnkodbefgpgknn",
+        "the MetaMask extension store",
+    ),
+    ("Login Data", "browser saved passwords"),
+    ("Local Extension Settings", "browser extension stores"),
+    ("Cookies/Cookies", "browser cookies"),
+];
 /// Places that make code run again later, or run in CI.
-pub(crate) fn persistence_path(text: &str) -> Option<&'static str> {
-    const PATHS: [(&str, &str); 8] = [
-        (".github/workflows", "a GitHub Actions workflow"),
-        (".bashrc", "a shell start-up file"),
-        (".zshrc", "a shell start-up file"),
-        (".bash_profile", "a shell start-up file"),
-        ("LaunchAgents", "a macOS launch agent"),
-        (
-            "Start Menu\\Programs\\Startup",
-            "the Windows start-up folder",
-        ),
-        ("CurrentVersion\\Run", "a Windows run key"),
-        ("/etc/cron", "a cron table"),
-    ];
-    PATHS
-        .iter()
-        .find(|(marker, _)| text.contains(marker))
-        .map(|(_, what)| *what)
-}
+const PERSISTENCE_PATHS: [(&str, &str); 8] = [
+    (".github/workflows", "a GitHub Actions workflow"),
+    (".bashrc", "a shell start-up file"),
+    (".zshrc", "a shell start-up file"),
+    (".bash_profile", "a shell start-up file"),
+    ("LaunchAgents", "a macOS launch agent"),
+    (
+        "Start Menu\\Programs\\Startup",
+        "the Windows start-up folder",
+    ),
+    ("CurrentVersion\\Run", "a Windows run key"),
+    ("/etc/cron", "a cron table"),
+];
 
 /// Shell commands that fetch something to run.
 pub(crate) fn downloader(command: &str) -> Option<&'static str> {
@@ -240,16 +232,36 @@ const TELLS: [&str; 14] = [
 ];
 
 /// What a string says once reversed or base64-decoded, when that reveals a tell.
+#[cfg(test)]
 pub(crate) fn hidden_text(text: &str) -> Option<(&'static str, String)> {
     if text.len() < 8 || text.len() > 100_000 {
         return None;
     }
-    let reversed: String = text.chars().rev().collect();
-    if let Some(tell) = TELLS.iter().find(|tell| reversed.contains(*tell))
-        && !text.contains(tell)
-    {
-        return Some(("reversed", reversed));
+    let found = markers(text);
+    hidden_text_with(text, &found)
+}
+
+/// [`hidden_text`] with the markers already found.
+pub(crate) fn hidden_text_with(text: &str, found: &Markers) -> Option<(&'static str, String)> {
+    if text.len() < 8 || text.len() > 100_000 {
+        return None;
     }
+    if found.reversed_tell && !found.tell {
+        // The automaton ignores case; the tell must read exactly once reversed.
+        let reversed: String = text.chars().rev().collect();
+        if TELLS.iter().any(|tell| reversed.contains(tell)) {
+            return Some(("reversed", reversed));
+        }
+    }
+    if let Some(decoded) = hex_text(text)
+        && (TELLS.iter().any(|tell| decoded.contains(tell)) || decoded == "crypto")
+    {
+        return Some(("hex", decoded));
+    }
+    if !looks_base64(text) {
+        return None;
+    }
+    let reversed: String = text.chars().rev().collect();
     for candidate in [text, reversed.as_str()] {
         if let Some(decoded) = base64_text(candidate)
             && TELLS.iter().any(|tell| decoded.contains(tell))
@@ -258,6 +270,58 @@ pub(crate) fn hidden_text(text: &str) -> Option<(&'static str, String)> {
         }
     }
     None
+}
+
+/// The tells, written backwards.
+const REVERSED_TELLS: [&str; 14] = [
+    "ssecorp_dlihc",
+    "//:ptth",
+    "//:sptth",
+    "cnySexe",
+    "nwaps",
+    "(lave",
+    "crmpn.",
+    "hs/nib/",
+    "exe.dmc",
+    "llehsrewop",
+    "(eriuqer",
+    "vne.ssecorp",
+    "knilnu",
+    " lruc",
+];
+
+/// The text of an even-length hex literal (`"63727970746f"` is `crypto`).
+fn hex_text(text: &str) -> Option<String> {
+    if text.len() < 8
+        || !text.len().is_multiple_of(2)
+        || !text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return None;
+    }
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    bytes
+        .iter()
+        .all(|b| b.is_ascii_graphic() || *b == b' ')
+        .then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Base64 of text: long enough, only its alphabet, and mixing upper case, lower
+/// case and digits (identifiers and words do not).
+fn looks_base64(text: &str) -> bool {
+    let trimmed = text.trim();
+    trimmed.len() >= 12
+        && trimmed
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+        && trimmed.bytes().any(|b| b.is_ascii_uppercase())
+        && trimmed.bytes().any(|b| b.is_ascii_lowercase())
+        && trimmed
+            .bytes()
+            .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/' | b'='))
 }
 
 fn base64_text(text: &str) -> Option<String> {
@@ -283,6 +347,84 @@ fn base64_text(text: &str) -> Option<String> {
         .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
         .count();
     (printable * 10 >= bytes.len() * 9).then(|| String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// What one pass over a string found, for the rules that look for words in it.
+#[derive(Default)]
+#[expect(clippy::struct_excessive_bools, reason = "one flag per kind of marker")]
+pub(crate) struct Markers {
+    pub(crate) credential: Option<&'static str>,
+    pub(crate) private_store: Option<&'static str>,
+    pub(crate) persistence: Option<&'static str>,
+    pub(crate) publishes: bool,
+    pub(crate) tell: bool,
+    pub(crate) reversed_tell: bool,
+    pub(crate) address: bool,
+}
+
+#[derive(Clone, Copy)]
+enum Marker {
+    Credential(&'static str),
+    PrivateStore(&'static str),
+    Persistence(&'static str),
+    Publish,
+    Tell,
+    ReversedTell,
+    Address,
+}
+
+/// Every word the rules look for, in one automaton: a string is read once, however
+/// many rules there are.
+static MARKERS: LazyLock<(AhoCorasick, Vec<Marker>)> = LazyLock::new(|| {
+    let mut patterns: Vec<&'static str> = Vec::new();
+    let mut markers = Vec::new();
+    let mut add = |pattern: &'static str, marker: Marker| {
+        patterns.push(pattern);
+        markers.push(marker);
+    };
+    for (pattern, what) in CREDENTIAL_PATHS {
+        add(pattern, Marker::Credential(what));
+    }
+    for (pattern, what) in PRIVATE_STORES {
+        add(pattern, Marker::PrivateStore(what));
+    }
+    for (pattern, what) in PERSISTENCE_PATHS {
+        add(pattern, Marker::Persistence(what));
+    }
+    for pattern in ["npm publish", "npm/v1/packages", "npm-publish"] {
+        add(pattern, Marker::Publish);
+    }
+    for pattern in TELLS {
+        add(pattern, Marker::Tell);
+    }
+    for pattern in REVERSED_TELLS {
+        add(pattern, Marker::ReversedTell);
+    }
+    add("http", Marker::Address);
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(&patterns)
+        .expect("the marker patterns are valid");
+    (automaton, markers)
+});
+
+/// The markers in `text`, in one pass.
+pub(crate) fn markers(text: &str) -> Markers {
+    let (automaton, kinds) = &*MARKERS;
+    let mut found = Markers::default();
+    for hit in automaton.find_iter(text) {
+        match kinds[hit.pattern().as_usize()] {
+            Marker::Credential(what) => found.credential = found.credential.or(Some(what)),
+            Marker::PrivateStore(what) => found.private_store = found.private_store.or(Some(what)),
+            Marker::Persistence(what) => found.persistence = found.persistence.or(Some(what)),
+            Marker::Publish => found.publishes = true,
+            Marker::Tell => found.tell = true,
+            Marker::ReversedTell => found.reversed_tell = true,
+            Marker::Address => found.address = true,
+        }
+    }
+    found
 }
 
 #[cfg(test)]

@@ -23,42 +23,64 @@ struct ScanReport {
     verdict: Verdict,
     reasons: Vec<Reason>,
     findings: Vec<Finding>,
+    /// Time spent reading and analysing, for local targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    millis: Option<f64>,
+    /// Files and unpacked size, for local targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unpacked_bytes: Option<u64>,
 }
 
 pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let path = Path::new(&args.target);
-    let report = if path.exists() {
-        local(path, args.setup.policy.as_deref())?
-    } else {
-        let check = if args.standalone {
-            super::check::standalone_report(&args.target, &args.setup).await?
+    let mut all_allowed = true;
+    let several = args.targets.len() > 1;
+    for target in &args.targets {
+        let report = report(target, &args).await?;
+        all_allowed &= report.verdict == Verdict::Allow;
+        if args.server.json && several {
+            println!("{}", serde_json::to_string(&report)?);
+        } else if args.server.json {
+            print_json(&report)?;
         } else {
-            AdminClient::new(&args.server)?
-                .get::<CheckReport>(&format!("check/{}", args.target))
-                .await?
-        };
-        ScanReport {
-            package: check.package,
-            version: check.version,
-            verdict: check.decision.verdict,
-            reasons: check.decision.reasons,
-            findings: check.findings,
+            print!("{}", describe(&report));
         }
-    };
-    if args.server.json {
-        print_json(&report)?;
-    } else {
-        print!("{}", describe(&report));
     }
-    Ok(if report.verdict == Verdict::Allow {
+    Ok(if all_allowed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
+async fn report(target: &str, args: &ScanArgs) -> anyhow::Result<ScanReport> {
+    let path = Path::new(target);
+    if path.exists() {
+        return local(path, args.setup.policy.as_deref());
+    }
+    let check = if args.standalone {
+        super::check::standalone_report(target, &args.setup).await?
+    } else {
+        AdminClient::new(&args.server)?
+            .get::<CheckReport>(&format!("check/{target}"))
+            .await?
+    };
+    Ok(ScanReport {
+        package: check.package,
+        version: check.version,
+        verdict: check.decision.verdict,
+        reasons: check.decision.reasons,
+        findings: check.findings,
+        millis: None,
+        files: None,
+        unpacked_bytes: None,
+    })
+}
+
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
 fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
+    let started = std::time::Instant::now();
     let limits = Limits::default();
     let archive = if path.is_dir() {
         Archive::from_files(walk(path)?, &limits)
@@ -95,7 +117,10 @@ fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
         version,
         verdict,
         reasons,
+        files: Some(analysis.files.len()),
+        unpacked_bytes: Some(analysis.unpacked_bytes),
         findings: analysis.findings,
+        millis: Some(started.elapsed().as_secs_f64() * 1000.0),
     })
 }
 
