@@ -45,6 +45,10 @@ pub struct Analysis {
     pub unpacked_bytes: u64,
     /// Packages some file requires or imports (bare names, scopes kept).
     pub required_packages: BTreeSet<String>,
+    /// Hosts that URLs in the code name, kept so that indicators imported later
+    /// still match (see [`crate::indicator_findings`]).
+    #[serde(default)]
+    pub hosts: BTreeSet<String>,
     /// Most severe first.
     pub findings: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +167,7 @@ impl Analysis {
         };
 
         let mut required_packages = BTreeSet::new();
+        let mut hosts = BTreeSet::new();
         for entry in &code_files {
             let Some(file_facts) = facts.get(entry.path.as_str()) else {
                 continue;
@@ -174,6 +179,13 @@ impl Analysis {
             }
             // Plugins named by string (babel presets, eslint configs) count as used.
             for (text, _) in &file_facts.strings {
+                if text.contains("http") {
+                    for address in crate::js::strings::addresses(text) {
+                        if hosts.len() < 1000 {
+                            hosts.insert(address.host.to_ascii_lowercase());
+                        }
+                    }
+                }
                 if manifest.dependencies.contains_key(text.as_str()) {
                     required_packages.insert(text.clone());
                 }
@@ -280,6 +292,7 @@ impl Analysis {
             files,
             unpacked_bytes: archive.unpacked_bytes,
             required_packages,
+            hosts,
             findings,
             diff: None,
         };

@@ -34,6 +34,6 @@ pub use archive::{Archive, Entry, FileKind, Limits};
 pub use dependency::{DependencyFacts, dependency_risk};
 pub use diff::{AddedDependency, AddedFile, Bump, VersionDiff};
 pub use finding::{Confidence, Finding, Reach, Severity};
-pub use indicators::Indicators;
+pub use indicators::{Indicators, indicator_findings};
 pub use manifest::Manifest;
 pub use verdict::{default_action, reasons};

@@ -301,6 +301,19 @@ fn optional_timestamp<'de, D: Deserializer<'de>>(
 mod tests {
     use super::*;
 
+    /// The annotated example shipped in the repository must stay valid.
+    #[test]
+    fn the_example_policy_allows_esbuilds_install_script() {
+        let policy = Policy::from_toml(include_str!("../../../policy.toml.example")).unwrap();
+        let esbuild = PackageName::new("esbuild").unwrap();
+        let (action, allowance) =
+            policy
+                .analysis()
+                .action(&esbuild, "0.25.0", crate::Code::InstallScript);
+        assert_eq!(action, crate::Action::Allow);
+        assert!(allowance.is_some());
+    }
+
     #[track_caller]
     fn error(text: &str) -> String {
         Policy::from_toml(text).unwrap_err().to_string()

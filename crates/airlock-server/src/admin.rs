@@ -63,7 +63,16 @@ pub async fn check(
     };
     let decided = state.inner.gate.decide(&entry);
     Ok(CheckReport {
-        findings: findings.to_vec(),
+        findings: {
+            let (advisories, _) = state.advisories().current();
+            let indicators = crate::decide::indicators_of(&advisories);
+            let mut all = findings.findings.clone();
+            all.extend(airlock_analyze::indicator_findings(
+                &findings.hosts,
+                &indicators,
+            ));
+            all
+        },
         package: name.to_string(),
         version: version.to_owned(),
         published: entry.packument().publish_time(version),

@@ -19,13 +19,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use airlock_analyze::{
-    ANALYZER_VERSION, Analysis, Confidence, DependencyFacts, Finding, Indicators, Options,
-    Severity, VersionDiff, dependency_risk,
+    ANALYZER_VERSION, Analysis, Confidence, DependencyFacts, Finding, Options, Severity,
+    VersionDiff, dependency_risk,
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
 use airlock_policy::Code;
 use airlock_store::{AnalysisRecord, Store};
 use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::error::ErrorChain;
@@ -35,8 +36,16 @@ use crate::policy::now;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
 
-/// The findings of one analysed tarball.
-pub type Findings = Arc<[Finding]>;
+/// What the gate needs of one analysed tarball: its findings, and the hosts its code
+/// names (matched against advisory indicators at decision time).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Analyzed {
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+}
+
+pub type Findings = Arc<Analyzed>;
 
 /// How long one tarball's analysis may take.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -72,8 +81,8 @@ impl Analyses {
                 Ok(rows) => {
                     let mut known = loading.write();
                     for (key, findings) in rows {
-                        if let Ok(findings) = serde_json::from_str::<Vec<Finding>>(&findings) {
-                            known.entry(key).or_insert_with(|| findings.into());
+                        if let Ok(analyzed) = serde_json::from_str::<Analyzed>(&findings) {
+                            known.entry(key).or_insert_with(|| Arc::new(analyzed));
                         }
                     }
                     drop(known);
@@ -160,9 +169,7 @@ impl Analyses {
             .analysis(key, i64::from(ANALYZER_VERSION))
             .await
             .ok()??;
-        let findings: Findings = serde_json::from_str::<Vec<Finding>>(&record.findings)
-            .ok()?
-            .into();
+        let findings: Findings = Arc::new(serde_json::from_str::<Analyzed>(&record.findings).ok()?);
         self.write().insert(key.to_owned(), findings.clone());
         self.generation.fetch_add(1, Ordering::Release);
         Some(findings)
@@ -183,16 +190,23 @@ impl Analyses {
             version: version.to_owned(),
             analysed_at: now_millis(),
             took_ms: 0,
-            findings: serde_json::to_string(&findings).expect("findings serialise"),
+            findings: String::new(),
             analysis: serde_json::to_string(analysis).expect("analyses serialise"),
+        };
+        let findings: Findings = Arc::new(Analyzed {
+            findings,
+            hosts: analysis.hosts.iter().cloned().collect(),
+        });
+        let record = AnalysisRecord {
+            findings: serde_json::to_string(&*findings).expect("findings serialise"),
+            ..record
         };
         if let Err(error) = self.store.put_analysis(&record).await {
             tracing::warn!(package = %name, %version, error = %ErrorChain(&error), "could not store an analysis");
         }
-        let findings: Findings = findings.into();
         self.write().insert(key.to_owned(), findings.clone());
         self.generation.fetch_add(1, Ordering::Release);
-        tracing::info!(package = %name, %version, findings = findings.len(), worst = ?findings.iter().map(|f| f.severity).max(), "analysed");
+        tracing::info!(package = %name, %version, findings = findings.findings.len(), worst = ?findings.findings.iter().map(|f| f.severity).max(), "analysed");
         Ok(findings)
     }
 
@@ -220,12 +234,7 @@ impl Analyses {
         };
         let registry = registry_manifest(doc);
         let (advisories, _) = state.advisories().current();
-        let iocs = advisories.iocs();
-        let indicators = Indicators {
-            domains: iocs.domains,
-            ips: iocs.ips,
-            urls: iocs.urls,
-        };
+        let indicators = crate::decide::indicators_of(&advisories);
         let label = format!("{}@{version}", packument.name());
         self.run_bounded(label, move || {
             let options = Options {
@@ -323,6 +332,7 @@ impl Analyses {
                 files: Vec::new(),
                 unpacked_bytes: 0,
                 required_packages: std::collections::BTreeSet::new(),
+                hosts: std::collections::BTreeSet::new(),
                 findings: vec![Finding {
                     code: Code::AnalysisIncomplete,
                     severity: Severity::High,

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use airlock_advisory::AdvisorySet;
+use airlock_analyze::{Indicators, indicator_findings};
 use airlock_npm::{Packument, Timestamp, View};
 use airlock_policy::{Code, Decision, Evidence, Reason, Verdict, evaluate, repair_dist_tags};
 use airlock_store::{DecisionRecord, Store};
@@ -90,6 +91,8 @@ impl Gate {
         }
         let packument = entry.packument();
         let named = advisories.names(packument.name());
+        // Addresses from advisories, matched against the hosts every analysis recorded.
+        let indicators = indicators_of(&advisories);
         let decisions: Vec<Decision> = packument
             .versions()
             .map(|(version, doc)| {
@@ -98,9 +101,16 @@ impl Gate {
                 } else {
                     Vec::new()
                 };
-                if let Some(findings) = self.analyses.findings(doc) {
+                if let Some(analyzed) = self.analyses.findings(doc) {
                     signals.extend(airlock_analyze::reasons(
-                        &findings,
+                        &analyzed.findings,
+                        packument.name(),
+                        version,
+                        &policy,
+                    ));
+                    let named = indicator_findings(&analyzed.hosts, &indicators);
+                    signals.extend(airlock_analyze::reasons(
+                        &named,
                         packument.name(),
                         version,
                         &policy,
@@ -198,6 +208,16 @@ fn advisory_signals(
             message: format!("{}: {}", finding.ids.join(", "), finding.summary),
         })
         .collect()
+}
+
+/// The advisories' indicators of compromise, as the analyser matches them.
+pub(crate) fn indicators_of(advisories: &AdvisorySet) -> Indicators {
+    let iocs = advisories.iocs();
+    Indicators {
+        domains: iocs.domains,
+        ips: iocs.ips,
+        urls: iocs.urls,
+    }
 }
 
 /// The view clients get: admitted versions, dist-tags repaired among them.

@@ -145,3 +145,51 @@ async fn check_reports_findings_and_the_policy_can_allow_a_code_per_package() {
         .json();
     assert_eq!(refused["decision"]["verdict"], "block", "{refused:#}");
 }
+
+#[tokio::test]
+async fn advisory_indicators_block_code_that_contacts_them_even_when_analysed_before() {
+    let harness = Harness::new().await;
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("beacon", "1.0.0")
+            .file(
+                "index.js",
+                "fetch('https://telemetry.ioc.example.invalid/collect', { method: 'POST' });\nmodule.exports = {};\n",
+            )
+            .build(),
+    );
+    let path = "/beacon/-/beacon-1.0.0.tgz";
+    assert_eq!(
+        harness.get(path).await.status,
+        200,
+        "nothing wrong on its own"
+    );
+
+    let record = serde_json::json!({
+        "id": "MAL-2026-77",
+        "modified": "2026-11-01T00:00:00Z",
+        "summary": "Malicious code in dropper-x (npm)",
+        "affected": [{"package": {"ecosystem": "npm", "name": "dropper-x"}, "versions": ["1.0.0"]}],
+        "database_specific": {"iocs": {"domains": ["ioc.example.invalid"]}},
+    });
+    let imported = harness
+        .admin(
+            "POST",
+            "/advisories",
+            Some(serde_json::json!({"source": "osv", "records": [{"name": "MAL-2026-77.json", "record": record}]})),
+        )
+        .await;
+    assert_eq!(
+        imported.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&imported.body)
+    );
+
+    let refused = harness.get(path).await;
+    assert_eq!(refused.status, 403);
+    let error = refused.error();
+    assert!(
+        error.contains("network-access") && error.contains("telemetry.ioc.example.invalid"),
+        "{error}"
+    );
+}
