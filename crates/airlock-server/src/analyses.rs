@@ -408,6 +408,10 @@ impl Analyses {
     /// Analyses the newest versions of a served packument in the background, so that
     /// they are judged before their quarantine ends.
     pub(crate) fn analyse_newest(&self, state: &AppState, entry: &Arc<Entry>) {
+        // Once per fetched copy: the warm path pays one atomic swap.
+        if entry.newest_analysed.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let packument = entry.packument();
         let mut newest: Vec<String> = packument
             .dist_tags()

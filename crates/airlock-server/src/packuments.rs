@@ -35,6 +35,8 @@ pub struct Entry {
     rendered: Mutex<Vec<Arc<Rendered>>>,
     /// The gate's decisions about this packument, while they hold.
     pub(crate) decided: Mutex<Option<Arc<crate::decide::Decided>>>,
+    /// Whether the background analysis of this copy's newest versions was started.
+    pub(crate) newest_analysed: std::sync::atomic::AtomicBool,
 }
 
 /// A rendered answer with its ETag.
@@ -55,6 +57,7 @@ impl Entry {
             size,
             rendered: Mutex::new(Vec::new()),
             decided: Mutex::new(None),
+            newest_analysed: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
