@@ -23,22 +23,7 @@ fn publish_axios_pair(registry: &FakeRegistry) {
 
 async fn start(workspace: &Workspace, registry: &FakeRegistry) -> Airlock {
     // No age gate: what is refused here is refused by the analysis alone.
-    let policy = workspace.path("policy.toml");
-    std::fs::write(&policy, "min_release_age = \"0s\"\n").unwrap();
-    Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--policy",
-            policy.to_str().unwrap(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await
+    Airlock::with_policy(workspace, registry, "min_release_age = \"0s\"\n").await
 }
 
 async fn scan(home: &Path, args: &[&str]) -> (Option<i32>, String) {

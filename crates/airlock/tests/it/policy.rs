@@ -59,22 +59,7 @@ fn frozen_args(client: Client) -> &'static [&'static str] {
 }
 
 async fn start(workspace: &Workspace, registry: &FakeRegistry, policy: &str) -> Airlock {
-    let policy_path = workspace.path("policy.toml");
-    std::fs::write(&policy_path, policy).unwrap();
-    Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--policy",
-            policy_path.to_str().unwrap(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await
+    Airlock::with_policy(workspace, registry, policy).await
 }
 
 #[tokio::test]

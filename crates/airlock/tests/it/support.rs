@@ -97,6 +97,31 @@ impl Airlock {
         .await
     }
 
+    /// Airlock on the workspace's data directory in front of `registry`, with the
+    /// policy file `policy` and the admin token.
+    pub(crate) async fn with_policy(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        policy: &str,
+    ) -> Self {
+        let policy_path = workspace.path("policy.toml");
+        std::fs::write(&policy_path, policy).unwrap();
+        Self::start(
+            &workspace.path("home"),
+            &[
+                "--data-dir",
+                workspace.path("data").to_str().expect("a UTF-8 temp path"),
+                "--upstream",
+                &registry.url(),
+                "--policy",
+                policy_path.to_str().expect("a UTF-8 temp path"),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ],
+        )
+        .await
+    }
+
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
