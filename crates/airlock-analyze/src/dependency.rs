@@ -20,6 +20,9 @@ pub struct DependencyFacts {
     pub versions: usize,
     /// The version the range resolves to, and Airlock's decision about it.
     pub resolved: Option<(String, Verdict)>,
+    /// The account that published the resolved version, when no other version of
+    /// the dependency was published by it.
+    pub new_publisher: Option<String>,
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -54,6 +57,12 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
         }
         if dependency.versions <= 3 {
             concerns.push(format!("it has {} version(s)", dependency.versions));
+        }
+        if let Some(publisher) = &dependency.new_publisher {
+            concerns.push(format!(
+                "published by `{publisher}`, who published no other version of it"
+            ));
+            severity = severity.max(Severity::Medium);
         }
         // Few versions alone is common (small utilities); a young package with few
         // versions is what an attacker publishes the day before.

@@ -367,6 +367,7 @@ impl Analyses {
                     created: None,
                     versions: 0,
                     resolved: None,
+                    new_publisher: None,
                 });
                 continue;
             };
@@ -399,6 +400,9 @@ impl Analyses {
                     })
                     .min(),
                 versions: packument.versions().count(),
+                new_publisher: resolved
+                    .as_deref()
+                    .and_then(|version| new_publisher(packument, version)),
                 resolved: verdict,
             });
         }
@@ -512,6 +516,27 @@ fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
         })
         .max()
         .map(|candidate| candidate.to_string())
+}
+
+/// The account that published `version` (`_npmUser.name`), when other versions
+/// name their publisher and none of them is that account.
+fn new_publisher(packument: &Packument, version: &str) -> Option<String> {
+    let publisher = |doc: &VersionDoc| {
+        doc.get::<serde_json::Value>("_npmUser").and_then(|user| {
+            user.get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+    };
+    let index = packument.version_index(version)?;
+    let (_, doc) = packument.version_at(index)?;
+    let account = publisher(doc)?;
+    let others: Vec<String> = packument
+        .versions()
+        .filter(|(other, _)| *other != version)
+        .filter_map(|(_, doc)| publisher(doc))
+        .collect();
+    (!others.is_empty() && !others.contains(&account)).then_some(account)
 }
 
 /// The highest version satisfying `range`, as npm would pick.

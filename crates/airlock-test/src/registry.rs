@@ -206,10 +206,10 @@ impl Registry {
                 "_id".into(),
                 json!(format!("{}@{}", package.name, package.version)),
             );
-            document.insert(
-                "_npmUser".into(),
-                json!({"name": "tester", "email": "tester@example.invalid"}),
-            );
+            // The publisher a package names itself (in tests) wins over the default.
+            document
+                .entry("_npmUser")
+                .or_insert_with(|| json!({"name": "tester", "email": "tester@example.invalid"}));
             let mut dist = Map::new();
             // An empty digest stands for a registry that does not send that field.
             if !package.integrity.is_empty() {

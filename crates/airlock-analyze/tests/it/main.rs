@@ -150,6 +150,7 @@ fn axios_patch_with_a_phantom_dependency_is_blocked_through_its_dependency() {
             created: Timestamp::parse("2026-03-30T07:00:00Z"),
             versions: 2,
             resolved: Some(("4.2.1".into(), Verdict::Block)),
+            new_publisher: None,
         }],
         now,
     );
@@ -466,4 +467,39 @@ fn raw_tar(entries: &[(&str, &[u8], tar::EntryType)]) -> Vec<u8> {
         builder.append(&header, *contents).unwrap();
     }
     builder.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_dependency_republished_by_a_new_account_is_a_risk() {
+    let risk = dependency_risk(
+        &[DependencyFacts {
+            name: "left-pad".into(),
+            range: "^1.3.0".into(),
+            created: Timestamp::parse("2016-01-01T00:00:00Z"),
+            versions: 40,
+            resolved: Some(("1.3.1".into(), Verdict::Allow)),
+            new_publisher: Some("fresh-account".into()),
+        }],
+        Timestamp::parse("2026-03-31T01:00:00Z").unwrap(),
+    );
+    assert_eq!(risk.len(), 1);
+    assert_eq!(risk[0].severity, Severity::Medium);
+    assert!(
+        risk[0].message.contains("`fresh-account`"),
+        "{}",
+        risk[0].message
+    );
+    // An old, busy package from its usual publisher raises nothing.
+    let calm = dependency_risk(
+        &[DependencyFacts {
+            name: "left-pad".into(),
+            range: "^1.3.0".into(),
+            created: Timestamp::parse("2016-01-01T00:00:00Z"),
+            versions: 40,
+            resolved: Some(("1.3.1".into(), Verdict::Allow)),
+            new_publisher: None,
+        }],
+        Timestamp::parse("2026-03-31T01:00:00Z").unwrap(),
+    );
+    assert!(calm.is_empty(), "{calm:?}");
 }

@@ -193,3 +193,36 @@ async fn advisory_indicators_block_code_that_contacts_them_even_when_analysed_be
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn a_new_dependency_republished_by_a_new_account_warns() {
+    let harness = Harness::new().await;
+    let user =
+        |name: &str| serde_json::json!({"name": name, "email": format!("{name}@example.invalid")});
+    for (version, publisher) in [("2.0.0", "alice"), ("2.0.1", "mallory")] {
+        harness.registry.publish(
+            airlock_test::PackageBuilder::new("helper", version)
+                .field("_npmUser", user(publisher))
+                .build(),
+        );
+    }
+    harness
+        .registry
+        .publish(airlock_test::PackageBuilder::new("parent", "1.0.0").build());
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("parent", "1.0.1")
+            .dependency("helper", "^2.0.0")
+            .file("index.js", "module.exports = require('helper');\n")
+            .build(),
+    );
+    let check = harness
+        .admin("GET", "/check/parent@1.0.1", None)
+        .await
+        .json();
+    assert_eq!(check["decision"]["verdict"], "warn", "{check:#}");
+    let reasons = check["decision"]["reasons"].to_string();
+    assert!(
+        reasons.contains("dependency-risk") && reasons.contains("`mallory`"),
+        "{reasons}\n{check:#}"
+    );
+}
