@@ -21,6 +21,7 @@ comparison with GuardDog (time per package, packages flagged).
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -52,8 +53,9 @@ def download(packages):
 
 
 def percentile(values, fraction):
+    """Nearest rank: the smallest value with at least `fraction` of all at or below it."""
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
     return ordered[index]
 
 

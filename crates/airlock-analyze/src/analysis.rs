@@ -62,7 +62,7 @@ impl Analysis {
     /// they are read, and the reading thread joins the scanning when it is done, so
     /// that both cores work on a large tarball.
     pub fn of_tarball(tgz: &[u8], options: &Options<'_>) -> Self {
-        let (sender, receiver) = std::sync::mpsc::channel::<(String, Arc<str>)>();
+        let (sender, receiver) = std::sync::mpsc::channel::<(String, Arc<String>)>();
         let receiver = Mutex::new(receiver);
         let drain = || {
             let mut scanned = Vec::new();
@@ -109,7 +109,7 @@ impl Analysis {
         let mut findings = archive.problems.clone();
         let package_json = archive
             .get("package.json")
-            .and_then(|entry| entry.text.as_deref())
+            .and_then(|entry| entry.text())
             .and_then(|text| serde_json::from_str::<Value>(text).ok());
         let manifest = if let Some(value @ Value::Object(_)) = &package_json {
             Manifest::from_value(value)
@@ -193,7 +193,7 @@ impl Analysis {
             let context = FileContext {
                 path: &entry.path,
                 reach: reach_of(&entry.path),
-                bundle: is_bundle(&entry.path, entry.text.as_deref().unwrap_or("")),
+                bundle: is_bundle(&entry.path, entry.text().unwrap_or("")),
                 indicators,
             };
             findings.extend(rules::judge_file(file_facts, &context));
@@ -265,10 +265,7 @@ impl Analysis {
                 bundle: false,
                 indicators,
             };
-            findings.extend(rules::judge_shell(
-                entry.text.as_deref().unwrap_or(""),
-                &context,
-            ));
+            findings.extend(rules::judge_shell(entry.text().unwrap_or(""), &context));
         }
 
         findings.extend(minified_twins(&code_files, &facts, reach_of));
@@ -325,9 +322,8 @@ impl Analysis {
 /// Scans every code file, spread over the cores by size; a file whose scan panics
 /// is reported, never skipped silently.
 fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFacts> {
-    let scan_one = |entry: &crate::archive::Entry| {
-        scan_guarded(&entry.path, entry.text.as_deref().unwrap_or(""))
-    };
+    let scan_one =
+        |entry: &crate::archive::Entry| scan_guarded(&entry.path, entry.text().unwrap_or(""));
     let total: u64 = files.iter().map(|entry| entry.size).sum();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
@@ -645,7 +641,7 @@ fn spare_manifests(archive: &Archive, manifest: &Manifest) -> Vec<Finding> {
         .filter(|entry| entry.path != "package.json" && !entry.path.contains('/'))
         .filter(|entry| matches!(entry.kind, FileKind::Text | FileKind::Json))
         .filter_map(|entry| {
-            let value: Value = serde_json::from_str(entry.text.as_deref()?).ok()?;
+            let value: Value = serde_json::from_str(entry.text()?).ok()?;
             let spare = Manifest::from_value(&value);
             (spare.name.as_ref() == Some(name) && spare.version.is_some() && spare.version != manifest.version).then(|| {
                 Finding::new(

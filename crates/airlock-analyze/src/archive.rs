@@ -74,7 +74,7 @@ pub struct Entry {
     pub kind: FileKind,
     /// The text, for files that may hold code or configuration (shared, so that
     /// scanning can start while the rest of the tarball is still being read).
-    pub text: Option<Arc<str>>,
+    pub text: Option<Arc<String>>,
 }
 
 /// The files of a tarball, read within [`Limits`].
@@ -87,6 +87,13 @@ pub struct Archive {
     pub problems: Vec<Finding>,
     /// Whether reading stopped before the end (a cap or corrupt data).
     pub truncated: bool,
+}
+
+impl Entry {
+    /// The text, for files that keep it.
+    pub fn text(&self) -> Option<&str> {
+        self.text.as_deref().map(String::as_str)
+    }
 }
 
 impl Archive {
@@ -197,7 +204,8 @@ impl Archive {
                 break;
             }
             let mut head = [0u8; 4];
-            let mut kept = Vec::new();
+            let mut kept =
+                Vec::with_capacity(usize::try_from(size.min(limits.max_text_bytes)).unwrap_or(0));
             let read = if keeps_text(&path) && size <= limits.max_text_bytes {
                 entry.read_to_end(&mut kept).map(|_| ())
             } else {
@@ -277,11 +285,11 @@ impl Archive {
 }
 
 /// The bytes as text, without a copy when they are valid UTF-8.
-fn text_of(bytes: Vec<u8>) -> Arc<str> {
-    match String::from_utf8(bytes) {
-        Ok(text) => Arc::from(text),
-        Err(error) => Arc::from(String::from_utf8_lossy(error.as_bytes())),
-    }
+fn text_of(bytes: Vec<u8>) -> Arc<String> {
+    Arc::new(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+    )
 }
 
 fn read_head(reader: &mut impl Read, head: &mut [u8; 4]) -> std::io::Result<()> {

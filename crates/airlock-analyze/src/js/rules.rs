@@ -356,6 +356,26 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         }
     }
 
+    for (length, entropy, line) in &facts.data_literals {
+        if *entropy >= 5.2 {
+            let severity = if (decrypts || hides) && executes {
+                context.bundle_softened(context.severity(ByReach(Critical, High, Medium)))
+            } else {
+                Info
+            };
+            push(context.finding(
+                Code::ObfuscatedCode,
+                severity,
+                Confidence::Low,
+                format!("a {} KB high-entropy literal", length / 1024),
+                Some(&Site {
+                    line: *line,
+                    text: String::new(),
+                }),
+            ));
+        }
+    }
+
     for site in &facts.env_harvest {
         let stringified = site.text.starts_with("JSON.stringify");
         let talks = !facts.network_calls.is_empty()

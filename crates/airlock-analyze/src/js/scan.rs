@@ -46,6 +46,8 @@ pub(crate) struct FileFacts {
     pub(crate) decoders: Vec<(Site, &'static str)>,
     /// Every string literal and template part, with its line.
     pub(crate) strings: Vec<(String, u32)>,
+    /// Large base64-only literals: (length, entropy of a sample, line).
+    pub(crate) data_literals: Vec<(usize, f64, u32)>,
     /// `fetch(...)`, `new XMLHttpRequest`, `new WebSocket`.
     pub(crate) network_calls: Vec<Site>,
     /// `process.env` used whole: stringified, enumerated, iterated.
@@ -75,9 +77,24 @@ pub(crate) struct FileFacts {
 /// Parses `source` and collects its facts. Parsing is tolerant: a file with syntax
 /// errors yields what the parser recovered plus `parse_error`.
 pub(crate) fn scan(path: &str, source: &str) -> FileFacts {
-    let allocator = Allocator::default();
+    // One arena per thread, reset between files: packages with thousands of files
+    // would otherwise allocate and free an arena for each.
+    thread_local! {
+        static ARENA: std::cell::RefCell<Allocator> = std::cell::RefCell::new(Allocator::default());
+    }
+    ARENA.with(|arena| match arena.try_borrow_mut() {
+        Ok(mut allocator) => {
+            allocator.reset();
+            scan_in(&allocator, path, source)
+        }
+        // Re-entered (a scan inside a scan): use a fresh arena.
+        Err(_) => scan_in(&Allocator::default(), path, source),
+    })
+}
+
+fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     let source_type = source_type(path);
-    let parsed = Parser::new(&allocator, source, source_type).parse();
+    let parsed = Parser::new(allocator, source, source_type).parse();
     let mut scanner = Scanner {
         source,
         lines: LineIndex::new(source),
@@ -98,6 +115,16 @@ pub(crate) fn scan(path: &str, source: &str) -> FileFacts {
     scanner.visit_program(&parsed.program);
     scanner.facts.hex_identifiers = scanner.hex_identifiers.len();
     scanner.facts
+}
+
+/// Embedded data: a large literal of nothing but base64 characters (an inlined
+/// WebAssembly module, a font). It cannot hold a URL, a path or code, so the rules get
+/// its size and entropy instead of megabytes to search.
+fn is_embedded_data(value: &str) -> bool {
+    value.len() >= 64 * 1024
+        && value.bytes().all(|byte| {
+            byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'/' | b'=' | b'\n' | b'\r')
+        })
 }
 
 fn source_type(path: &str) -> SourceType {
@@ -124,9 +151,7 @@ impl LineIndex {
         let mut starts = vec![0];
         starts.extend(
             source
-                .bytes()
-                .enumerate()
-                .filter(|(_, byte)| *byte == b'\n')
+                .match_indices('\n')
                 .map(|(offset, _)| u32::try_from(offset + 1).unwrap_or(u32::MAX)),
         );
         Self { starts }
@@ -550,7 +575,14 @@ impl<'a> Visit<'a> for Scanner<'_> {
         let value = literal.value.as_str();
         if value.len() >= 4 {
             let line = self.lines.line(literal.span.start);
-            self.facts.strings.push((value.to_owned(), line));
+            if is_embedded_data(value) {
+                let sample = &value[..64 * 1024];
+                self.facts
+                    .data_literals
+                    .push((value.len(), super::strings::entropy(sample), line));
+            } else {
+                self.facts.strings.push((value.to_owned(), line));
+            }
         }
     }
 

@@ -89,7 +89,7 @@ fn axios_dropper_dependency_is_blocked() {
     let setup =
         airlock_analyze::Archive::read(&package.tarball, &airlock_analyze::Limits::default())
             .get("setup.js")
-            .and_then(|entry| entry.text.clone())
+            .and_then(|entry| entry.text().map(str::to_owned))
             .unwrap();
     let line = setup
         .lines()

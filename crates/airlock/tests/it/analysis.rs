@@ -73,7 +73,7 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
     for entry in &archive.entries {
         let path = directory.join(&entry.path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, entry.text.as_deref().unwrap_or_default()).unwrap();
+        std::fs::write(&path, entry.text().unwrap_or_default()).unwrap();
     }
     let (code, output) = scan(&home, &[directory.to_str().unwrap(), "--json"]).await;
     assert_eq!(code, Some(0), "{output}");
