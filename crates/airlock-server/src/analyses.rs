@@ -152,12 +152,12 @@ impl Analyses {
             if let Some(findings) = self.stored(&key).await {
                 return Ok(findings);
             }
-            let analysis = self.analyse(state, entry, version, doc).await?;
+            let (analysis, took_ms) = self.analyse(state, entry, version, doc).await?;
             let mut findings = analysis.findings.clone();
             if with_dependencies && let Some(diff) = &analysis.diff {
                 findings.extend(self.dependency_risk(state, diff).await);
             }
-            self.remember(&key, name, version, &analysis, findings)
+            self.remember(&key, name, version, (&analysis, took_ms), findings)
                 .await
         }))
         .await
@@ -180,26 +180,22 @@ impl Analyses {
         key: &str,
         name: &PackageName,
         version: &str,
-        analysis: &Analysis,
+        (analysis, took_ms): (&Analysis, i64),
         findings: Vec<Finding>,
     ) -> Result<Findings, ApiError> {
+        let findings: Findings = Arc::new(Analyzed {
+            findings,
+            hosts: analysis.hosts.iter().cloned().collect(),
+        });
         let record = AnalysisRecord {
             integrity: key.to_owned(),
             analyzer: i64::from(ANALYZER_VERSION),
             name: name.to_string(),
             version: version.to_owned(),
             analysed_at: now_millis(),
-            took_ms: 0,
-            findings: String::new(),
-            analysis: serde_json::to_string(analysis).expect("analyses serialise"),
-        };
-        let findings: Findings = Arc::new(Analyzed {
-            findings,
-            hosts: analysis.hosts.iter().cloned().collect(),
-        });
-        let record = AnalysisRecord {
+            took_ms,
             findings: serde_json::to_string(&*findings).expect("findings serialise"),
-            ..record
+            analysis: serde_json::to_string(analysis).expect("analyses serialise"),
         };
         if let Err(error) = self.store.put_analysis(&record).await {
             tracing::warn!(package = %name, %version, error = %ErrorChain(&error), "could not store an analysis");
@@ -218,7 +214,7 @@ impl Analyses {
         entry: &Arc<Entry>,
         version: &str,
         doc: &VersionDoc,
-    ) -> Result<Analysis, ApiError> {
+    ) -> Result<(Analysis, i64), ApiError> {
         let packument = entry.packument();
         let bytes = state
             .inner
@@ -283,7 +279,7 @@ impl Analyses {
             .await
             .ok()?;
         let registry = registry_manifest(doc);
-        let analysis = self
+        let (analysis, took_ms) = self
             .run_bounded(format!("{}@{version}", packument.name()), move || {
                 Analysis::of_tarball(
                     &bytes,
@@ -296,9 +292,15 @@ impl Analyses {
             .await
             .ok()?;
         let findings = analysis.findings.clone();
-        self.remember(&key, packument.name(), version, &analysis, findings)
-            .await
-            .ok()?;
+        self.remember(
+            &key,
+            packument.name(),
+            version,
+            (&analysis, took_ms),
+            findings,
+        )
+        .await
+        .ok()?;
         Some(analysis)
     }
 
@@ -307,7 +309,7 @@ impl Analyses {
         &self,
         label: String,
         work: impl FnOnce() -> Analysis + Send + 'static,
-    ) -> Result<Analysis, ApiError> {
+    ) -> Result<(Analysis, i64), ApiError> {
         let permit = self
             .limit
             .clone()
@@ -322,32 +324,36 @@ impl Analyses {
         });
         match tokio::time::timeout(TIME_LIMIT, task).await {
             Ok(Ok(analysis)) => {
-                tracing::debug!(package = %label, millis = started.elapsed().as_millis(), "analysis finished");
-                Ok(analysis)
+                let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                tracing::debug!(package = %label, millis = took_ms, "analysis finished");
+                Ok((analysis, took_ms))
             }
             Ok(Err(error)) => Err(ApiError::internal("analysing a tarball", &error)),
-            Err(_) => Ok(Analysis {
-                analyzer: ANALYZER_VERSION,
-                manifest: airlock_analyze::Manifest::default(),
-                files: Vec::new(),
-                unpacked_bytes: 0,
-                required_packages: std::collections::BTreeSet::new(),
-                hosts: std::collections::BTreeSet::new(),
-                findings: vec![Finding {
-                    code: Code::AnalysisIncomplete,
-                    severity: Severity::High,
-                    confidence: Confidence::High,
-                    message: format!(
-                        "the analysis of {label} did not finish within {} s",
-                        TIME_LIMIT.as_secs()
-                    ),
-                    file: None,
-                    line: None,
-                    snippet: String::new(),
-                    reach: airlock_analyze::Reach::Install,
-                }],
-                diff: None,
-            }),
+            Err(_) => Ok((
+                Analysis {
+                    analyzer: ANALYZER_VERSION,
+                    manifest: airlock_analyze::Manifest::default(),
+                    files: Vec::new(),
+                    unpacked_bytes: 0,
+                    required_packages: std::collections::BTreeSet::new(),
+                    hosts: std::collections::BTreeSet::new(),
+                    findings: vec![Finding {
+                        code: Code::AnalysisIncomplete,
+                        severity: Severity::High,
+                        confidence: Confidence::High,
+                        message: format!(
+                            "the analysis of {label} did not finish within {} s",
+                            TIME_LIMIT.as_secs()
+                        ),
+                        file: None,
+                        line: None,
+                        snippet: String::new(),
+                        reach: airlock_analyze::Reach::Install,
+                    }],
+                    diff: None,
+                },
+                i64::try_from(TIME_LIMIT.as_millis()).unwrap_or(i64::MAX),
+            )),
         }
     }
 
