@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_policy::Code;
+use js_semver::Version;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
@@ -28,29 +29,17 @@ pub enum Bump {
 
 impl Bump {
     pub fn between(previous: &str, current: &str) -> Self {
-        let parse = |version: &str| -> Option<([u64; 3], bool)> {
-            let (core, pre) = match version.split_once('-') {
-                Some((core, _)) => (core, true),
-                None => (version.split('+').next().unwrap_or(version), false),
-            };
-            let mut parts = core.split('.').map(|part| part.parse::<u64>().ok());
-            Some(([parts.next()??, parts.next()??, parts.next()??], pre))
-        };
-        let (Some((a, _)), Some((b, pre))) = (parse(previous), parse(current)) else {
+        let (Ok(before), Ok(after)) = (Version::parse(previous), Version::parse(current)) else {
             return Self::Other;
         };
-        if b <= a && !(b == a && pre) {
-            return if b == a {
-                Self::Prerelease
-            } else {
-                Self::Other
-            };
+        if after <= before {
+            return Self::Other;
         }
-        if pre {
+        if !after.pre_release.is_empty() {
             Self::Prerelease
-        } else if b[0] != a[0] {
+        } else if after.major != before.major {
             Self::Major
-        } else if b[1] != a[1] {
+        } else if after.minor != before.minor {
             Self::Minor
         } else {
             Self::Patch
