@@ -53,6 +53,45 @@ pub struct Iocs {
     pub urls: Vec<String>,
 }
 
+impl Iocs {
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty() && self.ips.is_empty() && self.urls.is_empty()
+    }
+
+    /// Whether a URL's host (or the URL) is listed; subdomains of a listed domain
+    /// count.
+    pub fn matches(&self, host: &str, url: &str) -> bool {
+        if self.is_empty() {
+            return false;
+        }
+        let host = host.to_ascii_lowercase();
+        self.ips.contains(&host)
+            || self.domains.iter().any(|domain| {
+                let domain = domain.to_ascii_lowercase();
+                host == domain || host.ends_with(&format!(".{domain}"))
+            })
+            || self
+                .urls
+                .iter()
+                .any(|listed| url.starts_with(listed.as_str()))
+    }
+
+    /// Whether a string names a listed address outside a URL (a bare host or IP).
+    pub fn matches_text(&self, text: &str) -> bool {
+        if self.is_empty() || text.contains("://") {
+            return false;
+        }
+        let text = text.trim().to_ascii_lowercase();
+        self.ips
+            .iter()
+            .any(|ip| text == *ip || text.starts_with(&format!("{ip}:")))
+            || self
+                .domains
+                .iter()
+                .any(|domain| text == domain.to_ascii_lowercase())
+    }
+}
+
 impl Affected {
     pub fn matches(&self, version: &str) -> bool {
         if self.versions.iter().any(|listed| listed == version) {

@@ -12,6 +12,7 @@ use crate::{Advisory, Iocs};
 pub struct AdvisorySet {
     by_name: HashMap<PackageName, Vec<(usize, usize)>>,
     advisories: Vec<Arc<Advisory>>,
+    iocs: Iocs,
 }
 
 /// What the advisories say about one version: one finding per distinct advisory, with
@@ -35,9 +36,11 @@ impl AdvisorySet {
                     .push((index, entry));
             }
         }
+        let iocs = merged_iocs(&advisories);
         Self {
             by_name,
             advisories,
+            iocs,
         }
     }
 
@@ -103,24 +106,30 @@ impl AdvisorySet {
             .map(|&(index, _)| self.advisories[index].as_ref())
     }
 
-    /// The indicators of compromise of every advisory, merged.
-    pub fn iocs(&self) -> Iocs {
-        let mut all = Iocs::default();
-        for advisory in &self.advisories {
-            for (into, from) in [
-                (&mut all.domains, &advisory.iocs.domains),
-                (&mut all.ips, &advisory.iocs.ips),
-                (&mut all.urls, &advisory.iocs.urls),
-            ] {
-                for item in from {
-                    if !into.contains(item) {
-                        into.push(item.clone());
-                    }
+    /// The indicators of compromise of every advisory, merged (computed once, when
+    /// the set is built: decisions consult them on every recomputation).
+    pub fn iocs(&self) -> &Iocs {
+        &self.iocs
+    }
+}
+
+fn merged_iocs(advisories: &[Arc<Advisory>]) -> Iocs {
+    let mut all = Iocs::default();
+    let mut seen = std::collections::HashSet::new();
+    for advisory in advisories {
+        for (into, from) in [
+            (&mut all.domains, &advisory.iocs.domains),
+            (&mut all.ips, &advisory.iocs.ips),
+            (&mut all.urls, &advisory.iocs.urls),
+        ] {
+            for item in from {
+                if seen.insert(item.clone()) {
+                    into.push(item.clone());
                 }
             }
         }
-        all
     }
+    all
 }
 
 #[cfg(test)]

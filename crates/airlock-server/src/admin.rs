@@ -65,11 +65,10 @@ pub async fn check(
     Ok(CheckReport {
         findings: {
             let (advisories, _) = state.advisories().current();
-            let indicators = crate::decide::indicators_of(&advisories);
             let mut all = findings.findings.clone();
             all.extend(airlock_analyze::indicator_findings(
                 &findings.hosts,
-                &indicators,
+                advisories.iocs(),
             ));
             all
         },
@@ -770,6 +769,6 @@ pub(crate) async fn advisory_summary(State(state): State<AppState>) -> Json<Advi
     let (set, _) = state.advisories().current();
     Json(AdvisorySummary {
         advisories: set.len(),
-        iocs: set.iocs(),
+        iocs: set.iocs().clone(),
     })
 }

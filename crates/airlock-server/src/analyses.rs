@@ -230,12 +230,11 @@ impl Analyses {
         };
         let registry = registry_manifest(doc);
         let (advisories, _) = state.advisories().current();
-        let indicators = crate::decide::indicators_of(&advisories);
         let label = format!("{}@{version}", packument.name());
         self.run_bounded(label, move || {
             let options = Options {
                 registry_manifest: Some(&registry),
-                indicators: Some(&indicators),
+                indicators: Some(advisories.iocs()),
                 previous: previous
                     .as_ref()
                     .map(|(version, analysis)| (version.as_str(), analysis)),

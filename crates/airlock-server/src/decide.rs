@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use airlock_advisory::AdvisorySet;
-use airlock_analyze::{Indicators, indicator_findings};
+use airlock_analyze::indicator_findings;
 use airlock_npm::{Packument, Timestamp, View};
 use airlock_policy::{Code, Decision, Evidence, Reason, Verdict, evaluate, repair_dist_tags};
 use airlock_store::{DecisionRecord, Store};
@@ -92,7 +92,7 @@ impl Gate {
         let packument = entry.packument();
         let named = advisories.names(packument.name());
         // Addresses from advisories, matched against the hosts every analysis recorded.
-        let indicators = indicators_of(&advisories);
+        let indicators = advisories.iocs();
         let decisions: Vec<Decision> = packument
             .versions()
             .map(|(version, doc)| {
@@ -108,7 +108,7 @@ impl Gate {
                         version,
                         &policy,
                     ));
-                    let named = indicator_findings(&analyzed.hosts, &indicators);
+                    let named = indicator_findings(&analyzed.hosts, indicators);
                     signals.extend(airlock_analyze::reasons(
                         &named,
                         packument.name(),
@@ -208,16 +208,6 @@ fn advisory_signals(
             message: format!("{}: {}", finding.ids.join(", "), finding.summary),
         })
         .collect()
-}
-
-/// The advisories' indicators of compromise, as the analyser matches them.
-pub(crate) fn indicators_of(advisories: &AdvisorySet) -> Indicators {
-    let iocs = advisories.iocs();
-    Indicators {
-        domains: iocs.domains,
-        ips: iocs.ips,
-        urls: iocs.urls,
-    }
 }
 
 /// The view clients get: admitted versions, dist-tags repaired among them.
