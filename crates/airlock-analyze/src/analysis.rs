@@ -309,6 +309,29 @@ impl Analysis {
         analysis
     }
 
+    /// The analysis of a tarball that could not be analysed (time limit, crash):
+    /// one `analysis-incomplete` finding, which is never a pass.
+    pub fn unfinished(reason: String) -> Self {
+        Self {
+            analyzer: ANALYZER_VERSION,
+            manifest: Manifest::default(),
+            files: Vec::new(),
+            unpacked_bytes: 0,
+            required_packages: BTreeSet::new(),
+            hosts: BTreeSet::new(),
+            findings: vec![
+                Finding::new(
+                    Code::AnalysisIncomplete,
+                    Severity::High,
+                    Confidence::High,
+                    reason,
+                )
+                .reach(Reach::Install),
+            ],
+            diff: None,
+        }
+    }
+
     /// The most severe finding's severity, or `Info` when there is none.
     pub fn worst(&self) -> Severity {
         self.findings

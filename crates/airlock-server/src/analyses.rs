@@ -19,13 +19,10 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use airlock_analyze::{
-    ANALYZER_VERSION, Analysis, Confidence, DependencyFacts, Finding, Options, Severity,
-    VersionDiff, dependency_risk,
+    ANALYZER_VERSION, Analysis, DependencyFacts, Finding, Options, VersionDiff, dependency_risk,
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
-use airlock_policy::Code;
 use airlock_store::{AnalysisRecord, Store};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -47,9 +44,6 @@ pub struct Analyzed {
 
 pub type Findings = Arc<Analyzed>;
 
-/// How long one tarball's analysis may take.
-const TIME_LIMIT: Duration = Duration::from_secs(30);
-
 pub struct Analyses {
     store: Store,
     known: RwLock<HashMap<String, Findings>>,
@@ -57,11 +51,13 @@ pub struct Analyses {
     limit: Arc<Semaphore>,
     flight: SingleFlight<String, Result<Findings, ApiError>>,
     background: SingleFlight<String, ()>,
+    /// How long one tarball's analysis may take.
+    time_limit: Duration,
 }
 
 impl Analyses {
     /// Starts empty and loads the stored findings in the background.
-    pub(crate) fn start(store: Store) -> Arc<Self> {
+    pub(crate) fn start(store: Store, time_limit: Duration) -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let analyses = Arc::new(Self {
             store,
@@ -70,6 +66,7 @@ impl Analyses {
             limit: Arc::new(Semaphore::new(cores)),
             flight: SingleFlight::new(),
             background: SingleFlight::new(),
+            time_limit,
         });
         let loading = analyses.clone();
         tokio::spawn(async move {
@@ -147,7 +144,7 @@ impl Analyses {
         if let Some(findings) = self.findings(doc) {
             return Ok(findings);
         }
-        let key = no_digest(name, version, doc.integrity())?.storage_key();
+        let key = crate::tarballs::verifiable(name, version, doc.integrity())?.storage_key();
         Box::pin(self.flight.run(key.clone(), || async {
             if let Some(findings) = self.stored(&key).await {
                 return Ok(findings);
@@ -197,7 +194,13 @@ impl Analyses {
             findings: serde_json::to_string(&*findings).expect("findings serialise"),
             analysis: serde_json::to_string(analysis).expect("analyses serialise"),
         };
-        if let Err(error) = self.store.put_analysis(&record).await {
+        // An analysis that did not finish is kept in memory only: after a restart the
+        // tarball is analysed again rather than held for good.
+        let unfinished = findings
+            .findings
+            .iter()
+            .any(|finding| finding.code == airlock_policy::Code::AnalysisIncomplete);
+        if !unfinished && let Err(error) = self.store.put_analysis(&record).await {
             tracing::warn!(package = %name, %version, error = %ErrorChain(&error), "could not store an analysis");
         }
         self.write().insert(key.to_owned(), findings.clone());
@@ -321,7 +324,7 @@ impl Analyses {
             drop(permit);
             analysis
         });
-        match tokio::time::timeout(TIME_LIMIT, task).await {
+        match tokio::time::timeout(self.time_limit, task).await {
             Ok(Ok(analysis)) => {
                 let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
                 tracing::debug!(package = %label, millis = took_ms, "analysis finished");
@@ -329,29 +332,11 @@ impl Analyses {
             }
             Ok(Err(error)) => Err(ApiError::internal("analysing a tarball", &error)),
             Err(_) => Ok((
-                Analysis {
-                    analyzer: ANALYZER_VERSION,
-                    manifest: airlock_analyze::Manifest::default(),
-                    files: Vec::new(),
-                    unpacked_bytes: 0,
-                    required_packages: std::collections::BTreeSet::new(),
-                    hosts: std::collections::BTreeSet::new(),
-                    findings: vec![Finding {
-                        code: Code::AnalysisIncomplete,
-                        severity: Severity::High,
-                        confidence: Confidence::High,
-                        message: format!(
-                            "the analysis of {label} did not finish within {} s",
-                            TIME_LIMIT.as_secs()
-                        ),
-                        file: None,
-                        line: None,
-                        snippet: String::new(),
-                        reach: airlock_analyze::Reach::Install,
-                    }],
-                    diff: None,
-                },
-                i64::try_from(TIME_LIMIT.as_millis()).unwrap_or(i64::MAX),
+                Analysis::unfinished(format!(
+                    "the analysis of {label} did not finish within {} s",
+                    self.time_limit.as_secs_f64()
+                )),
+                i64::try_from(self.time_limit.as_millis()).unwrap_or(i64::MAX),
             )),
         }
     }
@@ -463,19 +448,6 @@ impl Analyses {
     }
 }
 
-fn no_digest(
-    name: &PackageName,
-    version: &str,
-    integrity: Result<airlock_npm::Integrity, airlock_npm::Error>,
-) -> Result<airlock_npm::Integrity, ApiError> {
-    integrity.map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock analyses and serves no tarball it cannot verify"),
-        )
-    })
-}
-
 fn wanted<'a>(
     name: &'a PackageName,
     version: &'a str,
@@ -485,7 +457,7 @@ fn wanted<'a>(
         name,
         version,
         upstream_url: doc.upstream_tarball(),
-        integrity: no_digest(name, version, doc.integrity())?,
+        integrity: crate::tarballs::verifiable(name, version, doc.integrity())?,
     })
 }
 

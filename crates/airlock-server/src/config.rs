@@ -23,6 +23,9 @@ pub struct ServerConfig {
     pub webhook: Option<Url>,
     /// Where the one line per request goes.
     pub access_log: AccessLog,
+    /// How long one tarball's analysis may take; past it the version is held
+    /// (`analysis-incomplete`), never allowed.
+    pub analysis_time_limit: Duration,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -35,6 +38,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("admin_token", &self.admin_token.as_ref().map(|_| "****"))
             .field("webhook", &self.webhook)
             .field("access_log", &self.access_log)
+            .field("analysis_time_limit", &self.analysis_time_limit)
             .finish()
     }
 }
@@ -49,6 +53,7 @@ impl Default for ServerConfig {
             admin_token: None,
             webhook: None,
             access_log: AccessLog::default(),
+            analysis_time_limit: Duration::from_secs(30),
         }
     }
 }

@@ -194,12 +194,7 @@ async fn tarball(
         }
         return Err(ApiError::refused(name, version, decision));
     }
-    let integrity = integrity.map_err(|error| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock serves no tarball it cannot verify"),
-        )
-    })?;
+    let integrity = crate::tarballs::verifiable(name, version, integrity)?;
     let wanted = Wanted {
         name,
         version,

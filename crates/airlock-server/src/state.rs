@@ -53,7 +53,7 @@ impl AppState {
             alerts.clone(),
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
-        let analyses = Analyses::start(store.clone());
+        let analyses = Analyses::start(store.clone(), config.analysis_time_limit);
         Self {
             inner: Arc::new(Inner {
                 config,

@@ -75,18 +75,12 @@ impl Tarballs {
                 &etag,
             ));
         }
-        let size = match self.store.blobs().size(&wanted.integrity).await {
-            Some(size) => size,
-            None => self.fetch(&wanted).await?,
-        };
-        let path = self.store.blobs().path(&wanted.integrity);
-        let read_error =
-            |error: std::io::Error| ApiError::internal("reading a stored tarball", &error);
+        let size = self.stored_size(&wanted).await?;
         if size <= HOT_MAX {
-            let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
-            self.hot.insert(wanted.integrity.clone(), bytes.clone());
+            let bytes = self.read(&wanted.integrity).await?;
             return Ok(respond(Body::from(bytes), size, &etag));
         }
+        let path = self.store.blobs().path(&wanted.integrity);
         let file = tokio::fs::File::open(&path).await.map_err(read_error)?;
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
         Ok(respond(Body::from_stream(stream), size, &etag))
@@ -97,17 +91,24 @@ impl Tarballs {
         if let Some(bytes) = self.hot.get(&wanted.integrity) {
             return Ok(bytes);
         }
-        if self.store.blobs().size(&wanted.integrity).await.is_none() {
-            self.fetch(wanted).await?;
+        self.stored_size(wanted).await?;
+        self.read(&wanted.integrity).await
+    }
+
+    /// The size of the stored blob, downloading and verifying it first if missing.
+    async fn stored_size(&self, wanted: &Wanted<'_>) -> Result<u64, ApiError> {
+        match self.store.blobs().size(&wanted.integrity).await {
+            Some(size) => Ok(size),
+            None => self.fetch(wanted).await,
         }
-        let path = self.store.blobs().path(&wanted.integrity);
-        let bytes = Bytes::from(
-            tokio::fs::read(&path)
-                .await
-                .map_err(|error| ApiError::internal("reading a stored tarball", &error))?,
-        );
+    }
+
+    /// Reads a stored blob whole; small ones stay in memory for the next request.
+    async fn read(&self, integrity: &Integrity) -> Result<Bytes, ApiError> {
+        let path = self.store.blobs().path(integrity);
+        let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
         if bytes.len() as u64 <= HOT_MAX {
-            self.hot.insert(wanted.integrity.clone(), bytes.clone());
+            self.hot.insert(integrity.clone(), bytes.clone());
         }
         Ok(bytes)
     }
@@ -134,6 +135,25 @@ impl Tarballs {
             })
             .await
     }
+}
+
+#[expect(clippy::needless_pass_by_value, reason = "used as a map_err function")]
+fn read_error(error: std::io::Error) -> ApiError {
+    ApiError::internal("reading a stored tarball", &error)
+}
+
+/// The digest a version's tarball must have; a version without one is not served.
+pub(crate) fn verifiable(
+    name: &PackageName,
+    version: &str,
+    integrity: Result<Integrity, airlock_npm::Error>,
+) -> Result<Integrity, ApiError> {
+    integrity.map_err(|error| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("the upstream metadata of `{name}@{version}` has no usable digest: {error}\nhint: Airlock serves no tarball it cannot verify"),
+        )
+    })
 }
 
 fn respond(body: Body, size: u64, etag: &str) -> Response {

@@ -178,6 +178,7 @@ impl Settings {
                 .filter(|token| !token.is_empty()),
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
+            analysis_time_limit: defaults.analysis_time_limit,
         };
         let advisories = file.advisories.path.map(|path| AdvisorySource {
             path,

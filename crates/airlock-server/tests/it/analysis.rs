@@ -226,3 +226,28 @@ async fn a_new_dependency_republished_by_a_new_account_warns() {
         "{reasons}\n{check:#}"
     );
 }
+
+#[tokio::test]
+async fn an_analysis_past_its_time_limit_holds_the_version() {
+    let config = ServerConfig {
+        analysis_time_limit: Duration::from_millis(1),
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config, Duration::from_secs(5)).await;
+    // About 2 MB of code: far more than a millisecond of parsing.
+    let code: String = (0..40_000)
+        .map(|i| format!("exports.f{i} = function (a, b) {{ return a + b * {i}; }};\n"))
+        .collect();
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("heavy", "1.0.0")
+            .file("index.js", code)
+            .build(),
+    );
+    let answer = harness.get("/heavy/-/heavy-1.0.0.tgz").await;
+    assert_eq!(answer.status, 403, "a timeout is a finding, not an allow");
+    let error = answer.error();
+    assert!(
+        error.contains("analysis-incomplete") && error.contains("did not finish"),
+        "{error}"
+    );
+}
