@@ -235,9 +235,14 @@ async fn an_analysis_past_its_time_limit_holds_the_version() {
     };
     let harness = Harness::with_config(config, Duration::from_secs(5)).await;
     // About 2 MB of code: far more than a millisecond of parsing.
-    let code: String = (0..40_000)
-        .map(|i| format!("exports.f{i} = function (a, b) {{ return a + b * {i}; }};\n"))
-        .collect();
+    let code = (0..40_000).fold(String::new(), |mut code, i| {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            code,
+            "exports.f{i} = function (a, b) {{ return a + b * {i}; }};"
+        );
+        code
+    });
     harness.registry.publish(
         airlock_test::PackageBuilder::new("heavy", "1.0.0")
             .file("index.js", code)
