@@ -284,37 +284,40 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(&site),
             ));
         }
-        if let Some(what) = found.credential {
-            push(context.finding(
+        // Paths a package has no business naming, by kind; naming a start-up
+        // location matters more when the file also writes files.
+        let writes = !facts.fs_changes.is_empty();
+        let named_paths = [
+            (
+                found.credential,
                 Code::CredentialAccess,
-                context.severity(ByReach(High, Low, Info)),
-                Confidence::Medium,
-                format!("names {what}"),
-                Some(&site),
-            ));
-        }
-        if let Some(what) = found.private_store {
-            push(context.finding(
+                ByReach(High, Low, Info),
+            ),
+            (
+                found.private_store,
                 Code::SensitiveFileAccess,
-                context.severity(ByReach(High, Medium, Low)),
-                Confidence::Medium,
-                format!("names {what}"),
-                Some(&site),
-            ));
-        }
-        if let Some(what) = found.persistence {
-            let writes = !facts.fs_changes.is_empty();
-            push(context.finding(
+                ByReach(High, Medium, Low),
+            ),
+            (
+                found.persistence,
                 Code::SensitiveFileAccess,
                 if writes {
-                    context.severity(ByReach(High, Low, Info))
+                    ByReach(High, Low, Info)
                 } else {
-                    context.severity(ByReach(Medium, Info, Info))
+                    ByReach(Medium, Info, Info)
                 },
-                Confidence::Medium,
-                format!("names {what}"),
-                Some(&site),
-            ));
+            ),
+        ];
+        for (what, code, by_reach) in named_paths {
+            if let Some(what) = what {
+                push(context.finding(
+                    code,
+                    context.severity(by_reach),
+                    Confidence::Medium,
+                    format!("names {what}"),
+                    Some(&site),
+                ));
+            }
         }
         if found.publishes {
             push(context.finding(
