@@ -26,6 +26,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tables import table
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 UPSTREAM, AIRLOCK, VERDACCIO, NGINX = 48733, 48730, 48731, 48732
@@ -194,16 +196,6 @@ def wrk(url, connections, duration, accept=None):
 def peak_rss_mb(process):
     status = Path(f"/proc/{process.pid}/status").read_text()
     return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
-
-
-def table(headers, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)) + " |"
-    print(line(headers))
-    print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for row in rows:
-        print(line(row))
-    print()
 
 
 def load_benchmark(duration, airlock, verdaccio):

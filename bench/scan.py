@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from tables import table
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "target/bench-corpus"
 VENV = ROOT / "target/bench-venv"
@@ -57,16 +59,6 @@ def percentile(values, fraction):
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
     return ordered[index]
-
-
-def table(headers, rows):
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    line = lambda cells: "| " + " | ".join(str(cell).ljust(width) for cell, width in zip(cells, widths)) + " |"
-    print(line(headers))
-    print("|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    for row in rows:
-        print(line(row))
-    print()
 
 
 def run_airlock(corpus):
