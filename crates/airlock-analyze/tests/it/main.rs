@@ -471,17 +471,20 @@ fn raw_tar(entries: &[(&str, &[u8], tar::EntryType)]) -> Vec<u8> {
 
 #[test]
 fn a_dependency_republished_by_a_new_account_is_a_risk() {
-    let risk = dependency_risk(
-        &[DependencyFacts {
-            name: "left-pad".into(),
-            range: "^1.3.0".into(),
-            created: Timestamp::parse("2016-01-01T00:00:00Z"),
-            versions: 40,
-            resolved: Some(("1.3.1".into(), Verdict::Allow)),
-            new_publisher: Some("fresh-account".into()),
-        }],
-        Timestamp::parse("2026-03-31T01:00:00Z").unwrap(),
-    );
+    let left_pad = |new_publisher: Option<&str>| {
+        dependency_risk(
+            &[DependencyFacts {
+                name: "left-pad".into(),
+                range: "^1.3.0".into(),
+                created: Timestamp::parse("2016-01-01T00:00:00Z"),
+                versions: 40,
+                resolved: Some(("1.3.1".into(), Verdict::Allow)),
+                new_publisher: new_publisher.map(str::to_owned),
+            }],
+            Timestamp::parse("2026-03-31T01:00:00Z").unwrap(),
+        )
+    };
+    let risk = left_pad(Some("fresh-account"));
     assert_eq!(risk.len(), 1);
     assert_eq!(risk[0].severity, Severity::Medium);
     assert!(
@@ -490,18 +493,7 @@ fn a_dependency_republished_by_a_new_account_is_a_risk() {
         risk[0].message
     );
     // An old, busy package from its usual publisher raises nothing.
-    let calm = dependency_risk(
-        &[DependencyFacts {
-            name: "left-pad".into(),
-            range: "^1.3.0".into(),
-            created: Timestamp::parse("2016-01-01T00:00:00Z"),
-            versions: 40,
-            resolved: Some(("1.3.1".into(), Verdict::Allow)),
-            new_publisher: None,
-        }],
-        Timestamp::parse("2026-03-31T01:00:00Z").unwrap(),
-    );
-    assert!(calm.is_empty(), "{calm:?}");
+    assert!(left_pad(None).is_empty());
 }
 
 #[test]
