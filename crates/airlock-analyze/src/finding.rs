@@ -66,7 +66,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn new(
+    /// A finding without a place in the package (facts from the registry).
+    pub fn new(
         code: Code,
         severity: Severity,
         confidence: Confidence,

@@ -281,6 +281,17 @@ impl VersionDoc {
         serde_json::from_str(self.fields.get(key)?.get()).ok()
     }
 
+    /// A field of `dist` (`signatures`, `attestations`, ...), deserialised; `None`
+    /// when absent or of another type.
+    pub fn dist_get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
+        serde_json::from_str(self.dist.fields.get(key)?.get()).ok()
+    }
+
+    /// Whether `dist` has `key` at all, whatever its value.
+    pub fn dist_has(&self, key: &str) -> bool {
+        self.dist.fields.contains_key(key)
+    }
+
     /// Whether npm runs a script of this version at install time, as the registry's
     /// `hasInstallScript` flag says it.
     pub fn has_install_script(&self) -> bool {

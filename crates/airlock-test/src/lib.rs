@@ -16,9 +16,11 @@ mod clients;
 pub mod dataset;
 mod package;
 mod registry;
+mod signing;
 mod time;
 
 pub use clients::{Client, ClientRun, Clients};
 pub use package::{Package, PackageBuilder, gzip_tar};
 pub use registry::{FakeRegistry, Faults, RequestRecord};
+pub use signing::RegistryKeyPair;
 pub use time::rfc3339;

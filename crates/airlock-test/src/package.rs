@@ -23,6 +23,11 @@ pub struct Package {
     /// Hex sha1 of the tarball.
     pub shasum: String,
     pub published: SystemTime,
+    /// Fields added to `dist` as the registry serves it (`attestations`, or
+    /// `signatures` that override the registry's own).
+    pub dist: Map<String, Value>,
+    /// The body of `/-/npm/v1/attestations/{name}@{version}`, when it has one.
+    pub attestations: Option<Bytes>,
 }
 
 /// Builds a [`Package`]. Defaults: an `index.js`, no dependencies, published 30 days ago.
@@ -33,6 +38,7 @@ pub struct PackageBuilder {
     manifest: Map<String, Value>,
     files: Vec<(String, Vec<u8>)>,
     published: SystemTime,
+    dist: Map<String, Value>,
 }
 
 impl PackageBuilder {
@@ -52,6 +58,7 @@ impl PackageBuilder {
                 format!("module.exports = {:?};\n", format!("{name}@{version}")).into_bytes(),
             )],
             published: SystemTime::now() - Duration::from_hours(30 * 24),
+            dist: Map::new(),
         }
     }
 
@@ -83,6 +90,13 @@ impl PackageBuilder {
         self
     }
 
+    /// Sets a field of `dist` as the registry serves it.
+    #[must_use]
+    pub fn dist_field(mut self, key: &str, value: Value) -> Self {
+        self.dist.insert(key.into(), value);
+        self
+    }
+
     #[must_use]
     pub fn published(mut self, time: SystemTime) -> Self {
         self.published = time;
@@ -111,6 +125,8 @@ impl PackageBuilder {
             integrity,
             shasum,
             published: self.published,
+            dist: self.dist,
+            attestations: None,
         }
     }
 
@@ -120,6 +136,23 @@ impl PackageBuilder {
             .or_insert_with(|| Value::Object(Map::new()))
             .as_object_mut()
             .expect("dependency and script fields are objects")
+    }
+}
+
+impl Package {
+    /// The same package with an attestations document served for it, and
+    /// `dist.attestations` pointing at it.
+    #[must_use]
+    pub fn with_attestations(mut self, document: impl Into<Bytes>) -> Self {
+        self.dist.insert(
+            "attestations".into(),
+            json!({
+                "url": format!("/-/npm/v1/attestations/{}@{}", self.name, self.version),
+                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+            }),
+        );
+        self.attestations = Some(document.into());
+        self
     }
 }
 

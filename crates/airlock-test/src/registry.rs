@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use sha2::Digest as _;
 
-use crate::{Package, rfc3339};
+use crate::{Package, RegistryKeyPair, rfc3339};
 
 /// Switches for misbehaviour; all off by default.
 #[derive(Clone, Debug, Default)]
@@ -62,6 +62,8 @@ struct Inner {
     dist_tags: BTreeMap<String, BTreeMap<String, String>>,
     faults: Faults,
     requests: Vec<RequestRecord>,
+    /// Keys served at `/-/npm/v1/keys`; the first signs every version.
+    keys: Vec<Arc<RegistryKeyPair>>,
 }
 
 /// A running fake registry; it stops when dropped.
@@ -117,6 +119,12 @@ impl FakeRegistry {
         let versions = inner.packages.entry(package.name.clone()).or_default();
         versions.retain(|existing| existing.version != package.version);
         versions.push(package);
+    }
+
+    /// Serves `keys` at `/-/npm/v1/keys` and signs every version with the first
+    /// of them, as npm's registry does.
+    pub fn sign_with(&self, keys: Vec<RegistryKeyPair>) {
+        self.lock().keys = keys.into_iter().map(Arc::new).collect();
     }
 
     pub fn set_dist_tag(&self, name: &str, tag: &str, version: &str) {
@@ -226,6 +234,16 @@ impl Registry {
                     self.addr, package.name, package.version
                 )),
             );
+            if let Some(key) = inner.keys.first()
+                && !package.integrity.is_empty()
+            {
+                let id = format!("{}@{}", package.name, package.version);
+                dist.insert(
+                    "signatures".into(),
+                    json!([key.sign(&id, &package.integrity)]),
+                );
+            }
+            dist.extend(package.dist.clone());
             document.insert("dist".into(), Value::Object(dist));
             documents.insert(package.version.clone(), Value::Object(document));
             time.insert(package.version.clone(), json!(rfc3339(package.published)));
@@ -240,6 +258,19 @@ impl Registry {
             "time": time,
             "readme": "A package served by the fake registry.",
         }))
+    }
+
+    /// The attestations document of `name@version`.
+    fn attestations(&self, spec: &str) -> Option<Bytes> {
+        let (name, version) = spec.rsplit_once('@')?;
+        let inner = self.lock();
+        inner
+            .packages
+            .get(name)?
+            .iter()
+            .find(|package| package.version == version)?
+            .attestations
+            .clone()
     }
 
     fn tarball(&self, name: &str, file: &str) -> Option<Bytes> {
@@ -286,8 +317,20 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     match path.as_str() {
         "/-/ping" => return json_response(&json!({})),
         "/-/npm/v1/keys" => {
-            return json_response(&json!({"keys": [{"expires": null, "keyid": "SHA256:fake",
-                "keytype": "ecdsa-sha2-nistp256", "scheme": "ecdsa-sha2-nistp256", "key": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"}]}));
+            let keys: Vec<Value> = registry
+                .lock()
+                .keys
+                .iter()
+                .map(|key| key.key_entry())
+                .collect();
+            if keys.is_empty() {
+                return (
+                    StatusCode::NOT_FOUND,
+                    json_body(&json!({"error": "Not found"})),
+                )
+                    .into_response();
+            }
+            return json_response(&json!({ "keys": keys }));
         }
         "/-/v1/search" => {
             let query = parts.uri.query().unwrap_or_default().to_owned();
@@ -300,7 +343,20 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
         _ => {}
     }
     if let Some(spec) = path.strip_prefix("/-/npm/v1/attestations/") {
-        return json_response(&json!({"attestations": [], "spec": spec}));
+        let spec = spec
+            .replace("%40", "@")
+            .replace("%2f", "/")
+            .replace("%2F", "/");
+        return match registry.attestations(&spec) {
+            Some(document) => {
+                ([(header::CONTENT_TYPE, "application/json")], document).into_response()
+            }
+            None => (
+                StatusCode::NOT_FOUND,
+                json_body(&json!({"error": "Not found"})),
+            )
+                .into_response(),
+        };
     }
     let decoded = path.replacen("%2f", "/", 1).replacen("%2F", "/", 1);
     let segments: Vec<&str> = decoded.trim_start_matches('/').split('/').collect();
