@@ -191,6 +191,16 @@ fn migrator() -> Migrator {
             "advisories",
             include_str!("../migrations/0003_advisories.sql"),
         ),
+        (
+            4,
+            "analyses",
+            include_str!("../migrations/0004_analyses.sql"),
+        ),
+        (
+            5,
+            "provenance",
+            include_str!("../migrations/0005_provenance.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

@@ -20,10 +20,12 @@ mod blobs;
 mod db;
 mod error;
 mod policy;
+mod provenance;
 
 pub use advisories::{AdvisoryRecord, TakedownRecord};
 pub use analyses::AnalysisRecord;
 pub use blobs::{BlobStore, BlobWriter};
 pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;
+pub use provenance::ProvenanceRecord;
 pub use policy::{DecisionRecord, DenialRecord, DownloadRecord, ExceptionRecord};

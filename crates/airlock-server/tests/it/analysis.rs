@@ -90,6 +90,18 @@ async fn verdicts_are_stored_and_decide_after_a_restart() {
             .status,
         403
     );
+    let dropper = attacks::plain_crypto_js_dropper();
+    let key = airlock_npm::Integrity::parse_sri(&dropper.integrity)
+        .unwrap()
+        .storage_key();
+    let stored = harness
+        .state
+        .store()
+        .analysis(&key, i64::from(airlock_analyze::ANALYZER_VERSION))
+        .await
+        .unwrap()
+        .expect("the analysis is stored");
+    assert!(stored.findings.contains("self-deletion"), "{}", stored.findings);
     harness.restart(ServerConfig::default()).await;
     harness.registry.clear_requests();
     let packument = tokio::time::timeout(Duration::from_secs(5), async {
