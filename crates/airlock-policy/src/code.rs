@@ -30,6 +30,8 @@ pub enum Code {
     ProvenanceRegression,
     PublisherChanged,
     SignatureInvalid,
+    SignatureMissing,
+    ProvenanceInvalid,
     IntegrityMismatch,
     Takedown,
     SelfDeletion,
@@ -41,7 +43,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -60,6 +62,8 @@ impl Code {
         Self::ProvenanceRegression,
         Self::PublisherChanged,
         Self::SignatureInvalid,
+        Self::SignatureMissing,
+        Self::ProvenanceInvalid,
         Self::IntegrityMismatch,
         Self::Takedown,
         Self::SelfDeletion,
@@ -90,6 +94,8 @@ impl Code {
             Self::ProvenanceRegression => "provenance-regression",
             Self::PublisherChanged => "publisher-changed",
             Self::SignatureInvalid => "signature-invalid",
+            Self::SignatureMissing => "signature-missing",
+            Self::ProvenanceInvalid => "provenance-invalid",
             Self::IntegrityMismatch => "integrity-mismatch",
             Self::Takedown => "takedown",
             Self::SelfDeletion => "self-deletion",
@@ -126,10 +132,20 @@ impl Code {
             Self::ManifestSwap => "rewrites or swaps its own package.json",
             Self::ManifestMismatch => "registry metadata differs from the tarball's package.json",
             Self::ProvenanceRegression => {
-                "earlier versions of this release line had provenance; this one does not"
+                "earlier versions of this release line had provenance or trusted publishing; this one does not"
             }
-            Self::PublisherChanged => "the publishing account or its email domain changed",
-            Self::SignatureInvalid => "the registry signature does not verify",
+            Self::PublisherChanged => {
+                "the publishing account, its email domain or the source repository changed"
+            }
+            Self::SignatureInvalid => {
+                "a registry signature does not verify, names an unknown key, or an expired one"
+            }
+            Self::SignatureMissing => {
+                "the registry gave no signature (allowed unless the policy requires signatures)"
+            }
+            Self::ProvenanceInvalid => {
+                "the provenance attestations do not verify or are about another package"
+            }
             Self::IntegrityMismatch => "the tarball does not hash to the registry's digest",
             Self::Takedown => "the upstream removed this version",
             Self::SelfDeletion => "deletes its own files after running (anti-forensics)",

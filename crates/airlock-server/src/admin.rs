@@ -32,6 +32,25 @@ pub struct CheckReport {
     /// What the content analysis found, including what decided nothing.
     #[serde(default)]
     pub findings: Vec<airlock_analyze::Finding>,
+    /// Signature, provenance and the publisher history of the release line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<TrustReport>,
+}
+
+/// The trust material of one version, as `airlock check` shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrustReport {
+    pub signature: airlock_provenance::SignatureStatus,
+    /// The provenance check, when the registry lists provenance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::trust::ProvenanceCheck>,
+    /// Who published it (`_npmUser`), and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<airlock_provenance::Publisher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted_publisher: Option<String>,
+    /// What the earlier versions of its release line did.
+    pub baseline: airlock_provenance::Baseline,
 }
 
 /// The decision about `name@version` now, fetching the packument if needed.
@@ -61,8 +80,31 @@ pub async fn check(
         Some(findings) => findings,
         None => state.inner.analyses.ensure(state, &entry, version).await?,
     };
+    let trust = &state.inner.trust;
+    trust.ensure(state, &entry, version).await?;
     let decided = state.inner.gate.decide(&entry);
+    let packument = entry.packument();
+    let published = packument
+        .publish_time(version)
+        .as_deref()
+        .and_then(airlock_npm::Timestamp::parse);
+    let release = airlock_provenance::Release::from_doc(version, doc, published);
+    let (judged, trust_findings) = trust
+        .findings(packument)
+        .into_iter()
+        .nth(index)
+        .expect("one judgement per version");
+    let trust = TrustReport {
+        signature: trust.signature(name, version, doc, published),
+        provenance: trust
+            .check(name, version, doc)
+            .map(|check| (*check).clone()),
+        publisher: release.publisher,
+        trusted_publisher: release.trusted_publisher,
+        baseline: judged.baseline,
+    };
     Ok(CheckReport {
+        trust: Some(trust),
         findings: {
             let (advisories, _) = state.advisories().current();
             let mut all = findings.findings.clone();
@@ -70,6 +112,12 @@ pub async fn check(
                 &findings.hosts,
                 advisories.iocs(),
             ));
+            // The signature's status has its own place in the report.
+            all.extend(
+                trust_findings
+                    .into_iter()
+                    .filter(|finding| finding.code != airlock_policy::Code::SignatureMissing),
+            );
             all
         },
         package: name.to_string(),

@@ -441,6 +441,13 @@ impl Analyses {
                         if let Err(error) = analyses.ensure(&state, &entry, &version).await {
                             tracing::debug!(error = error.message(), "background analysis failed");
                         }
+                        if let Err(error) = state.inner.trust.ensure(&state, &entry, &version).await
+                        {
+                            tracing::debug!(
+                                error = error.message(),
+                                "background provenance check failed"
+                            );
+                        }
                     })
                     .await;
             });
@@ -448,7 +455,7 @@ impl Analyses {
     }
 }
 
-fn wanted<'a>(
+pub(crate) fn wanted<'a>(
     name: &'a PackageName,
     version: &'a str,
     doc: &'a VersionDoc,
@@ -480,7 +487,7 @@ fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
 
 /// The highest version below `version` with the same major (for 0.x, the same
 /// minor too), prereleases aside: the baseline of its release line.
-fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
+pub(crate) fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
     let current = js_semver::Version::parse(version).ok()?;
     packument
         .versions()

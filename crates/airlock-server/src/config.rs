@@ -26,6 +26,9 @@ pub struct ServerConfig {
     /// How long one tarball's analysis may take; past it the version is held
     /// (`analysis-incomplete`), never allowed.
     pub analysis_time_limit: Duration,
+    /// Registry keys from configuration; they win over the upstream's and the
+    /// pinned copy's keys of the same id.
+    pub registry_keys: airlock_provenance::Keyring,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -39,6 +42,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("webhook", &self.webhook)
             .field("access_log", &self.access_log)
             .field("analysis_time_limit", &self.analysis_time_limit)
+            .field("registry_keys", &self.registry_keys.keys().len())
             .finish()
     }
 }
@@ -54,6 +58,7 @@ impl Default for ServerConfig {
             webhook: None,
             access_log: AccessLog::default(),
             analysis_time_limit: Duration::from_secs(30),
+            registry_keys: airlock_provenance::Keyring::default(),
         }
     }
 }

@@ -23,12 +23,13 @@ use crate::analyses::Analyses;
 use crate::error::ErrorChain;
 use crate::packuments::Entry;
 use crate::policy::{PolicyHandle, now};
+use crate::trust::Trust;
 
 /// The decisions about every version of one packument.
 pub struct Decided {
-    /// The generations of the policy, the advisories and the analyses these
-    /// decisions were made under.
-    generation: (u64, u64, u64),
+    /// The generations of the policy, the advisories, the analyses and the trust
+    /// material these decisions were made under.
+    generation: (u64, u64, u64, u64),
     valid_until: Option<Timestamp>,
     /// One per version, in document order.
     pub decisions: Vec<Decision>,
@@ -40,6 +41,7 @@ pub struct Gate {
     policy: Arc<PolicyHandle>,
     advisories: Arc<AdvisoryHandle>,
     analyses: Arc<Analyses>,
+    trust: Arc<Trust>,
     store: Store,
     alerts: Alerts,
 }
@@ -49,6 +51,7 @@ impl Gate {
         policy: Arc<PolicyHandle>,
         advisories: Arc<AdvisoryHandle>,
         analyses: Arc<Analyses>,
+        trust: Arc<Trust>,
         store: Store,
         alerts: Alerts,
     ) -> Self {
@@ -56,6 +59,7 @@ impl Gate {
             policy,
             advisories,
             analyses,
+            trust,
             store,
             alerts,
         }
@@ -77,6 +81,7 @@ impl Gate {
             policy_generation,
             advisory_generation,
             self.analyses.generation(),
+            self.trust.generation(),
         );
         let now = now();
         let mut cached = entry
@@ -93,9 +98,11 @@ impl Gate {
         let named = advisories.names(packument.name());
         // Addresses from advisories, matched against the hosts every analysis recorded.
         let indicators = advisories.iocs();
+        let trust = self.trust.findings(packument);
         let decisions: Vec<Decision> = packument
             .versions()
-            .map(|(version, doc)| {
+            .zip(trust)
+            .map(|((version, doc), (_, trust))| {
                 let mut signals = if named {
                     advisory_signals(&advisories, packument.name(), version)
                 } else {
@@ -116,6 +123,12 @@ impl Gate {
                         &policy,
                     ));
                 }
+                signals.extend(airlock_analyze::reasons(
+                    &trust,
+                    packument.name(),
+                    version,
+                    &policy,
+                ));
                 let evidence = Evidence {
                     name: packument.name(),
                     version,

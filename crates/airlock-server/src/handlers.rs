@@ -165,6 +165,11 @@ async fn tarball(
         state.inner.analyses.ensure(state, &entry, version).await?;
         decided = state.inner.gate.decide(&entry);
     }
+    // Nor before the provenance the registry lists for it is verified.
+    if decided.decisions[index].admits() && state.inner.trust.needs_check(name, version, doc) {
+        state.inner.trust.ensure(state, &entry, version).await?;
+        decided = state.inner.gate.decide(&entry);
+    }
     let decision = &decided.decisions[index];
     let integrity = doc.integrity();
     let mut record = DownloadRecord {

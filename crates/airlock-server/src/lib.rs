@@ -32,6 +32,7 @@ pub mod policy;
 mod router;
 mod state;
 mod tarballs;
+pub mod trust;
 
 pub use access::AccessLog;
 pub use advisories::{AdvisoryHandle, ImportError, ImportReport};

@@ -116,6 +116,7 @@ pub struct PackumentCache {
     store: Store,
     max_age: Duration,
     stale_if_error: Duration,
+    trust: Arc<crate::trust::Trust>,
 }
 
 /// Whether a lookup may use a fresh cached copy or must ask upstream.
@@ -134,6 +135,7 @@ impl PackumentCache {
         store: Store,
         budget: u64,
         alerts: Alerts,
+        trust: Arc<crate::trust::Trust>,
     ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(budget)
@@ -147,6 +149,7 @@ impl PackumentCache {
             store,
             max_age: config.metadata_max_age,
             stale_if_error: config.stale_if_error,
+            trust,
         }
     }
 
@@ -246,6 +249,9 @@ impl PackumentCache {
                 if let Err(error) = self.store.put_packument(name.as_str(), &stored).await {
                     tracing::warn!(package = %name, error = %ErrorChain(&error), "could not store packument");
                 }
+                // A signature by a key Airlock does not know: the registry may have
+                // rotated its keys.
+                self.trust.learn_keys(&packument).await;
                 let entry = Arc::new(Entry::new(packument, validators, now, body.len()));
                 self.memory.insert(name.clone(), entry.clone());
                 Ok(entry)
@@ -331,6 +337,7 @@ impl PackumentCache {
             }
         };
         let packument = Packument::parse(name, &stored.body).ok()?;
+        self.trust.learn_keys(&packument).await;
         let validators = Validators {
             etag: stored.etag,
             last_modified: stored.last_modified,

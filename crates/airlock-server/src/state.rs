@@ -12,6 +12,7 @@ use crate::downloads::DownloadLog;
 use crate::packuments::PackumentCache;
 use crate::policy::PolicyHandle;
 use crate::tarballs::Tarballs;
+use crate::trust::Trust;
 
 /// Everything a request handler needs; cheap to clone.
 #[derive(Clone)]
@@ -29,6 +30,7 @@ pub(crate) struct Inner {
     pub(crate) store: Store,
     pub(crate) alerts: Alerts,
     pub(crate) analyses: Arc<Analyses>,
+    pub(crate) trust: Arc<Trust>,
 }
 
 impl AppState {
@@ -45,12 +47,18 @@ impl AppState {
         // Parsed packuments get most of the memory budget; hot small tarballs the rest.
         let packument_budget = config.memory_cache_bytes / 4 * 3;
         let tarball_budget = config.memory_cache_bytes - packument_budget;
+        let trust = Trust::start(
+            upstream.clone(),
+            store.clone(),
+            config.registry_keys.clone(),
+        );
         let packuments = PackumentCache::new(
             &config,
             upstream.clone(),
             store.clone(),
             packument_budget,
             alerts.clone(),
+            trust.clone(),
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
         let analyses = Analyses::start(store.clone(), config.analysis_time_limit);
@@ -61,6 +69,7 @@ impl AppState {
                     policy,
                     advisories,
                     analyses.clone(),
+                    trust.clone(),
                     store.clone(),
                     alerts.clone(),
                 ),
@@ -71,6 +80,7 @@ impl AppState {
                 store,
                 alerts,
                 analyses,
+                trust,
             }),
         }
     }

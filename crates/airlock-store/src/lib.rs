@@ -27,5 +27,5 @@ pub use analyses::AnalysisRecord;
 pub use blobs::{BlobStore, BlobWriter};
 pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;
-pub use provenance::ProvenanceRecord;
 pub use policy::{DecisionRecord, DenialRecord, DownloadRecord, ExceptionRecord};
+pub use provenance::ProvenanceRecord;

@@ -15,6 +15,7 @@ pub mod attacks;
 mod clients;
 pub mod dataset;
 mod package;
+pub mod provenance;
 mod registry;
 mod signing;
 mod time;

@@ -140,6 +140,29 @@ impl PackageBuilder {
 }
 
 impl Package {
+    /// A package around a tarball built elsewhere (a real one from test data), its
+    /// version document read from the tarball's `package.json` by the caller.
+    pub fn from_tarball(manifest: Value, tarball: impl Into<Bytes>) -> Self {
+        let tarball = tarball.into();
+        let field = |key: &str| {
+            manifest[key]
+                .as_str()
+                .expect("the manifest names the package and version")
+                .to_owned()
+        };
+        Self {
+            name: field("name"),
+            version: field("version"),
+            integrity: format!("sha512-{}", STANDARD.encode(sha2::Sha512::digest(&tarball))),
+            shasum: hex_encode(&sha1::Sha1::digest(&tarball)),
+            manifest,
+            tarball,
+            published: SystemTime::now() - Duration::from_hours(30 * 24),
+            dist: Map::new(),
+            attestations: None,
+        }
+    }
+
     /// The same package with an attestations document served for it, and
     /// `dist.attestations` pointing at it.
     #[must_use]

@@ -74,6 +74,9 @@ struct RawUpstream {
     timeout: Option<HumanDuration>,
     connect_timeout: Option<HumanDuration>,
     retries: Option<u32>,
+    /// A registry keys document (`/-/npm/v1/keys` format) to trust besides the
+    /// upstream's and the pinned public registry keys.
+    keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -179,6 +182,10 @@ impl Settings {
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
             analysis_time_limit: defaults.analysis_time_limit,
+            registry_keys: match &file.upstream.keys {
+                Some(path) => read_keys(path)?,
+                None => airlock_provenance::Keyring::default(),
+            },
         };
         let advisories = file.advisories.path.map(|path| AdvisorySource {
             path,
@@ -290,6 +297,22 @@ fn check_not_self(
         );
     }
     Ok(())
+}
+
+/// Reads a registry keys document named by `upstream.keys`.
+fn read_keys(path: &std::path::Path) -> anyhow::Result<airlock_provenance::Keyring> {
+    let text = std::fs::read(path).with_context(|| {
+        format!(
+            "cannot read the registry keys file {} (upstream.keys)",
+            path.display()
+        )
+    })?;
+    airlock_provenance::Keyring::parse(&text).with_context(|| {
+        format!(
+            "{} (upstream.keys) is not a registry keys document like `/-/npm/v1/keys`",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -176,15 +176,11 @@ fn keys_documents_are_checked_and_foreign_key_types_left_out() {
     assert_eq!(Keyring::pinned().keys().len(), 2);
 }
 
-const TARBALL: &[u8] = include_bytes!("../data/sigstore-2.0.0.tgz");
-const BUNDLE: &str = include_str!("../data/sigstore-2.0.0.sigstore.json");
+use airlock_test::provenance::{SIGSTORE_BUNDLE as BUNDLE, SIGSTORE_TARBALL as TARBALL};
 
 /// The attestations document as a registry serves it, around the real bundle.
 fn attestations_document() -> Vec<u8> {
-    let bundle: serde_json::Value = serde_json::from_str(BUNDLE).unwrap();
-    json!({"attestations": [{"predicateType": "https://slsa.dev/provenance/v1", "bundle": bundle}]})
-        .to_string()
-        .into_bytes()
+    airlock_test::provenance::sigstore_attestations().to_vec()
 }
 
 #[test]

@@ -101,7 +101,11 @@ async fn verdicts_are_stored_and_decide_after_a_restart() {
         .await
         .unwrap()
         .expect("the analysis is stored");
-    assert!(stored.findings.contains("self-deletion"), "{}", stored.findings);
+    assert!(
+        stored.findings.contains("self-deletion"),
+        "{}",
+        stored.findings
+    );
     harness.restart(ServerConfig::default()).await;
     harness.registry.clear_requests();
     let packument = tokio::time::timeout(Duration::from_secs(5), async {

@@ -7,3 +7,4 @@ mod metadata;
 mod passthrough;
 mod policy;
 mod tarballs;
+mod trust;

@@ -8,11 +8,22 @@ use crate::harness::Harness;
 #[tokio::test]
 async fn ping_keys_attestations_and_search_pass_through() {
     let harness = Harness::new().await;
+    let key = airlock_test::RegistryKeyPair::generate("SHA256:fake");
+    let entry = key.key_entry();
+    harness.registry.sign_with(vec![key]);
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("demo", "1.2.0")
+            .build()
+            .with_attestations(&br#"{"attestations": [{"predicateType": "x", "bundle": {}}]}"#[..]),
+    );
     assert_eq!(harness.get("/-/ping").await.status, 200);
     let keys = harness.get("/-/npm/v1/keys").await;
-    assert_eq!(keys.json()["keys"][0]["keyid"], "SHA256:fake");
-    let attestations = harness.get("/-/npm/v1/attestations/demo@1.0.0").await;
-    assert_eq!(attestations.json()["spec"], "demo@1.0.0");
+    assert_eq!(keys.json()["keys"][0], entry);
+    let attestations = harness.get("/-/npm/v1/attestations/demo@1.2.0").await;
+    assert_eq!(
+        attestations.body,
+        br#"{"attestations": [{"predicateType": "x", "bundle": {}}]}"#
+    );
     let search = harness.get("/-/v1/search?text=demo&size=5").await;
     assert_eq!(search.json()["query"], "text=demo&size=5");
     let paths: Vec<String> = harness
@@ -26,7 +37,7 @@ async fn ping_keys_attestations_and_search_pass_through() {
         [
             "/-/ping",
             "/-/npm/v1/keys",
-            "/-/npm/v1/attestations/demo@1.0.0",
+            "/-/npm/v1/attestations/demo@1.2.0",
             "/-/v1/search"
         ]
     );
