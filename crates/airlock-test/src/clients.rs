@@ -109,6 +109,20 @@ impl Clients {
         registry: &str,
         args: &[&str],
     ) -> ClientRun {
+        self.run_with_env(client, project, home, registry, args, &[])
+            .await
+    }
+
+    /// [`Clients::run`] with extra environment variables.
+    pub async fn run_with_env(
+        &self,
+        client: Client,
+        project: &Path,
+        home: &Path,
+        registry: &str,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> ClientRun {
         configure(client, project, home, registry);
         let (program, mut full_args) = self.program(client);
         full_args.extend(args.iter().map(|arg| (*arg).to_owned()));
@@ -134,6 +148,7 @@ impl Clients {
             .env("YARN_ENABLE_GLOBAL_CACHE", "false")
             .env("BUN_INSTALL_CACHE_DIR", home.join(".bun-cache"))
             .env("DO_NOT_TRACK", "1")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .kill_on_drop(true);
         let output = tokio::time::timeout(Duration::from_mins(3), command.output())
@@ -162,6 +177,35 @@ impl Clients {
             Client::Bun => (self.modules.join("bun/bin/bun.exe"), Vec::new()),
         }
     }
+}
+
+/// A Node.js preload for `npm audit signatures` without internet: npm first asks
+/// the Sigstore TUF repository for a registry's keys, which needs the network even
+/// for a registry TUF knows nothing about (its answer then is "no such target", and
+/// npm falls back to the registry's `/-/npm/v1/keys`). The preload gives npm that
+/// answer without the network; every signature check stays npm's own.
+/// Pass the returned path as `NODE_OPTIONS=--require <path>`.
+pub fn offline_tuf_preload(dir: &Path) -> PathBuf {
+    let path = dir.join("offline-tuf.cjs");
+    std::fs::write(
+        &path,
+        r"const Module = require('module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  const loaded = load.call(this, request, ...rest);
+  if (request !== '@sigstore/tuf') return loaded;
+  return Object.assign({}, loaded, {
+    initTUF: async () => ({
+      getTarget: async (name) => {
+        throw Object.assign(new Error(`no TUF target ${name} offline`), { code: 'TUF_FIND_TARGET_ERROR' });
+      },
+    }),
+  });
+};
+",
+    )
+    .expect("write the preload");
+    path
 }
 
 /// Writes the registry settings each client reads, so that no machine setting can

@@ -20,7 +20,7 @@ mod registry;
 mod signing;
 mod time;
 
-pub use clients::{Client, ClientRun, Clients};
+pub use clients::{Client, ClientRun, Clients, offline_tuf_preload};
 pub use package::{Package, PackageBuilder, gzip_tar};
 pub use registry::{FakeRegistry, Faults, RequestRecord};
 pub use signing::RegistryKeyPair;

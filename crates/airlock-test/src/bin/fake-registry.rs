@@ -1,5 +1,6 @@
 //! A fake upstream registry for benchmarks and manual testing, serving the synthetic
-//! data set of `airlock_test::dataset` on loopback.
+//! data set of `airlock_test::dataset` on loopback, and the real `sigstore@2.0.0`
+//! with its provenance (for trying `airlock check`).
 //!
 //! Usage: `fake-registry [ADDR]` (default `127.0.0.1:48733`). Prints its URL, then
 //! serves until killed.
@@ -15,6 +16,7 @@ async fn main() {
     });
     let registry = airlock_test::FakeRegistry::start_on(addr).await;
     airlock_test::dataset::publish_bench_dataset(&registry);
+    registry.publish(airlock_test::provenance::sigstore_package());
     println!("fake registry listening on {}", registry.url());
     std::future::pending::<()>().await;
 }

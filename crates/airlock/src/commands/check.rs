@@ -5,7 +5,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use airlock_policy::{Decision, Verdict, WaiverKind};
-use airlock_server::admin::{CheckReport, parse_name_version};
+use airlock_provenance::SignatureStatus;
+use airlock_server::admin::{CheckReport, TrustReport, parse_name_version};
+use airlock_server::trust::ProvenanceCheck;
 use airlock_server::{AdvisoryHandle, AppState, PolicyHandle};
 use anyhow::{Context as _, anyhow};
 
@@ -93,6 +95,9 @@ fn describe(report: &CheckReport) -> String {
         airlock_policy::Mode::DryRun => "dry-run: recorded, not enforced",
     };
     let _ = writeln!(out, "  policy     {} ({mode})", decision.policy_digest);
+    if let Some(trust) = &report.trust {
+        out.push_str(&describe_trust(trust));
+    }
     for reason in &decision.reasons {
         let _ = writeln!(out, "  {:<22} {}", reason.code.as_str(), reason.message);
     }
@@ -119,6 +124,88 @@ fn describe(report: &CheckReport) -> String {
             out,
             "hint: to allow it, run `airlock approve {}@{} --reason \"<why it is safe>\"`",
             report.package, report.version
+        );
+    }
+    out
+}
+
+/// Signature, provenance, publisher and the release line's history, one line each.
+pub(crate) fn describe_trust(trust: &TrustReport) -> String {
+    let mut out = String::new();
+    let signature = match &trust.signature {
+        SignatureStatus::Verified { keyids } => format!("verified ({})", keyids.join(", ")),
+        SignatureStatus::Missing => "none (the registry sent no signature)".to_owned(),
+        SignatureStatus::Invalid { reason } => format!("INVALID: {reason}"),
+    };
+    let _ = writeln!(out, "  signature  {signature}");
+    let provenance = match &trust.provenance {
+        None => "none listed".to_owned(),
+        Some(ProvenanceCheck::Verified(attested)) => match &attested.provenance {
+            Some(provenance) => {
+                let mut text = format!(
+                    "verified: {}",
+                    provenance
+                        .repository
+                        .as_deref()
+                        .unwrap_or("unknown repository")
+                );
+                if let Some(id) = &provenance.repository_id {
+                    let _ = write!(text, " (id {id})");
+                }
+                if let Some(commit) = &provenance.commit {
+                    let _ = write!(text, " at {commit}");
+                }
+                if let Some(workflow) = &provenance.workflow {
+                    let _ = write!(text, ", workflow {workflow}");
+                }
+                if let Some(builder) = &provenance.builder {
+                    let _ = write!(text, ", built by {builder}");
+                }
+                text
+            }
+            None => format!(
+                "{} bundle(s) verified, no build provenance among them",
+                attested.bundles
+            ),
+        },
+        Some(ProvenanceCheck::Invalid { reason }) => format!("INVALID: {reason}"),
+        Some(ProvenanceCheck::Unavailable { reason }) => format!("unavailable: {reason}"),
+    };
+    let _ = writeln!(out, "  provenance {provenance}");
+    if let Some(publisher) = &trust.publisher {
+        let email = publisher
+            .email
+            .as_deref()
+            .map(|email| format!(" <{email}>"))
+            .unwrap_or_default();
+        let how = trust
+            .trusted_publisher
+            .as_deref()
+            .map(|id| format!(", trusted publishing ({id})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  publisher  {}{email}{how}", publisher.name);
+    }
+    let baseline = &trust.baseline;
+    if baseline.earlier == 0 {
+        let _ = writeln!(
+            out,
+            "  history    first version of the {} line",
+            baseline.line
+        );
+    } else {
+        let accounts: Vec<String> = baseline
+            .accounts
+            .iter()
+            .map(|(name, domains)| format!("{name} ({})", domains.join(", ")))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  history    {} line: {} earlier version(s), {} with provenance, {} by trusted publishing; published by {}",
+            baseline.line,
+            baseline.earlier,
+            baseline.with_provenance,
+            baseline.with_trusted_publisher,
+            accounts.join(", ")
         );
     }
     out

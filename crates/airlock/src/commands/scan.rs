@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use airlock_analyze::{Analysis, Archive, Finding, Limits, Options, Severity, VersionDiff};
 use airlock_npm::PackageName;
 use airlock_policy::{Policy, Reason, Verdict};
-use airlock_server::admin::{CheckReport, parse_name_version};
+use airlock_server::admin::{CheckReport, TrustReport, parse_name_version};
 use anyhow::{Context as _, anyhow};
 use serde::Serialize;
 
@@ -31,6 +31,9 @@ struct ScanReport {
     files: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     unpacked_bytes: Option<u64>,
+    /// Signature, provenance and publisher history, for versions from the registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust: Option<TrustReport>,
 }
 
 pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -75,6 +78,7 @@ async fn report(target: &str, args: &ScanArgs) -> anyhow::Result<ScanReport> {
         millis: None,
         files: None,
         unpacked_bytes: None,
+        trust: check.trust,
     })
 }
 
@@ -121,6 +125,7 @@ fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
         unpacked_bytes: Some(analysis.unpacked_bytes),
         findings: analysis.findings,
         millis: Some(started.elapsed().as_secs_f64() * 1000.0),
+        trust: None,
     })
 }
 
@@ -166,6 +171,9 @@ fn describe(report: &ScanReport) -> String {
     let mut out = format!("{}@{}: {verdict}\n", report.package, report.version);
     for reason in &report.reasons {
         let _ = writeln!(out, "  {:<22} {}", reason.code.as_str(), reason.message);
+    }
+    if let Some(trust) = &report.trust {
+        out.push_str(&super::check::describe_trust(trust));
     }
     if report.findings.is_empty() {
         out.push_str("no findings\n");

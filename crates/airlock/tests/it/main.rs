@@ -8,3 +8,4 @@ mod clients;
 mod policy;
 mod process;
 mod support;
+mod trust;
