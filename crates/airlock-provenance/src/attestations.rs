@@ -44,7 +44,8 @@ pub struct Provenance {
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_ref: Option<String>,
-    /// Who ran the build: the builder's id, else the runner environment.
+    /// Who ran the build: the runner environment, else a builder other than the
+    /// workflow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builder: Option<String>,
     /// The OIDC issuer of the signing identity.
@@ -150,10 +151,14 @@ pub fn verify_attestations(
                     .commit
                     .clone_from(&claims.source_repository_digest);
                 provenance.git_ref.clone_from(&claims.source_repository_ref);
-                provenance.builder = claims
-                    .build_signer_uri
-                    .clone()
-                    .or_else(|| claims.runner_environment.clone());
+                // The runner (`github-hosted`, `self-hosted`); else the signer, when it
+                // is not the workflow itself (a reusable builder).
+                provenance.builder = claims.runner_environment.clone().or_else(|| {
+                    claims
+                        .build_signer_uri
+                        .clone()
+                        .filter(|signer| Some(signer) != claims.build_config_uri.as_ref())
+                });
                 provenance.run.clone_from(&claims.run_invocation_uri);
             }
             attested.provenance = Some(provenance);

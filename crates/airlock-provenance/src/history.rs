@@ -150,7 +150,7 @@ pub fn judge(releases: &[Release]) -> Vec<Judged> {
         line_a
             .cmp(line_b)
             .then_with(|| match (a.published, b.published) {
-                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(x), Some(y)) if x != y => x.cmp(&y),
                 _ => compare_versions(&a.version, &b.version),
             })
     });

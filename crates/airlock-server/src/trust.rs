@@ -219,6 +219,19 @@ impl Trust {
         published: Option<Timestamp>,
     ) -> SignatureStatus {
         let signatures = signatures_of(doc);
+        if signatures.is_empty()
+            && doc
+                .dist_get::<serde_json::Value>("signatures")
+                .is_some_and(|value| {
+                    !value.is_null() && value.as_array().is_none_or(|list| !list.is_empty())
+                })
+        {
+            return SignatureStatus::Invalid {
+                reason: format!(
+                    "`dist.signatures` of `{name}@{version}` is not a list of {{keyid, sig}}"
+                ),
+            };
+        }
         let Some(integrity) = doc.integrity_text().filter(|_| !signatures.is_empty()) else {
             return SignatureStatus::Missing;
         };

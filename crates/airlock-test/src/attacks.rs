@@ -21,16 +21,70 @@ fn reversed(text: &str) -> String {
     text.chars().rev().collect()
 }
 
-/// `axios@1.14.0`: the last clean release of the line.
-pub fn axios_clean() -> Package {
-    axios("1.14.0").build()
+/// `axios@1.13.6`: an earlier clean release, published from CI by trusted publishing.
+pub fn axios_earlier() -> Package {
+    axios("1.13.6")
+        .field("_npmUser", ci_publisher())
+        .published(days_ago(60))
+        .build()
 }
 
-/// `axios@1.14.1`: identical but for a dependency no file requires.
+/// `axios@1.14.0`: the last clean release of the line, from CI like the others.
+pub fn axios_clean() -> Package {
+    axios("1.14.0")
+        .field("_npmUser", ci_publisher())
+        .published(days_ago(45))
+        .build()
+}
+
+/// `axios@1.14.1`: identical but for a dependency no file requires, published by a
+/// maintainer's account (token, no provenance) whose email moved to a new domain.
 pub fn axios_compromised() -> Package {
     axios("1.14.1")
         .dependency("plain-crypto-js", "^4.2.1")
+        .field(
+            "_npmUser",
+            json!({"name": "jasonsaayman", "email": "jason@anon-mail.example.invalid"}),
+        )
+        .published(days_ago(30))
         .build()
+}
+
+/// `axios@0.30.3`: the legacy line, always published by the maintainer by hand.
+pub fn axios_legacy() -> Package {
+    axios("0.30.3")
+        .field(
+            "_npmUser",
+            json!({"name": "jasonsaayman", "email": "jason@mail.example.invalid"}),
+        )
+        .published(days_ago(50))
+        .build()
+}
+
+/// `axios@0.30.4` (`legacy`): the same injected dependency, from the same account
+/// with its new email domain; the 0.x line never had provenance.
+pub fn axios_legacy_compromised() -> Package {
+    axios("0.30.4")
+        .dependency("plain-crypto-js", "^4.2.1")
+        .field(
+            "_npmUser",
+            json!({"name": "jasonsaayman", "email": "jason@anon-mail.example.invalid"}),
+        )
+        .published(days_ago(29))
+        .build()
+}
+
+/// The account trusted publishing shows as the publisher.
+fn ci_publisher() -> serde_json::Value {
+    json!({
+        "name": "GitHub Actions",
+        "email": "npm-oidc-no-reply@ci.example.invalid",
+        "trustedPublisher": {"id": "github", "oidcConfigId": "oidc:axios-release"}
+    })
+}
+
+fn days_ago(days: u64) -> std::time::SystemTime {
+    std::time::SystemTime::now() - std::time::Duration::from_hours(24 * days)
 }
 
 fn axios(version: &str) -> PackageBuilder {

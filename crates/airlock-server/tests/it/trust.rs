@@ -2,7 +2,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use airlock_test::{Package, PackageBuilder, RegistryKeyPair, provenance};
+use airlock_test::{Package, PackageBuilder, RegistryKeyPair, attacks, provenance};
 use serde_json::json;
 
 use crate::harness::Harness;
@@ -68,6 +68,23 @@ async fn a_signature_that_does_not_verify_blocks_the_version() {
     let packument = harness.get("/demo").await.json();
     assert!(packument["versions"].get("1.2.0").is_none());
     assert_eq!(packument["dist-tags"]["latest"], "1.1.0");
+}
+
+#[tokio::test]
+async fn malformed_signatures_are_invalid_not_missing() {
+    let harness = Harness::new().await;
+    harness.registry.publish(
+        PackageBuilder::new("demo", "1.2.0")
+            .dist_field("signatures", json!([{"keyid": 7}]))
+            .build(),
+    );
+    let tarball = harness.get("/demo/-/demo-1.2.0.tgz").await;
+    assert_eq!(tarball.status, 403);
+    assert!(
+        tarball.error().contains("is not a list of {keyid, sig}"),
+        "{}",
+        tarball.error()
+    );
 }
 
 #[tokio::test]
@@ -244,4 +261,59 @@ async fn an_email_domain_change_on_a_line_is_held_for_review() {
     assert!(error.contains("publisher-changed"), "{error}");
     assert!(error.contains("anon-mail.example"), "{error}");
     assert_eq!(harness.get("/gadget/-/gadget-3.1.1.tgz").await.status, 200);
+}
+
+#[tokio::test]
+async fn axios_1_14_1_is_refused_by_its_publisher_history_before_any_analysis() {
+    let harness = Harness::new().await;
+    for package in [
+        attacks::axios_legacy(),
+        attacks::axios_legacy_compromised(),
+        attacks::axios_earlier(),
+        attacks::axios_clean(),
+        attacks::axios_compromised(),
+    ] {
+        harness.registry.publish(package);
+    }
+    harness.registry.set_dist_tag("axios", "legacy", "0.30.4");
+    // The packument alone says it: the 1.x line came from CI by trusted publishing,
+    // 1.14.1 from a person's token with a new email domain.
+    let packument = harness.get("/axios").await.json();
+    assert!(packument["versions"].get("1.14.1").is_none(), "{packument}");
+    assert_eq!(packument["dist-tags"]["latest"], "1.14.0");
+    let answer = harness.get("/axios/-/axios-1.14.1.tgz").await;
+    assert_eq!(answer.status, 403);
+    let error = answer.error();
+    assert!(error.contains("provenance-regression"), "{error}");
+    assert!(
+        error.contains("published without trusted publishing, after 2 version(s) of the 1.x line"),
+        "{error}"
+    );
+    assert!(error.contains("publisher-changed"), "{error}");
+    assert!(error.contains("`jasonsaayman`"), "{error}");
+    assert_eq!(
+        harness.registry.hits("/axios/-/axios-1.14.1.tgz"),
+        0,
+        "refused without fetching the tarball"
+    );
+
+    // The 0.x line never had provenance: 0.30.4 loses nothing there, but its
+    // publisher's email domain changed.
+    let report = harness
+        .admin("GET", "/check/axios@0.30.4", None)
+        .await
+        .json();
+    let codes: Vec<&str> = report["decision"]["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reason| reason["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"publisher-changed"), "{report}");
+    assert!(!codes.contains(&"provenance-regression"), "{report}");
+    assert_eq!(report["trust"]["baseline"]["line"], "0.x");
+    assert_eq!(
+        report["trust"]["baseline"]["accounts"][0],
+        json!(["jasonsaayman", ["mail.example.invalid"]])
+    );
 }
