@@ -14,6 +14,7 @@
 pub mod attacks;
 mod clients;
 pub mod dataset;
+pub mod lockfiles;
 mod package;
 pub mod provenance;
 mod registry;
