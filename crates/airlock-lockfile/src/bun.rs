@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::graph::{Builder, Locked, RootKind, classify};
-use crate::json::{dependency_map, flag, parse_jsonc};
+use crate::json::{dependency_map, flag, key_lines, parse_jsonc};
 use crate::{Error, Format, Graph, Source};
 
 const NEWEST: u64 = 2;
@@ -38,6 +38,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Graph, Error> {
     let Some(packages) = document.get("packages").and_then(Value::as_object) else {
         return Err(Error::new(file, None, "no `packages` object"));
     };
+    let lines = key_lines(text);
     let mut builder = Builder::new(Format::Bun, file);
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut details: Vec<(&str, &Value)> = Vec::new();
@@ -91,6 +92,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Graph, Error> {
         }
         let meta = items.iter().find(|item| item.is_object());
         package.install_script = meta.map(|meta| flag(meta, "hasInstallScript"));
+        package.line = lines.get(path.as_str()).copied();
         let index = builder.add(package);
         paths.insert(path.as_str(), index);
         if let Some(meta) = meta {

@@ -181,3 +181,25 @@ pub(crate) fn dependency_map(value: &Value, key: &str) -> Vec<(String, String)> 
         })
         .unwrap_or_default()
 }
+
+/// The line of each mapping key in `text` (JSON `"key":` or YAML `key:`), first
+/// occurrence winning: entries get a line without the parsers tracking positions.
+pub(crate) fn key_lines(text: &str) -> std::collections::HashMap<String, usize> {
+    let mut lines = std::collections::HashMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        let key = if let Some(rest) = line.strip_prefix('"') {
+            rest.find("\":").map(|end| &rest[..end])
+        } else if let Some(rest) = line.strip_prefix('\'') {
+            rest.find("\':").map(|end| &rest[..end])
+        } else {
+            line.strip_suffix(':')
+                .or_else(|| line.split_once(": ").map(|(key, _)| key))
+                .filter(|key| !key.contains(' ') || key.contains(", "))
+        };
+        if let Some(key) = key {
+            lines.entry(key.to_owned()).or_insert(number + 1);
+        }
+    }
+    lines
+}

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::graph::{Builder, Locked, RootKind, classify};
-use crate::json::{dependency_map, flag, parse_strict, text};
+use crate::json::{dependency_map, flag, key_lines, parse_strict, text};
 use crate::{Error, Format, Graph, Source};
 
 pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
@@ -26,7 +26,7 @@ pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
     match version {
         1 => v1(file, &document),
         2 | 3 => match document.get("packages").and_then(Value::as_object) {
-            Some(packages) => v2(file, u8::try_from(version).unwrap_or(3), packages),
+            Some(packages) => v2(file, u8::try_from(version).unwrap_or(3), packages, text_),
             None => Err(Error::new(
                 file,
                 None,
@@ -95,7 +95,13 @@ fn locked(name: &str, entry: &Value, install_script_known: bool) -> Locked {
     package
 }
 
-fn v2(file: &str, version: u8, packages: &serde_json::Map<String, Value>) -> Result<Graph, Error> {
+fn v2(
+    file: &str,
+    version: u8,
+    packages: &serde_json::Map<String, Value>,
+    text_: &str,
+) -> Result<Graph, Error> {
+    let lines = key_lines(text_);
     let mut builder = Builder::new(Format::Npm(version), file);
     let mut folders: HashMap<&str, usize> = HashMap::new();
     for (path, entry) in packages {
@@ -122,7 +128,9 @@ fn v2(file: &str, version: u8, packages: &serde_json::Map<String, Value>) -> Res
                 format!("`packages[\"{path}\"]` has no `version`"),
             ));
         }
-        let index = builder.add(locked(&name, entry, true));
+        let mut package = locked(&name, entry, true);
+        package.line = lines.get(path.as_str()).copied();
+        let index = builder.add(package);
         folders.insert(path.as_str(), index);
     }
     for (path, entry) in packages {

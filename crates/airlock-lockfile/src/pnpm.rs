@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::graph::{Builder, Locked, RootKind, classify};
-use crate::json::{flag, text};
+use crate::json::{flag, key_lines, text};
 use crate::{Error, Format, Graph, Source};
 
 pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
@@ -36,7 +36,7 @@ pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
         .and_then(|major| major.parse().ok())
         .unwrap_or(0);
     match major {
-        6 | 9 => read(file, major, &document),
+        6 | 9 => read(file, major, &document, &key_lines(text_)),
         _ => Err(Error::new(
             file,
             None,
@@ -91,7 +91,12 @@ fn source_of(resolution: Option<&Value>) -> (Source, Option<String>) {
     (Source::Registry, None)
 }
 
-fn read(file: &str, major: u8, document: &Value) -> Result<Graph, Error> {
+fn read(
+    file: &str,
+    major: u8,
+    document: &Value,
+    lines: &std::collections::HashMap<String, usize>,
+) -> Result<Graph, Error> {
     let mut builder = Builder::new(Format::Pnpm(major), file);
     let empty = serde_json::Map::new();
     let packages = match document.get("packages") {
@@ -110,6 +115,7 @@ fn read(file: &str, major: u8, document: &Value) -> Result<Graph, Error> {
         let (source, resolved) = source_of(entry.get("resolution"));
         let mut package = Locked::new(name, version, source);
         package.resolved = resolved;
+        package.line = lines.get(key.as_str()).copied();
         package.integrity = entry
             .get("resolution")
             .and_then(|resolution| text(resolution, "integrity"));

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::graph::{Builder, Locked, RootKind, classify};
-use crate::json::text;
+use crate::json::{key_lines, text};
 use crate::{Error, Format, Graph, Source};
 
 pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
@@ -213,6 +213,7 @@ fn berry(file: &str, text_: &str) -> Result<Graph, Error> {
     let Some(entries) = document.as_object() else {
         return Err(Error::new(file, None, "the lockfile is not a mapping"));
     };
+    let lines = key_lines(text_);
     let mut builder = Builder::new(Format::YarnBerry, file);
     let mut owner: HashMap<String, Option<usize>> = HashMap::new();
     for (keys, entry) in entries {
@@ -236,6 +237,7 @@ fn berry(file: &str, text_: &str) -> Result<Graph, Error> {
             };
             let mut package = Locked::new(name, &version, source);
             package.resolved = Some(resolution.clone());
+            package.line = lines.get(keys.as_str()).copied();
             Some(builder.add(package))
         };
         for spec in keys.split(", ") {

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod advisories;
 mod alerts;
 pub mod analyses;
+pub mod audit;
 mod config;
 pub mod decide;
 mod downloads;

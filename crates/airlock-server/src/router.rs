@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
 fn admin_router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/check/{*spec}", get(admin::check_route))
+        .route("/audit", post(crate::audit::audit_route))
         .route(
             "/exceptions",
             get(admin::list_exceptions).post(admin::add_exception),

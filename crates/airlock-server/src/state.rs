@@ -101,6 +101,11 @@ impl AppState {
         &self.inner.downloads
     }
 
+    /// The upstream registry's base URL.
+    pub fn upstream_url(&self) -> &url::Url {
+        self.inner.upstream.base()
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

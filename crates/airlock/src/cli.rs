@@ -68,6 +68,11 @@ pub(crate) enum Command {
     /// What changed between two versions: dependencies (and whether any file uses
     /// them), install scripts, entry points, files. Fetched and analysed here.
     Diff(DiffArgs),
+    /// Check lockfiles (package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml,
+    /// yarn.lock, bun.lock) with the decisions the proxy makes, plus lockfile
+    /// anomalies. Exits 0 when clean, 1 when a finding reaches `--fail-on`, 2 when a
+    /// lockfile cannot be read or the registry cannot be asked.
+    Audit(AuditArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -288,4 +293,68 @@ pub(crate) struct DiffArgs {
 
     #[command(flatten)]
     pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditArgs {
+    /// Lockfiles, or directories holding them [default: the current directory].
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Ask this running Airlock instead of deciding here (standalone, with the
+    /// configuration's upstream and data directory, when absent).
+    #[arg(long, value_name = "URL")]
+    pub(crate) server: Option<Url>,
+
+    /// The server's admin token.
+    #[arg(
+        long,
+        env = "AIRLOCK_ADMIN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) admin_token: Option<String>,
+
+    /// Output: a table grouped by severity, JSON, or SARIF 2.1.0 (for code scanning).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+    pub(crate) format: AuditFormat,
+
+    /// The lowest severity that fails the audit (exit 1).
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub(crate) fail_on: FailOn,
+
+    /// Registries `resolved` URLs may point at besides the upstream (Airlock's own
+    /// URL, the server given with `--server`, a mirror). Repeatable.
+    #[arg(long = "registry", value_name = "URL")]
+    pub(crate) registries: Vec<Url>,
+
+    /// Decide from metadata and stored analyses only: fetch no tarball.
+    #[arg(long)]
+    pub(crate) no_analysis: bool,
+
+    /// Rank the packages that matter most in the lockfile (reach, install scripts,
+    /// provenance, publishers, age) and list the dependencies the platform now
+    /// provides.
+    #[arg(long)]
+    pub(crate) critical: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuditFormat {
+    Table,
+    Json,
+    Sarif,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub(crate) enum FailOn {
+    Low,
+    Medium,
+    High,
+    Critical,
+    /// Never fail on findings.
+    Never,
 }

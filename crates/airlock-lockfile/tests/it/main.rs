@@ -168,6 +168,27 @@ fn dev_and_optional_flags_follow_the_project() {
 }
 
 #[test]
+fn every_entry_knows_its_line() {
+    for (file, text) in FIXTURES {
+        if file.starts_with("npm-v1") {
+            continue;
+        }
+        let graph = graph(file);
+        for package in &graph.packages {
+            let line = package
+                .line
+                .unwrap_or_else(|| panic!("{file}: {} has no line", package.name));
+            let at = text.lines().nth(line - 1).unwrap();
+            assert!(
+                at.contains(&package.name),
+                "{file}:{line} `{at}` is not {}",
+                package.name
+            );
+        }
+    }
+}
+
+#[test]
 fn formats_are_told_apart() {
     let formats: Vec<Format> = FIXTURES
         .iter()

@@ -6,6 +6,7 @@ use crate::cli::Command;
 
 mod advisories;
 mod approve;
+mod audit;
 mod check;
 mod client;
 mod lists;
@@ -27,5 +28,6 @@ pub(crate) async fn run(
         Command::Exposure(args) => advisories::exposure(args).await,
         Command::Scan(args) => scan::scan(args).await,
         Command::Diff(args) => scan::diff(args).await,
+        Command::Audit(args) => audit::run(args).await,
     }
 }

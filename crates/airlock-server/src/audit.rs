@@ -1,0 +1,218 @@
+//! Decisions about many locked versions at once, for `airlock audit`.
+//!
+//! The same gate the proxy uses decides each version, so an audit and an install
+//! never disagree. Packuments come from the cache (fetched when missing, several at
+//! once); with `analyse`, versions never analysed are fetched and analysed, and
+//! their listed provenance verified, exactly as their first download would.
+
+use std::collections::BTreeMap;
+
+use airlock_npm::{PackageName, Timestamp};
+use airlock_policy::Decision;
+use axum::Json;
+use axum::extract::State;
+use futures_util::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use crate::packuments::Freshness;
+use crate::{ApiError, AppState};
+
+/// How many packuments an audit fetches at once.
+const CONCURRENCY: usize = 16;
+
+/// One locked version to decide about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub name: String,
+    pub version: String,
+}
+
+/// The request body of `POST /-/airlock/audit`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditRequest {
+    pub packages: Vec<AuditQuery>,
+    /// Analyse (and check the provenance of) versions never analysed before.
+    #[serde(default)]
+    pub analyse: bool,
+}
+
+/// What the registry and the policy say about one locked version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditAnswer {
+    pub name: String,
+    pub version: String,
+    /// The decision, as the proxy would make it now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// Why there is no decision (unknown package or version, upstream failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<String>,
+    /// `dist.integrity` as the registry lists it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// Whether the registry lists provenance for this version.
+    #[serde(default)]
+    pub provenance: bool,
+    /// Accounts that published any version of the package.
+    #[serde(default)]
+    pub publishers: usize,
+    /// The package's `maintainers`.
+    #[serde(default)]
+    pub maintainers: usize,
+    /// When its newest version was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_published: Option<String>,
+    /// Whether the registry says it runs install scripts.
+    #[serde(default)]
+    pub install_script: bool,
+}
+
+/// Decides about every queried version.
+pub async fn audit(state: &AppState, request: &AuditRequest) -> Vec<AuditAnswer> {
+    let mut by_name: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for query in &request.packages {
+        by_name
+            .entry(query.name.clone())
+            .or_default()
+            .push(query.version.clone());
+    }
+    let analyse = request.analyse;
+    let answers = futures_util::stream::iter(by_name)
+        .map(|(name, versions)| async move { package(state, &name, &versions, analyse).await })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<Vec<AuditAnswer>>>()
+        .await;
+    let mut answers: Vec<AuditAnswer> = answers.into_iter().flatten().collect();
+    answers.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    answers
+}
+
+fn failed(name: &str, version: &str, error: String) -> AuditAnswer {
+    AuditAnswer {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        decision: None,
+        error: Some(error),
+        published: None,
+        integrity: None,
+        provenance: false,
+        publishers: 0,
+        maintainers: 0,
+        newest_published: None,
+        install_script: false,
+    }
+}
+
+async fn package(
+    state: &AppState,
+    name: &str,
+    versions: &[String],
+    analyse: bool,
+) -> Vec<AuditAnswer> {
+    let parsed = match PackageName::new(name) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            return versions
+                .iter()
+                .map(|version| failed(name, version, error.to_string()))
+                .collect();
+        }
+    };
+    let mut entry = match state.inner.packuments.get(&parsed, Freshness::Cached).await {
+        Ok(entry) => entry,
+        Err(error) => {
+            return versions
+                .iter()
+                .map(|version| failed(name, version, error.message().to_owned()))
+                .collect();
+        }
+    };
+    if versions
+        .iter()
+        .any(|version| entry.packument().version_index(version).is_none())
+        && let Ok(fresh) = state
+            .inner
+            .packuments
+            .get(&parsed, Freshness::Revalidate)
+            .await
+    {
+        entry = fresh;
+    }
+    if analyse {
+        for version in versions {
+            let Some(doc) = entry.packument().version(version) else {
+                continue;
+            };
+            if state.inner.analyses.findings(doc).is_none()
+                && let Err(error) = state.inner.analyses.ensure(state, &entry, version).await
+            {
+                tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a locked version");
+            }
+            if let Err(error) = state.inner.trust.ensure(state, &entry, version).await {
+                tracing::warn!(package = %name, %version, error = error.message(), "could not check the provenance of a locked version");
+            }
+        }
+    }
+    let decided = state.inner.gate.decide(&entry);
+    let packument = entry.packument();
+    let mut publishers: Vec<String> = packument
+        .versions()
+        .filter_map(|(_, doc)| {
+            doc.get::<serde_json::Value>("_npmUser")?
+                .get("name")?
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    publishers.sort();
+    publishers.dedup();
+    let maintainers = packument
+        .versions()
+        .last()
+        .and_then(|(_, doc)| doc.get::<Vec<serde_json::Value>>("maintainers"))
+        .map_or(0, |list| list.len());
+    let newest_published = packument
+        .versions()
+        .filter_map(|(version, _)| packument.publish_time(version))
+        .filter_map(|time| Timestamp::parse(&time))
+        .max()
+        .map(|time| time.to_string());
+    versions
+        .iter()
+        .map(|version| {
+            let Some(index) = packument.version_index(version) else {
+                return failed(
+                    name,
+                    version,
+                    format!("`{name}@{version}` is not listed by the registry (unpublished, or never published)"),
+                );
+            };
+            let (_, doc) = packument
+                .version_at(index)
+                .expect("the index came from this packument");
+            AuditAnswer {
+                name: name.to_owned(),
+                version: version.clone(),
+                decision: Some(decided.decisions[index].clone()),
+                error: None,
+                published: packument.publish_time(version),
+                integrity: doc.integrity_text().map(str::to_owned),
+                provenance: crate::trust::lists_attestations(doc),
+                publishers: publishers.len(),
+                maintainers,
+                newest_published: newest_published.clone(),
+                install_script: doc.has_install_script(),
+            }
+        })
+        .collect()
+}
+
+/// `POST /-/airlock/audit`.
+pub(crate) async fn audit_route(
+    State(state): State<AppState>,
+    Json(request): Json<AuditRequest>,
+) -> Result<Json<Vec<AuditAnswer>>, ApiError> {
+    Ok(Json(audit(&state, &request).await))
+}
