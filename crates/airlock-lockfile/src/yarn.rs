@@ -275,7 +275,7 @@ fn berry(file: &str, text_: &str) -> Result<Graph, Error> {
                     continue;
                 };
                 if let Some(from) = from {
-                    builder.edge(from, to)
+                    builder.edge(from, to);
                 } else {
                     let optional = field == "optionalDependencies"
                         || optional_meta

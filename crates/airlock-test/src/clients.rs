@@ -98,6 +98,11 @@ impl Clients {
         Self { modules }
     }
 
+    /// An installed package of the test tooling (`ajv`), by its directory.
+    pub fn module(&self, name: &str) -> PathBuf {
+        self.modules.join(name)
+    }
+
     /// Runs `client` with `args` in `project`, against `registry`, with `home` as its
     /// private home directory. The project gets the client's own registry settings
     /// file; the run is killed after three minutes.

@@ -331,7 +331,7 @@ fn check_graph(
                         .is_some_and(|v| v != package.version))
             {
                 findings.push(row(package, graph, Severity::Critical, "lockfile-name-confusion",
-                    format!("the entry labelled `{id}` downloads {resolved}, which is `{named}`{}", file_version.map(|v| format!("@{v}")).unwrap_or_default()),
+                    format!("the entry labelled `{id}` downloads {resolved}, which is `{named}{}`", file_version.map(|v| format!("@{v}")).unwrap_or_default()),
                     "do not install: regenerate this entry from the registry and find out who edited the lockfile".into()));
             }
         }
@@ -473,10 +473,10 @@ fn table(report: &Report) -> String {
                 finding.severity.name().to_uppercase()
             );
         }
-        let place = finding
-            .line
-            .map(|line| format!("{}:{line}", finding.file))
-            .unwrap_or_else(|| finding.file.clone());
+        let place = finding.line.map_or_else(
+            || finding.file.clone(),
+            |line| format!("{}:{line}", finding.file),
+        );
         let _ = writeln!(
             out,
             "  {}@{}  {}  ({place})",

@@ -3,6 +3,7 @@
 
 mod advisories;
 mod analysis;
+mod audit;
 mod cli;
 mod clients;
 mod policy;

@@ -1,0 +1,392 @@
+//! `airlock audit` on lockfiles the real clients wrote (committed fixtures of
+//! `airlock-lockfile`), standalone and through a running server.
+
+use std::path::{Path, PathBuf};
+
+use airlock_test::{Clients, FakeRegistry, PackageBuilder, lockfiles};
+
+use crate::support::{Airlock, CliRun, Workspace, airlock_command};
+
+/// `(fixture, the file name the client gives it)`.
+const FIXTURES: [(&str, &str); 8] = [
+    ("npm-v1.package-lock.json", "package-lock.json"),
+    ("npm-v2.package-lock.json", "package-lock.json"),
+    ("npm-v3.package-lock.json", "npm-shrinkwrap.json"),
+    ("pnpm-v6.pnpm-lock.yaml", "pnpm-lock.yaml"),
+    ("pnpm-v9.pnpm-lock.yaml", "pnpm-lock.yaml"),
+    ("yarn-classic.yarn.lock", "yarn.lock"),
+    ("yarn-berry.yarn.lock", "yarn.lock"),
+    ("bun.lock", "bun.lock"),
+];
+
+fn fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../airlock-lockfile/tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A project directory holding `fixture` as `file_name`, its URLs moved to `registry`.
+fn project(
+    workspace: &Workspace,
+    dir: &str,
+    fixture_name: &str,
+    file_name: &str,
+    registry: &FakeRegistry,
+) -> PathBuf {
+    let project = workspace.path(dir);
+    std::fs::create_dir_all(&project).unwrap();
+    let text = fixture(fixture_name).replace(
+        &format!("127.0.0.1:{}", lockfiles::FIXTURE_PORT),
+        &registry.addr().to_string(),
+    );
+    std::fs::write(project.join(file_name), text).unwrap();
+    std::fs::write(
+        project.join("package.json"),
+        lockfiles::project_manifest().to_string(),
+    )
+    .unwrap();
+    project
+}
+
+async fn audit(workspace: &Workspace, registry: &FakeRegistry, args: &[&str]) -> CliRun {
+    let data = workspace.path("data");
+    let policy = workspace.path("policy.toml");
+    let mut command = airlock_command(&workspace.path("home"));
+    command.arg("audit").args(args).args([
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--upstream",
+        &registry.url(),
+        "--log",
+        "warn",
+    ]);
+    if policy.exists() {
+        command.args(["--policy", policy.to_str().unwrap()]);
+    }
+    let output = command.output().await.unwrap();
+    CliRun {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| {
+            format!(
+                "{} {}@{} {}",
+                finding["severity"].as_str().unwrap(),
+                finding["package"].as_str().unwrap(),
+                finding["version"].as_str().unwrap(),
+                finding["code"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_clients_lockfile_audits_clean() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    for (index, (fixture_name, file_name)) in FIXTURES.iter().enumerate() {
+        let project = project(
+            &workspace,
+            &format!("p{index}"),
+            fixture_name,
+            file_name,
+            &registry,
+        );
+        let run = audit(
+            &workspace,
+            &registry,
+            &[project.to_str().unwrap(), "--format", "json"],
+        )
+        .await;
+        assert_eq!(
+            run.code,
+            Some(0),
+            "{fixture_name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["lockfiles"][0]["packages"], 7, "{fixture_name}");
+        assert_eq!(codes(&report), Vec::<String>::new(), "{fixture_name}");
+    }
+}
+
+/// The policy refuses `tiny-dep@1.0.0`; the lockfile was edited: another integrity
+/// for `opt-native`, `test-kit`'s entry downloads another package, and a git
+/// dependency.
+fn tampered(workspace: &Workspace, registry: &FakeRegistry) -> PathBuf {
+    std::fs::write(
+        workspace.path("policy.toml"),
+        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
+    )
+    .unwrap();
+    let project = project(
+        workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        registry,
+    );
+    let lockfile = project.join("package-lock.json");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
+    let packages = document["packages"].as_object_mut().unwrap();
+    let opt = packages.get_mut("node_modules/opt-native").unwrap();
+    opt["integrity"] = "sha512-b3RoZXIgdGFyYmFsbCBlbnRpcmVseQ==".into();
+    let kit = packages.get_mut("node_modules/test-kit").unwrap();
+    kit["resolved"] = format!("{}app-lib/-/app-lib-1.4.0.tgz", registry.url()).into();
+    packages.insert(
+        "node_modules/forked".into(),
+        serde_json::json!({"version": "1.0.0", "resolved": "git+ssh://git@forge.example.invalid/someone/forked.git#0123456789abcdef", "license": "MIT"}),
+    );
+    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    project
+}
+
+#[tokio::test]
+async fn a_lockfile_pinning_a_refused_version_fails_with_the_why_and_the_fix() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = tampered(&workspace, &registry);
+    let run = audit(&workspace, &registry, &[project.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    // The table, with this run's paths and port taken out, is the snapshot;
+    // `AIRLOCK_BLESS=1` rewrites it after a deliberate change.
+    let table = run
+        .stdout
+        .replace(project.to_str().unwrap(), "<project>")
+        .replace(&registry.url(), "<registry>/");
+    let snapshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit-tampered.txt");
+    if std::env::var_os("AIRLOCK_BLESS").is_some() {
+        std::fs::write(&snapshot, &table).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap();
+    assert_eq!(table, expected, "the table changed; new output:\n{table}");
+
+    let json = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(json.code, Some(1));
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        codes(&report),
+        [
+            "critical opt-native@0.2.0 lockfile-integrity-mismatch",
+            "critical test-kit@3.0.0 lockfile-name-confusion",
+            "critical tiny-dep@1.0.0 known-malicious",
+            "medium forked@1.0.0 lockfile-unregistered-source",
+        ]
+    );
+    // Only critical findings: `--fail-on critical` still fails, `never` does not.
+    let never = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--fail-on", "never"],
+    )
+    .await;
+    assert_eq!(never.code, Some(0));
+}
+
+#[tokio::test]
+async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = tampered(&workspace, &registry);
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "sarif"],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().all(|result| {
+        result["locations"][0]["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .is_some()
+    }));
+    let output = workspace.path("audit.sarif");
+    std::fs::write(&output, &run.stdout).unwrap();
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
+    let script = format!(
+        "const Ajv = require({ajv:?}); const fs = require('fs');\
+         const ajv = new Ajv({{strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false}});\
+         const validate = ajv.compile(JSON.parse(fs.readFileSync({schema:?}, 'utf8')));\
+         if (!validate(JSON.parse(fs.readFileSync({output:?}, 'utf8')))) {{ console.error(JSON.stringify(validate.errors, null, 1)); process.exit(1); }}\
+         console.log('valid');",
+        ajv = clients.module("ajv").to_str().unwrap(),
+        schema = schema.to_str().unwrap(),
+        output = output.to_str().unwrap(),
+    );
+    let validation = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .unwrap();
+    assert!(
+        validation.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validation.stdout),
+        String::from_utf8_lossy(&validation.stderr)
+    );
+    // A broken document fails the same validation: the check can fail.
+    std::fs::write(
+        &output,
+        r#"{"version": "2.1.0", "runs": [{"results": []}]}"#,
+    )
+    .unwrap();
+    let broken = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .unwrap();
+    assert!(!broken.status.success());
+}
+
+#[tokio::test]
+async fn the_server_decides_the_same_as_standalone() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = tampered(&workspace, &registry);
+    let standalone = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    let airlock = Airlock::with_policy(
+        &workspace,
+        &registry,
+        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
+    )
+    .await;
+    let output = airlock_command(&workspace.path("home"))
+        .args([
+            "audit",
+            project.to_str().unwrap(),
+            "--format",
+            "json",
+            "--server",
+            &airlock.url,
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+            "--registry",
+            &registry.url(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let through_server: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let here: serde_json::Value = serde_json::from_str(&standalone.stdout).unwrap();
+    assert_eq!(codes(&through_server), codes(&here));
+}
+
+#[tokio::test]
+async fn unreadable_lockfiles_exit_2_with_the_file_line_and_reason() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let project = workspace.path("broken");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("yarn.lock"),
+        "# yarn lockfile v1\n\na@^1:\n  version \"1.0.0\"\n\na@^1:\n  version \"1.0.1\"\n",
+    )
+    .unwrap();
+    let run = audit(&workspace, &registry, &[project.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr
+            .contains("yarn.lock:6: duplicate key `a@^1` (first at line 3)"),
+        "{}",
+        run.stderr
+    );
+    let empty = workspace.path("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = audit(&workspace, &registry, &[empty.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("no lockfile in"), "{}", run.stderr);
+}
+
+#[tokio::test]
+async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    registry.publish(PackageBuilder::new("uuid", "9.0.1").build());
+    let workspace = Workspace::new();
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    let lockfile = project.join("package-lock.json");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
+    let uuid = registry.package("uuid", "9.0.1").unwrap();
+    document["packages"]["node_modules/uuid"] = serde_json::json!({
+        "version": "9.0.1",
+        "resolved": format!("{}uuid/-/uuid-9.0.1.tgz", registry.url()),
+        "integrity": uuid.integrity,
+    });
+    document["packages"][""]["dependencies"]["uuid"] = "^9.0.0".into();
+    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--critical", "--format", "json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let ranked = report["critical"]["ranked"].as_array().unwrap();
+    // tiny-dep@1 is what most of the tree needs; the install script raises installer.
+    assert_eq!(ranked[0]["package"], "tiny-dep");
+    assert_eq!(ranked[0]["dependents"], 2);
+    let installer = ranked
+        .iter()
+        .find(|entry| entry["package"] == "installer")
+        .unwrap();
+    assert_eq!(installer["install_script"], true);
+    assert_eq!(report["critical"]["replaceable"][0]["package"], "uuid");
+    assert_eq!(
+        report["critical"]["replaceable"][0]["replacement"],
+        "crypto.randomUUID"
+    );
+    let table = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--critical"],
+    )
+    .await;
+    assert!(
+        table
+            .stdout
+            .contains("uuid                     -> crypto.randomUUID, Node.js 14.17+"),
+        "{}",
+        table.stdout
+    );
+}
