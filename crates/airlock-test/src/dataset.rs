@@ -27,6 +27,12 @@ pub fn graph_name(index: usize) -> String {
 
 /// Publishes the benchmark data set.
 pub fn publish_bench_dataset(registry: &FakeRegistry) {
+    publish_bench_dataset_sized(registry, GRAPH_SIZE);
+}
+
+/// The benchmark data set with a graph of `graph_size` packages (the audit benchmark
+/// uses 5,000).
+pub fn publish_bench_dataset_sized(registry: &FakeRegistry, graph_size: usize) {
     let start = SystemTime::now() - Duration::from_hours(3 * 365 * 24);
     for index in 0..300u64 {
         let version = format!("{}.{}.{}", index / 30, (index % 30) / 5, index % 5);
@@ -53,12 +59,12 @@ pub fn publish_bench_dataset(registry: &FakeRegistry) {
             .build();
         registry.publish(package);
     }
-    for index in 0..GRAPH_SIZE {
+    for index in 0..graph_size {
         for version in ["1.0.0", "1.1.0"] {
             let mut builder = PackageBuilder::new(&graph_name(index), version)
                 .file("lib/impl.js", filler(index as u64, 4096));
             for child in [2 * index + 1, 2 * index + 2] {
-                if child < GRAPH_SIZE {
+                if child < graph_size {
                     builder = builder.dependency(&graph_name(child), "^1.0.0");
                 }
             }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+mod properties;
+
 use airlock_lockfile::{Format, Graph, Source, parse};
 
 const FIXTURES: [(&str, &str); 8] = [
