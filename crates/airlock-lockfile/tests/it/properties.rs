@@ -79,7 +79,7 @@ impl Generated {
             })
             .collect();
         packages.insert(
-            "".into(),
+            String::new(),
             serde_json::json!({"name": "app", "dependencies": roots}),
         );
         for index in 0..self.count {
