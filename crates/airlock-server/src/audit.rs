@@ -67,6 +67,9 @@ pub struct AuditAnswer {
     /// Whether the registry says it runs install scripts.
     #[serde(default)]
     pub install_script: bool,
+    /// The policy's minimum release age for this package, in milliseconds.
+    #[serde(default)]
+    pub quarantine_ms: i64,
 }
 
 /// Decides about every queried version.
@@ -102,6 +105,7 @@ fn failed(name: &str, version: &str, error: String) -> AuditAnswer {
         maintainers: 0,
         newest_published: None,
         install_script: false,
+        quarantine_ms: 0,
     }
 }
 
@@ -157,6 +161,11 @@ async fn package(
     }
     let decided = state.inner.gate.decide(&entry);
     let packument = entry.packument();
+    let quarantine_ms = state
+        .policy()
+        .current()
+        .0
+        .min_release_age_ms(packument.name());
     let mut publishers: Vec<String> = packument
         .versions()
         .filter_map(|(_, doc)| {
@@ -204,6 +213,7 @@ async fn package(
                 maintainers,
                 newest_published: newest_published.clone(),
                 install_script: doc.has_install_script(),
+                quarantine_ms,
             }
         })
         .collect()

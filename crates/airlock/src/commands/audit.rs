@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airlock_lockfile::{FILE_NAMES, Graph, Locked, Source};
-use airlock_policy::{Decision, Verdict};
+use airlock_npm::Timestamp;
+use airlock_policy::{Decision, Verdict, describe_millis};
 use airlock_server::audit::{AuditAnswer, AuditQuery, AuditRequest};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
@@ -88,6 +89,10 @@ struct LockfileSummary {
     file: String,
     format: String,
     packages: usize,
+    /// When the lockfile was last written: its last commit, else its modification
+    /// time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked_at: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,12 +106,14 @@ struct Report {
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let files = find_lockfiles(&args.paths)?;
     let mut graphs = Vec::new();
+    let mut locked = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("could not read {}", file.display()))?;
         let graph = airlock_lockfile::parse(&file.display().to_string(), &text)
             .map_err(|error| anyhow::anyhow!("{error}"))?;
         graphs.push(graph);
+        locked.push(locked_at(file));
     }
     let queries: BTreeSet<(String, String)> = graphs
         .iter()
@@ -128,8 +135,8 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         .map(|answer| ((answer.name.clone(), answer.version.clone()), answer))
         .collect();
     let mut findings = Vec::new();
-    for graph in &graphs {
-        findings.extend(check_graph(graph, &answers, &registries));
+    for (graph, locked_at) in graphs.iter().zip(&locked) {
+        findings.extend(check_graph(graph, &answers, &registries, *locked_at));
     }
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| {
@@ -141,10 +148,12 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let report = Report {
         lockfiles: graphs
             .iter()
-            .map(|graph| LockfileSummary {
+            .zip(&locked)
+            .map(|(graph, locked_at)| LockfileSummary {
                 file: graph.file.clone(),
                 format: graph.format.to_string(),
                 packages: graph.packages.len(),
+                locked_at: locked_at.map(|at| at.to_string()),
             })
             .collect(),
         findings,
@@ -198,6 +207,33 @@ fn find_lockfiles(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         files.extend(found);
     }
     Ok(files)
+}
+
+/// When `file` was last written: its last commit when it is in a git work tree
+/// (a fresh checkout's modification times say nothing), else its modification time.
+fn locked_at(file: &std::path::Path) -> Option<Timestamp> {
+    let directory = file
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let committed = std::process::Command::new("git")
+        .arg("-C")
+        .arg(directory)
+        .args(["log", "-1", "--format=%cI", "--"])
+        .arg(file.file_name()?)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|output| output.status.success())
+        .and_then(|output| Timestamp::parse(String::from_utf8_lossy(&output.stdout).trim()));
+    committed.or_else(|| {
+        let modified = std::fs::metadata(file).ok()?.modified().ok()?;
+        let millis = modified
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_millis();
+        Some(Timestamp::from_unix_millis(i64::try_from(millis).ok()?))
+    })
 }
 
 /// Decisions for every query, here or from `--server`, with progress on a
@@ -284,6 +320,7 @@ fn check_graph(
     graph: &Graph,
     answers: &BTreeMap<(String, String), AuditAnswer>,
     registries: &[Url],
+    locked_at: Option<Timestamp>,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
     let records_integrity = !matches!(graph.format, airlock_lockfile::Format::YarnBerry);
@@ -360,6 +397,21 @@ fn check_graph(
         }
         if let Some(decision) = &answer.decision {
             findings.extend(decision_rows(package, graph, decision));
+        }
+        if let (Some(locked_at), Some(published)) = (
+            locked_at,
+            answer.published.as_deref().and_then(Timestamp::parse),
+        ) {
+            let age = locked_at.unix_millis() - published.unix_millis();
+            if age >= 0 && age < answer.quarantine_ms {
+                findings.push(row(package, graph, Severity::Low, "lockfile-locked-young",
+                    format!(
+                        "`{id}` was locked {} after it was published ({published}), inside the {} quarantine: it reached this lockfile before Airlock would have served it",
+                        describe_millis(age),
+                        describe_millis(answer.quarantine_ms)
+                    ),
+                    "make sure installs go through Airlock (`npm config get registry`); this audit has now checked it".into()));
+            }
         }
     }
     findings
@@ -558,6 +610,7 @@ fn anomaly_description(code: &str) -> String {
         "lockfile-integrity-mismatch" => "the locked integrity differs from the registry's",
         "lockfile-name-confusion" => "an entry's tarball is another package than its label",
         "lockfile-unknown-version" => "the registry does not list the locked version",
+        "lockfile-locked-young" => "locked while younger than the quarantine: it bypassed Airlock",
         _ => "lockfile finding",
     }
     .to_owned()

@@ -390,3 +390,53 @@ async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
         table.stdout
     );
 }
+
+#[tokio::test]
+async fn a_version_locked_inside_its_quarantine_is_noted() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    // The fixture packages were published 30 days ago; this lockfile was written a day
+    // later (not a git work tree, so its modification time counts), inside the
+    // default 72 h quarantine.
+    let written = std::time::SystemTime::now() - std::time::Duration::from_hours(29 * 24);
+    std::fs::File::options()
+        .write(true)
+        .open(project.join("package-lock.json"))
+        .unwrap()
+        .set_modified(written)
+        .unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(
+        run.code,
+        Some(0),
+        "low findings do not fail the default --fail-on high"
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let noted = codes(&report);
+    assert_eq!(noted.len(), 7, "{noted:?}");
+    assert!(
+        noted
+            .iter()
+            .all(|row| row.starts_with("low ") && row.ends_with(" lockfile-locked-young")),
+        "{noted:?}"
+    );
+    let why = report["findings"][0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("was locked 1 d after it was published"),
+        "{why}"
+    );
+    assert!(report["lockfiles"][0]["locked_at"].as_str().is_some());
+}
