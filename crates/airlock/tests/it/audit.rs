@@ -440,3 +440,50 @@ async fn a_version_locked_inside_its_quarantine_is_noted() {
     );
     assert!(report["lockfiles"][0]["locked_at"].as_str().is_some());
 }
+
+#[tokio::test]
+async fn every_clients_lockfile_audits_to_its_snapshot() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    std::fs::write(
+        workspace.path("policy.toml"),
+        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
+    )
+    .unwrap();
+    for (index, (fixture_name, file_name)) in FIXTURES.iter().enumerate() {
+        let project = project(
+            &workspace,
+            &format!("p{index}"),
+            fixture_name,
+            file_name,
+            &registry,
+        );
+        let run = audit(&workspace, &registry, &[project.to_str().unwrap()]).await;
+        assert_eq!(
+            run.code,
+            Some(1),
+            "{fixture_name}: {}{}",
+            run.stdout,
+            run.stderr
+        );
+        let table = run
+            .stdout
+            .replace(project.to_str().unwrap(), "<project>")
+            .replace(&registry.url(), "<registry>/");
+        let snapshot = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/audit")
+            .join(format!("{fixture_name}.txt"));
+        if std::env::var_os("AIRLOCK_BLESS").is_some() {
+            std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+            std::fs::write(&snapshot, &table).unwrap();
+        }
+        let expected = std::fs::read_to_string(&snapshot).unwrap_or_else(|error| {
+            panic!("{}: {error} (run with AIRLOCK_BLESS=1)", snapshot.display())
+        });
+        assert_eq!(
+            table, expected,
+            "{fixture_name}: the table changed; new output:\n{table}"
+        );
+    }
+}
