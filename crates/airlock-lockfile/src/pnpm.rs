@@ -51,7 +51,7 @@ pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
 fn split_key(key: &str) -> Option<(&str, &str)> {
     let key = key.strip_prefix('/').unwrap_or(key);
     let key = key.split('(').next().unwrap_or(key);
-    let at = key[1..].rfind('@')? + 1;
+    let at = key.get(1..)?.rfind('@')? + 1;
     Some((&key[..at], &key[at + 1..]))
 }
 

@@ -257,7 +257,7 @@ proptest! {
         fixture in 0..FIXTURES.len(),
         at in any::<prop::sample::Index>(),
         cut in 0usize..64,
-        insert in "[\\x00-\\x7f]{0,16}",
+        insert in "(\\PC|[\\x00-\\x7f]){0,16}",
     ) {
         let (file, text) = FIXTURES[fixture];
         let mut bytes = text.as_bytes().to_vec();
