@@ -29,6 +29,10 @@ pub struct ServerConfig {
     /// Registry keys from configuration; they win over the upstream's and the
     /// pinned copy's keys of the same id.
     pub registry_keys: airlock_provenance::Keyring,
+    /// Whether decisions are written to the database (the history `airlock
+    /// quarantine list` and the decision log read). Off for the one-shot commands
+    /// (`check --standalone`, `audit`), which decide without serving anything.
+    pub record_decisions: bool,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -43,6 +47,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("access_log", &self.access_log)
             .field("analysis_time_limit", &self.analysis_time_limit)
             .field("registry_keys", &self.registry_keys.keys().len())
+            .field("record_decisions", &self.record_decisions)
             .finish()
     }
 }
@@ -59,6 +64,7 @@ impl Default for ServerConfig {
             access_log: AccessLog::default(),
             analysis_time_limit: Duration::from_secs(30),
             registry_keys: airlock_provenance::Keyring::default(),
+            record_decisions: true,
         }
     }
 }

@@ -44,6 +44,7 @@ pub struct Gate {
     trust: Arc<Trust>,
     store: Store,
     alerts: Alerts,
+    record_decisions: bool,
 }
 
 impl Gate {
@@ -54,8 +55,10 @@ impl Gate {
         trust: Arc<Trust>,
         store: Store,
         alerts: Alerts,
+        record_decisions: bool,
     ) -> Self {
         Self {
+            record_decisions,
             policy,
             advisories,
             analyses,
@@ -159,7 +162,9 @@ impl Gate {
         });
         *cached = Some(decided.clone());
         drop(cached);
-        self.record(packument, &decided, now);
+        if self.record_decisions {
+            self.record(packument, &decided, now);
+        }
         decided
     }
 

@@ -61,6 +61,7 @@ impl AppState {
             trust.clone(),
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
+        let record_decisions = config.record_decisions;
         let analyses = Analyses::start(store.clone(), config.analysis_time_limit);
         Self {
             inner: Arc::new(Inner {
@@ -72,6 +73,7 @@ impl AppState {
                     trust.clone(),
                     store.clone(),
                     alerts.clone(),
+                    record_decisions,
                 ),
                 upstream,
                 packuments,

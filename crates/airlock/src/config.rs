@@ -182,6 +182,7 @@ impl Settings {
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
             analysis_time_limit: defaults.analysis_time_limit,
+            record_decisions: true,
             registry_keys: match &file.upstream.keys {
                 Some(path) => read_keys(path)?,
                 None => airlock_provenance::Keyring::default(),

@@ -277,8 +277,17 @@ fn malformed_lockfiles_name_the_file_line_and_reason() {
         );
     }
     // Found by the fuzzer: a key starting with a multi-byte character.
-    let error = parse("pnpm-lock.yaml", "lockfileVersion: '9.0'\npackages:\n  é-kit@3.0.0: {}\n").unwrap_err();
-    assert!(error.to_string().contains("package key `é-kit@3.0.0` is not `name@version`"), "{error}");
+    let error = parse(
+        "pnpm-lock.yaml",
+        "lockfileVersion: '9.0'\npackages:\n  é-kit@3.0.0: {}\n",
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("package key `é-kit@3.0.0` is not `name@version`"),
+        "{error}"
+    );
     assert_eq!(
         parse("Gemfile.lock", "").unwrap_err().to_string(),
         "Gemfile.lock: not a lockfile Airlock reads (one of npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, yarn.lock, bun.lock)"

@@ -71,7 +71,11 @@ pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppSta
         .await
         .context("could not load the imported advisories")?;
     Ok(AppState::new(
-        settings.server,
+        // One-shot: decide as the proxy would, without writing its decision log.
+        airlock_server::ServerConfig {
+            record_decisions: false,
+            ..settings.server
+        },
         parts.upstream,
         parts.store,
         Arc::new(policy),
