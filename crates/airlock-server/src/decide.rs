@@ -58,13 +58,13 @@ impl Gate {
         record_decisions: bool,
     ) -> Self {
         Self {
-            record_decisions,
             policy,
             advisories,
             analyses,
             trust,
             store,
             alerts,
+            record_decisions,
         }
     }
 
