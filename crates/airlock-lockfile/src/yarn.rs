@@ -226,7 +226,13 @@ fn berry(file: &str, text_: &str) -> Result<Graph, Error> {
         let index = if resolution.contains("@workspace:") {
             None
         } else {
-            let name = spec_name(&resolution).unwrap_or(&resolution);
+            let name = spec_name(&resolution).ok_or_else(|| {
+                Error::new(
+                    file,
+                    lines.get(keys.as_str()).copied(),
+                    format!("the resolution `{resolution}` of `{keys}` is not `name@reference`"),
+                )
+            })?;
             let reference = &resolution[name.len() + 1..];
             let source = if reference.starts_with("npm:") || reference.starts_with("patch:") {
                 Source::Registry

@@ -277,6 +277,16 @@ fn malformed_lockfiles_name_the_file_line_and_reason() {
         );
     }
     // Found by the fuzzer: a key starting with a multi-byte character.
+    // Also found by the fuzzer: a berry resolution without `@`.
+    let error = parse(
+        "yarn.lock",
+        "__metadata:\n  version: 8\n\n\"kit@npm:^3\":\n  version: 3.0.0\n  resolution: \"kit\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "yarn.lock:4: the resolution `kit` of `kit@npm:^3` is not `name@reference`"
+    );
     let error = parse(
         "pnpm-lock.yaml",
         "lockfileVersion: '9.0'\npackages:\n  é-kit@3.0.0: {}\n",
