@@ -79,13 +79,12 @@ fn classic(file: &str, text_: &str) -> Result<Graph, Error> {
                         ));
                     }
                     if let Some(&first) = owner.get(spec) {
+                        // The same entry may list it twice, before it is pushed.
+                        let first_line = entries.get(first).map_or(line_no, |entry| entry.line);
                         return Err(Error::new(
                             file,
                             Some(line_no),
-                            format!(
-                                "duplicate key `{spec}` (first at line {})",
-                                entries[first].line
-                            ),
+                            format!("duplicate key `{spec}` (first at line {first_line})"),
                         ));
                     }
                     owner.insert(spec.clone(), entries.len());

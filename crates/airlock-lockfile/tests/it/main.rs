@@ -277,6 +277,16 @@ fn malformed_lockfiles_name_the_file_line_and_reason() {
         );
     }
     // Found by the fuzzer: a key starting with a multi-byte character.
+    // Found by the fuzzer too: one entry listing a specifier twice.
+    assert_eq!(
+        parse(
+            "yarn.lock",
+            "# yarn lockfile v1\n\na@^1, a@^1:\n  version \"1.0.0\"\n"
+        )
+        .unwrap_err()
+        .to_string(),
+        "yarn.lock:3: duplicate key `a@^1` (first at line 3)"
+    );
     // Also found by the fuzzer: a berry resolution without `@`.
     let error = parse(
         "yarn.lock",
