@@ -19,6 +19,10 @@ const FIXTURES: [(&str, &str); 8] = [
     ("bun.lock", "bun.lock"),
 ];
 
+/// The policy every refusing test uses.
+const DENY_TINY_DEP: &str =
+    "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n";
+
 fn fixture(name: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../airlock-lockfile/tests/fixtures")
@@ -121,15 +125,20 @@ async fn every_clients_lockfile_audits_clean() {
     }
 }
 
+/// The fixture registry, a workspace, and the tampered project in it.
+async fn tampered_project() -> (FakeRegistry, Workspace, PathBuf) {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = tampered(&workspace, &registry);
+    (registry, workspace, project)
+}
+
 /// The policy refuses `tiny-dep@1.0.0`; the lockfile was edited: another integrity
 /// for `opt-native`, `test-kit`'s entry downloads another package, and a git
 /// dependency.
 fn tampered(workspace: &Workspace, registry: &FakeRegistry) -> PathBuf {
-    std::fs::write(
-        workspace.path("policy.toml"),
-        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
-    )
-    .unwrap();
+    std::fs::write(workspace.path("policy.toml"), DENY_TINY_DEP).unwrap();
     let project = project(
         workspace,
         "project",
@@ -155,10 +164,7 @@ fn tampered(workspace: &Workspace, registry: &FakeRegistry) -> PathBuf {
 
 #[tokio::test]
 async fn a_lockfile_pinning_a_refused_version_fails_with_the_why_and_the_fix() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
-    let project = tampered(&workspace, &registry);
+    let (registry, workspace, project) = tampered_project().await;
     let run = audit(&workspace, &registry, &[project.to_str().unwrap()]).await;
     assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
     // The table, with this run's paths and port taken out, is the snapshot;
@@ -204,10 +210,7 @@ async fn a_lockfile_pinning_a_refused_version_fails_with_the_why_and_the_fix() {
 #[tokio::test]
 async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     let clients = Clients::locate();
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
-    let project = tampered(&workspace, &registry);
+    let (registry, workspace, project) = tampered_project().await;
     let run = audit(
         &workspace,
         &registry,
@@ -261,22 +264,14 @@ async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
 
 #[tokio::test]
 async fn the_server_decides_the_same_as_standalone() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
-    let project = tampered(&workspace, &registry);
+    let (registry, workspace, project) = tampered_project().await;
     let standalone = audit(
         &workspace,
         &registry,
         &[project.to_str().unwrap(), "--format", "json"],
     )
     .await;
-    let airlock = Airlock::with_policy(
-        &workspace,
-        &registry,
-        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
-    )
-    .await;
+    let airlock = Airlock::with_policy(&workspace, &registry, DENY_TINY_DEP).await;
     let output = airlock_command(&workspace.path("home"))
         .args([
             "audit",
@@ -446,11 +441,7 @@ async fn every_clients_lockfile_audits_to_its_snapshot() {
     let registry = FakeRegistry::start().await;
     lockfiles::publish(&registry);
     let workspace = Workspace::new();
-    std::fs::write(
-        workspace.path("policy.toml"),
-        "[[deny]]\npackage = \"tiny-dep@1.0.0\"\nreason = \"compromised release\"\n",
-    )
-    .unwrap();
+    std::fs::write(workspace.path("policy.toml"), DENY_TINY_DEP).unwrap();
     for (index, (fixture_name, file_name)) in FIXTURES.iter().enumerate() {
         let project = project(
             &workspace,
