@@ -36,6 +36,14 @@ pub struct AuditRequest {
     pub analyse: bool,
 }
 
+/// The answer of `POST /-/airlock/audit`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditResponse {
+    /// The server's upstream: lockfile URLs under it are the registry's.
+    pub upstream: String,
+    pub answers: Vec<AuditAnswer>,
+}
+
 /// What the registry and the policy say about one locked version.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AuditAnswer {
@@ -223,6 +231,9 @@ async fn package(
 pub(crate) async fn audit_route(
     State(state): State<AppState>,
     Json(request): Json<AuditRequest>,
-) -> Result<Json<Vec<AuditAnswer>>, ApiError> {
-    Ok(Json(audit(&state, &request).await))
+) -> Result<Json<AuditResponse>, ApiError> {
+    Ok(Json(AuditResponse {
+        upstream: state.upstream_url().to_string(),
+        answers: audit(&state, &request).await,
+    }))
 }

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use airlock_lockfile::{FILE_NAMES, Graph, Locked, Source};
 use airlock_npm::Timestamp;
 use airlock_policy::{Decision, Verdict, describe_millis};
-use airlock_server::audit::{AuditAnswer, AuditQuery, AuditRequest};
+use airlock_server::audit::{AuditAnswer, AuditQuery, AuditRequest, AuditResponse};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 use url::Url;
@@ -237,7 +237,8 @@ fn locked_at(file: &std::path::Path) -> Option<Timestamp> {
 }
 
 /// Decisions for every query, here or from `--server`, with progress on a
-/// terminal; and the registries `resolved` URLs may point at.
+/// terminal; and the registries `resolved` URLs may point at (the upstream, the
+/// server's when asked through one).
 async fn decide(
     args: &AuditArgs,
     queries: Vec<AuditQuery>,
@@ -247,6 +248,7 @@ async fn decide(
     let mut answers = Vec::with_capacity(total);
     let analyse = !args.no_analysis;
     if let Some(server) = &args.server {
+        let mut registries = Vec::new();
         let client = AdminClient::new(&ServerArgs {
             server: server.clone(),
             admin_token: args.admin_token.clone(),
@@ -257,13 +259,18 @@ async fn decide(
                 packages: batch.to_vec(),
                 analyse,
             };
-            let answer: Vec<AuditAnswer> = client
+            let response: AuditResponse = client
                 .post("audit", &serde_json::to_value(&request)?)
                 .await?;
-            answers.extend(answer);
+            answers.extend(response.answers);
+            if let Ok(upstream) = Url::parse(&response.upstream)
+                && !registries.contains(&upstream)
+            {
+                registries.push(upstream);
+            }
             show_progress(progress, answers.len(), total);
         }
-        return Ok((answers, Vec::new()));
+        return Ok((answers, registries));
     }
     let state = super::check::standalone_state(&args.setup).await?;
     for batch in queries.chunks(BATCH) {
