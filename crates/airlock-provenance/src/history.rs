@@ -136,24 +136,22 @@ pub struct Judged {
 /// Judges every release against its line's history; the result is in the order of
 /// `releases`. Versions that are not semver are judged against nothing.
 pub fn judge(releases: &[Release]) -> Vec<Judged> {
-    let mut order: Vec<(u64, usize)> = releases
+    // Within a line, publish order (versions without a publish time first), then
+    // version order: a total order, whatever times are missing.
+    let mut keyed: Vec<((u64, i64, js_semver::Version), usize)> = releases
         .iter()
         .enumerate()
         .filter_map(|(index, release)| {
             let version = js_semver::Version::parse(&release.version).ok()?;
-            Some((version.major, index))
+            let published = release.published.map_or(i64::MIN, Timestamp::unix_millis);
+            Some(((version.major, published, version), index))
         })
         .collect();
-    // Within a line, publish order; without publish times, version order.
-    order.sort_by(|(line_a, a), (line_b, b)| {
-        let (a, b) = (&releases[*a], &releases[*b]);
-        line_a
-            .cmp(line_b)
-            .then_with(|| match (a.published, b.published) {
-                (Some(x), Some(y)) if x != y => x.cmp(&y),
-                _ => compare_versions(&a.version, &b.version),
-            })
-    });
+    keyed.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let order: Vec<(u64, usize)> = keyed
+        .into_iter()
+        .map(|((line, _, _), index)| (line, index))
+        .collect();
     let mut judged: Vec<Option<Judged>> = vec![None; releases.len()];
     let mut baseline = Baseline::default();
     let mut current_line = None;
@@ -185,13 +183,6 @@ pub fn judge(releases: &[Release]) -> Vec<Judged> {
             })
         })
         .collect()
-}
-
-fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    match (js_semver::Version::parse(a), js_semver::Version::parse(b)) {
-        (Ok(a), Ok(b)) => a.cmp(&b),
-        _ => a.cmp(b),
-    }
 }
 
 impl Baseline {
@@ -291,10 +282,17 @@ fn findings(release: &Release, baseline: &Baseline) -> Vec<Finding> {
             .iter()
             .map(|(id, uri)| uri.as_deref().unwrap_or(id))
             .collect();
-        let declared = release
-            .manifest_repository
-            .as_deref()
-            .is_some_and(|declared| same_repository(declared, built_from));
+        // A repository re-created under a known name (same URI, new id) is exactly what
+        // the id catches: the manifest naming it proves nothing then.
+        let known_uri = baseline.repositories.iter().any(|(_, uri)| {
+            uri.as_deref()
+                .is_some_and(|uri| same_repository(uri, built_from))
+        });
+        let declared = !known_uri
+            && release
+                .manifest_repository
+                .as_deref()
+                .is_some_and(|declared| same_repository(declared, built_from));
         let (severity, tail) = if declared {
             (
                 Severity::Medium,

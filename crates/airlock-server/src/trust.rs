@@ -2,7 +2,8 @@
 //!
 //! Registry keys are the pinned copy shipped with Airlock, the upstream's own
 //! `/-/npm/v1/keys` (fetched when a signature names a key Airlock does not know, at
-//! most every few minutes) and the keys from configuration. Signatures are checked
+//! most every few minutes; it adds keys but never replaces a pinned or configured
+//! one) and the keys from configuration. Signatures are checked
 //! for every version when the gate decides, each result kept so a packument is
 //! verified once. Provenance is fetched and verified with the tarball's analysis
 //! (the tarball's sha512 is the subject), stored per version and digest, and loaded
@@ -172,8 +173,10 @@ impl Trust {
         };
         match fetched {
             Ok(upstream) => {
-                let mut keys = Keyring::pinned();
-                keys.extend(upstream);
+                // The upstream adds keys; it cannot replace a pinned or configured one
+                // (a key id it names cannot swap the key or lift its expiry).
+                let mut keys = upstream;
+                keys.extend(Keyring::pinned());
                 keys.extend(self.configured.clone());
                 tracing::info!(
                     keys = keys.keys().len(),

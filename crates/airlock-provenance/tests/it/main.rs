@@ -514,3 +514,52 @@ fn release_facts_come_from_the_version_documents() {
         [Code::ProvenanceRegression, Code::PublisherChanged]
     );
 }
+
+#[test]
+fn a_repository_recreated_under_its_old_name_is_still_blocked() {
+    let mut releases = line(&[
+        ("6.0.0", "ci", "ci@acme.example", true),
+        ("6.0.1", "ci", "ci@acme.example", true),
+        ("6.0.2", "ci", "ci@acme.example", true),
+    ]);
+    for (release, id) in releases.iter_mut().zip(["1001", "1001", "9999"]) {
+        release.repository_id = Some(id.into());
+        release.provenance_repository = Some("https://forge.example/acme/widget".into());
+        release.manifest_repository = Some("git+https://forge.example/acme/widget.git".into());
+    }
+    let judged = judge(&releases);
+    assert_eq!(codes(&judged[2].findings), [Code::PublisherChanged]);
+    assert_eq!(verdict_of(&judged[2].findings, "6.0.2"), Verdict::Block);
+}
+
+#[test]
+fn versions_without_publish_times_are_ordered_without_panicking() {
+    // An order that publish times and version numbers disagree on.
+    let mut releases = line(&[
+        ("1.0.0", "a", "a@acme.example", false),
+        ("1.1.0", "a", "a@acme.example", false),
+        ("1.2.0", "a", "a@acme.example", false),
+    ]);
+    releases[0].published = Some(at("2026-03-02T00:00:00.000Z"));
+    releases[1].published = None;
+    releases[2].published = Some(at("2026-03-01T00:00:00.000Z"));
+    let many: Vec<Release> = (0..200)
+        .map(|index| Release {
+            version: format!("1.{}.{}", index % 7, index),
+            published: (index % 3 != 0).then(|| {
+                at(&format!(
+                    "2026-01-{:02}T00:00:00.000Z",
+                    1 + (index * 7) % 28
+                ))
+            }),
+            ..Release::default()
+        })
+        .collect();
+    // Without a time, 1.1.0 comes first on the line; then 1.2.0 (t1), then 1.0.0 (t2).
+    let judged = judge(&releases);
+    assert_eq!(judged[1].baseline.earlier, 0);
+    assert_eq!(judged[2].baseline.earlier, 1);
+    assert_eq!(judged[0].baseline.earlier, 2);
+    releases.extend(many);
+    assert_eq!(judge(&releases).len(), releases.len());
+}
