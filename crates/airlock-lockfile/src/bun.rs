@@ -38,7 +38,13 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Graph, Error> {
     let Some(packages) = document.get("packages").and_then(Value::as_object) else {
         return Err(Error::new(file, None, "no `packages` object"));
     };
-    let lines = key_lines(text);
+    // Keys of `packages` only: install paths also name dependencies in `workspaces`.
+    let packages_at = text.find("\"packages\"").unwrap_or(0);
+    let before = text[..packages_at].matches('\n').count();
+    let lines: HashMap<String, usize> = key_lines(&text[packages_at..])
+        .into_iter()
+        .map(|(key, line)| (key, line + before))
+        .collect();
     let mut builder = Builder::new(Format::Bun, file);
     let mut paths: HashMap<&str, usize> = HashMap::new();
     let mut details: Vec<(&str, &Value)> = Vec::new();

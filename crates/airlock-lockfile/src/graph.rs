@@ -113,7 +113,9 @@ pub(crate) enum RootKind {
 /// Collects packages (one per name and version), edges and roots.
 pub(crate) struct Builder {
     graph: Graph,
-    index: HashMap<(String, String), usize>,
+    /// Every package of a name and version: copies that disagree on where they come
+    /// from or on their integrity stay apart, so each is checked.
+    index: HashMap<(String, String), Vec<usize>>,
     edges: HashSet<(usize, usize)>,
     roots: Vec<(usize, RootKind)>,
 }
@@ -134,11 +136,25 @@ impl Builder {
         }
     }
 
-    /// Adds a package, or merges it into the one with its name and version: it is
-    /// dev (optional, peer) only if every occurrence is.
+    /// Adds a package, or merges it into the copy with its name and version that
+    /// agrees on source, `resolved` and integrity: it is dev (optional, peer) only if
+    /// every occurrence is.
     pub(crate) fn add(&mut self, locked: Locked) -> usize {
         let key = (locked.name.clone(), locked.version.clone());
-        if let Some(&index) = self.index.get(&key) {
+        let agrees = |known: &Locked| {
+            let same =
+                |a: &Option<String>, b: &Option<String>| a.is_none() || b.is_none() || a == b;
+            known.source == locked.source
+                && same(&known.resolved, &locked.resolved)
+                && same(&known.integrity, &locked.integrity)
+        };
+        let copy = self.index.get(&key).and_then(|copies| {
+            copies
+                .iter()
+                .copied()
+                .find(|&index| agrees(&self.graph.packages[index]))
+        });
+        if let Some(index) = copy {
             let known = &mut self.graph.packages[index];
             known.dev &= locked.dev;
             known.optional &= locked.optional;
@@ -156,14 +172,14 @@ impl Builder {
         }
         let index = self.graph.packages.len();
         self.graph.packages.push(locked);
-        self.index.insert(key, index);
+        self.index.entry(key).or_default().push(index);
         index
     }
 
     pub(crate) fn find(&self, name: &str, version: &str) -> Option<usize> {
         self.index
             .get(&(name.to_owned(), version.to_owned()))
-            .copied()
+            .and_then(|copies| copies.first().copied())
     }
 
     pub(crate) fn edge(&mut self, from: usize, to: usize) {

@@ -200,7 +200,18 @@ fn v1(file: &str, document: &Value) -> Result<Graph, Error> {
             if flag(entry, "bundled") {
                 continue;
             }
-            let index = builder.add(locked(name, entry, false));
+            let mut package = locked(name, entry, false);
+            // An alias records the real package in its version: `npm:real@1.2.3`.
+            let alias = package.version.strip_prefix("npm:").and_then(|spec| {
+                let at = spec.get(1..)?.find('@')? + 1;
+                Some((spec[..at].to_owned(), spec[at + 1..].to_owned()))
+            });
+            if let Some((real, version)) = alias {
+                package.name = real;
+                package.version = version;
+                package.source = Source::Registry;
+            }
+            let index = builder.add(package);
             folders.insert(path.clone(), index);
             requires.push((path.clone(), dependency_map(entry, "requires")));
             pending.push((path, entry));

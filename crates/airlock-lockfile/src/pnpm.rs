@@ -51,8 +51,16 @@ pub(crate) fn parse(file: &str, text_: &str) -> Result<Graph, Error> {
 fn split_key(key: &str) -> Option<(&str, &str)> {
     let key = key.strip_prefix('/').unwrap_or(key);
     let key = key.split('(').next().unwrap_or(key);
-    let at = key.get(1..)?.rfind('@')? + 1;
+    let at = key.get(1..)?.find('@')? + 1;
     Some((&key[..at], &key[at + 1..]))
+}
+
+/// The name and version of a package entry: from its key, or (git and directory
+/// packages keyed by their location, in 6.x) from its own `name` and `version`.
+fn identity(key: &str, entry: &Value) -> Option<(String, String)> {
+    split_key(key)
+        .map(|(name, version)| (name.to_owned(), version.to_owned()))
+        .or_else(|| text(entry, "name").zip(text(entry, "version")))
 }
 
 /// The key a dependency reference (`1.0.0(peer@1)`, `other@1.0.0` for an alias,
@@ -105,13 +113,14 @@ fn read(
         Some(_) => return Err(Error::new(file, None, "`packages` is not a mapping")),
     };
     for (key, entry) in packages {
-        let Some((name, version)) = split_key(key) else {
+        let Some((name, version)) = identity(key, entry) else {
             return Err(Error::new(
                 file,
-                None,
+                lines.get(key.as_str()).copied(),
                 format!("package key `{key}` is not `name@version`"),
             ));
         };
+        let (name, version) = (name.as_str(), version.as_str());
         let (source, resolved) = source_of(entry.get("resolution"));
         let mut package = Locked::new(name, version, source);
         package.resolved = resolved;
@@ -139,14 +148,14 @@ fn read(
         packages
     };
     for (key, entry) in with_dependencies {
-        let Some((name, version)) = split_key(key) else {
+        let Some((name, version)) = identity(key, entry) else {
             return Err(Error::new(
                 file,
-                None,
+                lines.get(key.as_str()).copied(),
                 format!("snapshot key `{key}` is not `name@version`"),
             ));
         };
-        let Some(from) = builder.find(name, version) else {
+        let Some(from) = builder.find(&name, &version) else {
             return Err(Error::new(
                 file,
                 None,

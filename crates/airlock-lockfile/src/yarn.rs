@@ -158,7 +158,13 @@ fn classic(file: &str, text_: &str) -> Result<Graph, Error> {
     let mut builder = Builder::new(Format::YarnClassic, file);
     let mut indices = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let name = spec_name(&entry.specs[0]).unwrap_or_default();
+        let label = spec_name(&entry.specs[0]).unwrap_or_default();
+        // An alias (`cjs@npm:real@^4`) installs `real` under another name.
+        let name = entry.specs[0]
+            .get(label.len() + 1..)
+            .and_then(|range| range.strip_prefix("npm:"))
+            .and_then(spec_name)
+            .unwrap_or(label);
         let Some(version) = entry.fields.get("version") else {
             return Err(Error::new(
                 file,

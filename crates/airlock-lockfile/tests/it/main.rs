@@ -315,6 +315,52 @@ fn malformed_lockfiles_name_the_file_line_and_reason() {
 }
 
 #[test]
+fn a_second_copy_that_disagrees_is_kept_apart() {
+    // The same name and version twice, the nested copy from elsewhere: both are
+    // checked, not merged into the honest one.
+    let text = r#"{"lockfileVersion": 3, "packages": {
+      "": {"dependencies": {"lodash": "4.17.21", "x": "1.0.0"}},
+      "node_modules/lodash": {"version": "4.17.21", "resolved": "http://127.0.0.1:1/lodash/-/lodash-4.17.21.tgz", "integrity": "sha512-good"},
+      "node_modules/x": {"version": "1.0.0", "resolved": "http://127.0.0.1:1/x/-/x-1.0.0.tgz", "integrity": "sha512-x", "dependencies": {"lodash": "4.17.21"}},
+      "node_modules/x/node_modules/lodash": {"version": "4.17.21", "resolved": "https://cdn.example.invalid/l.tgz", "integrity": "sha512-evil"}
+    }}"#;
+    let graph = parse("package-lock.json", text).unwrap();
+    let copies: Vec<&str> = graph
+        .packages
+        .iter()
+        .filter(|package| package.name == "lodash")
+        .filter_map(|package| package.integrity.as_deref())
+        .collect();
+    assert_eq!(copies, ["sha512-good", "sha512-evil"]);
+}
+
+#[test]
+fn aliases_name_the_real_package() {
+    let yarn = "# yarn lockfile v1\n\n\"string-width-cjs@npm:string-width@^4.2.0\":\n  version \"4.2.3\"\n  resolved \"http://127.0.0.1:1/string-width/-/string-width-4.2.3.tgz#abc\"\n  integrity sha512-x\n";
+    let graph = parse("yarn.lock", yarn).unwrap();
+    assert_eq!(
+        (
+            graph.packages[0].name.as_str(),
+            graph.packages[0].version.as_str()
+        ),
+        ("string-width", "4.2.3")
+    );
+    let npm = r#"{"lockfileVersion": 1, "dependencies": {"string-width-cjs": {"version": "npm:string-width@4.2.3", "resolved": "http://127.0.0.1:1/string-width/-/string-width-4.2.3.tgz", "integrity": "sha512-x"}}}"#;
+    let graph = parse("package-lock.json", npm).unwrap();
+    assert_eq!(
+        (
+            graph.packages[0].name.as_str(),
+            graph.packages[0].version.as_str()
+        ),
+        ("string-width", "4.2.3")
+    );
+    // pnpm keys split at the first `@` after a scope: a URL version keeps its own.
+    let pnpm = "lockfileVersion: '9.0'\npackages:\n  '@s/p@https://127.0.0.1:1/@s/p/-/p-1.0.0.tgz':\n    resolution: {tarball: 'https://127.0.0.1:1/@s/p/-/p-1.0.0.tgz'}\n";
+    let graph = parse("pnpm-lock.yaml", pnpm).unwrap();
+    assert_eq!(graph.packages[0].name, "@s/p");
+}
+
+#[test]
 fn git_file_and_tarball_sources_are_told_apart() {
     let text = r#"{"lockfileVersion": 3, "packages": {
       "": {"dependencies": {"g": "github:o/g", "f": "file:../f", "t": "https://cdn.example.invalid/t.tgz"}},
