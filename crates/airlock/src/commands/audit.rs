@@ -337,7 +337,16 @@ fn check_graph(
             Source::Registry => {}
             Source::Git | Source::Tarball => {
                 let from = package.resolved.as_deref().unwrap_or("?");
-                findings.push(row(package, graph, Severity::Medium, "lockfile-unregistered-source",
+                // A tarball from a host that is not the registry: anyone who controls
+                // that host decides what gets installed.
+                let foreign = package.source == Source::Tarball
+                    && !registries.iter().any(|registry| under(from, registry));
+                let severity = if foreign {
+                    Severity::High
+                } else {
+                    Severity::Medium
+                };
+                findings.push(row(package, graph, severity, "lockfile-unregistered-source",
                     format!("`{id}` is installed from {from}, outside any registry: no quarantine, analysis or advisory covers it"),
                     "publish it to your registry and depend on the published version, or vendor the code".into()));
                 continue;
@@ -360,7 +369,7 @@ fn check_graph(
             Source::Link => continue,
         }
         if let Some(resolved) = package.resolved.as_deref()
-            && (resolved.starts_with("http://") || resolved.starts_with("https://"))
+            && Url::parse(resolved).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
         {
             if !registries.iter().any(|registry| under(resolved, registry)) {
                 let known: Vec<String> = registries.iter().map(ToString::to_string).collect();
@@ -380,14 +389,20 @@ fn check_graph(
             }
         }
         let answer = answers.get(&(package.name.clone(), package.version.clone()));
+        let locked = package.integrity.as_deref().filter(|text| usable(text));
         match (
-            &package.integrity,
+            locked,
             answer.and_then(|answer| answer.integrity.as_deref()),
         ) {
             (None, _) if records_integrity => {
                 findings.push(row(package, graph, Severity::Medium, "lockfile-missing-integrity",
                     format!("`{id}` has no integrity in the lockfile, so the client installs whatever tarball it gets"),
                     "regenerate the lockfile (`npm install --package-lock-only`, `pnpm install --lockfile-only`, ...) so the integrity is recorded".into()));
+            }
+            (Some(locked), Some(registry)) if !comparable(locked, registry) => {
+                findings.push(row(package, graph, Severity::Medium, "lockfile-missing-integrity",
+                    format!("`{id}` is locked to {locked}, which shares no algorithm with the registry's {registry}, so the locked tarball cannot be checked"),
+                    "regenerate the lockfile so the client records the registry's sha512 integrity".into()));
             }
             (Some(locked), Some(registry)) if differs(locked, registry) => {
                 findings.push(row(package, graph, Severity::Critical, "lockfile-integrity-mismatch",
@@ -452,6 +467,29 @@ fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Fi
         .collect()
 }
 
+const ALGORITHMS: [&str; 4] = ["sha512-", "sha384-", "sha256-", "sha1-"];
+
+/// Whether an SRI string holds a digest of an algorithm Airlock compares.
+fn usable(integrity: &str) -> bool {
+    integrity.split_whitespace().any(|part| {
+        ALGORITHMS
+            .iter()
+            .any(|algorithm| part.len() > algorithm.len() && part.starts_with(algorithm))
+    })
+}
+
+/// Whether two SRI strings share an algorithm.
+fn comparable(locked: &str, registry: &str) -> bool {
+    ALGORITHMS.iter().any(|algorithm| {
+        locked
+            .split_whitespace()
+            .any(|part| part.starts_with(algorithm))
+            && registry
+                .split_whitespace()
+                .any(|part| part.starts_with(algorithm))
+    })
+}
+
 /// Whether two SRI strings of the same algorithm differ.
 fn differs(locked: &str, registry: &str) -> bool {
     let digest = |text: &str, algorithm: &str| {
@@ -459,7 +497,7 @@ fn differs(locked: &str, registry: &str) -> bool {
             .find(|part| part.starts_with(algorithm))
             .map(str::to_owned)
     };
-    ["sha512-", "sha384-", "sha256-", "sha1-"]
+    ALGORITHMS
         .into_iter()
         .find_map(
             |algorithm| match (digest(locked, algorithm), digest(registry, algorithm)) {
@@ -475,10 +513,12 @@ fn under(url: &str, registry: &Url) -> bool {
     let Ok(url) = Url::parse(url) else {
         return false;
     };
+    let base = registry.path().trim_end_matches('/');
     url.origin() == registry.origin()
         && url
             .path()
-            .starts_with(registry.path().trim_end_matches('/'))
+            .strip_prefix(base)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The package (and version) a registry tarball URL names:
@@ -578,7 +618,7 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
                 region = serde_json::json!({"startLine": line});
             }
             let mut location = serde_json::json!({
-                "physicalLocation": {"artifactLocation": {"uri": finding.file.trim_start_matches("./")}}
+                "physicalLocation": {"artifactLocation": {"uri": artifact_uri(&finding.file)}}
             });
             if finding.line.is_some() {
                 location["physicalLocation"]["region"] = region;
@@ -605,6 +645,35 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
             "results": results,
         }],
     })
+}
+
+/// A lockfile's path as a SARIF artifact URI: relative to the current directory when
+/// it is under it (code scanning maps those to the repository), percent-encoded.
+fn artifact_uri(file: &str) -> String {
+    let path = std::path::Path::new(file);
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| {
+            path.strip_prefix(&cwd)
+                .ok()
+                .map(std::path::Path::to_path_buf)
+        })
+        .unwrap_or_else(|| path.to_path_buf());
+    let text = relative.to_string_lossy().replace('\\', "/");
+    let text = text.trim_start_matches("./");
+    let mut uri = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~@".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            let _ = write!(uri, "%{byte:02X}");
+        }
+    }
+    if text.starts_with('/') {
+        format!("file://{uri}")
+    } else {
+        uri
+    }
 }
 
 fn anomaly_description(code: &str) -> String {
@@ -796,6 +865,33 @@ mod tests {
             &registry
         ));
         assert!(!under("http://127.0.0.2:9/npm/a/-/a-1.0.0.tgz", &registry));
+        assert!(!under(
+            "http://127.0.0.1:9/npm-evil/a/-/a-1.0.0.tgz",
+            &registry
+        ));
+        assert!(under("HTTP://127.0.0.1:9/npm/a/-/a-1.0.0.tgz", &registry));
+    }
+
+    #[test]
+    fn integrity_that_cannot_be_compared_is_told_apart() {
+        assert!(!usable(""));
+        assert!(!usable("md5-x"));
+        assert!(!usable("sha512-"));
+        assert!(usable("sha1-abc sha512-def"));
+        assert!(!comparable("sha1-abc", "sha512-def"));
+        assert!(comparable("sha1-abc sha512-x", "sha512-def"));
+    }
+
+    #[test]
+    fn sarif_uris_are_relative_and_encoded() {
+        assert_eq!(
+            artifact_uri("./apps/web app/package-lock.json"),
+            "apps/web%20app/package-lock.json"
+        );
+        assert_eq!(
+            artifact_uri("/elsewhere/yarn.lock"),
+            "file:///elsewhere/yarn.lock"
+        );
     }
 
     #[test]
