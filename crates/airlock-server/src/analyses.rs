@@ -487,7 +487,7 @@ fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
 
 /// The highest version below `version` with the same major (for 0.x, the same
 /// minor too), prereleases aside: the baseline of its release line.
-pub(crate) fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
+fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
     let current = js_semver::Version::parse(version).ok()?;
     packument
         .versions()
