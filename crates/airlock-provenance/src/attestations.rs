@@ -89,8 +89,15 @@ struct Entry<'a> {
     bundle: &'a RawValue,
 }
 
-/// SLSA build provenance of any version.
-const SLSA_PROVENANCE: &str = "https://slsa.dev/provenance/";
+/// The in-toto predicate type of SLSA build provenance v1 (an identifier from the
+/// SLSA specification, never contacted). Other versions share its prefix.
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+
+/// Whether a predicate type is SLSA build provenance of any version.
+fn is_slsa_provenance(kind: &str) -> bool {
+    kind.rsplit_once('/')
+        .is_some_and(|(base, _)| SLSA_PROVENANCE_V1.starts_with(base) && !base.is_empty())
+}
 
 /// Verifies every bundle of an attestations document for `subject`. The error is
 /// the reason the document cannot be trusted, in a sentence.
@@ -132,7 +139,7 @@ pub fn verify_attestations(
         }
         .map_err(|error| format!("the `{kind}` bundle does not verify: {error}"))?;
         attested.bundles += 1;
-        if kind.starts_with(SLSA_PROVENANCE) {
+        if is_slsa_provenance(kind) {
             let mut provenance = Provenance {
                 predicate_type: kind.clone(),
                 issuer: result.issuer().map(str::to_owned),

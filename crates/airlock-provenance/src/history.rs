@@ -377,7 +377,7 @@ fn publisher_findings(
 }
 
 /// Whether two repository URLs name the same repository, whatever their form
-/// (`git+https://host/o/r.git`, `git@host:o/r`, `o/r`).
+/// (`git+https://forge.example/o/r.git`, `git@forge.example:o/r`, `o/r`).
 pub fn same_repository(a: &str, b: &str) -> bool {
     fn tail(url: &str) -> Option<(String, String)> {
         let url = url.trim().trim_end_matches('/');

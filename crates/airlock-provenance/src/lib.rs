@@ -23,7 +23,7 @@ mod history;
 mod keys;
 mod signatures;
 
-pub use attestations::{Attested, Provenance, Subject, verify_attestations};
+pub use attestations::{Attested, Provenance, SLSA_PROVENANCE_V1, Subject, verify_attestations};
 pub use history::{Baseline, Judged, Publisher, Release, judge, same_repository};
 pub use keys::{Keyring, RegistryKey};
 pub use signatures::{RegistrySignature, SignatureStatus, Signed, verify_signatures};

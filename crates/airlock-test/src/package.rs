@@ -171,7 +171,7 @@ impl Package {
             "attestations".into(),
             json!({
                 "url": format!("/-/npm/v1/attestations/{}@{}", self.name, self.version),
-                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+                "provenance": {"predicateType": crate::provenance::SLSA_PROVENANCE_V1},
             }),
         );
         self.attestations = Some(document.into());

@@ -7,6 +7,10 @@ use serde_json::{Value, json};
 
 use crate::Package;
 
+/// The in-toto predicate type of SLSA build provenance v1, as registries list it
+/// (an identifier from the SLSA specification, never contacted).
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+
 /// The tarball, byte for byte.
 pub const SIGSTORE_TARBALL: &[u8] = include_bytes!("../data/sigstore-2.0.0.tgz");
 
@@ -17,7 +21,7 @@ pub const SIGSTORE_BUNDLE: &str = include_str!("../data/sigstore-2.0.0.sigstore.
 pub fn sigstore_attestations() -> Bytes {
     let bundle: Value = serde_json::from_str(SIGSTORE_BUNDLE).expect("the bundle is JSON");
     let document = json!({"attestations": [
-        {"predicateType": "https://slsa.dev/provenance/v1", "bundle": bundle}
+        {"predicateType": SLSA_PROVENANCE_V1, "bundle": bundle}
     ]});
     Bytes::from(document.to_string())
 }
@@ -37,7 +41,6 @@ pub fn sigstore_manifest() -> Value {
         "main": "dist/index.js",
         "types": "dist/index.d.ts",
         "license": "Apache-2.0",
-        "repository": {"type": "git", "url": "git+https://github.com/sigstore/sigstore-js.git"},
         "dependencies": {
             "@sigstore/bundle": "^2.0.0",
             "@sigstore/protobuf-specs": "^0.2.1",

@@ -176,7 +176,9 @@ fn keys_documents_are_checked_and_foreign_key_types_left_out() {
     assert_eq!(Keyring::pinned().keys().len(), 2);
 }
 
-use airlock_test::provenance::{SIGSTORE_BUNDLE as BUNDLE, SIGSTORE_TARBALL as TARBALL};
+use airlock_test::provenance::{
+    SIGSTORE_BUNDLE as BUNDLE, SIGSTORE_TARBALL as TARBALL, SLSA_PROVENANCE_V1,
+};
 
 /// The attestations document as a registry serves it, around the real bundle.
 fn attestations_document() -> Vec<u8> {
@@ -195,9 +197,12 @@ fn a_real_provenance_bundle_verifies_against_its_real_tarball() {
         verify_attestations(&attestations_document(), subject, &Keyring::pinned()).unwrap();
     assert_eq!(attested.bundles, 1);
     let provenance = attested.provenance.unwrap();
-    assert_eq!(
-        provenance.repository.as_deref(),
-        Some("https://github.com/sigstore/sigstore-js")
+    assert!(
+        provenance
+            .repository
+            .as_deref()
+            .is_some_and(|uri| uri.ends_with("/sigstore/sigstore-js")),
+        "{provenance:?}"
     );
     assert_eq!(provenance.repository_id.as_deref(), Some("495574555"));
     assert_eq!(
@@ -211,7 +216,7 @@ fn a_real_provenance_bundle_verifies_against_its_real_tarball() {
             .is_some_and(|workflow| workflow.contains(".github/workflows/release.yml")),
         "{provenance:?}"
     );
-    assert_eq!(provenance.predicate_type, "https://slsa.dev/provenance/v1");
+    assert_eq!(provenance.predicate_type, SLSA_PROVENANCE_V1);
 }
 
 #[test]
@@ -269,7 +274,8 @@ fn broken_attestation_documents_are_reasons_not_panics() {
     let mut bundle: serde_json::Value = serde_json::from_str(BUNDLE).unwrap();
     bundle["verificationMaterial"] =
         json!({"publicKey": {"hint": "SHA256:nobody"}, "tlogEntries": []});
-    let document = json!({"attestations": [{"predicateType": "https://slsa.dev/provenance/v1", "bundle": bundle}]});
+    let document =
+        json!({"attestations": [{"predicateType": SLSA_PROVENANCE_V1, "bundle": bundle}]});
     let error = verify_attestations(document.to_string().as_bytes(), subject, &keys).unwrap_err();
     assert!(
         error.contains("`SHA256:nobody`, which is not among the registry's keys"),
@@ -478,7 +484,7 @@ fn release_facts_come_from_the_version_documents() {
                 "repository": {"type": "git", "url": "git+https://forge.example/acme/widget.git"},
                 "_npmUser": {"name": "GitHub Actions", "email": "npm-oidc-no-reply@ci.example",
                     "trustedPublisher": {"id": "github", "oidcConfigId": "oidc:01"}},
-                "dist": {"integrity": INTEGRITY, "attestations": {"url": "x", "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}}},
+                "dist": {"integrity": INTEGRITY, "attestations": {"url": "x", "provenance": {"predicateType": SLSA_PROVENANCE_V1}}}},
             "1.1.0": {"name": "widget", "version": "1.1.0", "repository": "acme/widget",
                 "_npmUser": {"name": "someone", "email": "someone@mail.example"},
                 "dist": {"integrity": INTEGRITY}}

@@ -195,7 +195,7 @@ async fn line_with_provenance(last: PackageBuilder) -> Harness {
                 .field("_npmUser", json!({"name": "ci", "email": "ci@acme.example"}))
                 // Listed in the packument; the bundles themselves are not needed to
                 // know the line had provenance.
-                .dist_field("attestations", json!({"url": "unused", "provenance": {"predicateType": "https://slsa.dev/provenance/v1"}}))
+                .dist_field("attestations", json!({"url": "unused", "provenance": {"predicateType": provenance::SLSA_PROVENANCE_V1}}))
                 .published(days_ago(days))
                 .build(),
         );

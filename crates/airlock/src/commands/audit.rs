@@ -635,7 +635,6 @@ fn sarif(findings: &[Finding]) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "runs": [{
             "tool": {"driver": {
                 "name": "airlock",
