@@ -224,7 +224,7 @@ impl Analyses {
             .tarballs
             .bytes(&wanted(packument.name(), version, doc)?)
             .await?;
-        let previous = match previous_on_line(packument, version) {
+        let previous = match previous_on_line(packument, version, Line::Semver) {
             Some(previous) => self
                 .full_analysis(state, entry, &previous)
                 .await
@@ -485,9 +485,17 @@ fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
     serde_json::Value::Object(value)
 }
 
-/// The highest version below `version` with the same major (for 0.x, the same
-/// minor too), prereleases aside: the baseline of its release line.
-fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
+/// How wide a release line is when looking for the previous version.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// The same major, and for 0.x the same minor: what a diff compares with.
+    Semver,
+    /// The same major, 0.x included: what publisher history compares with.
+    Major,
+}
+
+/// The highest version below `version` on its `line`, prereleases aside.
+pub(crate) fn previous_on_line(packument: &Packument, version: &str, line: Line) -> Option<String> {
     let current = js_semver::Version::parse(version).ok()?;
     packument
         .versions()
@@ -496,7 +504,7 @@ fn previous_on_line(packument: &Packument, version: &str) -> Option<String> {
             candidate < &current
                 && candidate.pre_release.is_empty()
                 && candidate.major == current.major
-                && (current.major > 0 || candidate.minor == current.minor)
+                && (line == Line::Major || current.major > 0 || candidate.minor == current.minor)
         })
         .max()
         .map(|candidate| candidate.to_string())

@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::analyses::wanted;
+use crate::analyses::{Line, previous_on_line, wanted};
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::packuments::Entry;
@@ -278,7 +278,11 @@ impl Trust {
 
     /// Whether `doc` lists attestations that have not been checked yet.
     pub fn needs_check(&self, name: &PackageName, version: &str, doc: &VersionDoc) -> bool {
-        lists_attestations(doc) && self.check(name, version, doc).is_none()
+        // On every tarball request: a key lookup first, then the check map, and only
+        // for an unchecked version the parse of `dist.attestations`.
+        doc.dist_has("attestations")
+            && self.check(name, version, doc).is_none()
+            && lists_attestations(doc)
     }
 
     /// Fetches and verifies the attestations of one version whose tarball is
@@ -362,7 +366,7 @@ impl Trust {
     ) -> Result<(), ApiError> {
         let packument = entry.packument();
         let name = packument.name();
-        let previous = previous_in_major(packument, version);
+        let previous = previous_on_line(packument, version, Line::Major);
         for (position, version) in std::iter::once(version)
             .chain(previous.as_deref())
             .enumerate()
@@ -469,20 +473,4 @@ fn signatures_of(doc: &VersionDoc) -> Vec<RegistrySignature> {
 pub(crate) fn lists_attestations(doc: &VersionDoc) -> bool {
     doc.dist_get::<serde_json::Value>("attestations")
         .is_some_and(|value| value.is_object())
-}
-
-/// The highest earlier version with the same major (0.x included): the release line
-/// publisher history compares with, which is wider than the analysis diff's.
-fn previous_in_major(packument: &Packument, version: &str) -> Option<String> {
-    let current = js_semver::Version::parse(version).ok()?;
-    packument
-        .versions()
-        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
-        .filter(|candidate| {
-            candidate < &current
-                && candidate.pre_release.is_empty()
-                && candidate.major == current.major
-        })
-        .max()
-        .map(|candidate| candidate.to_string())
 }
