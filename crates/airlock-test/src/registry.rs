@@ -44,6 +44,9 @@ pub struct Faults {
     pub no_validators: bool,
     /// Leave `time` out of packuments, as some registries and mirrors do.
     pub omit_time: bool,
+    /// Sign versions but answer 404 at `/-/npm/v1/keys`, as a registry whose keys
+    /// are distributed otherwise.
+    pub hide_keys: bool,
 }
 
 /// One request the fake registry received.
@@ -323,7 +326,7 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
                 .iter()
                 .map(|key| key.key_entry())
                 .collect();
-            if keys.is_empty() {
+            if keys.is_empty() || faults.hide_keys {
                 return (
                     StatusCode::NOT_FOUND,
                     json_body(&json!({"error": "Not found"})),

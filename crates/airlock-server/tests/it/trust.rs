@@ -317,3 +317,38 @@ async fn axios_1_14_1_is_refused_by_its_publisher_history_before_any_analysis() 
         json!(["jasonsaayman", ["mail.example.invalid"]])
     );
 }
+
+#[tokio::test]
+async fn configured_keys_verify_what_the_upstream_does_not_publish_keys_for() {
+    let key = RegistryKeyPair::generate("SHA256:private-registry");
+    let configured = airlock_provenance::Keyring::parse(
+        json!({"keys": [key.key_entry()]}).to_string().as_bytes(),
+    )
+    .unwrap();
+    let harness = Harness::with_config(
+        airlock_server::ServerConfig {
+            registry_keys: configured,
+            ..airlock_server::ServerConfig::default()
+        },
+        Duration::from_secs(5),
+    )
+    .await;
+    harness.registry.sign_with(vec![key]);
+    harness.registry.faults(|faults| faults.hide_keys = true);
+    assert_eq!(harness.get("/demo/-/demo-1.1.0.tgz").await.status, 200);
+    // Without the configured key the same signature names an unknown key.
+    let unconfigured = Harness::new().await;
+    unconfigured
+        .registry
+        .sign_with(vec![RegistryKeyPair::generate("SHA256:private-registry")]);
+    unconfigured
+        .registry
+        .faults(|faults| faults.hide_keys = true);
+    let refused = unconfigured.get("/demo/-/demo-1.1.0.tgz").await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.error().contains("not among the registry's keys"),
+        "{}",
+        refused.error()
+    );
+}

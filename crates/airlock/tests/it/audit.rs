@@ -477,3 +477,38 @@ async fn every_clients_lockfile_audits_to_its_snapshot() {
         );
     }
 }
+
+#[tokio::test]
+async fn no_analysis_decides_without_fetching_a_tarball() {
+    let registry = FakeRegistry::start().await;
+    lockfiles::publish(&registry);
+    let workspace = Workspace::new();
+    let project = project(
+        &workspace,
+        "project",
+        "pnpm-v9.pnpm-lock.yaml",
+        "pnpm-lock.yaml",
+        &registry,
+    );
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--no-analysis"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let tarballs = registry
+        .requests()
+        .iter()
+        .filter(|request| request.path.ends_with(".tgz"))
+        .count();
+    assert_eq!(tarballs, 0);
+    // Without the flag the versions are fetched and analysed.
+    audit(&workspace, &registry, &[project.to_str().unwrap()]).await;
+    assert!(
+        registry
+            .requests()
+            .iter()
+            .any(|request| request.path.ends_with(".tgz"))
+    );
+}
