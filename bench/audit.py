@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -126,14 +125,12 @@ def main():
         subprocess.run(["cargo", "build", "--release", "-q", "-p", "airlock", "-p", "airlock-test", "--bins"],
                        cwd=ROOT, check=True)
     registry = subprocess.Popen([str(ROOT / "target/release/fake-registry"), f"127.0.0.1:{PORT}", str(args.packages)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{REGISTRY}synth-0000", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        # It listens before it has published the whole graph, and a 404 during a
+        # revalidation would make Airlock forget that package: wait for its banner.
+        if "listening" not in registry.stdout.readline():
+            raise SystemExit("the fake registry did not start")
         directories = {name: lockfile(name, args.packages) for name in FORMATS}
         data = WORK / f"{args.packages}" / "data"
         fresh = not data.exists()

@@ -89,6 +89,11 @@ pub async fn audit(state: &AppState, request: &AuditRequest) -> Vec<AuditAnswer>
             .or_default()
             .push(query.version.clone());
     }
+    let names: Vec<PackageName> = by_name
+        .keys()
+        .filter_map(|name| PackageName::new(name).ok())
+        .collect();
+    state.inner.packuments.preload(&names).await;
     let analyse = request.analyse;
     let answers = futures_util::stream::iter(by_name)
         .map(|(name, versions)| async move { package(state, &name, &versions, analyse).await })

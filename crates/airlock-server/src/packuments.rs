@@ -170,6 +170,32 @@ impl PackumentCache {
             .await
     }
 
+    /// Loads the stored packuments of `names` that memory lacks, a batch per query and
+    /// parsed on every core, so a caller about to look up thousands of packages (an
+    /// audit) does not pay a query and a hand-off per package. `get` still decides
+    /// what is fresh: a stale copy loaded here is revalidated as one in memory is.
+    pub async fn preload(&self, names: &[PackageName]) {
+        let missing: Vec<&PackageName> = names
+            .iter()
+            .filter(|name| !self.memory.contains_key(*name))
+            .collect();
+        for batch in missing.chunks(PRELOAD_BATCH) {
+            let keys: Vec<&str> = batch.iter().map(|name| name.as_str()).collect();
+            let stored = match self.store.packuments(&keys).await {
+                Ok(stored) => stored,
+                Err(error) => {
+                    tracing::warn!(error = %ErrorChain(&error), "could not read cached packuments; reading them one by one");
+                    return;
+                }
+            };
+            for (name, entry) in parse_stored(stored).await {
+                self.trust.learn_keys(entry.packument()).await;
+                // A copy fetched meanwhile is newer than the stored one.
+                self.memory.entry(name).or_insert(entry);
+            }
+        }
+    }
+
     async fn refresh(
         &self,
         name: &PackageName,
@@ -336,19 +362,60 @@ impl PackumentCache {
                 return None;
             }
         };
-        let packument = Packument::parse(name, &stored.body).ok()?;
-        self.trust.learn_keys(&packument).await;
-        let validators = Validators {
-            etag: stored.etag,
-            last_modified: stored.last_modified,
-        };
-        Some(Arc::new(Entry::new(
-            packument,
-            validators,
-            stored.fetched_at,
-            stored.body.len(),
-        )))
+        let entry = stored_entry(name, stored)?;
+        self.trust.learn_keys(entry.packument()).await;
+        Some(entry)
     }
+}
+
+/// How many stored packuments `preload` reads per query.
+const PRELOAD_BATCH: usize = 1000;
+
+/// An entry for a stored packument; `None` when it no longer parses (it is then
+/// fetched again, as if never stored).
+fn stored_entry(name: &PackageName, stored: StoredPackument) -> Option<Arc<Entry>> {
+    let packument = Packument::parse(name, &stored.body).ok()?;
+    let validators = Validators {
+        etag: stored.etag,
+        last_modified: stored.last_modified,
+    };
+    Some(Arc::new(Entry::new(
+        packument,
+        validators,
+        stored.fetched_at,
+        stored.body.len(),
+    )))
+}
+
+/// Parses stored packuments on the blocking pool, split across the cores.
+async fn parse_stored(stored: Vec<(String, StoredPackument)>) -> Vec<(PackageName, Arc<Entry>)> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let mut parts: Vec<Vec<(String, StoredPackument)>> = (0..cores).map(|_| Vec::new()).collect();
+    for (index, item) in stored.into_iter().enumerate() {
+        parts[index % cores].push(item);
+    }
+    let tasks: Vec<_> = parts
+        .into_iter()
+        .map(|part| {
+            tokio::task::spawn_blocking(move || {
+                part.into_iter()
+                    .filter_map(|(name, stored)| {
+                        let name = PackageName::new(&name).ok()?;
+                        let entry = stored_entry(&name, stored)?;
+                        Some((name, entry))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut entries = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(part) => entries.extend(part),
+            Err(error) => tracing::warn!(%error, "parsing cached packuments failed"),
+        }
+    }
+    entries
 }
 
 pub(crate) fn now_millis() -> i64 {

@@ -105,6 +105,33 @@ impl Store {
         }))
     }
 
+    /// The stored packuments among `names`, in one query.
+    pub async fn packuments(
+        &self,
+        names: &[&str],
+    ) -> Result<Vec<(String, StoredPackument)>, Error> {
+        let names = serde_json::to_string(names).expect("a list of strings serialises");
+        let rows = sqlx::query(
+            "SELECT name, body, etag, last_modified, fetched_at FROM packuments
+             WHERE name IN (SELECT value FROM json_each(?))",
+        )
+        .bind(names)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let packument = StoredPackument {
+                    body: row.get("body"),
+                    etag: row.get("etag"),
+                    last_modified: row.get("last_modified"),
+                    fetched_at: row.get("fetched_at"),
+                };
+                (row.get("name"), packument)
+            })
+            .collect())
+    }
+
     pub async fn put_packument(
         &self,
         name: &str,
@@ -266,6 +293,35 @@ mod tests {
         let stored = store.packument("a").await.unwrap().unwrap();
         assert_eq!((stored.body.as_slice(), stored.fetched_at), (&b"{}"[..], 9));
         assert_eq!(stored.etag.as_deref(), Some("\"1\""));
+    }
+
+    #[tokio::test]
+    async fn packuments_load_in_one_query_and_skip_unknown_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        for (name, fetched_at) in [("a", 1), ("@s/b", 2), ("c\"d", 3)] {
+            let packument = StoredPackument {
+                body: name.as_bytes().to_vec(),
+                etag: None,
+                last_modified: None,
+                fetched_at,
+            };
+            store.put_packument(name, &packument).await.unwrap();
+        }
+        let mut loaded = store
+            .packuments(&["@s/b", "missing", "c\"d", "a"])
+            .await
+            .unwrap();
+        loaded.sort_by_key(|(_, stored)| stored.fetched_at);
+        let loaded: Vec<(&str, &[u8])> = loaded
+            .iter()
+            .map(|(name, stored)| (name.as_str(), stored.body.as_slice()))
+            .collect();
+        assert_eq!(
+            loaded,
+            [("a", &b"a"[..]), ("@s/b", b"@s/b"), ("c\"d", b"c\"d")]
+        );
+        assert!(store.packuments(&[]).await.unwrap().is_empty());
     }
 
     #[tokio::test]

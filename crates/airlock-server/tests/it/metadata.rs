@@ -153,6 +153,68 @@ async fn cache_survives_a_restart() {
     assert_eq!(harness.registry.hits("/demo"), 1);
 }
 
+fn audit_request(packages: &[(&str, &str)]) -> airlock_server::audit::AuditRequest {
+    airlock_server::audit::AuditRequest {
+        packages: packages
+            .iter()
+            .map(|(name, version)| airlock_server::audit::AuditQuery {
+                name: (*name).to_owned(),
+                version: (*version).to_owned(),
+            })
+            .collect(),
+        analyse: false,
+    }
+}
+
+#[tokio::test]
+async fn an_audit_after_a_restart_reads_stored_packuments_without_asking_upstream() {
+    let mut harness = Harness::new().await;
+    harness.get("/demo").await;
+    harness.get("/@scope%2flib").await;
+    harness.restart(ServerConfig::default()).await;
+    harness.registry.faults(|faults| faults.status = Some(500));
+    let request = audit_request(&[
+        ("demo", "1.0.0"),
+        ("@scope/lib", "2.0.0"),
+        ("absent", "1.0.0"),
+    ]);
+    let answers = airlock_server::audit::audit(&harness.state, &request).await;
+    let decided: Vec<(&str, bool)> = answers
+        .iter()
+        .map(|answer| (answer.name.as_str(), answer.decision.is_some()))
+        .collect();
+    assert_eq!(
+        decided,
+        [("@scope/lib", true), ("absent", false), ("demo", true)]
+    );
+    assert_eq!(harness.registry.hits("/demo"), 1);
+    assert_eq!(harness.registry.hits("/@scope%2flib"), 1);
+}
+
+#[tokio::test]
+async fn an_audit_revalidates_stored_packuments_older_than_max_age() {
+    let mut harness = Harness::new().await;
+    harness.get("/demo").await;
+    harness
+        .registry
+        .publish(PackageBuilder::new("demo", "1.2.0").build());
+    harness.restart(config_with_max_age(Duration::ZERO)).await;
+    harness.registry.clear_requests();
+    let answers =
+        airlock_server::audit::audit(&harness.state, &audit_request(&[("demo", "1.2.0")])).await;
+    assert!(answers[0].decision.is_some(), "{:?}", answers[0].error);
+    let requests = harness.registry.requests();
+    let revalidations: Vec<_> = requests
+        .iter()
+        .filter(|request| request.path == "/demo")
+        .collect();
+    assert_eq!(revalidations.len(), 1);
+    assert!(
+        revalidations[0].if_none_match.is_some(),
+        "the stored copy's ETag is sent"
+    );
+}
+
 #[tokio::test]
 async fn version_documents_by_version_and_by_tag() {
     let harness = Harness::new().await;
