@@ -33,6 +33,8 @@ pub struct Decided {
     valid_until: Option<Timestamp>,
     /// One per version, in document order.
     pub decisions: Vec<Decision>,
+    /// Per version: whether its analysis was known to these decisions.
+    pub analysed: Vec<bool>,
     pub view: View,
 }
 
@@ -102,7 +104,7 @@ impl Gate {
         // Addresses from advisories, matched against the hosts every analysis recorded.
         let indicators = advisories.iocs();
         let trust = self.trust.findings(packument);
-        let decisions: Vec<Decision> = packument
+        let (decisions, analysed): (Vec<Decision>, Vec<bool>) = packument
             .versions()
             .zip(trust)
             .map(|((version, doc), (_, trust))| {
@@ -111,7 +113,8 @@ impl Gate {
                 } else {
                     Vec::new()
                 };
-                if let Some(analyzed) = self.analyses.findings(doc) {
+                let analysis = self.analyses.findings(doc);
+                if let Some(analyzed) = &analysis {
                     signals.extend(airlock_analyze::reasons(
                         &analyzed.findings,
                         packument.name(),
@@ -141,9 +144,9 @@ impl Gate {
                         .and_then(Timestamp::parse),
                     signals: &signals,
                 };
-                evaluate(&evidence, &policy, now)
+                (evaluate(&evidence, &policy, now), analysis.is_some())
             })
-            .collect();
+            .unzip();
         if let Some(previous) = cached.as_ref() {
             self.announce_releases(packument, previous, &decisions);
         }
@@ -158,6 +161,7 @@ impl Gate {
             generation,
             valid_until,
             decisions,
+            analysed,
             view,
         });
         *cached = Some(decided.clone());

@@ -161,7 +161,7 @@ async fn tarball(
         .expect("the index came from this packument");
     let mut decided = state.inner.gate.decide(&entry);
     // No tarball leaves before its analysis: the first request analyses it.
-    if decided.decisions[index].admits() && state.inner.analyses.findings(doc).is_none() {
+    if decided.decisions[index].admits() && !decided.analysed[index] {
         state.inner.analyses.ensure(state, &entry, version).await?;
         decided = state.inner.gate.decide(&entry);
     }
