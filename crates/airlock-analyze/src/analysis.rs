@@ -11,7 +11,7 @@ use crate::archive::{Archive, FileKind, Limits};
 use crate::diff::VersionDiff;
 use crate::finding::{Confidence, Finding, Reach, Severity};
 use crate::js::rules::{self, FileContext};
-use crate::js::scan::{self, FileFacts};
+use crate::js::scan::{self, FileFacts, MAX_HOSTS};
 use crate::manifest::{self, Manifest};
 use crate::{ANALYZER_VERSION, Indicators};
 
@@ -168,6 +168,12 @@ impl Analysis {
 
         let mut required_packages = BTreeSet::new();
         let mut hosts = BTreeSet::new();
+        let longest_dependency = manifest
+            .dependencies
+            .keys()
+            .map(String::len)
+            .max()
+            .unwrap_or(0);
         for entry in &code_files {
             let Some(file_facts) = facts.get(entry.path.as_str()) else {
                 continue;
@@ -177,23 +183,26 @@ impl Analysis {
                     required_packages.insert(package);
                 }
             }
-            // Plugins named by string (babel presets, eslint configs) count as used.
-            for (text, _) in &file_facts.strings {
-                if text.contains("http") {
-                    for address in crate::js::strings::addresses(text) {
-                        if hosts.len() < 1000 {
-                            hosts.insert(address.host.to_ascii_lowercase());
-                        }
-                    }
+            for host in &file_facts.hosts {
+                if hosts.len() >= MAX_HOSTS {
+                    break;
                 }
-                if manifest.dependencies.contains_key(text.as_str()) {
-                    required_packages.insert(text.clone());
+                hosts.insert(host.clone());
+            }
+            // Plugins named by string (babel presets, eslint configs) count as used.
+            if !manifest.dependencies.is_empty() {
+                for (text, _) in &file_facts.strings {
+                    if text.len() <= longest_dependency
+                        && manifest.dependencies.contains_key(text.as_str())
+                    {
+                        required_packages.insert(text.clone());
+                    }
                 }
             }
             let context = FileContext {
                 path: &entry.path,
                 reach: reach_of(&entry.path),
-                bundle: is_bundle(&entry.path, entry.text().unwrap_or("")),
+                bundle: file_facts.bundle,
                 indicators,
             };
             findings.extend(rules::judge_file(file_facts, &context));
@@ -357,44 +366,41 @@ fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFac
             .map(|entry| (entry.path.as_str(), scan_one(entry)))
             .collect();
     }
-    // Largest first into the lightest bucket: one huge bundle does not leave a core idle.
+    // Largest first, each thread taking the next file when it is done with its last:
+    // one huge bundle does not leave a core idle, nor a misjudged share of them.
     let mut ordered = files.to_vec();
     ordered.sort_by_key(|entry| std::cmp::Reverse(entry.size));
-    let mut buckets: Vec<(u64, Vec<&crate::archive::Entry>)> = vec![(0, Vec::new()); threads];
-    for entry in ordered {
-        let lightest = buckets
-            .iter_mut()
-            .min_by_key(|(size, _)| *size)
-            .expect("at least one bucket");
-        lightest.0 += entry.size;
-        lightest.1.push(entry);
-    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut scanned = Vec::new();
+        loop {
+            let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(entry) = ordered.get(index) else {
+                return scanned;
+            };
+            scanned.push((entry.path.as_str(), scan_one(entry)));
+        }
+    };
     std::thread::scope(|scope| {
-        let handles: Vec<_> = buckets
-            .into_iter()
-            .map(|(_, bucket)| {
-                scope.spawn(move || {
-                    bucket
-                        .into_iter()
-                        .map(|entry| (entry.path.as_str(), scan_one(entry)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_default())
-            .collect()
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut scanned: HashMap<&'e str, FileFacts> = work().into_iter().collect();
+        for helper in helpers {
+            scanned.extend(helper.join().unwrap_or_default());
+        }
+        scanned
     })
 }
 
 /// Scans one file; a panic in the parser becomes a finding, not a crash.
 fn scan_guarded(path: &str, text: &str) -> FileFacts {
-    std::panic::catch_unwind(|| scan::scan(path, text)).unwrap_or_else(|_| FileFacts {
-        parse_error: Some("the parser failed on this file".to_owned()),
-        crashed: true,
-        ..FileFacts::default()
-    })
+    let mut facts =
+        std::panic::catch_unwind(|| scan::scan(path, text)).unwrap_or_else(|_| FileFacts {
+            parse_error: Some("the parser failed on this file".to_owned()),
+            crashed: true,
+            ..FileFacts::default()
+        });
+    facts.bundle = is_bundle(path, text);
+    facts
 }
 
 /// JavaScript and TypeScript sources (type declarations and maps aside).
@@ -420,11 +426,16 @@ fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
 
 /// Minified or generated code, judged as a bundle.
 fn is_bundle(path: &str, text: &str) -> bool {
-    if path.contains(".min.") || text.len() > 512 * 1024 || text.contains("__webpack_require__") {
+    if path.contains(".min.")
+        || text.len() > 512 * 1024
+        || memchr::memmem::find(text.as_bytes(), b"__webpack_require__").is_some()
+    {
         return true;
     }
-    let lines = text.lines().count().max(1);
-    text.len() / lines > 250
+    // As `text.lines().count()`, without decoding characters.
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
+    let lines = newlines + usize::from(!text.is_empty() && !text.ends_with('\n'));
+    text.len() / lines.max(1) > 250
 }
 
 /// The files lifecycle scripts run: every word of a script that names a file of the
@@ -735,5 +746,20 @@ mod tests {
             Some("require('./x')")
         );
         assert_eq!(inline_node_code("node setup.js"), None);
+    }
+
+    #[test]
+    fn bundles_are_told_by_name_size_loader_or_line_length() {
+        let long_line = "x".repeat(300);
+        assert!(is_bundle("dist/app.min.js", "short"));
+        assert!(is_bundle("index.js", "function __webpack_require__(id) {}"));
+        assert!(is_bundle("index.js", &long_line));
+        assert!(is_bundle("index.js", &format!("{long_line}\n")));
+        assert!(!is_bundle(
+            "index.js",
+            &format!("{long_line}\n{long_line}\n\n")
+        ));
+        assert!(!is_bundle("index.js", ""));
+        assert!(!is_bundle("index.js", "module.exports = 1;\n"));
     }
 }

@@ -72,20 +72,8 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         }
     };
     let decodes = !facts.decoders.is_empty();
-    // One pass over each string for every word the rules look for.
-    let markers: Vec<strings::Markers> = facts
-        .strings
-        .iter()
-        .map(|(text, _)| strings::markers(text))
-        .collect();
-    let hidden: Vec<Option<(&'static str, String)>> = facts
-        .strings
-        .iter()
-        .zip(&markers)
-        .map(|((text, _), found)| strings::hidden_text_with(text, found))
-        .collect();
     // Literals that decode to something telling: the file hides what it does.
-    let hides = hidden.iter().any(Option::is_some);
+    let hides = facts.hidden.iter().any(Option::is_some);
     let executes = !facts.dynamic.is_empty() || !facts.computed_requires.is_empty();
 
     if facts.crashed {
@@ -213,7 +201,9 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         }
     }
 
-    for (((text, line), found), hidden) in facts.strings.iter().zip(&markers).zip(hidden) {
+    for (((text, line), found), hidden) in
+        facts.strings.iter().zip(&facts.markers).zip(&facts.hidden)
+    {
         let interesting = found.address
             || found.credential.is_some()
             || found.private_store.is_some()
@@ -335,7 +325,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Confidence::Medium,
                 format!(
                     "a {how} string hides `{}`",
-                    crate::finding::shorten(&decoded, 80)
+                    crate::finding::shorten(decoded, 80)
                 ),
                 Some(&site),
             ));

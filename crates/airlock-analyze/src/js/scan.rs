@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use super::strings::Markers;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
     Argument, AssignmentExpression, BinaryExpression, BindingPattern, CallExpression,
@@ -46,6 +47,15 @@ pub(crate) struct FileFacts {
     pub(crate) decoders: Vec<(Site, &'static str)>,
     /// Every string literal and template part, with its line.
     pub(crate) strings: Vec<(String, u32)>,
+    /// For each of `strings`: the words the rules look for, found in one pass.
+    pub(crate) markers: Vec<Markers>,
+    /// For each of `strings`: what it hides when decoded (how, and the text).
+    pub(crate) hidden: Vec<Option<(&'static str, String)>>,
+    /// The distinct hosts URLs in `strings` name, lowercase, first seen first (at
+    /// most [`MAX_HOSTS`]).
+    pub(crate) hosts: Vec<String>,
+    /// A bundle or minified file, judged as one rather than as hand-written code.
+    pub(crate) bundle: bool,
     /// Large base64-only literals: (length, entropy of a sample, line).
     pub(crate) data_literals: Vec<(usize, f64, u32)>,
     /// `fetch(...)`, `new XMLHttpRequest`, `new WebSocket`.
@@ -113,9 +123,40 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
         );
     }
     scanner.visit_program(&parsed.program);
-    scanner.facts.hex_identifiers = scanner.hex_identifiers.len();
-    scanner.facts
+    let mut facts = scanner.facts;
+    facts.hex_identifiers = scanner.hex_identifiers.len();
+    // Read each string for the rules here, on the scanning thread: judging the files
+    // comes after the reach of every file is known, one file after the other.
+    facts.markers = facts
+        .strings
+        .iter()
+        .map(|(text, _)| super::strings::markers(text))
+        .collect();
+    facts.hidden = facts
+        .strings
+        .iter()
+        .zip(&facts.markers)
+        .map(|((text, _), found)| super::strings::hidden_text_with(text, found))
+        .collect();
+    let mut seen = HashSet::new();
+    for (text, _) in &facts.strings {
+        if seen.len() >= MAX_HOSTS {
+            break;
+        }
+        if text.contains("http") {
+            for address in super::strings::addresses(text) {
+                let host = address.host.to_ascii_lowercase();
+                if seen.len() < MAX_HOSTS && seen.insert(host.clone()) {
+                    facts.hosts.push(host);
+                }
+            }
+        }
+    }
+    facts
 }
+
+/// How many hosts an analysis keeps.
+pub(crate) const MAX_HOSTS: usize = 1000;
 
 /// Embedded data: a large literal of nothing but base64 characters (an inlined
 /// WebAssembly module, a font). It cannot hold a URL, a path or code, so the rules get
@@ -150,9 +191,8 @@ impl LineIndex {
     fn new(source: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(
-            source
-                .match_indices('\n')
-                .map(|(offset, _)| u32::try_from(offset + 1).unwrap_or(u32::MAX)),
+            memchr::memchr_iter(b'\n', source.as_bytes())
+                .map(|offset| u32::try_from(offset + 1).unwrap_or(u32::MAX)),
         );
         Self { starts }
     }

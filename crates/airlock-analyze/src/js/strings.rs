@@ -79,35 +79,50 @@ pub(crate) fn documentation_host(host: &str) -> bool {
 /// webhooks, paste sites, request catchers, tunnels. Only concrete endpoints count
 /// (a webhook URL with its id), not a library's mention of the service.
 pub(crate) fn exfiltration_service(url: &str) -> Option<&'static str> {
-    let lower = url.to_ascii_lowercase();
-    let rules: [(&str, &str); 14] = [
-        ("discord.com/api/webhooks/", "a Discord webhook"),
-        ("discordapp.com/api/webhooks/", "a Discord webhook"),
-        ("hooks.slack.com/services/", "a Slack webhook"),
-        ("api.telegram.org/bot", "a Telegram bot"),
-        ("pastebin.com/raw/", "a paste site"),
-        ("paste.ee/r/", "a paste site"),
-        ("hastebin.com/raw/", "a paste site"),
-        ("transfer.sh/", "a file drop"),
-        ("webhook.site/", "a request catcher"),
-        (".pipedream.net", "a request catcher"),
-        (".oastify.com", "an interaction catcher"),
-        (".burpcollaborator.net", "an interaction catcher"),
-        (".interact.sh", "an interaction catcher"),
-        (".ngrok", "a tunnel"),
-    ];
-    rules.iter().find_map(|(marker, what)| {
-        let at = lower.find(marker)?;
-        // A webhook path must carry an id after the marker.
-        let after = &lower[at + marker.len()..];
-        (marker.starts_with('.')
-            || after
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric()))
-        .then_some(*what)
-    })
+    // Where each marker first ends, ignoring case.
+    let mut first_end = [None::<usize>; SERVICES.len()];
+    for hit in SERVICE_MARKERS.find_overlapping_iter(url) {
+        first_end[hit.pattern().as_usize()].get_or_insert(hit.end());
+    }
+    SERVICES
+        .iter()
+        .zip(first_end)
+        .find_map(|((marker, what), end)| {
+            let end = end?;
+            // A webhook path must carry an id after the marker.
+            (marker.starts_with('.')
+                || url[end..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphanumeric()))
+            .then_some(*what)
+        })
 }
+
+const SERVICES: [(&str, &str); 14] = [
+    ("discord.com/api/webhooks/", "a Discord webhook"),
+    ("discordapp.com/api/webhooks/", "a Discord webhook"),
+    ("hooks.slack.com/services/", "a Slack webhook"),
+    ("api.telegram.org/bot", "a Telegram bot"),
+    ("pastebin.com/raw/", "a paste site"),
+    ("paste.ee/r/", "a paste site"),
+    ("hastebin.com/raw/", "a paste site"),
+    ("transfer.sh/", "a file drop"),
+    ("webhook.site/", "a request catcher"),
+    (".pipedream.net", "a request catcher"),
+    (".oastify.com", "an interaction catcher"),
+    (".burpcollaborator.net", "an interaction catcher"),
+    (".interact.sh", "an interaction catcher"),
+    (".ngrok", "a tunnel"),
+];
+
+/// The markers of [`SERVICES`], in one automaton: a URL is read once.
+static SERVICE_MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(SERVICES.iter().map(|(marker, _)| marker))
+        .expect("the service markers are valid")
+});
 
 /// Credential stores: files whose only use to a package is theft.
 const CREDENTIAL_PATHS: [(&str, &str); 12] = [
@@ -350,7 +365,7 @@ fn base64_text(text: &str) -> Option<String> {
 }
 
 /// What one pass over a string found, for the rules that look for words in it.
-#[derive(Default)]
+#[derive(Debug, Default)]
 #[expect(clippy::struct_excessive_bools, reason = "one flag per kind of marker")]
 pub(crate) struct Markers {
     pub(crate) credential: Option<&'static str>,
@@ -459,5 +474,20 @@ mod tests {
         assert!(exfiltration_service("discord.com/api/webhooks/123/abc").is_some());
         assert!(exfiltration_service("discord.com/api/webhooks/").is_none());
         assert!(exfiltration_service("https://docs.example.invalid").is_none());
+        assert_eq!(
+            exfiltration_service("HTTPS://Discord.com/API/Webhooks/1/x"),
+            Some("a Discord webhook"),
+            "case does not hide a webhook"
+        );
+        assert_eq!(
+            exfiltration_service("https://x.pipedream.net/hooks.slack.com/services/T1"),
+            Some("a Slack webhook"),
+            "the first rule that matches names the service"
+        );
+        assert!(
+            exfiltration_service("hooks.slack.com/services/ then hooks.slack.com/services/T1")
+                .is_none(),
+            "the first mention decides, as for one endpoint"
+        );
     }
 }

@@ -85,15 +85,15 @@ async fn report(target: &str, args: &ScanArgs) -> anyhow::Result<ScanReport> {
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
 fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
     let started = std::time::Instant::now();
-    let limits = Limits::default();
-    let archive = if path.is_dir() {
-        Archive::from_files(walk(path)?, &limits)
+    let analysis = if path.is_dir() {
+        let archive = Archive::from_files(walk(path)?, &Limits::default());
+        Analysis::of_archive(&archive, &Options::default())
     } else {
         let bytes =
             std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
-        Archive::read(&bytes, &limits)
+        // As the proxy reads a tarball: scanning starts while the rest inflates.
+        Analysis::of_tarball(&bytes, &Options::default())
     };
-    let analysis = Analysis::of_archive(&archive, &Options::default());
     let policy = match policy {
         Some(file) => {
             let text = std::fs::read_to_string(file)
