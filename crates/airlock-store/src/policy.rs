@@ -314,6 +314,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn download_records_come_back_exactly_and_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let odd = DownloadRecord {
+            at: i64::from(i32::MAX) * 4,
+            name: "demo".into(),
+            version: "2.0.0-β.1".into(),
+            integrity: Some("sha512-AAA+/=".into()),
+            verdict: "block".into(),
+            codes: "known-malicious,\"quoted\"".into(),
+            served: false,
+            client: None,
+            user_agent: Some("ua with \\ backslash and \u{1f600}".into()),
+            token_name: Some("ci".into()),
+            policy_digest: Some("0".repeat(64)),
+        };
+        let mut records: Vec<DownloadRecord> = (0..3000)
+            .map(|at| download(&format!("1.0.{at}"), at))
+            .collect();
+        records.insert(1234, odd);
+        store.append_downloads(&records).await.unwrap();
+        store.append_downloads(&[]).await.unwrap();
+        assert_eq!(
+            store.downloads("demo", None).await.unwrap(),
+            records_sorted(&records)
+        );
+    }
+
+    /// As the log lists them: oldest first, then in the order appended.
+    fn records_sorted(records: &[DownloadRecord]) -> Vec<DownloadRecord> {
+        let mut sorted = records.to_vec();
+        sorted.sort_by_key(|record| record.at);
+        sorted
+    }
+
+    #[tokio::test]
     async fn exceptions_and_quarantines() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();
