@@ -7,9 +7,8 @@ use serde_json::{Value, json};
 
 use crate::Package;
 
-/// The in-toto predicate type of SLSA build provenance v1, as registries list it
-/// (an identifier from the SLSA specification, never contacted).
-pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
+/// The predicate type fixtures list: the one the verifier accepts.
+pub use airlock_provenance::SLSA_PROVENANCE_V1;
 
 /// The tarball, byte for byte.
 pub const SIGSTORE_TARBALL: &[u8] = include_bytes!("../data/sigstore-2.0.0.tgz");

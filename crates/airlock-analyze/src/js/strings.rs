@@ -480,7 +480,7 @@ mod tests {
             "case does not hide a webhook"
         );
         assert_eq!(
-            exfiltration_service("https://x.pipedream.net/hooks.slack.com/services/T1"),
+            exfiltration_service("x.pipedream.net/hooks.slack.com/services/T1"),
             Some("a Slack webhook"),
             "the first rule that matches names the service"
         );
