@@ -89,18 +89,32 @@ pub async fn audit(state: &AppState, request: &AuditRequest) -> Vec<AuditAnswer>
             .or_default()
             .push(query.version.clone());
     }
-    let names: Vec<PackageName> = by_name
-        .keys()
-        .filter_map(|name| PackageName::new(name).ok())
-        .collect();
-    state.inner.packuments.preload(&names).await;
+    let mut answers = Vec::new();
+    let mut valid = Vec::new();
+    for (name, versions) in by_name {
+        match PackageName::new(&name) {
+            Ok(parsed) => valid.push((name, parsed, versions)),
+            Err(error) => answers.extend(
+                versions
+                    .iter()
+                    .map(|version| failed(&name, version, error.to_string())),
+            ),
+        }
+    }
+    state
+        .inner
+        .packuments
+        .preload(valid.iter().map(|(_, parsed, _)| parsed))
+        .await;
     let analyse = request.analyse;
-    let answers = futures_util::stream::iter(by_name)
-        .map(|(name, versions)| async move { package(state, &name, &versions, analyse).await })
+    let decided = futures_util::stream::iter(valid)
+        .map(|(name, parsed, versions)| async move {
+            package(state, &name, &parsed, &versions, analyse).await
+        })
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<Vec<AuditAnswer>>>()
         .await;
-    let mut answers: Vec<AuditAnswer> = answers.into_iter().flatten().collect();
+    answers.extend(decided.into_iter().flatten());
     answers.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
     answers
 }
@@ -122,22 +136,15 @@ fn failed(name: &str, version: &str, error: String) -> AuditAnswer {
     }
 }
 
+/// The answers for the queried versions of one package; `name` as queried.
 async fn package(
     state: &AppState,
     name: &str,
+    parsed: &PackageName,
     versions: &[String],
     analyse: bool,
 ) -> Vec<AuditAnswer> {
-    let parsed = match PackageName::new(name) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            return versions
-                .iter()
-                .map(|version| failed(name, version, error.to_string()))
-                .collect();
-        }
-    };
-    let mut entry = match state.inner.packuments.get(&parsed, Freshness::Cached).await {
+    let mut entry = match state.inner.packuments.get(parsed, Freshness::Cached).await {
         Ok(entry) => entry,
         Err(error) => {
             return versions
@@ -152,7 +159,7 @@ async fn package(
         && let Ok(fresh) = state
             .inner
             .packuments
-            .get(&parsed, Freshness::Revalidate)
+            .get(parsed, Freshness::Revalidate)
             .await
     {
         entry = fresh;

@@ -174,9 +174,9 @@ impl PackumentCache {
     /// parsed on every core, so a caller about to look up thousands of packages (an
     /// audit) does not pay a query and a hand-off per package. `get` still decides
     /// what is fresh: a stale copy loaded here is revalidated as one in memory is.
-    pub async fn preload(&self, names: &[PackageName]) {
+    pub async fn preload<'n>(&self, names: impl IntoIterator<Item = &'n PackageName>) {
         let missing: Vec<&PackageName> = names
-            .iter()
+            .into_iter()
             .filter(|name| !self.memory.contains_key(*name))
             .collect();
         for batch in missing.chunks(PRELOAD_BATCH) {

@@ -95,9 +95,7 @@ fn codes(report: &serde_json::Value) -> Vec<String> {
 
 #[tokio::test]
 async fn every_clients_lockfile_audits_clean() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
+    let (registry, workspace) = fixture_registry().await;
     for (index, (fixture_name, file_name)) in FIXTURES.iter().enumerate() {
         let project = project(
             &workspace,
@@ -125,11 +123,16 @@ async fn every_clients_lockfile_audits_clean() {
     }
 }
 
-/// The fixture registry, a workspace, and the tampered project in it.
-async fn tampered_project() -> (FakeRegistry, Workspace, PathBuf) {
+/// The registry serving the lockfile fixtures' packages, and an empty workspace.
+async fn fixture_registry() -> (FakeRegistry, Workspace) {
     let registry = FakeRegistry::start().await;
     lockfiles::publish(&registry);
-    let workspace = Workspace::new();
+    (registry, Workspace::new())
+}
+
+/// The fixture registry, a workspace, and the tampered project in it.
+async fn tampered_project() -> (FakeRegistry, Workspace, PathBuf) {
+    let (registry, workspace) = fixture_registry().await;
     let project = tampered(&workspace, &registry);
     (registry, workspace, project)
 }
@@ -326,10 +329,8 @@ async fn unreadable_lockfiles_exit_2_with_the_file_line_and_reason() {
 
 #[tokio::test]
 async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
+    let (registry, workspace) = fixture_registry().await;
     registry.publish(PackageBuilder::new("uuid", "9.0.1").build());
-    let workspace = Workspace::new();
     let project = project(
         &workspace,
         "project",
@@ -387,9 +388,7 @@ async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
 
 #[tokio::test]
 async fn a_version_locked_inside_its_quarantine_is_noted() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
+    let (registry, workspace) = fixture_registry().await;
     let project = project(
         &workspace,
         "project",
@@ -437,9 +436,7 @@ async fn a_version_locked_inside_its_quarantine_is_noted() {
 
 #[tokio::test]
 async fn every_clients_lockfile_audits_to_its_snapshot() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
+    let (registry, workspace) = fixture_registry().await;
     std::fs::write(workspace.path("policy.toml"), DENY_TINY_DEP).unwrap();
     for (index, (fixture_name, file_name)) in FIXTURES.iter().enumerate() {
         let project = project(
@@ -480,9 +477,7 @@ async fn every_clients_lockfile_audits_to_its_snapshot() {
 
 #[tokio::test]
 async fn no_analysis_decides_without_fetching_a_tarball() {
-    let registry = FakeRegistry::start().await;
-    lockfiles::publish(&registry);
-    let workspace = Workspace::new();
+    let (registry, workspace) = fixture_registry().await;
     let project = project(
         &workspace,
         "project",
