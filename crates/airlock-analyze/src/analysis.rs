@@ -8,11 +8,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::archive::{Archive, FileKind, Limits};
+use crate::capability::{self, Capability, Stage};
+use crate::context::RegistryContext;
 use crate::diff::VersionDiff;
 use crate::finding::{Confidence, Finding, Reach, Severity};
+use crate::js::graph::{FileInput, Graph};
 use crate::js::rules::{self, FileContext};
 use crate::js::scan::{self, FileFacts, MAX_HOSTS};
 use crate::manifest::{self, Manifest};
+use crate::shell;
+use crate::table::{self, Context};
 use crate::{ANALYZER_VERSION, Indicators};
 
 /// What the analysis needs besides the tarball.
@@ -25,6 +30,11 @@ pub struct Options<'a> {
     pub indicators: Option<&'a Indicators>,
     /// The previous version on the same release line: (version, its analysis).
     pub previous: Option<(&'a str, &'a Analysis)>,
+    /// The configured registry's hosts: code that talks to them talks to the
+    /// registry (update checks), not to a host of the author's choosing.
+    pub registry_hosts: &'a [String],
+    /// What the registry says about the package (first version, age).
+    pub context: Option<&'a RegistryContext>,
 }
 
 /// A file, as the diff needs it.
@@ -120,7 +130,12 @@ impl Analysis {
                 Confidence::High,
                 "no readable package.json at the package root",
             ));
-            Manifest::default()
+            // What a broken manifest still says: its name, version and scripts.
+            archive
+                .get("package.json")
+                .and_then(|entry| entry.text())
+                .map(Manifest::recover)
+                .unwrap_or_default()
         };
 
         let code_files: Vec<&crate::archive::Entry> = archive
@@ -149,11 +164,17 @@ impl Analysis {
             .map(|entry| entry.path.as_str())
             .collect();
         let install_roots = install_roots(&manifest, &paths);
-        let import_roots: Vec<String> = manifest
-            .import_files()
-            .iter()
-            .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
-            .collect();
+        // Without a manifest nothing says which file is the entry point: every code
+        // file is taken to run when the package is used.
+        let import_roots: Vec<String> = if package_json.is_some() {
+            manifest
+                .import_files()
+                .iter()
+                .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
+                .collect()
+        } else {
+            code_files.iter().map(|entry| entry.path.clone()).collect()
+        };
         let install = reachable(&install_roots, &facts, &paths);
         let import = reachable(&import_roots, &facts, &paths);
         let reach_of = |path: &str| {
@@ -208,15 +229,15 @@ impl Analysis {
             findings.extend(rules::judge_file(file_facts, &context));
         }
 
-        // Install scripts: the commands themselves, inline code, and shell files they
-        // or install-time code name.
-        let install_context = |path: &'static str| FileContext {
-            path,
-            reach: Reach::Install,
-            bundle: false,
-            indicators,
-        };
-        for (script, command) in &manifest.install_scripts {
+        // Install scripts: the commands themselves, parsed; the code of `node -e`.
+        let scripts: Vec<(&String, &String, shell::Script)> = manifest
+            .install_scripts
+            .iter()
+            .map(|(script, command)| (script, command, shell::parse(command)))
+            .collect();
+        let mut inline: Vec<(String, FileFacts)> = Vec::new();
+        let mut capabilities: Vec<Capability> = Vec::new();
+        for (script, command, parsed) in &scripts {
             findings.push(
                 Finding::new(
                     Code::InstallScript,
@@ -227,14 +248,25 @@ impl Analysis {
                 .at("package.json", None, command)
                 .reach(Reach::Install),
             );
-            findings.extend(rules::judge_shell(
-                command,
-                &install_context("package.json"),
-            ));
-            if let Some(code) = inline_node_code(command) {
-                let inline = scan::scan("inline.js", &code);
-                findings.extend(rules::judge_file(&inline, &install_context("package.json")));
+            for (index, code) in parsed.inline_js.iter().enumerate() {
+                let path = format!("package.json#scripts.{script}.{index}");
+                inline.push((path.clone(), scan_guarded(&path, code)));
             }
+            capabilities.extend(shell_capabilities(
+                parsed,
+                Stage::Install,
+                "package.json",
+                &format!("scripts.{script}: {command}"),
+            ));
+        }
+        for (path, file_facts) in &inline {
+            let context = FileContext {
+                path,
+                reach: Reach::Install,
+                bundle: false,
+                indicators,
+            };
+            findings.extend(rules::judge_file(file_facts, &context));
         }
         if !manifest.install_scripts.contains_key("install")
             && !manifest.gypfile_disabled
@@ -251,31 +283,92 @@ impl Analysis {
                 .reach(Reach::Install),
             );
         }
-        let install_strings: Vec<&str> = install
+
+        // The flow of the whole package: every file's graph, linked.
+        let index_of: HashMap<&str, usize> = code_files
             .iter()
-            .filter_map(|path| facts.get(path.as_str()))
-            .flat_map(|file_facts| file_facts.strings.iter().map(|(text, _)| text.as_str()))
-            .chain(manifest.install_scripts.values().map(String::as_str))
+            .enumerate()
+            .map(|(index, entry)| (entry.path.as_str(), index))
             .collect();
+        let empty_flow = crate::js::flow::FileFlow::default();
+        let mut inputs: Vec<FileInput<'_>> = code_files
+            .iter()
+            .map(|entry| {
+                let file_facts = facts.get(entry.path.as_str());
+                FileInput {
+                    path: entry.path.as_str(),
+                    flow: file_facts.map_or(&empty_flow, |file_facts| &file_facts.flow),
+                    reach: reach_of(&entry.path),
+                    bundle: file_facts.is_some_and(|file_facts| file_facts.bundle),
+                }
+            })
+            .collect();
+        inputs.extend(inline.iter().map(|(path, file_facts)| FileInput {
+            path: path.as_str(),
+            flow: &file_facts.flow,
+            reach: Reach::Install,
+            bundle: false,
+        }));
+        let graph = Graph::build(
+            inputs,
+            |from, specifier| {
+                let from = if from.starts_with("package.json#") {
+                    ""
+                } else {
+                    from
+                };
+                resolve(&paths, from, specifier)
+                    .and_then(|path| index_of.get(path.as_str()).copied())
+            },
+            options.registry_hosts,
+        );
+        capabilities.extend(capability::from_graph(&graph));
+
+        // Strings of the code that runs at install and at import: what they name
+        // (a shell file, an executable) runs too.
+        let strings_of = |files: &BTreeSet<String>| -> Vec<&str> {
+            files
+                .iter()
+                .filter_map(|path| facts.get(path.as_str()))
+                .flat_map(|file_facts| file_facts.strings.iter().map(|(text, _)| text.as_str()))
+                .collect()
+        };
+        let mut install_strings = strings_of(&install);
+        install_strings.extend(manifest.install_scripts.values().map(String::as_str));
+        install_strings.extend(
+            inline.iter().flat_map(|(_, file_facts)| {
+                file_facts.strings.iter().map(|(text, _)| text.as_str())
+            }),
+        );
+        let import_strings = strings_of(&import);
         for entry in archive
             .entries
             .iter()
             .filter(|entry| entry.kind == FileKind::Shell)
         {
             let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
-            let reach = if install_strings.iter().any(|text| text.contains(name)) {
-                Reach::Install
+            let stage = if install_strings.iter().any(|text| text.contains(name)) {
+                Stage::Install
             } else {
-                Reach::Elsewhere
+                Stage::Elsewhere
             };
-            let context = FileContext {
-                path: &entry.path,
-                reach,
-                bundle: false,
-                indicators,
-            };
-            findings.extend(rules::judge_shell(entry.text().unwrap_or(""), &context));
+            let parsed = shell::parse(entry.text().unwrap_or(""));
+            capabilities.extend(shell_capabilities(&parsed, stage, &entry.path, &entry.path));
         }
+        capabilities.extend(capability::from_executables(
+            archive,
+            &manifest,
+            &install_strings,
+            &import_strings,
+        ));
+        let (doubtful_origin, origin_findings) =
+            crate::context::doubtful_origin(&manifest, options.context);
+        let table_context = Context {
+            native_build: native_build(&manifest, &paths),
+            doubtful_origin,
+        };
+        findings.extend(table::judge(&capabilities, &table_context));
+        findings.extend(origin_findings);
 
         findings.extend(minified_twins(&code_files, &facts, reach_of));
         if let Some(registry) = options.registry_manifest {
@@ -438,37 +531,118 @@ fn is_bundle(path: &str, text: &str) -> bool {
     text.len() / lines.max(1) > 250
 }
 
-/// The files lifecycle scripts run: every word of a script that names a file of the
-/// package (`node setup.js`, `node ./scripts/install`).
+/// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and
+/// `node .` (the package's main file).
 fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
     let mut roots = Vec::new();
     for command in manifest.install_scripts.values() {
-        for word in command.split(|c: char| c.is_whitespace() || matches!(c, '&' | '|' | ';')) {
-            let word = word.trim_matches(['"', '\'']);
-            if word.is_empty() || word.starts_with('-') {
-                continue;
+        let parsed = shell::parse(command);
+        // `"preinstall": "index.js"`: a file of the package named as the program.
+        for simple in &parsed.commands {
+            let program = simple.text.split(' ').next().unwrap_or("");
+            if let Some(found) = resolve(
+                paths,
+                "",
+                &format!("./{}", program.trim_start_matches("./")),
+            ) {
+                roots.push(found);
             }
-            if let Some(path) = resolve(paths, "", &format!("./{word}")) {
-                roots.push(path);
+        }
+        for (behaviour, _) in shell::behaviours(&parsed) {
+            let shell::Behaviour::RunsFile { path, .. } = behaviour else {
+                continue;
+            };
+            let path = path.trim_matches(['"', '\'']);
+            if matches!(path, "." | "./") {
+                roots.extend(
+                    manifest
+                        .import_files()
+                        .iter()
+                        .filter_map(|main| resolve(paths, "", &format!("./{main}"))),
+                );
+            } else if let Some(found) =
+                resolve(paths, "", &format!("./{}", path.trim_start_matches("./")))
+            {
+                roots.push(found);
             }
         }
     }
     roots
 }
 
-/// The code of `node -e "..."`.
-fn inline_node_code(command: &str) -> Option<String> {
-    let at = command
-        .find("node -e ")
-        .or_else(|| command.find("node --eval "))?;
-    let rest = command[at..].split_once(' ')?.1.split_once(' ')?.1.trim();
-    let quote = rest.chars().next()?;
-    if matches!(quote, '"' | '\'') {
-        let body = &rest[1..];
-        Some(body[..body.rfind(quote).unwrap_or(body.len())].to_owned())
-    } else {
-        Some(rest.to_owned())
-    }
+/// Capabilities of a parsed script, with where it is.
+fn shell_capabilities(
+    script: &shell::Script,
+    stage: Stage,
+    file: &str,
+    trail: &str,
+) -> Vec<Capability> {
+    shell::behaviours(script)
+        .into_iter()
+        .map(|(behaviour, text)| Capability {
+            ability: capability::Ability::Shell(behaviour),
+            stage,
+            file: file.to_owned(),
+            line: None,
+            snippet: text,
+            trail: vec![crate::finding::shorten(trail, 160)],
+            bundle: false,
+        })
+        .collect()
+}
+
+/// Dependencies that build or fetch native code at install.
+const NATIVE_DEPENDENCIES: &[&str] = &[
+    "node-gyp",
+    "node-gyp-build",
+    "prebuild-install",
+    "@mapbox/node-pre-gyp",
+    "node-pre-gyp",
+    "bindings",
+    "nan",
+    "node-addon-api",
+    "cmake-js",
+    "@electron/get",
+    "extract-zip",
+    "@puppeteer/browsers",
+    "tar",
+    "decompress",
+    "adm-zip",
+    "yauzl",
+    "unzipper",
+    "node-downloader-helper",
+    "napi-build-utils",
+    "detect-libc",
+    "@napi-rs/cli",
+];
+
+/// Whether the package builds or downloads native code at install.
+fn native_build(manifest: &Manifest, paths: &BTreeSet<&str>) -> bool {
+    paths.contains("binding.gyp")
+        || paths
+            .iter()
+            .any(|path| path.ends_with(".node") || path.starts_with("prebuilds/"))
+        || !manifest.os.is_empty()
+        || !manifest.cpu.is_empty()
+        || manifest.install_scripts.values().any(|command| {
+            ["node-gyp", "prebuild", "node-pre-gyp", "cmake-js", "napi"]
+                .iter()
+                .any(|tool| command.contains(tool))
+        })
+        || manifest.dependencies.keys().any(|dependency| {
+            NATIVE_DEPENDENCIES.contains(&dependency.as_str()) || platform_package(dependency)
+        })
+}
+
+/// A package of prebuilt binaries for one platform (`@esbuild/linux-x64`,
+/// `@sentry/cli-darwin`, `turbo-windows-64`).
+fn platform_package(name: &str) -> bool {
+    let name = name.rsplit('/').next().unwrap_or(name);
+    [
+        "linux", "darwin", "win32", "windows", "freebsd", "android", "musl",
+    ]
+    .iter()
+    .any(|platform| name.split(['-', '_', '.']).any(|part| part == *platform))
 }
 
 /// Resolves a relative module specifier from the file at `from` the way Node does
@@ -672,7 +846,9 @@ fn spare_manifests(archive: &Archive, manifest: &Manifest) -> Vec<Finding> {
     archive
         .entries
         .iter()
+        // Other ecosystems' manifests ship beside package.json (and lag behind it).
         .filter(|entry| entry.path != "package.json" && !entry.path.contains('/'))
+        .filter(|entry| !matches!(entry.path.as_str(), "bower.json" | "component.json" | "jsr.json" | "deno.json" | "deno.jsonc" | "composer.json" | "typings.json"))
         .filter(|entry| matches!(entry.kind, FileKind::Text | FileKind::Json))
         .filter_map(|entry| {
             let value: Value = serde_json::from_str(entry.text()?).ok()?;
@@ -737,15 +913,6 @@ mod tests {
         assert_eq!(package_of("lodash/fp").as_deref(), Some("lodash"));
         assert_eq!(package_of("@scope/x/y").as_deref(), Some("@scope/x"));
         assert_eq!(package_of("./x"), None);
-    }
-
-    #[test]
-    fn inline_code_of_node_e() {
-        assert_eq!(
-            inline_node_code("node -e \"require('./x')\"").as_deref(),
-            Some("require('./x')")
-        );
-        assert_eq!(inline_node_code("node setup.js"), None);
     }
 
     #[test]

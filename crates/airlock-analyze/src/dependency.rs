@@ -1,8 +1,12 @@
-//! `dependency-risk`: what a version newly pulls in.
+//! `dependency-risk`: what a version newly pulls in, judged by the dependency itself.
 //!
-//! The Axios case: axios itself carries no bad code; its new dependency does. The
-//! caller (proxy or CLI) gathers what the registry says about each added dependency;
-//! this module judges it.
+//! The Axios case: axios itself carries no bad code; its new dependency does. A new
+//! dependency is ordinary (packages gain dependencies in every kind of release), and
+//! so is one that no file requires (type packages, CLIs, CSS, plugins named in
+//! configuration). What makes one dangerous is the dependency: Airlock's own verdict
+//! on its content, a package days old, an install script, a publisher it never had.
+//! The caller (proxy or CLI) gathers those facts; this module judges them, in the
+//! order of the table below.
 
 use airlock_npm::Timestamp;
 use airlock_policy::{Code, Verdict};
@@ -10,7 +14,7 @@ use airlock_policy::{Code, Verdict};
 use crate::finding::{Confidence, Finding, Reach, Severity};
 
 /// What is known about one added dependency.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DependencyFacts {
     pub name: String,
     pub range: String,
@@ -18,60 +22,91 @@ pub struct DependencyFacts {
     pub created: Option<Timestamp>,
     /// How many versions it has.
     pub versions: usize,
-    /// The version the range resolves to, and Airlock's decision about it.
+    /// The version the range resolves to, Airlock's decision about it, and the codes
+    /// of the reasons behind that decision.
     pub resolved: Option<(String, Verdict)>,
+    pub resolved_codes: Vec<Code>,
+    /// The resolved version runs install scripts.
+    pub install_scripts: bool,
     /// The account that published the resolved version, when no other version of
     /// the dependency was published by it.
     pub new_publisher: Option<String>,
+    /// No file of the depending version requires it (`None`: unknown).
+    pub phantom: Option<bool>,
+    /// The depending version is a prerelease: experiments there are ordinary.
+    pub prerelease: bool,
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
+
+/// Codes that only say a version is young: the dependency waits out its own
+/// quarantine, and that is no judgement of its content.
+fn only_age(codes: &[Code]) -> bool {
+    codes
+        .iter()
+        .all(|code| matches!(code, Code::ReleaseAge | Code::PublishTimeMissing))
+}
 
 /// Findings for the dependencies a version added.
 pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<Finding> {
     let mut findings = Vec::new();
     for dependency in dependencies {
-        let mut concerns = Vec::new();
-        let mut severity = Severity::Info;
-        if let Some((version, verdict)) = &dependency.resolved {
-            match verdict {
-                Verdict::Block => {
-                    concerns.push(format!("its {version} is blocked"));
-                    severity = Severity::Critical;
-                }
-                Verdict::Quarantine { .. } => {
-                    concerns.push(format!("its {version} is quarantined"));
-                    severity = severity.max(Severity::High);
-                }
-                Verdict::Warn | Verdict::Allow => {}
-            }
-        } else {
-            concerns.push("no published version matches the range".to_owned());
-            severity = severity.max(Severity::Medium);
-        }
+        let mut concerns: Vec<String> = Vec::new();
         let young = dependency
             .created
             .is_some_and(|created| now.unix_millis() - created.unix_millis() < 30 * DAY_MS);
+        let types_only = dependency.name.starts_with("@types/");
+        let phantom = dependency.phantom == Some(true);
         if young {
             concerns.push("the package is less than 30 days old".to_owned());
         }
         if dependency.versions <= 3 {
             concerns.push(format!("it has {} version(s)", dependency.versions));
         }
+        if dependency.install_scripts {
+            concerns.push("it runs install scripts".to_owned());
+        }
         if let Some(publisher) = &dependency.new_publisher {
             concerns.push(format!(
                 "published by `{publisher}`, who published no other version of it"
             ));
-            severity = severity.max(Severity::Medium);
         }
-        // Few versions alone is common (small utilities); a young package with few
-        // versions is what an attacker publishes the day before.
-        if young && dependency.versions <= 3 {
-            severity = severity.max(Severity::High);
-        } else if young {
-            severity = severity.max(Severity::Low);
+        if phantom {
+            concerns.push("no file of this version requires it".to_owned());
         }
-        if concerns.is_empty() {
+        // The table, strongest first.
+        let severity = match &dependency.resolved {
+            // Airlock refuses the dependency for what it is: so is whatever pulls it in.
+            Some((version, Verdict::Block)) if !only_age(&dependency.resolved_codes) => {
+                concerns.insert(0, format!("its {version} is blocked"));
+                Severity::Critical
+            }
+            Some((version, Verdict::Quarantine { .. }))
+                if !only_age(&dependency.resolved_codes) =>
+            {
+                concerns.insert(0, format!("its {version} is quarantined"));
+                Severity::High
+            }
+            None => {
+                concerns.insert(0, "no published version matches the range".to_owned());
+                Severity::Medium
+            }
+            // Types and prerelease experiments are ordinary whatever else is true.
+            _ if types_only || dependency.prerelease => Severity::Info,
+            // Nothing requires it, and it is new, runs scripts at install, or comes
+            // from an account its other versions never came from: the Axios shape.
+            _ if phantom
+                && (young || dependency.install_scripts || dependency.new_publisher.is_some()) =>
+            {
+                Severity::High
+            }
+            // A new account republishing an established package.
+            _ if dependency.new_publisher.is_some() => Severity::Medium,
+            // Required by code, but days old with almost no history.
+            _ if young && dependency.versions <= 3 => Severity::Low,
+            _ => Severity::Info,
+        };
+        if severity == Severity::Info {
             continue;
         }
         findings.push(
@@ -95,4 +130,71 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
         );
     }
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> Timestamp {
+        Timestamp::parse("2026-03-31T01:00:00Z").unwrap()
+    }
+
+    fn facts(name: &str) -> DependencyFacts {
+        DependencyFacts {
+            name: name.to_owned(),
+            range: "^1.0.0".to_owned(),
+            created: Timestamp::parse("2020-01-01T00:00:00Z"),
+            versions: 40,
+            resolved: Some(("1.0.1".to_owned(), Verdict::Allow)),
+            ..DependencyFacts::default()
+        }
+    }
+
+    fn severity(facts: DependencyFacts) -> Option<Severity> {
+        dependency_risk(&[facts], now())
+            .first()
+            .map(|finding| finding.severity)
+    }
+
+    #[test]
+    fn a_phantom_dependency_alone_is_ordinary() {
+        let mut types = facts("@types/lodash");
+        types.phantom = Some(true);
+        assert_eq!(severity(types), None);
+        let mut tool = facts("some-cli");
+        tool.phantom = Some(true);
+        assert_eq!(
+            severity(tool),
+            None,
+            "an established package nobody requires"
+        );
+    }
+
+    #[test]
+    fn a_young_or_scripted_phantom_is_held() {
+        let mut young = facts("plain-crypto-js");
+        young.phantom = Some(true);
+        young.created = Timestamp::parse("2026-03-30T07:00:00Z");
+        young.versions = 2;
+        assert_eq!(severity(young.clone()), Some(Severity::High));
+        young.prerelease = true;
+        assert_eq!(severity(young), None, "prerelease lines experiment");
+        let mut scripted = facts("helper");
+        scripted.phantom = Some(true);
+        scripted.install_scripts = true;
+        assert_eq!(severity(scripted), Some(Severity::High));
+    }
+
+    #[test]
+    fn the_dependency_verdict_carries_over_unless_it_is_only_its_age() {
+        let mut blocked = facts("plain-crypto-js");
+        blocked.resolved = Some(("4.2.1".to_owned(), Verdict::Block));
+        blocked.resolved_codes = vec![Code::ObfuscatedCode];
+        assert_eq!(severity(blocked), Some(Severity::Critical));
+        let mut waiting = facts("@humanfs/node");
+        waiting.resolved = Some(("0.16.8".to_owned(), Verdict::Quarantine { until: None }));
+        waiting.resolved_codes = vec![Code::ReleaseAge];
+        assert_eq!(severity(waiting), None, "a young version of an old package");
+    }
 }

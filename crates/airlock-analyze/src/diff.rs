@@ -79,6 +79,11 @@ pub struct VersionDiff {
     /// Files that grew by more than 10 KB and doubled.
     pub files_grown: Vec<(String, u64, u64)>,
     pub files_before: usize,
+    /// Bytes of JavaScript before and after.
+    #[serde(default)]
+    pub code_bytes_before: u64,
+    #[serde(default)]
+    pub code_bytes_after: u64,
 }
 
 impl VersionDiff {
@@ -155,6 +160,16 @@ impl VersionDiff {
             .map(|file| file.path.as_str())
             .collect();
         diff.files_before = before.len();
+        let code_bytes = |analysis: &Analysis| -> u64 {
+            analysis
+                .files
+                .iter()
+                .filter(|file| file.kind == crate::archive::FileKind::Script)
+                .map(|file| file.size)
+                .sum()
+        };
+        diff.code_bytes_before = code_bytes(previous);
+        diff.code_bytes_after = code_bytes(current);
         for file in &current.files {
             match before.get(file.path.as_str()) {
                 None => diff.files_added.push(AddedFile {
@@ -181,24 +196,21 @@ impl VersionDiff {
         let bump = Bump::between(&self.previous, &self.current);
         let mut findings = Vec::new();
         let against = format!("since {}", self.previous);
+        // A new dependency is ordinary; what makes it dangerous is the dependency
+        // itself (young, unknown, with install scripts, flagged), which
+        // `dependency_risk` judges from its own decision. The diff only records it.
         for added in &self.dependencies_added {
-            let (severity, how) = match (bump, added.phantom) {
-                (Bump::Major, _) => continue,
-                (Bump::Patch | Bump::Prerelease, Some(true)) => (
-                    Severity::High,
-                    "in a patch release, and required by no file of the package",
-                ),
-                (_, Some(true)) => (Severity::Medium, "required by no file of the package"),
-                (Bump::Patch | Bump::Prerelease, _) => (Severity::Medium, "in a patch release"),
-                _ => (Severity::Low, "in a minor release"),
+            let how = match added.phantom {
+                Some(true) => ", required by no file of the package",
+                _ => "",
             };
             findings.push(
                 Finding::new(
                     Code::DependencyAdded,
-                    severity,
+                    Severity::Info,
                     Confidence::Medium,
                     format!(
-                        "new dependency `{}@{}` {against}, {how}",
+                        "new dependency `{}@{}` {against}{how}",
                         added.name, added.range
                     ),
                 )
@@ -211,14 +223,20 @@ impl VersionDiff {
             );
         }
         for (script, command) in &self.install_scripts_added {
+            // Native builds start running `node-gyp` and the like in ordinary
+            // releases; anything else appearing in a patch or minor release is the
+            // ua-parser-js and Shai-Hulud shape.
+            let severity = if ordinary_install_command(command) {
+                Severity::Low
+            } else if bump == Bump::Major {
+                Severity::Medium
+            } else {
+                Severity::High
+            };
             findings.push(
                 Finding::new(
                     Code::InstallScriptAdded,
-                    if bump == Bump::Major {
-                        Severity::Medium
-                    } else {
-                        Severity::High
-                    },
+                    severity,
                     Confidence::High,
                     format!("`{script}` script added {against}"),
                 )
@@ -238,16 +256,26 @@ impl VersionDiff {
                 .reach(Reach::Install),
             );
         }
-        if self.files_before >= 5 && self.files_removed.len() * 10 >= self.files_before * 8 {
+        // Emptied, not moved: most files gone *and* almost no code left (faker
+        // 6.6.6). A switch to a bundled or compiled layout removes files too, and
+        // keeps its code.
+        if self.files_before >= 5
+            && self.files_removed.len() * 10 >= self.files_before * 8
+            && self.code_bytes_before >= 256
+            && self.code_bytes_after * 20 < self.code_bytes_before
+            && self.code_bytes_after < 2 * 1024
+        {
             findings.push(
                 Finding::new(
                     Code::Sabotage,
                     Severity::Critical,
                     Confidence::Medium,
                     format!(
-                        "{} of {} files removed {against}",
+                        "emptied {against}: {} of {} files removed, {} bytes of code left of {}",
                         self.files_removed.len(),
-                        self.files_before
+                        self.files_before,
+                        self.code_bytes_after,
+                        self.code_bytes_before
                     ),
                 )
                 .reach(Reach::Import),
@@ -267,6 +295,25 @@ impl VersionDiff {
         }
         findings
     }
+}
+
+/// Install commands that build or fetch native code, or set up a project's own
+/// tooling: ordinary when they appear in a release.
+fn ordinary_install_command(command: &str) -> bool {
+    let command = command.trim();
+    [
+        "node-gyp rebuild",
+        "node-gyp-build",
+        "prebuild-install",
+        "node-pre-gyp install",
+        "cmake-js",
+        "napi-postinstall",
+        "opencollective",
+        "husky",
+        "patch-package",
+    ]
+    .iter()
+    .any(|ordinary| command.starts_with(ordinary))
 }
 
 #[cfg(test)]

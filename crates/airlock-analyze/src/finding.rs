@@ -63,6 +63,14 @@ pub struct Finding {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub snippet: String,
     pub reach: Reach,
+    /// The rule of the capability table that decided the severity
+    /// (`exfil-host-identity`), when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// How the data got there, from its source to the sink:
+    /// `os.hostname() (line 3)`, `trackingData`, `postData`, `https.request`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trail: Vec<String>,
 }
 
 impl Finding {
@@ -82,7 +90,14 @@ impl Finding {
             line: None,
             snippet: String::new(),
             reach: Reach::Elsewhere,
+            rule: None,
+            trail: Vec::new(),
         }
+    }
+
+    /// The trail as one line: `a → b → c`.
+    pub fn trail_text(&self) -> String {
+        self.trail.join(" → ")
     }
 
     #[must_use]

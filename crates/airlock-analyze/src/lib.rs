@@ -18,12 +18,16 @@
 
 pub mod analysis;
 pub mod archive;
+mod capability;
+pub mod context;
 mod dependency;
 mod diff;
 mod finding;
 mod indicators;
 mod js;
 pub mod manifest;
+mod shell;
+mod table;
 mod verdict;
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
@@ -31,9 +35,11 @@ pub const ANALYZER_VERSION: u32 = 1;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};
+pub use context::RegistryContext;
 pub use dependency::{DependencyFacts, dependency_risk};
 pub use diff::{AddedDependency, AddedFile, Bump, VersionDiff};
 pub use finding::{Confidence, Finding, Reach, Severity};
 pub use indicators::{Indicators, indicator_findings};
 pub use manifest::Manifest;
+pub use table::markdown as rule_table;
 pub use verdict::{default_action, reasons};

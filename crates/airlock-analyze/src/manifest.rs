@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The lifecycle scripts npm runs on install, in order (`prepare` runs for git
-/// dependencies and local installs).
-pub const INSTALL_SCRIPTS: [&str; 4] = ["preinstall", "install", "postinstall", "prepare"];
+/// The lifecycle scripts npm runs when it installs a package from a registry, in
+/// order. `prepare`, `prepublish` and `prepublishOnly` are not among them: npm runs
+/// them for git dependencies, local folders and publishing, never for a registry
+/// tarball.
+pub const INSTALL_SCRIPTS: [&str; 3] = ["preinstall", "install", "postinstall"];
 
 /// What a manifest says, reduced to what the analysis compares.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +29,12 @@ pub struct Manifest {
     pub repository: Option<String>,
     /// `gypfile: false` turns off the implicit `node-gyp rebuild`.
     pub gypfile_disabled: bool,
+    /// The platforms and CPUs the package is for (`os`, `cpu`): a platform package
+    /// of prebuilt binaries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub os: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu: Vec<String>,
 }
 
 impl Manifest {
@@ -92,6 +100,41 @@ impl Manifest {
             entry_points,
             repository,
             gypfile_disabled: value.get("gypfile") == Some(&Value::Bool(false)),
+            os: string_list(value.get("os")),
+            cpu: string_list(value.get("cpu")),
+        }
+    }
+
+    /// The fields a `package.json` that is not JSON still shows: `"key": "value"`
+    /// pairs for the name, the version and the install scripts.
+    pub fn recover(text: &str) -> Self {
+        let value_of = |key: &str| -> Option<String> {
+            let quoted = format!("\"{key}\"");
+            let at = text.find(&quoted)? + quoted.len();
+            let rest = text[at..]
+                .trim_start()
+                .strip_prefix(':')?
+                .trim_start()
+                .strip_prefix('"')?;
+            let mut value = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => return Some(value),
+                    '\\' => value.push(chars.next()?),
+                    c => value.push(c),
+                }
+            }
+            None
+        };
+        Self {
+            name: value_of("name"),
+            version: value_of("version"),
+            install_scripts: INSTALL_SCRIPTS
+                .iter()
+                .filter_map(|script| Some(((*script).to_owned(), value_of(script)?)))
+                .collect(),
+            ..Self::default()
         }
     }
 
@@ -107,6 +150,18 @@ impl Manifest {
             files.push("index.js".to_owned());
         }
         files
+    }
+}
+
+fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        Some(Value::String(item)) => vec![item.clone()],
+        _ => Vec::new(),
     }
 }
 

@@ -93,6 +93,14 @@ pub fn reasons(
             } else {
                 format!("{location}: {}", finding.message)
             };
+            // Which row of the capability table decided, and the path that led there.
+            if let Some(rule) = &finding.rule {
+                if finding.trail.is_empty() {
+                    let _ = write!(message, " [rule {rule}]");
+                } else {
+                    let _ = write!(message, " [rule {rule}: {}]", finding.trail_text());
+                }
+            }
             if count > 1 {
                 let _ = write!(message, " (+{} more)", count - 1);
             }

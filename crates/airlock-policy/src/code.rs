@@ -40,10 +40,14 @@ pub enum Code {
     UnparsableCode,
     TarballMalformed,
     AnalysisIncomplete,
+    DataExfiltration,
+    DownloadExecute,
+    BundledExecutable,
+    NameConfusion,
 }
 
 impl Code {
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 32] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -72,6 +76,10 @@ impl Code {
         Self::UnparsableCode,
         Self::TarballMalformed,
         Self::AnalysisIncomplete,
+        Self::DataExfiltration,
+        Self::DownloadExecute,
+        Self::BundledExecutable,
+        Self::NameConfusion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +112,10 @@ impl Code {
             Self::UnparsableCode => "unparsable-code",
             Self::TarballMalformed => "tarball-malformed",
             Self::AnalysisIncomplete => "analysis-incomplete",
+            Self::DataExfiltration => "data-exfiltration",
+            Self::DownloadExecute => "download-execute",
+            Self::BundledExecutable => "bundled-executable",
+            Self::NameConfusion => "name-confusion",
         }
     }
 
@@ -159,6 +171,16 @@ impl Code {
             }
             Self::AnalysisIncomplete => {
                 "the analysis did not finish (time limit or size caps): not a pass"
+            }
+            Self::DataExfiltration => {
+                "data from the machine (identity, environment, credentials, files) flows to the network"
+            }
+            Self::DownloadExecute => "runs code or an executable it fetched from the network",
+            Self::BundledExecutable => {
+                "ships an executable that an install script or entry point runs"
+            }
+            Self::NameConfusion => {
+                "the name imitates a popular package, or the version has a dependency-confusion shape"
             }
         }
     }

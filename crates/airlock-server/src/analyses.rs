@@ -224,7 +224,7 @@ impl Analyses {
             .tarballs
             .bytes(&wanted(packument.name(), version, doc)?)
             .await?;
-        let previous = match previous_on_line(packument, version, Line::Semver) {
+        let previous = match previous_published(packument, version) {
             Some(previous) => self
                 .full_analysis(state, entry, &previous)
                 .await
@@ -234,6 +234,8 @@ impl Analyses {
         let registry = registry_manifest(doc);
         let (advisories, _) = state.advisories().current();
         let label = format!("{}@{version}", packument.name());
+        let registry_hosts = registry_hosts(state);
+        let context = registry_context(packument, version);
         self.run_bounded(label, move || {
             let options = Options {
                 registry_manifest: Some(&registry),
@@ -241,6 +243,8 @@ impl Analyses {
                 previous: previous
                     .as_ref()
                     .map(|(version, analysis)| (version.as_str(), analysis)),
+                registry_hosts: &registry_hosts,
+                context: Some(&context),
                 ..Options::default()
             };
             Analysis::of_tarball(&bytes, &options)
@@ -281,12 +285,16 @@ impl Analyses {
             .await
             .ok()?;
         let registry = registry_manifest(doc);
+        let registry_hosts = registry_hosts(state);
+        let context = registry_context(packument, version);
         let (analysis, took_ms) = self
             .run_bounded(format!("{}@{version}", packument.name()), move || {
                 Analysis::of_tarball(
                     &bytes,
                     &Options {
                         registry_manifest: Some(&registry),
+                        registry_hosts: &registry_hosts,
+                        context: Some(&context),
                         ..Options::default()
                     },
                 )
@@ -345,24 +353,28 @@ impl Analyses {
     /// the version its range resolves to, and Airlock's decision about that version
     /// (analysed here if it never was).
     async fn dependency_risk(&self, state: &AppState, diff: &VersionDiff) -> Vec<Finding> {
+        let prerelease = js_semver::Version::parse(&diff.current)
+            .is_ok_and(|version| !version.pre_release.is_empty());
         let mut facts = Vec::new();
         for added in &diff.dependencies_added {
             let Ok(name) = PackageName::new(&added.name) else {
                 continue;
             };
+            let base = DependencyFacts {
+                name: added.name.clone(),
+                range: added.range.clone(),
+                phantom: added.phantom,
+                prerelease,
+                ..DependencyFacts::default()
+            };
             let Ok(entry) = state.inner.packuments.get(&name, Freshness::Cached).await else {
-                facts.push(DependencyFacts {
-                    name: added.name.clone(),
-                    range: added.range.clone(),
-                    created: None,
-                    versions: 0,
-                    resolved: None,
-                    new_publisher: None,
-                });
+                facts.push(base);
                 continue;
             };
             let packument = entry.packument();
             let resolved = resolve_range(packument, &added.range);
+            let mut decided_codes = Vec::new();
+            let mut install_scripts = false;
             let verdict = match &resolved {
                 Some(version) => {
                     if let Err(error) =
@@ -371,15 +383,18 @@ impl Analyses {
                         tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a new dependency");
                     }
                     let decided = state.inner.gate.decide(&entry);
-                    packument
-                        .version_index(version)
-                        .map(|index| (version.clone(), decided.decisions[index].verdict.clone()))
+                    packument.version_index(version).map(|index| {
+                        let decision = &decided.decisions[index];
+                        decided_codes = decision.reasons.iter().map(|reason| reason.code).collect();
+                        if let Some((_, doc)) = packument.version_at(index) {
+                            install_scripts = has_install_scripts(doc);
+                        }
+                        (version.clone(), decision.verdict.clone())
+                    })
                 }
                 None => None,
             };
             facts.push(DependencyFacts {
-                name: added.name.clone(),
-                range: added.range.clone(),
                 created: packument
                     .versions()
                     .filter_map(|(version, _)| {
@@ -394,6 +409,9 @@ impl Analyses {
                     .as_deref()
                     .and_then(|version| new_publisher(packument, version)),
                 resolved: verdict,
+                resolved_codes: decided_codes,
+                install_scripts,
+                ..base
             });
         }
         dependency_risk(&facts, now())
@@ -485,17 +503,97 @@ fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
     serde_json::Value::Object(value)
 }
 
-/// How wide a release line is when looking for the previous version.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Line {
-    /// The same major, and for 0.x the same minor: what a diff compares with.
-    Semver,
-    /// The same major, 0.x included: what publisher history compares with.
-    Major,
+/// The configured upstream's host: code that talks to it talks to the registry.
+fn registry_hosts(state: &AppState) -> Vec<String> {
+    state
+        .upstream_url()
+        .host_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect()
 }
 
-/// The highest version below `version` on its `line`, prereleases aside.
-pub(crate) fn previous_on_line(packument: &Packument, version: &str, line: Line) -> Option<String> {
+/// What the packument says about the package around `version`.
+pub(crate) fn registry_context(
+    packument: &Packument,
+    version: &str,
+) -> airlock_analyze::RegistryContext {
+    let published = |candidate: &str| {
+        packument
+            .publish_time(candidate)
+            .as_deref()
+            .and_then(Timestamp::parse)
+    };
+    let first = packument
+        .versions()
+        .filter_map(|(candidate, _)| published(candidate))
+        .min();
+    let this = published(version);
+    airlock_analyze::RegistryContext {
+        versions: packument.versions().count(),
+        first_version: match (first, this) {
+            (Some(first), Some(this)) => first == this,
+            _ => packument.versions().count() <= 1,
+        },
+        package_age_days: match (first, this) {
+            (Some(first), Some(this)) => {
+                u64::try_from((this.unix_millis() - first.unix_millis()) / (24 * 3_600_000)).ok()
+            }
+            _ => None,
+        },
+    }
+}
+
+/// Whether a version document runs scripts at install.
+fn has_install_scripts(doc: &VersionDoc) -> bool {
+    doc.get::<serde_json::Map<String, serde_json::Value>>("scripts")
+        .is_some_and(|scripts| {
+            airlock_analyze::manifest::INSTALL_SCRIPTS
+                .iter()
+                .any(|script| scripts.contains_key(*script))
+        })
+}
+
+/// The version published just before `version` on its release line (the same
+/// major, and for 0.x the same minor), prereleases included: what a diff compares
+/// with, since that is what the package looked like when this version appeared.
+/// Without publish times, the highest lower version on the line.
+pub(crate) fn previous_published(packument: &Packument, version: &str) -> Option<String> {
+    let current = js_semver::Version::parse(version).ok()?;
+    let on_line = |candidate: &js_semver::Version| {
+        candidate.major == current.major && (current.major > 0 || candidate.minor == current.minor)
+    };
+    let published = |candidate: &str| {
+        packument
+            .publish_time(candidate)
+            .as_deref()
+            .and_then(Timestamp::parse)
+    };
+    if let Some(this) = published(version) {
+        let before = packument
+            .versions()
+            .filter(|(candidate, _)| *candidate != version)
+            .filter_map(|(candidate, _)| {
+                let parsed = js_semver::Version::parse(candidate).ok()?;
+                let time = published(candidate)?;
+                (on_line(&parsed) && time < this).then(|| (time, candidate.to_owned()))
+            })
+            .max();
+        if let Some((_, candidate)) = before {
+            return Some(candidate);
+        }
+    }
+    packument
+        .versions()
+        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
+        .filter(|candidate| candidate < &current && on_line(candidate))
+        .max()
+        .map(|candidate| candidate.to_string())
+}
+
+/// The highest version below `version` in its major, 0.x included and prereleases
+/// aside: what publisher history compares with.
+pub(crate) fn previous_in_major(packument: &Packument, version: &str) -> Option<String> {
     let current = js_semver::Version::parse(version).ok()?;
     packument
         .versions()
@@ -504,7 +602,6 @@ pub(crate) fn previous_on_line(packument: &Packument, version: &str, line: Line)
             candidate < &current
                 && candidate.pre_release.is_empty()
                 && candidate.major == current.major
-                && (line == Line::Major || current.major > 0 || candidate.minor == current.minor)
         })
         .max()
         .map(|candidate| candidate.to_string())

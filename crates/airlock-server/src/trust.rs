@@ -27,7 +27,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::analyses::{Line, previous_on_line, wanted};
+use crate::analyses::{previous_in_major, wanted};
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::packuments::Entry;
@@ -366,7 +366,7 @@ impl Trust {
     ) -> Result<(), ApiError> {
         let packument = entry.packument();
         let name = packument.name();
-        let previous = previous_on_line(packument, version, Line::Major);
+        let previous = previous_in_major(packument, version);
         for (position, version) in std::iter::once(version)
             .chain(previous.as_deref())
             .enumerate()

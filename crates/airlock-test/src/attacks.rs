@@ -506,6 +506,8 @@ pub fn core_js_like() -> Package {
 pub fn puppeteer_like() -> Package {
     PackageBuilder::new("puppeteer", "24.0.0")
         .script("postinstall", "node install.mjs")
+        // What the real package downloads browsers with.
+        .dependency("@puppeteer/browsers", "2.6.1")
         .file(
             "install.mjs",
             "import { execFileSync } from 'node:child_process';\nimport https from 'node:https';\nimport fs from 'node:fs';\nconst base = 'https://storage.example.invalid/chrome-for-testing-public';\nconst url = `${base}/131.0.6778.204/linux64/chrome-linux64.zip`;\nhttps.get(url, (res) => res.pipe(fs.createWriteStream('chrome.zip')).on('finish', () => execFileSync('unzip', ['-q', 'chrome.zip'])));\n",

@@ -14,7 +14,7 @@ use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use url::Url;
 
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SetupArgs};
 
 pub(crate) const DEFAULT_LISTEN: SocketAddr =
     SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4873);
@@ -204,6 +204,30 @@ impl Settings {
             server,
         })
     }
+}
+
+/// The upstream a one-shot command compares code against, without remembering it:
+/// flags and variables, the configuration file, the data directory's remembered
+/// upstream, then npm's own setting; `None` when none of them names one.
+pub(crate) async fn upstream_for_analysis(args: &SetupArgs) -> anyhow::Result<Option<Url>> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => RawConfig::default(),
+    };
+    if let Some(url) = args.upstream.clone().or(file.upstream.url) {
+        return Ok(Some(url));
+    }
+    let data_dir = match args.data_dir.clone().or(file.data_dir) {
+        Some(dir) => dir,
+        None => default_data_dir()?,
+    };
+    let remembered = data_dir.join(REMEMBERED);
+    if remembered.exists()
+        && let Some(url) = read_config(&remembered)?.upstream.url
+    {
+        return Ok(Some(url));
+    }
+    Ok(airlock_upstream::detect::npm_registry().await.ok())
 }
 
 fn read_config(path: &Path) -> anyhow::Result<RawConfig> {

@@ -66,7 +66,11 @@ impl FileContext<'_> {
 
 pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut push = |finding: Finding| {
+    let mut push = |mut finding: Finding| {
+        // What no install or import runs is shown, not acted on.
+        if finding.reach == Reach::Elsewhere && finding.code != Code::AnalysisIncomplete {
+            finding.severity = finding.severity.min(Low);
+        }
         if finding.severity > Info || findings.len() < 50 {
             findings.push(finding);
         }
@@ -85,7 +89,16 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             None,
         ));
     }
-    if let Some(error) = &facts.parse_error {
+    if let Some(depth) = facts.too_deep {
+        push(context.finding(
+            Code::AnalysisIncomplete,
+            High,
+            Confidence::High,
+            format!("brackets nest {depth} deep, more than any real code: not parsed, so what it does is unknown"),
+            None,
+        ));
+    }
+    if let Some(error) = facts.parse_error.as_ref().filter(|_| facts.too_deep.is_none()) {
         push(context.finding(
             Code::UnparsableCode,
             context.severity(ByReach(Low, Info, Info)),
@@ -144,11 +157,41 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         ));
     }
 
+    // Renamed by an obfuscator: most declared names look generated. Obfuscation
+    // alone is what commercial code ships; with code that can reach the machine or
+    // the network it is how droppers hide.
+    if facts.long_names >= 12 && facts.random_names * 3 >= facts.long_names {
+        let capable = !facts.spawns.is_empty()
+            || !facts.dynamic.is_empty()
+            || facts.requires.iter().any(|(module, _)| {
+                is_network_module(module) || module.trim_start_matches("node:") == "child_process"
+            });
+        push(context.finding(
+            Code::ObfuscatedCode,
+            if capable {
+                context.severity(ByReach(Critical, High, Medium))
+            } else {
+                context.severity(ByReach(Medium, Low, Info))
+            },
+            Confidence::Medium,
+            format!(
+                "{} of {} declared names look generated: the output of an obfuscator{}",
+                facts.random_names,
+                facts.long_names,
+                if capable {
+                    ", in code that starts processes, evaluates code or uses the network"
+                } else {
+                    ""
+                }
+            ),
+            None,
+        ));
+    }
     if let Some(site) = facts.computed_requires.first() {
         let severity = if hides {
             context.severity(ByReach(High, Medium, Low))
         } else {
-            context.bundle_softened(context.severity(ByReach(Medium, Info, Info)))
+            context.bundle_softened(context.severity(ByReach(Low, Info, Info)))
         };
         push(context.finding(
             Code::DynamicCode,
@@ -206,7 +249,9 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
     {
         let interesting = found.address
             || found.credential.is_some()
-            || found.private_store.is_some()
+            || found.browser.is_some()
+            || found.wallet.is_some()
+            || found.discord.is_some()
             || found.persistence.is_some()
             || found.publishes
             || hidden.is_some()
@@ -278,23 +323,24 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         // location matters more when the file also writes files.
         let writes = !facts.fs_changes.is_empty();
         let named_paths = [
+            // Naming a path is weak: what reads or writes it shows in the flow.
             (
                 found.credential,
                 Code::CredentialAccess,
-                ByReach(High, Low, Info),
+                ByReach(Medium, Low, Info),
             ),
             (
-                found.private_store,
+                found.browser.or(found.wallet).or(found.discord),
                 Code::SensitiveFileAccess,
-                ByReach(High, Medium, Low),
+                ByReach(Medium, Low, Info),
             ),
             (
                 found.persistence,
                 Code::SensitiveFileAccess,
                 if writes {
-                    ByReach(High, Low, Info)
+                    ByReach(Medium, Low, Info)
                 } else {
-                    ByReach(Medium, Info, Info)
+                    ByReach(Low, Info, Info)
                 },
             ),
         ];
@@ -319,9 +365,16 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             ));
         }
         if let Some((how, decoded)) = hidden {
+            // Inlined workers and data carry addresses and `require`; payloads carry
+            // processes, evaluation, shells and credentials.
+            let dangerous = strings::dangerous_tell(decoded);
             push(context.finding(
                 Code::ObfuscatedCode,
-                context.bundle_softened(context.severity(ByReach(Critical, High, Medium))),
+                if dangerous {
+                    context.bundle_softened(context.severity(ByReach(Critical, High, Medium)))
+                } else {
+                    context.severity(ByReach(Low, Info, Info))
+                },
                 Confidence::Medium,
                 format!(
                     "a {how} string hides `{}`",
@@ -466,6 +519,49 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         ));
     }
 
+    // Protestware: behaviour reserved for machines in one country. A time-zone
+    // database names every zone; a file that names one country's and reads where
+    // the machine is has singled it out.
+    let zones_targeted = facts.reads_locale
+        && !facts.country_targets.is_empty()
+        && facts.country_targets.len() * 2
+            >= facts
+                .strings
+                .iter()
+                .filter(|(text, _)| {
+                    text.contains('/')
+                        && text.chars().next().is_some_and(char::is_uppercase)
+                        && !text.contains(' ')
+                })
+                .count();
+    let geolocated = !facts.country_names.is_empty()
+        && facts.hosts.iter().any(|host| {
+            crate::js::literals::classify_host(host, host)
+                == crate::js::literals::HostClass::IpLookup
+        });
+    let target_site = if zones_targeted {
+        facts.country_targets.first()
+    } else {
+        facts.country_names.first()
+    };
+    if let Some(site) = target_site.filter(|_| zones_targeted || geolocated) {
+        let harms = !facts.fs_changes.is_empty();
+        push(context.finding(
+            Code::Sabotage,
+            if harms {
+                context.severity(ByReach(Critical, Critical, High))
+            } else {
+                context.severity(ByReach(Medium, Medium, Low))
+            },
+            Confidence::Medium,
+            if harms {
+                "acts on machines in one country (time zone or locale) and changes files: protestware".to_owned()
+            } else {
+                "acts on machines in one country (time zone or locale): protestware".to_owned()
+            },
+            Some(site),
+        ));
+    }
     if let (Some(hook), false) = (facts.hooks.first(), facts.wallet_patterns.is_empty()) {
         push(context.finding(
             Code::CredentialAccess,
@@ -522,36 +618,4 @@ pub(crate) fn is_network_module(module: &str) -> bool {
         module.strip_prefix("node:").unwrap_or(module),
         "http" | "https" | "net" | "dgram" | "dns" | "tls" | "http2"
     )
-}
-
-/// Findings for a shell script or a lifecycle command line.
-pub(crate) fn judge_shell(text: &str, context: &FileContext<'_>) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for (number, line_text) in (1u32..).zip(text.lines()) {
-        if let Some(tool) = strings::downloader(line_text) {
-            findings.push(context.finding(
-                Code::ProcessSpawn,
-                context.severity(ByReach(Critical, Medium, Low)),
-                Confidence::High,
-                format!("downloads with {tool} from a script"),
-                Some(&Site {
-                    line: number,
-                    text: line_text.to_owned(),
-                }),
-            ));
-        }
-        if strings::publishes(line_text) {
-            findings.push(context.finding(
-                Code::SelfPropagation,
-                context.severity(ByReach(Critical, Low, Info)),
-                Confidence::Medium,
-                "runs `npm publish` from a script".to_owned(),
-                Some(&Site {
-                    line: number,
-                    text: line_text.to_owned(),
-                }),
-            ));
-        }
-    }
-    findings
 }

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use super::flow::{FileFlow, FlowBuilder};
 use super::strings::Markers;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -74,6 +75,10 @@ pub(crate) struct FileFacts {
     pub(crate) wallet_patterns: Vec<Site>,
     /// Distinct `_0x1a2b`-style identifiers.
     pub(crate) hex_identifiers: usize,
+    /// Distinct declared names of five characters or more, and how many of them look
+    /// generated (`XNjfXHs`, `u8_bNby`): obfuscators rename everything so.
+    pub(crate) long_names: usize,
+    pub(crate) random_names: usize,
     /// Calls through a computed member with a computed key (`m[d('x')](...)`).
     pub(crate) computed_calls: usize,
     /// DNS lookups of names built at runtime (data smuggled out in the name).
@@ -82,6 +87,47 @@ pub(crate) struct FileFacts {
     pub(crate) host_info: Vec<Site>,
     /// Network calls whose arguments name key material (`privateKey`, `mnemonic`).
     pub(crate) key_exfiltration: Vec<Site>,
+    /// Literals naming one country's time zones, locales or name, in a file that
+    /// also reads where the machine is (`Intl…timeZone`, the locale): geo-targeting.
+    pub(crate) country_targets: Vec<Site>,
+    /// Literals naming those countries (compared with a geolocation answer).
+    pub(crate) country_names: Vec<Site>,
+    /// Reads the machine's time zone or locale.
+    pub(crate) reads_locale: bool,
+    /// Shows something to the user at once (`alert`, `window.open`).
+    pub(crate) shows_user: bool,
+    /// Where values flow in this file, to be linked with the package's other files.
+    pub(crate) flow: FileFlow,
+    /// The deepest nesting of brackets, when it was too deep to parse.
+    pub(crate) too_deep: Option<usize>,
+}
+
+/// Nesting deeper than this is not parsed: no real code nests so deep, and a
+/// recursive-descent parser would need an unbounded stack for it.
+pub(crate) const MAX_NESTING: usize = 1000;
+
+/// The deepest nesting of brackets in `source`, counted on the raw text (strings
+/// and comments included: an over-estimate only makes the check stricter), stopping
+/// as soon as `limit` is passed.
+pub(crate) fn nesting_depth(source: &str, limit: usize) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0usize;
+    for byte in source.bytes() {
+        match byte {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > deepest {
+                    deepest = depth;
+                    if deepest > limit {
+                        return deepest;
+                    }
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Parses `source` and collects its facts. Parsing is tolerant: a file with syntax
@@ -103,8 +149,27 @@ pub(crate) fn scan(path: &str, source: &str) -> FileFacts {
 }
 
 fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
+    let depth = nesting_depth(source, MAX_NESTING);
+    if depth > MAX_NESTING {
+        return FileFacts {
+            parse_error: Some(format!("brackets nest more than {MAX_NESTING} deep")),
+            too_deep: Some(depth),
+            ..FileFacts::default()
+        };
+    }
     let source_type = source_type(path);
-    let parsed = Parser::new(allocator, source, source_type).parse();
+    let mut parsed = Parser::new(allocator, source, source_type).parse();
+    // Old CommonJS is sloppy-mode script: `package`, `let` or `yield` as names, octal
+    // escapes. What does not parse as a module may parse as a script.
+    if (parsed.panicked || !parsed.diagnostics.is_empty())
+        && source_type.is_javascript()
+        && !path.ends_with(".mjs")
+    {
+        let sloppy = Parser::new(allocator, source, SourceType::script().with_jsx(true)).parse();
+        if !sloppy.panicked && sloppy.diagnostics.len() < parsed.diagnostics.len() {
+            parsed = sloppy;
+        }
+    }
     let mut scanner = Scanner {
         source,
         lines: LineIndex::new(source),
@@ -113,6 +178,7 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
         child_process_aliases: HashSet::new(),
         spawn_functions: HashSet::new(),
         hex_identifiers: HashSet::new(),
+        names: HashSet::new(),
     };
     if parsed.panicked || !parsed.diagnostics.is_empty() {
         scanner.facts.parse_error = Some(
@@ -124,7 +190,29 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     }
     scanner.visit_program(&parsed.program);
     let mut facts = scanner.facts;
+    // The parser stops at the first error it cannot recover from; the strings after
+    // it still say what the file would do.
+    if facts.parse_error.is_some() {
+        let known: HashSet<(String, u32)> = facts.strings.iter().cloned().collect();
+        for (text, line) in lexical_strings(source, &LineIndex::new(source)) {
+            if text.len() >= 4 && !known.contains(&(text.clone(), line)) {
+                facts.strings.push((text, line));
+            }
+        }
+    }
+    let semantic = oxc_semantic::SemanticBuilder::new().build(&parsed.program);
+    let scoping = semantic.semantic.scoping();
+    let line_of = |offset: u32| scanner.lines.line(offset);
+    let mut builder = FlowBuilder::new(source, scoping, &line_of);
+    builder.visit_program(&parsed.program);
+    facts.flow = builder.finish();
     facts.hex_identifiers = scanner.hex_identifiers.len();
+    facts.long_names = scanner.names.len();
+    facts.random_names = scanner
+        .names
+        .iter()
+        .filter(|name| random_name(name))
+        .count();
     // Read each string for the rules here, on the scanning thread: judging the files
     // comes after the reach of every file is known, one file after the other.
     facts.markers = facts
@@ -153,6 +241,89 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
         }
     }
     facts
+}
+
+/// The string literals of a file read as text, for files that do not parse: quotes,
+/// backslash escapes and comments are honoured, nothing else.
+fn lexical_strings(source: &str, lines: &LineIndex) -> Vec<(String, u32)> {
+    let bytes = source.as_bytes();
+    let mut found = Vec::new();
+    let mut index = 0;
+    while index < bytes.len() && found.len() < 100_000 {
+        match bytes[index] {
+            b'/' if bytes.get(index + 1) == Some(&b'/') => {
+                index = memchr::memchr(b'\n', &bytes[index..]).map_or(bytes.len(), |at| index + at);
+            }
+            b'/' if bytes.get(index + 1) == Some(&b'*') => {
+                index = memchr::memmem::find(&bytes[index + 2..], b"*/")
+                    .map_or(bytes.len(), |at| index + at + 4);
+            }
+            quote @ (b'"' | b'\'' | b'`') => {
+                let start = index + 1;
+                let mut end = start;
+                while end < bytes.len()
+                    && bytes[end] != quote
+                    && (quote == b'`' || bytes[end] != b'\n')
+                {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                let end = end.min(bytes.len());
+                if let Some(text) = source.get(start..end) {
+                    let offset = u32::try_from(start).unwrap_or(u32::MAX);
+                    found.push((text.to_owned(), lines.line(offset)));
+                }
+                index = end + 1;
+            }
+            _ => index += 1,
+        }
+    }
+    found
+}
+
+/// Time zones, locales and names that protestware has singled out (Russia and
+/// Belarus, 2022): a literal that is one of them.
+pub(crate) fn targeted_zone(text: &str) -> bool {
+    const ZONES: [&str; 30] = [
+        "Europe/Moscow",
+        "Europe/Kaliningrad",
+        "Europe/Samara",
+        "Europe/Volgograd",
+        "Europe/Saratov",
+        "Europe/Ulyanovsk",
+        "Europe/Astrakhan",
+        "Europe/Kirov",
+        "Europe/Simferopol",
+        "Europe/Minsk",
+        "Asia/Yekaterinburg",
+        "Asia/Omsk",
+        "Asia/Novosibirsk",
+        "Asia/Barnaul",
+        "Asia/Tomsk",
+        "Asia/Novokuznetsk",
+        "Asia/Krasnoyarsk",
+        "Asia/Irkutsk",
+        "Asia/Chita",
+        "Asia/Yakutsk",
+        "Asia/Khandyga",
+        "Asia/Vladivostok",
+        "Asia/Ust-Nera",
+        "Asia/Magadan",
+        "Asia/Sakhalin",
+        "Asia/Srednekolymsk",
+        "Asia/Kamchatka",
+        "Asia/Anadyr",
+        "W-SU",
+        "MSK",
+    ];
+    ZONES.contains(&text)
+}
+
+/// Country names an IP-geolocation answer is compared with.
+pub(crate) fn targeted_country(text: &str) -> bool {
+    matches!(
+        text,
+        "Russia" | "Belarus" | "russia" | "belarus" | "Russian Federation" | "RU" | "BY"
+    )
 }
 
 /// How many hosts an analysis keeps.
@@ -227,6 +398,7 @@ struct Scanner<'s> {
     /// Names bound to its spawning functions.
     spawn_functions: HashSet<String>,
     hex_identifiers: HashSet<String>,
+    names: HashSet<String>,
 }
 
 impl Scanner<'_> {
@@ -315,6 +487,43 @@ impl Scanner<'_> {
 
 fn strip_node_prefix(specifier: &str) -> &str {
     specifier.strip_prefix("node:").unwrap_or(specifier)
+}
+
+/// A name that reads as generated rather than written: no pronounceable parts
+/// (few vowels) split by irregular case and digits (`XNjfXHs`, `u8_bNby`, `tt7kLh9`),
+/// unlike `getElementById`, `utf8Decode` or `HTMLElement`.
+pub(crate) fn random_name(name: &str) -> bool {
+    let letters: Vec<char> = name.chars().filter(char::is_ascii_alphabetic).collect();
+    if name.len() < 5 || name.len() > 16 || letters.len() < 4 || name.starts_with("_0x") {
+        return false;
+    }
+    let vowels = letters
+        .iter()
+        .filter(|c| matches!(c.to_ascii_lowercase(), 'a' | 'e' | 'i' | 'o' | 'u'))
+        .count();
+    let upper = letters.iter().filter(|c| c.is_ascii_uppercase()).count();
+    let lower = letters.len() - upper;
+    // Case changes inside the name: camelCase has one per word; generated names
+    // switch every character or two.
+    let chars: Vec<char> = name.chars().collect();
+    let switches = chars
+        .windows(2)
+        .filter(|pair| {
+            (pair[0].is_ascii_lowercase() && pair[1].is_ascii_uppercase())
+                || (pair[0].is_ascii_uppercase() && pair[1].is_ascii_lowercase())
+                || (pair[0].is_ascii_digit() != pair[1].is_ascii_digit())
+        })
+        .count();
+    let inner_digit = chars.windows(3).any(|window| {
+        window[0].is_ascii_alphabetic()
+            && window[1].is_ascii_digit()
+            && (window[2].is_ascii_alphabetic() || window[2] == '_')
+    });
+    let mixed = upper > 0 && lower > 0;
+    let few_vowels = vowels * 5 < letters.len();
+    mixed
+        && switches * 3 >= name.len()
+        && (few_vowels || (inner_digit && vowels * 3 < letters.len()))
 }
 
 fn is_hex_identifier(name: &str) -> bool {
@@ -613,6 +822,14 @@ impl<'a> Visit<'a> for Scanner<'_> {
 
     fn visit_string_literal(&mut self, literal: &StringLiteral<'a>) {
         let value = literal.value.as_str();
+        if targeted_zone(value) && self.facts.country_targets.len() < 100 {
+            let site = self.site(literal.span);
+            self.facts.country_targets.push(site);
+        }
+        if targeted_country(value) && self.facts.country_names.len() < 100 {
+            let site = self.site(literal.span);
+            self.facts.country_names.push(site);
+        }
         if value.len() >= 4 {
             let line = self.lines.line(literal.span.start);
             if is_embedded_data(value) {
@@ -653,6 +870,14 @@ impl<'a> Visit<'a> for Scanner<'_> {
     }
 
     fn visit_static_member_expression(&mut self, member: &StaticMemberExpression<'a>) {
+        if matches!(
+            member.property.name.as_str(),
+            "timeZone" | "resolvedOptions" | "language" | "languages"
+        ) || (is_process_env(&member.object)
+            && matches!(member.property.name.as_str(), "TZ" | "LANG" | "LC_ALL"))
+        {
+            self.facts.reads_locale = true;
+        }
         if is_process_env(&member.object) {
             let line = self.lines.line(member.span.start);
             self.facts
@@ -664,10 +889,17 @@ impl<'a> Visit<'a> for Scanner<'_> {
 
     fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
         self.note_identifier(identifier.name.as_str());
+        if matches!(identifier.name.as_str(), "alert" | "confirm") {
+            self.facts.shows_user = true;
+        }
     }
 
     fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
         self.note_identifier(identifier.name.as_str());
+        let name = identifier.name.as_str();
+        if name.len() >= 5 && self.names.len() < 20_000 {
+            self.names.insert(name.to_owned());
+        }
     }
 
     fn visit_binary_expression(&mut self, binary: &BinaryExpression<'a>) {
@@ -815,6 +1047,33 @@ mod tests {
         );
         assert_eq!(facts.top_level_loops.len(), 1);
         assert_eq!(facts.top_level_loops[0].line, 2);
+    }
+
+    #[test]
+    fn generated_names_are_told_from_written_ones() {
+        for generated in [
+            "XNjfXHs", "u8_bNby", "tt7kLh9", "GyqYYWz", "TcZBs5D", "jJmtKpM", "dB5B8u",
+        ] {
+            assert!(random_name(generated), "{generated}");
+        }
+        for written in [
+            "getElementById",
+            "utf8Decode",
+            "HTMLElement",
+            "XMLHttpRequest",
+            "toUpperCase",
+            "base64Encode",
+            "sha256",
+            "innerHTML",
+            "isNaN",
+            "mat4x4",
+            "vec3f",
+            "ZLIB_VERSION",
+            "onReadyStateChange",
+            "http2Session",
+        ] {
+            assert!(!random_name(written), "{written}");
+        }
     }
 
     #[test]

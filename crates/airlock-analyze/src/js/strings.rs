@@ -139,24 +139,78 @@ const CREDENTIAL_PATHS: [(&str, &str); 12] = [
     (".ssh/", "SSH keys"),
     ("id_ed25519", "SSH keys"),
 ];
-/// Wallets and browser stores.
-const PRIVATE_STORES: [(&str, &str); 9] = [
+/// Browser profile files: saved passwords, cookies, form data, the key that opens them.
+const BROWSER_PATHS: [(&str, &str); 8] = [
+    ("Login Data", "browser saved passwords"),
+    ("Local State", "the browser's key store"),
+    ("Web Data", "browser form data"),
+    ("Network/Cookies", "browser cookies"),
+    ("Cookies/Cookies", "browser cookies"),
+    ("logins.json", "Firefox saved passwords"),
+    ("key4.db", "Firefox's key store"),
+    ("cookies.sqlite", "Firefox cookies"),
+];
+/// Wallet files and wallet extensions' stores.
+const WALLET_PATHS: [(&str, &str); 14] = [
     ("wallet.dat", "a Bitcoin wallet"),
     (".electrum", "an Electrum wallet"),
     ("exodus.wallet", "an Exodus wallet"),
     (".ethereum/keystore", "an Ethereum keystore"),
     ("solana/id.json", "a Solana keypair"),
+    ("com.liberty.jaxx", "a Jaxx wallet"),
+    ("Local Extension Settings", "browser extension stores"),
     (
         "nkbihfbeogaeaoehlefnkodbefgpgknn",
         "the MetaMask extension store",
     ),
-    ("Login Data", "browser saved passwords"),
-    ("Local Extension Settings", "browser extension stores"),
-    ("Cookies/Cookies", "browser cookies"),
+    (
+        "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+        "the Phantom extension store",
+    ),
+    (
+        "hnfanknocfeofbddgcijnmhnfnkdnaad",
+        "the Coinbase Wallet extension store",
+    ),
+    (
+        "ibnejdfjmmkpcnlpebklmnkoeoihofec",
+        "the TronLink extension store",
+    ),
+    (
+        "fhbohimaelbohpjbbldcngcnapndodjp",
+        "the Binance Wallet extension store",
+    ),
+    (
+        "fnjhmkhhmkbjkkabndcnnogagogbneec",
+        "the Ronin extension store",
+    ),
+    (
+        "egjidjbpglichdcondbcbdnbeeppgdph",
+        "the Trust Wallet extension store",
+    ),
+];
+/// Discord's token stores.
+const DISCORD_PATHS: [(&str, &str); 5] = [
+    ("Local Storage/leveldb", "Discord's token store (leveldb)"),
+    ("Local Storage\\leveldb", "Discord's token store (leveldb)"),
+    ("discordcanary", "Discord Canary's profile"),
+    ("discordptb", "Discord PTB's profile"),
+    ("Lightcord", "Lightcord's profile"),
+];
+/// Files that describe the host and its users.
+const SYSTEM_PATHS: [(&str, &str); 5] = [
+    ("/etc/passwd", "the user list (/etc/passwd)"),
+    ("/etc/shadow", "password hashes (/etc/shadow)"),
+    (".bash_history", "shell history"),
+    (".zsh_history", "shell history"),
+    ("/proc/self/environ", "the process environment"),
 ];
 /// Places that make code run again later, or run in CI.
-const PERSISTENCE_PATHS: [(&str, &str); 8] = [
+const PERSISTENCE_PATHS: [(&str, &str); 12] = [
     (".github/workflows", "a GitHub Actions workflow"),
+    ("authorized_keys", "SSH authorized keys"),
+    ("/.profile", "a shell start-up file"),
+    ("/etc/systemd/system", "a systemd service"),
+    (".config/autostart", "a desktop autostart entry"),
     (".bashrc", "a shell start-up file"),
     (".zshrc", "a shell start-up file"),
     (".bash_profile", "a shell start-up file"),
@@ -246,6 +300,25 @@ const TELLS: [&str; 14] = [
     "curl ",
 ];
 
+/// Tells that only a payload has: processes, evaluation, shells, credentials.
+pub(crate) fn dangerous_tell(decoded: &str) -> bool {
+    [
+        "child_process",
+        "execSync",
+        "spawn",
+        "eval(",
+        "/bin/sh",
+        "cmd.exe",
+        "powershell",
+        ".npmrc",
+        "process.env",
+        "unlink",
+        "curl ",
+    ]
+    .iter()
+    .any(|tell| decoded.contains(tell))
+}
+
 /// What a string says once reversed or base64-decoded, when that reveals a tell.
 #[cfg(test)]
 pub(crate) fn hidden_text(text: &str) -> Option<(&'static str, String)> {
@@ -268,20 +341,37 @@ pub(crate) fn hidden_text_with(text: &str, found: &Markers) -> Option<(&'static 
             return Some(("reversed", reversed));
         }
     }
-    if let Some(decoded) = hex_text(text)
-        && (TELLS.iter().any(|tell| decoded.contains(tell)) || decoded == "crypto")
-    {
-        return Some(("hex", decoded));
+    decoded_layers(text, 0)
+}
+
+/// Hex and base64, and one inside the other (a hex string of base64 of code).
+fn decoded_layers(text: &str, depth: u32) -> Option<(&'static str, String)> {
+    let told = |decoded: &str| TELLS.iter().any(|tell| decoded.contains(tell));
+    if let Some(decoded) = hex_text(text) {
+        if told(&decoded) || decoded == "crypto" {
+            return Some(("hex", decoded));
+        }
+        if depth < 2
+            && let Some((_, inner)) = decoded_layers(&decoded, depth + 1)
+        {
+            return Some(("hex-encoded base64", inner));
+        }
     }
     if !looks_base64(text) {
         return None;
     }
     let reversed: String = text.chars().rev().collect();
     for candidate in [text, reversed.as_str()] {
-        if let Some(decoded) = base64_text(candidate)
-            && TELLS.iter().any(|tell| decoded.contains(tell))
-        {
-            return Some(("base64", decoded));
+        if let Some(decoded) = base64_text(candidate) {
+            if told(&decoded) {
+                return Some(("base64", decoded));
+            }
+            if depth < 2
+                && looks_base64(&decoded)
+                && let Some((_, inner)) = decoded_layers(&decoded, depth + 1)
+            {
+                return Some(("nested base64", inner));
+            }
         }
     }
     None
@@ -304,6 +394,31 @@ const REVERSED_TELLS: [&str; 14] = [
     "knilnu",
     " lruc",
 ];
+
+/// The bytes of a base64 text (standard, unpadded or URL-safe alphabet).
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let trimmed = text.trim();
+    base64::engine::general_purpose::STANDARD
+        .decode(trimmed)
+        .or_else(|_| {
+            base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('='))
+        })
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed.trim_end_matches('='))
+        })
+        .ok()
+}
+
+/// The bytes of an even-length hex text.
+pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+        .collect()
+}
 
 /// The text of an even-length hex literal (`"63727970746f"` is `crypto`).
 fn hex_text(text: &str) -> Option<String> {
@@ -348,15 +463,7 @@ fn base64_text(text: &str) -> Option<String> {
     {
         return None;
     }
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(trimmed)
-        .or_else(|_| {
-            base64::engine::general_purpose::STANDARD_NO_PAD.decode(trimmed.trim_end_matches('='))
-        })
-        .or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(trimmed.trim_end_matches('='))
-        })
-        .ok()?;
+    let bytes = decode_base64(trimmed)?;
     let printable = bytes
         .iter()
         .filter(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
@@ -369,7 +476,10 @@ fn base64_text(text: &str) -> Option<String> {
 #[expect(clippy::struct_excessive_bools, reason = "one flag per kind of marker")]
 pub(crate) struct Markers {
     pub(crate) credential: Option<&'static str>,
-    pub(crate) private_store: Option<&'static str>,
+    pub(crate) browser: Option<&'static str>,
+    pub(crate) wallet: Option<&'static str>,
+    pub(crate) discord: Option<&'static str>,
+    pub(crate) system: Option<&'static str>,
     pub(crate) persistence: Option<&'static str>,
     pub(crate) publishes: bool,
     pub(crate) tell: bool,
@@ -380,7 +490,10 @@ pub(crate) struct Markers {
 #[derive(Clone, Copy)]
 enum Marker {
     Credential(&'static str),
-    PrivateStore(&'static str),
+    Browser(&'static str),
+    Wallet(&'static str),
+    Discord(&'static str),
+    System(&'static str),
     Persistence(&'static str),
     Publish,
     Tell,
@@ -391,6 +504,28 @@ enum Marker {
 /// Every word the rules look for, in one automaton: a string is read once, however
 /// many rules there are.
 static MARKERS: LazyLock<(AhoCorasick, Vec<Marker>)> = LazyLock::new(|| {
+    let patterns = &*MARKER_PATTERNS;
+    let markers = marker_table()
+        .into_iter()
+        .map(|(_, marker)| marker)
+        .collect();
+    let automaton = AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(patterns)
+        .expect("the marker patterns are valid");
+    (automaton, markers)
+});
+
+/// The patterns of [`MARKERS`], in its order.
+static MARKER_PATTERNS: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    marker_table()
+        .into_iter()
+        .map(|(pattern, _)| pattern)
+        .collect()
+});
+
+fn marker_table() -> Vec<(&'static str, Marker)> {
     let mut patterns: Vec<&'static str> = Vec::new();
     let mut markers = Vec::new();
     let mut add = |pattern: &'static str, marker: Marker| {
@@ -400,8 +535,17 @@ static MARKERS: LazyLock<(AhoCorasick, Vec<Marker>)> = LazyLock::new(|| {
     for (pattern, what) in CREDENTIAL_PATHS {
         add(pattern, Marker::Credential(what));
     }
-    for (pattern, what) in PRIVATE_STORES {
-        add(pattern, Marker::PrivateStore(what));
+    for (pattern, what) in BROWSER_PATHS {
+        add(pattern, Marker::Browser(what));
+    }
+    for (pattern, what) in WALLET_PATHS {
+        add(pattern, Marker::Wallet(what));
+    }
+    for (pattern, what) in DISCORD_PATHS {
+        add(pattern, Marker::Discord(what));
+    }
+    for (pattern, what) in SYSTEM_PATHS {
+        add(pattern, Marker::System(what));
     }
     for (pattern, what) in PERSISTENCE_PATHS {
         add(pattern, Marker::Persistence(what));
@@ -416,22 +560,28 @@ static MARKERS: LazyLock<(AhoCorasick, Vec<Marker>)> = LazyLock::new(|| {
         add(pattern, Marker::ReversedTell);
     }
     add("http", Marker::Address);
-    let automaton = AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(&patterns)
-        .expect("the marker patterns are valid");
-    (automaton, markers)
-});
+    patterns.into_iter().zip(markers).collect()
+}
 
 /// The markers in `text`, in one pass.
 pub(crate) fn markers(text: &str) -> Markers {
     let (automaton, kinds) = &*MARKERS;
     let mut found = Markers::default();
     for hit in automaton.find_iter(text) {
-        match kinds[hit.pattern().as_usize()] {
+        let kind = kinds[hit.pattern().as_usize()];
+        // Profile file names are ordinary words in other cases ("local state").
+        if let Marker::Browser(_) | Marker::Discord(_) = kind {
+            let exact = MARKER_PATTERNS[hit.pattern().as_usize()];
+            if text.get(hit.start()..hit.end()) != Some(exact) {
+                continue;
+            }
+        }
+        match kind {
             Marker::Credential(what) => found.credential = found.credential.or(Some(what)),
-            Marker::PrivateStore(what) => found.private_store = found.private_store.or(Some(what)),
+            Marker::Browser(what) => found.browser = found.browser.or(Some(what)),
+            Marker::Wallet(what) => found.wallet = found.wallet.or(Some(what)),
+            Marker::Discord(what) => found.discord = found.discord.or(Some(what)),
+            Marker::System(what) => found.system = found.system.or(Some(what)),
             Marker::Persistence(what) => found.persistence = found.persistence.or(Some(what)),
             Marker::Publish => found.publishes = true,
             Marker::Tell => found.tell = true,

@@ -39,8 +39,20 @@ struct ScanReport {
 pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let mut all_allowed = true;
     let several = args.targets.len() > 1;
+    // Code that talks to the configured registry talks to the registry, not to a
+    // host of its author's choosing.
+    let registry_hosts: Vec<String> =
+        if args.targets.iter().any(|target| Path::new(target).exists()) {
+            crate::config::upstream_for_analysis(&args.setup)
+                .await?
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
     for target in &args.targets {
-        let report = report(target, &args).await?;
+        let report = report(target, &args, &registry_hosts).await?;
         all_allowed &= report.verdict == Verdict::Allow;
         if args.server.json && several {
             println!("{}", serde_json::to_string(&report)?);
@@ -57,10 +69,14 @@ pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn report(target: &str, args: &ScanArgs) -> anyhow::Result<ScanReport> {
+async fn report(
+    target: &str,
+    args: &ScanArgs,
+    registry_hosts: &[String],
+) -> anyhow::Result<ScanReport> {
     let path = Path::new(target);
     if path.exists() {
-        return local(path, args.setup.policy.as_deref());
+        return local(path, args.setup.policy.as_deref(), registry_hosts);
     }
     let check = if args.standalone {
         super::check::standalone_report(target, &args.setup).await?
@@ -83,16 +99,24 @@ async fn report(target: &str, args: &ScanArgs) -> anyhow::Result<ScanReport> {
 }
 
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
-fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
+fn local(
+    path: &Path,
+    policy: Option<&Path>,
+    registry_hosts: &[String],
+) -> anyhow::Result<ScanReport> {
     let started = std::time::Instant::now();
+    let options = Options {
+        registry_hosts,
+        ..Options::default()
+    };
     let analysis = if path.is_dir() {
         let archive = Archive::from_files(walk(path)?, &Limits::default());
-        Analysis::of_archive(&archive, &Options::default())
+        Analysis::of_archive(&archive, &options)
     } else {
         let bytes =
             std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
         // As the proxy reads a tarball: scanning starts while the rest inflates.
-        Analysis::of_tarball(&bytes, &Options::default())
+        Analysis::of_tarball(&bytes, &options)
     };
     let policy = match policy {
         Some(file) => {
@@ -109,10 +133,12 @@ fn local(path: &Path, policy: Option<&Path>) -> anyhow::Result<ScanReport> {
         .clone()
         .unwrap_or_else(|| path.display().to_string());
     let version = analysis.manifest.version.clone().unwrap_or_default();
-    let reasons = match PackageName::new(&package) {
-        Ok(name) => airlock_analyze::reasons(&analysis.findings, &name, &version, &policy),
-        Err(_) => Vec::new(),
-    };
+    // A directory or tarball without a usable name is still judged, under the
+    // policy's rules for no package in particular.
+    let name = PackageName::new(&package)
+        .or_else(|_| PackageName::new("unnamed-package"))
+        .expect("a valid package name");
+    let reasons = airlock_analyze::reasons(&analysis.findings, &name, &version, &policy);
     let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
         verdict.max(reason.action.clone())
     });
@@ -196,6 +222,9 @@ fn describe(report: &ScanReport) -> String {
             finding.location(),
             finding.message
         );
+        if let Some(rule) = &finding.rule {
+            let _ = writeln!(out, "           rule {rule}: {}", finding.trail_text());
+        }
         if !finding.snippet.is_empty() {
             let _ = writeln!(out, "           | {}", finding.snippet);
         }

@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Detection benchmark: `airlock scan` on real malware it was tuned on, on real malware
+from families it never saw, and on real popular packages.
+
+Malware: bench/malware/samples.json lists real malicious npm versions by family, each
+family assigned to `tune` or `holdout` by a hash of its name (a third held out);
+bench/malware/fetch.py rebuilds them from local mirrors of public research
+repositories into target/malware/<split>/<family>/ (never committed, installed or
+run). Benign: bench/popular.json lists >= 1,000 popular packages (most downloaded
+names, plus native builds, binary downloaders, telemetry, obfuscated commercial code,
+wallets and CLIs); bench/popular.py downloads their newest versions into
+target/bench-popular/.
+
+Prints, per family and in total: samples stopped (block or quarantine) and flagged
+(anything but allow); for the popular set: verdict counts with the rules and codes
+behind them, every package stopped or warned, and the time per package; then the
+issue's targets.
+
+    bench/detection.py                   # tune families and the popular set
+    bench/detection.py --split holdout   # the held-out families (report only)
+    bench/detection.py --split all --benign 0
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from tables import table
+
+ROOT = Path(__file__).resolve().parent.parent
+MALWARE = ROOT / "target/malware"
+POPULAR = ROOT / "target/bench-popular"
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def scan(paths):
+    """One `airlock scan --json` process over `paths`, in chunks; one report per path."""
+    binary = Path(os.environ.get("AIRLOCK_BIN", ROOT / "target/release/airlock"))
+    if not binary.exists():
+        sys.exit(f"build first: cargo build --release -p airlock (or set AIRLOCK_BIN); {binary} is missing")
+    reports = {}
+    for start in range(0, len(paths), 400):
+        chunk = paths[start:start + 400]
+        result = subprocess.run([str(binary), "scan", "--json", *map(str, chunk)], capture_output=True,
+                                text=True, env={**os.environ, "AIRLOCK_LOG": "warn"})
+        if result.returncode not in (0, 1):
+            sys.exit(f"airlock scan failed:\n{result.stderr[-4000:]}")
+        lines = [line for line in result.stdout.splitlines() if line.strip()]
+        if len(lines) != len(chunk):
+            sys.exit(f"expected {len(chunk)} reports, got {len(lines)}:\n{result.stderr[-2000:]}")
+        for path, line in zip(chunk, lines):
+            reports[path] = json.loads(line)
+    return reports
+
+
+RANK = {"allow": 0, "warn": 1, "quarantine": 2, "block": 3}
+
+
+def verdict(report):
+    """The verdict, leaving out a missing package.json: some samples are the payload
+    file alone (the manifest was not published with it), and the rules are judged
+    on what the code does, not on the sample's incompleteness."""
+    reasons = [reason for reason in report["reasons"]
+               if not (reason["code"] == "tarball-malformed" and "no readable package.json" in reason["message"])]
+    if len(reasons) == len(report["reasons"]):
+        return report["verdict"]["verdict"]
+    return max((reason["action"]["verdict"] for reason in reasons), key=RANK.get, default="allow")
+
+
+def deciding(report):
+    """The reasons that made the verdict, as `code (rule)`."""
+    out = []
+    for reason in report["reasons"]:
+        message = reason["message"]
+        rule = message.split("[rule ", 1)[1].split(":", 1)[0].rstrip("]") if "[rule " in message else None
+        out.append(f"{reason['code']}" + (f" ({rule})" if rule else ""))
+    return out
+
+
+def malware(split):
+    manifest = json.loads((ROOT / "bench/malware/samples.json").read_text())["samples"]
+    splits = ["tune", "holdout"] if split == "all" else [split]
+    samples = [sample for sample in manifest if sample["split"] in splits]
+    built = {entry["id"]: MALWARE / entry["path"]
+             for entry in json.loads((MALWARE / "index.json").read_text())["samples"]} if (MALWARE / "index.json").exists() else {}
+    paths, missing = [], []
+    for sample in samples:
+        path = built.get(sample["id"])
+        (paths if path and path.exists() else missing).append((sample, path))
+    if missing:
+        print(f"# {len(missing)} samples not built (run bench/malware/fetch.py): "
+              + ", ".join(sample["id"] for sample, _ in missing[:10]), file=sys.stderr)
+    reports = scan([path for _, path in paths])
+    families = {}
+    for sample, path in paths:
+        report = reports[path]
+        family = families.setdefault((sample["split"], sample["family"]), {"n": 0, "stopped": 0, "flagged": 0, "missed": []})
+        family["n"] += 1
+        if verdict(report) in ("block", "quarantine"):
+            family["stopped"] += 1
+        if verdict(report) != "allow":
+            family["flagged"] += 1
+        else:
+            family["missed"].append(sample["id"])
+        sample["_report"] = report
+    rows = []
+    for (split_name, family), counts in sorted(families.items()):
+        rows.append((split_name, family, counts["n"], counts["stopped"], counts["flagged"]))
+    table(["split", "family", "samples", "stopped", "flagged"], rows)
+    totals = {}
+    for (split_name, _), counts in families.items():
+        total = totals.setdefault(split_name, {"families": 0, "n": 0, "stopped": 0, "flagged": 0, "family_stopped": 0})
+        total["families"] += 1
+        total["n"] += counts["n"]
+        total["stopped"] += counts["stopped"]
+        total["flagged"] += counts["flagged"]
+    summary = []
+    for split_name, total in sorted(totals.items()):
+        summary.append((split_name, total["families"], total["n"],
+                        f"{total['stopped']} ({100 * total['stopped'] / total['n']:.0f}%)",
+                        f"{total['flagged']} ({100 * total['flagged'] / total['n']:.0f}%)"))
+    table(["split", "families", "samples", "stopped", "flagged"], summary)
+    if split != "holdout":
+        # Only the tuning split is shown in detail: the held-out families stay unseen.
+        for sample, _ in paths:
+            if sample["split"] != "tune":
+                continue
+            report = sample["_report"]
+            print(f"  {verdict(report):<10} {sample['id']}: {', '.join(deciding(report)) or '-'}")
+        print()
+    return totals
+
+
+def benign(limit):
+    packages = json.loads((ROOT / "bench/popular.json").read_text())["packages"][:limit]
+    paths = []
+    for package in packages:
+        path = POPULAR / f"{package['name'].lstrip('@').replace('/', '-')}-{package['newest']}.tgz"
+        if path.exists():
+            paths.append((package, path))
+    reports = scan([path for _, path in paths])
+    by_verdict = {"block": [], "quarantine": [], "warn": [], "allow": []}
+    for package, path in paths:
+        by_verdict[verdict(reports[path])].append((package, reports[path]))
+    rows = []
+    for name in ("block", "quarantine", "warn", "allow"):
+        codes = {}
+        for _, report in by_verdict[name]:
+            for reason in deciding(report):
+                codes[reason] = codes.get(reason, 0) + 1
+        rows.append((name, len(by_verdict[name]), ", ".join(f"{code} x{count}" for code, count in sorted(codes.items(), key=lambda item: -item[1])) or "-"))
+    print(f"Popular packages: {len(paths)} scanned\n")
+    table(["verdict", "packages", "deciding reasons"], rows)
+    for name in ("block", "quarantine", "warn"):
+        for package, report in by_verdict[name]:
+            print(f"  {name:<10} {package['name']}@{package['newest']} ({package['category']})")
+            for reason in report["reasons"]:
+                print(f"             {reason['code']}: {reason['message'][:260]}")
+    print()
+    millis = [report["millis"] for report in reports.values()]
+    table(["time per package", "ms"], [
+        ("median", f"{statistics.median(millis):.1f}"),
+        ("p99", f"{percentile(millis, 0.99):.1f}"),
+        ("max", f"{max(millis):.1f}"),
+    ])
+    return by_verdict, millis, len(paths)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=["tune", "holdout", "all"], default="tune")
+    parser.add_argument("--benign", type=int, default=100000, help="scan the first N popular packages (0: none)")
+    args = parser.parse_args()
+    targets = []
+    totals = malware(args.split)
+    for split_name, total in sorted(totals.items()):
+        stopped = total["stopped"] / total["n"]
+        flagged = total["flagged"] / total["n"]
+        targets.append((f"{split_name}: stopped >= 90%", stopped >= 0.9, f"{100 * stopped:.0f}%"))
+        targets.append((f"{split_name}: flagged >= 97%", flagged >= 0.97, f"{100 * flagged:.0f}%"))
+    if args.benign:
+        by_verdict, millis, total = benign(args.benign)
+        stopped = len(by_verdict["block"]) + len(by_verdict["quarantine"])
+        warned = len(by_verdict["warn"])
+        targets += [
+            ("popular: 0 stopped", stopped == 0, f"{stopped} of {total}"),
+            ("popular: <= 2% warned", warned <= total * 0.02, f"{warned} of {total} ({100 * warned / total:.1f}%)"),
+            ("median <= 20 ms per package", statistics.median(millis) <= 20, f"{statistics.median(millis):.1f} ms"),
+            ("p99 <= 500 ms per package", percentile(millis, 0.99) <= 500, f"{percentile(millis, 0.99):.1f} ms"),
+        ]
+    table(["target", "met", "figure"], [(name, "yes" if met else "NO", figure) for name, met, figure in targets])
+
+
+if __name__ == "__main__":
+    main()

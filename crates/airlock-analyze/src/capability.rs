@@ -1,0 +1,470 @@
+//! Capabilities: what a package can do, derived from the flow graph, its lifecycle
+//! scripts and the files it ships, each with where it happens and how the analysis
+//! knows. The table in [`crate::table`] judges them.
+
+use crate::finding::Reach;
+use crate::js::apis::SinkKind;
+use crate::js::graph::{Graph, Reached};
+use crate::js::kinds::{FOREIGN_HOSTS, HOST_DATA, HOSTS, Kind, Mask};
+use crate::js::literals::{self, HostClass};
+use crate::shell::Behaviour;
+
+/// When the code runs for someone who installs the package.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stage {
+    /// Only if something calls it: tests, tools, `bin`, files nothing requires.
+    Elsewhere,
+    /// Inside a function of an imported file: when the importer calls it.
+    Call,
+    /// At the top level of an imported file: on `require`.
+    Load,
+    /// During `npm install`.
+    Install,
+}
+
+impl Stage {
+    pub(crate) fn of(reach: Reach, deferred: bool) -> Self {
+        match (reach, deferred) {
+            (Reach::Install, _) => Self::Install,
+            (Reach::Import, false) => Self::Load,
+            (Reach::Import, true) => Self::Call,
+            (Reach::Elsewhere, _) => Self::Elsewhere,
+        }
+    }
+
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::Install => "at install",
+            Self::Load => "when imported",
+            Self::Call => "when its function is called",
+            Self::Elsewhere => "in code no install or import runs",
+        }
+    }
+}
+
+/// One thing the package can do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ability {
+    /// Data from the machine reaches the network (or a process given a host).
+    Sends {
+        data: Mask,
+        hosts: Mask,
+        via: SinkKind,
+        /// The host named, with its class.
+        host: Option<(String, HostClass)>,
+    },
+    /// A network call to a host written in the code, carrying nothing of the machine.
+    Contacts {
+        hosts: Mask,
+        host: Option<(String, HostClass)>,
+        via: SinkKind,
+    },
+    /// What came from the network is run: evaluated, or handed to a process, or
+    /// saved and run. `foreign`: the file names a host of the author's choosing.
+    RunsFetched { via: SinkKind, foreign: bool },
+    /// Literals decoded at runtime are run.
+    RunsDecoded { via: SinkKind },
+    /// What clients send a server is evaluated: a backdoor.
+    RunsReceived,
+    /// A file's contents are evaluated (rather than required): code kept as data.
+    RunsFileContents,
+    /// Writes where code runs again later, or into credential stores and other
+    /// applications' files.
+    Persists { what: &'static str },
+    /// Deletes or overwrites the home directory or the filesystem root.
+    Destroys,
+    /// Writes or deletes files at paths decoded at runtime: it hides where.
+    HidesTarget,
+    /// What a lifecycle script or a command string does.
+    Shell(Behaviour),
+    /// Ships an executable file.
+    ShipsExecutable {
+        format: &'static str,
+        /// Code that runs at install or import names it.
+        runs: bool,
+        prebuild_layout: bool,
+    },
+}
+
+/// An ability with its place and its evidence.
+#[derive(Clone, Debug)]
+pub(crate) struct Capability {
+    pub(crate) ability: Ability,
+    pub(crate) stage: Stage,
+    pub(crate) file: String,
+    pub(crate) line: Option<u32>,
+    pub(crate) snippet: String,
+    /// From source to sink.
+    pub(crate) trail: Vec<String>,
+    /// Found in a bundle or minified file.
+    pub(crate) bundle: bool,
+}
+
+/// Data worth naming, strongest first: the trail follows the first present.
+const DATA_ORDER: [Kind; 13] = [
+    Kind::Credential,
+    Kind::BrowserData,
+    Kind::WalletData,
+    Kind::DiscordData,
+    Kind::Secret,
+    Kind::EnvAll,
+    Kind::Clipboard,
+    Kind::Identity,
+    Kind::SystemFile,
+    Kind::Location,
+    Kind::PackageMeta,
+    Kind::ProcessOutput,
+    Kind::FileContents,
+];
+
+/// Data a network sink may carry that the rules weigh.
+const SENT_DATA: Mask = HOST_DATA.union(Mask::of(&[
+    Kind::PackageMeta,
+    Kind::ProcessOutput,
+    Kind::FileContents,
+]));
+
+/// Host classes, strongest first, for naming a destination.
+const HOST_ORDER: [Kind; 7] = [
+    Kind::HostExfil,
+    Kind::HostIpLookup,
+    Kind::HostRawIp,
+    Kind::HostOther,
+    Kind::HostLocal,
+    Kind::HostKnown,
+    Kind::HostRegistry,
+];
+
+/// The capabilities the flow graph shows, sink by sink.
+pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
+    let mut found = Vec::new();
+    // Files that save downloads and files that run or chmod what they name.
+    let mut runners: Vec<&str> = Vec::new();
+    for reached in graph.sinks() {
+        if matches!(reached.site.kind, SinkKind::Exec | SinkKind::Chmod)
+            && reached.site.constant.is_none()
+        {
+            runners.push(reached.path);
+        }
+    }
+    for reached in graph.sinks() {
+        let site = reached.site;
+        let stage = Stage::of(reached.reach, site.in_function);
+        let place = |ability: Ability, trail: Vec<String>| Capability {
+            ability,
+            stage,
+            file: reached.path.to_owned(),
+            line: Some(site.line),
+            snippet: site.snippet.clone(),
+            trail,
+            bundle: reached.bundle,
+        };
+        let mask = reached.mask;
+        let hosts = mask.meet(HOSTS);
+        let data = mask.meet(SENT_DATA);
+        match site.kind {
+            SinkKind::Dns | SinkKind::Http | SinkKind::Socket => {
+                let host = destination(graph, &reached, hosts);
+                if !data.is_empty() {
+                    let trail = trail_to(graph, &reached, data, host.as_ref());
+                    found.push(place(
+                        Ability::Sends {
+                            data,
+                            hosts,
+                            via: site.kind,
+                            host,
+                        },
+                        trail,
+                    ));
+                } else if hosts.any(FOREIGN_HOSTS) || hosts.has(Kind::HostLocal) {
+                    let trail = host_trail(graph, &reached, hosts);
+                    found.push(place(
+                        Ability::Contacts {
+                            hosts,
+                            host,
+                            via: site.kind,
+                        },
+                        trail,
+                    ));
+                }
+            }
+            SinkKind::Code | SinkKind::Exec => {
+                // Loading a module by a computed name is how plugins load; what
+                // reaches `require` counts only when it was decoded in the code.
+                let loads_module = site.api == "require";
+                if site.kind == SinkKind::Code && mask.has(Kind::RequestData) && !loads_module {
+                    let mut trail = graph.trail(&reached, Kind::RequestData);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::RunsReceived, trail));
+                }
+                if mask.has(Kind::NetworkResponse) && !loads_module {
+                    let mut trail = graph.trail(&reached, Kind::NetworkResponse);
+                    trail.push(site.api.clone());
+                    found.push(place(
+                        Ability::RunsFetched {
+                            via: site.kind,
+                            foreign: reached.names_foreign_host,
+                        },
+                        trail,
+                    ));
+                } else if mask.has(Kind::Decoded) {
+                    let mut trail = graph.trail(&reached, Kind::Decoded);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::RunsDecoded { via: site.kind }, trail));
+                } else if site.kind == SinkKind::Code
+                    && mask.has(Kind::FileContents)
+                    && !loads_module
+                {
+                    let mut trail = graph.trail(&reached, Kind::FileContents);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::RunsFileContents, trail));
+                }
+                // A command line assembled from host data and a host: a network
+                // tool run through a process.
+                if site.kind == SinkKind::Exec
+                    && site.constant.is_none()
+                    && data.any(HOST_DATA)
+                    && hosts.any(FOREIGN_HOSTS)
+                {
+                    let host = destination(graph, &reached, hosts);
+                    let trail = trail_to(graph, &reached, data, host.as_ref());
+                    found.push(place(
+                        Ability::Sends {
+                            data,
+                            hosts,
+                            via: SinkKind::Exec,
+                            host,
+                        },
+                        trail,
+                    ));
+                }
+            }
+            SinkKind::FileWrite => {
+                if graph.target_mask(&reached).has(Kind::Decoded) {
+                    let mut trail = graph.trail(&reached, Kind::Decoded);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::HidesTarget, trail));
+                }
+                // Written, then run by a command of the same file: a download or a
+                // decoded payload dropped and started.
+                let foreign_download =
+                    mask.has(Kind::NetworkResponse) && !mask.has(Kind::HostRegistry);
+                if runners.contains(&reached.path) {
+                    if foreign_download {
+                        let mut trail = graph.trail(&reached, Kind::NetworkResponse);
+                        trail.push(format!("{} then run", site.api));
+                        found.push(place(
+                            Ability::RunsFetched {
+                                via: SinkKind::FileWrite,
+                                foreign: reached.names_foreign_host,
+                            },
+                            trail,
+                        ));
+                    } else if mask.has(Kind::Decoded) {
+                        let mut trail = graph.trail(&reached, Kind::Decoded);
+                        trail.push(format!("{} then run", site.api));
+                        found.push(place(
+                            Ability::RunsDecoded {
+                                via: SinkKind::FileWrite,
+                            },
+                            trail,
+                        ));
+                    }
+                }
+                // Start-up locations (and SSH's authorized keys), and the files of
+                // the apps stealers inject into; not config files tools write.
+                for (kind, what) in [
+                    (Kind::PathPersistence, "a start-up location"),
+                    (Kind::PathDiscord, "Discord's files"),
+                    (Kind::PathWallet, "a wallet"),
+                ] {
+                    if mask.has(kind) {
+                        let mut trail = graph.trail(&reached, kind);
+                        trail.push(site.api.clone());
+                        found.push(place(Ability::Persists { what }, trail));
+                        break;
+                    }
+                }
+            }
+            SinkKind::FileDelete | SinkKind::Chmod
+                if graph.target_mask(&reached).has(Kind::Decoded) =>
+            {
+                let mut trail = graph.trail(&reached, Kind::Decoded);
+                trail.push(site.api.clone());
+                found.push(place(Ability::HidesTarget, trail));
+            }
+            SinkKind::FileDelete => {
+                let constant_home = site.constant.as_deref().is_some_and(|path| {
+                    matches!(path.trim_end_matches(['/', '*']), "" | "~" | "C:" | "C:\\")
+                });
+                if constant_home || (mask.has(Kind::PathHome) && site.snippet.contains("recursive"))
+                {
+                    let mut trail = graph.trail(&reached, Kind::PathHome);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::Destroys, trail));
+                }
+            }
+            SinkKind::Chmod => {}
+        }
+        // A command given as a constant is a script of its own; so is a constant
+        // written to a file (a batch or shell file dropped to disk).
+        let script = match site.kind {
+            SinkKind::Exec => site.constant.as_ref(),
+            SinkKind::FileWrite => site.content.as_ref(),
+            _ => None,
+        };
+        if let Some(command) = script {
+            for (behaviour, text) in crate::shell::behaviours(&crate::shell::parse(command)) {
+                found.push(Capability {
+                    ability: Ability::Shell(behaviour),
+                    stage,
+                    file: reached.path.to_owned(),
+                    line: Some(site.line),
+                    snippet: text,
+                    trail: vec![format!(
+                        "{}(\"{}\")",
+                        site.api,
+                        crate::finding::shorten(command, 80)
+                    )],
+                    bundle: reached.bundle,
+                });
+            }
+        }
+    }
+    found
+}
+
+/// The strongest host that reaches a sink.
+fn destination(
+    graph: &Graph<'_>,
+    reached: &Reached<'_>,
+    hosts: Mask,
+) -> Option<(String, HostClass)> {
+    HOST_ORDER
+        .iter()
+        .filter(|kind| hosts.has(**kind))
+        .find_map(|kind| graph.host(reached, *kind))
+}
+
+fn trail_to(
+    graph: &Graph<'_>,
+    reached: &Reached<'_>,
+    data: Mask,
+    host: Option<&(String, HostClass)>,
+) -> Vec<String> {
+    let kind = DATA_ORDER
+        .iter()
+        .find(|kind| data.has(**kind))
+        .copied()
+        .unwrap_or(Kind::Identity);
+    let mut trail = graph.trail(reached, kind);
+    trail.push(match host {
+        Some((host, class)) => format!(
+            "{} to {host} ({})",
+            reached.site.api,
+            literals::describe_host(*class)
+        ),
+        None => reached.site.api.clone(),
+    });
+    trail
+}
+
+fn host_trail(graph: &Graph<'_>, reached: &Reached<'_>, hosts: Mask) -> Vec<String> {
+    let kind = HOST_ORDER
+        .iter()
+        .find(|kind| hosts.has(**kind))
+        .copied()
+        .unwrap_or(Kind::HostOther);
+    let mut trail = graph.trail(reached, kind);
+    trail.push(reached.site.api.clone());
+    trail
+}
+
+/// The data kinds of a mask, named, strongest first.
+pub(crate) fn describe_data(data: Mask) -> String {
+    let names: Vec<&str> = DATA_ORDER
+        .iter()
+        .filter(|kind| data.has(**kind))
+        .map(|kind| kind.describe())
+        .collect();
+    match names.as_slice() {
+        [] => "data".to_owned(),
+        [one] => (*one).to_owned(),
+        [first, rest @ ..] => format!("{first} (and {})", rest.join(", ")),
+    }
+}
+
+/// The executables a package ships, each with whether the code that runs at
+/// install or import names it (`install_strings`, `import_strings`: the string
+/// literals and commands of that code) and whether it sits where native builds put
+/// their prebuilt files.
+pub(crate) fn from_executables(
+    archive: &crate::archive::Archive,
+    manifest: &crate::manifest::Manifest,
+    install_strings: &[&str],
+    import_strings: &[&str],
+) -> Vec<Capability> {
+    use crate::archive::FileKind;
+    let platform_package = !manifest.os.is_empty() || !manifest.cpu.is_empty();
+    let mut found = Vec::new();
+    for entry in &archive.entries {
+        let format = match entry.kind {
+            FileKind::Elf => "ELF",
+            FileKind::MachO => "Mach-O",
+            FileKind::Windows => "Windows (PE)",
+            _ => continue,
+        };
+        let lower = entry.path.to_ascii_lowercase();
+        let prebuild_layout = platform_package
+            || lower.ends_with(".node")
+            || [
+                "prebuilds/",
+                "build/release/",
+                "build/debug/",
+                "lib/binding/",
+                "binding/",
+                "vendor/",
+                "native/",
+                "binaries/",
+                "bin/linux",
+                "bin/darwin",
+                "bin/win",
+                "bin/mac",
+                "napi-v",
+                "deps/",
+                "third_party/",
+            ]
+            .iter()
+            .any(|layout| lower.contains(layout));
+        let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+        let named = |strings: &[&str]| {
+            name.len() >= 3
+                && strings
+                    .iter()
+                    .any(|text| text.contains(name) || text.contains(entry.path.as_str()))
+        };
+        // Imported code that names an executable usually runs it on request
+        // (a clipboard helper, an SSH agent): when its function is called.
+        let stage = if named(install_strings) {
+            Stage::Install
+        } else if named(import_strings) {
+            Stage::Call
+        } else {
+            Stage::Elsewhere
+        };
+        found.push(Capability {
+            ability: Ability::ShipsExecutable {
+                format,
+                runs: stage != Stage::Elsewhere,
+                prebuild_layout,
+            },
+            stage,
+            file: entry.path.clone(),
+            line: None,
+            snippet: String::new(),
+            trail: Vec::new(),
+            bundle: false,
+        });
+    }
+    found
+}

