@@ -63,6 +63,10 @@ pub struct Analysis {
     pub findings: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<VersionDiff>,
+    /// What the capability table found, as `rule → sink`, to compare a version's
+    /// capabilities with its predecessor's.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub capabilities: BTreeSet<String>,
 }
 
 impl Analysis {
@@ -366,6 +370,9 @@ impl Analysis {
         let table_context = Context {
             native_build: native_build(&manifest, &paths),
             doubtful_origin,
+            previous: options
+                .previous
+                .map(|(version, analysis)| (version, &analysis.capabilities)),
         };
         findings.extend(table::judge(&capabilities, &table_context));
         findings.extend(origin_findings);
@@ -392,6 +399,7 @@ impl Analysis {
             unpacked_bytes: archive.unpacked_bytes,
             required_packages,
             hosts,
+            capabilities: findings.iter().filter_map(table::signature).collect(),
             findings,
             diff: None,
         };
@@ -421,6 +429,7 @@ impl Analysis {
             unpacked_bytes: 0,
             required_packages: BTreeSet::new(),
             hosts: BTreeSet::new(),
+            capabilities: BTreeSet::new(),
             findings: vec![
                 Finding::new(
                     Code::AnalysisIncomplete,
@@ -874,7 +883,7 @@ fn spare_manifests(archive: &Archive, manifest: &Manifest) -> Vec<Finding> {
 /// Strong signals of different kinds at install or import time make each other
 /// stronger: a dropper trips several at once, a legitimate package rarely two.
 fn escalate(findings: &mut [Finding]) {
-    let live = |finding: &Finding| finding.reach != Reach::Elsewhere;
+    let live = |finding: &Finding| finding.reach != Reach::Elsewhere && !finding.established;
     let strong: BTreeSet<Code> = findings
         .iter()
         .filter(|finding| {

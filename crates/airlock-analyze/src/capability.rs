@@ -75,6 +75,9 @@ pub(crate) enum Ability {
     Destroys,
     /// Writes or deletes files at paths decoded at runtime: it hides where.
     HidesTarget,
+    /// Copies credentials, browser, wallet or Discord stores into a file: staging
+    /// them to send or archive.
+    StagesSecrets { data: Mask },
     /// What a lifecycle script or a command string does.
     Shell(Behaviour),
     /// Ships an executable file.
@@ -207,7 +210,9 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                         },
                         trail,
                     ));
-                } else if mask.has(Kind::Decoded) {
+                } else if mask.has(Kind::Decoded)
+                    && (!loads_module || graph.hops(&reached, Kind::Decoded) <= 3)
+                {
                     let mut trail = graph.trail(&reached, Kind::Decoded);
                     trail.push(site.api.clone());
                     found.push(place(Ability::RunsDecoded { via: site.kind }, trail));
@@ -219,10 +224,11 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                     trail.push(site.api.clone());
                     found.push(place(Ability::RunsFileContents, trail));
                 }
-                // A command line assembled from host data and a host: a network
-                // tool run through a process.
+                // A command line assembled from a network tool, host data and a
+                // host: `exec('curl -d ' + os.hostname() + ' https://…')`.
                 if site.kind == SinkKind::Exec
                     && site.constant.is_none()
+                    && mask.has(Kind::NetworkTool)
                     && data.any(HOST_DATA)
                     && hosts.any(FOREIGN_HOSTS)
                 {
@@ -240,6 +246,22 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 }
             }
             SinkKind::FileWrite => {
+                let taken = mask.meet(Mask::of(&[
+                    Kind::Credential,
+                    Kind::BrowserData,
+                    Kind::WalletData,
+                    Kind::DiscordData,
+                ]));
+                if !taken.is_empty() {
+                    let kind = DATA_ORDER
+                        .iter()
+                        .find(|kind| taken.has(**kind))
+                        .copied()
+                        .unwrap_or(Kind::Credential);
+                    let mut trail = graph.trail(&reached, kind);
+                    trail.push(site.api.clone());
+                    found.push(place(Ability::StagesSecrets { data: taken }, trail));
+                }
                 if graph.target_mask(&reached).has(Kind::Decoded) {
                     let mut trail = graph.trail(&reached, Kind::Decoded);
                     trail.push(site.api.clone());

@@ -35,6 +35,8 @@ pub struct DependencyFacts {
     pub phantom: Option<bool>,
     /// The depending version is a prerelease: experiments there are ordinary.
     pub prerelease: bool,
+    /// An optional dependency: platform packages that a registry may not carry.
+    pub optional: bool,
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -87,6 +89,9 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
                 concerns.insert(0, format!("its {version} is quarantined"));
                 Severity::High
             }
+            // An optional dependency the registry does not carry (another
+            // platform's binary) is skipped by the install.
+            None if dependency.optional => Severity::Info,
             None => {
                 concerns.insert(0, "no published version matches the range".to_owned());
                 Severity::Medium

@@ -54,6 +54,9 @@ pub struct AddedDependency {
     pub range: String,
     /// No file of the new version requires it (`None` when the files are unknown).
     pub phantom: Option<bool>,
+    /// Listed in `optionalDependencies`: an install goes on without it.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// A file that appeared, with its size.
@@ -105,6 +108,7 @@ impl VersionDiff {
                     name: name.clone(),
                     range: range.clone(),
                     phantom: None,
+                    optional: current.optional.contains(name),
                 });
             }
         }
@@ -301,6 +305,14 @@ impl VersionDiff {
 /// tooling: ordinary when they appear in a release.
 fn ordinary_install_command(command: &str) -> bool {
     let command = command.trim();
+    // A build of native code, or a fallback to one (`node prebuild.js || node-gyp
+    // rebuild`).
+    if ["node-gyp", "prebuild-install", "node-pre-gyp", "cmake-js"]
+        .iter()
+        .any(|tool| command.contains(tool))
+    {
+        return true;
+    }
     [
         "node-gyp rebuild",
         "node-gyp-build",

@@ -71,6 +71,10 @@ pub struct Finding {
     /// `os.hostname() (line 3)`, `trackingData`, `postData`, `https.request`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trail: Vec<String>,
+    /// The previous version of the release line did the same: the package's
+    /// ordinary behaviour, weighed one step milder and never escalated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub established: bool,
 }
 
 impl Finding {
@@ -92,6 +96,7 @@ impl Finding {
             reach: Reach::Elsewhere,
             rule: None,
             trail: Vec::new(),
+            established: false,
         }
     }
 

@@ -21,6 +21,9 @@ pub struct Manifest {
     pub install_scripts: BTreeMap<String, String>,
     /// `dependencies` and `optionalDependencies`: what an install pulls in.
     pub dependencies: BTreeMap<String, String>,
+    /// The names among them that are optional (platform binaries, extras).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub optional: std::collections::BTreeSet<String>,
     pub peer_dependencies: BTreeMap<String, String>,
     pub dev_dependencies: BTreeMap<String, String>,
     pub bin: BTreeMap<String, String>,
@@ -60,7 +63,9 @@ impl Manifest {
             .filter(|(name, _)| INSTALL_SCRIPTS.contains(&name.as_str()))
             .collect();
         let mut dependencies = string_map("dependencies");
-        dependencies.extend(string_map("optionalDependencies"));
+        let optional_dependencies = string_map("optionalDependencies");
+        let optional = optional_dependencies.keys().cloned().collect();
+        dependencies.extend(optional_dependencies);
         let bin = match value.get("bin") {
             Some(Value::String(path)) => {
                 let name = text("name").unwrap_or_default();
@@ -94,6 +99,7 @@ impl Manifest {
             version: text("version"),
             install_scripts,
             dependencies,
+            optional,
             peer_dependencies: string_map("peerDependencies"),
             dev_dependencies: string_map("devDependencies"),
             bin,

@@ -23,13 +23,26 @@ use Severity::{Critical, High, Info, Low, Medium};
 
 /// What the table knows of the package besides the capability.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Context {
+pub(crate) struct Context<'a> {
     /// Builds or downloads native code at install (node-gyp, prebuilds, binary
     /// installers): fetching from a vendor's host is its job.
     pub(crate) native_build: bool,
     /// Why the package's origin is doubtful (a first version of a new package, a
     /// look-alike name), when it is.
     pub(crate) doubtful_origin: Option<String>,
+    /// The previous version of the release line and its capabilities
+    /// ([`signature`]s), when the version is compared with one.
+    pub(crate) previous: Option<(&'a str, &'a std::collections::BTreeSet<String>)>,
+}
+
+/// A capability finding as a version-independent key: its rule and where its data
+/// went (the API and the host), not the minified names on the way.
+pub(crate) fn signature(finding: &Finding) -> Option<String> {
+    let rule = finding.rule.as_ref()?;
+    Some(format!(
+        "{rule} → {}",
+        finding.trail.last().map_or("", String::as_str)
+    ))
 }
 
 /// One row of the table.
@@ -198,6 +211,13 @@ pub(crate) const RULES: &[Rule] = &[
         severity: [Critical, High, Medium, Info],
         summary: "literals decoded at runtime (base64, hex, reversed, character codes) are evaluated or run as a command",
         applies: |capability, _| matches!(capability.ability, Ability::RunsDecoded { .. }),
+    },
+    Rule {
+        id: "stages-secrets",
+        code: Code::CredentialAccess,
+        severity: [Critical, High, Medium, Info],
+        summary: "credential files, browser, wallet or Discord stores are copied into a file (staged to send or archive)",
+        applies: |capability, _| matches!(capability.ability, Ability::StagesSecrets { .. }),
     },
     Rule {
         id: "decoded-file-target",
@@ -415,8 +435,18 @@ pub fn markdown() -> String {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} |\n",
             combination.id,
-            combination.first.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
-            combination.second.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", "),
+            combination
+                .first
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            combination
+                .second
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
             name(combination.severity),
             combination.summary
         ));
@@ -479,12 +509,13 @@ pub(crate) const COMBINATIONS: &[Combination] = &[
 /// The findings of the capabilities: one per capability that a row applies to,
 /// raised a step at install when the package's origin is doubtful, then raised by
 /// the combinations that hold.
-pub(crate) fn judge(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
+pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding> {
     let mut findings = judge_each(capabilities, context);
     for combination in COMBINATIONS {
         let holds = |ids: &[&str], findings: &[Finding]| {
             findings.iter().any(|finding| {
                 finding.severity >= Medium
+                    && !finding.established
                     && finding.reach != Reach::Elsewhere
                     && finding
                         .rule
@@ -514,7 +545,42 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context) -> Vec<Findi
     findings
 }
 
-fn judge_each(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
+/// Each capability by its row, then weighed by the previous version's capabilities:
+/// what the package did before is its ordinary behaviour, one step milder; what the
+/// release adds (a trojanised library's new exfiltration) one step stronger, unless
+/// it sits in a bundle where the flow is least sure.
+fn judge_each(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for (mut finding, softened) in judge_rows(capabilities, context) {
+        if let Some((version, before)) = context.previous
+            && !before.is_empty()
+            && finding.severity >= Medium
+            && finding.reach != Reach::Elsewhere
+            && let Some(key) = signature(&finding)
+        {
+            if before.contains(&key) {
+                finding.severity = match finding.severity {
+                    Critical => High,
+                    High => Medium,
+                    _ => Low,
+                };
+                finding.established = true;
+                finding.message.push_str(&format!(" (as in {version})"));
+            } else if !softened && finding.severity < Critical {
+                finding.severity = if finding.severity == High {
+                    Critical
+                } else {
+                    High
+                };
+                finding.message.push_str(&format!(" (new since {version})"));
+            }
+        }
+        findings.push(finding);
+    }
+    findings
+}
+
+fn judge_rows(capabilities: &[Capability], context: &Context<'_>) -> Vec<(Finding, bool)> {
     let mut findings = Vec::new();
     for capability in capabilities {
         let Some(rule) = RULES
@@ -526,8 +592,9 @@ fn judge_each(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
         let mut severity = rule.severity[stage_index(capability.stage)];
         // In a bundle, everything is one file and the flow joins more than the code
         // does; what runs only when a function is called weighs at most a warning.
-        if capability.bundle && capability.stage == Stage::Call {
-            severity = severity.min(Medium);
+        let softened = capability.bundle && capability.stage == Stage::Call && severity > Medium;
+        if softened {
+            severity = Medium;
         }
         let mut message = format!(
             "{} {}",
@@ -546,7 +613,7 @@ fn judge_each(capabilities: &[Capability], context: &Context) -> Vec<Finding> {
             .reach(reach_of(capability.stage));
         finding.rule = Some(rule.id.to_owned());
         finding.trail.clone_from(&capability.trail);
-        findings.push(finding);
+        findings.push((finding, softened));
     }
     findings
 }
@@ -587,6 +654,7 @@ fn describe(ability: &Ability) -> String {
         Ability::Persists { what } => format!("writes to {what}"),
         Ability::Destroys => "deletes the home directory or the root".to_owned(),
         Ability::HidesTarget => "writes or deletes files at paths decoded at runtime".to_owned(),
+        Ability::StagesSecrets { data } => format!("copies {} into a file", describe_data(*data)),
         Ability::Shell(behaviour) => match behaviour {
             Behaviour::Exfiltrates { tool, what, dns } => {
                 format!(

@@ -364,6 +364,7 @@ impl Analyses {
                 name: added.name.clone(),
                 range: added.range.clone(),
                 phantom: added.phantom,
+                optional: added.optional,
                 prerelease,
                 ..DependencyFacts::default()
             };
@@ -554,39 +555,32 @@ fn has_install_scripts(doc: &VersionDoc) -> bool {
         })
 }
 
-/// The version published just before `version` on its release line (the same
-/// major, and for 0.x the same minor), prereleases included: what a diff compares
-/// with, since that is what the package looked like when this version appeared.
-/// Without publish times, the highest lower version on the line.
+/// The version a diff compares with: on the same release line (the same major,
+/// and for 0.x the same minor), lower, and published before it, prereleases
+/// included; the highest such. A prerelease of 4.0.1 published before 4.0.0 is
+/// compared with what was out then, not with 4.0.0; and a registry whose old
+/// publish times are copy times still yields the version just below.
 pub(crate) fn previous_published(packument: &Packument, version: &str) -> Option<String> {
     let current = js_semver::Version::parse(version).ok()?;
-    let on_line = |candidate: &js_semver::Version| {
-        candidate.major == current.major && (current.major > 0 || candidate.minor == current.minor)
-    };
     let published = |candidate: &str| {
         packument
             .publish_time(candidate)
             .as_deref()
             .and_then(Timestamp::parse)
     };
-    if let Some(this) = published(version) {
-        let before = packument
-            .versions()
-            .filter(|(candidate, _)| *candidate != version)
-            .filter_map(|(candidate, _)| {
-                let parsed = js_semver::Version::parse(candidate).ok()?;
-                let time = published(candidate)?;
-                (on_line(&parsed) && time < this).then(|| (time, candidate.to_owned()))
-            })
-            .max();
-        if let Some((_, candidate)) = before {
-            return Some(candidate);
-        }
-    }
+    let this = published(version);
     packument
         .versions()
-        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
-        .filter(|candidate| candidate < &current && on_line(candidate))
+        .filter_map(|(candidate, _)| {
+            let parsed = js_semver::Version::parse(candidate).ok()?;
+            let on_line = parsed.major == current.major
+                && (current.major > 0 || parsed.minor == current.minor);
+            let before = match (this, published(candidate)) {
+                (Some(this), Some(then)) => then < this,
+                _ => true,
+            };
+            (on_line && parsed < current && before).then_some(parsed)
+        })
         .max()
         .map(|candidate| candidate.to_string())
 }

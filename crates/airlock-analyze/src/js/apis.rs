@@ -138,6 +138,8 @@ const TABLE: &[(&str, Role)] = &[
     ("dns.promises.resolveTxt", Role::Sink(SinkKind::Dns)),
     ("dns/promises.lookup", Role::Sink(SinkKind::Dns)),
     ("dns/promises.resolve", Role::Sink(SinkKind::Dns)),
+    ("dns.Resolver", Role::Handle(SinkKind::Dns)),
+    ("dns.promises.Resolver", Role::Handle(SinkKind::Dns)),
     // HTTP.
     ("http.request", Role::Sink(SinkKind::Http)),
     ("http.get", Role::Sink(SinkKind::Http)),

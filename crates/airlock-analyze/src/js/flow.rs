@@ -1220,18 +1220,15 @@ impl<'s> FlowBuilder<'s> {
                                     matches!(encoding.as_str(), "base64" | "hex" | "base64url")
                                 })
                     }
+                    // Character codes that spell words (not a Unicode range or a
+                    // separator), or an XOR over them.
                     Some("String.fromCharCode") => {
-                        call.arguments.iter().all(|argument| {
-                            matches!(
-                                argument
-                                    .as_expression()
-                                    .map(Expression::without_parentheses),
-                                Some(Expression::NumericLiteral(_))
-                            )
-                        }) || call
-                            .arguments
-                            .iter()
-                            .any(|argument| argument.as_expression().is_some_and(xor_inside))
+                        self.constant_call(call, 0)
+                            .is_some_and(|text| readable_word(&text))
+                            || call
+                                .arguments
+                                .iter()
+                                .any(|argument| argument.as_expression().is_some_and(xor_inside))
                     }
                     Some("crypto.createDecipher" | "crypto.createDecipheriv") => false,
                     _ => literal_input,
@@ -1880,6 +1877,15 @@ fn bind_parameters(flow: &mut FileFlow, params: &[Node], arguments: &[Value]) {
     }
 }
 
+/// Text that reads as a word or a command: printable ASCII, with letters.
+fn readable_word(text: &str) -> bool {
+    text.len() >= 3
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_graphic() || byte == b' ')
+        && text.bytes().filter(u8::is_ascii_alphabetic).count() * 2 >= text.len()
+}
+
 /// Whether an expression XORs inside (`s.charCodeAt(i) ^ key`): a decoding loop.
 fn xor_inside(expression: &Expression<'_>) -> bool {
     match expression.without_parentheses() {
@@ -1964,25 +1970,31 @@ fn encoder(method: &str) -> bool {
     .any(|word| lower.contains(word))
 }
 
-/// Identifiers and properties that hold a wallet's secret.
-/// A `seed` is a wallet's only in code about wallets (elsewhere it seeds a random
+/// Identifiers and properties that hold a wallet's secret. A `seed` is a wallet's only in code about wallets (elsewhere it seeds a random
 /// generator).
 pub(crate) fn key_material(name: &str, wallet_file: bool) -> bool {
+    // `SECRET_KEY` names a setting (an API secret), not a wallet's key.
+    if name.bytes().any(|byte| byte.is_ascii_uppercase())
+        && !name.bytes().any(|byte| byte.is_ascii_lowercase())
+    {
+        return false;
+    }
     let folded: String = name
         .chars()
         .filter(|c| *c != '_')
         .map(|c| c.to_ascii_lowercase())
         .collect();
+    // A recovery phrase is a wallet's wherever it appears; a private or secret key
+    // is a wallet's in code about wallets (elsewhere a TLS key, an API secret), and
+    // so is a seed (elsewhere it seeds a random generator).
     matches!(
         folded.as_str(),
-        "privatekey"
-            | "secretkey"
-            | "mnemonic"
-            | "seedphrase"
-            | "privkey"
-            | "secretrecoveryphrase"
-            | "mnemonicphrase"
-    ) || (wallet_file && folded == "seed")
+        "mnemonic" | "seedphrase" | "secretrecoveryphrase" | "mnemonicphrase"
+    ) || (wallet_file
+        && matches!(
+            folded.as_str(),
+            "privatekey" | "secretkey" | "privkey" | "seed"
+        ))
 }
 
 /// What an environment variable tells, by its name.

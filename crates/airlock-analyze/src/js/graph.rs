@@ -431,6 +431,13 @@ impl<'a> Graph<'a> {
         })
     }
 
+    /// How many steps `kind` took from its origin to the sink.
+    pub(crate) fn hops(&self, reached: &Reached<'_>, kind: Kind) -> u16 {
+        self.pred
+            .get(&(reached.node, kind as u8))
+            .map_or(0, |(_, hops)| *hops)
+    }
+
     /// How `kind` reached the sink: from its origin, through each named node.
     pub(crate) fn trail(&self, reached: &Reached<'_>, kind: Kind) -> Vec<String> {
         let mut steps: Vec<String> = Vec::new();

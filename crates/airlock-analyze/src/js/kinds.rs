@@ -71,10 +71,12 @@ pub(crate) enum Kind {
     PathTemp,
     /// A command that prints who or where the machine is (`whoami`, `hostname`).
     ReconCommand,
+    /// A command line that runs a network tool (`curl`, `wget`, `nslookup`).
+    NetworkTool,
 }
 
 impl Kind {
-    pub(crate) const ALL: [Self; 33] = [
+    pub(crate) const ALL: [Self; 34] = [
         Self::Identity,
         Self::Location,
         Self::System,
@@ -108,6 +110,7 @@ impl Kind {
         Self::PathHome,
         Self::PathTemp,
         Self::ReconCommand,
+        Self::NetworkTool,
     ];
 
     pub(crate) const fn bit(self) -> Mask {
@@ -150,6 +153,7 @@ impl Kind {
             Self::PathHome => "the home directory",
             Self::PathTemp => "a temporary directory",
             Self::ReconCommand => "a reconnaissance command",
+            Self::NetworkTool => "a network tool",
         }
     }
 }

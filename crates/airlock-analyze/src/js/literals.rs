@@ -236,6 +236,16 @@ fn recon_command(text: &str) -> bool {
     })
 }
 
+/// A command line that starts a network tool, at its start or after a separator.
+fn network_tool(text: &str) -> bool {
+    const TOOLS: [&str; 12] = [
+        "curl", "wget", "nc", "ncat", "nslookup", "dig", "ping", "certutil", "bitsadmin", "powershell", "iwr", "Invoke-WebRequest",
+    ];
+    text.split(['&', '|', ';', '\n', '(', '`'])
+        .filter_map(|segment| segment.split_whitespace().next())
+        .any(|word| TOOLS.contains(&word.rsplit(['/', '\\']).next().unwrap_or(word)))
+}
+
 /// The kinds a string literal carries, and the host to name when it names one.
 pub(crate) fn literal_kinds(text: &str, found: &Markers) -> (Mask, Option<(String, HostClass)>) {
     let mut mask = Mask::EMPTY;
@@ -283,6 +293,9 @@ pub(crate) fn literal_kinds(text: &str, found: &Markers) -> (Mask, Option<(Strin
     }
     if recon_command(text) {
         mask = mask.union(Kind::ReconCommand.bit());
+    }
+    if network_tool(text) {
+        mask = mask.union(Kind::NetworkTool.bit());
     }
     (mask, named)
 }

@@ -98,7 +98,11 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             None,
         ));
     }
-    if let Some(error) = facts.parse_error.as_ref().filter(|_| facts.too_deep.is_none()) {
+    if let Some(error) = facts
+        .parse_error
+        .as_ref()
+        .filter(|_| facts.too_deep.is_none())
+    {
         push(context.finding(
             Code::UnparsableCode,
             context.severity(ByReach(Low, Info, Info)),

@@ -580,7 +580,11 @@ fn extensionless_bin_files_are_analysed_as_code() {
 /// the rules where they are documented.
 #[test]
 fn the_documented_rule_table_is_the_one_in_force() {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/detection-rules.md")).unwrap();
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/detection-rules.md"
+    ))
+    .unwrap();
     let table = airlock_analyze::rule_table();
     assert!(
         docs.contains(&table),
