@@ -883,7 +883,11 @@ fn spare_manifests(archive: &Archive, manifest: &Manifest) -> Vec<Finding> {
 /// Strong signals of different kinds at install or import time make each other
 /// stronger: a dropper trips several at once, a legitimate package rarely two.
 fn escalate(findings: &mut [Finding]) {
-    let live = |finding: &Finding| finding.reach != Reach::Elsewhere && !finding.established;
+    // What runs only when called, or what the previous version did too, does not
+    // make other signals stronger.
+    let live = |finding: &Finding| {
+        finding.reach != Reach::Elsewhere && !finding.established && !finding.deferred
+    };
     let strong: BTreeSet<Code> = findings
         .iter()
         .filter(|finding| {

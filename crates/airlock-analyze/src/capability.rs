@@ -141,15 +141,24 @@ const HOST_ORDER: [Kind; 7] = [
 /// The capabilities the flow graph shows, sink by sink.
 pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
     let mut found = Vec::new();
-    // Files that save downloads and files that run or chmod what they name.
-    let mut runners: Vec<&str> = Vec::new();
+    // The commands of each file that run or chmod a path: a file written and then
+    // named by one of them (the same variable, the same constant path) is run.
+    let mut runners: Vec<(&str, &str)> = Vec::new();
     for reached in graph.sinks() {
-        if matches!(reached.site.kind, SinkKind::Exec | SinkKind::Chmod)
-            && reached.site.constant.is_none()
-        {
-            runners.push(reached.path);
+        if matches!(reached.site.kind, SinkKind::Exec | SinkKind::Chmod) {
+            runners.push((reached.path, reached.site.snippet.as_str()));
+            if let Some(constant) = &reached.site.constant {
+                runners.push((reached.path, constant.as_str()));
+            }
         }
     }
+    let runs = |path: &str, target: &str| {
+        let target = target.trim_matches(['"', '\'', '`']);
+        !target.is_empty()
+            && runners
+                .iter()
+                .any(|(file, command)| *file == path && command.contains(target))
+    };
     for reached in graph.sinks() {
         let site = reached.site;
         let stage = Stage::of(reached.reach, site.in_function);
@@ -271,7 +280,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 // decoded payload dropped and started.
                 let foreign_download =
                     mask.has(Kind::NetworkResponse) && !mask.has(Kind::HostRegistry);
-                if runners.contains(&reached.path) {
+                if runs(reached.path, &site.target_text) {
                     if foreign_download {
                         let mut trail = graph.trail(&reached, Kind::NetworkResponse);
                         trail.push(format!("{} then run", site.api));

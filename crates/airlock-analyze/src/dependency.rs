@@ -37,6 +37,10 @@ pub struct DependencyFacts {
     pub prerelease: bool,
     /// An optional dependency: platform packages that a registry may not carry.
     pub optional: bool,
+    /// The registry has no such package, or refuses to serve it.
+    pub missing: bool,
+    /// The registry replaced the package with a security placeholder.
+    pub taken_down: bool,
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -78,6 +82,26 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
         }
         // The table, strongest first.
         let severity = match &dependency.resolved {
+            // The registry took it down for what it did.
+            _ if dependency.taken_down => {
+                concerns.insert(
+                    0,
+                    "the registry replaced it with a security placeholder".to_owned(),
+                );
+                Severity::Critical
+            }
+            // Gone from the registry, or refused by it: a package that depends on
+            // it was published with something the registry removed since.
+            _ if dependency.missing && !dependency.optional => {
+                concerns.clear();
+                concerns.push(
+                    "the registry has no such package any more, or refuses to serve it".to_owned(),
+                );
+                if phantom {
+                    concerns.push("no file of this version requires it".to_owned());
+                }
+                Severity::High
+            }
             // Airlock refuses the dependency for what it is: so is whatever pulls it in.
             Some((version, Verdict::Block)) if !only_age(&dependency.resolved_codes) => {
                 concerns.insert(0, format!("its {version} is blocked"));
@@ -96,8 +120,9 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
                 concerns.insert(0, "no published version matches the range".to_owned());
                 Severity::Medium
             }
-            // Types and prerelease experiments are ordinary whatever else is true.
-            _ if types_only || dependency.prerelease => Severity::Info,
+            // Types, optional extras (another platform's binary) and prerelease
+            // experiments are ordinary whatever else is true.
+            _ if types_only || dependency.optional || dependency.prerelease => Severity::Info,
             // Nothing requires it, and it is new, runs scripts at install, or comes
             // from an account its other versions never came from: the Axios shape.
             _ if phantom
@@ -120,7 +145,7 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
                 severity,
                 Confidence::High,
                 format!(
-                    "new dependency `{}@{}`: {}",
+                    "dependency `{}@{}`: {}",
                     dependency.name,
                     dependency.range,
                     concerns.join("; ")

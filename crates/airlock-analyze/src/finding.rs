@@ -75,6 +75,9 @@ pub struct Finding {
     /// ordinary behaviour, weighed one step milder and never escalated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub established: bool,
+    /// Runs only when a function of the package is called, not on install or load.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deferred: bool,
 }
 
 impl Finding {
@@ -97,6 +100,7 @@ impl Finding {
             rule: None,
             trail: Vec::new(),
             established: false,
+            deferred: false,
         }
     }
 

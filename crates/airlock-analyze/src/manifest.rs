@@ -24,6 +24,9 @@ pub struct Manifest {
     /// The names among them that are optional (platform binaries, extras).
     #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
     pub optional: std::collections::BTreeSet<String>,
+    /// The names among them that ship inside the tarball (`bundleDependencies`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub bundled: std::collections::BTreeSet<String>,
     pub peer_dependencies: BTreeMap<String, String>,
     pub dev_dependencies: BTreeMap<String, String>,
     pub bin: BTreeMap<String, String>,
@@ -100,6 +103,13 @@ impl Manifest {
             install_scripts,
             dependencies,
             optional,
+            bundled: string_list(
+                value
+                    .get("bundleDependencies")
+                    .or_else(|| value.get("bundledDependencies")),
+            )
+            .into_iter()
+            .collect(),
             peer_dependencies: string_map("peerDependencies"),
             dev_dependencies: string_map("devDependencies"),
             bin,

@@ -512,25 +512,34 @@ pub(crate) const COMBINATIONS: &[Combination] = &[
 pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding> {
     let mut findings = judge_each(capabilities, context);
     for combination in COMBINATIONS {
-        let holds = |ids: &[&str], findings: &[Finding]| {
-            findings.iter().any(|finding| {
-                finding.severity >= Medium
-                    && !finding.established
-                    && finding.reach != Reach::Elsewhere
-                    && finding
-                        .rule
-                        .as_deref()
-                        .is_some_and(|rule| ids.contains(&rule))
-            })
+        // Both halves in one file: one module that does both, not two features of
+        // a large tool.
+        let counts = |finding: &Finding, ids: &[&str]| {
+            finding.severity >= Medium
+                && !finding.established
+                && finding.reach != Reach::Elsewhere
+                && finding
+                    .rule
+                    .as_deref()
+                    .is_some_and(|rule| ids.contains(&rule))
         };
-        if !(holds(combination.first, &findings) && holds(combination.second, &findings)) {
-            continue;
-        }
+        let files: Vec<Option<String>> = findings
+            .iter()
+            .filter(|first| counts(first, combination.first))
+            .filter(|first| {
+                findings
+                    .iter()
+                    .any(|second| second.file == first.file && counts(second, combination.second))
+            })
+            .map(|first| first.file.clone())
+            .collect();
         for finding in &mut findings {
-            let member = finding.rule.as_deref().is_some_and(|rule| {
-                combination.first.contains(&rule) || combination.second.contains(&rule)
-            });
+            let member = files.contains(&finding.file)
+                && finding.rule.as_deref().is_some_and(|rule| {
+                    combination.first.contains(&rule) || combination.second.contains(&rule)
+                });
             if member
+                && !finding.established
                 && finding.severity >= Medium
                 && finding.severity < combination.severity
                 && finding.reach != Reach::Elsewhere
@@ -612,6 +621,7 @@ fn judge_rows(capabilities: &[Capability], context: &Context<'_>) -> Vec<(Findin
             .at(&capability.file, capability.line, &capability.snippet)
             .reach(reach_of(capability.stage));
         finding.rule = Some(rule.id.to_owned());
+        finding.deferred = capability.stage == Stage::Call;
         finding.trail.clone_from(&capability.trail);
         findings.push((finding, softened));
     }

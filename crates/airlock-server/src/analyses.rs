@@ -19,7 +19,8 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use airlock_analyze::{
-    ANALYZER_VERSION, Analysis, DependencyFacts, Finding, Options, VersionDiff, dependency_risk,
+    ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Options,
+    VersionDiff, dependency_risk,
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
 use airlock_store::{AnalysisRecord, Store};
@@ -357,63 +358,140 @@ impl Analyses {
             .is_ok_and(|version| !version.pre_release.is_empty());
         let mut facts = Vec::new();
         for added in &diff.dependencies_added {
-            let Ok(name) = PackageName::new(&added.name) else {
-                continue;
-            };
-            let base = DependencyFacts {
-                name: added.name.clone(),
-                range: added.range.clone(),
-                phantom: added.phantom,
-                optional: added.optional,
-                prerelease,
-                ..DependencyFacts::default()
-            };
-            let Ok(entry) = state.inner.packuments.get(&name, Freshness::Cached).await else {
-                facts.push(base);
-                continue;
-            };
-            let packument = entry.packument();
-            let resolved = resolve_range(packument, &added.range);
-            let mut decided_codes = Vec::new();
-            let mut install_scripts = false;
-            let verdict = match &resolved {
-                Some(version) => {
-                    if let Err(error) =
-                        Box::pin(self.ensure_at(state, &entry, version, false)).await
-                    {
-                        tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a new dependency");
-                    }
-                    let decided = state.inner.gate.decide(&entry);
-                    packument.version_index(version).map(|index| {
-                        let decision = &decided.decisions[index];
-                        decided_codes = decision.reasons.iter().map(|reason| reason.code).collect();
-                        if let Some((_, doc)) = packument.version_at(index) {
-                            install_scripts = has_install_scripts(doc);
-                        }
-                        (version.clone(), decision.verdict.clone())
-                    })
-                }
-                None => None,
-            };
-            facts.push(DependencyFacts {
-                created: packument
-                    .versions()
-                    .filter_map(|(version, _)| {
-                        packument
-                            .publish_time(version)
-                            .as_deref()
-                            .and_then(Timestamp::parse)
-                    })
-                    .min(),
-                versions: packument.versions().count(),
-                new_publisher: resolved
-                    .as_deref()
-                    .and_then(|version| new_publisher(packument, version)),
-                resolved: verdict,
-                resolved_codes: decided_codes,
-                install_scripts,
+            if let Some(found) =
+                Box::pin(self.dependency_facts(state, added, prerelease, true)).await
+            {
+                facts.push(found);
+            }
+        }
+        dependency_risk(&facts, now())
+    }
+
+    /// What the registry and Airlock know of one dependency: whether the registry
+    /// has it at all (or replaced it with a security placeholder), its age and
+    /// history, the version its range resolves to, and, when `analyse` is set,
+    /// Airlock's decision about that version (analysed here if it never was).
+    pub(crate) async fn dependency_facts(
+        &self,
+        state: &AppState,
+        added: &AddedDependency,
+        prerelease: bool,
+        analyse: bool,
+    ) -> Option<DependencyFacts> {
+        let name = PackageName::new(&added.name).ok()?;
+        let base = DependencyFacts {
+            name: added.name.clone(),
+            range: added.range.clone(),
+            phantom: added.phantom,
+            optional: added.optional,
+            prerelease,
+            ..DependencyFacts::default()
+        };
+        let entry = match state.inner.packuments.get(&name, Freshness::Cached).await {
+            Ok(entry) => entry,
+            // The registry has no such package, or refuses to serve it: removed,
+            // usually for what it did.
+            Err(error)
+                if error.status() == http::StatusCode::NOT_FOUND || error.upstream_refused() =>
+            {
+                return Some(DependencyFacts {
+                    missing: true,
+                    ..base
+                });
+            }
+            Err(_) => return Some(base),
+        };
+        let packument = entry.packument();
+        // Every version unpublished: the registry keeps the name and nothing else.
+        if packument.versions().next().is_none() {
+            return Some(DependencyFacts {
+                missing: true,
                 ..base
             });
+        }
+        let taken_down = packument.versions().next().is_some()
+            && packument
+                .versions()
+                .all(|(version, _)| version.ends_with("-security"));
+        let resolved = resolve_range(packument, &added.range);
+        let mut decided_codes = Vec::new();
+        let mut install_scripts = false;
+        let verdict = match &resolved {
+            Some(version) => {
+                if analyse
+                    && let Err(error) =
+                        Box::pin(self.ensure_at(state, &entry, version, false)).await
+                {
+                    tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a new dependency");
+                }
+                let decided = state.inner.gate.decide(&entry);
+                packument.version_index(version).map(|index| {
+                    let decision = &decided.decisions[index];
+                    decided_codes = decision.reasons.iter().map(|reason| reason.code).collect();
+                    if let Some((_, doc)) = packument.version_at(index) {
+                        install_scripts = has_install_scripts(doc);
+                    }
+                    (version.clone(), decision.verdict.clone())
+                })
+            }
+            None => None,
+        };
+        Some(DependencyFacts {
+            created: packument
+                .versions()
+                .filter_map(|(version, _)| {
+                    packument
+                        .publish_time(version)
+                        .as_deref()
+                        .and_then(Timestamp::parse)
+                })
+                .min(),
+            versions: packument.versions().count(),
+            new_publisher: resolved
+                .as_deref()
+                .and_then(|version| new_publisher(packument, version)),
+            resolved: verdict,
+            resolved_codes: decided_codes,
+            install_scripts,
+            taken_down,
+            ..base
+        })
+    }
+
+    /// `dependency-risk` for a package seen without its history (a tarball on
+    /// disk): every dependency is looked up in the registry, and those no file
+    /// requires (the Axios shape) are resolved, analysed and decided as the proxy
+    /// decides a new dependency.
+    pub async fn judge_dependencies(
+        &self,
+        state: &AppState,
+        manifest: &Manifest,
+        required: &std::collections::BTreeSet<String>,
+    ) -> Vec<Finding> {
+        let prerelease = manifest
+            .version
+            .as_deref()
+            .and_then(|version| js_semver::Version::parse(version).ok())
+            .is_some_and(|version| !version.pre_release.is_empty());
+        let mut facts = Vec::new();
+        for (name, range) in &manifest.dependencies {
+            // Git, file, URL and alias dependencies are not the registry's to judge;
+            // bundled ones ship inside the tarball.
+            if range.contains(':') || range.contains('/') || manifest.bundled.contains(name) {
+                continue;
+            }
+            let phantom = !required.contains(name);
+            let added = AddedDependency {
+                name: name.clone(),
+                range: range.clone(),
+                phantom: Some(phantom),
+                optional: manifest.optional.contains(name),
+            };
+            if let Some(found) =
+                Box::pin(self.dependency_facts(state, &added, prerelease, phantom)).await
+            {
+                facts.push(found);
+            }
         }
         dependency_risk(&facts, now())
     }

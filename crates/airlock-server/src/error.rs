@@ -75,6 +75,14 @@ impl ApiError {
         &self.message
     }
 
+    /// The upstream refused the request (401, 403): for a package's metadata, the
+    /// registry serves it to nobody.
+    pub fn upstream_refused(&self) -> bool {
+        self.details.as_ref().is_some_and(|details| {
+            details.get("upstream") == Some(&serde_json::Value::from("refused"))
+        })
+    }
+
     pub(crate) fn bad_name(error: &airlock_npm::Error) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
@@ -113,14 +121,32 @@ impl ApiError {
                 "the upstream registry sent an address Airlock cannot use",
             ),
         };
-        tracing::warn!(error = %ErrorChain(error), "{context}: upstream request failed");
+        if status == StatusCode::NOT_FOUND {
+            // A name the registry does not have: a typo, an unpublished package.
+            tracing::debug!(error = %ErrorChain(error), "{context}: not found upstream");
+        } else {
+            tracing::warn!(error = %ErrorChain(error), "{context}: upstream request failed");
+        }
         if status == StatusCode::NOT_FOUND {
             return Self::new(
                 status,
                 format!("{context} was not found upstream\nhint: {hint}"),
             );
         }
-        Self::new(status, format!("{context}: {error}\nhint: {hint}"))
+        let mut answer = Self::new(status, format!("{context}: {error}\nhint: {hint}"));
+        if matches!(
+            error,
+            E::Status {
+                status: 401 | 403,
+                ..
+            }
+        ) {
+            answer.details = Some(serde_json::Map::from_iter([(
+                "upstream".to_owned(),
+                serde_json::Value::from("refused"),
+            )]));
+        }
+        answer
     }
 
     pub(crate) fn malformed_packument(name: &PackageName, error: &airlock_npm::Error) -> Self {

@@ -99,6 +99,10 @@ impl AppState {
         self.inner.gate.advisories()
     }
 
+    pub fn analyses(&self) -> &Arc<crate::analyses::Analyses> {
+        &self.inner.analyses
+    }
+
     pub fn downloads(&self) -> &DownloadLog {
         &self.inner.downloads
     }

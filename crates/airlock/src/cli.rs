@@ -273,6 +273,13 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub(crate) standalone: bool,
 
+    /// For tarballs and directories: do not ask the registry about their
+    /// dependencies. By default every dependency is looked up (one the registry
+    /// removed or took down is a finding), and those no file requires are
+    /// analysed and decided as the proxy decides a new dependency.
+    #[arg(long)]
+    pub(crate) offline: bool,
+
     #[command(flatten)]
     pub(crate) setup: SetupArgs,
 }

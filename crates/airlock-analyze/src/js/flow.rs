@@ -96,8 +96,9 @@ pub(crate) struct SinkSite {
     pub(crate) constant: Option<String>,
     /// What a file write writes, when it is a constant (a script dropped to disk).
     pub(crate) content: Option<String>,
-    /// For file operations: the node of the path operated on.
+    /// For file operations: the node of the path operated on, and its source text.
     pub(crate) target: Option<Node>,
+    pub(crate) target_text: String,
 }
 
 /// `require('./x')` (and `import`), seen from the importing file.
@@ -1420,6 +1421,10 @@ impl<'s> FlowBuilder<'s> {
             self.flow.flow_into(node, &path);
             node
         });
+        let target_text = target
+            .and(arguments.first())
+            .map(|first| crate::finding::shorten(&self.snippet(first.span()), 80))
+            .unwrap_or_default();
         let constant = arguments
             .first()
             .and_then(Argument::as_expression)
@@ -1444,6 +1449,7 @@ impl<'s> FlowBuilder<'s> {
             constant,
             content,
             target,
+            target_text,
         };
         self.flow.sinks.push(site);
         self.flow.sinks.len() - 1

@@ -239,7 +239,18 @@ fn recon_command(text: &str) -> bool {
 /// A command line that starts a network tool, at its start or after a separator.
 fn network_tool(text: &str) -> bool {
     const TOOLS: [&str; 12] = [
-        "curl", "wget", "nc", "ncat", "nslookup", "dig", "ping", "certutil", "bitsadmin", "powershell", "iwr", "Invoke-WebRequest",
+        "curl",
+        "wget",
+        "nc",
+        "ncat",
+        "nslookup",
+        "dig",
+        "ping",
+        "certutil",
+        "bitsadmin",
+        "powershell",
+        "iwr",
+        "Invoke-WebRequest",
     ];
     text.split(['&', '|', ';', '\n', '(', '`'])
         .filter_map(|segment| segment.split_whitespace().next())

@@ -41,18 +41,37 @@ pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let several = args.targets.len() > 1;
     // Code that talks to the configured registry talks to the registry, not to a
     // host of its author's choosing.
-    let registry_hosts: Vec<String> =
-        if args.targets.iter().any(|target| Path::new(target).exists()) {
-            crate::config::upstream_for_analysis(&args.setup)
-                .await?
-                .and_then(|url| url.host_str().map(str::to_owned))
-                .into_iter()
-                .collect()
-        } else {
-            Vec::new()
-        };
+    let local = args.targets.iter().any(|target| Path::new(target).exists());
+    let registry_hosts: Vec<String> = if local {
+        crate::config::upstream_for_analysis(&args.setup)
+            .await?
+            .and_then(|url| url.host_str().map(str::to_owned))
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // The registry, to judge local packages' dependencies by.
+    let registry = if local && !args.offline {
+        match super::check::standalone_state(&args.setup).await {
+            Ok(state) => Some(state),
+            Err(error) => {
+                tracing::warn!(
+                    "dependencies are not checked: {error:#}\nhint: configure an upstream, or pass `--offline`"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let local_context = Local {
+        policy: args.setup.policy.as_deref(),
+        registry_hosts: &registry_hosts,
+        registry: registry.as_ref(),
+    };
     for target in &args.targets {
-        let report = report(target, &args, &registry_hosts).await?;
+        let report = report(target, &args, &local_context).await?;
         all_allowed &= report.verdict == Verdict::Allow;
         if args.server.json && several {
             println!("{}", serde_json::to_string(&report)?);
@@ -72,11 +91,11 @@ pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
 async fn report(
     target: &str,
     args: &ScanArgs,
-    registry_hosts: &[String],
+    local_context: &Local<'_>,
 ) -> anyhow::Result<ScanReport> {
     let path = Path::new(target);
     if path.exists() {
-        return local(path, args.setup.policy.as_deref(), registry_hosts);
+        return local(path, local_context).await;
     }
     let check = if args.standalone {
         super::check::standalone_report(target, &args.setup).await?
@@ -99,17 +118,23 @@ async fn report(
 }
 
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
-fn local(
-    path: &Path,
-    policy: Option<&Path>,
-    registry_hosts: &[String],
-) -> anyhow::Result<ScanReport> {
+/// What scanning a tarball or a directory needs besides the path.
+struct Local<'a> {
+    policy: Option<&'a Path>,
+    /// The configured registry's hosts: code talking to them talks to the registry.
+    registry_hosts: &'a [String],
+    /// The registry, through Airlock's own state, to judge the dependencies by.
+    registry: Option<&'a airlock_server::AppState>,
+}
+
+/// Analyses a tarball or a directory on disk under the policy's analysis rules.
+async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
     let started = std::time::Instant::now();
     let options = Options {
-        registry_hosts,
+        registry_hosts: context.registry_hosts,
         ..Options::default()
     };
-    let analysis = if path.is_dir() {
+    let mut analysis = if path.is_dir() {
         let archive = Archive::from_files(walk(path)?, &Limits::default());
         Analysis::of_archive(&archive, &options)
     } else {
@@ -118,6 +143,15 @@ fn local(
         // As the proxy reads a tarball: scanning starts while the rest inflates.
         Analysis::of_tarball(&bytes, &options)
     };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(state) = context.registry {
+        let found = state
+            .analyses()
+            .judge_dependencies(state, &analysis.manifest, &analysis.required_packages)
+            .await;
+        analysis.findings.extend(found);
+    }
+    let policy = context.policy;
     let policy = match policy {
         Some(file) => {
             let text = std::fs::read_to_string(file)
@@ -150,7 +184,7 @@ fn local(
         files: Some(analysis.files.len()),
         unpacked_bytes: Some(analysis.unpacked_bytes),
         findings: analysis.findings,
-        millis: Some(started.elapsed().as_secs_f64() * 1000.0),
+        millis: Some(millis),
         trust: None,
     })
 }
