@@ -654,7 +654,7 @@ pub(crate) fn previous_published(packument: &Packument, version: &str) -> Option
             let on_line = parsed.major == current.major
                 && (current.major > 0 || parsed.minor == current.minor);
             let before = match (this, published(candidate)) {
-                (Some(this), Some(then)) => then < this,
+                (Some(this), Some(then)) => then <= this,
                 _ => true,
             };
             (on_line && parsed < current && before).then_some(parsed)

