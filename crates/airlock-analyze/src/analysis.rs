@@ -362,6 +362,7 @@ impl Analysis {
         capabilities.extend(capability::from_executables(
             archive,
             &manifest,
+            &graph,
             &install_strings,
             &import_strings,
         ));
@@ -543,36 +544,50 @@ fn is_bundle(path: &str, text: &str) -> bool {
 /// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and
 /// `node .` (the package's main file).
 fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
+    // A word of a command that names a file: the path as given, or, when the
+    // tarball lacks it there, a file of that name elsewhere in the package.
+    let file_named = |word: &str| -> Option<String> {
+        let word = word.trim_matches(['"', '\'']).trim_start_matches("./");
+        if word.is_empty() || word.starts_with('-') || word.starts_with('$') {
+            return None;
+        }
+        resolve(paths, "", &format!("./{word}")).or_else(|| {
+            let name = word.rsplit('/').next()?;
+            let script = std::path::Path::new(name)
+                .extension()
+                .is_some_and(|extension| {
+                    matches!(
+                        extension.to_str(),
+                        Some("js" | "cjs" | "mjs" | "sh" | "bat" | "cmd" | "ps1")
+                    )
+                });
+            script
+                .then(|| {
+                    paths
+                        .iter()
+                        .find(|path| path.rsplit('/').next() == Some(name))
+                })
+                .flatten()
+                .map(|path| (*path).to_owned())
+        })
+    };
     let mut roots = Vec::new();
     for command in manifest.install_scripts.values() {
         let parsed = shell::parse(command);
-        // `"preinstall": "index.js"`: a file of the package named as the program.
+        // Every word that names a file of the package: `node setup.js`,
+        // `"preinstall": "index.js"`, `$NODE lint.js`, `sh ./install.sh`.
         for simple in &parsed.commands {
-            let program = simple.text.split(' ').next().unwrap_or("");
-            if let Some(found) = resolve(
-                paths,
-                "",
-                &format!("./{}", program.trim_start_matches("./")),
-            ) {
-                roots.push(found);
-            }
-        }
-        for (behaviour, _) in shell::behaviours(&parsed) {
-            let shell::Behaviour::RunsFile { path, .. } = behaviour else {
-                continue;
-            };
-            let path = path.trim_matches(['"', '\'']);
-            if matches!(path, "." | "./") {
-                roots.extend(
-                    manifest
-                        .import_files()
-                        .iter()
-                        .filter_map(|main| resolve(paths, "", &format!("./{main}"))),
-                );
-            } else if let Some(found) =
-                resolve(paths, "", &format!("./{}", path.trim_start_matches("./")))
-            {
-                roots.push(found);
+            for word in simple.text.split(' ') {
+                if matches!(word, "." | "./") && simple.program.starts_with("node") {
+                    roots.extend(
+                        manifest
+                            .import_files()
+                            .iter()
+                            .filter_map(|main| resolve(paths, "", &format!("./{main}"))),
+                    );
+                } else if let Some(found) = file_named(word) {
+                    roots.push(found);
+                }
             }
         }
     }

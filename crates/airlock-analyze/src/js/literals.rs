@@ -237,7 +237,7 @@ fn recon_command(text: &str) -> bool {
 }
 
 /// A command line that starts a network tool, at its start or after a separator.
-fn network_tool(text: &str) -> bool {
+pub(crate) fn network_tool(text: &str) -> bool {
     const TOOLS: [&str; 12] = [
         "curl",
         "wget",
