@@ -75,6 +75,8 @@ pub(crate) enum Ability {
     Destroys,
     /// Writes or deletes files at paths decoded at runtime: it hides where.
     HidesTarget,
+    /// Writes or deletes files in the user's home directory (the desktop, documents).
+    WritesHome,
     /// Copies credentials, browser, wallet or Discord stores into a file: staging
     /// them to send or archive.
     StagesSecrets { data: Mask },
@@ -141,12 +143,13 @@ const HOST_ORDER: [Kind; 7] = [
 /// The capabilities the flow graph shows, sink by sink.
 pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
     let mut found = Vec::new();
-    // The commands of each file that run or chmod a path: a file written and then
-    // named by one of them (the same variable, the same constant path) is run.
+    // The commands of each file: a file written and then started by one of them (as
+    // the program, or as what an interpreter runs) is run; a file handed to `unzip`
+    // or `tar` is only read.
     let mut runners: Vec<(&str, &str)> = Vec::new();
     for reached in graph.sinks() {
-        if matches!(reached.site.kind, SinkKind::Exec | SinkKind::Chmod) {
-            runners.push((reached.path, reached.site.snippet.as_str()));
+        if matches!(reached.site.kind, SinkKind::Exec) {
+            runners.push((reached.path, reached.site.target_text.as_str()));
             if let Some(constant) = &reached.site.constant {
                 runners.push((reached.path, constant.as_str()));
             }
@@ -157,7 +160,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
         !target.is_empty()
             && runners
                 .iter()
-                .any(|(file, command)| *file == path && command.contains(target))
+                .any(|(file, command)| *file == path && starts(command, target))
     };
     for reached in graph.sinks() {
         let site = reached.site;
@@ -174,6 +177,15 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
         let mask = reached.mask;
         let hosts = mask.meet(HOSTS);
         let data = mask.meet(SENT_DATA);
+        // Files written or deleted in the user's home: ordinary for tools on
+        // request, telling next to a look-up of where the machine is.
+        if matches!(site.kind, SinkKind::FileWrite | SinkKind::FileDelete)
+            && graph.target_mask(&reached).has(Kind::PathHome)
+        {
+            let mut trail = graph.trail(&reached, Kind::PathHome);
+            trail.push(site.api.clone());
+            found.push(place(Ability::WritesHome, trail.clone()));
+        }
         match site.kind {
             SinkKind::Dns | SinkKind::Http | SinkKind::Socket => {
                 let host = destination(graph, &reached, hosts);
@@ -378,6 +390,49 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
         }
     }
     found
+}
+
+/// Programs that run the file they are given.
+const INTERPRETERS: [&str; 16] = [
+    "node",
+    "sh",
+    "bash",
+    "zsh",
+    "python",
+    "python3",
+    "perl",
+    "ruby",
+    "powershell",
+    "pwsh",
+    "cmd",
+    "start",
+    "rundll32",
+    "wscript",
+    "cscript",
+    "mshta",
+];
+
+/// Whether a command line (program and arguments, as source text) starts `target`:
+/// as its program, or as the script an interpreter is given.
+fn starts(command: &str, target: &str) -> bool {
+    let words: Vec<&str> = command
+        .split(|c: char| {
+            c.is_whitespace() || matches!(c, ',' | '[' | ']' | '(' | ')' | '"' | '\'' | '`')
+        })
+        .filter(|word| !word.is_empty() && !word.starts_with('-') && *word != "/c" && *word != "/C")
+        .collect();
+    let Some(program) = words.first() else {
+        return false;
+    };
+    if program.contains(target) {
+        return true;
+    }
+    let name = program
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(program)
+        .trim_end_matches(".exe");
+    INTERPRETERS.contains(&name) && words[1..].iter().any(|word| word.contains(target))
 }
 
 /// The strongest host that reaches a sink.

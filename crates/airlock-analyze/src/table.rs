@@ -391,6 +391,13 @@ pub(crate) const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: "writes-home",
+        code: Code::SensitiveFileAccess,
+        severity: [Low, Low, Info, Info],
+        summary: "writes or deletes files in the user's home directory (weighed with other capabilities)",
+        applies: |capability, _| matches!(capability.ability, Ability::WritesHome),
+    },
+    Rule {
         id: "ships-executable",
         code: Code::BundledExecutable,
         severity: [Low, Low, Low, Info],
@@ -501,7 +508,12 @@ pub(crate) const COMBINATIONS: &[Combination] = &[
     Combination {
         id: "geolocates-and-destroys",
         first: &["ip-lookup"],
-        second: &["destroys-home", "persistence"],
+        second: &[
+            "destroys-home",
+            "persistence",
+            "writes-home",
+            "decoded-file-target",
+        ],
         severity: Critical,
         summary: "looks up where the machine is and deletes or plants files: targeted sabotage",
     },
@@ -516,7 +528,7 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
         // Both halves in one file: one module that does both, not two features of
         // a large tool.
         let counts = |finding: &Finding, ids: &[&str]| {
-            finding.severity >= Medium
+            finding.severity >= Low
                 && !finding.established
                 && finding.reach != Reach::Elsewhere
                 && finding
@@ -528,9 +540,12 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
             .iter()
             .filter(|first| counts(first, combination.first))
             .filter(|first| {
-                findings
-                    .iter()
-                    .any(|second| second.file == first.file && counts(second, combination.second))
+                // One half at least a warning on its own.
+                findings.iter().any(|second| {
+                    second.file == first.file
+                        && counts(second, combination.second)
+                        && (first.severity >= Medium || second.severity >= Medium)
+                })
             })
             .map(|first| first.file.clone())
             .collect();
@@ -541,7 +556,7 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
                 });
             if member
                 && !finding.established
-                && finding.severity >= Medium
+                && finding.severity >= Low
                 && finding.severity < combination.severity
                 && finding.reach != Reach::Elsewhere
             {
@@ -665,6 +680,7 @@ fn describe(ability: &Ability) -> String {
         Ability::Persists { what } => format!("writes to {what}"),
         Ability::Destroys => "deletes the home directory or the root".to_owned(),
         Ability::HidesTarget => "writes or deletes files at paths decoded at runtime".to_owned(),
+        Ability::WritesHome => "writes or deletes files in the home directory".to_owned(),
         Ability::StagesSecrets { data } => format!("copies {} into a file", describe_data(*data)),
         Ability::Shell(behaviour) => match behaviour {
             Behaviour::Exfiltrates { tool, what, dns } => {

@@ -96,7 +96,8 @@ pub(crate) struct SinkSite {
     pub(crate) constant: Option<String>,
     /// What a file write writes, when it is a constant (a script dropped to disk).
     pub(crate) content: Option<String>,
-    /// For file operations: the node of the path operated on, and its source text.
+    /// For file operations: the node of the path operated on, and its source text;
+    /// for processes, the source text of the program and its arguments.
     pub(crate) target: Option<Node>,
     pub(crate) target_text: String,
 }
@@ -1461,10 +1462,22 @@ impl<'s> FlowBuilder<'s> {
             self.flow.flow_into(node, &path);
             node
         });
-        let target_text = target
-            .and(arguments.first())
-            .map(|first| crate::finding::shorten(&self.snippet(first.span()), 80))
-            .unwrap_or_default();
+        // For a file operation, the path's source text; for a process, the
+        // program and its arguments' source text: what the one names, the other
+        // may run.
+        let target_text = if kind == SinkKind::Exec {
+            arguments
+                .iter()
+                .take(2)
+                .map(|argument| self.snippet(argument.span()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            target
+                .and(arguments.first())
+                .map(|first| crate::finding::shorten(&self.snippet(first.span()), 80))
+                .unwrap_or_default()
+        };
         let constant = arguments
             .first()
             .and_then(Argument::as_expression)
