@@ -15,6 +15,10 @@ use crate::finding::{Confidence, Finding, Reach, Severity};
 
 /// What is known about one added dependency.
 #[derive(Clone, Debug, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the dependency, each weighed by the table"
+)]
 pub struct DependencyFacts {
     pub name: String,
     pub range: String,

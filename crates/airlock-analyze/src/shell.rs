@@ -340,7 +340,9 @@ fn expansion(
             end += 1;
         }
         let inner: String = chars[index + 1..end.min(chars.len())].iter().collect();
-        word.push_str(&format!("`{inner}`"));
+        word.push('`');
+        word.push_str(&inner);
+        word.push('`');
         expands.push(inner.clone());
         substitutions.push(inner);
         return (end + 1).min(chars.len());
@@ -363,7 +365,9 @@ fn expansion(
                 end += 1;
             }
             let inner: String = chars[index + 2..end.min(chars.len())].iter().collect();
-            word.push_str(&format!("$({inner})"));
+            word.push_str("$(");
+            word.push_str(&inner);
+            word.push(')');
             expands.push(inner.clone());
             substitutions.push(inner);
             (end + 1).min(chars.len())
@@ -374,7 +378,9 @@ fn expansion(
                 end += 1;
             }
             let name: String = chars[index + 2..end.min(chars.len())].iter().collect();
-            word.push_str(&format!("${{{name}}}"));
+            word.push_str("${");
+            word.push_str(&name);
+            word.push('}');
             expands.push(format!("${name}"));
             (end + 1).min(chars.len())
         }
@@ -421,10 +427,6 @@ fn program_name(word: &str) -> String {
         .map_or(name.clone(), str::to_owned)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one recursive step of the parser"
-)]
 fn command_from(
     mut words: Vec<(String, Vec<String>)>,
     parsed: &mut Script,
@@ -537,14 +539,13 @@ fn command_from(
         return;
     };
     let program = program_name(first);
-    if program == "node" || program == "nodejs" {
-        if let Some(at) = words
+    if (program == "node" || program == "nodejs")
+        && let Some(at) = words
             .iter()
             .position(|(word, _)| matches!(word.as_str(), "-e" | "--eval" | "-p" | "--print"))
-            && let Some((code, _)) = words.get(at + 1)
-        {
-            parsed.inline_js.push(code.clone());
-        }
+        && let Some((code, _)) = words.get(at + 1)
+    {
+        parsed.inline_js.push(code.clone());
     }
     let mut expands: Vec<String> = Vec::new();
     for (word, word_expands) in &words {
@@ -871,20 +872,19 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
                 .arguments
                 .iter()
                 .any(|argument| argument.starts_with('-') && argument.contains('r'))
-        {
-            if let Some(target) = command.arguments.iter().find(|argument| {
+            && let Some(target) = command.arguments.iter().find(|argument| {
                 matches!(
                     argument.as_str(),
                     "/" | "/*" | "~" | "~/" | "~/*" | "$HOME" | "${HOME}" | "$HOME/" | "$HOME/*"
                 )
-            }) {
-                found.push((
-                    Behaviour::Wipes {
-                        target: target.clone(),
-                    },
-                    command.text.clone(),
-                ));
-            }
+            })
+        {
+            found.push((
+                Behaviour::Wipes {
+                    target: target.clone(),
+                },
+                command.text.clone(),
+            ));
         }
         if program == "npm"
             && command

@@ -10,6 +10,8 @@
 //! Registry context (a first version, a look-alike name) raises what content shows
 //! and never decides alone.
 
+use std::fmt::Write as _;
+
 use airlock_policy::Code;
 
 use crate::capability::{Ability, Capability, Stage, describe_data};
@@ -427,8 +429,9 @@ pub fn markdown() -> String {
     );
     for rule in RULES {
         let [install, load, call, elsewhere] = rule.severity;
-        out.push_str(&format!(
-            "| `{}` | `{}` | {} | {} | {} | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` | {} | {} | {} | {} | {} |",
             rule.id,
             rule.code,
             name(install),
@@ -436,12 +439,13 @@ pub fn markdown() -> String {
             name(call),
             name(elsewhere),
             rule.summary
-        ));
+        );
     }
     out.push_str("\n| combination | when both | and | raised to | why |\n|---|---|---|---|---|\n");
     for combination in COMBINATIONS {
-        out.push_str(&format!(
-            "| `{}` | {} | {} | {} | {} |\n",
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} |",
             combination.id,
             combination
                 .first
@@ -457,7 +461,7 @@ pub fn markdown() -> String {
                 .join(", "),
             name(combination.severity),
             combination.summary
-        ));
+        );
     }
     out
 }
@@ -561,9 +565,11 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
                 && finding.reach != Reach::Elsewhere
             {
                 finding.severity = combination.severity;
-                finding
-                    .message
-                    .push_str(&format!(" ({}: {})", combination.id, combination.summary));
+                let _ = write!(
+                    finding.message,
+                    " ({}: {})",
+                    combination.id, combination.summary
+                );
             }
         }
     }
@@ -590,14 +596,14 @@ fn judge_each(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding
                     _ => Low,
                 };
                 finding.established = true;
-                finding.message.push_str(&format!(" (as in {version})"));
+                let _ = write!(finding.message, " (as in {version})");
             } else if !softened && finding.severity < Critical {
                 finding.severity = if finding.severity == High {
                     Critical
                 } else {
                     High
                 };
-                finding.message.push_str(&format!(" (new since {version})"));
+                let _ = write!(finding.message, " (new since {version})");
             }
         }
         findings.push(finding);
@@ -631,7 +637,7 @@ fn judge_rows(capabilities: &[Capability], context: &Context<'_>) -> Vec<(Findin
             && let Some(origin) = &context.doubtful_origin
         {
             severity = Critical;
-            message.push_str(&format!(", in {origin}"));
+            let _ = write!(message, ", in {origin}");
         }
         let mut finding = Finding::new(rule.code, severity, Confidence::High, message)
             .at(&capability.file, capability.line, &capability.snippet)

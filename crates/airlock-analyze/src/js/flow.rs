@@ -618,12 +618,11 @@ impl<'s> FlowBuilder<'s> {
         }
         let computed_module = qualified.starts_with("?.");
         let member = qualified.rsplit('.').next().unwrap_or("");
-        if computed_module || qualified.contains('.') {
-            if let Some(role) = apis::distinct_member_role(member)
-                && (computed_module || !qualified.starts_with('.'))
-            {
-                return (Some(qualified), Some(role));
-            }
+        if (computed_module || qualified.contains('.'))
+            && let Some(role) = apis::distinct_member_role(member)
+            && (computed_module || !qualified.starts_with('.'))
+        {
+            return (Some(qualified), Some(role));
         }
         (Some(qualified), None)
     }
@@ -666,7 +665,6 @@ impl<'s> FlowBuilder<'s> {
                 self.constants.get(&symbol).cloned()
             }
             Expression::CallExpression(call) => self.constant_call(call, depth),
-            Expression::ArrayExpression(_) => None,
             _ => None,
         };
         result.filter(|text| text.len() <= 64 * 1024)
@@ -750,7 +748,6 @@ impl<'s> FlowBuilder<'s> {
                 let decoded = strings::decode_base64(&argument(0)?)?;
                 Some(String::from_utf8_lossy(&decoded).into_owned())
             }
-            Some("decodeURIComponent" | "unescape") => None,
             _ => None,
         }
     }

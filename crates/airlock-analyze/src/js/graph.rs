@@ -133,7 +133,7 @@ impl<'a> Graph<'a> {
                     }
                     (_, _, Some(member), _) => edges.push((member + target_offset, node, false)),
                     (_, _, None, Some(exports)) => {
-                        edges.push((exports + target_offset, node, false))
+                        edges.push((exports + target_offset, node, false));
                     }
                     _ => {}
                 }

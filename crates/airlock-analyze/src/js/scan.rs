@@ -30,6 +30,10 @@ pub(crate) struct Site {
 }
 
 /// What one file does, as far as its syntax shows.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "one flag per fact the rules read"
+)]
 #[derive(Debug, Default)]
 pub(crate) struct FileFacts {
     pub(crate) parse_error: Option<String>,
