@@ -254,7 +254,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                     .and_then(|command| command.split_whitespace().next())
                     .map(|program| program.rsplit(['/', '\\']).next().unwrap_or(program));
                 let network_tool = match tool {
-                    Some(program) => literals::network_tool(program),
+                    Some(program) => literals::is_network_tool(program),
                     None => mask.has(Kind::NetworkTool),
                 };
                 let dns_tool = tool

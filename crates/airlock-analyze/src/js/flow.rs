@@ -33,6 +33,7 @@ use oxc_syntax::scope::ScopeFlags;
 use oxc_syntax::symbol::SymbolId;
 
 use super::apis::{self, Role, SinkKind};
+use super::graph::IntMap;
 use super::kinds::{Kind, Mask};
 use super::literals::{self, HostClass};
 use super::strings;
@@ -277,25 +278,25 @@ pub(crate) struct FlowBuilder<'s> {
     scoping: &'s Scoping,
     lines: &'s dyn Fn(u32) -> u32,
     flow: FileFlow,
-    symbols: HashMap<SymbolId, Node>,
-    modules: HashMap<SymbolId, ModuleRef>,
-    constants: HashMap<SymbolId, String>,
+    symbols: IntMap<SymbolId, Node>,
+    modules: IntMap<SymbolId, ModuleRef>,
+    constants: IntMap<SymbolId, String>,
     /// Functions by their span's start.
-    functions: HashMap<u32, u32>,
-    function_of_symbol: HashMap<SymbolId, u32>,
+    functions: IntMap<u32, u32>,
+    function_of_symbol: IntMap<SymbolId, u32>,
     /// Function spans that run where they are written (IIFEs, callbacks of calls).
     inline_functions: HashSet<u32>,
     function_stack: Vec<(u32, bool)>,
     /// Calls that create sink handles, by span start, and variables holding them.
-    handle_calls: HashMap<u32, usize>,
-    handles: HashMap<SymbolId, usize>,
+    handle_calls: IntMap<u32, usize>,
+    handles: IntMap<SymbolId, usize>,
     /// Results of calls and reads, by span start: one node or origin per site.
-    call_results: HashMap<u32, Node>,
+    call_results: IntMap<u32, Node>,
     /// Results of method calls bound by name, by span start.
-    method_results: HashMap<u32, Node>,
+    method_results: IntMap<u32, Node>,
     /// Undeclared variables the file assigns, by name.
     globals: HashMap<String, Node>,
-    literal_origins: HashMap<u32, Option<u32>>,
+    literal_origins: IntMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
     pending_callbacks: Vec<(u32, Value)>,
     depth: u32,
@@ -319,19 +320,19 @@ impl<'s> FlowBuilder<'s> {
             scoping,
             lines,
             flow: FileFlow::default(),
-            symbols: HashMap::new(),
-            modules: HashMap::new(),
-            constants: HashMap::new(),
-            functions: HashMap::new(),
-            function_of_symbol: HashMap::new(),
+            symbols: IntMap::default(),
+            modules: IntMap::default(),
+            constants: IntMap::default(),
+            functions: IntMap::default(),
+            function_of_symbol: IntMap::default(),
             inline_functions: HashSet::new(),
             function_stack: Vec::new(),
-            handle_calls: HashMap::new(),
-            handles: HashMap::new(),
-            call_results: HashMap::new(),
-            method_results: HashMap::new(),
+            handle_calls: IntMap::default(),
+            handles: IntMap::default(),
+            call_results: IntMap::default(),
+            method_results: IntMap::default(),
             globals: HashMap::new(),
-            literal_origins: HashMap::new(),
+            literal_origins: IntMap::default(),
             pending_calls: Vec::new(),
             pending_callbacks: Vec::new(),
             depth: 0,

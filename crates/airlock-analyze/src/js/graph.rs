@@ -8,11 +8,47 @@
 //! trail a finding shows is the shortest path from the origin to the sink.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::flow::{FileFlow, NodeKind, SinkSite, Transfer};
 use super::kinds::{Kind, LOST_THROUGH_CALLS, Mask};
 use super::literals::HostClass;
 use crate::finding::Reach;
+
+/// A multiply-rotate hasher for the graph's integer keys (the standard SipHash
+/// costs more than the propagation it serves).
+#[derive(Default)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u32(&mut self, value: u32) {
+        self.write_u64(u64::from(value));
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0.rotate_left(5) ^ value).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, value: usize) {
+        self.write_u64(value as u64);
+    }
+}
+
+pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// How many hops a kind travels from its origin: variables, returns, parameters.
 const MAX_HOPS: u16 = 12;
@@ -65,7 +101,7 @@ pub(crate) struct Graph<'a> {
     targets: Vec<(u32, bool)>,
     mask: Vec<Mask>,
     /// For each (node, kind): where the kind came from, and how many hops from its origin.
-    pred: HashMap<(u32, u8), (Pred, u16)>,
+    pred: IntMap<(u32, u8), (Pred, u16)>,
 }
 
 impl<'a> Graph<'a> {
@@ -222,7 +258,7 @@ impl<'a> Graph<'a> {
                 }
             }
         }
-        edges.sort_unstable_by_key(|(from, _, _)| *from);
+        // Successor lists by counting sort: one pass to size them, one to fill.
         let mut starts = vec![0u32; total as usize + 1];
         for (from, _, _) in &edges {
             starts[*from as usize + 1] += 1;
@@ -230,7 +266,13 @@ impl<'a> Graph<'a> {
         for index in 1..starts.len() {
             starts[index] += starts[index - 1];
         }
-        let targets = edges.iter().map(|(_, to, lossy)| (*to, *lossy)).collect();
+        let mut filled = starts.clone();
+        let mut targets = vec![(0u32, false); edges.len()];
+        for (from, to, lossy) in &edges {
+            let slot = &mut filled[*from as usize];
+            targets[*slot as usize] = (*to, *lossy);
+            *slot += 1;
+        }
         let mut graph = Self {
             files,
             offsets,
@@ -238,7 +280,7 @@ impl<'a> Graph<'a> {
             starts,
             targets,
             mask: vec![Mask::EMPTY; total as usize],
-            pred: HashMap::new(),
+            pred: IntMap::default(),
         };
         graph.propagate(&seeds, registry_hosts);
         graph

@@ -238,6 +238,17 @@ fn recon_command(text: &str) -> bool {
 
 /// A command line that starts a network tool, at its start or after a separator.
 pub(crate) fn network_tool(text: &str) -> bool {
+    // A command line: the tool and at least one argument (a lone `"ping"` is a
+    // message type, not a command).
+    text.split(['&', '|', ';', '\n', '(', '`']).any(|segment| {
+        let mut words = segment.split_whitespace();
+        let tool = words.next().unwrap_or("");
+        words.next().is_some() && is_network_tool(tool)
+    })
+}
+
+/// A program that talks to the network (`curl`, `/usr/bin/wget`, `ping`).
+pub(crate) fn is_network_tool(program: &str) -> bool {
     const TOOLS: [&str; 12] = [
         "curl",
         "wget",
@@ -252,16 +263,18 @@ pub(crate) fn network_tool(text: &str) -> bool {
         "iwr",
         "Invoke-WebRequest",
     ];
-    text.split(['&', '|', ';', '\n', '(', '`'])
-        .filter_map(|segment| segment.split_whitespace().next())
-        .any(|word| TOOLS.contains(&word.rsplit(['/', '\\']).next().unwrap_or(word)))
+    TOOLS.contains(&program.rsplit(['/', '\\']).next().unwrap_or(program))
 }
 
 /// The kinds a string literal carries, and the host to name when it names one.
 pub(crate) fn literal_kinds(text: &str, found: &Markers) -> (Mask, Option<(String, HostClass)>) {
     let mut mask = Mask::EMPTY;
     let mut named = None;
-    for (host, class) in hosts_in(text) {
+    // A destination is written as an address (`https://x/api/${}`, `x.example`); a
+    // sentence that mentions one (`see https://…` in an error message) sends
+    // nothing there.
+    let prose = text.trim().contains(char::is_whitespace);
+    for (host, class) in if prose { Vec::new() } else { hosts_in(text) } {
         mask = mask.union(class.kind().bit());
         // The strongest host names the literal.
         let rank = |class: HostClass| match class {
