@@ -167,17 +167,48 @@ impl Analysis {
             .iter()
             .map(|entry| entry.path.as_str())
             .collect();
-        let install_roots = install_roots(&manifest, &paths);
-        // Without a manifest nothing says which file is the entry point: every code
-        // file is taken to run when the package is used.
-        let import_roots: Vec<String> = if package_json.is_some() {
-            manifest
-                .import_files()
+        // Install scripts, parsed; the code of `node -e` scanned as a file of its own.
+        let scripts: Vec<(&String, &String, shell::Script)> = manifest
+            .install_scripts
+            .iter()
+            .map(|(script, command)| (script, command, shell::parse(command)))
+            .collect();
+        let inline: Vec<(String, FileFacts)> = scripts
+            .iter()
+            .flat_map(|(script, _, parsed)| {
+                parsed
+                    .inline_js
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, code)| {
+                        let path = format!("package.json#scripts.{script}.{index}");
+                        let facts = scan_guarded(&path, code);
+                        (path, facts)
+                    })
+            })
+            .collect();
+        let mut install_roots = install_roots(&manifest, &paths);
+        // `node -e "require('./setup')"`: what the inline code requires runs too.
+        install_roots.extend(inline.iter().flat_map(|(_, file_facts)| {
+            file_facts
+                .requires
                 .iter()
-                .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
-                .collect()
-        } else {
+                .filter_map(|(module, _)| resolve(&paths, "", module))
+        }));
+        // Without a manifest, or when none of the entry points it names is in the
+        // tarball, nothing says which file runs when the package is used: every
+        // code file is taken to. (A manifest that names none, a command-line tool's,
+        // means `index.js` when there is one.)
+        let declared: Vec<String> = manifest
+            .import_files()
+            .iter()
+            .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
+            .collect();
+        let entry_missing = !manifest.entry_points.is_empty() && declared.is_empty();
+        let import_roots: Vec<String> = if package_json.is_none() || entry_missing {
             code_files.iter().map(|entry| entry.path.clone()).collect()
+        } else {
+            declared
         };
         let install = reachable(&install_roots, &facts, &paths);
         let import = reachable(&import_roots, &facts, &paths);
@@ -233,13 +264,6 @@ impl Analysis {
             findings.extend(rules::judge_file(file_facts, &context));
         }
 
-        // Install scripts: the commands themselves, parsed; the code of `node -e`.
-        let scripts: Vec<(&String, &String, shell::Script)> = manifest
-            .install_scripts
-            .iter()
-            .map(|(script, command)| (script, command, shell::parse(command)))
-            .collect();
-        let mut inline: Vec<(String, FileFacts)> = Vec::new();
         let mut capabilities: Vec<Capability> = Vec::new();
         for (script, command, parsed) in &scripts {
             findings.push(
@@ -252,10 +276,6 @@ impl Analysis {
                 .at("package.json", None, command)
                 .reach(Reach::Install),
             );
-            for (index, code) in parsed.inline_js.iter().enumerate() {
-                let path = format!("package.json#scripts.{script}.{index}");
-                inline.push((path.clone(), scan_guarded(&path, code)));
-            }
             capabilities.extend(shell_capabilities(
                 parsed,
                 Stage::Install,
@@ -351,8 +371,12 @@ impl Analysis {
             .filter(|entry| entry.kind == FileKind::Shell)
         {
             let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            // Named by code that runs at import, it runs when that code's
+            // function does, as far as the file's name tells.
             let stage = if install_strings.iter().any(|text| text.contains(name)) {
                 Stage::Install
+            } else if import_strings.iter().any(|text| text.contains(name)) {
+                Stage::Call
             } else {
                 Stage::Elsewhere
             };

@@ -75,8 +75,13 @@ pub(crate) enum Ability {
     Destroys,
     /// Writes or deletes files at paths decoded at runtime: it hides where.
     HidesTarget,
-    /// Writes or deletes files in the user's home directory (the desktop, documents).
+    /// Writes or deletes files in the user's home directory.
     WritesHome,
+    /// Writes or deletes files in the user's own folders (the desktop, Documents,
+    /// OneDrive): no library's business.
+    WritesUserFiles,
+    /// Rewrites its own source file: erasing what it did.
+    RewritesItself,
     /// Copies credentials, browser, wallet or Discord stores into a file: staging
     /// them to send or archive.
     StagesSecrets { data: Mask },
@@ -106,11 +111,12 @@ pub(crate) struct Capability {
 }
 
 /// Data worth naming, strongest first: the trail follows the first present.
-const DATA_ORDER: [Kind; 13] = [
+const DATA_ORDER: [Kind; 14] = [
     Kind::Credential,
     Kind::BrowserData,
     Kind::WalletData,
     Kind::DiscordData,
+    Kind::UserFiles,
     Kind::Secret,
     Kind::EnvAll,
     Kind::Clipboard,
@@ -179,12 +185,27 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
         let data = mask.meet(SENT_DATA);
         // Files written or deleted in the user's home: ordinary for tools on
         // request, telling next to a look-up of where the machine is.
-        if matches!(site.kind, SinkKind::FileWrite | SinkKind::FileDelete)
-            && graph.target_mask(&reached).has(Kind::PathHome)
-        {
-            let mut trail = graph.trail(&reached, Kind::PathHome);
-            trail.push(site.api.clone());
-            found.push(place(Ability::WritesHome, trail.clone()));
+        if matches!(site.kind, SinkKind::FileWrite | SinkKind::FileDelete) {
+            let target = graph.target_mask(&reached);
+            for (kind, ability) in [
+                (Kind::PathUserFiles, Ability::WritesUserFiles),
+                (Kind::PathHome, Ability::WritesHome),
+            ] {
+                if target.has(kind) {
+                    let mut trail = graph.trail(&reached, kind);
+                    trail.push(site.api.clone());
+                    found.push(place(ability, trail));
+                    break;
+                }
+            }
+            if site.kind == SinkKind::FileWrite
+                && matches!(site.target_text.trim(), "__filename" | "process.argv[1]")
+            {
+                found.push(place(
+                    Ability::RewritesItself,
+                    vec![format!("{}({})", site.api, site.target_text.trim())],
+                ));
+            }
         }
         match site.kind {
             SinkKind::Dns | SinkKind::Http | SinkKind::Socket => {
@@ -307,7 +328,16 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 // decoded payload dropped and started.
                 let foreign_download =
                     mask.has(Kind::NetworkResponse) && !mask.has(Kind::HostRegistry);
-                if runs(reached.path, &site.target_text) {
+                // The command may name the path by another variable: the one the
+                // written path was passed from (`download(url, FinalPath)` writes
+                // `dest`, then `execFileSync(FinalPath)`).
+                let run = (foreign_download || mask.has(Kind::Decoded))
+                    && (runs(reached.path, &site.target_text)
+                        || graph
+                            .target_names(&reached)
+                            .iter()
+                            .any(|name| name.len() > 1 && runs(reached.path, name)));
+                if run {
                     if foreign_download {
                         let mut trail = graph.trail(&reached, Kind::NetworkResponse);
                         trail.push(format!("{} then run", site.api));

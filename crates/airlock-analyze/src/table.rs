@@ -64,7 +64,7 @@ pub(crate) const RULES: &[Rule] = &[
         id: "exfil-credentials",
         code: Code::DataExfiltration,
         severity: [Critical, Critical, Critical, Low],
-        summary: "credential files, browser or Discord stores, wallet keys or the clipboard reach the network",
+        summary: "credential files, browser or Discord stores, wallet keys, the user's documents or the clipboard reach the network",
         applies: |capability, _| match &capability.ability {
             Ability::Sends { data, hosts, .. } => {
                 let taken = data.meet(Mask::of(&[
@@ -72,6 +72,7 @@ pub(crate) const RULES: &[Rule] = &[
                     Kind::BrowserData,
                     Kind::WalletData,
                     Kind::DiscordData,
+                    Kind::UserFiles,
                     Kind::Clipboard,
                 ]));
                 // npm's own clients send `.npmrc` tokens to the registry.
@@ -140,6 +141,19 @@ pub(crate) const RULES: &[Rule] = &[
             Ability::Sends { data, hosts, .. } => {
                 data.any(Mask::of(&[Kind::Identity, Kind::SystemFile]))
                     && hosts.any(FOREIGN_HOSTS.union(Kind::HostLocal.bit()))
+            }
+            _ => false,
+        },
+    },
+    Rule {
+        id: "identity-to-source-host",
+        code: Code::DataExfiltration,
+        severity: [Critical, High, Low, Info],
+        summary: "who and which machine it is is sent to source hosting (an issue comment or a gist is a drop box too) as it installs or loads",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                data.any(Mask::of(&[Kind::Identity, Kind::SystemFile]))
+                    && hosts.has(Kind::HostKnown)
             }
             _ => false,
         },
@@ -254,6 +268,20 @@ pub(crate) const RULES: &[Rule] = &[
                 Ability::Destroys | Ability::Shell(Behaviour::Wipes { .. })
             )
         },
+    },
+    Rule {
+        id: "writes-user-files",
+        code: Code::Sabotage,
+        severity: [High, High, Low, Info],
+        summary: "writes or deletes files in the user's desktop, Documents, Pictures or OneDrive folders as it installs or loads",
+        applies: |capability, _| matches!(capability.ability, Ability::WritesUserFiles),
+    },
+    Rule {
+        id: "rewrites-itself",
+        code: Code::SelfDeletion,
+        severity: [High, High, Medium, Info],
+        summary: "rewrites its own source file: the code that ran is gone when someone looks",
+        applies: |capability, _| matches!(capability.ability, Ability::RewritesItself),
     },
     Rule {
         id: "shell-exfil",
@@ -516,6 +544,7 @@ pub(crate) const COMBINATIONS: &[Combination] = &[
             "destroys-home",
             "persistence",
             "writes-home",
+            "writes-user-files",
             "decoded-file-target",
         ],
         severity: Critical,
@@ -687,6 +716,10 @@ fn describe(ability: &Ability) -> String {
         Ability::Destroys => "deletes the home directory or the root".to_owned(),
         Ability::HidesTarget => "writes or deletes files at paths decoded at runtime".to_owned(),
         Ability::WritesHome => "writes or deletes files in the home directory".to_owned(),
+        Ability::WritesUserFiles => {
+            "writes or deletes files in the user's desktop or documents".to_owned()
+        }
+        Ability::RewritesItself => "rewrites its own source file".to_owned(),
         Ability::StagesSecrets { data } => format!("copies {} into a file", describe_data(*data)),
         Ability::Shell(behaviour) => match behaviour {
             Behaviour::Exfiltrates { tool, what, dns } => {

@@ -24,6 +24,7 @@ use airlock_analyze::{
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
 use airlock_store::{AnalysisRecord, Store};
+use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -55,6 +56,9 @@ pub struct Analyses {
     /// How long one tarball's analysis may take.
     time_limit: Duration,
 }
+
+/// How many dependencies of a package on disk are fetched and analysed at once.
+const DEPENDENCIES_AT_ONCE: usize = 8;
 
 impl Analyses {
     /// Starts empty and loads the stored findings in the background.
@@ -459,9 +463,9 @@ impl Analyses {
     }
 
     /// `dependency-risk` for a package seen without its history (a tarball on
-    /// disk): every dependency is looked up in the registry, and those no file
-    /// requires (the Axios shape) are resolved, analysed and decided as the proxy
-    /// decides a new dependency.
+    /// disk): every dependency is looked up in the registry, resolved, analysed and
+    /// decided as the proxy decides a new dependency; one no file requires (the
+    /// Axios shape) weighs more.
     pub async fn judge_dependencies(
         &self,
         state: &AppState,
@@ -473,26 +477,28 @@ impl Analyses {
             .as_deref()
             .and_then(|version| js_semver::Version::parse(version).ok())
             .is_some_and(|version| !version.pre_release.is_empty());
-        let mut facts = Vec::new();
-        for (name, range) in &manifest.dependencies {
-            // Git, file, URL and alias dependencies are not the registry's to judge;
-            // bundled ones ship inside the tarball.
-            if range.contains(':') || range.contains('/') || manifest.bundled.contains(name) {
-                continue;
-            }
-            let phantom = !required.contains(name);
-            let added = AddedDependency {
+        // Git, file, URL and alias dependencies are not the registry's to judge;
+        // bundled ones ship inside the tarball. Every other one is resolved,
+        // analysed and decided as the proxy would when a client asks for it.
+        let added: Vec<AddedDependency> = manifest
+            .dependencies
+            .iter()
+            .filter(|(name, range)| {
+                !(range.contains(':') || range.contains('/') || manifest.bundled.contains(*name))
+            })
+            .map(|(name, range)| AddedDependency {
                 name: name.clone(),
                 range: range.clone(),
-                phantom: Some(phantom),
+                phantom: Some(!required.contains(name)),
                 optional: manifest.optional.contains(name),
-            };
-            if let Some(found) =
-                Box::pin(self.dependency_facts(state, &added, prerelease, phantom)).await
-            {
-                facts.push(found);
-            }
-        }
+            })
+            .collect();
+        let facts: Vec<DependencyFacts> = futures_util::stream::iter(&added)
+            .map(|added| Box::pin(self.dependency_facts(state, added, prerelease, true)))
+            .buffered(DEPENDENCIES_AT_ONCE)
+            .filter_map(|found| async move { found })
+            .collect()
+            .await;
         dependency_risk(&facts, now())
     }
 

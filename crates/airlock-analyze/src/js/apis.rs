@@ -239,6 +239,8 @@ const TABLE: &[(&str, Role)] = &[
     ("vm.Script", Role::Sink(SinkKind::Code)),
     ("module._compile", Role::Sink(SinkKind::Code)),
     ("module.constructor", Role::Sink(SinkKind::Code)),
+    // Deserialisers that call the functions they revive.
+    ("node-serialize.unserialize", Role::Sink(SinkKind::Code)),
     // Files changed.
     ("fs.writeFile", Role::Sink(SinkKind::FileWrite)),
     ("fs.writeFileSync", Role::Sink(SinkKind::FileWrite)),

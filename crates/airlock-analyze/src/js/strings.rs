@@ -223,6 +223,21 @@ const PERSISTENCE_PATHS: [(&str, &str); 12] = [
     ("/etc/cron", "a cron table"),
 ];
 
+/// The folders of the user's own documents, as path segments (matched in this
+/// case only: `/documents` in a URL is an API's).
+const USER_FOLDERS: [&str; 10] = [
+    "/Desktop",
+    "\\Desktop",
+    "/Documents",
+    "\\Documents",
+    "/OneDrive",
+    "\\OneDrive",
+    "/Pictures",
+    "\\Pictures",
+    "My Documents",
+    "/Downloads",
+];
+
 /// Shell commands that fetch something to run.
 pub(crate) fn downloader(command: &str) -> Option<&'static str> {
     let lower = command.to_ascii_lowercase();
@@ -481,6 +496,7 @@ pub(crate) struct Markers {
     pub(crate) discord: Option<&'static str>,
     pub(crate) system: Option<&'static str>,
     pub(crate) persistence: Option<&'static str>,
+    pub(crate) user_files: bool,
     pub(crate) publishes: bool,
     pub(crate) tell: bool,
     pub(crate) reversed_tell: bool,
@@ -495,6 +511,7 @@ enum Marker {
     Discord(&'static str),
     System(&'static str),
     Persistence(&'static str),
+    UserFiles,
     Publish,
     Tell,
     ReversedTell,
@@ -550,6 +567,9 @@ fn marker_table() -> Vec<(&'static str, Marker)> {
     for (pattern, what) in PERSISTENCE_PATHS {
         add(pattern, Marker::Persistence(what));
     }
+    for pattern in USER_FOLDERS {
+        add(pattern, Marker::UserFiles);
+    }
     for pattern in ["npm publish", "npm/v1/packages", "npm-publish"] {
         add(pattern, Marker::Publish);
     }
@@ -570,7 +590,7 @@ pub(crate) fn markers(text: &str) -> Markers {
     for hit in automaton.find_iter(text) {
         let kind = kinds[hit.pattern().as_usize()];
         // Profile file names are ordinary words in other cases ("local state").
-        if let Marker::Browser(_) | Marker::Discord(_) = kind {
+        if let Marker::Browser(_) | Marker::Discord(_) | Marker::UserFiles = kind {
             let exact = MARKER_PATTERNS[hit.pattern().as_usize()];
             if text.get(hit.start()..hit.end()) != Some(exact) {
                 continue;
@@ -583,6 +603,7 @@ pub(crate) fn markers(text: &str) -> Markers {
             Marker::Discord(what) => found.discord = found.discord.or(Some(what)),
             Marker::System(what) => found.system = found.system.or(Some(what)),
             Marker::Persistence(what) => found.persistence = found.persistence.or(Some(what)),
+            Marker::UserFiles => found.user_files = true,
             Marker::Publish => found.publishes = true,
             Marker::Tell => found.tell = true,
             Marker::ReversedTell => found.reversed_tell = true,

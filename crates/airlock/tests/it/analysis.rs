@@ -49,7 +49,8 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
     let home = workspace.path("home");
     let tarball = workspace.path("plain-crypto-js-4.2.1.tgz");
     std::fs::write(&tarball, attacks::plain_crypto_js_dropper().tarball).unwrap();
-    let (code, output) = scan(&home, &[tarball.to_str().unwrap()]).await;
+    // `--offline`: no registry to judge dependencies by (the test has none).
+    let (code, output) = scan(&home, &[tarball.to_str().unwrap(), "--offline"]).await;
     assert_eq!(code, Some(1), "{output}");
     assert!(
         output.starts_with("plain-crypto-js@4.2.1: block"),
@@ -66,6 +67,13 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
     }
 
     // An unpacked esbuild-like package: its install script is shown, not refused.
+    // It downloads from the registry npm is configured with, which is no foreign host.
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join(".npmrc"),
+        "registry=https://registry.example.invalid/\n",
+    )
+    .unwrap();
     let package = attacks::esbuild_like();
     let directory = workspace.path("esbuild");
     let archive =
@@ -75,7 +83,7 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, entry.text().unwrap_or_default()).unwrap();
     }
-    let (code, output) = scan(&home, &[directory.to_str().unwrap(), "--json"]).await;
+    let (code, output) = scan(&home, &[directory.to_str().unwrap(), "--json", "--offline"]).await;
     assert_eq!(code, Some(0), "{output}");
     let report: serde_json::Value = serde_json::from_str(&output).unwrap();
     assert_eq!(report["verdict"]["verdict"], "allow");
@@ -87,6 +95,44 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
             .any(|finding| finding["code"] == "install-script"),
         "{report:#}"
     );
+}
+
+/// A package on disk is judged with its dependencies, as the proxy would judge them
+/// when a client asks: one whose resolved version the analysis blocks makes the
+/// package that pulls it in blocked too, even when a file requires it.
+#[tokio::test]
+async fn scan_of_a_local_package_judges_its_dependencies_by_their_content() {
+    let registry = FakeRegistry::start().await;
+    publish_axios_pair(&registry);
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let data = workspace.path("data");
+    let package = airlock_test::PackageBuilder::new("crypto-helpers", "2.0.0")
+        .dependency("plain-crypto-js", "^4.2.1")
+        .file("index.js", "module.exports = require('plain-crypto-js');\n")
+        .build();
+    let tarball = workspace.path("crypto-helpers-2.0.0.tgz");
+    std::fs::write(&tarball, &package.tarball).unwrap();
+    let upstream = registry.url();
+    let (code, output) = scan(
+        &home,
+        &[
+            tarball.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(1), "{output}");
+    assert!(
+        output.contains("dependency-risk") && output.contains("its 4.2.1 is blocked"),
+        "{output}"
+    );
+    // Offline, the same package's own code is all there is to judge.
+    let (code, output) = scan(&home, &[tarball.to_str().unwrap(), "--offline"]).await;
+    assert_eq!(code, Some(0), "{output}");
 }
 
 #[tokio::test]
