@@ -16,9 +16,9 @@ use crate::js::graph::{FileInput, Graph};
 use crate::js::rules::{self, FileContext};
 use crate::js::scan::{self, FileFacts, MAX_HOSTS};
 use crate::manifest::{self, Manifest};
-use crate::shell;
 use crate::table::{self, Context};
 use crate::{ANALYZER_VERSION, Indicators};
+use crate::{python, shell};
 
 /// What the analysis needs besides the tarball.
 #[derive(Clone, Copy, Debug, Default)]
@@ -383,6 +383,34 @@ impl Analysis {
             let parsed = shell::parse(entry.text().unwrap_or(""));
             capabilities.extend(shell_capabilities(&parsed, stage, &entry.path, &entry.path));
         }
+        // Python the package runs, named the same way.
+        for entry in archive
+            .entries
+            .iter()
+            .filter(|entry| entry.kind == FileKind::Python)
+        {
+            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            let stage = if install_strings.iter().any(|text| text.contains(name)) {
+                Stage::Install
+            } else if import_strings.iter().any(|text| text.contains(name)) {
+                Stage::Call
+            } else {
+                Stage::Elsewhere
+            };
+            capabilities.extend(
+                python::abilities(entry.text().unwrap_or(""))
+                    .into_iter()
+                    .map(|(ability, snippet)| Capability {
+                        ability,
+                        stage,
+                        file: entry.path.clone(),
+                        line: None,
+                        snippet: snippet.clone(),
+                        trail: vec![format!("{}: {snippet}", entry.path)],
+                        bundle: false,
+                    }),
+            );
+        }
         capabilities.extend(capability::from_executables(
             archive,
             &manifest,
@@ -532,14 +560,21 @@ fn scan_guarded(path: &str, text: &str) -> FileFacts {
 
 /// JavaScript and TypeScript sources (type declarations and maps aside).
 fn is_script(path: &str, kind: FileKind) -> bool {
-    kind == FileKind::Script && !path.to_ascii_lowercase().ends_with(".d.ts")
+    kind == FileKind::Script && !is_declaration(&path.to_ascii_lowercase())
+}
+
+/// TypeScript declarations (`.d.ts`, `.d.cts`, `.d.mts`): types, never run.
+fn is_declaration(lower: &str) -> bool {
+    [".d.ts", ".d.cts", ".d.mts"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
 }
 
 /// Files parsed as code: JavaScript and TypeScript sources, and whatever `bin`,
 /// `main` or a script names (often without an extension).
 fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
     let lower = entry.path.to_ascii_lowercase();
-    if lower.ends_with(".d.ts") || lower.ends_with(".map") {
+    if is_declaration(&lower) || lower.ends_with(".map") {
         return false;
     }
     if entry.kind == FileKind::Script {

@@ -51,6 +51,8 @@ pub enum FileKind {
     Json,
     /// Shell, batch or PowerShell.
     Shell,
+    /// Python: read for loaders and stealers, not parsed.
+    Python,
     Text,
     Elf,
     MachO,
@@ -352,6 +354,8 @@ fn keeps_text(path: &str) -> bool {
             | "bat"
             | "cmd"
             | "ps1"
+            | "py"
+            | "pyw"
             | "gyp"
             | "md"
     ) && !path.ends_with(".d.ts")
@@ -373,6 +377,7 @@ fn kind_of(path: &str, head: [u8; 4]) -> FileKind {
         "js" | "cjs" | "mjs" | "jsx" | "ts" | "cts" | "mts" => FileKind::Script,
         "json" => FileKind::Json,
         "sh" | "bash" | "bat" | "cmd" | "ps1" => FileKind::Shell,
+        "py" | "pyw" => FileKind::Python,
         "" | "md" | "txt" | "gyp" => FileKind::Text,
         _ => FileKind::Other,
     }

@@ -26,6 +26,7 @@ mod finding;
 mod indicators;
 mod js;
 pub mod manifest;
+mod python;
 mod shell;
 mod table;
 mod verdict;
