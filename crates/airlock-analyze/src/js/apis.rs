@@ -287,6 +287,9 @@ const TABLE: &[(&str, Role)] = &[
     ("crypto.createDecipheriv", Role::Decode),
     ("zlib.inflateSync", Role::Decode),
     ("zlib.gunzipSync", Role::Decode),
+    ("zlib.inflateRawSync", Role::Decode),
+    ("zlib.unzipSync", Role::Decode),
+    ("zlib.brotliDecompressSync", Role::Decode),
     // One-way or boolean results.
     ("crypto.createHash", Role::Opaque),
     ("crypto.createHmac", Role::Opaque),

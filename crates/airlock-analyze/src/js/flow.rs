@@ -297,8 +297,11 @@ pub(crate) struct FlowBuilder<'s> {
     call_results: IntMap<u32, Node>,
     /// Results of method calls bound by name, by span start.
     method_results: IntMap<u32, Node>,
-    /// Undeclared variables the file assigns, by name.
+    /// Undeclared variables the file assigns, by name, and those holding a module
+    /// or a sink handle (sloppy code: `https = require('https')`, `r = https.request(…)`).
     globals: HashMap<String, Node>,
+    global_modules: HashMap<String, ModuleRef>,
+    global_handles: HashMap<String, usize>,
     literal_origins: IntMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
     pending_callbacks: Vec<(u32, Value)>,
@@ -338,6 +341,8 @@ impl<'s> FlowBuilder<'s> {
             call_results: IntMap::default(),
             method_results: IntMap::default(),
             globals: HashMap::new(),
+            global_modules: HashMap::new(),
+            global_handles: HashMap::new(),
             literal_origins: IntMap::default(),
             pending_calls: Vec::new(),
             pending_callbacks: Vec::new(),
@@ -561,7 +566,11 @@ impl<'s> FlowBuilder<'s> {
         match expression.without_parentheses() {
             Expression::Identifier(identifier) => match self.reference_symbol(identifier) {
                 Some(symbol) => self.modules.get(&symbol).map(ModuleRef::qualified),
-                None => Some(identifier.name.as_str().to_owned()),
+                None => Some(
+                    self.global_modules
+                        .get(identifier.name.as_str())
+                        .map_or_else(|| identifier.name.as_str().to_owned(), ModuleRef::qualified),
+                ),
             },
             Expression::StaticMemberExpression(member) => {
                 let object = self.qualified(&member.object)?;
@@ -645,8 +654,10 @@ impl<'s> FlowBuilder<'s> {
                     });
                 }
                 Expression::Identifier(identifier) => {
-                    let symbol = self.reference_symbol(identifier)?;
-                    let base = self.modules.get(&symbol)?;
+                    let base = match self.reference_symbol(identifier) {
+                        Some(symbol) => self.modules.get(&symbol)?,
+                        None => self.global_modules.get(identifier.name.as_str())?,
+                    };
                     path.reverse();
                     let mut module = base.clone();
                     for part in path {
@@ -905,6 +916,24 @@ impl<'s> FlowBuilder<'s> {
                                 );
                                 part.add(Value::origin(origin));
                             }
+                            // `{ hostname: 'dc.x.lc' }`: the option names a host,
+                            // whatever its top-level domain.
+                            if let PropertyKey::StaticIdentifier(key) = &property.key
+                                && matches!(key.name.as_str(), "host" | "hostname")
+                                && let Expression::StringLiteral(literal) = &property.value
+                                && part.origins.is_empty()
+                                && literals::is_domain_name(literal.value.as_str())
+                            {
+                                let host = literal.value.as_str().to_ascii_lowercase();
+                                let class = literals::classify_host(&host, &host);
+                                let origin = self.origin(
+                                    class.kind().bit(),
+                                    literal.span,
+                                    format!("\"{host}\""),
+                                    Some((host, class)),
+                                );
+                                part.add(Value::origin(origin));
+                            }
                             part
                         }
                         ObjectPropertyKind::SpreadProperty(spread) => {
@@ -1031,7 +1060,10 @@ impl<'s> FlowBuilder<'s> {
         if let Some(origin) = self.literal_origins.get(&span.start) {
             return origin.map(Value::origin).unwrap_or_default();
         }
-        let origin = if text.len() < 4 || text.len() > 8192 {
+        let origin = if strings::is_encoded_blob(text) {
+            let shown = format!("\"{}\"", crate::finding::shorten(text, 40));
+            Some(self.origin(Kind::Decoded.bit(), span, shown, None))
+        } else if text.len() < 4 || text.len() > 8192 {
             None
         } else {
             let found = strings::markers(text);
@@ -1572,10 +1604,10 @@ impl<'s> FlowBuilder<'s> {
     /// The handle a call's receiver is, when it is one.
     fn handle_of(&self, object: &Expression<'_>) -> Option<usize> {
         match object.without_parentheses() {
-            Expression::Identifier(identifier) => {
-                let symbol = self.reference_symbol(identifier)?;
-                self.handles.get(&symbol).copied()
-            }
+            Expression::Identifier(identifier) => match self.reference_symbol(identifier) {
+                Some(symbol) => self.handles.get(&symbol).copied(),
+                None => self.global_handles.get(identifier.name.as_str()).copied(),
+            },
             Expression::CallExpression(call) => self
                 .handle_calls
                 .get(&call.span.start)
@@ -1907,8 +1939,15 @@ impl<'s> FlowBuilder<'s> {
                     self.flow.flow_into(node, &value);
                     self.note_binding(symbol, right);
                 } else {
-                    let node = self.global_node(identifier.name.as_str());
+                    let name = identifier.name.as_str();
+                    let node = self.global_node(name);
                     self.flow.flow_into(node, &value);
+                    if let Some(module) = self.loaded_module(right) {
+                        self.global_modules.insert(name.to_owned(), module);
+                    }
+                    if let Some(handle) = self.handle_of(right) {
+                        self.global_handles.insert(name.to_owned(), handle);
+                    }
                 }
             }
             target => {

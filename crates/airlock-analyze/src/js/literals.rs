@@ -207,6 +207,24 @@ fn bare_host(candidate: &str) -> Option<&str> {
     .then_some(candidate)
 }
 
+/// A name written as a domain (`dc.x.lc`): two labels or more of letters, digits and
+/// hyphens, ending in letters. For text in a place that names a host.
+pub(crate) fn is_domain_name(text: &str) -> bool {
+    let labels: Vec<&str> = text.split('.').collect();
+    labels.len() >= 2
+        && text.len() <= 253
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+        })
+        && labels.last().is_some_and(|tld| {
+            (2..=24).contains(&tld.len()) && tld.bytes().all(|byte| byte.is_ascii_alphabetic())
+        })
+}
+
 /// Commands that print who or where the machine is.
 const RECON_COMMANDS: &[&str] = &[
     "whoami",

@@ -64,6 +64,9 @@ impl FileContext<'_> {
     }
 }
 
+/// Kinds of credential store one file names before it reads as a harvester.
+const HARVEST_LIST: usize = 5;
+
 pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut push = |mut finding: Finding| {
@@ -147,6 +150,18 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             Confidence::High,
             format!("decodes strings ({decoder_kind}) and runs what it builds through {sink}"),
             Some(decoder_site),
+        ));
+    }
+
+    // `\u0065val(…)`: a plain name spelled in escapes hides it from a text search
+    // and from every reviewer's eye; no compiler or minifier writes ASCII so.
+    if let Some((site, name)) = &facts.escaped_identifier {
+        push(context.finding(
+            Code::ObfuscatedCode,
+            context.severity(ByReach(High, High, Medium)),
+            Confidence::High,
+            format!("spells the name `{name}` in Unicode escapes: hiding it from whoever reads or searches the code"),
+            Some(site),
         ));
     }
 
@@ -248,6 +263,36 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Some(site),
             ));
         }
+    }
+
+    // A list of many kinds of credential store (SSH keys, cloud CLIs, npm and
+    // Docker tokens, git and Kubernetes configs): a harvester's shopping list. A
+    // library that needs a credential names its own, not six kinds of them.
+    let mut stores: Vec<(&str, &(String, u32))> = Vec::new();
+    for (string, found) in facts.strings.iter().zip(&facts.markers) {
+        if let Some(what) = found.credential
+            && stores.iter().all(|(seen, _)| *seen != what)
+        {
+            stores.push((what, string));
+        }
+    }
+    if stores.len() >= HARVEST_LIST {
+        let (_, (text, line)) = stores[0];
+        let kinds: Vec<&str> = stores.iter().map(|(what, _)| *what).collect();
+        push(context.finding(
+            Code::CredentialAccess,
+            context.severity(ByReach(High, High, Medium)),
+            Confidence::Medium,
+            format!(
+                "names {} kinds of credential store ({}): a harvester's list",
+                kinds.len(),
+                crate::finding::shorten(&kinds.join(", "), 160)
+            ),
+            Some(&Site {
+                line: *line,
+                text: text.clone(),
+            }),
+        ));
     }
 
     for (((text, line), found), hidden) in

@@ -79,6 +79,9 @@ pub(crate) struct FileFacts {
     pub(crate) wallet_patterns: Vec<Site>,
     /// Distinct `_0x1a2b`-style identifiers.
     pub(crate) hex_identifiers: usize,
+    /// Identifiers spelling plain ASCII names with Unicode escapes (`\u0065val`):
+    /// no purpose but to hide a name from whoever searches the text. The first.
+    pub(crate) escaped_identifier: Option<(Site, String)>,
     /// Distinct declared names of five characters or more, and how many of them look
     /// generated (`XNjfXHs`, `u8_bNby`): obfuscators rename everything so.
     pub(crate) long_names: usize,
@@ -461,9 +464,24 @@ impl Scanner<'_> {
             .unwrap_or("")
     }
 
-    fn note_identifier(&mut self, name: &str) {
+    /// A callee as written, with escaped names (`\u0065val`) spelled out.
+    fn callee_text(&self, callee: &Expression<'_>) -> String {
+        let text = self.text(callee.span());
+        if !text.contains('\\') {
+            return text.to_owned();
+        }
+        spelled_name(callee).unwrap_or_else(|| text.to_owned())
+    }
+
+    fn note_identifier(&mut self, name: &str, span: Span) {
         if is_hex_identifier(name) && self.hex_identifiers.len() < 10_000 {
             self.hex_identifiers.insert(name.to_owned());
+        }
+        if self.facts.escaped_identifier.is_none()
+            && name.is_ascii()
+            && self.text(span).contains('\\')
+        {
+            self.facts.escaped_identifier = Some((self.site(span), name.to_owned()));
         }
     }
 
@@ -593,6 +611,19 @@ fn literal_argument(call: &CallExpression<'_>, index: usize) -> Option<String> {
     }
 }
 
+/// `a.b.c` from the syntax tree: names as the engine reads them, escapes decoded.
+fn spelled_name(expression: &Expression<'_>) -> Option<String> {
+    match expression.without_parentheses() {
+        Expression::Identifier(identifier) => Some(identifier.name.as_str().to_owned()),
+        Expression::StaticMemberExpression(member) => Some(format!(
+            "{}.{}",
+            spelled_name(&member.object)?,
+            member.property.name.as_str()
+        )),
+        _ => None,
+    }
+}
+
 fn is_process_env(expression: &Expression<'_>) -> bool {
     expression
         .without_parentheses()
@@ -601,7 +632,7 @@ fn is_process_env(expression: &Expression<'_>) -> bool {
 
 impl<'a> Visit<'a> for Scanner<'_> {
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
-        let callee_text = self.text(call.callee.span()).to_owned();
+        let callee_text = self.callee_text(&call.callee);
         let callee = callee_text.as_str();
         let is_require = call.callee.is_specific_id("require");
         if is_require && call.arguments.len() == 1 {
@@ -779,7 +810,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
     }
 
     fn visit_new_expression(&mut self, new: &NewExpression<'a>) {
-        let callee = self.text(new.callee.span()).to_owned();
+        let callee = self.callee_text(&new.callee);
         match callee.as_str() {
             "Function" => {
                 let site = self.site(new.span);
@@ -924,18 +955,19 @@ impl<'a> Visit<'a> for Scanner<'_> {
                 .env_reads
                 .push((member.property.name.as_str().to_owned(), line));
         }
+        self.note_identifier(member.property.name.as_str(), member.property.span);
         walk::walk_static_member_expression(self, member);
     }
 
     fn visit_identifier_reference(&mut self, identifier: &IdentifierReference<'a>) {
-        self.note_identifier(identifier.name.as_str());
+        self.note_identifier(identifier.name.as_str(), identifier.span);
         if matches!(identifier.name.as_str(), "alert" | "confirm") {
             self.facts.shows_user = true;
         }
     }
 
     fn visit_binding_identifier(&mut self, identifier: &oxc_ast::ast::BindingIdentifier<'a>) {
-        self.note_identifier(identifier.name.as_str());
+        self.note_identifier(identifier.name.as_str(), identifier.span);
         let name = identifier.name.as_str();
         if name.len() >= 5 && self.names.len() < 20_000 {
             self.names.insert(name.to_owned());

@@ -424,6 +424,31 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// A payload written as one long base64 or hex word: nothing but its decoder can
+/// read it, so code that runs it decoded it on the way (however the decoder is
+/// wrapped: a helper function, a decompressor, a variable holding `"base64"`).
+pub(crate) fn is_encoded_blob(text: &str) -> bool {
+    const MIN: usize = 80;
+    if text.len() < MIN {
+        return false;
+    }
+    let body = text.trim_end_matches('=');
+    let has = |test: fn(&u8) -> bool| body.as_bytes().iter().any(test);
+    let base64 = body
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_digit)
+        && text.len() - body.len() <= 2
+        && decode_base64(text).is_some();
+    let hex = text.len().is_multiple_of(2)
+        && text.bytes().all(|b| b.is_ascii_hexdigit())
+        && has(u8::is_ascii_digit)
+        && has(u8::is_ascii_alphabetic);
+    base64 || hex
+}
+
 /// The bytes of an even-length hex text.
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -959,6 +959,105 @@ fn fetched_text_revived_by_a_deserialiser_is_run() {
     );
 }
 
+/// Names spelled in escapes are read as the engine reads them; a blob literal
+/// reaching `eval` through a helper and a decompressor was decoded on the way.
+#[test]
+fn escaped_names_and_wrapped_blob_decoders_are_seen_through() {
+    let package = attacks::escaped_blob_loader();
+    let analysis = analyse(&package);
+    assert_ne!(
+        verdict(&analysis, &package),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+    assert!(
+        codes(&analysis).contains(&Code::ObfuscatedCode),
+        "{}",
+        report(&analysis)
+    );
+    let rules = rules_of(&analysis);
+    assert!(
+        rules.contains(&"decode-and-run".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("spells the name `uS`")),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// Undeclared variables holding the data and the request handle, and a host with
+/// a rare top-level domain named by the `hostname` option.
+#[test]
+fn sloppy_globals_and_host_options_carry_the_flow() {
+    let analysis = check_blocked(&attacks::sloppy_global_beacon(), &[Code::DataExfiltration]);
+    assert!(
+        report(&analysis).contains("dc.70.lc"),
+        "{}",
+        report(&analysis)
+    );
+}
+
+#[test]
+fn install_scripts_that_turn_the_machine_off_are_sabotage() {
+    let analysis = check_blocked(&attacks::shutdown_prank(), &[Code::Sabotage]);
+    assert!(
+        rules_of(&analysis).contains(&"powers-off".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// An install script running a script the tarball lacks: every code file may be
+/// what runs at install.
+#[test]
+fn an_install_script_naming_a_missing_script_makes_every_file_an_install_root() {
+    let hidden = attacks::sloppy_global_beacon_run_by("node ./.pbk.js corp");
+    let analysis = check_blocked(&hidden, &[Code::DataExfiltration]);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.reach.as_str() == "install"
+                && finding.code == Code::DataExfiltration),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// One file naming many kinds of credential store is a harvester's list; a
+/// library naming its own credential is not.
+#[test]
+fn a_list_of_many_credential_stores_is_held() {
+    let list = r#"const targets = ["~/.ssh/id_rsa", "~/.aws/credentials", "~/.npmrc", "~/.docker/config.json", "~/.kube/config", "~/.git-credentials"];
+module.exports = () => targets.length;
+"#;
+    let package = airlock_test::PackageBuilder::new("env-helper", "1.0.0")
+        .field("main", serde_json::json!("index.js"))
+        .file("index.js", list)
+        .build();
+    let analysis = analyse(&package);
+    assert!(
+        matches!(verdict(&analysis, &package), Verdict::Quarantine { .. }),
+        "{}",
+        report(&analysis)
+    );
+    let one = airlock_test::PackageBuilder::new("aws-helper", "1.0.0")
+        .field("main", serde_json::json!("index.js"))
+        .file(
+            "index.js",
+            "module.exports = require('path').join(require('os').homedir(), '.aws/credentials');\n",
+        )
+        .build();
+    assert_eq!(verdict(&analyse(&one), &one), Verdict::Allow);
+}
+
 /// A manifest naming an entry point the tarball lacks says nothing about what
 /// runs: every code file is taken to run at import. One naming none (a command-line
 /// tool) does not make its files import code.
