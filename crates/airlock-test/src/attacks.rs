@@ -895,7 +895,29 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("platform binary package", platform_binary()),
         ("update check", update_check()),
         ("desktop saver", desktop_saver()),
+        ("own stringify", own_stringify_cli()),
     ]
+}
+
+/// A process manager (pm2-like) with a JSON helper of its own named `stringify`
+/// that a login flow feeds a fetched response; elsewhere `JSON.stringify` quotes a
+/// path for a command line. The engine's `JSON.stringify` is not the helper.
+pub fn own_stringify_cli() -> Package {
+    PackageBuilder::new("proc-manager", "7.0.4")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            "const json = require('./json');\nconst version = require('./version');\nexports.login = function (url) {\n  return fetch(url).then((response) => json.stringify(response));\n};\nexports.version = version;\n",
+        )
+        .file(
+            "json.js",
+            "module.exports = {\n  stringify: function (value) {\n    return '' + value;\n  },\n};\n",
+        )
+        .file(
+            "version.js",
+            "const { execSync } = require('child_process');\nmodule.exports = () => execSync(JSON.stringify(process.execPath) + ' --version', { encoding: 'utf8' });\n",
+        )
+        .build()
 }
 
 /// A telemetry client (Sentry-like): sends the hostname to a DSN the user

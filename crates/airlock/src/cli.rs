@@ -275,8 +275,8 @@ pub(crate) struct ScanArgs {
 
     /// For tarballs and directories: do not ask the registry about their
     /// dependencies. By default every dependency is looked up (one the registry
-    /// removed or took down is a finding), and those no file requires are
-    /// analysed and decided as the proxy decides a new dependency.
+    /// removed or took down is a finding), resolved, analysed and decided as the
+    /// proxy decides a new dependency; one no file requires weighs more.
     #[arg(long)]
     pub(crate) offline: bool,
 

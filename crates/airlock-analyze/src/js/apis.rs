@@ -456,3 +456,33 @@ mod tests {
         assert!(opaque_method("digest"));
     }
 }
+
+/// The engine's global objects: `JSON.stringify(x)` is never a package's method.
+pub(crate) const BUILTIN_OBJECTS: &[&str] = &[
+    "JSON",
+    "Object",
+    "Math",
+    "Array",
+    "Promise",
+    "Reflect",
+    "Buffer",
+    "console",
+    "String",
+    "Number",
+    "Date",
+    "Symbol",
+    "Intl",
+    "Atomics",
+    "BigInt",
+    "Proxy",
+    "Error",
+    "RegExp",
+    "Map",
+    "Set",
+    "WeakMap",
+    "WeakSet",
+    "ArrayBuffer",
+    "DataView",
+    "URL",
+    "URLSearchParams",
+];

@@ -1625,6 +1625,14 @@ impl<'s> FlowBuilder<'s> {
         }
     }
 
+    /// An undeclared name of the engine's own objects (`JSON`, `Object`, `Math`…):
+    /// their methods are never the package's.
+    fn is_builtin_object(&self, object: &Expression<'_>) -> bool {
+        matches!(object.without_parentheses(), Expression::Identifier(identifier)
+            if self.reference_symbol(identifier).is_none()
+                && apis::BUILTIN_OBJECTS.contains(&identifier.name.as_str()))
+    }
+
     /// The root variable of `a.b.c`, `a[0]`, `this.x` aside.
     fn root_symbol(&self, expression: &Expression<'_>) -> Option<SymbolId> {
         match expression.without_parentheses() {
@@ -1826,7 +1834,9 @@ impl<'s> FlowBuilder<'s> {
                 }
             }
             // `Loader.addToQueue(key)`, `this.send(data)`: a method of this file.
+            // (`JSON.stringify(x)` is the engine's, never a package's `stringify`.)
             if !method.is_empty()
+                && !self.is_builtin_object(member.object())
                 && self
                     .root_symbol(member.object())
                     .is_none_or(|symbol| !self.modules.contains_key(&symbol))
