@@ -439,24 +439,6 @@ pub(crate) fn distinct_member_role(member: &str) -> Option<Role> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roles_by_qualified_name() {
-        assert_eq!(role("node:https.request"), Some(Role::Sink(SinkKind::Http)));
-        assert_eq!(role("globalThis.fetch"), Some(Role::Sink(SinkKind::Http)));
-        assert_eq!(role("fs-extra.readFileSync"), Some(Role::ReadFile));
-        assert_eq!(
-            role("Module.prototype._compile"),
-            Some(Role::Sink(SinkKind::Code))
-        );
-        assert_eq!(role("lodash.get"), None);
-        assert!(opaque_method("digest"));
-    }
-}
-
 /// The engine's global objects: `JSON.stringify(x)` is never a package's method.
 pub(crate) const BUILTIN_OBJECTS: &[&str] = &[
     "JSON",
@@ -486,3 +468,21 @@ pub(crate) const BUILTIN_OBJECTS: &[&str] = &[
     "URL",
     "URLSearchParams",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_by_qualified_name() {
+        assert_eq!(role("node:https.request"), Some(Role::Sink(SinkKind::Http)));
+        assert_eq!(role("globalThis.fetch"), Some(Role::Sink(SinkKind::Http)));
+        assert_eq!(role("fs-extra.readFileSync"), Some(Role::ReadFile));
+        assert_eq!(
+            role("Module.prototype._compile"),
+            Some(Role::Sink(SinkKind::Code))
+        );
+        assert_eq!(role("lodash.get"), None);
+        assert!(opaque_method("digest"));
+    }
+}
