@@ -190,6 +190,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
             for (kind, ability) in [
                 (Kind::PathUserFiles, Ability::WritesUserFiles),
                 (Kind::PathHome, Ability::WritesHome),
+                (Kind::PathInHome, Ability::WritesHome),
             ] {
                 if target.has(kind) {
                     let mut trail = graph.trail(&reached, kind);

@@ -896,7 +896,61 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("update check", update_check()),
         ("desktop saver", desktop_saver()),
         ("own stringify", own_stringify_cli()),
+        ("config loader cache", config_cache_cleaner()),
+        ("dev server", dev_server_update_check()),
     ]
+}
+
+/// A config loader (c12-like) that clears its clone cache under the home
+/// directory before downloading a template again; an emscripten-style file
+/// system that allocates `new Buffer(256)` and removes paths it reads.
+pub fn config_cache_cleaner() -> Package {
+    PackageBuilder::new("config-loader", "3.3.3")
+        .field("main", json!("index.mjs"))
+        .file(
+            "index.mjs",
+            r#"import { homedir } from "node:os";
+import { rm } from "node:fs/promises";
+import { existsSync, readSync, rmSync } from "node:fs";
+import { resolve } from "node:path";
+export async function clone(name) {
+  const cloneDir = resolve(homedir(), ".cache/config-loader", name);
+  if (existsSync(cloneDir)) await rm(cloneDir, { recursive: true });
+  return cloneDir;
+}
+export function unlinkFromStdin() {
+  const buf = new Buffer(256);
+  const bytes = readSync(process.stdin.fd, buf, 0, 256);
+  rmSync(buf.toString("utf8", 0, bytes).trim());
+}
+"#,
+        )
+        .build()
+}
+
+/// A dev server (storybook-like) that checks for updates while it finds a port,
+/// destructuring both results of one `Promise.all`, and opens a browser on that
+/// port with a command line.
+pub fn dev_server_update_check() -> Package {
+    PackageBuilder::new("dev-server", "10.6.7")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            r#"const { execSync } = require("child_process");
+const getPort = require("./port");
+async function updateCheck(version) {
+  const response = await fetch(`https://versions.example.invalid/versions.json?current=${version}`);
+  return response.json();
+}
+exports.start = async function start(version) {
+  const [port, versionCheck] = await Promise.all([getPort(6006), updateCheck(version)]);
+  execSync(`open http://localhost:${port}/`);
+  return versionCheck.latest;
+};
+"#,
+        )
+        .file("port.js", "module.exports = async (port) => port;\n")
+        .build()
 }
 
 /// A process manager (pm2-like) with a JSON helper of its own named `stringify`

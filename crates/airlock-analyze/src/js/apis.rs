@@ -439,6 +439,77 @@ pub(crate) fn distinct_member_role(member: &str) -> Option<Role> {
     }
 }
 
+/// Functions that build a path from parts (`path.join`, `path.resolve`, and the
+/// same from `pathe` and `upath`).
+pub(crate) fn builds_paths(qualified: &str) -> bool {
+    let Some((module, function)) = qualified.rsplit_once('.') else {
+        return false;
+    };
+    matches!(function, "join" | "resolve")
+        && matches!(
+            module.trim_start_matches("node:"),
+            "path" | "path.posix" | "path.win32" | "path/posix" | "pathe" | "upath"
+        )
+}
+
+/// Methods every function, array, string or promise has: a call of one is almost
+/// always the engine's, so it is not bound by name to a package's method.
+pub(crate) const STANDARD_METHODS: &[&str] = &[
+    "call",
+    "apply",
+    "bind",
+    "then",
+    "catch",
+    "finally",
+    "join",
+    "concat",
+    "push",
+    "pop",
+    "shift",
+    "unshift",
+    "slice",
+    "splice",
+    "map",
+    "filter",
+    "reduce",
+    "forEach",
+    "some",
+    "every",
+    "find",
+    "findIndex",
+    "flat",
+    "flatMap",
+    "sort",
+    "reverse",
+    "fill",
+    "at",
+    "includes",
+    "indexOf",
+    "lastIndexOf",
+    "replace",
+    "replaceAll",
+    "split",
+    "trim",
+    "trimStart",
+    "trimEnd",
+    "toString",
+    "valueOf",
+    "toLowerCase",
+    "toUpperCase",
+    "startsWith",
+    "endsWith",
+    "padStart",
+    "padEnd",
+    "charAt",
+    "charCodeAt",
+    "substring",
+    "substr",
+    "match",
+    "matchAll",
+    "repeat",
+    "hasOwnProperty",
+];
+
 /// The engine's global objects: `JSON.stringify(x)` is never a package's method.
 pub(crate) const BUILTIN_OBJECTS: &[&str] = &[
     "JSON",

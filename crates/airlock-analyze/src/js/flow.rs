@@ -63,6 +63,9 @@ pub(crate) enum Transfer {
     ReadFile,
     /// Running a command: its output, and who the machine is when the command asks.
     CommandOutput,
+    /// Building a path from a directory and named parts: the home directory joined
+    /// with `.cache/x` is a place in it, not the home directory.
+    SubPath,
 }
 
 #[derive(Clone, Debug)]
@@ -832,6 +835,17 @@ impl<'s> FlowBuilder<'s> {
         self.qualified(callee).as_deref() == Some("atob")
     }
 
+    /// A path call with a constant part after the first (`join(home, '.cache')`):
+    /// the result names a place below the first argument.
+    fn names_a_part(&self, call: &CallExpression<'_>) -> bool {
+        call.arguments.iter().skip(1).any(|argument| {
+            argument
+                .as_expression()
+                .and_then(|part| self.constant(part, 0))
+                .is_some_and(|part| !matches!(part.trim_matches('/'), "" | "." | "~"))
+        })
+    }
+
     /// `Buffer.from(<constant>, 'base64' | 'hex')`: the bytes.
     fn constant_buffer(&self, call: &CallExpression<'_>, depth: u32) -> Option<Vec<u8>> {
         if self.qualified(&call.callee).as_deref() != Some("Buffer.from") {
@@ -1278,6 +1292,12 @@ impl<'s> FlowBuilder<'s> {
         }
         let callee = call.callee.without_parentheses();
         let (qualified, role) = self.role_of(callee);
+        if qualified.as_deref().is_some_and(apis::builds_paths) && self.names_a_part(call) {
+            let input = self.arguments_value(&call.arguments);
+            let name = format!("{}()", qualified.unwrap_or_default());
+            let node = self.transfer_node(call.span, Transfer::SubPath, name, &input);
+            return Value::read(node);
+        }
         match role {
             Some(Role::Source(kinds)) => {
                 let text = format!("{}()", qualified.unwrap_or_default());
@@ -1475,7 +1495,19 @@ impl<'s> FlowBuilder<'s> {
                     .first()
                     .and_then(Argument::as_expression)
                     .is_some_and(|input| self.constant(input, 0).is_some());
-                if literal_input {
+                // `new Buffer(256)` allocates; `new Buffer(text, 'base64')` decodes.
+                let decodes = match qualified.as_deref() {
+                    Some("Buffer" | "Buffer.from") => new
+                        .arguments
+                        .get(1)
+                        .and_then(Argument::as_expression)
+                        .and_then(|encoding| self.constant(encoding, 0))
+                        .is_some_and(|encoding| {
+                            matches!(encoding.as_str(), "base64" | "hex" | "base64url")
+                        }),
+                    _ => true,
+                };
+                if literal_input && decodes {
                     value.add(self.cached_origin(
                         new.span,
                         Kind::Decoded.bit(),
@@ -1834,8 +1866,10 @@ impl<'s> FlowBuilder<'s> {
                 }
             }
             // `Loader.addToQueue(key)`, `this.send(data)`: a method of this file.
-            // (`JSON.stringify(x)` is the engine's, never a package's `stringify`.)
+            // (`JSON.stringify(x)` is the engine's, never a package's `stringify`;
+            // nor are `f.call(…)`, `parts.join(…)`, `text.replace(…)`.)
             if !method.is_empty()
+                && !apis::STANDARD_METHODS.contains(&method)
                 && !self.is_builtin_object(member.object())
                 && self
                     .root_symbol(member.object())
@@ -2051,6 +2085,26 @@ impl<'s> FlowBuilder<'s> {
             }
             _ => None,
         }
+    }
+}
+
+/// The array literal a destructured initialiser lists, through `await` and
+/// `Promise.all` (`[a, b]`, `await Promise.all([a, b])`).
+fn listed_elements<'e, 'a>(
+    init: &'e Expression<'a>,
+) -> Option<&'e oxc_ast::ast::ArrayExpression<'a>> {
+    match init.without_parentheses() {
+        Expression::ArrayExpression(array) => Some(array),
+        Expression::AwaitExpression(inner) => listed_elements(&inner.argument),
+        Expression::CallExpression(call)
+            if call.callee.is_specific_member_access("Promise", "all")
+                || call
+                    .callee
+                    .is_specific_member_access("Promise", "allSettled") =>
+        {
+            listed_elements(call.arguments.first()?.as_expression()?)
+        }
+        _ => None,
     }
 }
 
@@ -2324,6 +2378,20 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
             if let Some(rest) = &pattern.rest {
                 let origin = self.cached_origin(rest.span, Kind::EnvAll.bit(), "process.env");
                 self.bind_pattern(&rest.argument, &origin);
+            }
+            return;
+        }
+        // `const [port, check] = await Promise.all([a(), b()])`: element by element.
+        if let BindingPattern::ArrayPattern(pattern) = &declarator.id
+            && let Some(array) = listed_elements(init)
+            && pattern.rest.is_none()
+        {
+            for (element, item) in pattern.elements.iter().zip(&array.elements) {
+                let (Some(element), Some(item)) = (element, item.as_expression()) else {
+                    continue;
+                };
+                let value = self.value_of(item);
+                self.bind_pattern(element, &value);
             }
             return;
         }

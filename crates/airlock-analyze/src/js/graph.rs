@@ -414,10 +414,17 @@ impl<'a> Graph<'a> {
                     made.push((Kind::Identity, Kind::ReconCommand));
                 }
             }
+            Transfer::SubPath => {
+                if input.has(Kind::PathHome) {
+                    made.push((Kind::PathInHome, Kind::PathHome));
+                }
+            }
         }
         let mut output = match transfer {
             Transfer::ReadFile => Kind::FileContents.bit(),
             Transfer::CommandOutput => Kind::ProcessOutput.bit(),
+            // Everything else the parts carry stays in the path.
+            Transfer::SubPath => input.minus(Kind::PathHome.bit()),
         };
         for (kind, from) in made {
             output = output.union(kind.bit());

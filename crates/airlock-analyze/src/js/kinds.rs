@@ -70,6 +70,9 @@ pub(crate) enum Kind {
     PathPersistence,
     /// The user's home directory or a filesystem root.
     PathHome,
+    /// A path inside the home directory, built from it and a named part
+    /// (`join(homedir(), '.cache/x')`).
+    PathInHome,
     /// The user's desktop, Documents, Pictures or OneDrive folders.
     PathUserFiles,
     PathTemp,
@@ -80,7 +83,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Self; 36] = [
+    pub(crate) const ALL: [Self; 37] = [
         Self::Identity,
         Self::Location,
         Self::System,
@@ -113,6 +116,7 @@ impl Kind {
         Self::PathSystem,
         Self::PathPersistence,
         Self::PathHome,
+        Self::PathInHome,
         Self::PathUserFiles,
         Self::PathTemp,
         Self::ReconCommand,
@@ -158,6 +162,7 @@ impl Kind {
             Self::PathSystem => "a system file path",
             Self::PathPersistence => "an autostart path",
             Self::PathHome => "the home directory",
+            Self::PathInHome => "a path in the home directory",
             Self::PathUserFiles => "the user's documents folder",
             Self::PathTemp => "a temporary directory",
             Self::ReconCommand => "a reconnaissance command",
