@@ -187,7 +187,8 @@ impl Analysis {
                     })
             })
             .collect();
-        let (mut install_roots, names_missing_script) = install_roots(&manifest, &paths);
+        let (mut install_roots, names_missing_script) =
+            script_roots(manifest.install_scripts.values(), &manifest, &paths);
         // An install script that runs a script the tarball lacks: an earlier step
         // may write it, or the tarball was packed to hide it. What runs at install
         // is unknown, so every code file is taken to.
@@ -211,11 +212,24 @@ impl Analysis {
             .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
             .collect();
         let entry_missing = !manifest.entry_points.is_empty() && declared.is_empty();
-        let import_roots: Vec<String> = if package_json.is_none() || entry_missing {
+        let mut import_roots: Vec<String> = if package_json.is_none() || entry_missing {
             code_files.iter().map(|entry| entry.path.clone()).collect()
         } else {
             declared
         };
+        // A private project (cloned and run, never installed from a registry): what
+        // its scripts start runs, and so do the tools' configuration files at its
+        // root (`next.config.js`, `vite.config.mjs`) that those scripts load.
+        if !manifest.project_scripts.is_empty() {
+            import_roots
+                .extend(script_roots(manifest.project_scripts.values(), &manifest, &paths).0);
+            import_roots.extend(
+                code_files
+                    .iter()
+                    .filter(|entry| is_tool_config(&entry.path))
+                    .map(|entry| entry.path.clone()),
+            );
+        }
         let install = reachable(&install_roots, &facts, &paths);
         let import = reachable(&import_roots, &facts, &paths);
         let reach_of = |path: &str| {
@@ -608,8 +622,12 @@ fn is_bundle(path: &str, text: &str) -> bool {
 
 /// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and
 /// `node .` (the package's main file).
-/// The files install scripts run, and whether one names a script the tarball lacks.
-fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> (Vec<String>, bool) {
+/// The files `commands` run, and whether one names a script the tarball lacks.
+fn script_roots<'m>(
+    commands: impl Iterator<Item = &'m String>,
+    manifest: &Manifest,
+    paths: &BTreeSet<&str>,
+) -> (Vec<String>, bool) {
     // A word of a command that names a file: the path as given, or, when the
     // tarball lacks it there, a file of that name elsewhere in the package.
     let file_named = |word: &str| -> Option<String> {
@@ -647,7 +665,7 @@ fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> (Vec<String>, b
     };
     let mut roots = Vec::new();
     let mut missing = false;
-    for command in manifest.install_scripts.values() {
+    for command in commands {
         let parsed = shell::parse(command);
         // Every word that names a file of the package: `node setup.js`,
         // `"preinstall": "index.js"`, `$NODE lint.js`, `sh ./install.sh`.
@@ -669,6 +687,16 @@ fn install_roots(manifest: &Manifest, paths: &BTreeSet<&str>) -> (Vec<String>, b
         }
     }
     (roots, missing)
+}
+
+/// A tool's configuration file at the package root (`next.config.js`,
+/// `vite.config.ts`, `webpack.config.cjs`): code the tool runs.
+fn is_tool_config(path: &str) -> bool {
+    !path.contains('/')
+        && path.rsplit_once('.').is_some_and(|(stem, extension)| {
+            matches!(extension, "js" | "cjs" | "mjs" | "ts" | "cts" | "mts")
+                && (stem.ends_with(".config") || stem.ends_with("rc"))
+        })
 }
 
 /// Capabilities of a parsed script, with where it is.

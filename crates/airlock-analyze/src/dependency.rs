@@ -45,6 +45,11 @@ pub struct DependencyFacts {
     pub missing: bool,
     /// The registry replaced the package with a security placeholder.
     pub taken_down: bool,
+    /// Judged without the depending package's history (a tarball on disk): whether
+    /// the dependency is new to it is unknown, so an install script alone does not
+    /// make an unrequired dependency the Axios shape; its youth or a new publisher
+    /// still does.
+    pub history_unknown: bool,
 }
 
 const DAY_MS: i64 = 24 * 3_600_000;
@@ -130,7 +135,9 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
             // Nothing requires it, and it is new, runs scripts at install, or comes
             // from an account its other versions never came from: the Axios shape.
             _ if phantom
-                && (young || dependency.install_scripts || dependency.new_publisher.is_some()) =>
+                && (young
+                    || (dependency.install_scripts && !dependency.history_unknown)
+                    || dependency.new_publisher.is_some()) =>
             {
                 Severity::High
             }
@@ -189,6 +196,18 @@ mod tests {
         dependency_risk(&[facts], now())
             .first()
             .map(|finding| finding.severity)
+    }
+
+    #[test]
+    fn an_established_dependency_with_install_scripts_seen_without_history_is_ordinary() {
+        let mut util = facts("@corp/util");
+        util.phantom = Some(true);
+        util.install_scripts = true;
+        assert_eq!(severity(util.clone()), Some(Severity::High));
+        util.history_unknown = true;
+        assert_eq!(severity(util.clone()), None);
+        util.created = Timestamp::parse("2026-03-30T00:00:00Z");
+        assert_eq!(severity(util), Some(Severity::High));
     }
 
     #[test]

@@ -19,6 +19,10 @@ pub struct Manifest {
     pub version: Option<String>,
     /// Lifecycle scripts that run at install (see [`INSTALL_SCRIPTS`]).
     pub install_scripts: BTreeMap<String, String>,
+    /// An application's other scripts (`start`, `dev`, `build`), when the manifest
+    /// says `"private": true`: such a package cannot be published, so it is a
+    /// project someone cloned and runs, and its scripts are how it runs.
+    pub project_scripts: BTreeMap<String, String>,
     /// `dependencies` and `optionalDependencies`: what an install pulls in.
     pub dependencies: BTreeMap<String, String>,
     /// The names among them that are optional (platform binaries, extras).
@@ -61,10 +65,11 @@ impl Manifest {
                 .unwrap_or_default()
         };
         let scripts = string_map("scripts");
-        let install_scripts = scripts
+        let private = value.get("private").and_then(Value::as_bool) == Some(true);
+        let (install_scripts, others): (BTreeMap<_, _>, BTreeMap<_, _>) = scripts
             .into_iter()
-            .filter(|(name, _)| INSTALL_SCRIPTS.contains(&name.as_str()))
-            .collect();
+            .partition(|(name, _)| INSTALL_SCRIPTS.contains(&name.as_str()));
+        let project_scripts = if private { others } else { BTreeMap::new() };
         let mut dependencies = string_map("dependencies");
         let optional_dependencies = string_map("optionalDependencies");
         let optional = optional_dependencies.keys().cloned().collect();
@@ -101,6 +106,7 @@ impl Manifest {
             name: text("name"),
             version: text("version"),
             install_scripts,
+            project_scripts,
             dependencies,
             optional,
             bundled: string_list(

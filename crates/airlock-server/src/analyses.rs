@@ -496,7 +496,13 @@ impl Analyses {
         let facts: Vec<DependencyFacts> = futures_util::stream::iter(&added)
             .map(|added| Box::pin(self.dependency_facts(state, added, prerelease, true)))
             .buffered(DEPENDENCIES_AT_ONCE)
-            .filter_map(|found| async move { found })
+            .filter_map(|found| async move {
+                // Without the package's history, nothing says the dependency is new.
+                found.map(|facts| DependencyFacts {
+                    history_unknown: true,
+                    ..facts
+                })
+            })
             .collect()
             .await;
         dependency_risk(&facts, now())

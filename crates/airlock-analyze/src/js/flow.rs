@@ -835,14 +835,15 @@ impl<'s> FlowBuilder<'s> {
         self.qualified(callee).as_deref() == Some("atob")
     }
 
-    /// A path call with a constant part after the first (`join(home, '.cache')`):
-    /// the result names a place below the first argument.
+    /// A path call with a part after the first (`join(home, '.cache')`,
+    /// `join(dir, name)`): the result names a place below the first argument.
+    /// Only parts that are constantly nothing (`'.'`, `'/'`) leave it where it was.
     fn names_a_part(&self, call: &CallExpression<'_>) -> bool {
         call.arguments.iter().skip(1).any(|argument| {
-            argument
-                .as_expression()
-                .and_then(|part| self.constant(part, 0))
-                .is_some_and(|part| !matches!(part.trim_matches('/'), "" | "." | "~"))
+            argument.as_expression().is_none_or(|part| {
+                self.constant(part, 0)
+                    .is_none_or(|part| !matches!(part.trim_matches('/'), "" | "." | "~"))
+            })
         })
     }
 

