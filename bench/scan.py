@@ -5,8 +5,10 @@ side by side with GuardDog.
 The corpus (bench/corpus.json: exact versions, including packages with legitimate
 install scripts, native addons, huge bundles and wallet libraries) is downloaded with
 `npm pack` through the machine's own npm configuration into target/bench-corpus, once;
-tarballs are never committed. Airlock scans every tarball in one process (the time per
-package is measured inside it, as the proxy would spend it). GuardDog, installed from
+tarballs are never committed. Airlock scans every tarball in one process with
+`--offline` (the content analysis alone; bench/detection.py measures the dependency
+look-ups too), and the time per package is measured inside it, as the proxy would
+spend it. GuardDog, installed from
 PyPI into target/bench-venv, scans the same tarballs one process each
 (`guarddog npm scan <tgz> --output-format json`), as its CLI works.
 
@@ -66,7 +68,7 @@ def run_airlock(corpus):
     if not binary.exists():
         sys.exit("build first: cargo build --release -p airlock")
     started = time.perf_counter()
-    result = subprocess.run([str(binary), "scan", "--json", *[str(path) for _, _, path in corpus]],
+    result = subprocess.run([str(binary), "scan", "--offline", "--json", *[str(path) for _, _, path in corpus]],
                             capture_output=True, text=True, env={**os.environ, "AIRLOCK_LOG": "warn"})
     wall = time.perf_counter() - started
     if result.returncode not in (0, 1):
