@@ -390,16 +390,7 @@ impl Analysis {
             .iter()
             .filter(|entry| entry.kind == FileKind::Shell)
         {
-            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
-            // Named by code that runs at import, it runs when that code's
-            // function does, as far as the file's name tells.
-            let stage = if install_strings.iter().any(|text| text.contains(name)) {
-                Stage::Install
-            } else if import_strings.iter().any(|text| text.contains(name)) {
-                Stage::Call
-            } else {
-                Stage::Elsewhere
-            };
+            let stage = stage_by_name(&entry.path, &install_strings, &import_strings);
             let parsed = shell::parse(entry.text().unwrap_or(""));
             capabilities.extend(shell_capabilities(&parsed, stage, &entry.path, &entry.path));
         }
@@ -409,14 +400,7 @@ impl Analysis {
             .iter()
             .filter(|entry| entry.kind == FileKind::Python)
         {
-            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
-            let stage = if install_strings.iter().any(|text| text.contains(name)) {
-                Stage::Install
-            } else if import_strings.iter().any(|text| text.contains(name)) {
-                Stage::Call
-            } else {
-                Stage::Elsewhere
-            };
+            let stage = stage_by_name(&entry.path, &install_strings, &import_strings);
             capabilities.extend(
                 python::abilities(entry.text().unwrap_or(""))
                     .into_iter()
@@ -687,6 +671,20 @@ fn script_roots<'m>(
         }
     }
     (roots, missing)
+}
+
+/// When a script file (shell, Python) runs, as far as its name tells: named by what
+/// runs at install, at install; named by import-time code, when that code's function
+/// is called; otherwise by nothing the package runs.
+fn stage_by_name(path: &str, install_strings: &[&str], import_strings: &[&str]) -> Stage {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if install_strings.iter().any(|text| text.contains(name)) {
+        Stage::Install
+    } else if import_strings.iter().any(|text| text.contains(name)) {
+        Stage::Call
+    } else {
+        Stage::Elsewhere
+    }
 }
 
 /// A tool's configuration file at the package root (`next.config.js`,
