@@ -2217,6 +2217,10 @@ fn encoder(method: &str) -> bool {
 /// Identifiers and properties that hold a wallet's secret. A `seed` is a wallet's only in code about wallets (elsewhere it seeds a random
 /// generator).
 pub(crate) fn key_material(name: &str, wallet_file: bool) -> bool {
+    // The names below, with a few underscores at most.
+    if !(4..=24).contains(&name.len()) {
+        return false;
+    }
     // `SECRET_KEY` names a setting (an API secret), not a wallet's key.
     if name.bytes().any(|byte| byte.is_ascii_uppercase())
         && !name.bytes().any(|byte| byte.is_ascii_lowercase())

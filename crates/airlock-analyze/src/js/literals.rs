@@ -43,9 +43,17 @@ static ENDPOINTS: LazyLock<Vec<Endpoint>> = LazyLock::new(|| {
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .filter_map(|line| {
             let mut columns = line.split('\t');
+            let class = columns.next()?;
+            let pattern = columns.next()?;
+            // Patterns are compared with lowercased hosts and URLs.
+            debug_assert_eq!(
+                pattern,
+                pattern.to_ascii_lowercase(),
+                "endpoints.tsv: {pattern}"
+            );
             Some(Endpoint {
-                class: columns.next()?,
-                pattern: columns.next()?,
+                class,
+                pattern,
                 what: columns.next()?,
             })
         })
@@ -65,17 +73,15 @@ pub(crate) fn classify_host(host: &str, url: &str) -> HostClass {
     for endpoint in ENDPOINTS.iter() {
         let matched = match endpoint.pattern.split_once('/') {
             Some((pattern_host, _)) => {
-                (host == pattern_host || host.ends_with(&format!(".{pattern_host}")))
-                    && after_scheme
-                        .find(&endpoint.pattern.to_ascii_lowercase())
-                        .is_some_and(|at| {
-                            after_scheme[at + endpoint.pattern.len()..]
-                                .chars()
-                                .next()
-                                .is_some_and(|c| c.is_ascii_alphanumeric())
-                        })
+                in_domain(&host, pattern_host)
+                    && after_scheme.find(endpoint.pattern).is_some_and(|at| {
+                        after_scheme[at + endpoint.pattern.len()..]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| c.is_ascii_alphanumeric())
+                    })
             }
-            None => host == endpoint.pattern || host.ends_with(&format!(".{}", endpoint.pattern)),
+            None => in_domain(&host, endpoint.pattern),
         };
         if matched {
             return match endpoint.class {
@@ -91,6 +97,12 @@ pub(crate) fn classify_host(host: &str, url: &str) -> HostClass {
     HostClass::Other
 }
 
+/// `host` is `domain` or a name under it (`a.b.example` under `b.example`).
+fn in_domain(host: &str, domain: &str) -> bool {
+    host.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+}
+
 /// Loopback, private and link-local ranges, and the reserved documentation domains
 /// (`example.com`); `.invalid` and `.test` stay foreign, as stand-ins for real hosts.
 fn local_host(host: &str) -> bool {
@@ -102,7 +114,7 @@ fn local_host(host: &str) -> bool {
     }
     if ["example.com", "example.org", "example.net"]
         .iter()
-        .any(|reserved| host == *reserved || host.ends_with(&format!(".{reserved}")))
+        .any(|reserved| in_domain(host, reserved))
     {
         return true;
     }
