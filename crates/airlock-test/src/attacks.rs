@@ -898,7 +898,28 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("own stringify", own_stringify_cli()),
         ("config loader cache", config_cache_cleaner()),
         ("dev server", dev_server_update_check()),
+        ("dev server options", dev_server_options()),
     ]
+}
+
+/// A dev server that keeps a fetched update check and its port on one options
+/// object, then opens a browser on the port: the members are not one value.
+pub fn dev_server_options() -> Package {
+    PackageBuilder::new("dev-server-options", "10.6.7")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            r#"const { execSync } = require("child_process");
+exports.start = async function start(options) {
+  const response = await fetch("https://versions.example.invalid/versions.json");
+  options.versionCheck = await response.json();
+  options.port = 6006;
+  execSync("open http://localhost:" + options.port + "/");
+  return options.versionCheck.latest;
+};
+"#,
+        )
+        .build()
 }
 
 /// A config loader (c12-like) that clears its clone cache under the home

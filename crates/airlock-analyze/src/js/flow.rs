@@ -303,6 +303,12 @@ pub(crate) struct FlowBuilder<'s> {
     /// Undeclared variables the file assigns, by name, and those holding a module
     /// or a sink handle (sloppy code: `https = require('https')`, `r = https.request(…)`).
     globals: HashMap<String, Node>,
+    /// Variables the file assigns members of (`options.port = p`): each member is a
+    /// node of its own, and the whole object a node that gathers them, so reading
+    /// `options.port` does not read what `options.check` holds.
+    field_objects: HashSet<SymbolId>,
+    whole_objects: IntMap<SymbolId, Node>,
+    fields: HashMap<(SymbolId, String), Node>,
     global_modules: HashMap<String, ModuleRef>,
     global_handles: HashMap<String, usize>,
     literal_origins: IntMap<u32, Option<u32>>,
@@ -344,6 +350,9 @@ impl<'s> FlowBuilder<'s> {
             call_results: IntMap::default(),
             method_results: IntMap::default(),
             globals: HashMap::new(),
+            field_objects: HashSet::new(),
+            whole_objects: IntMap::default(),
+            fields: HashMap::new(),
             global_modules: HashMap::new(),
             global_handles: HashMap::new(),
             literal_origins: IntMap::default(),
@@ -490,6 +499,58 @@ impl<'s> FlowBuilder<'s> {
         let node = self.flow.node(name, NodeKind::Variable);
         self.symbols.insert(symbol, node);
         node
+    }
+
+    /// Before the walk: the variables whose members the file assigns.
+    pub(crate) fn note_fields(&mut self, program: &oxc_ast::ast::Program<'_>) {
+        let mut collector = FieldCollector {
+            scoping: self.scoping,
+            found: HashSet::new(),
+        };
+        collector.visit_program(program);
+        self.field_objects = collector.found;
+    }
+
+    /// The whole of an object whose members are assigned: what the variable holds
+    /// and every member.
+    fn whole_object(&mut self, symbol: SymbolId) -> Node {
+        if let Some(node) = self.whole_objects.get(&symbol) {
+            return *node;
+        }
+        let base = self.symbol_node(symbol);
+        let name = self.scoping.symbol_name(symbol).to_owned();
+        let node = self.flow.node(name, NodeKind::Variable);
+        self.flow.edges.push((base, node, false));
+        self.whole_objects.insert(symbol, node);
+        node
+    }
+
+    /// One member of such an object (`options.port`).
+    fn field(&mut self, symbol: SymbolId, name: &str) -> Node {
+        if let Some(node) = self.fields.get(&(symbol, name.to_owned())) {
+            return *node;
+        }
+        let node = self.flow.node(
+            format!("{}.{name}", self.scoping.symbol_name(symbol)),
+            NodeKind::Variable,
+        );
+        let whole = self.whole_object(symbol);
+        self.flow.edges.push((node, whole, false));
+        self.fields.insert((symbol, name.to_owned()), node);
+        node
+    }
+
+    /// `x.name` where `x` is such an object: its symbol and the member's name.
+    fn field_of(&self, member: &MemberExpression<'_>) -> Option<(SymbolId, String)> {
+        let MemberExpression::StaticMemberExpression(member) = member else {
+            return None;
+        };
+        let Expression::Identifier(object) = member.object.without_parentheses() else {
+            return None;
+        };
+        let symbol = self.reference_symbol(object)?;
+        (self.field_objects.contains(&symbol) && !self.modules.contains_key(&symbol))
+            .then(|| (symbol, member.property.name.as_str().to_owned()))
     }
 
     fn function_index(&mut self, start: u32, name: &str) -> u32 {
@@ -1098,7 +1159,12 @@ impl<'s> FlowBuilder<'s> {
                 if self.modules.contains_key(&symbol) {
                     return Value::default();
                 }
-                let mut value = Value::read(self.symbol_node(symbol));
+                let node = if self.field_objects.contains(&symbol) {
+                    self.whole_object(symbol)
+                } else {
+                    self.symbol_node(symbol)
+                };
+                let mut value = Value::read(node);
                 let name = identifier.name.as_str();
                 if key_material(name, self.wallet_file) {
                     value.add(self.cached_origin(identifier.span, Kind::WalletData.bit(), name));
@@ -1177,7 +1243,15 @@ impl<'s> FlowBuilder<'s> {
         {
             return Value::read(self.exports_node());
         }
-        let mut value = self.value_of(member.object());
+        let mut value = match self.field_of(member) {
+            // What the variable holds, and this member: not the other members.
+            Some((symbol, name)) => {
+                let mut value = Value::read(self.symbol_node(symbol));
+                value.add(Value::read(self.field(symbol, &name)));
+                value
+            }
+            None => self.value_of(member.object()),
+        };
         if let Some(name) = member.static_property_name() {
             if key_material(name, self.wallet_file) {
                 let text = self.snippet(span);
@@ -2056,8 +2130,13 @@ impl<'s> FlowBuilder<'s> {
                     let node = self.exports_node();
                     self.flow.flow_into(node, &value);
                 }
-                // `obj.x = v`: the object holds v.
-                if let Some(symbol) = self.root_symbol(object)
+                // `obj.x = v`: the member holds v (the object, for deeper paths).
+                if let Some(member) = target.as_member_expression()
+                    && let Some((symbol, name)) = self.field_of(member)
+                {
+                    let node = self.field(symbol, &name);
+                    self.flow.flow_into(node, &value);
+                } else if let Some(symbol) = self.root_symbol(object)
                     && !self.modules.contains_key(&symbol)
                 {
                     let node = self.symbol_node(symbol);
@@ -2086,6 +2165,25 @@ impl<'s> FlowBuilder<'s> {
             }
             _ => None,
         }
+    }
+}
+
+/// Collects the variables whose members a file assigns (`options.port = p`).
+struct FieldCollector<'s> {
+    scoping: &'s Scoping,
+    found: HashSet<SymbolId>,
+}
+
+impl<'a> Visit<'a> for FieldCollector<'_> {
+    fn visit_assignment_expression(&mut self, assignment: &AssignmentExpression<'a>) {
+        if let AssignmentTarget::StaticMemberExpression(member) = &assignment.left
+            && let Expression::Identifier(object) = member.object.without_parentheses()
+            && let Some(reference) = object.reference_id.get()
+            && let Some(symbol) = self.scoping.get_reference(reference).symbol_id()
+        {
+            self.found.insert(symbol);
+        }
+        walk::walk_assignment_expression(self, assignment);
     }
 }
 

@@ -247,6 +247,7 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     let scoping = semantic.semantic.scoping();
     let line_of = |offset: u32| scanner.lines.line(offset);
     let mut builder = FlowBuilder::new(source, scoping, &line_of);
+    builder.note_fields(&parsed.program);
     builder.visit_program(&parsed.program);
     facts.flow = builder.finish();
     facts.hex_identifiers = scanner.hex_identifiers.len();
