@@ -3,7 +3,8 @@
 from families it never saw, and on real popular packages.
 
 Malware: bench/malware/samples.json lists real malicious npm versions by family, each
-family in `tune` (the rules were developed on these) or `fresh` (families held out:
+family in `tune` (the rules were developed on these), `fresh` (the first families held
+out, measured blind once and then read) or `fresh2` (families held out:
 the rules' authors never read their code; measured once per release of the rules);
 bench/malware/fetch.py rebuilds them from local mirrors of public research
 repositories into target/malware/<split>/<family>/ (never committed, installed or
@@ -18,7 +19,7 @@ behind them, every package stopped or warned, and the time per package; then the
 issue's targets.
 
     bench/detection.py                   # tune families and the popular set
-    bench/detection.py --split fresh     # the held-out families (totals only)
+    bench/detection.py --split fresh2    # the held-out families (per family, no code)
     bench/detection.py --split all --benign 0
 """
 
@@ -90,7 +91,7 @@ def deciding(report):
 
 def malware(split):
     manifest = json.loads((ROOT / "bench/malware/samples.json").read_text())["samples"]
-    splits = ["tune", "fresh"] if split == "all" else [split]
+    splits = ["tune", "fresh", "fresh2"] if split == "all" else [split]
     samples = [sample for sample in manifest if sample["split"] in splits]
     built = {entry["id"]: MALWARE / entry["path"]
              for entry in json.loads((MALWARE / "index.json").read_text())["samples"]} if (MALWARE / "index.json").exists() else {}
@@ -131,7 +132,7 @@ def malware(split):
                         f"{total['stopped']} ({100 * total['stopped'] / total['n']:.0f}%)",
                         f"{total['flagged']} ({100 * total['flagged'] / total['n']:.0f}%)"))
     table(["split", "families", "samples", "stopped", "flagged"], summary)
-    if split != "fresh":
+    if split not in ("fresh", "fresh2"):
         # Only the tuning split is shown in detail: the held-out families stay unseen.
         for sample, _ in paths:
             if sample["split"] != "tune":
@@ -179,7 +180,7 @@ def benign(limit):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tune", "fresh", "all"], default="tune")
+    parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "all"], default="tune")
     parser.add_argument("--benign", type=int, default=100000, help="scan the first N popular packages (0: none)")
     args = parser.parse_args()
     targets = []
