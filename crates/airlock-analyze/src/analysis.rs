@@ -812,9 +812,55 @@ fn reachable(
                     queue.push_back(next);
                 }
             }
+            // A file that starts processes runs the package's scripts it names
+            // (`spawn('node', [join(__dirname, 'main.js')], { detached: true })`,
+            // `nohup node update.js &`): they run when it does.
+            if !file_facts.spawns.is_empty() {
+                queue.extend(spawned_files(file_facts, &path, paths));
+            }
         }
     }
     seen
+}
+
+/// The package's script files named by a file's strings: words ending in `.js`,
+/// `.cjs` or `.mjs`, resolved from the file's directory, the package root, or by a
+/// file name no other file of the package shares.
+fn spawned_files(file_facts: &FileFacts, from: &str, paths: &BTreeSet<&str>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (text, _) in file_facts
+        .strings
+        .iter()
+        .filter(|(text, _)| text.len() <= 1024)
+    {
+        for word in text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`')) {
+            let word = word.trim_start_matches("./");
+            if word.is_empty()
+                || ![".js", ".cjs", ".mjs"]
+                    .iter()
+                    .any(|extension| word.ends_with(extension))
+            {
+                continue;
+            }
+            let relative = format!("./{word}");
+            let named = resolve(paths, from, &relative)
+                .or_else(|| resolve(paths, "", &relative))
+                .or_else(|| {
+                    let name = word.rsplit('/').next()?;
+                    let mut matches = paths
+                        .iter()
+                        .filter(|path| path.rsplit('/').next() == Some(name));
+                    let only = matches.next()?;
+                    matches.next().is_none().then(|| (*only).to_owned())
+                });
+            if let Some(path) = named
+                && path != from
+            {
+                found.push(path);
+            }
+        }
+    }
+    found
 }
 
 /// `lodash/fp` → `lodash`, `@scope/x/y` → `@scope/x`; `None` for relative paths

