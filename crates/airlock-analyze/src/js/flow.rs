@@ -908,6 +908,15 @@ impl<'s> FlowBuilder<'s> {
         })
     }
 
+    /// A `Buffer` argument naming an encoding of text as text (`'base64'`, `'hex'`):
+    /// what is read with it is decoded.
+    fn text_encoding(&self, argument: Option<&Argument<'_>>) -> bool {
+        argument
+            .and_then(Argument::as_expression)
+            .and_then(|encoding| self.constant(encoding, 0))
+            .is_some_and(|encoding| matches!(encoding.as_str(), "base64" | "hex" | "base64url"))
+    }
+
     /// `Buffer.from(<constant>, 'base64' | 'hex')`: the bytes.
     fn constant_buffer(&self, call: &CallExpression<'_>, depth: u32) -> Option<Vec<u8>> {
         if self.qualified(&call.callee).as_deref() != Some("Buffer.from") {
@@ -1428,15 +1437,7 @@ impl<'s> FlowBuilder<'s> {
                     .is_some_and(|input| self.constant(input, 0).is_some() || xor_inside(input));
                 let decoding = match qualified.as_deref() {
                     Some("Buffer.from" | "Buffer") => {
-                        literal_input
-                            && call
-                                .arguments
-                                .get(1)
-                                .and_then(Argument::as_expression)
-                                .and_then(|encoding| self.constant(encoding, 0))
-                                .is_some_and(|encoding| {
-                                    matches!(encoding.as_str(), "base64" | "hex" | "base64url")
-                                })
+                        literal_input && self.text_encoding(call.arguments.get(1))
                     }
                     // Character codes that spell words (not a Unicode range or a
                     // separator), or an XOR over them.
@@ -1572,14 +1573,7 @@ impl<'s> FlowBuilder<'s> {
                     .is_some_and(|input| self.constant(input, 0).is_some());
                 // `new Buffer(256)` allocates; `new Buffer(text, 'base64')` decodes.
                 let decodes = match qualified.as_deref() {
-                    Some("Buffer" | "Buffer.from") => new
-                        .arguments
-                        .get(1)
-                        .and_then(Argument::as_expression)
-                        .and_then(|encoding| self.constant(encoding, 0))
-                        .is_some_and(|encoding| {
-                            matches!(encoding.as_str(), "base64" | "hex" | "base64url")
-                        }),
+                    Some("Buffer" | "Buffer.from") => self.text_encoding(new.arguments.get(1)),
                     _ => true,
                 };
                 if literal_input && decodes {

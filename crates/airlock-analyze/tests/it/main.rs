@@ -65,6 +65,15 @@ fn report(analysis: &Analysis) -> String {
         .join("\n")
 }
 
+/// Expects `rule` among the rules behind the analysis's findings.
+fn assert_rule(analysis: &Analysis, rule: &str) {
+    assert!(
+        rules_of(analysis).contains(&rule.to_owned()),
+        "expected rule {rule}:\n{}",
+        report(analysis)
+    );
+}
+
 /// Analyses `package`, expects it blocked with at least `expected` among its codes.
 fn check_blocked(package: &Package, expected: &[Code]) -> Analysis {
     let analysis = analyse(package);
@@ -640,27 +649,15 @@ fn a_recon_beacon_is_traced_from_source_to_sink() {
 #[test]
 fn a_dns_name_built_in_a_variable_is_exfiltration() {
     let analysis = check_blocked(&attacks::dns_beacon(), &[Code::DataExfiltration]);
-    assert!(
-        rules_of(&analysis).contains(&"exfil-over-dns".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "exfil-over-dns");
 }
 
 #[test]
 fn shell_lifecycle_scripts_are_parsed() {
     let analysis = check_blocked(&attacks::shell_beacon(), &[Code::DataExfiltration]);
-    assert!(
-        rules_of(&analysis).contains(&"shell-exfil".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "shell-exfil");
     let analysis = check_blocked(&attacks::shell_dropper(), &[Code::DownloadExecute]);
-    assert!(
-        rules_of(&analysis).contains(&"shell-fetch-and-run".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "shell-fetch-and-run");
 }
 
 #[test]
@@ -901,11 +898,7 @@ fn functions_called_at_the_top_level_run_at_load() {
 fn files_dropped_on_the_desktop_at_import_are_held() {
     let package = attacks::desktop_protestware();
     let analysis = analyse(&package);
-    assert!(
-        rules_of(&analysis).contains(&"writes-user-files".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "writes-user-files");
     assert!(
         matches!(verdict(&analysis, &package), Verdict::Quarantine { .. }),
         "{}",
@@ -931,32 +924,20 @@ fn inline_node_scripts_reach_the_files_they_require() {
 fn code_that_rewrites_its_own_file_is_held() {
     let package = attacks::self_erasing_tamper();
     let analysis = analyse(&package);
-    assert!(
-        rules_of(&analysis).contains(&"rewrites-itself".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "rewrites-itself");
     assert_ne!(verdict(&analysis, &package), Verdict::Allow);
 }
 
 #[test]
 fn identity_posted_to_a_source_host_at_install_is_exfiltration() {
     let analysis = check_blocked(&attacks::issue_comment_beacon(), &[Code::DataExfiltration]);
-    assert!(
-        rules_of(&analysis).contains(&"identity-to-source-host".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "identity-to-source-host");
 }
 
 #[test]
 fn fetched_text_revived_by_a_deserialiser_is_run() {
     let analysis = check_blocked(&attacks::deserialising_loader(), &[Code::DownloadExecute]);
-    assert!(
-        rules_of(&analysis).contains(&"fetch-and-run".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "fetch-and-run");
 }
 
 /// Names spelled in escapes are read as the engine reads them; a blob literal
@@ -1023,11 +1004,7 @@ fn files_started_by_install_code_run_at_install() {
 #[test]
 fn install_scripts_that_turn_the_machine_off_are_sabotage() {
     let analysis = check_blocked(&attacks::shutdown_prank(), &[Code::Sabotage]);
-    assert!(
-        rules_of(&analysis).contains(&"powers-off".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "powers-off");
 }
 
 /// An install script running a script the tarball lacks: every code file may be
@@ -1153,10 +1130,6 @@ fn shell_files_named_by_import_code_are_judged() {
         )
         .build();
     let analysis = analyse(&package);
-    assert!(
-        rules_of(&analysis).contains(&"shell-fetch-and-run".to_owned()),
-        "{}",
-        report(&analysis)
-    );
+    assert_rule(&analysis, "shell-fetch-and-run");
     assert_ne!(verdict(&analysis, &package), Verdict::Allow);
 }
