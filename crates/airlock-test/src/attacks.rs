@@ -719,6 +719,16 @@ http.get("http://203.0.113.7/config.json", (response) => {
         .build()
 }
 
+/// A hijacked release whose postinstall runs a "test" file: `Function` of a long
+/// string literal whose names carry zero-width joiners. (The string is inert.)
+pub fn string_kept_loader() -> Package {
+    let body = "var x\\u200C\\u200C = 1; x\\u200C\\u200C += 1;\\n".repeat(200);
+    PackageBuilder::new("is", "3.3.1")
+        .script("postinstall", "node test/check.js")
+        .file("test/check.js", format!("Function(\"{body}\")();\n"))
+        .build()
+}
+
 /// A preinstall that turns the machine off.
 pub fn shutdown_prank() -> Package {
     PackageBuilder::new("deasyncp", "9001.999.999")
@@ -755,6 +765,7 @@ pub fn all_attacks() -> Vec<(&'static str, Package)> {
         ("sloppy global beacon", sloppy_global_beacon()),
         ("shutdown prank", shutdown_prank()),
         ("detached loader", detached_loader()),
+        ("string-kept loader", string_kept_loader()),
     ]
 }
 

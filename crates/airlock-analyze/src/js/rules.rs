@@ -165,6 +165,31 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
         ));
     }
 
+    // `Function("…800 KB…")`: a whole program kept in a string and evaluated, out
+    // of sight of whoever reads the file; with invisible characters in it, built to
+    // be unreadable.
+    if let Some((site, length, invisible)) = &facts.literal_code {
+        push(context.finding(
+            Code::ObfuscatedCode,
+            if *invisible {
+                context.severity(ByReach(Critical, High, Medium))
+            } else {
+                context.bundle_softened(context.severity(ByReach(High, Medium, Low)))
+            },
+            Confidence::Medium,
+            format!(
+                "evaluates {} KB of code kept in a string literal{}",
+                length / 1024,
+                if *invisible {
+                    ", with invisible characters in it"
+                } else {
+                    ""
+                }
+            ),
+            Some(site),
+        ));
+    }
+
     if facts.hex_identifiers >= 20 {
         push(context.finding(
             Code::ObfuscatedCode,

@@ -79,6 +79,10 @@ pub(crate) struct FileFacts {
     pub(crate) wallet_patterns: Vec<Site>,
     /// Distinct `_0x1a2b`-style identifiers.
     pub(crate) hex_identifiers: usize,
+    /// `Function(…)`/`eval(…)` of a string literal of [`LITERAL_CODE`] bytes or more:
+    /// where, how long, and whether it hides invisible characters (zero-width
+    /// joiners in names). The first.
+    pub(crate) literal_code: Option<(Site, usize, bool)>,
     /// Identifiers spelling plain ASCII names with Unicode escapes (`\u0065val`):
     /// no purpose but to hide a name from whoever searches the text. The first.
     pub(crate) escaped_identifier: Option<(Site, String)>,
@@ -108,6 +112,9 @@ pub(crate) struct FileFacts {
     /// The deepest nesting of brackets, when it was too deep to parse.
     pub(crate) too_deep: Option<usize>,
 }
+
+/// A string evaluated as code from this length on is a program kept as text.
+pub(crate) const LITERAL_CODE: usize = 4096;
 
 /// Nesting deeper than this is not parsed: the deepest real code seen (a compiled
 /// interpreter in `pdfjs-dist`) nests about 5,000 brackets deep, counted on the raw
@@ -474,6 +481,37 @@ impl Scanner<'_> {
         spelled_name(callee).unwrap_or_else(|| text.to_owned())
     }
 
+    /// Code evaluated from a long string literal: the program kept as text.
+    fn note_literal_code(&mut self, arguments: &[Argument<'_>], span: Span) {
+        let longest = arguments
+            .iter()
+            .filter_map(|argument| match argument.as_expression()? {
+                Expression::StringLiteral(literal) => Some(literal.value.as_str()),
+                Expression::TemplateLiteral(template) if template.expressions.is_empty() => {
+                    template
+                        .quasis
+                        .first()?
+                        .value
+                        .cooked
+                        .as_ref()
+                        .map(|text| text.as_str())
+                }
+                _ => None,
+            })
+            .max_by_key(|text| text.len());
+        if let Some(text) = longest.filter(|text| text.len() >= LITERAL_CODE)
+            && self.facts.literal_code.is_none()
+        {
+            let invisible = text.chars().any(|c| {
+                matches!(
+                    c,
+                    '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}'
+                )
+            });
+            self.facts.literal_code = Some((self.site(span), text.len(), invisible));
+        }
+    }
+
     fn note_identifier(&mut self, name: &str, span: Span) {
         if is_hex_identifier(name) && self.hex_identifiers.len() < 10_000 {
             self.hex_identifiers.insert(name.to_owned());
@@ -678,6 +716,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
         if let Some(kind) = dynamic {
             let site = self.site(call.span);
             self.facts.dynamic.push((site, kind));
+            self.note_literal_code(&call.arguments, call.span);
         }
         let second = literal_argument(call, 1);
         let decoder = match callee {
@@ -816,6 +855,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
             "Function" => {
                 let site = self.site(new.span);
                 self.facts.dynamic.push((site, "new Function"));
+                self.note_literal_code(&new.arguments, new.span);
             }
             "module.constructor" => {
                 let site = self.site(new.span);

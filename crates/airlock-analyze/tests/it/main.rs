@@ -985,6 +985,20 @@ fn sloppy_globals_and_host_options_carry_the_flow() {
     );
 }
 
+/// A program kept in a long string and evaluated, with invisible characters in it.
+#[test]
+fn code_kept_in_a_string_literal_is_obfuscation() {
+    let analysis = check_blocked(&attacks::string_kept_loader(), &[Code::ObfuscatedCode]);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("with invisible characters")),
+        "{}",
+        report(&analysis)
+    );
+}
+
 /// A file started as a process by install code runs at install too.
 #[test]
 fn files_started_by_install_code_run_at_install() {
