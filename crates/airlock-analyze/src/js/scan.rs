@@ -494,7 +494,7 @@ impl Scanner<'_> {
                         .value
                         .cooked
                         .as_ref()
-                        .map(|text| text.as_str())
+                        .map(oxc_ast::ast::Str::as_str)
                 }
                 _ => None,
             })
