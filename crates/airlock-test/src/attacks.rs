@@ -933,7 +933,28 @@ pub fn all_lookalikes() -> Vec<(&'static str, Package)> {
         ("config loader cache", config_cache_cleaner()),
         ("dev server", dev_server_update_check()),
         ("dev server options", dev_server_options()),
+        ("one-letter methods", one_letter_methods()),
     ]
+}
+
+/// A bundle whose tracer has a one-letter method (`$`) that one place calls with
+/// the environment and another with a download address: two unrelated calls.
+pub fn one_letter_methods() -> Package {
+    PackageBuilder::new("span-tracer", "5.1.2")
+        .field("main", json!("index.js"))
+        .file(
+            "index.js",
+            r#"const Tracer = require("./tracer");
+const tracer = new Tracer();
+exports.snapshot = () => tracer.$({ env: process.env });
+exports.load = (name) => fetch(tracer.$("https://cdn.example.invalid/" + name));
+"#,
+        )
+        .file(
+            "tracer.js",
+            "class Tracer {\n  $(value) {\n    return value;\n  }\n}\nmodule.exports = Tracer;\n",
+        )
+        .build()
 }
 
 /// A dev server that keeps a fetched update check and its port on one options

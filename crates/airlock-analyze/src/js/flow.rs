@@ -1936,8 +1936,9 @@ impl<'s> FlowBuilder<'s> {
             }
             // `Loader.addToQueue(key)`, `this.send(data)`: a method of this file.
             // (`JSON.stringify(x)` is the engine's, never a package's `stringify`;
-            // nor are `f.call(…)`, `parts.join(…)`, `text.replace(…)`.)
-            if !method.is_empty()
+            // nor are `f.call(…)`, `parts.join(…)`, `text.replace(…)`; one-letter
+            // names, `$` and `t`, are too common in bundles to say which is meant.)
+            if method.len() > 1
                 && !apis::STANDARD_METHODS.contains(&method)
                 && !self.is_builtin_object(member.object())
                 && self
