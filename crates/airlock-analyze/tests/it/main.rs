@@ -74,6 +74,18 @@ fn assert_rule(analysis: &Analysis, rule: &str) {
     );
 }
 
+/// Expects a finding whose message contains `text`.
+fn assert_message(analysis: &Analysis, text: &str) {
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains(text)),
+        "expected a finding saying {text:?}:\n{}",
+        report(analysis)
+    );
+}
+
 /// Analyses `package`, expects it blocked with at least `expected` among its codes.
 fn check_blocked(package: &Package, expected: &[Code]) -> Analysis {
     let analysis = analyse(package);
@@ -190,14 +202,7 @@ fn axios_patch_with_a_phantom_dependency_is_blocked_through_its_dependency() {
 #[test]
 fn event_stream_minified_payload_is_blocked() {
     let analysis = check_blocked(&attacks::flatmap_stream(), &[Code::ObfuscatedCode]);
-    assert!(
-        analysis
-            .findings
-            .iter()
-            .any(|finding| finding.message.contains("not its readable twin")),
-        "{}",
-        report(&analysis)
-    );
+    assert_message(&analysis, "not its readable twin");
 }
 
 #[test]
@@ -462,14 +467,7 @@ fn hostile_tarballs_give_findings_not_crashes() {
             ..Options::default()
         },
     );
-    assert!(
-        analysis
-            .findings
-            .iter()
-            .any(|finding| finding.message.contains("decompression bomb")),
-        "{}",
-        report(&analysis)
-    );
+    assert_message(&analysis, "decompression bomb");
 }
 
 /// A tarball written header by header, so that it can hold what `tar::Builder`
@@ -963,14 +961,7 @@ fn escaped_names_and_wrapped_blob_decoders_are_seen_through() {
         "{}",
         report(&analysis)
     );
-    assert!(
-        analysis
-            .findings
-            .iter()
-            .any(|finding| finding.message.contains("spells the name `uS`")),
-        "{}",
-        report(&analysis)
-    );
+    assert_message(&analysis, "spells the name `uS`");
 }
 
 /// Undeclared variables holding the data and the request handle, and a host with
@@ -989,14 +980,7 @@ fn sloppy_globals_and_host_options_carry_the_flow() {
 #[test]
 fn code_kept_in_a_string_literal_is_obfuscation() {
     let analysis = check_blocked(&attacks::string_kept_loader(), &[Code::ObfuscatedCode]);
-    assert!(
-        analysis
-            .findings
-            .iter()
-            .any(|finding| finding.message.contains("with invisible characters")),
-        "{}",
-        report(&analysis)
-    );
+    assert_message(&analysis, "with invisible characters");
 }
 
 /// A file started as a process by install code runs at install too.
