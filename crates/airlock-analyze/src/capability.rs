@@ -66,6 +66,8 @@ pub(crate) enum Ability {
     RunsDecoded { via: SinkKind },
     /// What clients send a server is evaluated: a backdoor.
     RunsReceived,
+    /// What users type into a page's forms is sent to a host written in the code.
+    SkimsForms { host: Option<(String, HostClass)> },
     /// A file's contents are evaluated (rather than required): code kept as data.
     RunsFileContents,
     /// Writes where code runs again later, or into credential stores and other
@@ -208,6 +210,19 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 ));
             }
         }
+        // What users type into a page's forms, sent to a host of the author's
+        // choosing: a skimmer. (A form library submits to the page's own backend.)
+        if matches!(
+            site.kind,
+            SinkKind::Http | SinkKind::Socket | SinkKind::PageAddress
+        ) && mask.has(Kind::FormInput)
+            && hosts.any(FOREIGN_HOSTS)
+        {
+            let host = destination(graph, &reached, hosts);
+            let mut trail = graph.trail(&reached, Kind::FormInput);
+            trail.push(sent_to(&reached, host.as_ref()));
+            found.push(place(Ability::SkimsForms { host }, trail));
+        }
         match site.kind {
             SinkKind::Dns | SinkKind::Http | SinkKind::Socket => {
                 let host = destination(graph, &reached, hosts);
@@ -238,7 +253,13 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 // Loading a module by a computed name is how plugins load; what
                 // reaches `require` counts only when it was decoded in the code.
                 let loads_module = site.api == "require";
-                if site.kind == SinkKind::Code && mask.has(Kind::RequestData) && !loads_module {
+                // Evaluated, or run as the command (not merely an argument: an
+                // editor opened on a requested file is how dev servers work).
+                let runs_request = match site.kind {
+                    SinkKind::Code => mask.has(Kind::RequestData),
+                    _ => graph.target_mask(&reached).has(Kind::RequestData),
+                };
+                if runs_request && !loads_module {
                     let mut trail = graph.trail(&reached, Kind::RequestData);
                     trail.push(site.api.clone());
                     found.push(place(Ability::RunsReceived, trail));
@@ -393,7 +414,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                     found.push(place(Ability::Destroys, trail));
                 }
             }
-            SinkKind::Chmod => {}
+            SinkKind::Chmod | SinkKind::PageAddress => {}
         }
         // A command given as a constant is a script of its own; so is a constant
         // written to a file (a batch or shell file dropped to disk).
@@ -490,15 +511,20 @@ fn trail_to(
         .copied()
         .unwrap_or(Kind::Identity);
     let mut trail = graph.trail(reached, kind);
-    trail.push(match host {
+    trail.push(sent_to(reached, host));
+    trail
+}
+
+/// The last step of a trail: the sink, and the host it sends to.
+fn sent_to(reached: &Reached<'_>, host: Option<&(String, HostClass)>) -> String {
+    match host {
         Some((host, class)) => format!(
             "{} to {host} ({})",
             reached.site.api,
             literals::describe_host(*class)
         ),
         None => reached.site.api.clone(),
-    });
-    trail
+    }
 }
 
 fn host_trail(graph: &Graph<'_>, reached: &Reached<'_>, hosts: Mask) -> Vec<String> {

@@ -85,6 +85,15 @@ pub(crate) const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: "exfil-form-input",
+        code: Code::DataExfiltration,
+        // Browser code is often shipped as a bundle nothing imports: it is
+        // loaded by a page, so even there it waits for a person.
+        severity: [Critical, Critical, Critical, High],
+        summary: "what users type into a page's forms (passwords, card numbers) is sent to a host written in the code: a skimmer",
+        applies: |capability, _| matches!(capability.ability, Ability::SkimsForms { .. }),
+    },
+    Rule {
         id: "exfil-environment",
         code: Code::DataExfiltration,
         severity: [Critical, Critical, Medium, Low],
@@ -219,7 +228,7 @@ pub(crate) const RULES: &[Rule] = &[
         id: "evaluates-requests",
         code: Code::DownloadExecute,
         severity: [Critical, Critical, High, Low],
-        summary: "what clients send a server (headers, body, cookies) is evaluated as code: a backdoor",
+        summary: "what clients send a server (headers, body, cookies) is evaluated as code or run as a command: a backdoor",
         applies: |capability, _| matches!(capability.ability, Ability::RunsReceived),
     },
     Rule {
@@ -722,7 +731,8 @@ fn describe(ability: &Ability) -> String {
             }
             _ => "evaluates code decoded at runtime".to_owned(),
         },
-        Ability::RunsReceived => "evaluates what clients send it".to_owned(),
+        Ability::RunsReceived => "evaluates or runs what clients send it".to_owned(),
+        Ability::SkimsForms { host } => format!("sends what users type into forms{}", to(host)),
         Ability::RunsFileContents => "evaluates the contents of a file".to_owned(),
         Ability::Persists { what } => format!("writes to {what}"),
         Ability::Destroys => "deletes the home directory or the root".to_owned(),

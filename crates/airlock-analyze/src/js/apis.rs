@@ -27,6 +27,9 @@ pub(crate) enum SinkKind {
     FileDelete,
     /// A file made executable.
     Chmod,
+    /// The address a page element loads or submits to (`img.src`, `link.href`,
+    /// `form.action`): a request from a browser, and only from one.
+    PageAddress,
 }
 
 impl SinkKind {
@@ -40,6 +43,7 @@ impl SinkKind {
             Self::FileWrite => "a file write",
             Self::FileDelete => "a file deletion",
             Self::Chmod => "chmod",
+            Self::PageAddress => "a page element's address",
         }
     }
 

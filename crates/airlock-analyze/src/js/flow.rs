@@ -311,6 +311,9 @@ pub(crate) struct FlowBuilder<'s> {
     fields: HashMap<(SymbolId, String), Node>,
     global_modules: HashMap<String, ModuleRef>,
     global_handles: HashMap<String, usize>,
+    /// Globals assigned a constant string (`_s = 'alphabet'` without a
+    /// declaration); `None` once assigned two different values.
+    global_constants: HashMap<String, Option<String>>,
     literal_origins: IntMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
     pending_callbacks: Vec<(u32, Value)>,
@@ -355,6 +358,7 @@ impl<'s> FlowBuilder<'s> {
             fields: HashMap::new(),
             global_modules: HashMap::new(),
             global_handles: HashMap::new(),
+            global_constants: HashMap::new(),
             literal_origins: IntMap::default(),
             pending_calls: Vec::new(),
             pending_callbacks: Vec::new(),
@@ -783,14 +787,47 @@ impl<'s> FlowBuilder<'s> {
                 Some(text)
             }
             Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
-                let left = self.constant(&binary.left, depth + 1)?;
-                let right = self.constant(&binary.right, depth + 1)?;
-                Some(left + &right)
+                // `a + b + c` nests to the left: walk that spine without counting
+                // it as depth, so that a long chain folds.
+                let mut parts = vec![&binary.right];
+                let mut left = &binary.left;
+                while let Expression::BinaryExpression(inner) = left.without_parentheses()
+                    && inner.operator == BinaryOperator::Addition
+                    && parts.len() < 4096
+                {
+                    parts.push(&inner.right);
+                    left = &inner.left;
+                }
+                parts.push(left);
+                let mut text = String::new();
+                for part in parts.into_iter().rev() {
+                    text.push_str(&self.constant(part, depth + 1)?);
+                }
+                Some(text)
             }
-            Expression::Identifier(identifier) => {
-                let symbol = self.reference_symbol(identifier)?;
-                self.constants.get(&symbol).cloned()
+            // `alphabet[12]`: one character picked from a constant string.
+            Expression::ComputedMemberExpression(member) => {
+                let Expression::NumericLiteral(index) = member.expression.without_parentheses()
+                else {
+                    return None;
+                };
+                let text = self.constant(&member.object, depth + 1)?;
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "an index into a string held in memory"
+                )]
+                let index = index.value as usize;
+                text.chars().nth(index).map(String::from)
             }
+            Expression::Identifier(identifier) => match self.reference_symbol(identifier) {
+                Some(symbol) => self.constants.get(&symbol).cloned(),
+                None => self
+                    .global_constants
+                    .get(identifier.name.as_str())
+                    .cloned()
+                    .flatten(),
+            },
             Expression::CallExpression(call) => self.constant_call(call, depth),
             _ => None,
         };
@@ -1047,6 +1084,19 @@ impl<'s> FlowBuilder<'s> {
                 value
             }
             Expression::BinaryExpression(binary) => {
+                // `abc[4] + abc[0] + …`: a string spelled out of an alphabet, the
+                // way obfuscators hide literals. Folded, it is a literal decoded
+                // at runtime.
+                if binary.operator == BinaryOperator::Addition
+                    && is_character_pick(&binary.right)
+                    && character_picks(binary) >= 4
+                    && let Some(text) = self.constant(expression, 0)
+                {
+                    let mut value = self.literal_value(binary.span, &text);
+                    let shown = format!("\"{}\"", crate::finding::shorten(&text, 80));
+                    value.add(self.cached_origin(binary.right.span(), Kind::Decoded.bit(), &shown));
+                    return value;
+                }
                 if binary.operator == BinaryOperator::Addition {
                     let mut value = self.value_of(&binary.left);
                     let right = self.value_of(&binary.right);
@@ -1274,6 +1324,11 @@ impl<'s> FlowBuilder<'s> {
             {
                 let text = self.snippet(span);
                 value.add(self.cached_origin(span, Kind::RequestData.bit(), &text));
+            }
+            // `form.elements[i].value`: what the user typed into a form.
+            if name == "value" && is_form_element(member.object()) {
+                let text = self.snippet(span);
+                value.add(self.cached_origin(span, Kind::FormInput.bit(), &text));
             }
         }
         value
@@ -1630,9 +1685,10 @@ impl<'s> FlowBuilder<'s> {
             }
         }
         // Where a file operation acts: its first argument, on a node of its own.
+        // (For a process, its command: the program, or the shell's command line.)
         let target = matches!(
             kind,
-            SinkKind::FileWrite | SinkKind::FileDelete | SinkKind::Chmod
+            SinkKind::FileWrite | SinkKind::FileDelete | SinkKind::Chmod | SinkKind::Exec
         )
         .then(|| arguments.first().and_then(Argument::as_expression))
         .flatten()
@@ -1689,6 +1745,27 @@ impl<'s> FlowBuilder<'s> {
         };
         self.flow.sinks.push(site);
         self.flow.sinks.len() - 1
+    }
+
+    /// An address assigned to a page element: a sink for what the address carries.
+    fn page_address(&mut self, span: Span, value: &Value) {
+        let api = self.snippet(span);
+        let node = self.flow.node(api.clone(), NodeKind::Sink);
+        self.flow.flow_into(node, value);
+        let site = SinkSite {
+            node,
+            kind: SinkKind::PageAddress,
+            api,
+            line: self.line(span),
+            snippet: self.snippet(span),
+            in_function: self.owner().is_some(),
+            owner: self.owner(),
+            constant: None,
+            content: None,
+            target: None,
+            target_text: String::new(),
+        };
+        self.flow.sinks.push(site);
     }
 
     fn feed_handle(&mut self, sink: usize, arguments: &[Argument<'_>]) {
@@ -1857,6 +1934,14 @@ impl<'s> FlowBuilder<'s> {
                 callback_value = Some(self.call_value(call));
             }
             _ => {}
+        }
+        // `req.on('data', chunk => …)`: the chunks are what a client sent.
+        if role.is_none() && is_request_stream(callee, &call.arguments) {
+            callback_value = Some(self.cached_origin(
+                call.span,
+                Kind::RequestData.bit(),
+                "the body of a request",
+            ));
         }
         if role.is_none() {
             self.effects_of_unknown_call(call, callee);
@@ -2056,6 +2141,15 @@ impl<'s> FlowBuilder<'s> {
                     let name = identifier.name.as_str();
                     let node = self.global_node(name);
                     self.flow.flow_into(node, &value);
+                    let text = self.constant(right, 0);
+                    self.global_constants
+                        .entry(name.to_owned())
+                        .and_modify(|known| {
+                            if *known != text {
+                                *known = None;
+                            }
+                        })
+                        .or_insert(text);
                     if let Some(module) = self.loaded_module(right) {
                         self.global_modules.insert(name.to_owned(), module);
                     }
@@ -2114,6 +2208,10 @@ impl<'s> FlowBuilder<'s> {
                         self.flow.export_functions.push((name.to_owned(), index));
                     }
                     return;
+                }
+                // `img.src = url`, `form.action = url`: the page requests the address.
+                if matches!(property, Some("src" | "href" | "action")) {
+                    self.page_address(member.span(), &value);
                 }
                 // `X.prototype.name = function () {}`, `X.name = () => {}`: a method.
                 if let (Some(name), Some(start)) = (property, inline_function_start(Some(right))) {
@@ -2683,4 +2781,56 @@ impl FlowBuilder<'_> {
             _ => {}
         }
     }
+}
+
+/// `req.on('data', …)` (or `once`, `addListener`) on a value named like a server's
+/// incoming request.
+fn is_request_stream(callee: &Expression<'_>, arguments: &[Argument<'_>]) -> bool {
+    let Some(member) = callee.as_member_expression() else {
+        return false;
+    };
+    matches!(
+        member.static_property_name(),
+        Some("on" | "once" | "addListener")
+    ) && matches!(
+        arguments.first().and_then(Argument::as_expression),
+        Some(Expression::StringLiteral(event)) if event.value == "data"
+    ) && matches!(
+        member.object().without_parentheses(),
+        Expression::Identifier(object) if matches!(object.name.as_str(), "req" | "request" | "incoming")
+    )
+}
+
+/// `form.elements[i]`, `document.forms[0].elements.x`: one field of a form.
+fn is_form_element(expression: &Expression<'_>) -> bool {
+    let Some(member) = expression.without_parentheses().as_member_expression() else {
+        return false;
+    };
+    member
+        .object()
+        .without_parentheses()
+        .as_member_expression()
+        .is_some_and(|parent| parent.static_property_name() == Some("elements"))
+}
+
+/// How many of a `+` chain's operands are character picks.
+fn character_picks(binary: &oxc_ast::ast::BinaryExpression<'_>) -> usize {
+    let mut picks = usize::from(is_character_pick(&binary.right));
+    let mut left = &binary.left;
+    while let Expression::BinaryExpression(inner) = left.without_parentheses()
+        && inner.operator == BinaryOperator::Addition
+    {
+        picks += usize::from(is_character_pick(&inner.right));
+        left = &inner.left;
+    }
+    picks + usize::from(is_character_pick(left))
+}
+
+/// `alphabet[12]`: a constant index into something.
+fn is_character_pick(expression: &Expression<'_>) -> bool {
+    matches!(
+        expression.without_parentheses(),
+        Expression::ComputedMemberExpression(member)
+            if matches!(member.expression.without_parentheses(), Expression::NumericLiteral(_))
+    )
 }

@@ -45,6 +45,8 @@ pub(crate) enum Kind {
     Decoded,
     /// What a client sent a server: a request's headers, body, query, cookies.
     RequestData,
+    /// What a user typed into a page's form fields (`form.elements[i].value`).
+    FormInput,
 
     // What the literals it was built from name.
     /// The configured registry (update checks, metadata).
@@ -83,7 +85,7 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) const ALL: [Self; 37] = [
+    pub(crate) const ALL: [Self; 38] = [
         Self::Identity,
         Self::Location,
         Self::System,
@@ -102,6 +104,7 @@ impl Kind {
         Self::NetworkResponse,
         Self::Decoded,
         Self::RequestData,
+        Self::FormInput,
         Self::HostRegistry,
         Self::HostKnown,
         Self::HostExfil,
@@ -148,6 +151,7 @@ impl Kind {
             Self::NetworkResponse => "a network response",
             Self::Decoded => "decoded literals",
             Self::RequestData => "request data",
+            Self::FormInput => "what users type into forms",
             Self::HostRegistry => "the registry",
             Self::HostKnown => "a known host",
             Self::HostExfil => "an exfiltration service",

