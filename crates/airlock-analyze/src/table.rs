@@ -270,7 +270,7 @@ pub(crate) const RULES: &[Rule] = &[
         id: "destroys-home",
         code: Code::Sabotage,
         severity: [Critical, Critical, High, Low],
-        summary: "deletes the home directory or the filesystem root",
+        summary: "deletes the home directory, the filesystem root, or the project the package is installed in (`../..`)",
         applies: |capability, _| {
             matches!(
                 capability.ability,
@@ -350,7 +350,7 @@ pub(crate) const RULES: &[Rule] = &[
     Rule {
         id: "runs-shipped-executable",
         code: Code::BundledExecutable,
-        severity: [Critical, High, Low, Info],
+        severity: [Critical, High, Medium, Info],
         summary: "an executable the package ships (outside a native-build layout, in a package that builds or fetches no native code) is run",
         applies: |capability, context| {
             !context.native_build

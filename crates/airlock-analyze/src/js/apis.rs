@@ -216,6 +216,11 @@ const TABLE: &[(&str, Role)] = &[
     ("ws.WebSocket", Role::Handle(SinkKind::Socket)),
     ("socket.io-client", Role::Handle(SinkKind::Socket)),
     ("socket.io-client.io", Role::Handle(SinkKind::Socket)),
+    // File transfer and mail: what they upload or send leaves the machine.
+    ("ftp", Role::Handle(SinkKind::Socket)),
+    ("basic-ftp.Client", Role::Handle(SinkKind::Socket)),
+    ("ssh2-sftp-client", Role::Handle(SinkKind::Socket)),
+    ("nodemailer.createTransport", Role::Handle(SinkKind::Socket)),
     // Processes.
     ("child_process.exec", Role::Sink(SinkKind::Exec)),
     ("child_process.execSync", Role::Sink(SinkKind::Exec)),
@@ -382,6 +387,11 @@ pub(crate) const HANDLE_METHODS: &[&str] = &[
     "connect",
     "emit",
     "setHeader",
+    // Uploads and mail (`ftp.put`, `basic-ftp`'s `uploadFrom`, `sendMail`).
+    "put",
+    "append",
+    "uploadFrom",
+    "sendMail",
 ];
 
 /// The role of a call whose callee resolves to `qualified`.

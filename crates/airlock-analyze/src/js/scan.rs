@@ -929,6 +929,21 @@ impl<'a> Visit<'a> for Scanner<'_> {
             let module = module.value.as_str().to_owned();
             self.bind_module(&module, &declarator.id);
         }
+        // `var spawn = require('child_process').spawn`
+        if let Some(member) = declarator
+            .init
+            .as_ref()
+            .and_then(|init| init.without_parentheses().as_member_expression())
+            && let Some(property) = member.static_property_name()
+            && SPAWN_FUNCTIONS.contains(&property)
+            && let Expression::CallExpression(call) = member.object().without_parentheses()
+            && call
+                .common_js_require()
+                .is_some_and(|module| strip_node_prefix(module.value.as_str()) == "child_process")
+            && let BindingPattern::BindingIdentifier(local) = &declarator.id
+        {
+            self.spawn_functions.insert(local.name.as_str().to_owned());
+        }
         walk::walk_variable_declarator(self, declarator);
     }
 
@@ -1150,6 +1165,17 @@ mod tests {
         assert_eq!(facts.spawns[0].0.line, 3);
         assert_eq!(facts.decoders.len(), 1);
         assert_eq!(facts.computed_requires.len(), 1);
+    }
+
+    #[test]
+    fn a_spawning_function_taken_from_the_module_is_a_spawn() {
+        let facts = scan(
+            "x.js",
+            "var spawn = require('child_process').spawn;
+spawn('node', ['bg.js'], { detached: true });
+",
+        );
+        assert_eq!(facts.spawns.len(), 1, "{:?}", facts.spawns);
     }
 
     #[test]

