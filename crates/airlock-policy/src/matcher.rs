@@ -122,6 +122,12 @@ impl PackageSpec {
         self.versions.is_some()
     }
 
+    /// Whether the name part is a glob that names nothing (`*`, `@*/*`): it
+    /// matches every package, or every scoped one.
+    pub fn is_catch_all(&self) -> bool {
+        matches!(&self.name, NamePattern::Glob(glob) if glob.chars().all(|c| matches!(c, '*' | '?' | '@' | '/')))
+    }
+
     pub fn specificity(&self) -> Specificity {
         match &self.name {
             NamePattern::Exact(name) => Specificity(1, name.as_str().len()),

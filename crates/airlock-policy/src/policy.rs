@@ -86,6 +86,9 @@ struct RawException {
     author: String,
     #[serde(default, deserialize_with = "optional_timestamp")]
     expires: Option<Timestamp>,
+    /// Every version of the one package named: asked for, never implied.
+    #[serde(default)]
+    all_versions: bool,
 }
 
 /// A deny or allow rule.
@@ -118,11 +121,41 @@ impl Exception {
         author: String,
         expires: Option<Timestamp>,
     ) -> Result<Self, Error> {
+        if spec.is_catch_all() {
+            return Err(Error::InvalidException {
+                spec: spec.to_string(),
+                reason: "an exception for every package would override every block, known malware included; name a package, a version, or a scope (`@mycorp/*`)",
+            });
+        }
         let glob_without_versions = spec.is_glob() && !spec.has_versions();
         if spec.exact_version().is_none() && !glob_without_versions {
             return Err(Error::InvalidException {
                 spec: spec.to_string(),
-                reason: "an exception names one exact version (`name@1.2.3`), or a scope or glob (`@mycorp/*`)",
+                reason: "an exception names one exact version (`name@1.2.3`), or a scope or glob (`@mycorp/*`); every version of one package needs `all_versions = true` (`--all-versions`)",
+            });
+        }
+        Ok(Self {
+            id: None,
+            spec,
+            reason,
+            author,
+            expires,
+        })
+    }
+
+    /// An exception for every version of one package, asked for explicitly
+    /// (`all_versions = true`, `airlock approve --all-versions`): the name must be
+    /// exact and carry no version part.
+    pub fn every_version(
+        spec: PackageSpec,
+        reason: String,
+        author: String,
+        expires: Option<Timestamp>,
+    ) -> Result<Self, Error> {
+        if spec.is_glob() || spec.has_versions() {
+            return Err(Error::InvalidException {
+                spec: spec.to_string(),
+                reason: "an exception for every version names one package exactly, without a version (`left-pad`)",
             });
         }
         Ok(Self {
@@ -167,7 +200,12 @@ impl Policy {
             toml::from_str(text).map_err(|error| Error::Toml(error.to_string()))?;
         let mut exceptions = Vec::with_capacity(raw.exception.len());
         for exception in raw.exception {
-            exceptions.push(Exception::new(
+            let make = if exception.all_versions {
+                Exception::every_version
+            } else {
+                Exception::new
+            };
+            exceptions.push(make(
                 exception.package,
                 exception.reason,
                 exception.author,
@@ -345,7 +383,19 @@ mod tests {
         );
         let message =
             error("[[exception]]\npackage = \"left-pad\"\nreason = \"r\"\nauthor = \"a\"\n");
-        assert!(message.contains("one exact version"), "{message}");
+        assert!(
+            message.contains("one exact version") && message.contains("all_versions"),
+            "{message}"
+        );
+        let message = error("[[exception]]\npackage = \"*\"\nreason = \"r\"\nauthor = \"a\"\n");
+        assert!(message.contains("every package"), "{message}");
+        let message = error("[[exception]]\npackage = \"@*/*\"\nreason = \"r\"\nauthor = \"a\"\n");
+        assert!(message.contains("every package"), "{message}");
+        let policy = Policy::from_toml(
+            "[[exception]]\npackage = \"left-pad\"\nreason = \"r\"\nauthor = \"a\"\nall_versions = true\n",
+        )
+        .unwrap();
+        assert_eq!(policy.exceptions().len(), 1);
         let message = error(
             "[[exception]]\npackage = \"a@1.0.0\"\nreason = \"r\"\nauthor = \"a\"\nexpires = \"soon\"\n",
         );

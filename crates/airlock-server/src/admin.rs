@@ -240,6 +240,9 @@ pub(crate) struct NewException {
     /// A duration from now, such as `7d`.
     #[serde(default)]
     expires_in: Option<String>,
+    /// Every version of the one package named (`left-pad`), asked for explicitly.
+    #[serde(default)]
+    all_versions: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -259,6 +262,16 @@ pub(crate) async fn add_exception(
     Json(new): Json<NewException>,
 ) -> Result<(StatusCode, Json<ExceptionView>), ApiError> {
     let spec = PackageSpec::parse(&new.package).map_err(|error| bad_request(&error))?;
+    // Deny lists may be wide; approvals through the API may not: a glob here
+    // would waive every block of every package it matches, malware included.
+    if spec.is_glob() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{spec}` is a glob: an approval names one version (`name@1.2.3`) or, with `all_versions`, every version of one package; scope-wide approvals belong in the reviewed policy file"
+            ),
+        ));
+    }
     require_text(&new.reason, "reason")?;
     require_text(&new.author, "author")?;
     let now = now();
@@ -266,11 +279,24 @@ pub(crate) async fn add_exception(
         Some(text) => {
             let duration = HumanDuration::parse(text)
                 .map_err(|message| ApiError::new(StatusCode::BAD_REQUEST, message))?;
+            if duration.as_millis_i64() <= 0 {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "`expires_in` is `{text}`: an approval must last a positive time (`12h`, `7d`)"
+                    ),
+                ));
+            }
             Some(now.plus_millis(duration.as_millis_i64()))
         }
         None => None,
     };
-    Exception::new(
+    let make = if new.all_versions {
+        Exception::every_version
+    } else {
+        Exception::new
+    };
+    make(
         spec.clone(),
         new.reason.clone(),
         new.author.clone(),

@@ -153,8 +153,19 @@ impl PolicyHandle {
             .filter_map(|record| {
                 let spec = parse_stored(&record.spec)?;
                 let expires = record.expires_at.map(Timestamp::from_unix_millis);
-                let mut exception =
-                    Exception::new(spec, record.reason, record.author, expires).ok()?;
+                // A stored bare name was added with `all_versions`.
+                let make = if spec.is_glob() || spec.has_versions() {
+                    Exception::new
+                } else {
+                    Exception::every_version
+                };
+                let mut exception = match make(spec, record.reason, record.author, expires) {
+                    Ok(exception) => exception,
+                    Err(error) => {
+                        tracing::warn!(id = record.id, %error, "a stored exception is not honoured; revoke it with `airlock exceptions revoke`");
+                        return None;
+                    }
+                };
                 exception.id = Some(record.id);
                 Some(exception)
             })

@@ -71,12 +71,25 @@ impl BlobStore {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = tokio::fs::File::create(&temp)
-            .await
-            .map_err(|source| Error::Blob {
-                path: temp.clone(),
-                source,
-            })?;
+        let file = match tokio::fs::File::create(&temp).await {
+            // `tmp/` removed under a running server (a cleanup script, an
+            // operator): make it again rather than fail every download.
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                tokio::fs::create_dir_all(&self.tmp)
+                    .await
+                    .map_err(|source| Error::DataDir {
+                        path: self.tmp.clone(),
+                        source,
+                    })?;
+                tracing::warn!(path = %self.tmp.display(), "the blob store's tmp/ was missing; made it again");
+                tokio::fs::File::create(&temp).await
+            }
+            created => created,
+        }
+        .map_err(|source| Error::Blob {
+            path: temp.clone(),
+            source,
+        })?;
         Ok(BlobWriter {
             file: BufWriter::with_capacity(64 * 1024, file),
             temp: TempGuard(Some(temp)),
@@ -216,6 +229,18 @@ mod tests {
         drop(writer);
         assert_eq!(entries(&dir.path().join("tmp")), 0);
         assert_eq!(store.size(&integrity).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_tmp_directory_removed_while_running_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).await.unwrap();
+        std::fs::remove_dir_all(dir.path().join("tmp")).unwrap();
+        let integrity = integrity_of(b"after");
+        let mut writer = store.writer(&integrity).await.unwrap();
+        writer.write(b"after").await.unwrap();
+        assert_eq!(writer.finish().await.unwrap(), 5);
+        assert_eq!(store.size(&integrity).await, Some(5));
     }
 
     #[tokio::test]

@@ -42,7 +42,7 @@ pub(crate) enum Command {
     /// Show the decision about one version, its reasons, and when a quarantine ends.
     /// Exits 1 when the version is refused.
     Check(CheckArgs),
-    /// Approve one version (or a scope or glob of internal packages) despite the
+    /// Approve one version (or, with `--all-versions`, one package) despite the
     /// policy, with a reason and an optional expiry.
     Approve(ApproveArgs),
     /// Block a version, a range, a package, a scope or a glob.
@@ -202,7 +202,7 @@ pub(crate) struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub(crate) struct ApproveArgs {
-    /// `name@version`, or a scope or glob of internal packages (`@mycorp/*`).
+    /// `name@version`, or a package name with `--all-versions`.
     #[arg(value_name = "SPEC")]
     pub(crate) spec: String,
 
@@ -213,6 +213,10 @@ pub(crate) struct ApproveArgs {
     /// How long the approval lasts (`12h`, `7d`); it stops applying by itself.
     #[arg(long, value_name = "DURATION")]
     pub(crate) expires: Option<String>,
+
+    /// Approve every version of the one package SPEC names (no version part).
+    #[arg(long)]
+    pub(crate) all_versions: bool,
 
     /// Who approves [default: $USER].
     #[arg(long)]

@@ -385,6 +385,60 @@ async fn bad_admin_requests_say_what_is_wrong() {
         "{}",
         answer.error()
     );
+    // Approvals are never wider than one package, and never already over.
+    for (package, expected) in [
+        ("*", "is a glob"),
+        ("@corp/*", "is a glob"),
+        ("ax*", "is a glob"),
+    ] {
+        let answer = harness
+            .admin(
+                "POST",
+                "/exceptions",
+                Some(json!({"package": package, "reason": "r", "author": "a"})),
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{package}");
+        assert!(
+            answer.error().contains(expected),
+            "{package}: {}",
+            answer.error()
+        );
+    }
+    let answer = harness
+        .admin(
+            "POST",
+            "/exceptions",
+            Some(
+                json!({"package": "axios@1.0.0", "reason": "r", "author": "a", "expires_in": "0s"}),
+            ),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.error().contains("positive"), "{}", answer.error());
+    let answer = harness
+        .admin(
+            "POST",
+            "/exceptions",
+            Some(
+                json!({"package": "axios@1.x", "reason": "r", "author": "a", "all_versions": true}),
+            ),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    // Every version of one package, asked for by name, is an approval.
+    let answer = harness
+        .admin(
+            "POST",
+            "/exceptions",
+            Some(json!({"package": "axios", "reason": "r", "author": "a", "all_versions": true})),
+        )
+        .await;
+    assert_eq!(answer.status, 201, "{}", answer.error());
+    assert_eq!(
+        harness.admin("GET", "/exceptions", None).await.json()[0]["package"],
+        "axios"
+    );
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ pub(crate) async fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
         "reason": args.reason,
         "author": author(args.author),
         "expires_in": args.expires,
+        "all_versions": args.all_versions,
     });
     let created: ExceptionView = client.post("exceptions", &body).await?;
     if args.server.json {
