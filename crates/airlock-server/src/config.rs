@@ -33,6 +33,11 @@ pub struct ServerConfig {
     /// quarantine list` and the decision log read). Off for the one-shot commands
     /// (`check --standalone`, `audit`), which decide without serving anything.
     pub record_decisions: bool,
+    /// How long a client may take to send a request's headers, which is also how
+    /// long a kept-alive connection may sit idle.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -65,6 +70,8 @@ impl Default for ServerConfig {
             analysis_time_limit: Duration::from_secs(30),
             registry_keys: airlock_provenance::Keyring::default(),
             record_decisions: true,
+            header_read_timeout: Duration::from_secs(20),
+            max_connections: 4096,
         }
     }
 }

@@ -1,14 +1,18 @@
 //! Routes, the access log, and serving.
 
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
-use axum::serve::ListenerExt as _;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
 
 use crate::{AppState, admin, handlers};
 
@@ -63,27 +67,91 @@ fn admin_router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, admin::require_admin))
 }
 
+/// How long requests in flight may run on after shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight (for at most [`SHUTDOWN_GRACE`]).
+///
+/// A client that trickles its headers (slowloris) or holds a kept-alive socket
+/// idle is cut off after the configured header-read timeout, and at most
+/// `max_connections` are served at once (more wait in the kernel's backlog), so
+/// that a flood of sockets cannot exhaust file descriptors.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let downloads = state.downloads().clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    // Answers are written whole; Nagle's algorithm would only hold back their tails.
-    let listener = listener.tap_io(|stream| {
+    let header_read_timeout = state.inner.config.header_read_timeout;
+    let slots = Arc::new(Semaphore::new(state.inner.config.max_connections.max(1)));
+    let app = router(state);
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout)
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(header_read_timeout)
+        .keep_alive_timeout(header_read_timeout);
+    let builder = Arc::new(builder);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            () = &mut shutdown => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+        };
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of descriptors, or a connection reset before it was
+                    // accepted: wait a little rather than spin.
+                    tracing::warn!(%error, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Answers are written whole; Nagle's algorithm would only hold back their tails.
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "could not set TCP_NODELAY");
         }
-    });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+        let service = app.clone().layer(axum::Extension(ConnectInfo(peer)));
+        let service = TowerToHyperService::new(service);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            // Telling HTTP/1 from HTTP/2 waits for the first bytes, before
+            // hyper's header timer runs: a socket that says nothing is closed here.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(header_read_timeout, stream.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                drop(slot);
+                return;
+            }
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection).await {
+                tracing::debug!(%error, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still running after {SHUTDOWN_GRACE:?}; stopping anyway");
+    }
     // Requests have finished: write the download records they left behind.
     downloads.flush().await;
-    served
+    Ok(())
 }
 
 /// One line per request: method, path, status, time.

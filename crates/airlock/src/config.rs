@@ -182,6 +182,8 @@ impl Settings {
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
             analysis_time_limit: defaults.analysis_time_limit,
+            header_read_timeout: defaults.header_read_timeout,
+            max_connections: defaults.max_connections,
             record_decisions: true,
             registry_keys: match &file.upstream.keys {
                 Some(path) => read_keys(path)?,

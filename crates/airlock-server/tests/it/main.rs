@@ -2,6 +2,7 @@
 
 mod advisories;
 mod analysis;
+mod connections;
 mod harness;
 mod metadata;
 mod passthrough;

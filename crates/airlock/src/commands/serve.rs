@@ -36,6 +36,7 @@ pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Parts> {
 }
 
 pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Result<ExitCode> {
+    raise_open_file_limit();
     let mut settings = Settings::resolve(args).await?;
     settings.server.access_log = access_log;
     let Parts { store, upstream } = open(&settings).await?;
@@ -140,5 +141,26 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {},
         () = terminate => {},
+    }
+}
+
+/// Raises the soft limit on open files to the hard one: every connection, blob
+/// and database file is a descriptor, and distributions start services at 1,024.
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                tracing::debug!(from = ?limit.current, to = ?limit.maximum, "raised the open-file limit")
+            }
+            Err(error) => {
+                tracing::warn!(%error, current = ?limit.current, "could not raise the open-file limit")
+            }
+        }
     }
 }
