@@ -276,21 +276,16 @@ pub(crate) async fn passthrough(
 ) -> Result<Response, ApiError> {
     let path_and_query = uri.path_and_query().map_or("/", |value| value.as_str());
     let context = format!("`{}`", uri.path());
-    let response = state
+    let airlock_upstream::Forwarded {
+        status,
+        content_type,
+        mut body,
+    } = state
         .inner
         .upstream
         .forward(method, path_and_query, &headers, body)
         .await
         .map_err(|error| ApiError::upstream(&context, &error))?;
-    let status = response.status();
-    let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-    let mut body = response.bytes().await.map_err(|source| {
-        let error = airlock_upstream::Error::Body {
-            url: context.clone(),
-            source,
-        };
-        ApiError::upstream(&context, &error)
-    })?;
     if uri.path() == "/-/v1/search" {
         body = rewrite_upstream_urls(
             state.inner.upstream.base().as_str(),

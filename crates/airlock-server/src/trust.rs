@@ -197,20 +197,12 @@ impl Trust {
 
     async fn get(&self, path: &str) -> Result<(StatusCode, bytes::Bytes), ApiError> {
         let context = format!("`{path}`");
-        let response = self
+        let forwarded = self
             .upstream
             .forward(Method::GET, path, &HeaderMap::new(), bytes::Bytes::new())
             .await
             .map_err(|error| ApiError::upstream(&context, &error))?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(|source| {
-            let error = airlock_upstream::Error::Body {
-                url: context.clone(),
-                source,
-            };
-            ApiError::upstream(&context, &error)
-        })?;
-        Ok((status, body))
+        Ok((forwarded.status, forwarded.body))
     }
 
     /// The signature status of one version, computed once per signature and keys.

@@ -47,6 +47,9 @@ pub struct Faults {
     /// Sign versions but answer 404 at `/-/npm/v1/keys`, as a registry whose keys
     /// are distributed otherwise.
     pub hide_keys: bool,
+    /// Answer `/-/` endpoints (keys, search, security, attestations) with a body
+    /// that never ends.
+    pub endless_bodies: bool,
 }
 
 /// One request the fake registry received.
@@ -317,6 +320,16 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
+    if faults.endless_bodies && path.starts_with("/-/") {
+        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+        let endless =
+            futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::from_stream(endless),
+        )
+            .into_response();
+    }
     match path.as_str() {
         "/-/ping" => return json_response(&json!({})),
         "/-/npm/v1/keys" => {

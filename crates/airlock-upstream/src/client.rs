@@ -201,8 +201,29 @@ impl Upstream {
         path_and_query: &str,
         headers: &HeaderMap,
         body: Bytes,
-    ) -> Result<Response, Error> {
+    ) -> Result<Forwarded, Error> {
         let url = self.url(path_and_query.trim_start_matches('/'))?;
+        let response = self.send_forward(&url, method, headers, body).await?;
+        let status = response.status();
+        let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+        // Read through the same cap as packuments: an answer that never ends
+        // must not fill memory.
+        let body = self.read_capped(&url, response).await?;
+        Ok(Forwarded {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    async fn send_forward(
+        &self,
+        url: &Url,
+        method: Method,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Response, Error> {
+        let url = url.clone();
         let idempotent = matches!(method, Method::GET | Method::HEAD);
         self.send(&url, idempotent, || {
             let mut request = self
@@ -317,6 +338,14 @@ impl Upstream {
             body.extend_from_slice(&chunk);
         }
     }
+}
+
+/// An answer passed through from the upstream, read whole (within the cap).
+#[derive(Debug)]
+pub struct Forwarded {
+    pub status: StatusCode,
+    pub content_type: Option<HeaderValue>,
+    pub body: Bytes,
 }
 
 /// 100 ms, 200 ms, 400 ms ... with up to 50% jitter so that many waiting requests do

@@ -22,6 +22,6 @@ pub mod detect;
 mod error;
 mod token;
 
-pub use client::{Fetched, Upstream, UpstreamBuilder, Validators};
+pub use client::{Fetched, Forwarded, Upstream, UpstreamBuilder, Validators};
 pub use error::Error;
 pub use token::Token;

@@ -64,9 +64,29 @@ impl Harness {
 
     /// With a policy and the admin token `admin-secret`.
     pub(crate) async fn with_policy(
+        config: ServerConfig,
+        timeout: Duration,
+        policy: Policy,
+    ) -> Self {
+        Self::build(config, timeout, policy, None).await
+    }
+
+    /// With the upstream's cap on the bodies it reads set to `bytes`.
+    pub(crate) async fn with_body_cap(bytes: usize) -> Self {
+        Self::build(
+            ServerConfig::default(),
+            Duration::from_secs(5),
+            Policy::default(),
+            Some(bytes),
+        )
+        .await
+    }
+
+    async fn build(
         mut config: ServerConfig,
         timeout: Duration,
         policy: Policy,
+        body_cap: Option<usize>,
     ) -> Self {
         config
             .admin_token
@@ -81,7 +101,7 @@ impl Harness {
         );
         registry.publish(PackageBuilder::new("@scope/lib", "2.0.0").build());
         let dir = tempfile::tempdir().unwrap();
-        let state = state(&registry, dir.path(), config, timeout, policy).await;
+        let state = state(&registry, dir.path(), config, timeout, policy, body_cap).await;
         Self {
             registry,
             state,
@@ -97,6 +117,7 @@ impl Harness {
             config,
             Duration::from_secs(5),
             Policy::default(),
+            None,
         )
         .await;
     }
@@ -182,12 +203,15 @@ async fn state(
     config: ServerConfig,
     timeout: Duration,
     policy: Policy,
+    body_cap: Option<usize>,
 ) -> AppState {
-    let upstream = Upstream::builder(registry.url().parse().unwrap())
+    let mut upstream = Upstream::builder(registry.url().parse().unwrap())
         .timeout(timeout)
-        .retries(1)
-        .build()
-        .unwrap();
+        .retries(1);
+    if let Some(bytes) = body_cap {
+        upstream = upstream.max_packument_bytes(bytes);
+    }
+    let upstream = upstream.build().unwrap();
     let store = Store::open(dir).await.unwrap();
     let policy = Arc::new(PolicyHandle::fixed(policy, store.clone()).await.unwrap());
     let advisories = Arc::new(AdvisoryHandle::load(store.clone()).await.unwrap());

@@ -153,3 +153,31 @@ async fn the_upstream_token_goes_to_the_upstream_only() {
         ]
     );
 }
+
+/// Keys, search, security and attestation answers that never end are cut at the
+/// upstream's body cap with a clear error, instead of filling memory.
+#[tokio::test]
+async fn endless_upstream_bodies_are_cut_at_the_cap() {
+    let harness = Harness::with_body_cap(1024 * 1024).await;
+    harness
+        .registry
+        .faults(|faults| faults.endless_bodies = true);
+    for path in [
+        "/-/npm/v1/keys",
+        "/-/v1/search?text=demo",
+        "/-/npm/v1/attestations/demo@1.0.0",
+    ] {
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), harness.get(path))
+            .await
+            .expect("the endless body is cut off");
+        assert_eq!(answer.status, 502, "{path}: {}", answer.error());
+        assert!(answer.error().contains("413"), "{path}: {}", answer.error());
+    }
+    let request = Request::post("/-/npm/v1/security/advisories/bulk")
+        .header("host", "airlock.test")
+        .header("content-type", "application/json")
+        .body(Body::from("{}"))
+        .unwrap();
+    let answer = harness.request(request).await;
+    assert_eq!(answer.status, 502, "{}", answer.error());
+}
