@@ -53,6 +53,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("analysis_time_limit", &self.analysis_time_limit)
             .field("registry_keys", &self.registry_keys.keys().len())
             .field("record_decisions", &self.record_decisions)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }

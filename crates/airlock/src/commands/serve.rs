@@ -156,10 +156,10 @@ fn raise_open_file_limit() {
         };
         match setrlimit(Resource::Nofile, raised) {
             Ok(()) => {
-                tracing::debug!(from = ?limit.current, to = ?limit.maximum, "raised the open-file limit")
+                tracing::debug!(from = ?limit.current, to = ?limit.maximum, "raised the open-file limit");
             }
             Err(error) => {
-                tracing::warn!(%error, current = ?limit.current, "could not raise the open-file limit")
+                tracing::warn!(%error, current = ?limit.current, "could not raise the open-file limit");
             }
         }
     }
