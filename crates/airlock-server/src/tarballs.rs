@@ -193,8 +193,18 @@ async fn download(
         .await
         .map_err(|error| ApiError::internal("storing a tarball", &error))?;
     let mut received = 0u64;
+    let allowed = upstream.transfer_deadline(response.content_length());
+    let deadline = tokio::time::Instant::now() + allowed;
     loop {
-        let chunk = match response.chunk().await {
+        let Ok(next) = tokio::time::timeout_at(deadline, response.chunk()).await else {
+            return Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "the upstream sent {context} too slowly: {received} bytes in {allowed:?}; Airlock stopped and stored nothing\nhint: retry later; a registry that stays this slow is failing"
+                ),
+            ));
+        };
+        let chunk = match next {
             Ok(Some(chunk)) => chunk,
             Ok(None) => break,
             Err(source) => {

@@ -32,12 +32,18 @@ pub struct Faults {
     pub status: Option<u16>,
     /// Answer the next N requests with 503, then recover.
     pub fail_next: u32,
+    /// A `Retry-After` header (seconds) on the answers `status` and `fail_next`
+    /// inject.
+    pub retry_after: Option<u64>,
     /// Flip a byte in every tarball served (integrity mismatch).
     pub corrupt_tarballs: bool,
     /// Send the first half of each tarball, then wait this long before the rest.
     pub stall_tarballs: Option<Duration>,
     /// Send the first half of each tarball, then break the connection.
     pub truncate_tarballs: bool,
+    /// Send tarballs one byte at a time, this long apart (a trickle that never
+    /// trips a read timeout).
+    pub trickle_tarballs: Option<Duration>,
     /// Packages whose packument is served as broken JSON.
     pub malformed: HashSet<String>,
     /// Do not send `ETag` / `Last-Modified`, and ignore conditional requests.
@@ -310,12 +316,20 @@ async fn handle(State(registry): State<Registry>, request: Request) -> Response 
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
     }
+    let injected = |status: StatusCode| {
+        let mut response = (status, "fault injected").into_response();
+        if let Some(seconds) = faults.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
+    };
     if let Some(status) = faults.status {
-        let status = StatusCode::from_u16(status).expect("a valid status");
-        return (status, "fault injected").into_response();
+        return injected(StatusCode::from_u16(status).expect("a valid status"));
     }
     if faults.fail_next > 0 {
-        return (StatusCode::SERVICE_UNAVAILABLE, "fault injected").into_response();
+        return injected(StatusCode::SERVICE_UNAVAILABLE);
     }
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
@@ -466,6 +480,24 @@ fn serve_tarball(tarball: &Bytes, faults: &Faults) -> Response {
         bytes[middle] ^= 0xff;
     }
     let length = bytes.len();
+    if let Some(every) = faults.trickle_tarballs {
+        let bytes = Bytes::from(bytes);
+        let trickle = futures_util::stream::unfold(0usize, move |at| {
+            let bytes = bytes.clone();
+            async move {
+                if at >= bytes.len() {
+                    return None;
+                }
+                tokio::time::sleep(every).await;
+                Some((Ok::<_, std::io::Error>(bytes.slice(at..=at)), at + 1))
+            }
+        });
+        return Response::builder()
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .header(header::CONTENT_LENGTH, length)
+            .body(Body::from_stream(trickle))
+            .expect("a valid response");
+    }
     let second = Bytes::from(bytes.split_off(length / 2));
     let first = Bytes::from(bytes);
     let stall = faults.stall_tarballs;

@@ -148,6 +148,14 @@ impl Upstream {
         &self.base
     }
 
+    /// How long a whole tarball transfer may take: the request timeout, plus the
+    /// time its length takes at 64 KiB/s, at most 30 minutes. A tarball that
+    /// trickles in is cut off rather than held forever.
+    pub fn transfer_deadline(&self, content_length: Option<u64>) -> Duration {
+        let at_slow_rate = Duration::from_secs(content_length.unwrap_or(0) / (64 * 1024));
+        (self.timeout + at_slow_rate).min(Duration::from_secs(30 * 60))
+    }
+
     /// Fetches the full packument of `name`, conditionally when `validators` hold
     /// anything.
     pub async fn packument(
@@ -274,11 +282,18 @@ impl Upstream {
                 Ok(response) => matches!(response.status().as_u16(), 429 | 502 | 503 | 504),
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
-            if !(idempotent && retryable) || attempt >= self.retries {
+            // An upstream that asks for a pause gets it, within a bound; one that
+            // asks for longer is not retried, so the client hears it now.
+            let asked = result
+                .as_ref()
+                .ok()
+                .and_then(|response| retry_after(response.headers()));
+            let too_long = asked.is_some_and(|wait| wait > MAX_RETRY_AFTER);
+            if !(idempotent && retryable) || attempt >= self.retries || too_long {
                 return result.map_err(|source| self.transport_error(redact(url.as_str()), source));
             }
             attempt += 1;
-            let delay = backoff(attempt);
+            let delay = asked.map_or_else(|| backoff(attempt), |wait| wait.max(backoff(attempt)));
             tracing::debug!(url = %redact(url.as_str()), attempt, ?delay, "retrying upstream request");
             tokio::time::sleep(delay).await;
         }
@@ -346,6 +361,21 @@ pub struct Forwarded {
     pub status: StatusCode,
     pub content_type: Option<HeaderValue>,
     pub body: Bytes,
+}
+
+/// The longest `Retry-After` Airlock waits out before retrying; an upstream that
+/// asks for more is answered as it is.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// A `Retry-After` header in seconds (the HTTP-date form counts as unknown, and
+/// so as too long to wait).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    Some(
+        value
+            .parse::<u64>()
+            .map_or(Duration::MAX, Duration::from_secs),
+    )
 }
 
 /// 100 ms, 200 ms, 400 ms ... with up to 50% jitter so that many waiting requests do

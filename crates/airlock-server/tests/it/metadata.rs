@@ -386,6 +386,66 @@ async fn transient_upstream_failures_are_retried() {
     assert_eq!(harness.registry.hits("/demo"), 2);
 }
 
+/// A `Retry-After` the upstream sends is waited out when it is short, and not
+/// at all when it is long: the client hears at once instead of after an hour
+/// of retries (or after three retries in a few hundred milliseconds).
+#[tokio::test]
+async fn retry_after_is_honoured_within_a_bound() {
+    let harness = Harness::new().await;
+    harness.registry.faults(|faults| {
+        faults.fail_next = 1;
+        faults.retry_after = Some(1);
+    });
+    let started = std::time::Instant::now();
+    let answer = harness.get("/demo").await;
+    assert_eq!(answer.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the retry waited the second asked for: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(harness.registry.hits("/demo"), 2);
+
+    harness.registry.clear_requests();
+    harness.registry.faults(|faults| {
+        faults.status = Some(429);
+        faults.retry_after = Some(3600);
+    });
+    let started = std::time::Instant::now();
+    let answer = harness.get("/@scope/lib").await;
+    assert_ne!(answer.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        harness.registry.hits("/@scope%2flib"),
+        1,
+        "an hour's pause is not retried"
+    );
+}
+
+/// A tarball that trickles in is cut off at its transfer deadline with a 504
+/// that says so, and nothing is stored.
+#[tokio::test]
+async fn a_trickling_tarball_is_cut_at_its_deadline() {
+    let harness = Harness::with_config(ServerConfig::default(), Duration::from_millis(500)).await;
+    harness
+        .registry
+        .faults(|faults| faults.trickle_tarballs = Some(Duration::from_millis(100)));
+    let started = std::time::Instant::now();
+    let answer = harness.get("/demo/-/demo-1.0.0.tgz").await;
+    assert_eq!(answer.status, 504, "{}", answer.error());
+    assert!(answer.error().contains("too slowly"), "{}", answer.error());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(harness.blob_count(), 0);
+}
+
 #[tokio::test]
 async fn slow_upstream_is_a_504() {
     let harness = Harness::with_config(ServerConfig::default(), Duration::from_millis(200)).await;
