@@ -120,6 +120,10 @@ impl ApiError {
                 StatusCode::BAD_GATEWAY,
                 "the upstream registry sent an address Airlock cannot use",
             ),
+            E::ForeignTarballHost { .. } => (
+                StatusCode::BAD_GATEWAY,
+                "if the registry really keeps its files on that host (a mirror's CDN), list it in `upstream.tarball_hosts`",
+            ),
         };
         if status == StatusCode::NOT_FOUND {
             // A name the registry does not have: a typo, an unpublished package.

@@ -55,9 +55,21 @@ pub struct UpstreamBuilder {
     timeout: Duration,
     retries: u32,
     max_packument_bytes: usize,
+    tarball_hosts: Vec<String>,
 }
 
 impl UpstreamBuilder {
+    /// Hosts besides the upstream's own that packuments may point tarballs at
+    /// (a mirror whose files live on a CDN). Default: none.
+    #[must_use]
+    pub fn tarball_hosts(mut self, hosts: Vec<String>) -> Self {
+        self.tarball_hosts = hosts
+            .into_iter()
+            .map(|host| host.trim().to_ascii_lowercase())
+            .collect();
+        self
+    }
+
     /// Bearer token sent to the upstream's origin only. Default: none.
     #[must_use]
     pub fn token(mut self, token: Option<Token>) -> Self {
@@ -112,6 +124,7 @@ impl UpstreamBuilder {
             timeout: self.timeout,
             retries: self.retries,
             max_packument_bytes: self.max_packument_bytes,
+            tarball_hosts: self.tarball_hosts,
         })
     }
 }
@@ -125,6 +138,7 @@ pub struct Upstream {
     timeout: Duration,
     retries: u32,
     max_packument_bytes: usize,
+    tarball_hosts: Vec<String>,
 }
 
 impl Upstream {
@@ -141,6 +155,7 @@ impl Upstream {
             timeout: Duration::from_secs(30),
             retries: 2,
             max_packument_bytes: 256 * 1024 * 1024,
+            tarball_hosts: Vec::new(),
         }
     }
 
@@ -195,6 +210,7 @@ impl Upstream {
             url: redact(url),
             reason: error.to_string(),
         })?;
+        self.check_tarball_host(&url)?;
         self.send(&url, true, || self.request(Method::GET, &url))
             .await
             .and_then(|response| Self::check(&url, response))
@@ -250,6 +266,31 @@ impl Upstream {
             request
         })
         .await
+    }
+
+    /// A packument may point a tarball only at the upstream's own host and port
+    /// (either scheme) or at a host listed in `tarball_hosts`: anything else would
+    /// let whoever writes a packument aim Airlock at internal addresses.
+    fn check_tarball_host(&self, url: &Url) -> Result<(), Error> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let base_host = self
+            .base
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let default_port = |url: &Url| url.port().is_none();
+        let same_origin_host = host == base_host
+            && (url.port_or_known_default() == self.base.port_or_known_default()
+                || (default_port(url) && default_port(&self.base)));
+        if same_origin_host || self.tarball_hosts.contains(&host) {
+            return Ok(());
+        }
+        Err(Error::ForeignTarballHost {
+            url: redact(url.as_str()),
+            host: url
+                .port()
+                .map_or_else(|| host.clone(), |port| format!("{host}:{port}")),
+        })
     }
 
     fn url(&self, relative: &str) -> Result<Url, Error> {

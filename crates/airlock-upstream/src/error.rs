@@ -30,6 +30,11 @@ pub enum Error {
     #[error("the upstream URL `{url}` is not usable: {reason}")]
     InvalidUrl { url: String, reason: String },
 
+    #[error(
+        "the packument points the tarball at `{host}` (`{url}`), which is neither the upstream's host nor listed in `upstream.tarball_hosts`; Airlock did not fetch it"
+    )]
+    ForeignTarballHost { url: String, host: String },
+
     #[error("the HTTP client could not be built")]
     Client(#[source] reqwest::Error),
 }

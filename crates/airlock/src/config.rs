@@ -74,6 +74,9 @@ struct RawUpstream {
     timeout: Option<HumanDuration>,
     connect_timeout: Option<HumanDuration>,
     retries: Option<u32>,
+    /// Hosts besides the upstream's own that packuments may point tarballs at.
+    #[serde(default)]
+    tarball_hosts: Vec<String>,
     /// A registry keys document (`/-/npm/v1/keys` format) to trust besides the
     /// upstream's and the pinned public registry keys.
     keys: Option<PathBuf>,
@@ -105,6 +108,7 @@ pub(crate) struct UpstreamSettings {
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) retries: u32,
+    pub(crate) tarball_hosts: Vec<String>,
 }
 
 impl Settings {
@@ -159,6 +163,7 @@ impl Settings {
                 .connect_timeout
                 .map_or(Duration::from_secs(5), |duration| duration.0),
             retries: file.upstream.retries.unwrap_or(2),
+            tarball_hosts: file.upstream.tarball_hosts.clone(),
         };
         let defaults = ServerConfig::default();
         let server = ServerConfig {

@@ -177,3 +177,41 @@ async fn versions_without_any_digest_are_never_served() {
         0
     );
 }
+
+/// A packument may point tarballs only at the upstream's own host: not at another
+/// port of the same machine, not at another loopback address, whatever the file's
+/// integrity.
+#[tokio::test]
+async fn tarballs_pointed_at_other_hosts_are_not_fetched() {
+    let harness = Harness::new().await;
+    let elsewhere = airlock_test::FakeRegistry::start().await;
+    let package = airlock_test::PackageBuilder::new("pointed", "1.0.0").build();
+    elsewhere.publish(package.clone());
+    let other_port = format!("http://{}/pointed/-/pointed-1.0.0.tgz", elsewhere.addr());
+    let other_address = format!(
+        "http://127.0.0.2:{}/pointed/-/pointed-1.0.0.tgz",
+        elsewhere.addr().port()
+    );
+    for (version, url) in [("1.0.0", other_port), ("1.0.1", other_address)] {
+        let mut package = airlock_test::PackageBuilder::new("pointed", version)
+            .published(
+                std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 24 * 3600),
+            )
+            .build();
+        package
+            .dist
+            .insert("tarball".into(), serde_json::json!(url));
+        harness.registry.publish(package);
+        let answer = harness
+            .get(&format!("/pointed/-/pointed-{version}.tgz"))
+            .await;
+        assert_eq!(answer.status, 502, "{}", answer.error());
+        assert!(
+            answer.error().contains("upstream.tarball_hosts"),
+            "{}",
+            answer.error()
+        );
+    }
+    assert_eq!(elsewhere.hits("/pointed/-/pointed-1.0.0.tgz"), 0);
+    assert_eq!(harness.blob_count(), 0);
+}

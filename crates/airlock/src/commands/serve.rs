@@ -30,6 +30,7 @@ pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Parts> {
         .timeout(settings.upstream.timeout)
         .connect_timeout(settings.upstream.connect_timeout)
         .retries(settings.upstream.retries)
+        .tarball_hosts(settings.upstream.tarball_hosts.clone())
         .build()
         .context("could not set up the upstream client")?;
     Ok(Parts { store, upstream })
