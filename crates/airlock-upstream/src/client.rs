@@ -168,7 +168,7 @@ impl Upstream {
     /// trickles in is cut off rather than held forever.
     pub fn transfer_deadline(&self, content_length: Option<u64>) -> Duration {
         let at_slow_rate = Duration::from_secs(content_length.unwrap_or(0) / (64 * 1024));
-        (self.timeout + at_slow_rate).min(Duration::from_secs(30 * 60))
+        (self.timeout + at_slow_rate).min(Duration::from_mins(30))
     }
 
     /// Fetches the full packument of `name`, conditionally when `validators` hold
