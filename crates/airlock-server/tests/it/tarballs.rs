@@ -194,9 +194,7 @@ async fn tarballs_pointed_at_other_hosts_are_not_fetched() {
     );
     for (version, url) in [("1.0.0", other_port), ("1.0.1", other_address)] {
         let mut package = airlock_test::PackageBuilder::new("pointed", version)
-            .published(
-                std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 24 * 3600),
-            )
+            .published(std::time::SystemTime::now() - std::time::Duration::from_hours(30 * 24))
             .build();
         package
             .dist
