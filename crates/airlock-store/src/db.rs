@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use airlock_npm::Integrity;
@@ -10,6 +11,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
+use crate::guard::{Files, Running};
 use crate::{BlobStore, Error};
 
 /// The on-disk format this build reads and writes. Bump it when a change cannot be
@@ -43,6 +45,8 @@ pub struct Store {
     pub(crate) pool: SqlitePool,
     blobs: BlobStore,
     root: PathBuf,
+    /// Held by every clone: the running marker goes when the last one does.
+    _running: Arc<Running>,
 }
 
 impl Store {
@@ -55,8 +59,10 @@ impl Store {
         };
         tokio::fs::create_dir_all(root).await.map_err(data_dir)?;
         check_format(root).await?;
+        let files = Files::of(root);
+        files.check_before_open()?;
 
-        let path = root.join("airlock.db");
+        let path = files.database.clone();
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|source| Error::Open {
                 path: path.clone(),
@@ -73,12 +79,14 @@ impl Store {
             .await
             .map_err(|source| Error::Open { path, source })?;
         migrator().run(&pool).await.map_err(Error::Migrate)?;
+        let running = Arc::new(files.check_identity(&pool).await?);
 
         let blobs = BlobStore::open(root).await?;
         Ok(Self {
             pool,
             blobs,
             root: root.to_owned(),
+            _running: running,
         })
     }
 
@@ -86,6 +94,70 @@ impl Store {
         &self.root
     }
 
+    /// Closes the database cleanly: its write-ahead log is checkpointed into the
+    /// file and removed, and the data directory no longer says it is open.
+    pub async fn close(self) {
+        self.pool.close().await;
+    }
+
+    /// Writes a consistent copy of the database to `to` while it is in use
+    /// (`VACUUM INTO`: SQLite's online copy, compacted). Refuses an existing file.
+    pub async fn backup(&self, to: &Path) -> Result<(), Error> {
+        if to.exists() {
+            return Err(Error::DataDir {
+                path: to.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    "the backup file exists; pick a new name",
+                ),
+            });
+        }
+        sqlx::query("VACUUM INTO ?")
+            .bind(to.to_string_lossy().into_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Puts `backup` (a file `airlock backup` wrote) in place as the database of
+    /// the data directory `root`, or with `None` starts over empty; the database
+    /// there is set aside as `airlock.db.replaced-<unix seconds>`. No Airlock may
+    /// have the directory open.
+    pub fn restore(root: &Path, backup: Option<&Path>) -> Result<Option<PathBuf>, Error> {
+        let files = Files::of(root);
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| Error::DataDir { path, source }
+        };
+        if let Some(pid) = files.open_elsewhere().first() {
+            return Err(Error::DataDir {
+                path: files.database.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::ResourceBusy,
+                    format!("Airlock (process {pid}) has this database open; stop it first"),
+                ),
+            });
+        }
+        if let Some(backup) = backup {
+            check_sqlite_file(backup)?;
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let aside = root.join(format!("airlock.db.replaced-{stamp}"));
+        let set_aside = match std::fs::rename(&files.database, &aside) {
+            Ok(()) => Some(aside),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => return Err(io(&files.database)(source)),
+        };
+        files.forget()?;
+        if let Some(backup) = backup {
+            let temporary = root.join("airlock.db.restoring");
+            std::fs::copy(backup, &temporary).map_err(io(backup))?;
+            std::fs::rename(&temporary, &files.database).map_err(io(&files.database))?;
+        }
+        Ok(set_aside)
+    }
     pub fn blobs(&self) -> &BlobStore {
         &self.blobs
     }
@@ -228,6 +300,11 @@ fn migrator() -> Migrator {
             "provenance",
             include_str!("../migrations/0005_provenance.sql"),
         ),
+        (
+            6,
+            "identity",
+            include_str!("../migrations/0006_identity.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations
@@ -243,6 +320,27 @@ fn migrator() -> Migrator {
             })
             .collect(),
     )
+}
+
+/// Whether `path` is a SQLite database file (its 16-byte header).
+fn check_sqlite_file(path: &Path) -> Result<(), Error> {
+    let mut header = [0u8; 16];
+    let read = std::fs::File::open(path)
+        .and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header));
+    match read {
+        Ok(()) if &header == b"SQLite format 3\0" => Ok(()),
+        Ok(()) => Err(Error::DataDir {
+            path: path.to_owned(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "not a SQLite database (a file `airlock backup` wrote is one)",
+            ),
+        }),
+        Err(source) => Err(Error::DataDir {
+            path: path.to_owned(),
+            source,
+        }),
+    }
 }
 
 async fn check_format(root: &Path) -> Result<(), Error> {
@@ -274,6 +372,110 @@ async fn check_format(root: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(body: &[u8]) -> StoredPackument {
+        StoredPackument {
+            body: body.to_vec(),
+            etag: None,
+            last_modified: None,
+            fetched_at: 1,
+        }
+    }
+
+    fn is_lost(result: Result<Store, Error>) -> String {
+        match result {
+            Err(error @ Error::DatabaseLost { .. }) => error.to_string(),
+            Err(other) => panic!("another error: {other}"),
+            Ok(_) => panic!("a lost database was opened as if nothing happened"),
+        }
+    }
+
+    use crate::guard::DATABASE as DATABASE_FILE;
+
+    #[tokio::test]
+    async fn a_deleted_or_emptied_database_is_refused_not_started_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.put_packument("demo", &stored(b"{}")).await.unwrap();
+        store.close().await;
+        let database = dir.path().join(DATABASE_FILE);
+
+        std::fs::write(&database, b"").unwrap();
+        let message = is_lost(Store::open(dir.path()).await);
+        assert!(
+            message.contains("is empty") && message.contains("airlock restore"),
+            "{message}"
+        );
+
+        std::fs::remove_file(&database).unwrap();
+        let message = is_lost(Store::open(dir.path()).await);
+        assert!(message.contains("is missing"), "{message}");
+
+        // Another data directory's database, put in its place, is not this one.
+        let other = tempfile::tempdir().unwrap();
+        Store::open(other.path()).await.unwrap().close().await;
+        std::fs::copy(other.path().join(DATABASE_FILE), &database).unwrap();
+        let message = is_lost(Store::open(dir.path()).await);
+        assert!(message.contains("id differs"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_write_ahead_log_lost_after_a_crash_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.put_packument("demo", &stored(b"{}")).await.unwrap();
+        // A crash: the process never closes the database.
+        std::mem::forget(store);
+        let wal = dir.path().join(format!("{DATABASE_FILE}-wal"));
+        assert!(wal.exists(), "an open database in WAL mode has its log");
+        std::fs::remove_file(&wal).unwrap();
+        let message = is_lost(Store::open(dir.path()).await);
+        assert!(message.contains("write-ahead log"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn backups_restore_and_a_clean_close_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.put_packument("demo", &stored(b"kept")).await.unwrap();
+        let backup = dir.path().join("backup.db");
+        store.backup(&backup).await.unwrap();
+        assert!(
+            store.backup(&backup).await.is_err(),
+            "an existing file is not overwritten"
+        );
+        store.put_packument("later", &stored(b"x")).await.unwrap();
+        store.close().await;
+        // A clean stop reopens as it was.
+        let store = Store::open(dir.path()).await.unwrap();
+        assert!(store.packument("later").await.unwrap().is_some());
+        store.close().await;
+
+        std::fs::write(dir.path().join(DATABASE_FILE), b"").unwrap();
+        is_lost(Store::open(dir.path()).await);
+        assert!(
+            Store::restore(dir.path(), Some(&dir.path().join("FORMAT"))).is_err(),
+            "not a database"
+        );
+        let aside = Store::restore(dir.path(), Some(&backup)).unwrap();
+        assert!(aside.is_some_and(|path| path.exists()));
+        let store = Store::open(dir.path()).await.unwrap();
+        assert_eq!(
+            store.packument("demo").await.unwrap().unwrap().body,
+            b"kept"
+        );
+        assert!(store.packument("later").await.unwrap().is_none());
+        store.close().await;
+
+        std::fs::remove_file(dir.path().join(DATABASE_FILE)).unwrap();
+        is_lost(Store::open(dir.path()).await);
+        Store::restore(dir.path(), None).unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        assert!(
+            store.packument("demo").await.unwrap().is_none(),
+            "started over empty, knowingly"
+        );
+    }
 
     #[tokio::test]
     async fn packuments_round_trip_and_survive_reopening() {

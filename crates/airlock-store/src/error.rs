@@ -26,6 +26,11 @@ pub enum Error {
         source: sqlx::Error,
     },
 
+    #[error(
+        "the database `{path}` {reason}\nAirlock did not start, so that approvals, denials and the download log are not lost silently\nhint: put a backup in place with `airlock restore BACKUP.db` (backups come from `airlock backup`), or start over knowingly with `airlock restore --start-empty`, which sets the damaged database aside"
+    )]
+    DatabaseLost { path: PathBuf, reason: &'static str },
+
     #[error("database migration failed")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 

@@ -6,6 +6,8 @@
 //!   FORMAT            on-disk format version; a newer one is refused
 //!   airlock.db        SQLite (WAL): metadata cache, tarball records, admin rules,
 //!                     decisions, the append-only download log
+//!   airlock.db.id     the database's id: a missing, empty or other database is refused
+//!   airlock.db.running  present while open: a crash's lost WAL is noticed
 //!   blobs/v1/<algorithm>/<xx>/<hex>   verified tarballs, named by digest
 //!   tmp/              partial downloads; emptied at start
 //! ```
@@ -19,6 +21,7 @@ mod analyses;
 mod blobs;
 mod db;
 mod error;
+mod guard;
 mod policy;
 mod provenance;
 

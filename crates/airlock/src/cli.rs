@@ -73,6 +73,39 @@ pub(crate) enum Command {
     /// anomalies. Exits 0 when clean, 1 when a finding reaches `--fail-on`, 2 when a
     /// lockfile cannot be read or the registry cannot be asked.
     Audit(AuditArgs),
+    /// Copy the database while Airlock runs (SQLite's online copy) to a new file:
+    /// approvals, denials, decisions, the download log. Blobs are files; copy
+    /// `blobs/` with any tool.
+    Backup(BackupArgs),
+    /// Put a backup in place as the database (stop Airlock first), or with
+    /// `--start-empty` set a lost or damaged database aside and start over. The
+    /// database replaced is kept beside it as `airlock.db.replaced-<time>`.
+    Restore(RestoreArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BackupArgs {
+    /// The file to write; an existing file is refused.
+    #[arg(value_name = "FILE")]
+    pub(crate) to: PathBuf,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RestoreArgs {
+    /// A file `airlock backup` wrote.
+    #[arg(value_name = "FILE", required_unless_present = "start_empty")]
+    pub(crate) from: Option<PathBuf>,
+
+    /// Start over with an empty database, knowingly: approvals, denials and the
+    /// download log of the database set aside are not carried over.
+    #[arg(long, conflicts_with = "from")]
+    pub(crate) start_empty: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
 }
 
 #[derive(Subcommand, Debug)]

@@ -213,6 +213,19 @@ impl Settings {
     }
 }
 
+/// The data directory `args` names: the flag or variable, the configuration file,
+/// or the default.
+pub(crate) fn data_dir(args: &SetupArgs) -> anyhow::Result<PathBuf> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => RawConfig::default(),
+    };
+    match args.data_dir.clone().or(file.data_dir) {
+        Some(dir) => Ok(dir),
+        None => default_data_dir(),
+    }
+}
+
 /// The upstream a one-shot command compares code against, without remembering it:
 /// flags and variables, the configuration file, the data directory's remembered
 /// upstream, then npm's own setting; `None` when none of them names one.

@@ -7,6 +7,7 @@ use crate::cli::Command;
 mod advisories;
 mod approve;
 mod audit;
+mod backup;
 mod check;
 mod client;
 mod lists;
@@ -29,5 +30,7 @@ pub(crate) async fn run(
         Command::Scan(args) => scan::scan(args).await,
         Command::Diff(args) => scan::diff(args).await,
         Command::Audit(args) => audit::run(args).await,
+        Command::Backup(args) => backup::backup(args).await,
+        Command::Restore(args) => backup::restore(&args),
     }
 }

@@ -124,3 +124,96 @@ async fn every_request_leaves_one_access_line() {
         assert!(matching[0].contains(" INFO airlock::access: request "));
     }
 }
+
+/// A denial survives a crash; a crash whose write-ahead log is then deleted, or a
+/// database emptied, stops the next start with the way back instead of starting
+/// afresh and serving the denied version; `airlock backup` and `airlock restore`
+/// are that way back.
+#[tokio::test]
+async fn a_lost_database_stops_the_start_and_a_backup_brings_the_denial_back() {
+    let registry = FakeRegistry::start().await;
+    registry.publish(
+        PackageBuilder::new("quarry", "1.0.0")
+            .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+            .build(),
+    );
+    let workspace = Workspace::new();
+    let (home, data) = (workspace.path("home"), workspace.path("data"));
+    let airlock = Airlock::with_policy(&workspace, &registry, "").await;
+    let deny = airlock
+        .cli(
+            &home,
+            &[
+                "deny",
+                "quarry@1.0.0",
+                "--reason",
+                "bad build",
+                "--author",
+                "sec",
+            ],
+        )
+        .await;
+    assert_eq!(deny.code, Some(0), "{deny:?}");
+    let backup = workspace.path("backup.db");
+    let made = crate::support::airlock_command(&home)
+        .args([
+            "backup",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    airlock.kill().await;
+
+    // The crash's log is deleted: the next start refuses, naming the way back.
+    std::fs::remove_file(data.join("airlock.db-wal")).unwrap();
+    let refused = crate::support::airlock_command(&home)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--upstream",
+            &registry.url(),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("write-ahead log") && stderr.contains("airlock restore"),
+        "{stderr}"
+    );
+
+    let restored = crate::support::airlock_command(&home)
+        .args([
+            "restore",
+            backup.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let airlock = Airlock::with_policy(&workspace, &registry, "").await;
+    let check = airlock.cli(&home, &["check", "quarry@1.0.0"]).await;
+    assert_eq!(check.code, Some(1), "the denial is back: {check:?}");
+    let tarball = reqwest::get(format!("{}quarry/-/quarry-1.0.0.tgz", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(tarball.status(), 403);
+}
