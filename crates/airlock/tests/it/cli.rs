@@ -142,3 +142,60 @@ async fn the_example_configuration_is_valid() {
         .unwrap();
     assert_eq!(answer.status(), 200);
 }
+
+/// README's two commands, as written: the first is `cargo run` at the root, which
+/// works only when the workspace's default members hold exactly one binary, and
+/// that binary is this one; the second is the test script CI runs.
+#[test]
+fn the_readme_commands_name_what_exists() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let section = readme
+        .split("## Two commands")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a `Two commands` section");
+    let commands: Vec<&str> = section
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(commands, ["cargo run --release -- serve", "scripts/test"]);
+    assert!(std::path::Path::new(&format!("{root}/scripts/test")).exists());
+
+    let metadata = std::process::Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(
+        metadata.status.success(),
+        "{}",
+        String::from_utf8_lossy(&metadata.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&metadata.stdout).unwrap();
+    let defaults = metadata["workspace_default_members"].as_array().unwrap();
+    let binaries: Vec<&str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|package| defaults.contains(&package["id"]))
+        .flat_map(|package| package["targets"].as_array().unwrap())
+        .filter(|target| {
+            target["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|kind| kind == "bin")
+        })
+        .map(|target| target["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(binaries, ["airlock"], "`cargo run` picks exactly Airlock");
+}
