@@ -1,9 +1,13 @@
 //! The download log writer.
 //!
 //! Every tarball request that names a version is recorded: who, when, what, and the
-//! decision. Requests hand records to a channel; one task writes them in batches, so
-//! the tarball path never waits on SQLite unless the log falls far behind (then it
-//! waits rather than drop a record: the log must answer "who installed it?").
+//! decision. A record is committed before the tarball leaves: `append` waits for
+//! the commit, so a process killed right after serving has logged what it served,
+//! and a database that refuses the write (a full disk) refuses the download too.
+//! One task writes the records: whatever arrived while the previous commit ran goes
+//! in the next (group commit), so waiting costs one commit, not one per request.
+
+use std::time::Duration;
 
 use airlock_store::{DownloadRecord, Store};
 use tokio::sync::{mpsc, oneshot};
@@ -12,10 +16,12 @@ use crate::error::ErrorChain;
 
 const QUEUE: usize = 4_096;
 const BATCH: usize = 2_048;
-/// How long the writer gathers records before a commit. Each commit rewrites the
-/// table's and the index's last pages, so a few large commits cost far less than
-/// many small ones; a reader that needs everything calls `flush`.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+/// Pauses before retrying a commit that failed: a locked or briefly full disk.
+const RETRIES: [Duration; 3] = [
+    Duration::from_millis(20),
+    Duration::from_millis(100),
+    Duration::from_millis(500),
+];
 
 // Records are the common case; boxing them would cost an allocation each.
 #[expect(
@@ -23,9 +29,13 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
     reason = "nearly every message is a record"
 )]
 enum Message {
-    Record(DownloadRecord),
+    Record(DownloadRecord, oneshot::Sender<bool>),
     Flush(oneshot::Sender<()>),
 }
+
+/// The download record could not be committed.
+#[derive(Debug)]
+pub(crate) struct NotRecorded;
 
 /// Appends to the download log.
 #[derive(Clone)]
@@ -40,9 +50,21 @@ impl DownloadLog {
         Self { sender }
     }
 
-    pub(crate) async fn append(&self, record: DownloadRecord) {
-        if self.sender.send(Message::Record(record)).await.is_err() {
+    /// Appends `record` and waits until it is committed.
+    pub(crate) async fn append(&self, record: DownloadRecord) -> Result<(), NotRecorded> {
+        let (done, committed) = oneshot::channel();
+        if self
+            .sender
+            .send(Message::Record(record, done))
+            .await
+            .is_err()
+        {
             tracing::error!("the download log writer has stopped; a download was not recorded");
+            return Err(NotRecorded);
+        }
+        match committed.await {
+            Ok(true) => Ok(()),
+            _ => Err(NotRecorded),
         }
     }
 
@@ -57,42 +79,60 @@ impl DownloadLog {
 
 async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Message>) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut committed = Vec::with_capacity(BATCH);
     let mut waiting = Vec::new();
     while let Some(first) = receiver.recv().await {
-        let deadline = tokio::time::Instant::now() + GATHER;
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
-                Message::Record(record) => batch.push(record),
-                // A flush ends the gathering: someone is waiting to read.
+                Message::Record(record, done) => {
+                    batch.push(record);
+                    committed.push(done);
+                }
+                // A flush ends the batch: someone is waiting to read.
                 Message::Flush(done) => waiting.push(done),
             }
             next = if batch.len() >= BATCH || !waiting.is_empty() {
                 None
             } else {
-                tokio::time::timeout_at(deadline, receiver.recv())
-                    .await
-                    .ok()
-                    .flatten()
+                receiver.try_recv().ok()
             };
         }
         if !batch.is_empty() {
-            if let Err(error) = store.append_downloads(&batch).await {
-                for record in &batch {
-                    tracing::error!(
-                        error = %ErrorChain(&error),
-                        package = %record.name,
-                        version = %record.version,
-                        client = ?record.client,
-                        at = record.at,
-                        "could not write a download record"
-                    );
-                }
+            let written = commit(&store, &batch).await;
+            for done in committed.drain(..) {
+                let _ = done.send(written);
             }
             batch.clear();
         }
         for done in waiting.drain(..) {
             let _ = done.send(());
         }
+    }
+}
+
+/// Commits `batch`, retrying a failure a few times; whether it was written.
+async fn commit(store: &Store, batch: &[DownloadRecord]) -> bool {
+    let mut pauses = RETRIES.iter();
+    loop {
+        let Err(error) = store.append_downloads(batch).await else {
+            return true;
+        };
+        if let Some(pause) = pauses.next() {
+            tracing::warn!(error = %ErrorChain(&error), records = batch.len(), ?pause, "could not write download records; retrying");
+            tokio::time::sleep(*pause).await;
+            continue;
+        }
+        for record in batch {
+            tracing::error!(
+                error = %ErrorChain(&error),
+                package = %record.name,
+                version = %record.version,
+                client = ?record.client,
+                at = record.at,
+                "could not write a download record"
+            );
+        }
+        return false;
     }
 }

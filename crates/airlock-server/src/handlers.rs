@@ -186,7 +186,8 @@ async fn tarball(
         policy_digest: Some(decision.policy_digest.clone()),
     };
     if !decision.admits() {
-        state.inner.downloads.append(record).await;
+        // Refused either way; a record that cannot be written is logged as such.
+        let _ = state.inner.downloads.append(record).await;
         if decision.verdict == Verdict::Block {
             state.inner.alerts.send_once(
                 format!("block {name}@{version}"),
@@ -210,7 +211,16 @@ async fn tarball(
     record.served = result
         .as_ref()
         .is_ok_and(|response| response.status().is_success());
-    state.inner.downloads.append(record).await;
+    let served = record.served;
+    // Nothing leaves unlogged: the record is committed before the body is sent.
+    if state.inner.downloads.append(record).await.is_err() && served {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Airlock could not record the download of `{name}@{version}` in its download log (the database refused the write; a full disk?), and serves nothing it cannot log\nhint: the operator should free space in the data directory; retry afterwards"
+            ),
+        ));
+    }
     result
 }
 
@@ -232,7 +242,7 @@ async fn unlisted(
             "`{name}@{version}` is not listed by the upstream registry, so its tarball"
         ));
     };
-    state
+    let _ = state
         .inner
         .downloads
         .append(DownloadRecord {

@@ -213,3 +213,49 @@ async fn tarballs_pointed_at_other_hosts_are_not_fetched() {
     assert_eq!(elsewhere.hits("/pointed/-/pointed-1.0.0.tgz"), 0);
     assert_eq!(harness.blob_count(), 0);
 }
+
+/// Nothing leaves unlogged: while the database refuses to write the download log
+/// (a full disk, simulated by a trigger), tarballs are refused with a 503 that says
+/// why; once it writes again, they are served and recorded.
+#[tokio::test]
+async fn a_download_that_cannot_be_logged_is_not_served() {
+    use sqlx::ConnectOptions as _;
+    let harness = Harness::new().await;
+    let path = "/@scope/lib/-/lib-2.0.0.tgz";
+    let mut database = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(harness.dir.path().join("airlock.db"))
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER disk_full BEFORE INSERT ON downloads BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
+    )
+    .execute(&mut database)
+    .await
+    .unwrap();
+    let answer = harness.get(path).await;
+    assert_eq!(answer.status, 503, "{}", answer.error());
+    assert!(
+        answer.error().contains("download log"),
+        "{}",
+        answer.error()
+    );
+
+    sqlx::query("DROP TRIGGER disk_full")
+        .execute(&mut database)
+        .await
+        .unwrap();
+    let answer = harness.get(path).await;
+    assert_eq!(answer.status, 200);
+    let downloads = harness
+        .admin("GET", "/downloads?package=@scope/lib", None)
+        .await
+        .json();
+    let served: Vec<_> = downloads
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| record["served"] == true)
+        .collect();
+    assert_eq!(served.len(), 1, "{downloads}");
+}

@@ -217,3 +217,50 @@ async fn a_lost_database_stops_the_start_and_a_backup_brings_the_denial_back() {
         .unwrap();
     assert_eq!(tarball.status(), 403);
 }
+
+/// Every download a client received is in the download log, even when the process
+/// is killed (SIGKILL) the moment the answers have left.
+#[tokio::test]
+async fn downloads_served_before_a_kill_are_all_logged() {
+    let registry = FakeRegistry::start().await;
+    registry.publish(
+        PackageBuilder::new("logged", "1.0.0")
+            .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+            .build(),
+    );
+    let workspace = Workspace::new();
+    let airlock = Airlock::with_policy(&workspace, &registry, "").await;
+    let url = format!("{}logged/-/logged-1.0.0.tgz", airlock.url);
+    let client = reqwest::Client::new();
+    let requests: Vec<_> = (0..40)
+        .map(|_| {
+            let (client, url) = (client.clone(), url.clone());
+            tokio::spawn(async move {
+                let response = client.get(url).send().await.ok()?;
+                let ok = response.status() == 200;
+                (ok && response.bytes().await.is_ok()).then_some(())
+            })
+        })
+        .collect();
+    let mut received = 0;
+    for request in requests {
+        if request.await.unwrap().is_some() {
+            received += 1;
+        }
+    }
+    airlock.kill().await;
+    assert!(received > 0);
+
+    let airlock = Airlock::with_policy(&workspace, &registry, "").await;
+    let log = airlock.admin_get("downloads?package=logged").await;
+    let served = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|record| record["served"] == true)
+        .count();
+    assert!(
+        served >= received,
+        "{received} downloads reached clients, {served} are in the log"
+    );
+}
