@@ -7,6 +7,11 @@
 //! Concurrent misses for the same digest share one download, which runs in its own
 //! task so that a client hanging up does not waste it. Small blobs stay in memory
 //! after their first read, so hot tarballs are served without touching the disk.
+//!
+//! A blob is checked again whenever it is read from disk: a small one before it
+//! is served or kept in memory, a large one while it streams. A blob altered on
+//! disk is evicted and fetched again (small), or its stream is broken off before
+//! its end so that no client receives it whole (large), and either is logged.
 
 use airlock_npm::{Integrity, PackageName};
 use airlock_store::{Store, TarballRecord};
@@ -77,13 +82,18 @@ impl Tarballs {
         }
         let size = self.stored_size(&wanted).await?;
         if size <= HOT_MAX {
-            let bytes = self.read(&wanted.integrity).await?;
-            return Ok(respond(Body::from(bytes), size, &etag));
+            let bytes = self.read_verified(&wanted).await?;
+            return Ok(respond(
+                Body::from(bytes.clone()),
+                bytes.len() as u64,
+                &etag,
+            ));
         }
         let path = self.store.blobs().path(&wanted.integrity);
         let file = tokio::fs::File::open(&path).await.map_err(read_error)?;
         let stream = tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024);
-        Ok(respond(Body::from_stream(stream), size, &etag))
+        let checked = checked_stream(stream, wanted.integrity.clone(), path);
+        Ok(respond(Body::from_stream(checked), size, &etag))
     }
 
     /// The verified bytes of a tarball, fetched first if needed (for analysis).
@@ -92,7 +102,27 @@ impl Tarballs {
             return Ok(bytes);
         }
         self.stored_size(wanted).await?;
-        self.read(&wanted.integrity).await
+        self.read_verified(wanted).await
+    }
+
+    /// Reads a stored blob whole and checks it; one altered on disk is evicted and
+    /// fetched again from the upstream.
+    async fn read_verified(&self, wanted: &Wanted<'_>) -> Result<Bytes, ApiError> {
+        match self.read(&wanted.integrity).await? {
+            Some(bytes) => Ok(bytes),
+            None => {
+                self.fetch(wanted).await?;
+                self.read(&wanted.integrity).await?.ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        format!(
+                            "the tarball of `{}@{}` no longer matches its digest after it was fetched again; Airlock served nothing\nhint: check the disk of the data directory",
+                            wanted.name, wanted.version
+                        ),
+                    )
+                })
+            }
+        }
     }
 
     /// The size of the stored blob, downloading and verifying it first if missing.
@@ -103,14 +133,23 @@ impl Tarballs {
         }
     }
 
-    /// Reads a stored blob whole; small ones stay in memory for the next request.
-    async fn read(&self, integrity: &Integrity) -> Result<Bytes, ApiError> {
+    /// Reads a stored blob whole and checks its digest; small ones stay in memory
+    /// for the next request. `None` when the file was altered: it is removed.
+    async fn read(&self, integrity: &Integrity) -> Result<Option<Bytes>, ApiError> {
         let path = self.store.blobs().path(integrity);
         let bytes = Bytes::from(tokio::fs::read(&path).await.map_err(read_error)?);
+        let mut hasher = integrity.hasher();
+        hasher.update(&bytes);
+        let actual = hasher.finish();
+        if actual != *integrity {
+            evict(&path, integrity, &actual);
+            self.hot.invalidate(integrity);
+            return Ok(None);
+        }
         if bytes.len() as u64 <= HOT_MAX {
             self.hot.insert(integrity.clone(), bytes.clone());
         }
-        Ok(bytes)
+        Ok(Some(bytes))
     }
 
     async fn fetch(&self, wanted: &Wanted<'_>) -> Result<u64, ApiError> {
@@ -135,6 +174,49 @@ impl Tarballs {
             })
             .await
     }
+}
+
+/// Removes a blob that no longer hashes to its name, and says so.
+fn evict(path: &std::path::Path, expected: &Integrity, actual: &Integrity) {
+    tracing::error!(path = %path.display(), %expected, %actual, "a stored tarball was altered on disk; evicting it");
+    if let Err(error) = std::fs::remove_file(path)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::error!(%error, path = %path.display(), "could not evict an altered tarball");
+    }
+}
+
+/// Streams a large blob while hashing it; when the end does not match the digest,
+/// the last chunk is replaced by an error, so that the client sees a broken
+/// transfer rather than a whole, altered file, and the blob is evicted.
+fn checked_stream(
+    stream: tokio_util::io::ReaderStream<tokio::fs::File>,
+    integrity: Integrity,
+    path: std::path::PathBuf,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    use futures_util::StreamExt as _;
+    let hasher = Some(integrity.hasher());
+    let state = (stream.peekable(), hasher, integrity, path);
+    futures_util::stream::unfold(
+        state,
+        |(mut stream, mut hasher, integrity, path)| async move {
+            let chunk = match stream.next().await? {
+                Ok(chunk) => chunk,
+                Err(error) => return Some((Err(error), (stream, None, integrity, path))),
+            };
+            let running = hasher.as_mut()?;
+            running.update(&chunk);
+            if std::pin::Pin::new(&mut stream).peek().await.is_none() {
+                let actual = hasher.take()?.finish();
+                if actual != integrity {
+                    evict(&path, &integrity, &actual);
+                    let error = std::io::Error::other("the stored tarball was altered on disk");
+                    return Some((Err(error), (stream, None, integrity, path)));
+                }
+            }
+            Some((Ok(chunk), (stream, hasher, integrity, path)))
+        },
+    )
 }
 
 #[expect(clippy::needless_pass_by_value, reason = "used as a map_err function")]

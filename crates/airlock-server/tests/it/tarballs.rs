@@ -259,3 +259,80 @@ async fn a_download_that_cannot_be_logged_is_not_served() {
         .collect();
     assert_eq!(served.len(), 1, "{downloads}");
 }
+
+/// A stored blob altered on disk is never served as it is: a small one is evicted
+/// and fetched again (and no altered copy lingers in memory); a large one's stream
+/// breaks off before its end, and the next request fetches it again.
+#[tokio::test]
+async fn blobs_altered_on_disk_are_caught_when_read() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let harness = Harness::new().await;
+    let small = harness.registry.package("@scope/lib", "2.0.0").unwrap();
+    let small_path = "/@scope/lib/-/lib-2.0.0.tgz";
+    assert_eq!(harness.get(small_path).await.status, 200);
+    // Truncated on disk after it was stored (and before any memory copy).
+    let restarted = {
+        let mut harness = harness;
+        harness
+            .restart(airlock_server::ServerConfig::default())
+            .await;
+        harness
+    };
+    let blob = |package: &airlock_test::Package| {
+        let integrity = airlock_npm::Integrity::from_dist(Some(&package.integrity), None).unwrap();
+        restarted.state.store().blobs().path(&integrity)
+    };
+    let file = blob(&small);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let answer = restarted.get(small_path).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, small.tarball, "fetched again, whole");
+    assert_eq!(std::fs::read(&file).unwrap(), small.tarball.to_vec());
+
+    // A large blob, streamed: altered bytes never arrive whole.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let noise: Vec<u8> = (0..3 * 1024 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let large = PackageBuilder::new("large", "1.0.0")
+        .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+        .file("data.bin", noise)
+        .build();
+    restarted.registry.publish(large.clone());
+    let large_path = "/large/-/large-1.0.0.tgz";
+    assert_eq!(restarted.get(large_path).await.body, large.tarball);
+    let file = blob(&large);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+    let request = Request::get(large_path)
+        .header("host", "airlock.test")
+        .body(Body::empty())
+        .unwrap();
+    let response = airlock_server::router(restarted.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the headers left before the end was read"
+    );
+    assert!(
+        response.into_body().collect().await.is_err(),
+        "the altered stream breaks off"
+    );
+    assert!(!file.exists(), "the altered blob is evicted");
+    assert_eq!(restarted.get(large_path).await.body, large.tarball);
+}
