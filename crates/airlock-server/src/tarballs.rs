@@ -108,21 +108,19 @@ impl Tarballs {
     /// Reads a stored blob whole and checks it; one altered on disk is evicted and
     /// fetched again from the upstream.
     async fn read_verified(&self, wanted: &Wanted<'_>) -> Result<Bytes, ApiError> {
-        match self.read(&wanted.integrity).await? {
-            Some(bytes) => Ok(bytes),
-            None => {
-                self.fetch(wanted).await?;
-                self.read(&wanted.integrity).await?.ok_or_else(|| {
-                    ApiError::new(
-                        StatusCode::BAD_GATEWAY,
-                        format!(
-                            "the tarball of `{}@{}` no longer matches its digest after it was fetched again; Airlock served nothing\nhint: check the disk of the data directory",
-                            wanted.name, wanted.version
-                        ),
-                    )
-                })
-            }
+        if let Some(bytes) = self.read(&wanted.integrity).await? {
+            return Ok(bytes);
         }
+        self.fetch(wanted).await?;
+        self.read(&wanted.integrity).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!(
+                    "the tarball of `{}@{}` no longer matches its digest after it was fetched again; Airlock served nothing\nhint: check the disk of the data directory",
+                    wanted.name, wanted.version
+                ),
+            )
+        })
     }
 
     /// The size of the stored blob, downloading and verifying it first if missing.
