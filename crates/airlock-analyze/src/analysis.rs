@@ -35,6 +35,9 @@ pub struct Options<'a> {
     pub registry_hosts: &'a [String],
     /// What the registry says about the package (first version, age).
     pub context: Option<&'a RegistryContext>,
+    /// When the analysis must stop: files not yet scanned by then are left out,
+    /// and the analysis says it is incomplete (so the version is held).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A file, as the diff needs it.
@@ -88,6 +91,10 @@ impl Analysis {
                 let Ok((path, text)) = next else {
                     return scanned;
                 };
+                // Past the deadline the file is left to `analyse`, which skips it too.
+                if past(options.deadline) {
+                    continue;
+                }
                 let facts = scan_guarded(&path, &text);
                 scanned.push((path, facts));
             }
@@ -160,7 +167,23 @@ impl Analysis {
             }
             (facts, unscanned)
         };
-        facts.extend(scan_all(&unscanned));
+        let scanned = scan_all(&unscanned, options.deadline);
+        let skipped = unscanned.len() - scanned.len();
+        facts.extend(scanned);
+        if skipped > 0 {
+            findings.push(
+                Finding::new(
+                    Code::AnalysisIncomplete,
+                    Severity::High,
+                    Confidence::High,
+                    format!(
+                        "the analysis reached its time limit with {skipped} of {} code files not read",
+                        code_files.len()
+                    ),
+                )
+                .reach(Reach::Install),
+            );
+        }
 
         let paths: BTreeSet<&str> = archive
             .entries
@@ -512,7 +535,10 @@ impl Analysis {
 
 /// Scans every code file, spread over the cores by size; a file whose scan panics
 /// is reported, never skipped silently.
-fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFacts> {
+fn scan_all<'e>(
+    files: &[&'e crate::archive::Entry],
+    deadline: Option<std::time::Instant>,
+) -> HashMap<&'e str, FileFacts> {
     let scan_one =
         |entry: &crate::archive::Entry| scan_guarded(&entry.path, entry.text().unwrap_or(""));
     let total: u64 = files.iter().map(|entry| entry.size).sum();
@@ -522,6 +548,7 @@ fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFac
     if threads <= 1 || total < 512 * 1024 {
         return files
             .iter()
+            .take_while(|_| !past(deadline))
             .map(|entry| (entry.path.as_str(), scan_one(entry)))
             .collect();
     }
@@ -537,6 +564,9 @@ fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFac
             let Some(entry) = ordered.get(index) else {
                 return scanned;
             };
+            if past(deadline) {
+                return scanned;
+            }
             scanned.push((entry.path.as_str(), scan_one(entry)));
         }
     };
@@ -548,6 +578,11 @@ fn scan_all<'e>(files: &[&'e crate::archive::Entry]) -> HashMap<&'e str, FileFac
         }
         scanned
     })
+}
+
+/// Whether `deadline` has passed.
+fn past(deadline: Option<std::time::Instant>) -> bool {
+    deadline.is_some_and(|deadline| std::time::Instant::now() >= deadline)
 }
 
 /// Scans one file; a panic in the parser becomes a finding, not a crash.

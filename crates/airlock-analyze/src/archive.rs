@@ -27,6 +27,9 @@ pub struct Limits {
     pub ratio_floor_bytes: u64,
     /// The largest file whose text is kept for analysis; larger ones are noted.
     pub max_text_bytes: u64,
+    /// The text kept for analysis from one tarball, all files together: past it,
+    /// files are not read as text and the analysis says it is incomplete.
+    pub max_kept_text_bytes: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
             max_ratio: 200,
             ratio_floor_bytes: 64 * 1024 * 1024,
             max_text_bytes: 16 * 1024 * 1024,
+            max_kept_text_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -129,6 +133,7 @@ impl Archive {
             }
         };
         let mut count = 0usize;
+        let mut kept_total = 0u64;
         for entry in entries {
             let mut entry = match entry {
                 Ok(entry) => entry,
@@ -208,7 +213,19 @@ impl Archive {
             let mut head = [0u8; 4];
             let mut kept =
                 Vec::with_capacity(usize::try_from(size.min(limits.max_text_bytes)).unwrap_or(0));
-            let read = if keeps_text(&path) && size <= limits.max_text_bytes {
+            let wanted = keeps_text(&path) && size <= limits.max_text_bytes;
+            if wanted && kept_total + size > limits.max_kept_text_bytes {
+                if kept_total <= limits.max_kept_text_bytes {
+                    archive.incomplete(format!(
+                        "holds more than {} MiB of code and text; `{path}` and the files after it were not analysed",
+                        limits.max_kept_text_bytes / (1024 * 1024)
+                    ));
+                }
+                // Past the budget, once and for all.
+                kept_total = limits.max_kept_text_bytes + 1;
+            }
+            let read = if wanted && kept_total + size <= limits.max_kept_text_bytes {
+                kept_total += size;
                 entry.read_to_end(&mut kept).map(|_| ())
             } else {
                 let head_len = read_head(&mut entry, &mut head);
@@ -270,6 +287,19 @@ impl Archive {
             });
         }
         archive
+    }
+
+    /// Part of the package was not analysed: the verdict cannot rest on it.
+    fn incomplete(&mut self, message: String) {
+        self.problems.push(
+            Finding::new(
+                Code::AnalysisIncomplete,
+                Severity::High,
+                Confidence::High,
+                message,
+            )
+            .reach(crate::finding::Reach::Install),
+        );
     }
 
     fn problem(&mut self, message: String, path: &str) {

@@ -241,7 +241,7 @@ impl Analyses {
         let label = format!("{}@{version}", packument.name());
         let registry_hosts = registry_hosts(state);
         let context = registry_context(packument, version);
-        self.run_bounded(label, move || {
+        self.run_bounded(label, move |deadline| {
             let options = Options {
                 registry_manifest: Some(&registry),
                 indicators: Some(advisories.iocs()),
@@ -250,6 +250,7 @@ impl Analyses {
                     .map(|(version, analysis)| (version.as_str(), analysis)),
                 registry_hosts: &registry_hosts,
                 context: Some(&context),
+                deadline: Some(deadline),
                 ..Options::default()
             };
             Analysis::of_tarball(&bytes, &options)
@@ -293,13 +294,14 @@ impl Analyses {
         let registry_hosts = registry_hosts(state);
         let context = registry_context(packument, version);
         let (analysis, took_ms) = self
-            .run_bounded(format!("{}@{version}", packument.name()), move || {
+            .run_bounded(format!("{}@{version}", packument.name()), move |deadline| {
                 Analysis::of_tarball(
                     &bytes,
                     &Options {
                         registry_manifest: Some(&registry),
                         registry_hosts: &registry_hosts,
                         context: Some(&context),
+                        deadline: Some(deadline),
                         ..Options::default()
                     },
                 )
@@ -319,21 +321,32 @@ impl Analyses {
         Some(analysis)
     }
 
-    /// Runs `work` on the blocking pool, bounded in number and time.
+    /// Runs `work` on the blocking pool, bounded in number and time: the wait for
+    /// a slot is bounded by the time limit, and `work` is handed the deadline it
+    /// must stop at (it checks it between files), so that a slot is freed soon
+    /// after the limit even when the work cannot be cancelled.
     async fn run_bounded(
         &self,
         label: String,
-        work: impl FnOnce() -> Analysis + Send + 'static,
+        work: impl FnOnce(std::time::Instant) -> Analysis + Send + 'static,
     ) -> Result<(Analysis, i64), ApiError> {
-        let permit = self
-            .limit
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|error| ApiError::internal("waiting for an analysis slot", &error))?;
+        let Ok(permit) =
+            tokio::time::timeout(self.time_limit, self.limit.clone().acquire_owned()).await
+        else {
+            return Ok((
+                Analysis::unfinished(format!(
+                    "no analysis slot came free for {label} within {} s: the analyser is busy",
+                    self.time_limit.as_secs_f64()
+                )),
+                i64::try_from(self.time_limit.as_millis()).unwrap_or(i64::MAX),
+            ));
+        };
+        let permit =
+            permit.map_err(|error| ApiError::internal("waiting for an analysis slot", &error))?;
         let started = Instant::now();
+        let deadline = std::time::Instant::now() + self.time_limit;
         let task = tokio::task::spawn_blocking(move || {
-            let analysis = work();
+            let analysis = work(deadline);
             drop(permit);
             analysis
         });

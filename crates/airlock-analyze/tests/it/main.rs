@@ -1233,3 +1233,66 @@ fn mail_and_ftp_uploads_at_install_are_channels_out() {
         .build();
     check_blocked(&ftp, &[Code::DataExfiltration]);
 }
+
+/// An analysis past its deadline stops reading files and says it is incomplete
+/// (the version is held, not allowed); so does a tarball with more text than the
+/// per-tarball budget, whatever order its files come in.
+#[test]
+fn deadlines_and_the_text_budget_hold_a_version_rather_than_pass_it() {
+    let mut builder = airlock_test::PackageBuilder::new("many-files", "1.0.0");
+    for index in 0..8 {
+        builder = builder.file(
+            &format!("lib/part{index}.js"),
+            format!(
+                "module.exports = {index};\n{}",
+                "// padding\n".repeat(2_000)
+            ),
+        );
+    }
+    let package = builder.build();
+    let late = Analysis::of_tarball(
+        &package.tarball,
+        &Options {
+            deadline: Some(std::time::Instant::now()),
+            ..Options::default()
+        },
+    );
+    assert!(
+        codes(&late).contains(&Code::AnalysisIncomplete),
+        "{}",
+        report(&late)
+    );
+    assert!(
+        matches!(
+            verdict(&late, &package),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&late)
+    );
+
+    let limits = airlock_analyze::Limits {
+        max_kept_text_bytes: 40 * 1024,
+        ..airlock_analyze::Limits::default()
+    };
+    let over = Analysis::of_tarball(
+        &package.tarball,
+        &Options {
+            limits,
+            ..Options::default()
+        },
+    );
+    assert!(
+        codes(&over).contains(&Code::AnalysisIncomplete),
+        "{}",
+        report(&over)
+    );
+    assert_message(&over, "were not analysed");
+
+    let within = analyse(&package);
+    assert!(
+        !codes(&within).contains(&Code::AnalysisIncomplete),
+        "{}",
+        report(&within)
+    );
+}
