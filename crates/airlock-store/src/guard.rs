@@ -123,23 +123,26 @@ impl Files {
 
     /// Other processes that have the database open now.
     pub(crate) fn open_elsewhere(&self) -> Vec<u32> {
-        let Ok(entries) = std::fs::read_dir(&self.root) else {
-            return Vec::new();
-        };
-        entries
-            .flatten()
-            .filter_map(|entry| {
-                let name = entry.file_name().into_string().ok()?;
-                let pid: u32 = name.strip_prefix(RUNNING)?.parse().ok()?;
-                (pid != std::process::id() && process_alive(pid) && Path::new("/proc").is_dir())
-                    .then_some(pid)
-            })
+        let known = Path::new("/proc").is_dir();
+        self.markers()
+            .into_iter()
+            .filter(|(pid, _)| known && *pid != std::process::id() && process_alive(*pid))
+            .map(|(pid, _)| pid)
             .collect()
     }
 
     /// Running markers of processes that are gone (or of this process's id, from
     /// before it opened the store: a container restarts with the same pid).
     fn crashed(&self) -> Vec<PathBuf> {
+        self.markers()
+            .into_iter()
+            .filter(|(pid, _)| *pid == std::process::id() || !process_alive(*pid))
+            .map(|(_, path)| path)
+            .collect()
+    }
+
+    /// Every running marker in the data directory, with its process id.
+    fn markers(&self) -> Vec<(u32, PathBuf)> {
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return Vec::new();
         };
@@ -148,8 +151,7 @@ impl Files {
             .filter_map(|entry| {
                 let name = entry.file_name().into_string().ok()?;
                 let pid: u32 = name.strip_prefix(RUNNING)?.parse().ok()?;
-                let gone = pid == std::process::id() || !process_alive(pid);
-                gone.then(|| entry.path())
+                Some((pid, entry.path()))
             })
             .collect()
     }

@@ -1430,6 +1430,23 @@ impl<'s> FlowBuilder<'s> {
             return Value::default();
         }
         let callee = call.callee.without_parentheses();
+        // `(function (p, a, c, k, e, d) {…})('<kilobytes of packed code>', 62, …)`:
+        // a function written on the spot and applied to a long literal unpacks it
+        // (packers, self-decoding stages): what it returns was hidden in the literal.
+        if matches!(
+            callee,
+            Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_)
+        ) && call.arguments.iter().any(|argument| {
+            matches!(argument, Argument::StringLiteral(literal) if literal.value.len() >= 1024)
+        }) {
+            let mut value = self.arguments_value(&call.arguments);
+            value.add(self.cached_origin(
+                call.span,
+                Kind::Decoded.bit(),
+                "a literal unpacked by a function written on the spot",
+            ));
+            return value;
+        }
         let (qualified, role) = self.role_of(callee);
         if qualified.as_deref().is_some_and(apis::builds_paths) && self.names_a_part(call) {
             let input = self.arguments_value(&call.arguments);

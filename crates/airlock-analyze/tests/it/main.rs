@@ -1296,3 +1296,28 @@ fn deadlines_and_the_text_budget_hold_a_version_rather_than_pass_it() {
         report(&within)
     );
 }
+
+/// Packed code (a function written on the spot that unpacks a long literal, whose
+/// result is evaluated) hides what runs: stopped at load like any decoded payload.
+#[test]
+fn packed_code_that_is_evaluated_is_decoded_code() {
+    let words = (0..400)
+        .map(|index| format!("w{index}"))
+        .collect::<Vec<_>>()
+        .join("|");
+    let packed = format!(
+        "eval(function(p,a,c,k,e,d){{e=function(c){{return c}};while(c--){{if(k[c]){{p=p.replace(new RegExp('\\\\b'+e(c)+'\\\\b','g'),k[c])}}}}return p}}('{}',62,400,'{words}'.split('|'),0,{{}}));\n",
+        "0 1=2(\\'3\\');1.4(\\'5 6\\'); ".repeat(60)
+    );
+    let package = airlock_test::PackageBuilder::new("packed", "1.0.0")
+        .file("index.js", packed)
+        .build();
+    let analysis = analyse(&package);
+    assert_rule(&analysis, "decode-and-run");
+    assert_ne!(
+        verdict(&analysis, &package),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}

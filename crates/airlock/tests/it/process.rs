@@ -155,21 +155,25 @@ async fn a_lost_database_stops_the_start_and_a_backup_brings_the_denial_back() {
         .await;
     assert_eq!(deny.code, Some(0), "{deny:?}");
     let backup = workspace.path("backup.db");
-    let made = crate::support::airlock_command(&home)
-        .args([
-            "backup",
-            backup.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let local = |command: &'static str| {
+        let (home, data, backup) = (home.clone(), data.clone(), backup.clone());
+        async move {
+            let output = crate::support::airlock_command(&home)
+                .arg(command)
+                .arg(&backup)
+                .arg("--data-dir")
+                .arg(&data)
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{command}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    };
+    local("backup").await;
     airlock.kill().await;
 
     // The crash's log is deleted: the next start refuses, naming the way back.
@@ -194,21 +198,7 @@ async fn a_lost_database_stops_the_start_and_a_backup_brings_the_denial_back() {
         "{stderr}"
     );
 
-    let restored = crate::support::airlock_command(&home)
-        .args([
-            "restore",
-            backup.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        restored.status.success(),
-        "{}",
-        String::from_utf8_lossy(&restored.stderr)
-    );
+    local("restore").await;
     let airlock = Airlock::with_policy(&workspace, &registry, "").await;
     let check = airlock.cli(&home, &["check", "quarry@1.0.0"]).await;
     assert_eq!(check.code, Some(1), "the denial is back: {check:?}");
