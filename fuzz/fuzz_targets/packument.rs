@@ -1,5 +1,7 @@
 //! The packument parser and renderer on arbitrary bytes: an error or a document
-//! whose every rendering is valid JSON that parses again. Never a panic.
+//! whose every rendering is JSON (by the grammar: upstream numbers are copied as
+//! they came, `1e999` included, as clients' `JSON.parse` reads them) that parses
+//! again. Never a panic.
 #![no_main]
 
 use airlock_npm::{Form, Packument, PackageName, TarballBase};
@@ -14,9 +16,9 @@ fuzz_target!(|data: &[u8]| {
     let view = packument.view_all();
     for form in [Form::Full, Form::Abbreviated] {
         let rendered = packument.render(&view, form, &base);
-        let value: serde_json::Value =
+        let value: &serde_json::value::RawValue =
             serde_json::from_slice(&rendered).expect("a rendering is JSON");
-        assert!(value.is_object());
+        assert!(value.get().starts_with('{'));
         Packument::parse(&name, &rendered).expect("a rendering parses again");
     }
     // Every other version withheld, as a quarantine does.
@@ -26,9 +28,11 @@ fuzz_target!(|data: &[u8]| {
         keep
     });
     let rendered = packument.render(&half, Form::Abbreviated, &base);
-    serde_json::from_slice::<serde_json::Value>(&rendered).expect("a partial view is JSON");
+    serde_json::from_slice::<&serde_json::value::RawValue>(&rendered)
+        .expect("a partial view is JSON");
     for (version, doc) in packument.versions() {
         let one = packument.render_version(version, doc, &base);
-        serde_json::from_slice::<serde_json::Value>(&one).expect("a version document is JSON");
+        serde_json::from_slice::<&serde_json::value::RawValue>(&one)
+            .expect("a version document is JSON");
     }
 });
