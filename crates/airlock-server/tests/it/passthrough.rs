@@ -120,12 +120,14 @@ async fn upstream_errors_on_passthrough_keep_their_status() {
 #[tokio::test]
 async fn the_upstream_token_goes_to_the_upstream_only() {
     let harness = Harness::new().await;
+    // A tarball hosted on another origin (a CDN listed in `tarball_hosts`, say)
+    // must not receive the token.
     let upstream = airlock_upstream::Upstream::builder(harness.registry.url().parse().unwrap())
         .token(Some(airlock_upstream::Token::new("s3cret")))
+        .tarball_hosts(vec!["127.0.0.1".to_owned()])
         .build()
         .unwrap();
     let other = airlock_test::FakeRegistry::start().await;
-    // A tarball hosted on another origin (a CDN, say) must not receive the token.
     other.publish(airlock_test::PackageBuilder::new("elsewhere", "1.0.0").build());
     let tarball = format!("{}elsewhere/-/elsewhere-1.0.0.tgz", other.url());
     let response = upstream.tarball(&tarball).await.unwrap();
