@@ -543,6 +543,7 @@ impl Analyses {
             newest.push(highest.to_string());
         }
         newest.dedup();
+        let decided = state.inner.gate.decide(entry);
         for version in newest {
             let Some(index) = packument.version_index(&version) else {
                 continue;
@@ -550,7 +551,10 @@ impl Analyses {
             let (_, doc) = packument
                 .version_at(index)
                 .expect("the index came from this packument");
-            if self.findings(doc).is_some() || doc.integrity().is_err() {
+            if self.findings(doc).is_some()
+                || doc.integrity().is_err()
+                || refused_before_analysis(&decided.decisions[index])
+            {
                 continue;
             }
             let key = format!("{}@{version}", packument.name());
@@ -575,6 +579,16 @@ impl Analyses {
             });
         }
     }
+}
+
+/// Refused on what the registry says (an advisory, a denial, publisher history),
+/// not only waiting out its release age: analysing it in the background would fetch
+/// a tarball nobody will be served; a download after an approval analyses it then.
+fn refused_before_analysis(decision: &airlock_policy::Decision) -> bool {
+    decision.refuses()
+        && decision.reasons.iter().any(|reason| {
+            !reason.action.admits() && reason.code != airlock_policy::Code::ReleaseAge
+        })
 }
 
 pub(crate) fn wanted<'a>(
