@@ -11,6 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 
+use crate::days_ago;
 use crate::{Package, PackageBuilder};
 
 fn b64(text: &str) -> String {
@@ -81,10 +82,6 @@ fn ci_publisher() -> serde_json::Value {
         "email": "npm-oidc-no-reply@ci.example.invalid",
         "trustedPublisher": {"id": "github", "oidcConfigId": "oidc:axios-release"}
     })
-}
-
-fn days_ago(days: u64) -> std::time::SystemTime {
-    std::time::SystemTime::now() - std::time::Duration::from_hours(24 * days)
 }
 
 fn axios(version: &str) -> PackageBuilder {

@@ -25,4 +25,4 @@ pub use clients::{Client, ClientRun, Clients, offline_tuf_preload};
 pub use package::{Package, PackageBuilder, gzip_tar};
 pub use registry::{FakeRegistry, Faults, RequestRecord};
 pub use signing::RegistryKeyPair;
-pub use time::rfc3339;
+pub use time::{days_ago, rfc3339};

@@ -2,6 +2,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use airlock_npm::Timestamp;
 
+/// `days` days before now: a publication old enough to be past any quarantine.
+pub fn days_ago(days: u64) -> SystemTime {
+    SystemTime::now() - std::time::Duration::from_hours(24 * days)
+}
+
 /// Formats a time as the registry does in `time`: `2024-01-31T12:00:00.000Z`.
 pub fn rfc3339(time: SystemTime) -> String {
     let millis = match time.duration_since(UNIX_EPOCH) {

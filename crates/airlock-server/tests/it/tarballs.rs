@@ -194,7 +194,7 @@ async fn tarballs_pointed_at_other_hosts_are_not_fetched() {
     );
     for (version, url) in [("1.0.0", other_port), ("1.0.1", other_address)] {
         let mut package = airlock_test::PackageBuilder::new("pointed", version)
-            .published(std::time::SystemTime::now() - std::time::Duration::from_hours(30 * 24))
+            .published(airlock_test::days_ago(30))
             .build();
         package
             .dist
@@ -305,7 +305,7 @@ async fn blobs_altered_on_disk_are_caught_when_read() {
         })
         .collect();
     let large = PackageBuilder::new("large", "1.0.0")
-        .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+        .published(airlock_test::days_ago(30))
         .file("data.bin", noise)
         .build();
     restarted.registry.publish(large.clone());

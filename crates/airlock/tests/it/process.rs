@@ -134,7 +134,7 @@ async fn a_lost_database_stops_the_start_and_a_backup_brings_the_denial_back() {
     let registry = FakeRegistry::start().await;
     registry.publish(
         PackageBuilder::new("quarry", "1.0.0")
-            .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+            .published(airlock_test::days_ago(30))
             .build(),
     );
     let workspace = Workspace::new();
@@ -215,7 +215,7 @@ async fn downloads_served_before_a_kill_are_all_logged() {
     let registry = FakeRegistry::start().await;
     registry.publish(
         PackageBuilder::new("logged", "1.0.0")
-            .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+            .published(airlock_test::days_ago(30))
             .build(),
     );
     let workspace = Workspace::new();
