@@ -71,7 +71,7 @@ fn admin_router(state: AppState) -> Router<AppState> {
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight (for at most [`SHUTDOWN_GRACE`]).
+/// requests in flight (for at most 30 seconds).
 ///
 /// A client that trickles its headers (slowloris) or holds a kept-alive socket
 /// idle is cut off after the configured header-read timeout, and at most
