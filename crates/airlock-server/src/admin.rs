@@ -210,7 +210,7 @@ pub(crate) async fn require_admin(
         }
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
-            "the admin API needs `Authorization: Bearer <admin token>`\nhint: pass `--admin-token` or set AIRLOCK_ADMIN_TOKEN to the server's admin token",
+            "the admin API needs `Authorization: Bearer <admin token>`\nhint: pass `--admin-token` or set AIRLOCK_ADMIN_TOKEN to the server's admin token; a server started without one keeps it in its data directory's `admin-token` file",
         )),
     }
 }

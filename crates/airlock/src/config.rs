@@ -99,6 +99,8 @@ pub(crate) struct Settings {
     pub(crate) advisories: Option<AdvisorySource>,
     pub(crate) upstream: UpstreamSettings,
     pub(crate) server: ServerConfig,
+    /// Where the admin token was read or created, when none was configured.
+    pub(crate) admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -137,16 +139,22 @@ impl Settings {
         } else {
             RawConfig::default()
         };
-        let url = match args
+        let configured = args
             .upstream
             .or(file.upstream.url)
-            .or(remembered.upstream.url)
-        {
+            .or(remembered.upstream.url);
+        let detected = configured.is_none();
+        let url = match configured {
             Some(url) => url,
-            None => detect_and_remember(&data_dir, &remembered_path).await?,
+            None => detect_upstream().await?,
         };
         check_http(&url, "upstream.url")?;
         check_not_self(&url, listen, public_url.as_ref())?;
+        // Remembered only once checked: an Airlock that npm already points at must
+        // not keep itself as its upstream for every later start.
+        if detected {
+            remember_upstream(&data_dir, &remembered_path, &url)?;
+        }
 
         let upstream = UpstreamSettings {
             url,
@@ -165,6 +173,17 @@ impl Settings {
             retries: file.upstream.retries.unwrap_or(2),
             tarball_hosts: file.upstream.tarball_hosts.clone(),
         };
+        let configured_token = serve
+            .admin_token
+            .or(file.admin.token)
+            .filter(|token| !token.is_empty());
+        let (admin_token, admin_token_file) = match configured_token {
+            Some(token) => (token, None),
+            None => (
+                crate::admin_token::load_or_create(&data_dir)?,
+                Some(crate::admin_token::path(&data_dir)),
+            ),
+        };
         let defaults = ServerConfig::default();
         let server = ServerConfig {
             public_url,
@@ -180,10 +199,7 @@ impl Settings {
                 .cache
                 .memory_mb
                 .map_or(defaults.memory_cache_bytes, |mb| mb * 1024 * 1024),
-            admin_token: serve
-                .admin_token
-                .or(file.admin.token)
-                .filter(|token| !token.is_empty()),
+            admin_token: Some(admin_token),
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
             analysis_time_limit: defaults.analysis_time_limit,
@@ -209,6 +225,7 @@ impl Settings {
             advisories,
             upstream,
             server,
+            admin_token_file,
         })
     }
 }
@@ -274,7 +291,7 @@ fn read_config(path: &Path) -> anyhow::Result<RawConfig> {
     Ok(config)
 }
 
-fn default_data_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn default_data_dir() -> anyhow::Result<PathBuf> {
     if let Some(data) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
         return Ok(PathBuf::from(data).join("airlock"));
     }
@@ -286,10 +303,13 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
     }
 }
 
-async fn detect_and_remember(data_dir: &Path, remembered: &Path) -> anyhow::Result<Url> {
-    let url = airlock_upstream::detect::npm_registry().await.context(
+async fn detect_upstream() -> anyhow::Result<Url> {
+    airlock_upstream::detect::npm_registry().await.context(
         "no upstream is configured and npm's own registry setting could not be read\nhint: pass `--upstream URL` (or set AIRLOCK_UPSTREAM, or `upstream.url` in the configuration file)",
-    )?;
+    )
+}
+
+fn remember_upstream(data_dir: &Path, remembered: &Path, url: &Url) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir).with_context(|| {
         format!(
             "could not create the data directory `{}`",
@@ -306,7 +326,7 @@ async fn detect_and_remember(data_dir: &Path, remembered: &Path) -> anyhow::Resu
         )
     })?;
     tracing::info!(upstream = %url, file = %remembered.display(), "detected the upstream from npm's settings");
-    Ok(url)
+    Ok(())
 }
 
 fn check_http(url: &Url, setting: &str) -> anyhow::Result<()> {

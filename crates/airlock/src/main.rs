@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 
+mod admin_token;
 mod cli;
 mod commands;
 mod config;

@@ -26,11 +26,11 @@ impl AdminClient {
             .timeout(std::time::Duration::from_mins(1))
             .build()
             .context("could not build the HTTP client")?;
-        Ok(Self {
-            http,
-            base,
-            token: args.admin_token.clone(),
-        })
+        let token = match &args.admin_token {
+            Some(token) => Some(token.clone()),
+            None => local_token(&args.server)?,
+        };
+        Ok(Self { http, base, token })
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
@@ -96,17 +96,55 @@ impl AdminClient {
     }
 }
 
+/// The token that an Airlock on this machine created in its data directory
+/// (`AIRLOCK_DATA_DIR` or the default), when `server` is a loopback address: a
+/// token file is never sent to another host.
+fn local_token(server: &Url) -> anyhow::Result<Option<String>> {
+    if !is_loopback(server) {
+        return Ok(None);
+    }
+    let data_dir = match std::env::var_os("AIRLOCK_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => match crate::config::default_data_dir() {
+            Ok(dir) => dir,
+            Err(_) => return Ok(None),
+        },
+    };
+    crate::admin_token::read(&data_dir)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// The person behind a command, for the record.
 pub(crate) fn author(explicit: Option<String>) -> String {
     explicit
         .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
         .or_else(|| std::env::var("USERNAME").ok())
         .filter(|author| !author.trim().is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+        .unwrap_or_else(account)
 }
 
 /// Prints `value` as pretty JSON.
 pub(crate) fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
+}
+
+/// The account running this command, for a record when no name is known.
+#[cfg(unix)]
+fn account() -> String {
+    format!("uid {}", rustix::process::getuid().as_raw())
+}
+
+#[cfg(not(unix))]
+fn account() -> String {
+    "unknown".to_owned()
 }

@@ -61,7 +61,7 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
         policy = %settings.policy.as_ref().map_or_else(|| "embedded defaults".to_owned(), |path| path.display().to_string()),
         policy_digest = current.digest(),
         mode = ?current.mode(),
-        admin_api = settings.server.admin_token.is_some(),
+        admin_token = %settings.admin_token_file.as_ref().map_or_else(|| "configured".to_owned(), |file| file.display().to_string()),
         "Airlock listening on http://{address}/"
     );
     tokio::spawn(watch_policy(policy.clone()));

@@ -91,6 +91,85 @@ async fn proxying_to_itself_is_refused() {
 }
 
 #[tokio::test]
+async fn an_npm_that_already_points_at_airlock_is_refused_and_not_remembered() {
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    std::fs::write(home.join(".npmrc"), "registry=http://127.0.0.1:4998/\n").unwrap();
+    let data = workspace.path("data");
+    let output = airlock_command(&home)
+        .args(["serve", "--listen", "127.0.0.1:4998", "--data-dir"])
+        .arg(&data)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("is this Airlock itself"), "{stderr}");
+    assert!(
+        !data.join("airlock.toml").exists(),
+        "the self-upstream was remembered, so every later start would fail"
+    );
+}
+
+#[tokio::test]
+async fn a_first_start_makes_an_admin_token_that_local_commands_find() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let (home, data) = (workspace.path("home"), workspace.path("data"));
+    let airlock = Airlock::in_front_of(&workspace, &registry).await;
+    let token_file = data.join("admin-token");
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    assert_eq!(token.trim().len(), 64, "{token}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "only Airlock's account reads the token"
+        );
+    }
+    assert!(
+        airlock.log().contains(&token_file.display().to_string()),
+        "the start-up line says where the token is:\n{}",
+        airlock.log()
+    );
+    assert!(
+        !airlock.log().contains(token.trim()),
+        "the token itself is never logged"
+    );
+
+    // A command on the same machine, told only the data directory, finds it.
+    let listed = airlock_command(&home)
+        .args(["quarantine", "list", "--server", &airlock.url])
+        .env("AIRLOCK_DATA_DIR", &data)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    // Without the data directory it has no token, and the refusal says where one is.
+    let refused = airlock_command(&home)
+        .args(["quarantine", "list", "--server", &airlock.url])
+        .output()
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("admin-token"),
+        "{stderr}"
+    );
+    // A restart keeps the same token.
+    airlock.kill().await;
+    let _again = Airlock::in_front_of(&workspace, &registry).await;
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap(), token);
+}
+
+#[tokio::test]
 async fn a_bad_configuration_file_names_the_line() {
     let workspace = Workspace::new();
     let config = workspace.path("airlock.toml");
