@@ -15,6 +15,19 @@ pub enum Severity {
     Critical,
 }
 
+impl Severity {
+    /// The name as written in reports and metrics (`info` ... `critical`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+}
+
 /// How sure the rule is that the pattern means what it looks like.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -193,21 +193,24 @@ pub(crate) async fn require_admin(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    authorise(&state, request.headers())?;
+    Ok(next.run(request).await)
+}
+
+/// Whether `headers` carry the admin token.
+pub(crate) fn authorise(state: &AppState, headers: &http::HeaderMap) -> Result<(), ApiError> {
     let Some(expected) = &state.inner.config.admin_token else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "the admin API is disabled because no admin token is configured\nhint: set `admin.token` in Airlock's configuration or AIRLOCK_ADMIN_TOKEN, then pass the same token to the CLI",
         ));
     };
-    let presented = request
-        .headers()
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
     match presented {
-        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
-            Ok(next.run(request).await)
-        }
+        Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => Ok(()),
         _ => Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             "the admin API needs `Authorization: Bearer <admin token>`\nhint: pass `--admin-token` or set AIRLOCK_ADMIN_TOKEN to the server's admin token; a server started without one keeps it in its data directory's `admin-token` file",

@@ -7,6 +7,7 @@
 //! decisions, so a newly known-malicious version is refused on the very next request,
 //! cached or not.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use airlock_advisory::{Advisory, AdvisorySet, parse_record};
@@ -47,6 +48,8 @@ pub struct AdvisoryHandle {
     /// Serialises imports and reloads, so an older snapshot never wins.
     reloading: tokio::sync::Mutex<()>,
     store: Store,
+    /// When the newest stored record was imported (Unix milliseconds; 0: never).
+    last_import: AtomicI64,
 }
 
 impl AdvisoryHandle {
@@ -57,6 +60,7 @@ impl AdvisoryHandle {
             current: RwLock::new((Arc::new(AdvisorySet::default()), 1)),
             reloading: tokio::sync::Mutex::new(()),
             store,
+            last_import: AtomicI64::new(0),
         };
         handle.reload().await?;
         Ok(handle)
@@ -67,6 +71,11 @@ impl AdvisoryHandle {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// When advisories were last imported (Unix milliseconds), if ever.
+    pub fn last_import(&self) -> Option<i64> {
+        Some(self.last_import.load(Ordering::Relaxed)).filter(|&at| at > 0)
     }
 
     /// Imports `records` (`(name, bytes)`, one OSV record each) as the whole content
@@ -116,6 +125,9 @@ impl AdvisoryHandle {
 
     async fn rebuild(&self) -> Result<(), airlock_store::Error> {
         let records = self.store.advisories().await?;
+        let newest = records.iter().map(|record| record.imported_at).max();
+        self.last_import
+            .store(newest.unwrap_or(0), Ordering::Relaxed);
         let advisories = records
             .into_iter()
             .filter_map(|record| {

@@ -55,6 +55,10 @@ pub struct Analyses {
     background: SingleFlight<String, ()>,
     /// How long one tarball's analysis may take.
     time_limit: Duration,
+    /// Analyses waiting for a slot.
+    waiting: std::sync::atomic::AtomicUsize,
+    /// Slots: one per core.
+    slots: usize,
 }
 
 /// How many dependencies of a package on disk are fetched and analysed at once.
@@ -69,6 +73,8 @@ impl Analyses {
             known: RwLock::new(HashMap::new()),
             generation: AtomicU64::new(0),
             limit: Arc::new(Semaphore::new(cores)),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+            slots: cores,
             flight: SingleFlight::new(),
             background: SingleFlight::new(),
             time_limit,
@@ -102,6 +108,12 @@ impl Analyses {
         self.known
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Analyses running now, and waiting for a slot.
+    pub(crate) fn load(&self) -> (usize, usize) {
+        let running = self.slots - self.limit.available_permits().min(self.slots);
+        (running, self.waiting.load(Ordering::Relaxed))
     }
 
     /// Changes whenever a new analysis arrives.
@@ -210,7 +222,12 @@ impl Analyses {
         }
         self.write().insert(key.to_owned(), findings.clone());
         self.generation.fetch_add(1, Ordering::Release);
-        tracing::info!(package = %name, %version, findings = findings.findings.len(), worst = ?findings.findings.iter().map(|f| f.severity).max(), "analysed");
+        let worst = findings.findings.iter().map(|f| f.severity).max();
+        crate::metrics::analysis(
+            worst.map_or("none", airlock_analyze::Severity::name),
+            Duration::from_millis(u64::try_from(took_ms).unwrap_or(0)),
+        );
+        tracing::info!(package = %name, %version, findings = findings.findings.len(), ?worst, "analysed");
         Ok(findings)
     }
 
@@ -330,9 +347,11 @@ impl Analyses {
         label: String,
         work: impl FnOnce(std::time::Instant) -> Analysis + Send + 'static,
     ) -> Result<(Analysis, i64), ApiError> {
-        let Ok(permit) =
-            tokio::time::timeout(self.time_limit, self.limit.clone().acquire_owned()).await
-        else {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let permit =
+            tokio::time::timeout(self.time_limit, self.limit.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::Relaxed);
+        let Ok(permit) = permit else {
             return Ok((
                 Analysis::unfinished(format!(
                     "no analysis slot came free for {label} within {} s: the analyser is busy",

@@ -38,6 +38,21 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Who may read `/-/airlock/metrics`.
+    pub metrics_access: MetricsAccess,
+}
+
+/// Who may read the Prometheus page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MetricsAccess {
+    /// Anyone who reaches the server (labels carry no package names).
+    #[default]
+    Open,
+    /// Only with the admin token, as the admin API.
+    Admin,
+    /// Nobody: the page answers 404.
+    Off,
 }
 
 impl std::fmt::Debug for ServerConfig {
@@ -55,6 +70,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("record_decisions", &self.record_decisions)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
+            .field("metrics_access", &self.metrics_access)
             .finish()
     }
 }
@@ -74,6 +90,7 @@ impl Default for ServerConfig {
             record_decisions: true,
             header_read_timeout: Duration::from_secs(20),
             max_connections: 4096,
+            metrics_access: MetricsAccess::default(),
         }
     }
 }

@@ -68,6 +68,11 @@ impl DownloadLog {
         }
     }
 
+    /// Records sent and not yet committed.
+    pub(crate) fn backlog(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+
     /// Waits until everything appended so far is written.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -124,6 +129,7 @@ async fn commit(store: &Store, batch: &[DownloadRecord]) -> bool {
             continue;
         }
         for record in batch {
+            crate::metrics::download_log_failure();
             tracing::error!(
                 error = %ErrorChain(&error),
                 package = %record.name,

@@ -57,6 +57,13 @@ async fn packument(
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
     let decided = state.inner.gate.decide(&entry);
     state.inner.analyses.analyse_newest(state, &entry);
+    crate::metrics::withheld(
+        decided
+            .decisions
+            .iter()
+            .filter(|decision| !decision.admits())
+            .count(),
+    );
     if decided.view.is_empty() && entry.packument().versions().next().is_some() {
         return Err(everything_refused(name, &decided));
     }
@@ -114,6 +121,7 @@ async fn version(
         // A version, or the target of a tag, that the policy hides: say why.
         let target = packument.dist_tags().get(spec).map_or(spec, String::as_str);
         if let Some(index) = packument.version_index(target) {
+            crate::metrics::decision(&decided.decisions[index]);
             return Err(ApiError::refused(name, target, &decided.decisions[index]));
         }
         return Err(ApiError::not_found(format!(
@@ -171,6 +179,7 @@ async fn tarball(
         decided = state.inner.gate.decide(&entry);
     }
     let decision = &decided.decisions[index];
+    crate::metrics::decision(decision);
     let integrity = doc.integrity();
     let mut record = DownloadRecord {
         at: now_millis(),
@@ -286,16 +295,22 @@ pub(crate) async fn passthrough(
 ) -> Result<Response, ApiError> {
     let path_and_query = uri.path_and_query().map_or("/", |value| value.as_str());
     let context = format!("`{}`", uri.path());
+    let started = std::time::Instant::now();
+    let forwarded = state
+        .inner
+        .upstream
+        .forward(method, path_and_query, &headers, body)
+        .await;
+    crate::metrics::upstream(
+        "passthrough",
+        if forwarded.is_ok() { "ok" } else { "error" },
+        started.elapsed(),
+    );
     let airlock_upstream::Forwarded {
         status,
         content_type,
         mut body,
-    } = state
-        .inner
-        .upstream
-        .forward(method, path_and_query, &headers, body)
-        .await
-        .map_err(|error| ApiError::upstream(&context, &error))?;
+    } = forwarded.map_err(|error| ApiError::upstream(&context, &error))?;
     if uri.path() == "/-/v1/search" {
         body = rewrite_upstream_urls(
             state.inner.upstream.base().as_str(),

@@ -163,6 +163,7 @@ impl PackumentCache {
             && let Some(entry) = self.memory.get(name)
             && entry.age(now_millis()) < self.max_age
         {
+            crate::metrics::cache("packument", "memory");
             return Ok(entry);
         }
         self.flight
@@ -201,15 +202,16 @@ impl PackumentCache {
         name: &PackageName,
         freshness: Freshness,
     ) -> Result<Arc<Entry>, ApiError> {
-        let cached = match self.memory.get(name) {
-            Some(entry) => Some(entry),
-            None => self.load(name).await,
+        let (cached, source) = match self.memory.get(name) {
+            Some(entry) => (Some(entry), "memory"),
+            None => (self.load(name).await, "disk"),
         };
         let now = now_millis();
         if let Some(entry) = &cached
             && freshness == Freshness::Cached
             && entry.age(now) < self.max_age
         {
+            crate::metrics::cache("packument", source);
             self.memory.insert(name.clone(), entry.clone());
             return Ok(entry.clone());
         }
@@ -217,9 +219,12 @@ impl PackumentCache {
             .as_ref()
             .map(|entry| entry.validators.clone())
             .unwrap_or_default();
+        let started = std::time::Instant::now();
         let result = match self.upstream.packument(name, &validators).await {
             Ok(Fetched::NotModified) => match &cached {
                 Some(entry) => {
+                    crate::metrics::upstream("packument", "not-modified", started.elapsed());
+                    crate::metrics::cache("packument", "revalidated");
                     entry.fetched_at.store(now, Ordering::Relaxed);
                     if let Err(error) = self.store.touch_packument(name.as_str(), now).await {
                         tracing::warn!(package = %name, error = %ErrorChain(&error), "could not record revalidation");
@@ -231,6 +236,18 @@ impl PackumentCache {
             },
             other => other,
         };
+        crate::metrics::upstream(
+            "packument",
+            match &result {
+                Ok(_) => "ok",
+                Err(airlock_upstream::Error::NotFound { .. }) => "not-found",
+                Err(_) => "error",
+            },
+            started.elapsed(),
+        );
+        if result.is_ok() {
+            crate::metrics::cache("packument", "upstream");
+        }
         let context = format!("the packument of `{name}`");
         let fetched = match result {
             Ok(Fetched::Modified { body, validators }) => {

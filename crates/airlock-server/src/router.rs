@@ -14,7 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 
-use crate::{AppState, admin, handlers};
+use crate::{AppState, admin, handlers, health, metrics};
 
 /// The largest request body accepted (audit payloads of big projects).
 const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router {
             post(handlers::passthrough),
         )
         .route("/-/v1/search", get(handlers::passthrough))
+        // Outside the admin API's token check: load balancers and Prometheus.
+        .route("/-/airlock/health/live", get(health::live))
+        .route("/-/airlock/health/ready", get(health::ready))
+        .route("/-/airlock/metrics", get(health::metrics_page))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)
@@ -160,10 +164,12 @@ async fn log_request(State(state): State<AppState>, request: Request, next: Next
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    let took = start.elapsed();
+    metrics::request(metrics::route_of(&path), response.status().as_u16(), took);
     state
         .inner
         .config
         .access_log
-        .record(&method, &path, response.status(), start.elapsed());
+        .record(&method, &path, response.status(), took);
     response
 }

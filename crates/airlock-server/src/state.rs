@@ -31,6 +31,7 @@ pub(crate) struct Inner {
     pub(crate) alerts: Alerts,
     pub(crate) analyses: Arc<Analyses>,
     pub(crate) trust: Arc<Trust>,
+    pub(crate) usage: crate::health::UsageCache,
 }
 
 impl AppState {
@@ -43,6 +44,7 @@ impl AppState {
         policy: Arc<PolicyHandle>,
         advisories: Arc<AdvisoryHandle>,
     ) -> Self {
+        crate::metrics::install();
         let alerts = Alerts::start(config.webhook.clone());
         // Parsed packuments get most of the memory budget; hot small tarballs the rest.
         let packument_budget = config.memory_cache_bytes / 4 * 3;
@@ -83,6 +85,7 @@ impl AppState {
                 alerts,
                 analyses,
                 trust,
+                usage: crate::health::UsageCache::default(),
             }),
         }
     }

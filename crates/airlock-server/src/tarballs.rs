@@ -74,6 +74,7 @@ impl Tarballs {
             return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
         }
         if let Some(bytes) = self.hot.get(&wanted.integrity) {
+            crate::metrics::cache("tarball", "memory");
             return Ok(respond(
                 Body::from(bytes.clone()),
                 bytes.len() as u64,
@@ -125,10 +126,12 @@ impl Tarballs {
 
     /// The size of the stored blob, downloading and verifying it first if missing.
     async fn stored_size(&self, wanted: &Wanted<'_>) -> Result<u64, ApiError> {
-        match self.store.blobs().size(&wanted.integrity).await {
-            Some(size) => Ok(size),
-            None => self.fetch(wanted).await,
+        if let Some(size) = self.store.blobs().size(&wanted.integrity).await {
+            crate::metrics::cache("tarball", "disk");
+            return Ok(size);
         }
+        crate::metrics::cache("tarball", "upstream");
+        self.fetch(wanted).await
     }
 
     /// Reads a stored blob whole and checks its digest; small ones stay in memory
@@ -165,10 +168,18 @@ impl Tarballs {
         let (upstream, store) = (self.upstream.clone(), self.store.clone());
         self.flight
             .run(integrity.storage_key(), || async move {
+                let started = std::time::Instant::now();
                 let task = tokio::spawn(download(upstream, store, name, version, url, integrity));
-                task.await.unwrap_or_else(|error| {
+                let result = task.await.unwrap_or_else(|error| {
                     Err(ApiError::internal("downloading a tarball", &error))
-                })
+                });
+                let outcome = match &result {
+                    Ok(_) => "ok",
+                    Err(error) if error.status() == StatusCode::NOT_FOUND => "not-found",
+                    Err(_) => "error",
+                };
+                crate::metrics::upstream("tarball", outcome, started.elapsed());
+                result
             })
             .await
     }

@@ -63,6 +63,29 @@ impl BlobStore {
         metadata.is_file().then_some(metadata.len())
     }
 
+    /// How many blobs are stored and their total size in bytes: a walk of the
+    /// directory, so callers run it off the request path and not often.
+    pub fn usage(&self) -> (u64, u64) {
+        fn walk(dir: &Path, usage: &mut (u64, u64)) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                match entry.file_type() {
+                    Ok(kind) if kind.is_dir() => walk(&entry.path(), usage),
+                    Ok(kind) if kind.is_file() => {
+                        usage.0 += 1;
+                        usage.1 += entry.metadata().map_or(0, |metadata| metadata.len());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut usage = (0, 0);
+        walk(&self.blobs, &mut usage);
+        usage
+    }
+
     /// Starts writing a blob that must hash to `expected`.
     pub async fn writer(&self, expected: &Integrity) -> Result<BlobWriter, Error> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);

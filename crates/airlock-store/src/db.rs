@@ -94,6 +94,26 @@ impl Store {
         &self.root
     }
 
+    /// The size in bytes of the database and its write-ahead log.
+    pub fn database_bytes(&self) -> u64 {
+        let database = crate::guard::DATABASE;
+        [
+            database.to_owned(),
+            format!("{database}-wal"),
+            format!("{database}-shm"),
+        ]
+        .iter()
+        .filter_map(|file| std::fs::metadata(self.root.join(file)).ok())
+        .map(|metadata| metadata.len())
+        .sum()
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), Error> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Closes the database cleanly: its write-ahead log is checkpointed into the
     /// file and removed, and the data directory no longer says it is open.
     pub async fn close(self) {

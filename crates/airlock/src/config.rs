@@ -38,6 +38,14 @@ struct RawConfig {
     alerts: RawAlerts,
     #[serde(default)]
     advisories: RawAdvisories,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetrics {
+    access: Option<airlock_server::MetricsAccess>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -205,6 +213,7 @@ impl Settings {
             analysis_time_limit: defaults.analysis_time_limit,
             header_read_timeout: defaults.header_read_timeout,
             max_connections: defaults.max_connections,
+            metrics_access: file.metrics.access.unwrap_or_default(),
             record_decisions: true,
             registry_keys: match &file.upstream.keys {
                 Some(path) => read_keys(path)?,

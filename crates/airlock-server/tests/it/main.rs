@@ -4,6 +4,7 @@ mod advisories;
 mod analysis;
 mod connections;
 mod harness;
+mod health;
 mod metadata;
 mod passthrough;
 mod policy;

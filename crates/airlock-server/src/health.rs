@@ -1,0 +1,136 @@
+//! Health for load balancers and the Prometheus page.
+//!
+//! `/-/airlock/health/live` answers while the process serves requests;
+//! `/-/airlock/health/ready` also checks the database and the download log, the
+//! two things without which Airlock refuses to serve tarballs. Both need no token.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::config::MetricsAccess;
+use crate::metrics::Gauges;
+use crate::policy::now;
+use crate::{ApiError, AppState, admin};
+
+/// How long the readiness check waits for the database.
+const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often the blob directory is walked for the disk-usage gauges.
+const USAGE_EVERY: Duration = Duration::from_mins(1);
+
+#[derive(Serialize)]
+struct Liveness {
+    status: &'static str,
+}
+
+pub(crate) async fn live() -> Json<impl Serialize> {
+    Json(Liveness { status: "live" })
+}
+
+#[derive(Serialize)]
+struct Readiness {
+    status: &'static str,
+    database: String,
+    download_log_backlog: usize,
+    analyses_running: usize,
+    analyses_waiting: usize,
+}
+
+pub(crate) async fn ready(State(state): State<AppState>) -> Response {
+    let database = match tokio::time::timeout(DATABASE_TIMEOUT, state.store().ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(format!("the database refused a query: {error}")),
+        Err(_) => Err(format!(
+            "the database did not answer within {} s",
+            DATABASE_TIMEOUT.as_secs()
+        )),
+    };
+    let (analyses_running, analyses_waiting) = state.analyses().load();
+    let body = Readiness {
+        status: if database.is_ok() {
+            "ready"
+        } else {
+            "not-ready"
+        },
+        database: database.clone().err().unwrap_or_else(|| "ok".to_owned()),
+        download_log_backlog: state.downloads().backlog(),
+        analyses_running,
+        analyses_waiting,
+    };
+    let status = if database.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// The last walk of the blob directory: (when, files, bytes).
+#[derive(Default)]
+pub(crate) struct UsageCache(Mutex<Option<(Instant, u64, u64)>>);
+
+async fn blob_usage(state: &AppState) -> (u64, u64) {
+    let usage = &state.inner.usage.0;
+    let cached = *usage
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((at, files, bytes)) = cached
+        && at.elapsed() < USAGE_EVERY
+    {
+        return (files, bytes);
+    }
+    let blobs = state.store().blobs().clone();
+    let (files, bytes) = tokio::task::spawn_blocking(move || blobs.usage())
+        .await
+        .unwrap_or_default();
+    *usage
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), files, bytes));
+    (files, bytes)
+}
+
+pub(crate) async fn metrics_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    match state.inner.config.metrics_access {
+        MetricsAccess::Open => {}
+        MetricsAccess::Admin => admin::authorise(&state, &headers)?,
+        MetricsAccess::Off => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "metrics are turned off on this Airlock\nhint: set `metrics.access` to `open` or `admin` in its configuration",
+            ));
+        }
+    }
+    let (analyses_running, analyses_waiting) = state.analyses().load();
+    let (advisories, _) = state.advisories().current();
+    let (blob_files, blob_bytes) = blob_usage(&state).await;
+    let now_ms = now().unix_millis();
+    let gauges = Gauges {
+        analyses_running,
+        analyses_waiting,
+        download_log_backlog: state.downloads().backlog(),
+        advisory_records: advisories.len(),
+        advisory_age: state
+            .advisories()
+            .last_import()
+            .map(|at| Duration::from_millis(u64::try_from(now_ms - at).unwrap_or_default())),
+        database_bytes: state.store().database_bytes(),
+        blob_bytes,
+        blob_files,
+    };
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        crate::metrics::render(&gauges),
+    )
+        .into_response())
+}
