@@ -36,6 +36,83 @@ pub struct Decided {
     /// Per version: whether its analysis was known to these decisions.
     pub analysed: Vec<bool>,
     pub view: View,
+    /// What clients are told about withheld versions (npm prints it as a notice);
+    /// `None` when every version is served.
+    pub notice: Option<String>,
+    /// Whether the upstream's `latest` is among the withheld versions: the notice
+    /// matters to anyone installing the package, so clients should not cache the
+    /// answer (npm prints a notice only from a response it does not store).
+    pub latest_withheld: bool,
+    /// Whether the withheld versions were logged for these decisions yet.
+    logged: std::sync::atomic::AtomicBool,
+}
+
+impl Decided {
+    /// Logs the withheld versions once for these decisions: at most once per
+    /// change of policy, advisories, analyses or packument.
+    pub(crate) fn log_withheld_once(&self, name: &airlock_npm::PackageName) {
+        if let Some(notice) = &self.notice
+            && !self.logged.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::info!(package = %name, "{notice}");
+        }
+    }
+}
+
+/// How many withheld versions a notice names; the rest are counted.
+const NOTICE_NAMES: usize = 3;
+
+/// The notice for a packument served with versions withheld: the newest few by
+/// publish time, each with its state and codes, and the command that says more.
+fn notice_of(packument: &Packument, decisions: &[Decision]) -> Option<String> {
+    let mut withheld: Vec<(Option<String>, &str, &Decision)> = packument
+        .versions()
+        .zip(decisions)
+        .filter(|(_, decision)| !decision.admits())
+        .map(|((version, _), decision)| (packument.publish_time(version), version, decision))
+        .collect();
+    if withheld.is_empty() {
+        return None;
+    }
+    withheld.sort_by(|a, b| b.0.cmp(&a.0));
+    let name = packument.name();
+    let named: Vec<String> = withheld
+        .iter()
+        .take(NOTICE_NAMES)
+        .map(|(_, version, decision)| {
+            let state = match decision.quarantine_until() {
+                Some(until) => format!("quarantined until {until}"),
+                None if matches!(decision.verdict, Verdict::Quarantine { .. }) => {
+                    "quarantined until approved".to_owned()
+                }
+                None => "blocked".to_owned(),
+            };
+            format!("{version} ({state}: {})", codes_text(decision))
+        })
+        .collect();
+    let more = withheld.len().saturating_sub(NOTICE_NAMES);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let (_, newest, _) = withheld[0];
+    let text = format!(
+        "Airlock withholds {name} {}{more}; `airlock check {name}@{newest}` says why",
+        named.join(", ")
+    );
+    // A header value is visible ASCII; names and codes are, but be sure.
+    Some(
+        text.chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Decides per version; shared by all handlers.
@@ -151,6 +228,12 @@ impl Gate {
             self.announce_releases(packument, previous, &decisions);
         }
         let view = view_of(packument, &decisions);
+        let notice = notice_of(packument, &decisions);
+        let latest_withheld = packument
+            .dist_tags()
+            .get("latest")
+            .and_then(|latest| packument.version_index(latest))
+            .is_some_and(|index| !decisions[index].admits());
         let valid_until = decisions
             .iter()
             .filter_map(Decision::quarantine_until)
@@ -163,6 +246,9 @@ impl Gate {
             decisions,
             analysed,
             view,
+            notice,
+            latest_withheld,
+            logged: std::sync::atomic::AtomicBool::new(false),
         });
         *cached = Some(decided.clone());
         drop(cached);

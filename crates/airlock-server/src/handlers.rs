@@ -73,12 +73,24 @@ async fn packument(
             .and_then(|value| value.to_str().ok()),
     );
     let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
-    Ok(json_response(
+    let mut response = json_response(
         headers,
         form.content_type(),
         &rendered.etag,
         rendered.body.clone(),
-    ))
+    );
+    if let Some(notice) = &decided.notice {
+        decided.log_withheld_once(name);
+        if let Ok(value) = header::HeaderValue::from_str(notice) {
+            response.headers_mut().insert("npm-notice", value);
+        }
+        if decided.latest_withheld {
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+    Ok(response)
 }
 
 /// Every version is refused: say which codes, so the user knows what to approve.

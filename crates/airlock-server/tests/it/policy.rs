@@ -72,6 +72,36 @@ async fn young_versions_vanish_from_both_forms_and_tags_fall_back() {
 }
 
 #[tokio::test]
+async fn a_packument_with_withheld_versions_carries_a_notice_npm_prints() {
+    let harness = axios_harness("").await;
+    let answer = harness.get_with("/axios", &[("accept", ABBREVIATED)]).await;
+    assert_eq!(answer.status, 200);
+    let notice = answer.header("npm-notice");
+    assert!(notice.starts_with("Airlock withholds axios "), "{notice}");
+    for part in [
+        "1.14.1 (quarantined until 20",
+        "0.30.4 (quarantined until 20",
+        ": release-age)",
+        "`airlock check axios@",
+    ] {
+        assert!(notice.contains(part), "{part} missing from: {notice}");
+    }
+    assert!(
+        !notice.contains("1.14.0"),
+        "served versions are not named: {notice}"
+    );
+    // `latest` is withheld: clients must not store the answer, or npm never shows it.
+    assert_eq!(answer.header("cache-control"), "no-store");
+
+    // Nothing withheld, no notice.
+    let open = axios_harness("min_release_age = \"0s\"\n").await;
+    let answer = open.get("/axios").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("npm-notice"), "");
+    assert_ne!(answer.header("cache-control"), "no-store");
+}
+
+#[tokio::test]
 async fn a_refused_tarball_says_why_until_when_and_how_to_approve() {
     let harness = axios_harness("").await;
     let answer = harness.get("/axios/-/axios-1.14.1.tgz").await;

@@ -73,16 +73,30 @@ async fn ranges_resolve_past_a_quarantined_version_in_every_client() {
         let project = workspace.path(&format!("{client:?}"));
         write_project(&project);
         let home = workspace.path(&format!("{client:?}-home"));
-        clients
+        let run = clients
             .run(client, &project, &home, &airlock.url, &["install"])
-            .await
-            .assert_success();
+            .await;
+        run.assert_success();
         assert_eq!(
             installed(&project, "quarry"),
             "1.1.0",
             "{client:?} resolved past the quarantine"
         );
+        if client == Client::Npm {
+            // npm prints a registry's `npm-notice` header: the user learns why.
+            assert!(
+                run.output()
+                    .contains("Airlock withholds quarry 1.2.0 (quarantined until"),
+                "{}",
+                run.output()
+            );
+        }
     }
+    assert!(
+        airlock.log().contains("Airlock withholds quarry 1.2.0"),
+        "the server log says what it withheld:\n{}",
+        airlock.log()
+    );
 }
 
 /// Installs with a lockfile pinning the young version: refused, approved, expired.
