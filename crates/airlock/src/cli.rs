@@ -19,9 +19,10 @@ pub(crate) struct Cli {
 
 #[derive(Args, Debug)]
 pub(crate) struct GlobalArgs {
-    /// Log filter, in `tracing` syntax (`info`, `airlock=debug`, `warn,airlock::access=off`).
-    #[arg(long, global = true, env = "AIRLOCK_LOG", default_value = "info")]
-    pub(crate) log: String,
+    /// Log filter, in `tracing` syntax (`info`, `airlock=debug`, `warn,airlock::access=off`)
+    /// [default: `info` for `serve`, `warn` for the other commands].
+    #[arg(long, global = true, env = "AIRLOCK_LOG")]
+    pub(crate) log: Option<String>,
 
     /// Log line format.
     #[arg(long, global = true, env = "AIRLOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

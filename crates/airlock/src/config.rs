@@ -239,6 +239,37 @@ impl Settings {
     }
 }
 
+/// The URLs an Airlock of these settings serves at, which lockfiles written
+/// through it name: its listen address (also as `localhost` when on loopback) and
+/// its public URL, from the variables `airlock serve` reads or the configuration
+/// file, else the default address.
+pub(crate) fn own_urls(args: &SetupArgs) -> anyhow::Result<Vec<Url>> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => RawConfig::default(),
+    };
+    let listen = std::env::var("AIRLOCK_LISTEN")
+        .ok()
+        .and_then(|text| text.parse::<SocketAddr>().ok())
+        .or(file.listen)
+        .unwrap_or(DEFAULT_LISTEN);
+    let public = std::env::var("AIRLOCK_PUBLIC_URL")
+        .ok()
+        .and_then(|text| Url::parse(&text).ok())
+        .or(file.public_url);
+    let mut urls = Vec::new();
+    if let Ok(url) = Url::parse(&format!("http://{listen}/")) {
+        urls.push(url);
+    }
+    if listen.ip().is_loopback()
+        && let Ok(url) = Url::parse(&format!("http://localhost:{}/", listen.port()))
+    {
+        urls.push(url);
+    }
+    urls.extend(public);
+    Ok(urls)
+}
+
 /// The data directory `args` names: the flag or variable, the configuration file,
 /// or the default.
 pub(crate) fn data_dir(args: &SetupArgs) -> anyhow::Result<PathBuf> {

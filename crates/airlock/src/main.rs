@@ -24,7 +24,13 @@ fn main() -> ExitCode {
             64 * 1024,
             std::io::stderr(),
         ));
-    init_logging(&cli.global, writer.clone());
+    // A server's log is its record; a one-shot command's output is its report, and
+    // its log speaks only when something goes wrong.
+    let default_filter = match cli.command {
+        cli::Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_logging(&cli.global, default_filter, writer.clone());
     let access_log = access_log(&cli.global, writer);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -67,9 +73,14 @@ fn access_log(
     }
 }
 
-fn init_logging(global: &cli::GlobalArgs, writer: tracing_appender::non_blocking::NonBlocking) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+fn init_logging(
+    global: &cli::GlobalArgs,
+    default_filter: &str,
+    writer: tracing_appender::non_blocking::NonBlocking,
+) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(global.log.as_deref().unwrap_or(default_filter))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -159,15 +159,23 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         findings,
         critical,
     };
-    match args.format {
-        AuditFormat::Table => print!("{}", table(&report)),
-        AuditFormat::Json => print_json(&report)?,
-        AuditFormat::Sarif => print_json(&sarif(&report.findings))?,
-    }
     let failing = report
         .findings
         .iter()
         .any(|finding| finding.severity.reaches(args.fail_on));
+    let summary = summary(&report, failing, args.fail_on);
+    match args.format {
+        AuditFormat::Table => print!("{}\n{summary}\n", table(&report)),
+        // Standard output stays the document; the summary goes with the log.
+        AuditFormat::Json => {
+            print_json(&report)?;
+            eprintln!("{summary}");
+        }
+        AuditFormat::Sarif => {
+            print_json(&sarif(&report.findings))?;
+            eprintln!("{summary}");
+        }
+    }
     Ok(if failing {
         ExitCode::from(1)
     } else {
@@ -287,7 +295,10 @@ async fn decide(
     // thousands of parsed packuments one allocation at a time would cost a tenth of
     // the audit, so the exit reclaims them instead.
     std::mem::forget(state);
-    Ok((answers, vec![upstream]))
+    // A lockfile written through this Airlock names it, not the upstream.
+    let mut registries = vec![upstream];
+    registries.extend(crate::config::own_urls(&args.setup)?);
+    Ok((answers, registries))
 }
 
 fn show_progress(enabled: bool, done: usize, total: usize) {
@@ -377,9 +388,18 @@ fn check_graph(
         {
             if !registries.iter().any(|registry| under(resolved, registry)) {
                 let known: Vec<String> = registries.iter().map(ToString::to_string).collect();
-                findings.push(row(package, graph, Severity::High, "lockfile-outside-registry",
-                    format!("`{id}` resolves to {resolved}, not to the configured registry ({})", known.join(", ")),
-                    "reinstall it through Airlock so the lockfile points there, or name that registry with `--registry` if it is yours".into()));
+                let registry_integrity = answers
+                    .get(&(package.name.clone(), package.version.clone()))
+                    .and_then(|answer| answer.integrity.as_deref());
+                if mirrors_the_registry(package, resolved, registry_integrity) {
+                    findings.push(row(package, graph, Severity::Low, "lockfile-outside-registry",
+                        format!("`{id}` resolves to {resolved}, a mirror of the registry ({}): the path names this version and the locked integrity is the registry's, so the content is the same, but a client that keeps the host downloads it around Airlock", known.join(", ")),
+                        "reinstall through Airlock to point the lockfile at it (npm and pnpm rewrite the default registry's host by themselves)".into()));
+                } else {
+                    findings.push(row(package, graph, Severity::High, "lockfile-outside-registry",
+                        format!("`{id}` resolves to {resolved}, not to the configured registry ({})", known.join(", ")),
+                        "reinstall it through Airlock so the lockfile points there, or name that registry with `--registry` if it is yours".into()));
+                }
             }
             if let Some((named, file_version)) = tarball_identity(resolved)
                 && (named != package.name
@@ -482,6 +502,33 @@ fn usable(integrity: &str) -> bool {
     })
 }
 
+/// Whether a `resolved` URL outside the configured registries serves this very
+/// version: a registry-shaped tarball path naming it, and a locked integrity that
+/// equals the registry's (so the client rejects any other bytes). Registry aliases
+/// and mirrors (Yarn classic's default host among them) pass; a lookalike path with
+/// other content does not.
+fn mirrors_the_registry(
+    package: &airlock_lockfile::Locked,
+    resolved: &str,
+    registry_integrity: Option<&str>,
+) -> bool {
+    let Some((named, file_version)) = tarball_identity(resolved) else {
+        return false;
+    };
+    let names_this_version = named == package.name
+        && file_version
+            .as_deref()
+            .is_none_or(|version| version == package.version);
+    let locked = package.integrity.as_deref().filter(|text| usable(text));
+    names_this_version
+        && match (locked, registry_integrity) {
+            (Some(locked), Some(registry)) => {
+                comparable(locked, registry) && !differs(locked, registry)
+            }
+            _ => false,
+        }
+}
+
 /// Whether two SRI strings share an algorithm.
 fn comparable(locked: &str, registry: &str) -> bool {
     ALGORITHMS.iter().any(|algorithm| {
@@ -547,6 +594,38 @@ fn tarball_identity(url: &str) -> Option<(String, Option<String>)> {
         .and_then(|rest| rest.strip_prefix('-'))
         .map(str::to_owned);
     Some((name, version))
+}
+
+/// The last line: how much was audited, what was found, and the outcome.
+fn summary(report: &Report, failing: bool, fail_on: FailOn) -> String {
+    let packages: usize = report
+        .lockfiles
+        .iter()
+        .map(|lockfile| lockfile.packages)
+        .sum();
+    let count = |severity: Severity| {
+        report
+            .findings
+            .iter()
+            .filter(|finding| finding.severity == severity)
+            .count()
+    };
+    let outcome = if failing {
+        format!(
+            "FAILED (findings at or above --fail-on {})",
+            format!("{fail_on:?}").to_lowercase()
+        )
+    } else {
+        "passed".to_owned()
+    };
+    format!(
+        "audit {outcome}: {packages} packages in {} lockfile(s); {} critical, {} high, {} medium, {} low",
+        report.lockfiles.len(),
+        count(Severity::Critical),
+        count(Severity::High),
+        count(Severity::Medium),
+        count(Severity::Low),
+    )
 }
 
 fn table(report: &Report) -> String {

@@ -123,6 +123,87 @@ async fn every_clients_lockfile_audits_clean() {
     }
 }
 
+#[tokio::test]
+async fn a_registry_mirror_with_the_registrys_integrity_is_a_note_not_a_failure() {
+    let (registry, workspace) = fixture_registry().await;
+    let project = project(
+        &workspace,
+        "project",
+        "yarn-classic.yarn.lock",
+        "yarn.lock",
+        &registry,
+    );
+    // Written through a registry alias (as Yarn classic's default host is): same
+    // paths, same integrity, another host.
+    let lockfile = project.join("yarn.lock");
+    let text = std::fs::read_to_string(&lockfile)
+        .unwrap()
+        .replace(&registry.url(), "https://mirror.example/");
+    std::fs::write(&lockfile, &text).unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found = codes(&report);
+    assert!(!found.is_empty(), "the mirror is noted");
+    assert!(
+        found
+            .iter()
+            .all(|code| code.starts_with("low ") && code.ends_with(" lockfile-outside-registry")),
+        "{found:?}"
+    );
+
+    // The same host with another tarball's bytes is not a mirror.
+    let forged = text.replacen("integrity sha512-", "integrity sha512-AAAA", 1);
+    std::fs::write(&lockfile, forged).unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(
+        codes(&report)
+            .iter()
+            .any(|code| code.starts_with("high ") && code.ends_with(" lockfile-outside-registry")),
+        "{:?}",
+        codes(&report)
+    );
+}
+
+#[tokio::test]
+async fn a_lockfile_written_through_airlock_itself_audits_clean_standalone() {
+    let (registry, workspace) = fixture_registry().await;
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    // Installed through an Airlock on its default address.
+    let lockfile = project.join("package-lock.json");
+    let text = std::fs::read_to_string(&lockfile)
+        .unwrap()
+        .replace(&registry.url(), "http://localhost:4873/");
+    std::fs::write(&lockfile, text).unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(codes(&report), Vec::<String>::new());
+}
+
 /// The registry serving the lockfile fixtures' packages, and an empty workspace.
 async fn fixture_registry() -> (FakeRegistry, Workspace) {
     let registry = FakeRegistry::start().await;
