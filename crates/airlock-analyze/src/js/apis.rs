@@ -247,6 +247,9 @@ const TABLE: &[(&str, Role)] = &[
     ("vm.compileFunction", Role::Sink(SinkKind::Code)),
     ("vm.Script", Role::Sink(SinkKind::Code)),
     ("module._compile", Role::Sink(SinkKind::Code)),
+    // Markup written into the page as it loads runs its `<script>`s.
+    ("document.write", Role::Sink(SinkKind::Code)),
+    ("document.writeln", Role::Sink(SinkKind::Code)),
     ("module.constructor", Role::Sink(SinkKind::Code)),
     // Deserialisers that call the functions they revive.
     ("node-serialize.unserialize", Role::Sink(SinkKind::Code)),
@@ -392,6 +395,16 @@ pub(crate) const HANDLE_METHODS: &[&str] = &[
     "append",
     "uploadFrom",
     "sendMail",
+    // A `dns.Resolver`'s lookups: the name asked is what leaves.
+    "resolve",
+    "resolve4",
+    "resolve6",
+    "resolveTxt",
+    "resolveAny",
+    "resolveCname",
+    "resolveMx",
+    "resolveNs",
+    "reverse",
 ];
 
 /// The role of a call whose callee resolves to `qualified`.

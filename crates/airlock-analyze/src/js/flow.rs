@@ -107,6 +107,9 @@ pub(crate) struct SinkSite {
     /// for processes, the source text of the program and its arguments.
     pub(crate) target: Option<Node>,
     pub(crate) target_text: String,
+    /// For a process started with a parameter of a function around it (`function
+    /// run(cmd) { exec(cmd) }`): the constants the file's calls pass there.
+    pub(crate) forwarded: Vec<String>,
 }
 
 /// `require('./x')` (and `import`), seen from the importing file.
@@ -316,6 +319,10 @@ pub(crate) struct FlowBuilder<'s> {
     global_constants: HashMap<String, Option<String>>,
     literal_origins: IntMap<u32, Option<u32>>,
     pending_calls: Vec<(Callee, Node, Vec<Value>)>,
+    /// Processes started with a function's parameter: (function, position, sink).
+    exec_params: Vec<(u32, usize, usize)>,
+    /// Calls of the file's functions with the constants among their arguments.
+    constant_calls: Vec<(Callee, Vec<Option<String>>)>,
     pending_callbacks: Vec<(u32, Value)>,
     /// Calls of the file's own functions, and functions handed to calls (timers,
     /// events, promises), from the function they are made in (`None`: the top level).
@@ -325,6 +332,8 @@ pub(crate) struct FlowBuilder<'s> {
     wallet_file: bool,
     /// The file walks through the environment's names.
     enumerates_env: bool,
+    /// Obfuscators' string tables: `_0x2775(0x90)` and `_0xf9a0[3]` are literals.
+    tables: super::tables::StringTables,
 }
 
 /// How deep [`FlowBuilder::value_of`] follows one expression.
@@ -361,6 +370,8 @@ impl<'s> FlowBuilder<'s> {
             global_constants: HashMap::new(),
             literal_origins: IntMap::default(),
             pending_calls: Vec::new(),
+            exec_params: Vec::new(),
+            constant_calls: Vec::new(),
             pending_callbacks: Vec::new(),
             calls: Vec::new(),
             depth: 0,
@@ -377,6 +388,46 @@ impl<'s> FlowBuilder<'s> {
             ]
             .iter()
             .any(|word| memchr::memmem::find(source.as_bytes(), word.as_bytes()).is_some()),
+            tables: super::tables::StringTables::default(),
+        }
+    }
+
+    fn table_literal_call(&self, call: &CallExpression<'_>) -> Option<String> {
+        if self.tables.is_empty() {
+            return None;
+        }
+        let Expression::Identifier(callee) = call.callee.without_parentheses() else {
+            return None;
+        };
+        let index = super::tables::index_argument(call.arguments.first())?;
+        let key = super::tables::key_argument(call.arguments.get(1));
+        self.tables.call(callee.name.as_str(), index, key)
+    }
+
+    /// Reads obfuscated literals through `tables`.
+    pub(crate) fn use_tables(&mut self, tables: super::tables::StringTables) {
+        self.tables = tables;
+    }
+
+    /// The literal a string-table lookup stands for: `_0x2775(0x90)` (a decoder
+    /// call) or `_0xf9a0[3]` (an element of a table array).
+    fn table_literal(&self, expression: &Expression<'_>) -> Option<String> {
+        if self.tables.is_empty() {
+            return None;
+        }
+        match expression.without_parentheses() {
+            Expression::CallExpression(call) => self.table_literal_call(call),
+            Expression::ComputedMemberExpression(member) => {
+                let Expression::Identifier(array) = member.object.without_parentheses() else {
+                    return None;
+                };
+                let Expression::NumericLiteral(index) = member.expression.without_parentheses()
+                else {
+                    return None;
+                };
+                self.tables.element(array.name.as_str(), index.value)
+            }
+            _ => None,
         }
     }
 
@@ -414,6 +465,23 @@ impl<'s> FlowBuilder<'s> {
                     for argument in arguments {
                         self.flow.flow_into(result, &argument.lossy());
                     }
+                }
+            }
+        }
+        // Commands handed to the file's own command runners.
+        for (callee, constants) in std::mem::take(&mut self.constant_calls) {
+            let Callee::Symbol(symbol) = callee else {
+                continue;
+            };
+            let Some(function) = self.function_of_symbol.get(&symbol).copied() else {
+                continue;
+            };
+            for &(runner, position, sink) in &self.exec_params {
+                if runner == function
+                    && let Some(Some(command)) = constants.get(position)
+                    && self.flow.sinks[sink].forwarded.len() < 32
+                {
+                    self.flow.sinks[sink].forwarded.push(command.clone());
                 }
             }
         }
@@ -665,6 +733,14 @@ impl<'s> FlowBuilder<'s> {
 
     /// `require('x')` and `require(<constant>)`: the module name.
     fn required_module(&self, call: &CallExpression<'_>) -> Option<String> {
+        // `__webpack_require__(73)`: a bundled module that re-exports a Node module.
+        if let Expression::Identifier(loader) = call.callee.without_parentheses()
+            && call.arguments.len() == 1
+            && let Some(id) = super::tables::index_argument(call.arguments.first())
+            && let Some(module) = self.tables.external(loader.name.as_str(), id)
+        {
+            return Some(module.to_owned());
+        }
         if !self.is_require(&call.callee) || call.arguments.len() != 1 {
             return None;
         }
@@ -711,10 +787,11 @@ impl<'s> FlowBuilder<'s> {
                     current = member.object.without_parentheses();
                 }
                 Expression::CallExpression(call) => {
-                    if !self.is_require(&call.callee) {
-                        return None;
-                    }
-                    let module = self.required_module(call).unwrap_or_else(|| "?".to_owned());
+                    let module = match self.required_module(call) {
+                        Some(module) => module,
+                        None if self.is_require(&call.callee) => "?".to_owned(),
+                        None => return None,
+                    };
                     path.reverse();
                     return Some(ModuleRef {
                         module,
@@ -766,6 +843,9 @@ impl<'s> FlowBuilder<'s> {
     fn constant(&self, expression: &Expression<'_>, depth: u32) -> Option<String> {
         if depth > 16 {
             return None;
+        }
+        if let Some(text) = self.table_literal(expression) {
+            return Some(text);
         }
         let result = match expression.without_parentheses() {
             Expression::StringLiteral(literal) => Some(literal.value.as_str().to_owned()),
@@ -897,6 +977,21 @@ impl<'s> FlowBuilder<'s> {
                     }
                     return Some(text);
                 }
+                // `Buffer.from([101, 99, 104, 111])` used as a string (`+`, `exec`):
+                // its bytes as UTF-8.
+                "from"
+                    if self.qualified(member.object()).as_deref() == Some("Buffer")
+                        && matches!(
+                            call.arguments
+                                .first()
+                                .and_then(Argument::as_expression)
+                                .map(Expression::without_parentheses),
+                            Some(Expression::ArrayExpression(_))
+                        ) =>
+                {
+                    let bytes = self.constant_buffer(call, depth)?;
+                    return Some(String::from_utf8_lossy(&bytes).into_owned());
+                }
                 "concat" => {
                     let mut text = self.constant(object, depth + 1)?;
                     for index in 0..call.arguments.len() {
@@ -927,6 +1022,13 @@ impl<'s> FlowBuilder<'s> {
                     matches!(member.object().without_parentheses(), Expression::CallExpression(inner) if self.qualified(&inner.callee).as_deref() == Some("Buffer.from") && inner.arguments.len() == 2)
                 }
                 Some("fromCharCode") => true,
+                Some("from") => matches!(
+                    call.arguments
+                        .first()
+                        .and_then(Argument::as_expression)
+                        .map(Expression::without_parentheses),
+                    Some(Expression::ArrayExpression(_))
+                ),
                 _ => false,
             };
         }
@@ -958,6 +1060,34 @@ impl<'s> FlowBuilder<'s> {
     fn constant_buffer(&self, call: &CallExpression<'_>, depth: u32) -> Option<Vec<u8>> {
         if self.qualified(&call.callee).as_deref() != Some("Buffer.from") {
             return None;
+        }
+        // `Buffer.from([0x68, 0x69])`: the bytes themselves.
+        if let Some(Expression::ArrayExpression(array)) = call
+            .arguments
+            .first()
+            .and_then(Argument::as_expression)
+            .map(Expression::without_parentheses)
+        {
+            return array
+                .elements
+                .iter()
+                .map(
+                    |element| match element.as_expression()?.without_parentheses() {
+                        Expression::NumericLiteral(number)
+                            if (0.0..=255.0).contains(&number.value)
+                                && number.value.fract() == 0.0 =>
+                        {
+                            #[expect(
+                                clippy::cast_possible_truncation,
+                                clippy::cast_sign_loss,
+                                reason = "checked to be a byte"
+                            )]
+                            Some(number.value as u8)
+                        }
+                        _ => None,
+                    },
+                )
+                .collect();
         }
         let text = self.constant(call.arguments.first()?.as_expression()?, depth + 1)?;
         let encoding = match call.arguments.get(1) {
@@ -1195,7 +1325,7 @@ impl<'s> FlowBuilder<'s> {
         if let Some(origin) = self.literal_origins.get(&span.start) {
             return origin.map(Value::origin).unwrap_or_default();
         }
-        let origin = if strings::is_encoded_blob(text) {
+        let origin = if strings::is_encoded_blob(text) || html_entities(text) >= 8 {
             let shown = format!("\"{}\"", crate::finding::shorten(text, 40));
             Some(self.origin(Kind::Decoded.bit(), span, shown, None))
         } else if text.len() < 4 || text.len() > 8192 {
@@ -1268,6 +1398,13 @@ impl<'s> FlowBuilder<'s> {
 
     fn member_value(&mut self, member: &MemberExpression<'_>) -> Value {
         let span = member.span();
+        if let MemberExpression::ComputedMemberExpression(computed) = member
+            && let Expression::Identifier(array) = computed.object.without_parentheses()
+            && let Expression::NumericLiteral(index) = computed.expression.without_parentheses()
+            && let Some(text) = self.tables.element(array.name.as_str(), index.value)
+        {
+            return self.literal_value(span, &text);
+        }
         if let Some(qualified) = self.qualified_member(member) {
             if qualified == "process.env" {
                 return self.cached_origin(span, Kind::EnvAll.bit(), "process.env");
@@ -1405,6 +1542,9 @@ impl<'s> FlowBuilder<'s> {
     }
 
     fn call_value(&mut self, call: &CallExpression<'_>) -> Value {
+        if let Some(text) = self.table_literal_call(call) {
+            return self.literal_value(call.span, &text);
+        }
         // `require('./x')`, `require('../package.json')`.
         if let Some(module) = self.required_module(call) {
             if module.starts_with('.')
@@ -1507,7 +1647,20 @@ impl<'s> FlowBuilder<'s> {
                 let first = call.arguments.first().and_then(Argument::as_expression);
                 let literal_input = first
                     .is_some_and(|input| self.constant(input, 0).is_some() || xor_inside(input));
+                // `Buffer.from([101, 99, 104, 111, …])`: text spelled as bytes.
+                let spelled = matches!(qualified.as_deref(), Some("Buffer.from"))
+                    && matches!(first.map(Expression::without_parentheses), Some(Expression::ArrayExpression(array)) if array.elements.len() >= 8)
+                    && self.constant_call(call, 0).is_some_and(|text| {
+                        text.chars()
+                            .all(|c| !c.is_control() || c.is_ascii_whitespace())
+                    });
+                if spelled && let Some(text) = self.constant_call(call, 0) {
+                    value.add(
+                        self.literal_value(Span::new(call.span.start + 1, call.span.end), &text),
+                    );
+                }
                 let decoding = match qualified.as_deref() {
+                    Some("Buffer.from") if spelled => true,
                     Some("Buffer.from" | "Buffer") => {
                         literal_input && self.text_encoding(call.arguments.get(1))
                     }
@@ -1759,9 +1912,38 @@ impl<'s> FlowBuilder<'s> {
             content,
             target,
             target_text,
+            forwarded: Vec::new(),
         };
         self.flow.sinks.push(site);
-        self.flow.sinks.len() - 1
+        let index = self.flow.sinks.len() - 1;
+        if kind == SinkKind::Exec
+            && let Some(Expression::Identifier(first)) = arguments
+                .first()
+                .and_then(Argument::as_expression)
+                .map(Expression::without_parentheses)
+        {
+            self.note_forwarding(first, index);
+        }
+        index
+    }
+
+    /// A process started with a parameter of an enclosing function: the function
+    /// is a command runner, and the constants its callers pass are commands.
+    fn note_forwarding(&mut self, command: &IdentifierReference<'_>, sink: usize) {
+        let Some(symbol) = self.reference_symbol(command) else {
+            return;
+        };
+        let node = self.symbol_node(symbol);
+        for (function, _) in self.function_stack.iter().rev() {
+            if let Some(position) = self.flow.functions[*function as usize]
+                .params
+                .iter()
+                .position(|param| *param == node)
+            {
+                self.exec_params.push((*function, position, sink));
+                return;
+            }
+        }
     }
 
     /// An address assigned to a page element: a sink for what the address carries.
@@ -1781,6 +1963,7 @@ impl<'s> FlowBuilder<'s> {
             content: None,
             target: None,
             target_text: String::new(),
+            forwarded: Vec::new(),
         };
         self.flow.sinks.push(site);
     }
@@ -1998,7 +2181,17 @@ impl<'s> FlowBuilder<'s> {
     fn effects_of_unknown_call(&mut self, call: &CallExpression<'_>, callee: &Expression<'_>) {
         // A handle's methods feed its sink.
         if let Some(member) = callee.as_member_expression() {
-            let method = member.static_property_name().unwrap_or("");
+            // `resolver[_0xf9a0[23]](…)`: a method named by a constant.
+            let computed_name = match member {
+                MemberExpression::ComputedMemberExpression(computed) => {
+                    self.constant(&computed.expression, 0)
+                }
+                _ => None,
+            };
+            let method = member
+                .static_property_name()
+                .or(computed_name.as_deref())
+                .unwrap_or("");
             // `socket.pipe(shell.stdin)`: the stream's data goes where it is piped.
             if method == "pipe"
                 && let Some(target) = call.arguments.first().and_then(Argument::as_expression)
@@ -2092,6 +2285,16 @@ impl<'s> FlowBuilder<'s> {
                 let arguments = self.argument_values(&call.arguments);
                 self.pending_calls
                     .push((Callee::Symbol(symbol), result, arguments));
+                let constants: Vec<Option<String>> = call
+                    .arguments
+                    .iter()
+                    .take(4)
+                    .map(|argument| self.constant(argument.as_expression()?, 0))
+                    .collect();
+                if constants.iter().any(Option::is_some) {
+                    self.constant_calls
+                        .push((Callee::Symbol(symbol), constants));
+                }
             }
             Expression::FunctionExpression(function) => {
                 let start = function.span.start;
@@ -2330,6 +2533,21 @@ fn bind_parameters(flow: &mut FileFlow, params: &[Node], arguments: &[Value]) {
 }
 
 /// Text that reads as a word or a command: printable ASCII, with letters.
+/// Characters written as numeric HTML entities (`&#x68;`, `&#104;`): markup that
+/// spells its text this way hides it from a reader.
+fn html_entities(text: &str) -> usize {
+    text.match_indices("&#")
+        .filter(|(at, _)| {
+            let rest = &text[at + 2..];
+            let digits = rest.strip_prefix(['x', 'X']).map_or_else(
+                || rest.bytes().take_while(u8::is_ascii_digit).count(),
+                |hex| hex.bytes().take_while(u8::is_ascii_hexdigit).count(),
+            );
+            digits > 0
+        })
+        .count()
+}
+
 fn readable_word(text: &str) -> bool {
     text.len() >= 3
         && text

@@ -9,3 +9,4 @@ pub(crate) mod literals;
 pub(crate) mod rules;
 pub(crate) mod scan;
 pub(crate) mod strings;
+pub(crate) mod tables;

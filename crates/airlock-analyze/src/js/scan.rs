@@ -226,6 +226,7 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
         facts: FileFacts::default(),
         function_depth: 0,
         child_process_aliases: HashSet::new(),
+        process_managers: HashSet::new(),
         spawn_functions: HashSet::new(),
         hex_identifiers: HashSet::new(),
         names: HashSet::new(),
@@ -254,6 +255,14 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     let scoping = semantic.semantic.scoping();
     let line_of = |offset: u32| scanner.lines.line(offset);
     let mut builder = FlowBuilder::new(source, scoping, &line_of);
+    // Obfuscators' string tables: only files with their `_0x1a2b` names pay for
+    // the extra walk.
+    if !scanner.hex_identifiers.is_empty()
+        || memchr::memmem::find(source.as_bytes(), b"module.exports = require(").is_some()
+        || memchr::memmem::find(source.as_bytes(), b"module.exports=require(").is_some()
+    {
+        builder.use_tables(super::tables::StringTables::of(&parsed.program));
+    }
     builder.note_fields(&parsed.program);
     builder.visit_program(&parsed.program);
     facts.flow = builder.finish();
@@ -435,6 +444,9 @@ const SPAWN_FUNCTIONS: [&str; 7] = [
     "fork",
 ];
 
+/// Modules that run a script as a (daemon) process: `start` spawns it.
+const PROCESS_MANAGERS: [&str; 3] = ["pm2", "forever", "forever-monitor"];
+
 /// Spawn function names distinctive enough to count even when the module was
 /// loaded through a computed name.
 const DISTINCT_SPAWN_FUNCTIONS: [&str; 4] = ["execSync", "spawnSync", "execFileSync", "execFile"];
@@ -446,6 +458,8 @@ struct Scanner<'s> {
     function_depth: u32,
     /// Names bound to the `child_process` module.
     child_process_aliases: HashSet<String>,
+    /// Names bound to a process manager (`const pm2 = require('pm2')`).
+    process_managers: HashSet<String>,
     /// Names bound to its spawning functions.
     spawn_functions: HashSet<String>,
     hex_identifiers: HashSet<String>,
@@ -530,6 +544,13 @@ impl Scanner<'_> {
     }
 
     fn bind_module(&mut self, specifier: &str, binding: &BindingPattern<'_>) {
+        if PROCESS_MANAGERS.contains(&specifier)
+            && let BindingPattern::BindingIdentifier(identifier) = binding
+        {
+            self.process_managers
+                .insert(identifier.name.as_str().to_owned());
+            return;
+        }
         if strip_node_prefix(specifier) != "child_process" {
             return;
         }
@@ -561,6 +582,13 @@ impl Scanner<'_> {
                 let Some(property) = member.static_property_name() else {
                     return false;
                 };
+                // `pm2.start({ script: __dirname + '/app.js', daemon: true })`:
+                // a process manager runs the script as a daemon.
+                if matches!(property, "start" | "startDaemon")
+                    && matches!(member.object().without_parentheses(), Expression::Identifier(object) if self.process_managers.contains(object.name.as_str()))
+                {
+                    return true;
+                }
                 if !SPAWN_FUNCTIONS.contains(&property) {
                     return false;
                 }

