@@ -766,6 +766,9 @@ pub struct ExposureReport {
     pub downloads: Vec<DownloadView>,
     /// Requests that were refused, for completeness.
     pub refused: usize,
+    /// Those requests: when, from where, and the decision that refused them.
+    #[serde(default)]
+    pub refused_requests: Vec<DownloadView>,
     pub advisories: Vec<String>,
     pub takedowns: Vec<TakedownView>,
 }
@@ -800,6 +803,12 @@ pub(crate) async fn exposure(
         .filter(|record| spec.matches(&name, &record.version))
         .collect();
     let refused = matching.iter().filter(|record| !record.served).count();
+    let refused_requests = matching
+        .iter()
+        .filter(|record| !record.served)
+        .cloned()
+        .map(download_view)
+        .collect();
     let (advisory_set, _) = state.advisories().current();
     let mut advisories: Vec<String> = matching
         .iter()
@@ -829,6 +838,7 @@ pub(crate) async fn exposure(
             .map(download_view)
             .collect(),
         refused,
+        refused_requests,
         advisories,
         takedowns,
     }))

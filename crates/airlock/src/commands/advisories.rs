@@ -148,8 +148,21 @@ pub(crate) async fn exposure(args: ExposureArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if report.refused > 0 {
-        println!("{} more requests were refused", report.refused);
+    if !report.refused_requests.is_empty() {
+        println!(
+            "{} requests were refused (nothing was served):",
+            report.refused_requests.len()
+        );
+        for request in &report.refused_requests {
+            println!(
+                "  {:<26} {:<14} {:<22} {} [{}]",
+                request.at,
+                request.version,
+                request.client.as_deref().unwrap_or("-"),
+                request.verdict,
+                request.codes.join(", ")
+            );
+        }
     }
     if !report.advisories.is_empty() {
         println!("advisories: {}", report.advisories.join(", "));

@@ -21,6 +21,18 @@ pub(crate) async fn approve(args: ApproveArgs) -> anyhow::Result<ExitCode> {
     if args.server.json {
         print_json(&created)?;
     } else {
+        if !args.all_versions
+            && let Ok(check) = client
+                .get::<serde_json::Value>(&format!("check/{}", created.package))
+                .await
+            && check["decision"]["verdict"] == "allow"
+            && check["decision"]["waived_by"].is_null()
+        {
+            println!(
+                "note: `{}` was not refused before this approval; it takes effect if it ever is",
+                created.package
+            );
+        }
         let expires = created
             .expires
             .as_deref()

@@ -153,8 +153,27 @@ async fn advisory_exposure_and_takedown_timeline() {
                 && download["at"].as_str().unwrap().ends_with('Z'))
     );
     assert_eq!(report["advisories"], serde_json::json!(["MAL-2026-100"]));
+    // The refused request is listed too, with its decision, not only counted.
+    let refused = report["refused_requests"].as_array().unwrap();
+    assert!(!refused.is_empty(), "{report}");
+    assert!(
+        refused.iter().all(|request| request["served"] == false
+            && request["codes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|code| code == "known-malicious")),
+        "{report}"
+    );
     let table = airlock.cli(&home, &["exposure", "victim@1.0.0"]).await;
     assert!(table.stdout.contains("was downloaded 2 times"), "{table:?}");
+    assert!(
+        table
+            .stdout
+            .contains("requests were refused (nothing was served):")
+            && table.stdout.contains("known-malicious"),
+        "{table:?}"
+    );
 
     // A malformed advisory file leaves the previous set in force.
     let broken = workspace.path("broken");

@@ -361,6 +361,24 @@ async fn operator_commands_report_and_change_decisions() {
         )
         .await;
     assert_eq!(approve.code, Some(0), "{approve:?}");
+    assert!(
+        !approve.stdout.contains("was not refused"),
+        "a quarantined version's approval is no no-op: {approve:?}"
+    );
+    // Approving what is already allowed says so.
+    let needless = airlock
+        .cli(
+            &home,
+            &["approve", "quarry@1.0.0", "--reason", "just in case"],
+        )
+        .await;
+    assert_eq!(needless.code, Some(0), "{needless:?}");
+    assert!(
+        needless
+            .stdout
+            .contains("note: `quarry@1.0.0` was not refused"),
+        "{needless:?}"
+    );
     let list = airlock.cli(&home, &["exceptions", "list"]).await;
     assert!(
         list.stdout.contains("quarry@1.2.0") && list.stdout.contains("alice"),
