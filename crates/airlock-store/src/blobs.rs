@@ -57,6 +57,30 @@ impl BlobStore {
             .join(hex)
     }
 
+    /// Removes the blob stored under `key` (`sha512/<hex>`, as the tarball
+    /// records name it); its size, or `None` when there was none. A key of any
+    /// other shape names no blob and removes nothing.
+    pub fn remove_key(&self, key: &str) -> std::io::Result<Option<u64>> {
+        let Some((algorithm, hex)) = key.split_once('/') else {
+            return Ok(None);
+        };
+        let known = matches!(algorithm, "sha512" | "sha384" | "sha256" | "sha1");
+        if !known || hex.len() < 8 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let path = self.blobs.join(algorithm).join(&hex[..2]).join(hex);
+        let size = match std::fs::metadata(&path) {
+            Ok(metadata) => metadata.len(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(Some(size)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
     /// The blob's size, when it is stored.
     pub async fn size(&self, integrity: &Integrity) -> Option<u64> {
         let metadata = tokio::fs::metadata(self.path(integrity)).await.ok()?;

@@ -325,6 +325,11 @@ fn migrator() -> Migrator {
             "identity",
             include_str!("../migrations/0006_identity.sql"),
         ),
+        (
+            7,
+            "retention",
+            include_str!("../migrations/0007_retention.sql"),
+        ),
     ];
     Migrator::with_migrations(
         migrations

@@ -24,6 +24,7 @@ mod error;
 mod guard;
 mod policy;
 mod provenance;
+mod retention;
 
 pub use advisories::{AdvisoryRecord, TakedownRecord};
 pub use analyses::AnalysisRecord;
@@ -32,3 +33,4 @@ pub use db::{Store, StoredPackument, TarballRecord};
 pub use error::Error;
 pub use policy::{DecisionRecord, DenialRecord, DownloadRecord, ExceptionRecord};
 pub use provenance::ProvenanceRecord;
+pub use retention::IdleBlob;

@@ -334,6 +334,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn retention_removes_only_records_older_than_a_cutoff_that_never_moves_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .append_downloads(&[download("1.0.0", 100), download("1.1.0", 200)])
+            .await
+            .unwrap();
+        assert_eq!(store.forget_downloads_before(150).await.unwrap(), 1);
+        let left = store.downloads("demo", None).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].version, "1.1.0");
+        // Records past the cutoff stay append-only; the cutoff cannot be moved back.
+        let tamper = sqlx::query("DELETE FROM downloads")
+            .execute(&store.pool)
+            .await;
+        assert!(tamper.unwrap_err().to_string().contains("append-only"));
+        let back = sqlx::query("UPDATE download_retention SET cutoff = 0")
+            .execute(&store.pool)
+            .await;
+        assert!(back.unwrap_err().to_string().contains("only moves forward"));
+        // An older cutoff asked later removes nothing and keeps the newer one.
+        assert_eq!(store.forget_downloads_before(10).await.unwrap(), 0);
+        assert_eq!(store.downloads("demo", None).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
     async fn download_records_come_back_exactly_and_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).await.unwrap();

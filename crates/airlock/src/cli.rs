@@ -82,6 +82,32 @@ pub(crate) enum Command {
     /// `--start-empty` set a lost or damaged database aside and start over. The
     /// database replaced is kept beside it as `airlock.db.replaced-<time>`.
     Restore(RestoreArgs),
+    /// Free disk space: remove cached tarballs nobody was served for a while (they
+    /// are fetched and verified again when asked for; taken-down versions are
+    /// kept), analyses by older analyser versions, and, when asked, old download
+    /// records. Safe while Airlock runs.
+    Gc(GcArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct GcArgs {
+    /// Remove cached tarballs stored before this long ago and not served since
+    /// [default: `retention.blobs` of the configuration, else 30d].
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) unused_for: Option<String>,
+
+    /// Also remove download records older than this (the download log is what
+    /// `airlock exposure` answers from; by default it is kept whole, or as long as
+    /// `retention.downloads` says).
+    #[arg(long, value_name = "DURATION")]
+    pub(crate) downloads_older_than: Option<String>,
+
+    /// Say what would be removed, and remove nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
 }
 
 #[derive(Args, Debug)]

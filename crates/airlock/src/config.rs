@@ -40,6 +40,35 @@ struct RawConfig {
     advisories: RawAdvisories,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    retention: RawRetention,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    blobs: Option<HumanDuration>,
+    downloads: Option<HumanDuration>,
+}
+
+/// The retention the configuration sets (`[retention]`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ConfiguredRetention {
+    /// Cached tarballs not served for this long go; `serve` collects daily when set.
+    pub(crate) blobs: Option<Duration>,
+    pub(crate) downloads: Option<Duration>,
+}
+
+/// The `[retention]` of the configuration file `args` names.
+pub(crate) fn retention(args: &SetupArgs) -> anyhow::Result<ConfiguredRetention> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => RawConfig::default(),
+    };
+    Ok(ConfiguredRetention {
+        blobs: file.retention.blobs.map(|duration| duration.0),
+        downloads: file.retention.downloads.map(|duration| duration.0),
+    })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -109,6 +138,7 @@ pub(crate) struct Settings {
     pub(crate) server: ServerConfig,
     /// Where the admin token was read or created, when none was configured.
     pub(crate) admin_token_file: Option<PathBuf>,
+    pub(crate) retention: ConfiguredRetention,
 }
 
 #[derive(Debug)]
@@ -235,6 +265,10 @@ impl Settings {
             upstream,
             server,
             admin_token_file,
+            retention: ConfiguredRetention {
+                blobs: file.retention.blobs.map(|duration| duration.0),
+                downloads: file.retention.downloads.map(|duration| duration.0),
+            },
         })
     }
 }

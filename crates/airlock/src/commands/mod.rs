@@ -10,6 +10,7 @@ mod audit;
 mod backup;
 mod check;
 mod client;
+mod gc;
 mod lists;
 mod scan;
 mod serve;
@@ -32,5 +33,6 @@ pub(crate) async fn run(
         Command::Audit(args) => audit::run(args).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(&args),
+        Command::Gc(args) => gc::run(args).await,
     }
 }

@@ -75,6 +75,13 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
         policy,
         Arc::new(advisories),
     );
+    if let Some(blobs) = settings.retention.blobs {
+        let retention = super::gc::Retention {
+            blobs,
+            downloads: settings.retention.downloads,
+        };
+        tokio::spawn(collect_daily(state.store().clone(), retention));
+    }
     if let Some(source) = settings.advisories.clone() {
         tokio::spawn(super::advisories::refresh_periodically(
             state.clone(),
@@ -87,6 +94,23 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
         .context("the server stopped with an error")?;
     tracing::info!("Airlock stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `airlock gc`'s collection once a day (the first an hour after start).
+async fn collect_daily(store: Store, retention: super::gc::Retention) {
+    let mut daily = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_hours(1),
+        Duration::from_hours(24),
+    );
+    loop {
+        daily.tick().await;
+        match super::gc::collect(&store, retention, std::time::SystemTime::now(), false).await {
+            Ok(collected) => tracing::info!(%collected, "retention: removed"),
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "retention: collection failed");
+            }
+        }
+    }
 }
 
 /// Reloads the policy on SIGHUP and when its file changes (checked every 2 s).

@@ -8,5 +8,6 @@ mod cli;
 mod clients;
 mod policy;
 mod process;
+mod retention;
 mod support;
 mod trust;
