@@ -186,10 +186,47 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let phrase = reason_phrase(&self.message);
         let mut body = self.details.unwrap_or_default();
         body.insert("error".into(), self.message.into());
-        (self.status, axum::Json(serde_json::Value::Object(body))).into_response()
+        let mut response =
+            (self.status, axum::Json(serde_json::Value::Object(body))).into_response();
+        // pnpm and Yarn berry print the status line's reason phrase, not the body:
+        // it carries the first line of Airlock's message (HTTP/1; HTTP/2 has none).
+        if let Some(phrase) = phrase {
+            response.extensions_mut().insert(phrase);
+        }
+        response
     }
+}
+
+/// The longest reason phrase sent: long enough for a refusal's why and until when.
+const REASON_PHRASE_MAX: usize = 240;
+
+/// The first line of `message` as an HTTP reason phrase: visible ASCII and spaces
+/// only (backticks dropped, anything else replaced), at most [`REASON_PHRASE_MAX`]
+/// bytes.
+fn reason_phrase(message: &str) -> Option<hyper::ext::ReasonPhrase> {
+    let line = message.lines().next()?.trim();
+    let mut phrase: String = line
+        .chars()
+        .filter(|c| *c != '`')
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if phrase.len() > REASON_PHRASE_MAX {
+        phrase.truncate(REASON_PHRASE_MAX - 3);
+        phrase.push_str("...");
+    }
+    if phrase.is_empty() {
+        return None;
+    }
+    hyper::ext::ReasonPhrase::try_from(phrase.into_bytes()).ok()
 }
 
 /// Formats an error with its sources: `outer: inner: root`.
@@ -204,5 +241,25 @@ impl fmt::Display for ErrorChain<'_> {
             source = error.source();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_phrase_is_the_first_line_made_safe_for_a_status_line() {
+        let phrase =
+            reason_phrase("`x@1` is blocked [known-malicious]: MAL-1\nhint: run it").unwrap();
+        assert_eq!(
+            phrase.as_bytes(),
+            b"x@1 is blocked [known-malicious]: MAL-1"
+        );
+        let odd = reason_phrase("caf\u{e9}\r\u{7}x").unwrap();
+        assert_eq!(odd.as_bytes(), b"caf???x");
+        let long = reason_phrase(&"a".repeat(1000)).unwrap();
+        assert_eq!(long.as_bytes().len(), REASON_PHRASE_MAX);
+        assert!(reason_phrase("").is_none());
     }
 }

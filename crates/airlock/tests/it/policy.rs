@@ -141,19 +141,26 @@ async fn lockfile_pins_a_quarantined_version(client: Client) {
         )
         .await;
     refused.assert_failure();
-    if client == Client::Npm {
-        let output = refused.output();
-        assert!(
-            output.contains("`quarry@1.2.0` is quarantined by Airlock until"),
-            "{output}"
-        );
-        assert!(output.contains("airlock approve quarry@1.2.0"), "{output}");
-    } else {
-        assert!(
-            refused.output().contains("403"),
-            "{client:?} shows the refusal:\n{}",
-            refused.output()
-        );
+    let output = refused.output();
+    match client {
+        Client::Npm => {
+            assert!(
+                output.contains("`quarry@1.2.0` is quarantined by Airlock until"),
+                "{output}"
+            );
+            assert!(output.contains("airlock approve quarry@1.2.0"), "{output}");
+        }
+        // pnpm and Yarn berry print the status line's reason phrase.
+        Client::Pnpm | Client::YarnBerry => assert!(
+            output.contains("quarry@1.2.0 is quarantined by Airlock until")
+                && output.contains("[release-age]"),
+            "{client:?} shows Airlock's reason:\n{output}"
+        ),
+        // Yarn classic and Bun print the status only; README names the command.
+        Client::YarnClassic | Client::Bun => assert!(
+            output.contains("403"),
+            "{client:?} shows the refusal:\n{output}"
+        ),
     }
 
     let approved_at = Instant::now();
