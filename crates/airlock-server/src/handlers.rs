@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
 use crate::decide::{Decided, codes_text};
-use crate::packuments::{Entry, Freshness, etag_of, now_millis};
+use crate::packuments::{COMPRESS_FROM, Entry, Freshness, etag_of, gzip_etag, now_millis};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -73,12 +73,18 @@ async fn packument(
             .and_then(|value| value.to_str().ok()),
     );
     let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
-    let mut response = json_response(
-        headers,
-        form.content_type(),
-        &rendered.etag,
-        rendered.body.clone(),
-    );
+    let mut response = if accepts_gzip(headers) && rendered.body.len() >= COMPRESS_FROM {
+        let (body, etag) = rendered.gzipped().await;
+        json_response(headers, form.content_type(), &etag, body, Some("gzip"))
+    } else {
+        json_response(
+            headers,
+            form.content_type(),
+            &rendered.etag,
+            rendered.body.clone(),
+            None,
+        )
+    };
     if let Some(notice) = &decided.notice {
         decided.log_withheld_once(name);
         if let Ok(value) = header::HeaderValue::from_str(notice) {
@@ -142,7 +148,24 @@ async fn version(
     };
     let body = Bytes::from(packument.render_version(version, doc, &tarball_base(state, headers)?));
     let etag = etag_of(&body);
-    Ok(json_response(headers, "application/json", &etag, body))
+    if accepts_gzip(headers) && body.len() >= COMPRESS_FROM {
+        let gzipped = crate::packuments::gzip(&body);
+        let etag = gzip_etag(&etag);
+        return Ok(json_response(
+            headers,
+            "application/json",
+            &etag,
+            gzipped,
+            Some("gzip"),
+        ));
+    }
+    Ok(json_response(
+        headers,
+        "application/json",
+        &etag,
+        body,
+        None,
+    ))
 }
 
 async fn tarball(
@@ -383,14 +406,39 @@ fn method_not_allowed(method: &Method, path: &str) -> ApiError {
     )
 }
 
+/// Whether the request's `Accept-Encoding` takes gzip (and does not refuse it with
+/// `q=0`).
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or("");
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            matches!(name, "gzip" | "x-gzip" | "*") && !refused
+        })
+}
+
+/// The answer for a metadata document: `body` (gzipped when `encoding` says so)
+/// with its ETag, or 304 when the client holds that representation already.
 fn json_response(
     request: &HeaderMap,
     content_type: &'static str,
     etag: &str,
     body: Bytes,
+    encoding: Option<&'static str>,
 ) -> Response {
     let etag_value = HeaderValue::from_str(etag).expect("ETags are hex");
     let cache_control = HeaderValue::from_static(METADATA_CACHE_CONTROL);
+    let vary = HeaderValue::from_static("Accept, Accept-Encoding");
     if request
         .get(header::IF_NONE_MATCH)
         .is_some_and(|value| value.as_bytes() == etag.as_bytes())
@@ -400,20 +448,27 @@ fn json_response(
             [
                 (header::ETAG, etag_value),
                 (header::CACHE_CONTROL, cache_control),
+                (header::VARY, vary),
             ],
         )
             .into_response();
     }
-    (
+    let mut response = (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::ETAG, etag_value),
             (header::CACHE_CONTROL, cache_control),
-            (header::VARY, HeaderValue::from_static("Accept")),
+            (header::VARY, vary),
         ],
         body,
     )
-        .into_response()
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    response
 }
 
 /// Where tarball URLs point: the configured public URL, else the address the client

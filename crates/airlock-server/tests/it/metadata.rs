@@ -42,7 +42,7 @@ async fn abbreviated_packument_is_what_npm_asks_for() {
         answer.header("content-type"),
         "application/vnd.npm.install-v1+json"
     );
-    assert_eq!(answer.header("vary"), "Accept");
+    assert_eq!(answer.header("vary"), "Accept, Accept-Encoding");
     let json = answer.json();
     let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["name", "modified", "dist-tags", "versions"]);
@@ -84,6 +84,78 @@ async fn public_url_wins_over_the_host_header() {
         json["versions"]["1.0.0"]["dist"]["tarball"],
         "https://npm.corp.example/airlock/demo/-/demo-1.0.0.tgz"
     );
+}
+
+#[tokio::test]
+async fn packuments_are_gzipped_for_clients_that_ask_with_their_own_etag() {
+    let harness = Harness::new().await;
+    for minor in 0..20 {
+        harness.registry.publish(
+            PackageBuilder::new("wordy", &format!("1.{minor}.0"))
+                .field(
+                    "description",
+                    serde_json::json!("a package with a long history ".repeat(40)),
+                )
+                .build(),
+        );
+    }
+    let plain = harness.get("/wordy").await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), "");
+    assert!(plain.header("vary").contains("Accept-Encoding"));
+
+    let zipped = harness
+        .get_with("/wordy", &[("accept-encoding", "gzip, deflate, br")])
+        .await;
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), "gzip");
+    assert!(zipped.header("vary").contains("Accept-Encoding"));
+    assert!(
+        zipped.body.len() * 3 < plain.body.len(),
+        "{} vs {}",
+        zipped.body.len(),
+        plain.body.len()
+    );
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain.body, "the same document");
+    let etag = zipped.header("etag").to_owned();
+    assert_ne!(
+        etag,
+        plain.header("etag"),
+        "another representation, another ETag"
+    );
+
+    // Each representation revalidates against its own ETag.
+    let again = harness
+        .get_with(
+            "/wordy",
+            &[("accept-encoding", "gzip"), ("if-none-match", &etag)],
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    let other = harness
+        .get_with("/wordy", &[("if-none-match", &etag)])
+        .await;
+    assert_eq!(
+        other.status, 200,
+        "a plain request is not matched by the gzip ETag"
+    );
+
+    // `q=0` refuses gzip; version documents are compressed too.
+    let refused = harness
+        .get_with("/wordy", &[("accept-encoding", "gzip;q=0, identity")])
+        .await;
+    assert_eq!(refused.header("content-encoding"), "");
+    let version = harness
+        .get_with("/wordy/1.3.0", &[("accept-encoding", "gzip")])
+        .await;
+    assert_eq!(version.status, 200);
+    assert_eq!(version.header("content-encoding"), "gzip");
 }
 
 #[tokio::test]
