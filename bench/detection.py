@@ -91,7 +91,7 @@ def deciding(report):
 
 def malware(split):
     manifest = json.loads((ROOT / "bench/malware/samples.json").read_text())["samples"]
-    splits = ["tune", "fresh", "fresh2", "fresh3", "fresh4"] if split == "all" else [split]
+    splits = ["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"] if split == "all" else [split]
     samples = [sample for sample in manifest if sample["split"] in splits]
     built = {entry["id"]: MALWARE / entry["path"]
              for entry in json.loads((MALWARE / "index.json").read_text())["samples"]} if (MALWARE / "index.json").exists() else {}
@@ -132,7 +132,7 @@ def malware(split):
                         f"{total['stopped']} ({100 * total['stopped'] / total['n']:.0f}%)",
                         f"{total['flagged']} ({100 * total['flagged'] / total['n']:.0f}%)"))
     table(["split", "families", "samples", "stopped", "flagged"], summary)
-    if split not in ("fresh", "fresh2", "fresh3", "fresh4"):
+    if split not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5"):
         # Only the tuning split is shown in detail: the held-out families stay unseen.
         for sample, _ in paths:
             if sample["split"] != "tune":
@@ -180,7 +180,7 @@ def benign(limit):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "fresh3", "fresh4", "all"], default="tune")
+    parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "all"], default="tune")
     parser.add_argument("--benign", type=int, default=100000, help="scan the first N popular packages (0: none)")
     args = parser.parse_args()
     targets = []
