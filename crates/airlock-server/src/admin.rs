@@ -237,15 +237,15 @@ pub(crate) async fn check_route(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewException {
-    package: String,
-    reason: String,
-    author: String,
+    pub(crate) package: String,
+    pub(crate) reason: String,
+    pub(crate) author: String,
     /// A duration from now, such as `7d`.
     #[serde(default)]
-    expires_in: Option<String>,
+    pub(crate) expires_in: Option<String>,
     /// Every version of the one package named (`left-pad`), asked for explicitly.
     #[serde(default)]
-    all_versions: bool,
+    pub(crate) all_versions: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -382,9 +382,9 @@ pub(crate) async fn revoke_exception(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewDenial {
-    package: String,
-    reason: String,
-    author: String,
+    pub(crate) package: String,
+    pub(crate) reason: String,
+    pub(crate) author: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

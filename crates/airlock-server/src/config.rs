@@ -40,6 +40,9 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// Who may read `/-/airlock/metrics`.
     pub metrics_access: MetricsAccess,
+    /// A header a trusted single sign-on proxy sets to the user's name: the
+    /// console signs that user in without the admin token.
+    pub console_user_header: Option<String>,
 }
 
 /// Who may read the Prometheus page.
@@ -71,6 +74,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
             .field("metrics_access", &self.metrics_access)
+            .field("console_user_header", &self.console_user_header)
             .finish()
     }
 }
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             header_read_timeout: Duration::from_secs(20),
             max_connections: 4096,
             metrics_access: MetricsAccess::default(),
+            console_user_header: None,
         }
     }
 }

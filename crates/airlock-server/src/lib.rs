@@ -22,6 +22,7 @@ mod alerts;
 pub mod analyses;
 pub mod audit;
 mod config;
+mod console;
 pub mod decide;
 mod downloads;
 mod error;

@@ -14,7 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 
-use crate::{AppState, admin, handlers, health, metrics};
+use crate::{AppState, admin, console, handlers, health, metrics};
 
 /// The largest request body accepted (audit payloads of big projects).
 const MAX_REQUEST_BODY: usize = 32 * 1024 * 1024;
@@ -40,6 +40,17 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/health/live", get(health::live))
         .route("/-/airlock/health/ready", get(health::ready))
         .route("/-/airlock/metrics", get(health::metrics_page))
+        // The review console signs in on its own (session cookie and CSRF tokens).
+        .route(
+            "/-/airlock/ui",
+            get(|| async { axum::response::Redirect::permanent("/-/airlock/ui/") }),
+        )
+        .route("/-/airlock/ui/", get(console::queue))
+        .route("/-/airlock/ui/sign-in", post(console::sign_in))
+        .route("/-/airlock/ui/sign-out", post(console::sign_out))
+        .route("/-/airlock/ui/version/{*spec}", get(console::version))
+        .route("/-/airlock/ui/approve", post(console::approve))
+        .route("/-/airlock/ui/deny", post(console::deny))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)

@@ -32,6 +32,7 @@ pub(crate) struct Inner {
     pub(crate) analyses: Arc<Analyses>,
     pub(crate) trust: Arc<Trust>,
     pub(crate) usage: crate::health::UsageCache,
+    pub(crate) console: crate::console::Sessions,
 }
 
 impl AppState {
@@ -86,6 +87,7 @@ impl AppState {
                 analyses,
                 trust,
                 usage: crate::health::UsageCache::default(),
+                console: crate::console::Sessions::default(),
             }),
         }
     }

@@ -42,6 +42,14 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     retention: RawRetention,
+    #[serde(default)]
+    console: RawConsole,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    user_header: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -244,6 +252,10 @@ impl Settings {
             header_read_timeout: defaults.header_read_timeout,
             max_connections: defaults.max_connections,
             metrics_access: file.metrics.access.unwrap_or_default(),
+            console_user_header: file
+                .console
+                .user_header
+                .filter(|name| !name.trim().is_empty()),
             record_decisions: true,
             registry_keys: match &file.upstream.keys {
                 Some(path) => read_keys(path)?,

@@ -3,6 +3,7 @@
 mod advisories;
 mod analysis;
 mod connections;
+mod console;
 mod harness;
 mod health;
 mod metadata;

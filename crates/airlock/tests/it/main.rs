@@ -6,6 +6,7 @@ mod analysis;
 mod audit;
 mod cli;
 mod clients;
+mod console;
 mod policy;
 mod process;
 mod retention;

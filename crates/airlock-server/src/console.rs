@@ -1,0 +1,571 @@
+//! The review console under `/-/airlock/ui/`: the quarantine queue, a version's
+//! decision with its findings and traces, and approve or deny with a reason.
+//!
+//! Server-rendered HTML with no outside assets (it works offline). Sign-in takes
+//! the admin token, or, behind an SSO reverse proxy, a configured trusted header
+//! naming the user; either gives a session cookie (`HttpOnly`, `SameSite=Strict`)
+//! and every form carries the session's CSRF token. The actions are the admin
+//! API's own, with the signed-in user recorded as the author.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use crate::admin::{self, NewDenial, NewException};
+use crate::{ApiError, AppState};
+
+/// How long a session lasts.
+const SESSION: Duration = Duration::from_hours(12);
+/// Sessions kept at once; the oldest go first.
+const MAX_SESSIONS: usize = 1024;
+const COOKIE: &str = "airlock_console";
+const BASE: &str = "/-/airlock/ui";
+
+struct Session {
+    user: String,
+    csrf: String,
+    started: Instant,
+}
+
+/// Signed-in sessions, by cookie value.
+#[derive(Default)]
+pub(crate) struct Sessions(Mutex<HashMap<String, Session>>);
+
+impl Sessions {
+    fn start(&self, user: &str) -> (String, String) {
+        let (id, csrf) = (random_token(), random_token());
+        let mut sessions = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions.retain(|_, session| session.started.elapsed() < SESSION);
+        if sessions.len() >= MAX_SESSIONS
+            && let Some(oldest) = sessions
+                .iter()
+                .min_by_key(|(_, session)| session.started)
+                .map(|(id, _)| id.clone())
+        {
+            sessions.remove(&oldest);
+        }
+        sessions.insert(
+            id.clone(),
+            Session {
+                user: user.to_owned(),
+                csrf: csrf.clone(),
+                started: Instant::now(),
+            },
+        );
+        (id, csrf)
+    }
+
+    /// The user and CSRF token of the session `id`, while it lasts.
+    fn find(&self, id: &str) -> Option<(String, String)> {
+        let sessions = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        sessions
+            .get(id)
+            .filter(|session| session.started.elapsed() < SESSION)
+            .map(|session| (session.user.clone(), session.csrf.clone()))
+    }
+
+    fn end(&self, id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
+/// 32 random bytes as hex, from the operating system.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn getrandom(bytes: &mut [u8]) {
+    use std::io::Read as _;
+    // `/dev/urandom` never blocks and is always there on the systems Airlock runs on.
+    if let Ok(mut source) = std::fs::File::open("/dev/urandom")
+        && source.read_exact(bytes).is_ok()
+    {
+        return;
+    }
+    panic!("no random source for console sessions");
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+/// The signed-in user and CSRF token of a request, if any.
+fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<(String, String)> {
+    state.inner.console.find(&cookie_value(headers)?)
+}
+
+/// The user a trusted reverse proxy names, when the configuration names its header.
+fn proxy_user(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let name = state.inner.config.console_user_header.as_deref()?;
+    let user = headers.get(name)?.to_str().ok()?.trim();
+    (!user.is_empty()).then(|| user.to_owned())
+}
+
+fn session_cookie(id: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={id}; Path={BASE}; HttpOnly; SameSite=Strict; Max-Age={}",
+        SESSION.as_secs()
+    ))
+    .expect("hex and ASCII")
+}
+
+/// Escapes text for HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A whole page: the console's frame around `body`.
+fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><a href=\"{BASE}/\">Airlock review</a>",
+        escape(title)
+    );
+    if let Some((user, csrf)) = user {
+        let _ = write!(
+            html,
+            "<form method=\"post\" action=\"{BASE}/sign-out\" class=\"inline\"><span>{}</span> <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button>Sign out</button></form>",
+            escape(user)
+        );
+    }
+    let _ = write!(html, "</header><main>{body}</main></body></html>");
+    let mut response = Html(html).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d232a}header{background:#1d232a;color:#fff;padding:.6em 1.2em;display:flex;justify-content:space-between}header a{color:#fff;font-weight:600;text-decoration:none}main{padding:1em 1.2em;max-width:70em}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #dde;vertical-align:top}code,pre{font:12px/1.4 ui-monospace,monospace}pre{background:#f4f5f7;padding:.5em;white-space:pre-wrap;word-break:break-all;margin:.2em 0}.critical,.block{color:#b00020;font-weight:600}.high,.quarantine{color:#b25e00;font-weight:600}.note{background:#eef6ee;padding:.5em}.error{background:#fdecea;padding:.5em}form.inline{display:inline}input[type=text]{width:24em}fieldset{margin:1em 0;border:1px solid #dde}";
+
+fn sign_in_page(error: Option<&str>, proxy_configured: bool) -> Response {
+    let mut body = String::from("<h1>Sign in</h1>");
+    if let Some(error) = error {
+        let _ = write!(body, "<p class=\"error\">{}</p>", escape(error));
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"{BASE}/sign-in\"><p><label>Your name (recorded with what you approve)<br><input type=\"text\" name=\"user\" autocomplete=\"username\" required></label></p><p><label>Admin token<br><input type=\"password\" name=\"token\" autocomplete=\"current-password\" required></label></p><p><button>Sign in</button></p></form><p>The admin token is in the data directory's <code>admin-token</code> file unless one is configured.</p>"
+    );
+    if proxy_configured {
+        body.push_str("<p>Behind the single sign-on proxy, opening the console signs you in.</p>");
+    }
+    page("Sign in", None, &body)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SignIn {
+    user: String,
+    token: String,
+}
+
+pub(crate) async fn sign_in(State(state): State<AppState>, Form(form): Form<SignIn>) -> Response {
+    let user = form.user.trim();
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&format!("Bearer {}", form.token.trim())) {
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    if user.is_empty() || admin::authorise(&state, &headers).is_err() {
+        let mut response = sign_in_page(
+            Some("That token is not this Airlock's admin token (or the name is empty)."),
+            state.inner.config.console_user_header.is_some(),
+        );
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    }
+    let (id, _) = state.inner.console.start(user);
+    tracing::info!(user, "console sign-in");
+    let mut response = Redirect::to(&format!("{BASE}/")).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&id));
+    response
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CsrfOnly {
+    csrf: String,
+}
+
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some((_, csrf)) = signed_in(&state, &headers)
+        && csrf == form.csrf
+        && let Some(cookie) = cookie_value(&headers)
+    {
+        state.inner.console.end(&cookie);
+    }
+    let mut response = Redirect::to(&format!("{BASE}/")).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "airlock_console=; Path=/-/airlock/ui; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The signed-in user, or a response that signs in: the trusted proxy's user gets
+/// a session on the spot; anyone else gets the sign-in page.
+fn require_user(state: &AppState, headers: &HeaderMap) -> Result<(String, String), Box<Response>> {
+    if let Some(found) = signed_in(state, headers) {
+        return Ok(found);
+    }
+    if let Some(user) = proxy_user(state, headers) {
+        let (id, _) = state.inner.console.start(&user);
+        let mut response = Redirect::to(&format!("{BASE}/")).into_response();
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, session_cookie(&id));
+        return Err(Box::new(response));
+    }
+    Err(Box::new(sign_in_page(
+        None,
+        state.inner.config.console_user_header.is_some(),
+    )))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct QueueFilter {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    package: String,
+}
+
+/// The queue: versions waiting in quarantine, newest decisions first.
+pub(crate) async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(filter): Query<QueueFilter>,
+) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let waiting = match admin::list_quarantine(State(state.clone())).await {
+        Ok(axum::Json(waiting)) => waiting,
+        Err(error) => return error.into_response(),
+    };
+    let shown: Vec<_> = waiting
+        .iter()
+        .filter(|entry| filter.code.is_empty() || entry.codes.contains(&filter.code))
+        .filter(|entry| {
+            filter.package.is_empty() || entry.package.contains(filter.package.as_str())
+        })
+        .collect();
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>Waiting for review</h1><form method=\"get\" action=\"{BASE}/\"><input type=\"text\" name=\"package\" placeholder=\"package\" value=\"{}\"> <input type=\"text\" name=\"code\" placeholder=\"code (release-age, data-exfiltration, ...)\" value=\"{}\"> <button>Filter</button></form><p>{} of {} versions.</p><table><tr><th>version</th><th>until</th><th>codes</th><th>why</th></tr>",
+        escape(&filter.package),
+        escape(&filter.code),
+        shown.len(),
+        waiting.len()
+    );
+    for entry in shown.iter().rev() {
+        let spec = format!("{}@{}", entry.package, entry.version);
+        let why = entry
+            .decision
+            .reasons
+            .first()
+            .map(|reason| reason.message.as_str())
+            .unwrap_or_default();
+        let _ = write!(
+            body,
+            "<tr><td><a href=\"{BASE}/version/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&spec),
+            escape(&spec),
+            escape(entry.until.as_deref().unwrap_or("until approved")),
+            escape(&entry.codes.join(", ")),
+            escape(&shorten(why, 160))
+        );
+    }
+    body.push_str("</table>");
+    page("Waiting for review", Some((&user, &csrf)), &body)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct Notice {
+    #[serde(default)]
+    done: String,
+}
+
+/// One version: its decision and reasons, findings with their code and trace,
+/// who published it, and the forms to approve or deny it.
+pub(crate) async fn version(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(spec): Path<String>,
+    Query(notice): Query<Notice>,
+) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let (name, version) = match admin::parse_name_version(&spec) {
+        Ok(parsed) => parsed,
+        Err(error) => return error.into_response(),
+    };
+    let report = match admin::check(&state, &name, &version).await {
+        Ok(report) => report,
+        Err(error) => {
+            let body = format!("<p class=\"error\">{}</p>", escape(error.message()));
+            let mut response = page(&spec, Some((&user, &csrf)), &body);
+            *response.status_mut() = error.status();
+            return response;
+        }
+    };
+    let decision = &report.decision;
+    let verdict = decision.verdict.name();
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>{}@{}</h1>",
+        escape(&report.package),
+        escape(&report.version)
+    );
+    if !notice.done.is_empty() {
+        let _ = write!(body, "<p class=\"note\">{}</p>", escape(&notice.done));
+    }
+    let until = decision
+        .quarantine_until()
+        .map(|until| format!(" until {until}"))
+        .unwrap_or_default();
+    let _ = write!(
+        body,
+        "<p>Decision: <span class=\"{verdict}\">{verdict}</span>{}{}</p>",
+        escape(&until),
+        report
+            .published
+            .as_deref()
+            .map(|at| format!(", published {}", escape(at)))
+            .unwrap_or_default()
+    );
+    if let Some(waiver) = &decision.waived_by {
+        let _ = write!(
+            body,
+            "<p class=\"note\">Waived: {}</p>",
+            escape(&format!("{waiver:?}"))
+        );
+    }
+    body.push_str("<h2>Reasons</h2><table><tr><th>code</th><th>action</th><th>why</th></tr>");
+    for reason in &decision.reasons {
+        let _ = write!(
+            body,
+            "<tr><td><code>{}</code></td><td class=\"{}\">{}</td><td>{}</td></tr>",
+            escape(reason.code.as_str()),
+            reason.action.name(),
+            reason.action.name(),
+            escape(&reason.message)
+        );
+    }
+    body.push_str("</table><h2>Findings</h2><table><tr><th>severity</th><th>code</th><th>where</th><th>what</th></tr>");
+    for finding in &report.findings {
+        let severity = finding.severity.name();
+        let mut what = escape(&finding.message);
+        if let Some(rule) = &finding.rule {
+            let _ = write!(what, "<br>rule <code>{}</code>", escape(rule));
+        }
+        if !finding.trail.is_empty() {
+            let _ = write!(
+                what,
+                "<br>trace: <code>{}</code>",
+                escape(&finding.trail.join(" → "))
+            );
+        }
+        if !finding.snippet.is_empty() {
+            let _ = write!(what, "<pre>{}</pre>", escape(&finding.snippet));
+        }
+        let _ = write!(
+            body,
+            "<tr><td class=\"{severity}\">{severity}</td><td><code>{}</code></td><td><code>{}</code> ({})</td><td>{what}</td></tr>",
+            escape(finding.code.as_str()),
+            escape(&finding.location()),
+            finding.reach.as_str()
+        );
+    }
+    if report.findings.is_empty() {
+        body.push_str(
+            "<tr><td colspan=\"4\">The content analysis found nothing to report.</td></tr>",
+        );
+    }
+    body.push_str("</table>");
+    if let Some(trust) = &report.trust {
+        let publisher = trust.publisher.as_ref().map_or_else(
+            || "not given".to_owned(),
+            |publisher| match &publisher.email {
+                Some(email) => format!("{} <{email}>", publisher.name),
+                None => publisher.name.clone(),
+            },
+        );
+        let _ = write!(
+            body,
+            "<h2>Provenance and publisher</h2><p>Signature: <code>{}</code><br>Publisher: <code>{}</code></p>",
+            escape(&format!("{:?}", trust.signature)),
+            escape(&publisher)
+        );
+    }
+    let spec_text = escape(&format!("{}@{}", report.package, report.version));
+    let _ = write!(
+        body,
+        "<fieldset><legend>Approve</legend><form method=\"post\" action=\"{BASE}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why it is safe<br><input type=\"text\" name=\"reason\" required></label></p><p><label>Expires after (e.g. 7d; empty: never)<br><input type=\"text\" name=\"expires\"></label></p><button>Approve {spec_text}</button></form></fieldset><fieldset><legend>Deny</legend><form method=\"post\" action=\"{BASE}/deny\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why<br><input type=\"text\" name=\"reason\" required></label></p><button>Deny {spec_text}</button></form></fieldset>"
+    );
+    page(&spec, Some((&user, &csrf)), &body)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Decide {
+    csrf: String,
+    spec: String,
+    reason: String,
+    #[serde(default)]
+    expires: String,
+}
+
+/// Checks the session and its CSRF token for a form post.
+fn authorise_post(
+    state: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<String, Box<Response>> {
+    let Some((user, expected)) = signed_in(state, headers) else {
+        return Err(Box::new(
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "the console session has ended\nhint: sign in again",
+            )
+            .into_response(),
+        ));
+    };
+    if !constant_time_eq(csrf.as_bytes(), expected.as_bytes()) {
+        return Err(Box::new(
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "the form's CSRF token does not match this session\nhint: reload the page and submit again",
+            )
+            .into_response(),
+        ));
+    }
+    Ok(user)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn back_to(spec: &str, done: &str) -> Response {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("done", done);
+    Redirect::to(&format!("{BASE}/version/{spec}?{}", query.finish())).into_response()
+}
+
+pub(crate) async fn approve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Decide>,
+) -> Response {
+    let user = match authorise_post(&state, &headers, &form.csrf) {
+        Ok(user) => user,
+        Err(response) => return *response,
+    };
+    let new = NewException {
+        package: form.spec.clone(),
+        reason: form.reason,
+        author: user,
+        expires_in: Some(form.expires.trim().to_owned()).filter(|text| !text.is_empty()),
+        all_versions: false,
+    };
+    match admin::add_exception(State(state), axum::Json(new)).await {
+        Ok((_, axum::Json(created))) => back_to(
+            &form.spec,
+            &format!(
+                "Approved by {} (exception {}){}.",
+                created.author,
+                created.id,
+                created
+                    .expires
+                    .map(|at| format!(", until {at}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(error) => error.into_response(),
+    }
+}
+
+pub(crate) async fn deny(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Decide>,
+) -> Response {
+    let user = match authorise_post(&state, &headers, &form.csrf) {
+        Ok(user) => user,
+        Err(response) => return *response,
+    };
+    let new = NewDenial {
+        package: form.spec.clone(),
+        reason: form.reason,
+        author: user,
+    };
+    match admin::add_denial(State(state), axum::Json(new)).await {
+        Ok((_, axum::Json(created))) => back_to(
+            &form.spec,
+            &format!("Denied by {} (denial {}).", created.author, created.id),
+        ),
+        Err(error) => error.into_response(),
+    }
+}

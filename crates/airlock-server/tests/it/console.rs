@@ -1,0 +1,195 @@
+//! The review console: sign in, see the queue, read a version's reasons, approve
+//! with the session's CSRF token; nothing without a session or with a forged form.
+
+use std::time::{Duration, SystemTime};
+
+use airlock_policy::Policy;
+use airlock_server::ServerConfig;
+use airlock_test::PackageBuilder;
+use axum::body::Body;
+use axum::http::Request;
+
+use crate::harness::{ADMIN_TOKEN, Answer, Harness};
+
+async fn quarantined(config: ServerConfig) -> Harness {
+    let harness = Harness::with_policy(config, Duration::from_secs(5), Policy::default()).await;
+    harness.registry.publish(
+        PackageBuilder::new("fresh", "2.0.0")
+            .published(SystemTime::now() - Duration::from_hours(1))
+            .build(),
+    );
+    // A first request decides it (and records the quarantine).
+    assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 403);
+    harness
+}
+
+async fn post(harness: &Harness, path: &str, cookie: Option<&str>, form: &str) -> Answer {
+    let mut request = Request::post(path)
+        .header("host", "airlock.test:4873")
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    harness
+        .request(request.body(Body::from(form.to_owned())).unwrap())
+        .await
+}
+
+fn text(answer: &Answer) -> String {
+    String::from_utf8_lossy(&answer.body).into_owned()
+}
+
+/// `name="csrf" value="…"` from a page.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF field")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
+    let harness = quarantined(ServerConfig::default()).await;
+
+    let first = harness.get("/-/airlock/ui/").await;
+    assert_eq!(first.status, 200);
+    assert!(text(&first).contains("Sign in"), "{}", text(&first));
+    assert!(
+        !text(&first).contains("fresh@2.0.0"),
+        "nothing before sign-in"
+    );
+    assert!(
+        first
+            .header("content-security-policy")
+            .contains("default-src 'none'")
+    );
+
+    let wrong = post(
+        &harness,
+        "/-/airlock/ui/sign-in",
+        None,
+        "user=alice&token=nope",
+    )
+    .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.header("set-cookie").is_empty());
+
+    let signed = post(
+        &harness,
+        "/-/airlock/ui/sign-in",
+        None,
+        &format!("user=alice&token={ADMIN_TOKEN}"),
+    )
+    .await;
+    assert_eq!(signed.status, 303);
+    let set_cookie = signed.header("set-cookie").to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let queue = harness
+        .get_with("/-/airlock/ui/", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(queue.status, 200);
+    let page = text(&queue);
+    assert!(
+        page.contains("fresh@2.0.0") && page.contains("release-age"),
+        "{page}"
+    );
+    let filtered = harness
+        .get_with(
+            "/-/airlock/ui/?code=data-exfiltration",
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert!(
+        !text(&filtered).contains("fresh@2.0.0"),
+        "the filter applies"
+    );
+
+    let version = harness
+        .get_with("/-/airlock/ui/version/fresh@2.0.0", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(version.status, 200);
+    let page = text(&version);
+    assert!(
+        page.contains("quarantine") && page.contains("release-age"),
+        "{page}"
+    );
+    let csrf = csrf_of(&page);
+
+    // A form without the session's token is refused, and changes nothing.
+    let forged = post(
+        &harness,
+        "/-/airlock/ui/approve",
+        Some(&cookie),
+        "csrf=forged&spec=fresh%402.0.0&reason=trust+me&expires=",
+    )
+    .await;
+    assert_eq!(forged.status, 403);
+    let no_session = post(
+        &harness,
+        "/-/airlock/ui/approve",
+        None,
+        &format!("csrf={csrf}&spec=fresh%402.0.0&reason=x&expires="),
+    )
+    .await;
+    assert_eq!(no_session.status, 401);
+    assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 403);
+
+    let approved = post(
+        &harness,
+        "/-/airlock/ui/approve",
+        Some(&cookie),
+        &format!("csrf={csrf}&spec=fresh%402.0.0&reason=diff+reviewed&expires=7d"),
+    )
+    .await;
+    assert_eq!(approved.status, 303, "{}", text(&approved));
+    let location = approved.header("location").to_owned();
+    let after = harness.get_with(&location, &[("cookie", &cookie)]).await;
+    assert!(
+        text(&after).contains("Approved by alice"),
+        "{}",
+        text(&after)
+    );
+    assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 200);
+    let exceptions = harness.admin("GET", "/exceptions", None).await.json();
+    assert_eq!(exceptions[0]["author"], "alice");
+    assert_eq!(exceptions[0]["reason"], "diff reviewed");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_its_user_is_signed_in() {
+    let harness = quarantined(ServerConfig {
+        console_user_header: Some("x-forwarded-user".to_owned()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let answer = harness
+        .get_with(
+            "/-/airlock/ui/",
+            &[("x-forwarded-user", "bob@example.test")],
+        )
+        .await;
+    assert_eq!(answer.status, 303);
+    let cookie = answer
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let queue = harness
+        .get_with("/-/airlock/ui/", &[("cookie", &cookie)])
+        .await;
+    assert!(
+        text(&queue).contains("bob@example.test"),
+        "{}",
+        text(&queue)
+    );
+    // Without the header nobody is signed in.
+    let plain = harness.get("/-/airlock/ui/").await;
+    assert!(text(&plain).contains("Sign in"));
+}

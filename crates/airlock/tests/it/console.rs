@@ -1,0 +1,281 @@
+//! The review console in a real browser: headless Chromium driven through
+//! WebDriver signs in, opens a quarantined version, reads its reasons, approves
+//! it; then npm installs it through Airlock.
+
+use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use airlock_test::{Client, Clients, FakeRegistry, PackageBuilder};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_TOKEN, Airlock, Workspace};
+
+/// The W3C WebDriver key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver on a free loopback port with one headless Chromium session,
+/// both ended when dropped.
+struct Browser {
+    driver: tokio::process::Child,
+    http: reqwest::Client,
+    session: String,
+    base: String,
+}
+
+impl Browser {
+    async fn start(profile: &std::path::Path) -> Self {
+        let driver_path = which("chromedriver").expect(
+            "chromedriver is not installed\nhint: run `scripts/install-browser` (Debian's chromium and chromium-driver)",
+        );
+        let chromium = which("chromium")
+            .expect("chromium is not installed\nhint: run `scripts/install-browser`");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new(driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start chromedriver");
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if let Ok(answer) = http.get(format!("{base}/status")).send().await
+                    && let Ok(bytes) = answer.bytes().await
+                    && let Ok(status) = serde_json::from_slice::<Value>(&bytes)
+                    && status["value"]["ready"] == true
+                {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("chromedriver answers within 30 s");
+        let capabilities = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,1000", format!("--user-data-dir={}", profile.display())]
+            }
+        }}});
+        let created: Value = serde_json::from_slice(
+            &http
+                .post(format!("{base}/session"))
+                .header("content-type", "application/json")
+                .body(capabilities.to_string())
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let session = created["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_owned();
+        Self {
+            driver,
+            http,
+            session,
+            base,
+        }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut request = self.http.request(method, url);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let answer: Value =
+            serde_json::from_slice(&request.send().await.unwrap().bytes().await.unwrap()).unwrap();
+        assert!(
+            answer["value"].get("error").is_none(),
+            "WebDriver {path}: {answer}"
+        );
+        answer["value"].clone()
+    }
+
+    async fn open(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let found = self
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                Some(json!({"using": "css selector", "value": css})),
+            )
+            .await;
+        found[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element `{css}`: {found}"))
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn source(&self) -> String {
+        self.command(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Saves a PNG of the page under `docs/` when `AIRLOCK_SCREENSHOTS` is set.
+    async fn screenshot(&self, name: &str) {
+        if std::env::var_os("AIRLOCK_SCREENSHOTS").is_none() {
+            return;
+        }
+        let encoded = self
+            .command(reqwest::Method::GET, "/screenshot", None)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().unwrap())
+            .unwrap();
+        let path =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/console-").to_owned() + name + ".png";
+        std::fs::write(path, png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.start_kill();
+    }
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+}
+
+#[tokio::test]
+async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    registry.publish(
+        PackageBuilder::new("reviewed", "1.0.0")
+            .published(SystemTime::now() - Duration::from_hours(24 * 30))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("reviewed", "1.1.0")
+            .published(SystemTime::now() - Duration::from_hours(1))
+            .build(),
+    );
+    let workspace = Workspace::new();
+    let data = workspace.path("data");
+    let upstream = registry.url();
+    let airlock = Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--upstream",
+            &upstream,
+            "--admin-token",
+            ADMIN_TOKEN,
+        ],
+    )
+    .await;
+    // A pinned install is refused, which puts the version in the queue.
+    let project = workspace.path("project");
+    std::fs::write(
+        project.join("package.json"),
+        json!({"name": "app", "version": "1.0.0", "private": true,
+               "dependencies": {"reviewed": "1.1.0"}})
+        .to_string(),
+    )
+    .unwrap();
+    let home = workspace.path("client-home");
+    clients
+        .run(
+            Client::Npm,
+            &project,
+            &home,
+            &airlock.url,
+            &["install", "--fetch-retries=0"],
+        )
+        .await
+        .assert_failure();
+
+    let browser = Browser::start(&workspace.path("chromium")).await;
+    let started = std::time::Instant::now();
+    browser.open(&format!("{}-/airlock/ui/", airlock.url)).await;
+    browser.screenshot("sign-in").await;
+    browser.type_into("input[name=user]", "alice").await;
+    browser.type_into("input[name=token]", ADMIN_TOKEN).await;
+    browser.click("form[action$='sign-in'] button").await;
+    let queue = browser.source().await;
+    assert!(queue.contains("reviewed@1.1.0"), "{queue}");
+    browser.screenshot("queue").await;
+    browser.click("a[href$='/version/reviewed@1.1.0']").await;
+    let version = browser.source().await;
+    assert!(
+        version.contains("release-age") && version.contains("quarantine"),
+        "{version}"
+    );
+    browser.screenshot("version").await;
+    browser
+        .type_into(
+            "form[action$='approve'] input[name=reason]",
+            "changelog and diff reviewed",
+        )
+        .await;
+    browser.click("form[action$='approve'] button").await;
+    let done = browser.source().await;
+    assert!(done.contains("Approved by alice"), "{done}");
+    eprintln!("console: sign-in to approval took {:?}", started.elapsed());
+    browser.screenshot("approved").await;
+
+    clients
+        .run(
+            Client::Npm,
+            &project,
+            &home,
+            &airlock.url,
+            &["install", "--fetch-retries=0"],
+        )
+        .await
+        .assert_success();
+    let installed: Value = serde_json::from_slice(
+        &std::fs::read(project.join("node_modules/reviewed/package.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(installed["version"], "1.1.0");
+}
