@@ -154,7 +154,7 @@ fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><a href=\"{BASE}/\">Airlock review</a>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a></span>",
         escape(title)
     );
     if let Some((user, csrf)) = user {
@@ -460,12 +460,215 @@ pub(crate) async fn version(
             escape(&publisher)
         );
     }
+    body.push_str(&changes_section(&state, &name, &version).await);
+    body.push_str(&downloads_section(&state, &name, &version).await);
     let spec_text = escape(&format!("{}@{}", report.package, report.version));
     let _ = write!(
         body,
         "<fieldset><legend>Approve</legend><form method=\"post\" action=\"{BASE}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why it is safe<br><input type=\"text\" name=\"reason\" required></label></p><p><label>Expires after (e.g. 7d; empty: never)<br><input type=\"text\" name=\"expires\"></label></p><button>Approve {spec_text}</button></form></fieldset><fieldset><legend>Deny</legend><form method=\"post\" action=\"{BASE}/deny\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why<br><input type=\"text\" name=\"reason\" required></label></p><button>Deny {spec_text}</button></form></fieldset>"
     );
     page(&spec, Some((&user, &csrf)), &body)
+}
+
+/// What changed since the version published before this one on its line.
+async fn changes_section(
+    state: &AppState,
+    name: &airlock_npm::PackageName,
+    version: &str,
+) -> String {
+    let Ok(entry) = state
+        .inner
+        .packuments
+        .get(name, crate::packuments::Freshness::Cached)
+        .await
+    else {
+        return String::new();
+    };
+    let Some(previous) = crate::analyses::previous_published(entry.packument(), version) else {
+        return "<h2>Changes</h2><p>No earlier version on this release line: the first of its line.</p>".to_owned();
+    };
+    let diff = match admin::diff(state, name, &previous, version).await {
+        Ok(diff) => diff,
+        Err(error) => {
+            return format!(
+                "<h2>Changes since {}</h2><p class=\"error\">{}</p>",
+                escape(&previous),
+                escape(error.message())
+            );
+        }
+    };
+    let mut out = format!("<h2>Changes since {}</h2><ul>", escape(&previous));
+    for added in &diff.dependencies_added {
+        let phantom = if added.phantom == Some(true) {
+            " (required by no file)"
+        } else {
+            ""
+        };
+        let _ = write!(
+            out,
+            "<li>dependency added: <code>{}@{}</code>{phantom}</li>",
+            escape(&added.name),
+            escape(&added.range)
+        );
+    }
+    for removed in &diff.dependencies_removed {
+        let _ = write!(
+            out,
+            "<li>dependency removed: <code>{}</code></li>",
+            escape(removed)
+        );
+    }
+    for (script, command) in &diff.install_scripts_added {
+        let _ = write!(
+            out,
+            "<li>install script added: <code>{}</code>: <code>{}</code></li>",
+            escape(script),
+            escape(command)
+        );
+    }
+    for (script, (before, after)) in &diff.install_scripts_changed {
+        let _ = write!(
+            out,
+            "<li>install script <code>{}</code> changed: <code>{}</code> → <code>{}</code></li>",
+            escape(script),
+            escape(before),
+            escape(after)
+        );
+    }
+    if let Some((before, after)) = &diff.entry_points_changed {
+        let _ = write!(
+            out,
+            "<li>entry points: <code>{}</code> → <code>{}</code></li>",
+            escape(&before.join(", ")),
+            escape(&after.join(", "))
+        );
+    }
+    for file in diff.files_added.iter().take(50) {
+        let _ = write!(
+            out,
+            "<li>file added: <code>{}</code> ({} bytes{})</li>",
+            escape(&file.path),
+            file.size,
+            if file.binary { ", binary" } else { "" }
+        );
+    }
+    if diff.files_added.len() > 50 {
+        let _ = write!(
+            out,
+            "<li>… and {} more files added</li>",
+            diff.files_added.len() - 50
+        );
+    }
+    for file in diff.files_removed.iter().take(20) {
+        let _ = write!(out, "<li>file removed: <code>{}</code></li>", escape(file));
+    }
+    for (file, before, after) in &diff.files_grown {
+        let _ = write!(
+            out,
+            "<li>file grew: <code>{}</code> {before} → {after} bytes</li>",
+            escape(file)
+        );
+    }
+    let _ = write!(
+        out,
+        "<li>JavaScript: {} → {} bytes</li></ul>",
+        diff.code_bytes_before, diff.code_bytes_after
+    );
+    out
+}
+
+/// Who downloaded this version through Airlock, newest first.
+async fn downloads_section(
+    state: &AppState,
+    name: &airlock_npm::PackageName,
+    version: &str,
+) -> String {
+    state.downloads().flush().await;
+    let Ok(records) = state.store().downloads(name.as_str(), Some(version)).await else {
+        return String::new();
+    };
+    if records.is_empty() {
+        return "<h2>Downloads</h2><p>Nobody downloaded it through Airlock.</p>".to_owned();
+    }
+    let mut out = format!(
+        "<h2>Downloads</h2><p>{} requests.</p><table><tr><th>when</th><th>client</th><th>user agent</th><th>decision</th><th>served</th></tr>",
+        records.len()
+    );
+    for record in records.iter().rev().take(50) {
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td><td>{}</td></tr>",
+            airlock_npm::Timestamp::from_unix_millis(record.at),
+            escape(record.client.as_deref().unwrap_or("-")),
+            escape(&shorten(record.user_agent.as_deref().unwrap_or("-"), 60)),
+            escape(&record.verdict),
+            escape(&record.codes),
+            if record.served { "yes" } else { "no" }
+        );
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// Approvals, active and past, with a revoke button for the active ones.
+pub(crate) async fn exceptions(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let list = match admin::list_exceptions(State(state.clone())).await {
+        Ok(axum::Json(list)) => list,
+        Err(error) => return error.into_response(),
+    };
+    let mut body = String::from(
+        "<h1>Approvals</h1><table><tr><th>id</th><th>spec</th><th>reason</th><th>by</th><th>created</th><th>expires</th><th></th></tr>",
+    );
+    for exception in list.iter().rev() {
+        let action = if exception.active {
+            format!(
+                "<form method=\"post\" action=\"{BASE}/revoke\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"id\" value=\"{}\"><button>Revoke</button></form>",
+                exception.id
+            )
+        } else {
+            "ended".to_owned()
+        };
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+            exception.id,
+            escape(&exception.package),
+            escape(&exception.reason),
+            escape(&exception.author),
+            escape(&exception.created),
+            escape(exception.expires.as_deref().unwrap_or("never"))
+        );
+    }
+    body.push_str("</table>");
+    page("Approvals", Some((&user, &csrf)), &body)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Revoke {
+    csrf: String,
+    id: i64,
+}
+
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Revoke>,
+) -> Response {
+    let user = match authorise_post(&state, &headers, &form.csrf) {
+        Ok(user) => user,
+        Err(response) => return *response,
+    };
+    match admin::revoke_exception(State(state), Path(form.id)).await {
+        Ok(_) => {
+            tracing::info!(id = form.id, user, "exception revoked in the console");
+            Redirect::to(&format!("{BASE}/exceptions")).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
 }
 
 #[derive(Deserialize)]

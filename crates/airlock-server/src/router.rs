@@ -51,6 +51,8 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/ui/version/{*spec}", get(console::version))
         .route("/-/airlock/ui/approve", post(console::approve))
         .route("/-/airlock/ui/deny", post(console::deny))
+        .route("/-/airlock/ui/exceptions", get(console::exceptions))
+        .route("/-/airlock/ui/revoke", post(console::revoke))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)

@@ -14,12 +14,28 @@ use crate::harness::{ADMIN_TOKEN, Answer, Harness};
 async fn quarantined(config: ServerConfig) -> Harness {
     let harness = Harness::with_policy(config, Duration::from_secs(5), Policy::default()).await;
     harness.registry.publish(
+        PackageBuilder::new("fresh", "2.0.0-beta.1")
+            .published(SystemTime::now() - Duration::from_hours(24 * 40))
+            .build(),
+    );
+    harness.registry.publish(
         PackageBuilder::new("fresh", "2.0.0")
             .published(SystemTime::now() - Duration::from_hours(1))
             .build(),
     );
-    // A first request decides it (and records the quarantine).
+    // A first request decides it; the decision is recorded in the background.
     assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 403);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let waiting = harness.admin("GET", "/quarantine", None).await.json();
+            if waiting.as_array().is_some_and(|list| !list.is_empty()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the quarantine is recorded within 10 s");
     harness
 }
 
@@ -119,6 +135,11 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
         page.contains("quarantine") && page.contains("release-age"),
         "{page}"
     );
+    assert!(
+        page.contains("Changes since 2.0.0-beta.1"),
+        "the diff: {page}"
+    );
+    assert!(page.contains("Downloads"), "the refused request: {page}");
     let csrf = csrf_of(&page);
 
     // A form without the session's token is refused, and changes nothing.
@@ -159,6 +180,26 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
     let exceptions = harness.admin("GET", "/exceptions", None).await.json();
     assert_eq!(exceptions[0]["author"], "alice");
     assert_eq!(exceptions[0]["reason"], "diff reviewed");
+
+    // The approvals page lists it; revoking it there refuses the version again.
+    let listed = harness
+        .get_with("/-/airlock/ui/exceptions", &[("cookie", &cookie)])
+        .await;
+    let page = text(&listed);
+    assert!(
+        page.contains("fresh@2.0.0") && page.contains("Revoke"),
+        "{page}"
+    );
+    let id = exceptions[0]["id"].as_i64().unwrap();
+    let revoked = post(
+        &harness,
+        "/-/airlock/ui/revoke",
+        Some(&cookie),
+        &format!("csrf={}&id={id}", csrf_of(&page)),
+    )
+    .await;
+    assert_eq!(revoked.status, 303, "{}", text(&revoked));
+    assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 403);
 }
 
 #[tokio::test]

@@ -234,6 +234,19 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
         .await
         .assert_failure();
 
+    // The refusal's decision is recorded in the background; the queue shows it then.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while airlock
+            .admin_get("quarantine")
+            .await
+            .as_array()
+            .is_none_or(Vec::is_empty)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the quarantine is recorded within 10 s");
     let browser = Browser::start(&workspace.path("chromium")).await;
     let started = std::time::Instant::now();
     browser.open(&format!("{}-/airlock/ui/", airlock.url)).await;
