@@ -548,20 +548,7 @@ impl Analyses {
             return;
         }
         let packument = entry.packument();
-        let mut newest: Vec<String> = packument
-            .dist_tags()
-            .get("latest")
-            .cloned()
-            .into_iter()
-            .collect();
-        if let Some(highest) = packument
-            .versions()
-            .filter_map(|(version, _)| js_semver::Version::parse(version).ok())
-            .max()
-        {
-            newest.push(highest.to_string());
-        }
-        newest.dedup();
+        let newest = background_targets(packument);
         let decided = state.inner.gate.decide(entry);
         for version in newest {
             let Some(index) = packument.version_index(&version) else {
@@ -608,6 +595,29 @@ fn refused_before_analysis(decision: &airlock_policy::Decision) -> bool {
         && decision.reasons.iter().any(|reason| {
             !reason.action.admits() && reason.code != airlock_policy::Code::ReleaseAge
         })
+}
+
+/// The versions a served packument's background analysis covers: `latest` and the
+/// highest stable version (what `^x` ranges resolve to). Prereleases (canaries,
+/// betas) are analysed when a client asks for one, not before: some packages
+/// publish several a day.
+pub(crate) fn background_targets(packument: &Packument) -> Vec<String> {
+    let mut newest: Vec<String> = packument
+        .dist_tags()
+        .get("latest")
+        .cloned()
+        .into_iter()
+        .collect();
+    if let Some(highest) = packument
+        .versions()
+        .filter_map(|(version, _)| js_semver::Version::parse(version).ok())
+        .filter(|version| version.pre_release.is_empty())
+        .max()
+    {
+        newest.push(highest.to_string());
+    }
+    newest.dedup();
+    newest
 }
 
 pub(crate) fn wanted<'a>(
@@ -767,4 +777,42 @@ fn resolve_range(packument: &Packument, range: &str) -> Option<String> {
         .filter(|candidate| range.satisfies(candidate))
         .max()
         .map(|candidate| candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packument(latest: &str, versions: &[&str]) -> Packument {
+        let versions: serde_json::Map<String, serde_json::Value> = versions
+            .iter()
+            .map(|version| {
+                (
+                    (*version).to_owned(),
+                    serde_json::json!({"name": "canaried", "version": version, "dist": {"tarball": "http://127.0.0.1:1/x.tgz"}}),
+                )
+            })
+            .collect();
+        let body = serde_json::json!({
+            "name": "canaried",
+            "dist-tags": {"latest": latest},
+            "versions": versions,
+        });
+        Packument::parse(
+            &PackageName::new("canaried").unwrap(),
+            &serde_json::to_vec(&body).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn background_analysis_covers_latest_and_the_highest_stable_not_canaries() {
+        let canaries = packument(
+            "1.4.0",
+            &["1.4.0", "1.5.0", "2.0.0-canary.7", "2.0.0-beta.1"],
+        );
+        assert_eq!(background_targets(&canaries), ["1.4.0", "1.5.0"]);
+        let plain = packument("3.0.0", &["2.9.0", "3.0.0"]);
+        assert_eq!(background_targets(&plain), ["3.0.0"]);
+    }
 }
