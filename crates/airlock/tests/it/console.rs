@@ -21,6 +21,8 @@ struct Browser {
     http: reqwest::Client,
     session: String,
     base: String,
+    /// Chromium's profile directory: it names the browser's processes.
+    profile: std::path::PathBuf,
 }
 
 impl Browser {
@@ -88,7 +90,17 @@ impl Browser {
             http,
             session,
             base,
+            profile: profile.to_owned(),
         }
+    }
+
+    /// Ends the session: chromedriver closes the browser.
+    async fn quit(&self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send()
+            .await;
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -155,6 +167,19 @@ impl Browser {
             .to_owned()
     }
 
+    /// The page source once it contains `text`: a click that submits a form
+    /// returns before the next page has loaded.
+    async fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let source = self.source().await;
+            if source.contains(text) || std::time::Instant::now() > deadline {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a PNG of the page under `docs/` when `AIRLOCK_SCREENSHOTS` is set.
     async fn screenshot(&self, name: &str) {
         if std::env::var_os("AIRLOCK_SCREENSHOTS").is_none() {
@@ -175,6 +200,12 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.start_kill();
+        // A browser the session did not close (a failed test) goes too: its
+        // processes carry the profile directory on their command lines.
+        let _ = std::process::Command::new("pkill")
+            .arg("-f")
+            .arg(self.profile.as_os_str())
+            .status();
     }
 }
 
@@ -254,11 +285,11 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
     browser.type_into("input[name=user]", "alice").await;
     browser.type_into("input[name=token]", ADMIN_TOKEN).await;
     browser.click("form[action$='sign-in'] button").await;
-    let queue = browser.source().await;
+    let queue = browser.wait_for("reviewed@1.1.0").await;
     assert!(queue.contains("reviewed@1.1.0"), "{queue}");
     browser.screenshot("queue").await;
     browser.click("a[href$='/version/reviewed@1.1.0']").await;
-    let version = browser.source().await;
+    let version = browser.wait_for("Changes").await;
     assert!(
         version.contains("release-age") && version.contains("quarantine"),
         "{version}"
@@ -271,10 +302,11 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
         )
         .await;
     browser.click("form[action$='approve'] button").await;
-    let done = browser.source().await;
+    let done = browser.wait_for("Approved by").await;
     assert!(done.contains("Approved by alice"), "{done}");
     eprintln!("console: sign-in to approval took {:?}", started.elapsed());
     browser.screenshot("approved").await;
+    browser.quit().await;
 
     clients
         .run(
