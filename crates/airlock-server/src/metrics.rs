@@ -50,9 +50,30 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Installs the recorder, so that the first scrape already lists what happened.
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Installs the recorder, so that the first scrape already lists what happened,
+/// and starts its upkeep: histogram samples wait in a queue until folded into
+/// their buckets, and without upkeep a server nobody scrapes would keep every
+/// sample.
 pub(crate) fn install() {
-    handle();
+    static UPKEEP: OnceLock<()> = OnceLock::new();
+    let handle = handle();
+    UPKEEP.get_or_init(|| {
+        let handle = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    handle.run_upkeep();
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "could not start the metrics upkeep thread");
+        }
+    });
 }
 
 /// What a request was for; a fixed set, never a package name.
