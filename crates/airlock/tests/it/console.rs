@@ -230,20 +230,7 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
             .build(),
     );
     let workspace = Workspace::new();
-    let data = workspace.path("data");
-    let upstream = registry.url();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--upstream",
-            &upstream,
-            "--admin-token",
-            ADMIN_TOKEN,
-        ],
-    )
-    .await;
+    let airlock = Airlock::with_admin_token(&workspace, &registry).await;
     // A pinned install is refused, which puts the version in the queue.
     let project = workspace.path("project");
     std::fs::write(

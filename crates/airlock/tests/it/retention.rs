@@ -3,7 +3,7 @@
 
 use airlock_test::{FakeRegistry, PackageBuilder};
 
-use crate::support::{ADMIN_TOKEN, Airlock, Workspace, airlock_command};
+use crate::support::{Airlock, Workspace, airlock_command};
 
 fn blob_files(data: &std::path::Path) -> usize {
     fn walk(path: &std::path::Path) -> usize {
@@ -47,19 +47,7 @@ async fn gc_removes_idle_tarballs_keeps_taken_down_ones_and_refetches_on_demand(
     registry.publish(PackageBuilder::new("gone", "1.1.0").build());
     let workspace = Workspace::new();
     let data = workspace.path("data");
-    let upstream = registry.url();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--upstream",
-            &upstream,
-            "--admin-token",
-            ADMIN_TOKEN,
-        ],
-    )
-    .await;
+    let airlock = Airlock::with_admin_token(&workspace, &registry).await;
     let get = |path: &str| reqwest::get(format!("{}{path}", airlock.url));
     assert_eq!(
         get("cached/-/cached-1.0.0.tgz").await.unwrap().status(),

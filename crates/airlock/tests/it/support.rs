@@ -98,6 +98,26 @@ impl Airlock {
     }
 
     /// Airlock on the workspace's data directory in front of `registry`, with the
+    /// admin token [`ADMIN_TOKEN`].
+    pub(crate) async fn with_admin_token(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+    ) -> Self {
+        Self::start(
+            &workspace.path("home"),
+            &[
+                "--data-dir",
+                workspace.path("data").to_str().expect("a UTF-8 temp path"),
+                "--upstream",
+                &registry.url(),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ],
+        )
+        .await
+    }
+
+    /// Airlock on the workspace's data directory in front of `registry`, with the
     /// policy file `policy` and the admin token.
     pub(crate) async fn with_policy(
         workspace: &Workspace,
