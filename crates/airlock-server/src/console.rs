@@ -154,7 +154,7 @@ fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a></span>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a></span>",
         escape(title)
     );
     if let Some((user, csrf)) = user {
@@ -645,6 +645,34 @@ pub(crate) async fn exceptions(State(state): State<AppState>, headers: HeaderMap
     }
     body.push_str("</table>");
     page("Approvals", Some((&user, &csrf)), &body)
+}
+
+/// Denials: what the operators blocked, by whom and why.
+pub(crate) async fn denials(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let list = match admin::list_denials(State(state.clone())).await {
+        Ok(axum::Json(list)) => list,
+        Err(error) => return error.into_response(),
+    };
+    let mut body = String::from(
+        "<h1>Denials</h1><table><tr><th>id</th><th>spec</th><th>reason</th><th>by</th><th>created</th></tr>",
+    );
+    for denial in list.iter().rev() {
+        let _ = write!(
+            body,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            denial.id,
+            escape(&denial.package),
+            escape(&denial.reason),
+            escape(&denial.author),
+            escape(&denial.created)
+        );
+    }
+    body.push_str("</table>");
+    page("Denials", Some((&user, &csrf)), &body)
 }
 
 #[derive(Deserialize)]

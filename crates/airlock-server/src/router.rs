@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/ui/approve", post(console::approve))
         .route("/-/airlock/ui/deny", post(console::deny))
         .route("/-/airlock/ui/exceptions", get(console::exceptions))
+        .route("/-/airlock/ui/denials", get(console::denials))
         .route("/-/airlock/ui/revoke", post(console::revoke))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))

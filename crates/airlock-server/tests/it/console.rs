@@ -200,6 +200,30 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
     .await;
     assert_eq!(revoked.status, 303, "{}", text(&revoked));
     assert_eq!(harness.get("/fresh/-/fresh-2.0.0.tgz").await.status, 403);
+
+    // A denial from the console blocks it, and the denials page names who and why.
+    let denied = post(
+        &harness,
+        "/-/airlock/ui/deny",
+        Some(&cookie),
+        &format!("csrf={csrf}&spec=fresh%402.0.0&reason=typosquat+of+a+dependency"),
+    )
+    .await;
+    assert_eq!(denied.status, 303, "{}", text(&denied));
+    let blocked = harness.get("/fresh/-/fresh-2.0.0.tgz").await;
+    assert_eq!(blocked.status, 403);
+    assert!(blocked.error().contains("blocked"), "{}", blocked.error());
+    let page = text(
+        &harness
+            .get_with("/-/airlock/ui/denials", &[("cookie", &cookie)])
+            .await,
+    );
+    assert!(
+        page.contains("fresh@2.0.0")
+            && page.contains("typosquat of a dependency")
+            && page.contains("alice"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
