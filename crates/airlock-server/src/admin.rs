@@ -859,3 +859,86 @@ pub(crate) async fn advisory_summary(State(state): State<AppState>) -> Json<Advi
         iocs: set.iocs().clone(),
     })
 }
+
+/// One version withheld from clients, and why.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WithheldView {
+    pub version: String,
+    pub verdict: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    pub codes: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+/// What a range gets through Airlock now, and what it withholds.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WhyReport {
+    pub package: String,
+    /// The range asked about; `*` for the whole package.
+    pub range: String,
+    /// The newest version in the range a client gets now, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolves_to: Option<String>,
+    /// Versions in the range withheld, newest first.
+    pub withheld: Vec<WithheldView>,
+}
+
+/// `why/{name}` or `why/{name@range}`: the versions of the range Airlock withholds,
+/// each with its decision, and what the range resolves to meanwhile.
+pub(crate) async fn why(
+    State(state): State<AppState>,
+    Path(spec): Path<String>,
+) -> Result<Json<WhyReport>, ApiError> {
+    let (name_text, range_text) = match spec.get(1..).and_then(|rest| rest.rfind('@')) {
+        Some(at) => (&spec[..=at], &spec[at + 2..]),
+        None => (spec.as_str(), "*"),
+    };
+    let name = PackageName::new(name_text).map_err(|error| ApiError::bad_name(&error))?;
+    let range = js_semver::Range::parse(range_text).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("`{range_text}` is not a version range\nhint: write `name`, `name@^1.2.0` or `name@1.x`"),
+        )
+    })?;
+    let entry = state.inner.packuments.get(&name, Freshness::Cached).await?;
+    let decided = state.inner.gate.decide(&entry);
+    let packument = entry.packument();
+    let mut resolves_to: Option<js_semver::Version> = None;
+    let mut withheld = Vec::new();
+    for ((version, _), decision) in packument.versions().zip(&decided.decisions) {
+        let Ok(parsed) = js_semver::Version::parse(version) else {
+            continue;
+        };
+        if !range.satisfies(&parsed) {
+            continue;
+        }
+        if decision.admits() {
+            if resolves_to.as_ref().is_none_or(|best| parsed > *best) {
+                resolves_to = Some(parsed);
+            }
+            continue;
+        }
+        withheld.push((
+            parsed,
+            WithheldView {
+                version: version.to_owned(),
+                verdict: decision.verdict.name().to_owned(),
+                until: decision.quarantine_until().map(|until| until.to_string()),
+                codes: decision.codes().iter().map(ToString::to_string).collect(),
+                reasons: decision
+                    .reasons
+                    .iter()
+                    .map(|reason| format!("{}: {}", reason.code, reason.message))
+                    .collect(),
+            },
+        ));
+    }
+    withheld.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(Json(WhyReport {
+        package: name.to_string(),
+        range: range_text.to_owned(),
+        resolves_to: resolves_to.map(|version| version.to_string()),
+        withheld: withheld.into_iter().map(|(_, view)| view).collect(),
+    }))
+}

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
 fn admin_router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/check/{*spec}", get(admin::check_route))
+        .route("/why/{*spec}", get(admin::why))
         .route("/audit", post(crate::audit::audit_route))
         .route(
             "/exceptions",

@@ -43,6 +43,9 @@ pub(crate) enum Command {
     /// Show the decision about one version, its reasons, and when a quarantine ends.
     /// Exits 1 when the version is refused.
     Check(CheckArgs),
+    /// What a package or range gets through Airlock now, and every version of it
+    /// Airlock withholds, with why and until when.
+    Why(WhyArgs),
     /// Approve one version (or, with `--all-versions`, one package) despite the
     /// policy, with a reason and an optional expiry.
     Approve(ApproveArgs),
@@ -258,6 +261,16 @@ pub(crate) struct CheckArgs {
 
     #[command(flatten)]
     pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct WhyArgs {
+    /// A package (`vite`) or a package and range (`vite@^8`, `@scope/x@1.x`).
+    #[arg(value_name = "NAME[@RANGE]")]
+    pub(crate) spec: String,
+
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 #[derive(Args, Debug)]

@@ -102,6 +102,38 @@ async fn a_packument_with_withheld_versions_carries_a_notice_npm_prints() {
 }
 
 #[tokio::test]
+async fn why_lists_what_a_range_withholds_and_what_it_resolves_to() {
+    let harness = axios_harness("").await;
+    let report = harness
+        .admin("GET", "/why/axios@^1.13.0", None)
+        .await
+        .json();
+    assert_eq!(report["resolves_to"], "1.14.0", "{report}");
+    let withheld = report["withheld"].as_array().unwrap();
+    assert_eq!(withheld.len(), 1, "{report}");
+    assert_eq!(withheld[0]["version"], "1.14.1");
+    assert_eq!(withheld[0]["verdict"], "quarantine");
+    assert_eq!(withheld[0]["codes"], json!(["release-age"]));
+    assert!(withheld[0]["until"].as_str().unwrap().ends_with('Z'));
+
+    let whole = harness.admin("GET", "/why/axios", None).await.json();
+    let versions: Vec<&str> = whole["withheld"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.14.1", "0.30.4"], "newest first: {whole}");
+    let bad = harness.admin("GET", "/why/axios@not-a-range!!", None).await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.error().contains("not a version range"),
+        "{}",
+        bad.error()
+    );
+}
+
+#[tokio::test]
 async fn a_refused_tarball_says_why_until_when_and_how_to_approve() {
     let harness = axios_harness("").await;
     let answer = harness.get("/axios/-/axios-1.14.1.tgz").await;

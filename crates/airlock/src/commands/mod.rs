@@ -14,6 +14,7 @@ mod gc;
 mod lists;
 mod scan;
 mod serve;
+mod why;
 
 pub(crate) async fn run(
     command: Command,
@@ -22,6 +23,7 @@ pub(crate) async fn run(
     match command {
         Command::Serve(args) => serve::run(args, access_log).await,
         Command::Check(args) => check::run(args).await,
+        Command::Why(args) => why::run(args).await,
         Command::Approve(args) => approve::approve(args).await,
         Command::Deny(args) => approve::deny(args).await,
         Command::Exceptions(command) => lists::exceptions(command).await,

@@ -386,6 +386,17 @@ async fn operator_commands_report_and_change_decisions() {
             .contains("note: `quarry@1.0.0` was not refused"),
         "{needless:?}"
     );
+    let why = airlock.cli(&home, &["why", "quarry@^1.0.0"]).await;
+    assert_eq!(why.code, Some(0), "{why:?}");
+    // 1.2.0 was just approved; 1.1.0 is denied.
+    assert!(
+        why.stdout
+            .contains("`quarry@^1.0.0` resolves to 1.2.0 through Airlock")
+            && why
+                .stdout
+                .contains("withheld 1.1.0: block [known-malicious]"),
+        "{why:?}"
+    );
     let list = airlock.cli(&home, &["exceptions", "list"]).await;
     assert!(
         list.stdout.contains("quarry@1.2.0") && list.stdout.contains("alice"),
