@@ -133,6 +133,24 @@ fn session_cookie(id: &str) -> HeaderValue {
     .expect("hex and ASCII")
 }
 
+/// A table of `rows` (cells already HTML) under `headings`.
+fn table(headings: &[&str], rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut out = String::from("<table><tr>");
+    for heading in headings {
+        let _ = write!(out, "<th>{heading}</th>");
+    }
+    out.push_str("</tr>");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            let _ = write!(out, "<td>{cell}</td>");
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table>");
+    out
+}
+
 /// Escapes text for HTML content and attribute values.
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -620,10 +638,7 @@ pub(crate) async fn exceptions(State(state): State<AppState>, headers: HeaderMap
         Ok(axum::Json(list)) => list,
         Err(error) => return error.into_response(),
     };
-    let mut body = String::from(
-        "<h1>Approvals</h1><table><tr><th>id</th><th>spec</th><th>reason</th><th>by</th><th>created</th><th>expires</th><th></th></tr>",
-    );
-    for exception in list.iter().rev() {
+    let rows = list.iter().rev().map(|exception| {
         let action = if exception.active {
             format!(
                 "<form method=\"post\" action=\"{BASE}/revoke\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"id\" value=\"{}\"><button>Revoke</button></form>",
@@ -632,18 +647,23 @@ pub(crate) async fn exceptions(State(state): State<AppState>, headers: HeaderMap
         } else {
             "ended".to_owned()
         };
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{action}</td></tr>",
-            exception.id,
-            escape(&exception.package),
+        vec![
+            exception.id.to_string(),
+            format!("<code>{}</code>", escape(&exception.package)),
             escape(&exception.reason),
             escape(&exception.author),
             escape(&exception.created),
-            escape(exception.expires.as_deref().unwrap_or("never"))
-        );
-    }
-    body.push_str("</table>");
+            escape(exception.expires.as_deref().unwrap_or("never")),
+            action,
+        ]
+    });
+    let body = format!(
+        "<h1>Approvals</h1>{}",
+        table(
+            &["id", "spec", "reason", "by", "created", "expires", ""],
+            rows
+        )
+    );
     page("Approvals", Some((&user, &csrf)), &body)
 }
 
@@ -657,21 +677,19 @@ pub(crate) async fn denials(State(state): State<AppState>, headers: HeaderMap) -
         Ok(axum::Json(list)) => list,
         Err(error) => return error.into_response(),
     };
-    let mut body = String::from(
-        "<h1>Denials</h1><table><tr><th>id</th><th>spec</th><th>reason</th><th>by</th><th>created</th></tr>",
-    );
-    for denial in list.iter().rev() {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            denial.id,
-            escape(&denial.package),
+    let rows = list.iter().rev().map(|denial| {
+        vec![
+            denial.id.to_string(),
+            format!("<code>{}</code>", escape(&denial.package)),
             escape(&denial.reason),
             escape(&denial.author),
-            escape(&denial.created)
-        );
-    }
-    body.push_str("</table>");
+            escape(&denial.created),
+        ]
+    });
+    let body = format!(
+        "<h1>Denials</h1>{}",
+        table(&["id", "spec", "reason", "by", "created"], rows)
+    );
     page("Denials", Some((&user, &csrf)), &body)
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use airlock_test::{Client, Clients, FakeRegistry, attacks};
 
-use crate::support::{Airlock, Workspace, airlock_command};
+use crate::support::{Airlock, Workspace, airlock_command, run_airlock};
 
 fn publish_axios_pair(registry: &FakeRegistry) {
     for package in [
@@ -27,20 +27,9 @@ async fn start(workspace: &Workspace, registry: &FakeRegistry) -> Airlock {
 }
 
 async fn scan(home: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let output = airlock_command(home)
-        .arg("scan")
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
+    let mut all = vec![std::ffi::OsStr::new("scan")];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    run_airlock(home, &all).await
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use airlock_test::{FakeRegistry, PackageBuilder};
 
-use crate::support::{Airlock, Workspace, airlock_command};
+use crate::support::{Airlock, Workspace, run_airlock};
 
 fn blob_files(data: &std::path::Path) -> usize {
     fn walk(path: &std::path::Path) -> usize {
@@ -20,22 +20,11 @@ fn blob_files(data: &std::path::Path) -> usize {
 }
 
 async fn gc(workspace: &Workspace, args: &[&str]) -> (Option<i32>, String) {
-    let output = airlock_command(&workspace.path("home"))
-        .arg("gc")
-        .args(args)
-        .arg("--data-dir")
-        .arg(workspace.path("data"))
-        .output()
-        .await
-        .unwrap();
-    (
-        output.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ),
-    )
+    let data = workspace.path("data");
+    let mut all = vec![std::ffi::OsStr::new("gc")];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    all.extend([std::ffi::OsStr::new("--data-dir"), data.as_os_str()]);
+    run_airlock(&workspace.path("home"), &all).await
 }
 
 #[tokio::test]

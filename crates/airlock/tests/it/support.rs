@@ -78,23 +78,31 @@ impl Airlock {
         Self { child, url, log }
     }
 
+    /// Airlock on the workspace's data directory in front of `registry`, with
+    /// `extra` flags.
+    async fn in_front_with(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        extra: &[&str],
+    ) -> Self {
+        let data = workspace.path("data");
+        let upstream = registry.url();
+        let mut args = vec![
+            "--data-dir",
+            data.to_str().expect("a UTF-8 temp path"),
+            "--upstream",
+            &upstream,
+        ];
+        args.extend_from_slice(extra);
+        Self::start(&workspace.path("home"), &args).await
+    }
+
     /// Airlock on the workspace's data directory in front of `registry`.
     pub(crate) async fn in_front_of(
         workspace: &Workspace,
         registry: &airlock_test::FakeRegistry,
     ) -> Self {
-        let data = workspace.path("data");
-        let upstream = registry.url();
-        Self::start(
-            &workspace.path("home"),
-            &[
-                "--data-dir",
-                data.to_str().expect("a UTF-8 temp path"),
-                "--upstream",
-                &upstream,
-            ],
-        )
-        .await
+        Self::in_front_with(workspace, registry, &[]).await
     }
 
     /// Airlock on the workspace's data directory in front of `registry`, with the
@@ -103,18 +111,7 @@ impl Airlock {
         workspace: &Workspace,
         registry: &airlock_test::FakeRegistry,
     ) -> Self {
-        Self::start(
-            &workspace.path("home"),
-            &[
-                "--data-dir",
-                workspace.path("data").to_str().expect("a UTF-8 temp path"),
-                "--upstream",
-                &registry.url(),
-                "--admin-token",
-                ADMIN_TOKEN,
-            ],
-        )
-        .await
+        Self::in_front_with(workspace, registry, &["--admin-token", ADMIN_TOKEN]).await
     }
 
     /// Airlock on the workspace's data directory in front of `registry`, with the
@@ -126,18 +123,11 @@ impl Airlock {
     ) -> Self {
         let policy_path = workspace.path("policy.toml");
         std::fs::write(&policy_path, policy).unwrap();
-        Self::start(
-            &workspace.path("home"),
-            &[
-                "--data-dir",
-                workspace.path("data").to_str().expect("a UTF-8 temp path"),
-                "--upstream",
-                &registry.url(),
-                "--policy",
-                policy_path.to_str().expect("a UTF-8 temp path"),
-                "--admin-token",
-                ADMIN_TOKEN,
-            ],
+        let policy_arg = policy_path.to_str().expect("a UTF-8 temp path");
+        Self::in_front_with(
+            workspace,
+            registry,
+            &["--policy", policy_arg, "--admin-token", ADMIN_TOKEN],
         )
         .await
     }
@@ -189,6 +179,20 @@ impl Airlock {
     pub(crate) async fn kill(mut self) {
         self.child.kill().await.expect("kill airlock");
     }
+}
+
+/// Runs `airlock ARGS` with `home` and returns its exit code and its standard
+/// output and error together.
+pub(crate) async fn run_airlock(home: &Path, args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    let output = airlock_command(home).args(args).output().await.unwrap();
+    (
+        output.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
 }
 
 /// A temporary directory tree for one test: `home/`, `data/`, `project/`.
