@@ -57,12 +57,25 @@ def scan(paths):
                                 text=True, env={**os.environ, "AIRLOCK_LOG": "warn"})
         if result.returncode not in (0, 1):
             sys.exit(f"airlock scan failed:\n{result.stderr[-4000:]}")
-        lines = [line for line in result.stdout.splitlines() if line.strip()]
-        if len(lines) != len(chunk):
-            sys.exit(f"expected {len(chunk)} reports, got {len(lines)}:\n{result.stderr[-2000:]}")
-        for path, line in zip(chunk, lines):
-            reports[path] = json.loads(line)
+        found = documents(result.stdout)
+        if len(found) != len(chunk):
+            sys.exit(f"expected {len(chunk)} reports, got {len(found)}:\n{result.stderr[-2000:]}")
+        for path, report in zip(chunk, found):
+            reports[path] = report
     return reports
+
+
+def documents(text):
+    """The JSON documents in `text`, one after another (one scanned path prints
+    one indented document; several print one per line)."""
+    decoder, found, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return found
+        document, at = decoder.raw_decode(text, at)
+        found.append(document)
 
 
 RANK = {"allow": 0, "warn": 1, "quarantine": 2, "block": 3}
@@ -91,7 +104,7 @@ def deciding(report):
 
 def malware(split):
     manifest = json.loads((ROOT / "bench/malware/samples.json").read_text())["samples"]
-    splits = ["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5"] if split == "all" else [split]
+    splits = ["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"] if split == "all" else [split]
     samples = [sample for sample in manifest if sample["split"] in splits]
     built = {entry["id"]: MALWARE / entry["path"]
              for entry in json.loads((MALWARE / "index.json").read_text())["samples"]} if (MALWARE / "index.json").exists() else {}
@@ -132,7 +145,7 @@ def malware(split):
                         f"{total['stopped']} ({100 * total['stopped'] / total['n']:.0f}%)",
                         f"{total['flagged']} ({100 * total['flagged'] / total['n']:.0f}%)"))
     table(["split", "families", "samples", "stopped", "flagged"], summary)
-    if split not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5"):
+    if split not in ("fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6"):
         # Only the tuning split is shown in detail: the held-out families stay unseen.
         for sample, _ in paths:
             if sample["split"] != "tune":
@@ -180,7 +193,7 @@ def benign(limit):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "all"], default="tune")
+    parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "all"], default="tune")
     parser.add_argument("--benign", type=int, default=100000, help="scan the first N popular packages (0: none)")
     args = parser.parse_args()
     targets = []
