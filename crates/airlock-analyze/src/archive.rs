@@ -244,6 +244,9 @@ impl Archive {
                     .for_each(|(slot, byte)| *slot = *byte);
             }
             let kind = kind_of(&path, head);
+            if kind == FileKind::Script && size > limits.max_text_bytes {
+                archive.incomplete(too_large(&path, size, limits));
+            }
             let text = (!kept.is_empty()
                 && !kind.is_binary()
                 && !kept[..kept.len().min(512)].contains(&0))
@@ -274,6 +277,9 @@ impl Archive {
                 .zip(&contents)
                 .for_each(|(slot, byte)| *slot = *byte);
             let kind = kind_of(&path, head);
+            if kind == FileKind::Script && size > limits.max_text_bytes {
+                archive.incomplete(too_large(&path, size, limits));
+            }
             let text = (keeps_text(&path)
                 && size <= limits.max_text_bytes
                 && !kind.is_binary()
@@ -354,6 +360,16 @@ pub(crate) fn package_path(raw: &str) -> Option<String> {
         return None;
     }
     Some(parts[1..].join("/"))
+}
+
+/// A script too large to read: code could hide in it, so the verdict cannot rest
+/// on the rest. (No popular package ships a script this large.)
+fn too_large(path: &str, size: u64, limits: &Limits) -> String {
+    format!(
+        "`{path}` is a script of {} MiB, larger than the {} MiB the analyser reads; it was not analysed",
+        size >> 20,
+        limits.max_text_bytes >> 20
+    )
 }
 
 fn extension(path: &str) -> &str {

@@ -13,7 +13,7 @@ use crate::finding::{Confidence, Finding, Severity};
 use crate::manifest::Manifest;
 
 /// What the registry tells about a package, beyond one version's tarball.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct RegistryContext {
     /// How many versions the package has.
     pub versions: usize,

@@ -19,7 +19,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use airlock_analyze::{
-    ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Options,
+    ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Request,
     VersionDiff, dependency_risk,
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
+use crate::isolation::{Isolation, analyse_in_worker};
 use crate::packuments::{Entry, Freshness, now_millis};
 use crate::policy::now;
 use crate::tarballs::Wanted;
@@ -59,6 +60,8 @@ pub struct Analyses {
     waiting: std::sync::atomic::AtomicUsize,
     /// Slots: one per core.
     slots: usize,
+    /// Where analyses run.
+    isolation: Isolation,
 }
 
 /// How many dependencies of a package on disk are fetched and analysed at once.
@@ -66,7 +69,7 @@ const DEPENDENCIES_AT_ONCE: usize = 8;
 
 impl Analyses {
     /// Starts empty and loads the stored findings in the background.
-    pub(crate) fn start(store: Store, time_limit: Duration) -> Arc<Self> {
+    pub(crate) fn start(store: Store, time_limit: Duration, isolation: Isolation) -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let analyses = Arc::new(Self {
             store,
@@ -78,6 +81,7 @@ impl Analyses {
             flight: SingleFlight::new(),
             background: SingleFlight::new(),
             time_limit,
+            isolation,
         });
         let loading = analyses.clone();
         tokio::spawn(async move {
@@ -253,26 +257,17 @@ impl Analyses {
                 .map(|analysis| (previous, analysis)),
             None => None,
         };
-        let registry = registry_manifest(doc);
         let (advisories, _) = state.advisories().current();
-        let label = format!("{}@{version}", packument.name());
-        let registry_hosts = registry_hosts(state);
-        let context = registry_context(packument, version);
-        self.run_bounded(label, move |deadline| {
-            let options = Options {
-                registry_manifest: Some(&registry),
-                indicators: Some(advisories.iocs()),
-                previous: previous
-                    .as_ref()
-                    .map(|(version, analysis)| (version.as_str(), analysis)),
-                registry_hosts: &registry_hosts,
-                context: Some(&context),
-                deadline: Some(deadline),
-                ..Options::default()
-            };
-            Analysis::of_tarball(&bytes, &options)
-        })
-        .await
+        let request = Request {
+            registry_manifest: Some(registry_manifest(doc)),
+            indicators: Some(advisories.iocs().clone()),
+            previous,
+            registry_hosts: registry_hosts(state),
+            context: Some(registry_context(packument, version)),
+            time_limit: None,
+        };
+        self.run_bounded(format!("{}@{version}", packument.name()), request, bytes)
+            .await
     }
 
     /// The whole analysis of `version` (analysing it, without a diff, if needed).
@@ -307,22 +302,14 @@ impl Analyses {
             .bytes(&wanted(packument.name(), version, doc).ok()?)
             .await
             .ok()?;
-        let registry = registry_manifest(doc);
-        let registry_hosts = registry_hosts(state);
-        let context = registry_context(packument, version);
+        let request = Request {
+            registry_manifest: Some(registry_manifest(doc)),
+            registry_hosts: registry_hosts(state),
+            context: Some(registry_context(packument, version)),
+            ..Request::default()
+        };
         let (analysis, took_ms) = self
-            .run_bounded(format!("{}@{version}", packument.name()), move |deadline| {
-                Analysis::of_tarball(
-                    &bytes,
-                    &Options {
-                        registry_manifest: Some(&registry),
-                        registry_hosts: &registry_hosts,
-                        context: Some(&context),
-                        deadline: Some(deadline),
-                        ..Options::default()
-                    },
-                )
-            })
+            .run_bounded(format!("{}@{version}", packument.name()), request, bytes)
             .await
             .ok()?;
         let findings = analysis.findings.clone();
@@ -338,14 +325,15 @@ impl Analyses {
         Some(analysis)
     }
 
-    /// Runs `work` on the blocking pool, bounded in number and time: the wait for
-    /// a slot is bounded by the time limit, and `work` is handed the deadline it
-    /// must stop at (it checks it between files), so that a slot is freed soon
-    /// after the limit even when the work cannot be cancelled.
+    /// Runs `request` on `tgz` where the configuration says (a worker process, or
+    /// the blocking pool), bounded in number and time: the wait for a slot is
+    /// bounded by the time limit, and the analysis is handed the deadline it must
+    /// stop at (it checks it between files); a worker past it is killed.
     async fn run_bounded(
         &self,
         label: String,
-        work: impl FnOnce(std::time::Instant) -> Analysis + Send + 'static,
+        mut request: Request,
+        tgz: bytes::Bytes,
     ) -> Result<(Analysis, i64), ApiError> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let permit =
@@ -363,26 +351,34 @@ impl Analyses {
         let permit =
             permit.map_err(|error| ApiError::internal("waiting for an analysis slot", &error))?;
         let started = Instant::now();
-        let deadline = std::time::Instant::now() + self.time_limit;
-        let task = tokio::task::spawn_blocking(move || {
-            let analysis = work(deadline);
-            drop(permit);
-            analysis
-        });
-        match tokio::time::timeout(self.time_limit, task).await {
-            Ok(Ok(analysis)) => {
-                let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        request.time_limit = Some(self.time_limit);
+        let outcome = match &self.isolation {
+            Isolation::Process(command) => {
+                analyse_in_worker(command, &request, tgz, self.time_limit).await
+            }
+            Isolation::Thread => {
+                let task = tokio::task::spawn_blocking(move || request.run(&tgz));
+                match tokio::time::timeout(self.time_limit, task).await {
+                    Ok(Ok(analysis)) => Ok(analysis),
+                    Ok(Err(error)) => Err(format!("the analysis failed: {error}")),
+                    Err(_) => Err(format!(
+                        "the analysis did not finish within {} s",
+                        self.time_limit.as_secs_f64()
+                    )),
+                }
+            }
+        };
+        drop(permit);
+        let took_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        match outcome {
+            Ok(analysis) => {
                 tracing::debug!(package = %label, millis = took_ms, "analysis finished");
                 Ok((analysis, took_ms))
             }
-            Ok(Err(error)) => Err(ApiError::internal("analysing a tarball", &error)),
-            Err(_) => Ok((
-                Analysis::unfinished(format!(
-                    "the analysis of {label} did not finish within {} s",
-                    self.time_limit.as_secs_f64()
-                )),
-                i64::try_from(self.time_limit.as_millis()).unwrap_or(i64::MAX),
-            )),
+            Err(reason) => {
+                tracing::warn!(package = %label, %reason, "analysis incomplete");
+                Ok((Analysis::unfinished(format!("{label}: {reason}")), took_ms))
+            }
         }
     }
 

@@ -26,6 +26,8 @@ pub struct ServerConfig {
     /// How long one tarball's analysis may take; past it the version is held
     /// (`analysis-incomplete`), never allowed.
     pub analysis_time_limit: Duration,
+    /// Where analyses run: `airlock serve` runs each in a worker process.
+    pub isolation: crate::Isolation,
     /// Registry keys from configuration; they win over the upstream's and the
     /// pinned copy's keys of the same id.
     pub registry_keys: airlock_provenance::Keyring,
@@ -69,6 +71,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("webhook", &self.webhook)
             .field("access_log", &self.access_log)
             .field("analysis_time_limit", &self.analysis_time_limit)
+            .field("isolation", &self.isolation)
             .field("registry_keys", &self.registry_keys.keys().len())
             .field("record_decisions", &self.record_decisions)
             .field("header_read_timeout", &self.header_read_timeout)
@@ -90,6 +93,7 @@ impl Default for ServerConfig {
             webhook: None,
             access_log: AccessLog::default(),
             analysis_time_limit: Duration::from_secs(30),
+            isolation: crate::Isolation::default(),
             registry_keys: airlock_provenance::Keyring::default(),
             record_decisions: true,
             header_read_timeout: Duration::from_secs(20),

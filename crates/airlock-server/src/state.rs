@@ -65,7 +65,11 @@ impl AppState {
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
         let record_decisions = config.record_decisions;
-        let analyses = Analyses::start(store.clone(), config.analysis_time_limit);
+        let analyses = Analyses::start(
+            store.clone(),
+            config.analysis_time_limit,
+            config.isolation.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 config,

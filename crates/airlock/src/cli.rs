@@ -90,6 +90,21 @@ pub(crate) enum Command {
     /// kept), analyses by older analyser versions, and, when asked, old download
     /// records. Safe while Airlock runs.
     Gc(GcArgs),
+    /// Internal: analyse one request framed on stdin and answer the analysis as
+    /// JSON on stdout. `serve` runs one per analysis, so that a tarball that
+    /// crashes the analyser ends this process, not the server.
+    #[command(hide = true)]
+    AnalyseWorker(AnalyseWorkerArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AnalyseWorkerArgs {
+    /// The address space this process may take, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) memory_limit: Option<u64>,
+    /// The CPU time this process may take, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) cpu_seconds: Option<u64>,
 }
 
 #[derive(Args, Debug)]

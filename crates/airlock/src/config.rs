@@ -44,6 +44,52 @@ struct RawConfig {
     retention: RawRetention,
     #[serde(default)]
     console: RawConsole,
+    #[serde(default)]
+    analyser: RawAnalyser,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAnalyser {
+    isolation: Option<IsolationKind>,
+    memory_mb: Option<u64>,
+    time_limit: Option<HumanDuration>,
+}
+
+/// Where `serve` runs its analyses (`[analyser] isolation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum IsolationKind {
+    /// A worker process per analysis: a crash ends the worker, not the server.
+    #[default]
+    Process,
+    /// The server's own threads: faster to start, but a crash is an outage.
+    Thread,
+}
+
+/// The address space one analysis worker may take unless configured.
+const DEFAULT_ANALYSER_MEMORY_MB: u64 = 2048;
+
+impl RawAnalyser {
+    fn isolation(&self) -> anyhow::Result<airlock_server::Isolation> {
+        match self.isolation.unwrap_or_default() {
+            IsolationKind::Thread => Ok(airlock_server::Isolation::Thread),
+            IsolationKind::Process => {
+                let memory_mb = self.memory_mb.unwrap_or(DEFAULT_ANALYSER_MEMORY_MB);
+                if memory_mb < 64 {
+                    bail!(
+                        "[analyser] memory_mb = {memory_mb} is too small for any analysis; use at least 64 (default {DEFAULT_ANALYSER_MEMORY_MB})"
+                    );
+                }
+                let command = airlock_server::WorkerCommand::this_binary(
+                    vec!["analyse-worker".to_owned()],
+                    memory_mb.saturating_mul(1024 * 1024),
+                )
+                .context("could not find Airlock's own binary to run analysis workers; set [analyser] isolation = \"thread\"")?;
+                Ok(airlock_server::Isolation::Process(command))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,7 +294,11 @@ impl Settings {
             admin_token: Some(admin_token),
             webhook: file.alerts.webhook,
             access_log: defaults.access_log,
-            analysis_time_limit: defaults.analysis_time_limit,
+            analysis_time_limit: file
+                .analyser
+                .time_limit
+                .map_or(defaults.analysis_time_limit, |duration| duration.0),
+            isolation: file.analyser.isolation()?,
             header_read_timeout: defaults.header_read_timeout,
             max_connections: defaults.max_connections,
             metrics_access: file.metrics.access.unwrap_or_default(),

@@ -12,6 +12,11 @@ mod config;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    // The analysis worker needs neither a runtime nor a log: it reads its stdin,
+    // writes its stdout, and ends.
+    if let cli::Command::AnalyseWorker(args) = &cli.command {
+        return commands::analyse_worker::run(args);
+    }
     // Log lines go through a writer thread, so a request never waits on a write to
     // stderr. The thread drains its queue into a buffer and flushes when the queue is
     // empty: one write per burst rather than per line, yet nothing lingers when idle.

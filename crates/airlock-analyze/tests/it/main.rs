@@ -1297,6 +1297,40 @@ fn deadlines_and_the_text_budget_hold_a_version_rather_than_pass_it() {
     );
 }
 
+/// A script larger than the analyser reads could hide anything: the version is
+/// held, not passed on the rest. A source map of the same size is data.
+#[test]
+fn a_script_too_large_to_read_leaves_the_analysis_incomplete() {
+    let limits = airlock_analyze::Limits {
+        max_text_bytes: 1024,
+        ..airlock_analyze::Limits::default()
+    };
+    let padded = format!("module.exports = {};\n", "1 + ".repeat(600) + "1");
+    let package = airlock_test::PackageBuilder::new("padded", "1.0.0")
+        .file("index.js", padded.clone())
+        .file("index.js.map", padded)
+        .build();
+    let analysis = Analysis::of_tarball(
+        &package.tarball,
+        &Options {
+            limits,
+            ..Options::default()
+        },
+    );
+    let incomplete: Vec<_> = analysis
+        .findings
+        .iter()
+        .filter(|finding| finding.code == Code::AnalysisIncomplete)
+        .collect();
+    assert_eq!(incomplete.len(), 1, "{}", report(&analysis));
+    assert!(
+        incomplete[0].message.contains("`index.js` is a script"),
+        "{}",
+        report(&analysis)
+    );
+    assert!(!codes(&analyse(&package)).contains(&Code::AnalysisIncomplete));
+}
+
 /// Packed code (a function written on the spot that unpacks a long literal, whose
 /// result is evaluated) hides what runs: stopped at load like any decoded payload.
 #[test]

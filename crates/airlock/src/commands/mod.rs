@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use crate::cli::Command;
 
 mod advisories;
+pub(crate) mod analyse_worker;
 mod approve;
 mod audit;
 mod backup;
@@ -36,5 +37,6 @@ pub(crate) async fn run(
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(&args),
         Command::Gc(args) => gc::run(args).await,
+        Command::AnalyseWorker(args) => Ok(analyse_worker::run(&args)),
     }
 }

@@ -254,3 +254,97 @@ async fn downloads_served_before_a_kill_are_all_logged() {
         "{received} downloads reached clients, {served} are in the log"
     );
 }
+
+/// The analyser runs in a worker process: a tarball that needs more memory than
+/// the worker may take ends that worker, holds that one version with the reason,
+/// and the server serves on.
+#[tokio::test]
+async fn an_analysis_out_of_memory_holds_one_version_and_the_server_serves_on() {
+    let registry = FakeRegistry::start().await;
+    // 14 MB of one array literal: parsing it needs far more than 64 MiB.
+    let numbers: Vec<String> = (0..1_900_000).map(|number| number.to_string()).collect();
+    registry.publish(
+        PackageBuilder::new("huge-array", "1.0.0")
+            .file(
+                "index.js",
+                format!("module.exports = [{}];\n", numbers.join(",")),
+            )
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("small", "1.0.0")
+            .file("index.js", "module.exports = 1;\n")
+            .build(),
+    );
+    let workspace = Workspace::new();
+    std::fs::write(workspace.path("policy.toml"), "min_release_age = \"0s\"\n").unwrap();
+    std::fs::write(
+        workspace.path("airlock.toml"),
+        "[analyser]\nisolation = \"process\"\nmemory_mb = 64\n",
+    )
+    .unwrap();
+    let airlock = Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--config",
+            workspace.path("airlock.toml").to_str().unwrap(),
+            "--policy",
+            workspace.path("policy.toml").to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+        ],
+    )
+    .await;
+
+    let refused = reqwest::get(format!("{}huge-array/-/huge-array-1.0.0.tgz", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("analysis-incomplete"), "{body}");
+    assert!(body.contains("memory limit (64 MiB)"), "{body}");
+
+    let served = reqwest::get(format!("{}small/-/small-1.0.0.tgz", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "{}", airlock.log());
+    let ping = reqwest::get(format!("{}-/ping", airlock.url))
+        .await
+        .unwrap();
+    assert_eq!(ping.status(), 200);
+    assert!(
+        airlock.log().contains("analysis incomplete"),
+        "{}",
+        airlock.log()
+    );
+}
+
+/// A worker memory limit too small for any analysis is refused at start, with
+/// what to set instead.
+#[tokio::test]
+async fn a_worker_memory_limit_too_small_is_refused_at_start() {
+    let workspace = Workspace::new();
+    std::fs::write(
+        workspace.path("airlock.toml"),
+        "[analyser]\nmemory_mb = 8\n",
+    )
+    .unwrap();
+    let output = crate::support::airlock_command(&workspace.path("home"))
+        .args([
+            "serve",
+            "--config",
+            workspace.path("airlock.toml").to_str().unwrap(),
+            "--upstream",
+            "http://127.0.0.1:9/",
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("memory_mb = 8 is too small"), "{stderr}");
+}
