@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -129,6 +130,41 @@ def decide_popular(limit, workers):
     return counts, len(packages)
 
 
+class MemorySampler(threading.Thread):
+    """Samples the resident memory of Airlock and of its analysis workers (its child
+    processes) every 100 ms; keeps the peak of the sum. The server's own peak is
+    the kernel's VmHWM, read at the end."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.peak_total, self.peak_workers, self.done = pid, 0, 0, threading.Event()
+
+    @staticmethod
+    def rss_kb(pid, field="VmRSS"):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def children(self):
+        found = []
+        for task in Path(f"/proc/{self.pid}/task").glob("*"):
+            try:
+                found += [int(pid) for pid in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                pass
+        return found
+
+    def run(self):
+        while not self.done.wait(0.1):
+            workers = sum(self.rss_kb(pid) for pid in self.children())
+            self.peak_workers = max(self.peak_workers, workers)
+            self.peak_total = max(self.peak_total, self.rss_kb(self.pid) + workers)
+
+
 def client_env(home):
     return {**os.environ, "HOME": str(home), "npm_config_userconfig": str(home / ".npmrc"),
             "npm_config_cache": str(home / "cache"), "XDG_CONFIG_HOME": str(home / ".config"),
@@ -195,6 +231,8 @@ def main():
     parser.add_argument("--clients", default="npm,pnpm")
     args = parser.parse_args()
     process = start_airlock()
+    sampler = MemorySampler(process.pid)
+    sampler.start()
     targets = []
     try:
         if not args.apps_only:
@@ -206,6 +244,14 @@ def main():
         if not args.no_apps:
             failures, runs = run_apps(args.clients.split(","))
             targets.append(("real apps install with no approval needed", failures == 0, f"{runs - failures} of {runs} installs"))
+        server_peak_mb = MemorySampler.rss_kb(process.pid, "VmHWM") / 1024
+        sampler.done.set()
+        table(["memory", "peak MB"], [
+            ("Airlock server process (VmHWM)", f"{server_peak_mb:.0f}"),
+            ("analysis workers together (sampled every 0.1 s)", f"{sampler.peak_workers / 1024:.0f}"),
+            ("server and workers together (sampled)", f"{sampler.peak_total / 1024:.0f}"),
+        ])
+        targets.append(("Airlock server peak RSS < 300 MB", server_peak_mb < 300, f"{server_peak_mb:.0f} MB"))
     finally:
         process.terminate()
         process.wait(timeout=30)

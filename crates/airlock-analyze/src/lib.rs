@@ -33,7 +33,7 @@ mod table;
 mod verdict;
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
-pub const ANALYZER_VERSION: u32 = 5;
+pub const ANALYZER_VERSION: u32 = 6;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};

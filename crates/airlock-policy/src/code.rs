@@ -44,10 +44,12 @@ pub enum Code {
     DownloadExecute,
     BundledExecutable,
     NameConfusion,
+    NewPackage,
+    CriticalBump,
 }
 
 impl Code {
-    pub const ALL: [Self; 32] = [
+    pub const ALL: [Self; 34] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -80,6 +82,8 @@ impl Code {
         Self::DownloadExecute,
         Self::BundledExecutable,
         Self::NameConfusion,
+        Self::NewPackage,
+        Self::CriticalBump,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,8 @@ impl Code {
             Self::DownloadExecute => "download-execute",
             Self::BundledExecutable => "bundled-executable",
             Self::NameConfusion => "name-confusion",
+            Self::NewPackage => "new-package",
+            Self::CriticalBump => "critical-bump",
         }
     }
 
@@ -181,6 +187,12 @@ impl Code {
             }
             Self::NameConfusion => {
                 "the name imitates a popular package, or the version has a dependency-confusion shape"
+            }
+            Self::NewPackage => {
+                "a package this Airlock never served waits for a person (the new-package gate)"
+            }
+            Self::CriticalBump => {
+                "a new major (or minor, or any) version of a critical-path package waits for a person"
             }
         }
     }

@@ -15,6 +15,9 @@ pub struct Evidence<'a> {
     /// Signals found elsewhere (analysis, provenance, advisories), each with the
     /// action it calls for.
     pub signals: &'a [Reason],
+    /// What this Airlock served of the package before, for the approval gates;
+    /// `None` where no history is kept (the gates then hold nothing).
+    pub history: Option<crate::History<'a>>,
 }
 
 /// Decides about one version under `policy` at `now`.
@@ -29,6 +32,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         version,
         published,
         signals,
+        history,
     } = *evidence;
     let mut reasons = Vec::new();
     for rule in policy
@@ -69,6 +73,13 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         }
     }
     reasons.extend(signals.iter().cloned());
+    if let Some(history) = history {
+        reasons.extend(
+            policy
+                .gates
+                .reasons(name, version, history, &policy.exceptions, now),
+        );
+    }
 
     let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
         verdict.max(reason.action.clone())
@@ -162,6 +173,7 @@ mod tests {
             version,
             published,
             signals: &[],
+            history: None,
         };
         let decision = evaluate(&evidence, policy, NOW);
         let got = match &decision.verdict {
@@ -359,6 +371,7 @@ mod tests {
             version: "1.0.0",
             published: hours_ago(1),
             signals: &[],
+            history: None,
         };
         let decision = evaluate(&evidence, &policy, NOW);
         assert!(decision.refuses());
@@ -379,9 +392,48 @@ mod tests {
             version: "1.0.0",
             published: hours_ago(1000),
             signals: &signals,
+            history: None,
         };
         let decision = evaluate(&evidence, &Policy::default(), NOW);
         assert_eq!(decision.verdict, Verdict::Warn);
         assert!(decision.admits());
+    }
+
+    #[test]
+    fn the_gates_hold_what_an_approval_then_lets_through() {
+        let mut policy = policy("min_release_age = \"0s\"\n[gates]\nnew_packages = true\n");
+        let name = PackageName::new("fresh").unwrap();
+        let decide = |policy: &Policy, history| {
+            evaluate(
+                &Evidence {
+                    name: &name,
+                    version: "1.0.0",
+                    published: hours_ago(1000),
+                    signals: &[],
+                    history,
+                },
+                policy,
+                NOW,
+            )
+        };
+        let held = decide(&policy, Some(crate::History { served: &[] }));
+        assert_eq!(held.verdict, Verdict::Quarantine { until: None });
+        assert_eq!(held.codes(), [Code::NewPackage]);
+        assert!(decide(&policy, None).admits());
+        policy = policy.with_admin_rules(
+            vec![
+                Exception::new(
+                    PackageSpec::parse("fresh@1.0.0").unwrap(),
+                    "reviewed".into(),
+                    "alice".into(),
+                    None,
+                )
+                .unwrap(),
+            ],
+            Vec::new(),
+        );
+        let approved = decide(&policy, Some(crate::History { served: &[] }));
+        assert!(approved.admits());
+        assert!(approved.reasons.is_empty(), "{:?}", approved.reasons);
     }
 }

@@ -18,6 +18,7 @@
 //!     version: "1.14.1",
 //!     published: Timestamp::parse("2026-03-31T00:21:00Z"),
 //!     signals: &[],
+//!     history: None,
 //! };
 //! let decision = evaluate(&evidence, &policy, now);
 //! assert!(matches!(decision.verdict, Verdict::Quarantine { .. }));
@@ -30,6 +31,7 @@ mod decision;
 mod duration;
 mod error;
 mod evaluate;
+mod gates;
 mod matcher;
 mod policy;
 mod tags;
@@ -40,6 +42,7 @@ pub use decision::{Decision, Reason, Verdict, Waiver, WaiverKind};
 pub use duration::{HumanDuration, describe_millis};
 pub use error::Error;
 pub use evaluate::{Evidence, evaluate};
+pub use gates::{CriticalBump, Gates, History};
 pub use matcher::{PackageSpec, Specificity};
 pub use policy::{Exception, Mode, Policy, Rule};
 pub use tags::repair_dist_tags;

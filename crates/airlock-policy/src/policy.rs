@@ -62,6 +62,8 @@ struct RawPolicy {
     exception: Vec<RawException>,
     #[serde(default)]
     analysis: crate::analysis::RawAnalysis,
+    #[serde(default)]
+    gates: crate::gates::RawGates,
 }
 
 #[derive(Deserialize)]
@@ -182,6 +184,7 @@ pub struct Policy {
     pub(crate) allow: Vec<Rule>,
     pub(crate) exceptions: Vec<Exception>,
     pub(crate) analysis: crate::AnalysisRules,
+    pub(crate) gates: crate::Gates,
     file_digest: String,
     digest: String,
 }
@@ -240,6 +243,7 @@ impl Policy {
             allow: rules(raw.allow),
             exceptions,
             analysis: crate::AnalysisRules::from_raw(raw.analysis).map_err(Error::Invalid)?,
+            gates: crate::Gates::from_raw(raw.gates),
             digest: file_digest.clone(),
             file_digest,
         };
@@ -291,6 +295,11 @@ impl Policy {
             .filter(|(spec, _)| spec.matches_name(name))
             .max_by_key(|(spec, _)| spec.specificity())
             .map_or(self.min_release_age_ms, |(_, age)| *age)
+    }
+
+    /// The approval gates (new packages, critical-path bumps).
+    pub fn gates(&self) -> &crate::Gates {
+        &self.gates
     }
 
     /// What the policy says about analysis findings.
@@ -415,6 +424,25 @@ mod tests {
             0
         );
         assert_eq!(policy.denials().len(), 2);
+        assert!(!policy.gates().is_active());
+        // The commented `[gates]` example is valid once uncommented.
+        let gates = example
+            .split("# [gates]\n")
+            .nth(1)
+            .expect("the example shows [gates]")
+            .lines()
+            .map(|line| line.trim_start_matches("# "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let with_gates = Policy::from_toml(&format!("{example}\n[gates]\n{gates}")).unwrap();
+        assert!(with_gates.gates().is_active());
+        assert!(
+            with_gates
+                .gates()
+                .is_critical(&PackageName::new("@corp-infra/deploy").unwrap())
+        );
+        let misspelt = Policy::from_toml("[gates]\nnew_package = true\n").unwrap_err();
+        assert!(misspelt.to_string().contains("new_package"), "{misspelt}");
     }
 
     #[test]

@@ -329,7 +329,7 @@ pub(crate) async fn queue(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<h1>Waiting for review</h1><form method=\"get\" action=\"{BASE}/\"><input type=\"text\" name=\"package\" placeholder=\"package\" value=\"{}\"> <input type=\"text\" name=\"code\" placeholder=\"code (release-age, data-exfiltration, ...)\" value=\"{}\"> <button>Filter</button></form><p>{} of {} versions.</p><table><tr><th>version</th><th>until</th><th>codes</th><th>why</th></tr>",
+        "<h1>Waiting for review</h1><form method=\"get\" action=\"{BASE}/\"><input type=\"text\" name=\"package\" placeholder=\"package\" value=\"{}\"> <input type=\"text\" name=\"code\" placeholder=\"code (release-age, data-exfiltration, ...)\" value=\"{}\"> <button>Filter</button></form><p>Queues: <a href=\"{BASE}/?code=new-package\">new packages</a> · <a href=\"{BASE}/?code=critical-bump\">critical-path bumps</a> · <a href=\"{BASE}/?code=release-age\">release age</a> · <a href=\"{BASE}/\">all</a></p><p>{} of {} versions.</p><table><tr><th>version</th><th>until</th><th>codes</th><th>why</th></tr>",
         escape(&filter.package),
         escape(&filter.code),
         shown.len(),

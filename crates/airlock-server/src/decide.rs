@@ -14,22 +14,26 @@ use std::sync::Arc;
 use airlock_advisory::AdvisorySet;
 use airlock_analyze::indicator_findings;
 use airlock_npm::{Packument, Timestamp, View};
-use airlock_policy::{Code, Decision, Evidence, Reason, Verdict, evaluate, repair_dist_tags};
+use airlock_policy::{
+    Code, Decision, Evidence, History, Reason, Verdict, evaluate, repair_dist_tags,
+};
 use airlock_store::{DecisionRecord, Store};
 
 use crate::advisories::AdvisoryHandle;
 use crate::alerts::{Alert, Alerts};
 use crate::analyses::Analyses;
 use crate::error::ErrorChain;
+use crate::history::History as Served;
 use crate::packuments::Entry;
 use crate::policy::{PolicyHandle, now};
 use crate::trust::Trust;
 
 /// The decisions about every version of one packument.
 pub struct Decided {
-    /// The generations of the policy, the advisories, the analyses and the trust
-    /// material these decisions were made under.
-    generation: (u64, u64, u64, u64),
+    /// The generations of the policy, the advisories, the analyses, the trust
+    /// material and (when a gate is on) the served history these decisions were
+    /// made under.
+    generation: (u64, u64, u64, u64, u64),
     valid_until: Option<Timestamp>,
     /// One per version, in document order.
     pub decisions: Vec<Decision>,
@@ -117,36 +121,18 @@ fn notice_of(packument: &Packument, decisions: &[Decision]) -> Option<String> {
 
 /// Decides per version; shared by all handlers.
 pub struct Gate {
-    policy: Arc<PolicyHandle>,
-    advisories: Arc<AdvisoryHandle>,
-    analyses: Arc<Analyses>,
-    trust: Arc<Trust>,
-    store: Store,
-    alerts: Alerts,
-    record_decisions: bool,
+    pub(crate) policy: Arc<PolicyHandle>,
+    pub(crate) advisories: Arc<AdvisoryHandle>,
+    pub(crate) analyses: Arc<Analyses>,
+    pub(crate) trust: Arc<Trust>,
+    pub(crate) history: Arc<Served>,
+    pub(crate) store: Store,
+    pub(crate) alerts: Alerts,
+    /// Whether decisions are written to the decision log.
+    pub(crate) record_decisions: bool,
 }
 
 impl Gate {
-    pub(crate) fn new(
-        policy: Arc<PolicyHandle>,
-        advisories: Arc<AdvisoryHandle>,
-        analyses: Arc<Analyses>,
-        trust: Arc<Trust>,
-        store: Store,
-        alerts: Alerts,
-        record_decisions: bool,
-    ) -> Self {
-        Self {
-            policy,
-            advisories,
-            analyses,
-            trust,
-            store,
-            alerts,
-            record_decisions,
-        }
-    }
-
     pub fn advisories(&self) -> &Arc<AdvisoryHandle> {
         &self.advisories
     }
@@ -159,11 +145,13 @@ impl Gate {
     pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
         let (policy, policy_generation) = self.policy.current();
         let (advisories, advisory_generation) = self.advisories.current();
+        let gated = policy.gates().is_active();
         let generation = (
             policy_generation,
             advisory_generation,
             self.analyses.generation(),
             self.trust.generation(),
+            if gated { self.history.generation() } else { 0 },
         );
         let now = now();
         let mut cached = entry
@@ -181,6 +169,11 @@ impl Gate {
         // Addresses from advisories, matched against the hosts every analysis recorded.
         let indicators = advisories.iocs();
         let trust = self.trust.findings(packument);
+        let served = if gated {
+            self.history.served(packument.name().as_str())
+        } else {
+            Vec::new()
+        };
         let (decisions, analysed): (Vec<Decision>, Vec<bool>) = packument
             .versions()
             .zip(trust)
@@ -220,6 +213,7 @@ impl Gate {
                         .as_deref()
                         .and_then(Timestamp::parse),
                     signals: &signals,
+                    history: gated.then_some(History { served: &served }),
                 };
                 (evaluate(&evidence, &policy, now), analysis.is_some())
             })

@@ -265,6 +265,9 @@ async fn tarball(
             ),
         ));
     }
+    if served {
+        state.inner.history.record(name.as_str(), version);
+    }
     result
 }
 

@@ -29,6 +29,7 @@ mod error;
 mod flight;
 mod handlers;
 mod health;
+pub mod history;
 mod isolation;
 mod metrics;
 pub mod packuments;

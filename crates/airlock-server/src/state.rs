@@ -31,6 +31,7 @@ pub(crate) struct Inner {
     pub(crate) alerts: Alerts,
     pub(crate) analyses: Arc<Analyses>,
     pub(crate) trust: Arc<Trust>,
+    pub(crate) history: Arc<crate::history::History>,
     pub(crate) usage: crate::health::UsageCache,
     pub(crate) console: crate::console::Sessions,
 }
@@ -65,6 +66,7 @@ impl AppState {
         );
         let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
         let record_decisions = config.record_decisions;
+        let history = Arc::new(crate::history::History::default());
         let analyses = Analyses::start(
             store.clone(),
             config.analysis_time_limit,
@@ -73,15 +75,17 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 config,
-                gate: Gate::new(
+                gate: Gate {
                     policy,
                     advisories,
-                    analyses.clone(),
-                    trust.clone(),
-                    store.clone(),
-                    alerts.clone(),
+                    analyses: analyses.clone(),
+                    trust: trust.clone(),
+                    history: history.clone(),
+                    store: store.clone(),
+                    alerts: alerts.clone(),
                     record_decisions,
-                ),
+                },
+                history,
                 upstream,
                 packuments,
                 tarballs,
@@ -123,5 +127,16 @@ impl AppState {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// What this Airlock has served, for the approval gates.
+    pub fn history(&self) -> &crate::history::History {
+        &self.inner.history
+    }
+
+    /// Reads what the download log says was served, so that the approval gates
+    /// know the packages this Airlock already serves. Call before serving.
+    pub async fn load_history(&self) -> Result<usize, airlock_store::Error> {
+        self.inner.history.load(&self.inner.store).await
     }
 }

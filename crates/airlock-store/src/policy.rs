@@ -224,6 +224,17 @@ impl Store {
     }
 
     /// Downloads of `name` (optionally one version), oldest first.
+    /// Every (name, version) the download log says was served at least once.
+    pub async fn served_versions(&self) -> Result<Vec<(String, String)>, Error> {
+        let rows = sqlx::query("SELECT DISTINCT name, version FROM downloads WHERE served = 1")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("name"), row.get("version")))
+            .collect())
+    }
+
     pub async fn downloads(
         &self,
         name: &str,

@@ -347,7 +347,17 @@ pub(crate) enum ExceptionsCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum QuarantineCommand {
     /// Versions waiting in quarantine, soonest release first.
-    List(ServerArgs),
+    List(QuarantineListArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct QuarantineListArgs {
+    /// Only versions held for this code: `new-package` and `critical-bump` are the
+    /// approval gates' queues, `release-age` the waiting room.
+    #[arg(long, value_name = "CODE")]
+    pub(crate) code: Option<String>,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
 }
 
 #[derive(Args, Debug)]
@@ -436,6 +446,14 @@ pub(crate) struct AuditArgs {
     /// provides.
     #[arg(long)]
     pub(crate) critical: bool,
+
+    /// Lockfiles (or directories holding them) whose packages count as served
+    /// before, for the policy's approval gates: a package in the baseline is not
+    /// new, and a critical package's bump is measured against the baseline's
+    /// versions. Repeatable. For a standalone audit; a running Airlock knows what
+    /// it served from its download log.
+    #[arg(long, value_name = "PATH", conflicts_with = "server")]
+    pub(crate) baseline: Vec<PathBuf>,
 
     #[command(flatten)]
     pub(crate) setup: SetupArgs,

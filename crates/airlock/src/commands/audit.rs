@@ -105,27 +105,18 @@ struct Report {
 
 pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     let files = find_lockfiles(&args.paths)?;
-    let mut graphs = Vec::new();
-    let mut locked = Vec::new();
-    for file in &files {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("could not read {}", file.display()))?;
-        let graph = airlock_lockfile::parse(&file.display().to_string(), &text)
-            .map_err(|error| anyhow::anyhow!("{error}"))?;
-        graphs.push(graph);
-        locked.push(locked_at(file));
-    }
-    let queries: BTreeSet<(String, String)> = graphs
-        .iter()
-        .flat_map(|graph| &graph.packages)
-        .filter(|package| package.source == Source::Registry)
-        .map(|package| (package.name.clone(), package.version.clone()))
-        .collect();
-    let queries: Vec<AuditQuery> = queries
+    let graphs = read_graphs(&files)?;
+    let locked: Vec<Option<Timestamp>> = files.iter().map(|file| locked_at(file)).collect();
+    let queries: Vec<AuditQuery> = registry_packages(&graphs)
         .into_iter()
         .map(|(name, version)| AuditQuery { name, version })
         .collect();
-    let (answers, mut registries) = decide(&args, queries).await?;
+    let baseline = if args.baseline.is_empty() {
+        BTreeSet::new()
+    } else {
+        registry_packages(&read_graphs(&find_lockfiles(&args.baseline)?)?)
+    };
+    let (answers, mut registries) = decide(&args, queries, &baseline).await?;
     registries.extend(args.registries.iter().cloned());
     if let Some(server) = &args.server {
         registries.push(server.clone());
@@ -181,6 +172,29 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Every lockfile in `files`, parsed.
+fn read_graphs(files: &[PathBuf]) -> anyhow::Result<Vec<Graph>> {
+    files
+        .iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("could not read {}", file.display()))?;
+            airlock_lockfile::parse(&file.display().to_string(), &text)
+                .map_err(|error| anyhow::anyhow!("{error}"))
+        })
+        .collect()
+}
+
+/// The (name, version) of every package the lockfiles take from a registry.
+fn registry_packages(graphs: &[Graph]) -> BTreeSet<(String, String)> {
+    graphs
+        .iter()
+        .flat_map(|graph| &graph.packages)
+        .filter(|package| package.source == Source::Registry)
+        .map(|package| (package.name.clone(), package.version.clone()))
+        .collect()
 }
 
 /// The lockfiles named, or found in the directories named (the current one when
@@ -250,6 +264,7 @@ fn locked_at(file: &std::path::Path) -> Option<Timestamp> {
 async fn decide(
     args: &AuditArgs,
     queries: Vec<AuditQuery>,
+    baseline: &BTreeSet<(String, String)>,
 ) -> anyhow::Result<(Vec<AuditAnswer>, Vec<Url>)> {
     let progress = std::io::stderr().is_terminal() && queries.len() > BATCH;
     let total = queries.len();
@@ -281,6 +296,10 @@ async fn decide(
         return Ok((answers, registries));
     }
     let state = super::check::standalone_state(&args.setup).await?;
+    // The baseline counts as served, for this audit only.
+    for (name, version) in baseline {
+        state.history().record(name, version);
+    }
     for batch in queries.chunks(BATCH) {
         let request = AuditRequest {
             packages: batch.to_vec(),

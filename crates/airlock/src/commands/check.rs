@@ -70,7 +70,7 @@ pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppSta
     let advisories = AdvisoryHandle::load(parts.store.clone())
         .await
         .context("could not load the imported advisories")?;
-    Ok(AppState::new(
+    let state = AppState::new(
         // One-shot: decide as the proxy would, without writing its decision log.
         airlock_server::ServerConfig {
             record_decisions: false,
@@ -80,7 +80,12 @@ pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppSta
         parts.store,
         Arc::new(policy),
         Arc::new(advisories),
-    ))
+    );
+    state
+        .load_history()
+        .await
+        .context("could not read the download log")?;
+    Ok(state)
 }
 
 fn describe(report: &CheckReport) -> String {

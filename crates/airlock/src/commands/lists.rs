@@ -46,8 +46,12 @@ pub(crate) async fn exceptions(command: ExceptionsCommand) -> anyhow::Result<Exi
 }
 
 pub(crate) async fn quarantine(command: QuarantineCommand) -> anyhow::Result<ExitCode> {
-    let QuarantineCommand::List(server) = command;
-    let waiting: Vec<QuarantineView> = AdminClient::new(&server)?.get("quarantine").await?;
+    let QuarantineCommand::List(args) = command;
+    let server = args.server;
+    let mut waiting: Vec<QuarantineView> = AdminClient::new(&server)?.get("quarantine").await?;
+    if let Some(code) = &args.code {
+        waiting.retain(|entry| entry.codes.iter().any(|held| held == code));
+    }
     if server.json {
         print_json(&waiting)?;
     } else if waiting.is_empty() {

@@ -75,6 +75,10 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
         policy,
         Arc::new(advisories),
     );
+    state
+        .load_history()
+        .await
+        .context("could not read the download log")?;
     if let Some(blobs) = settings.retention.blobs {
         let retention = super::gc::Retention {
             blobs,

@@ -588,3 +588,41 @@ async fn no_analysis_decides_without_fetching_a_tarball() {
             .any(|request| request.path.ends_with(".tgz"))
     );
 }
+
+/// With the new-package gate on, a standalone audit on a fresh machine would call
+/// every package new; the project's own lockfile passed as `--baseline` makes its
+/// packages known, so turning the gate on does not fail the current lockfile.
+#[tokio::test]
+async fn a_baseline_keeps_the_new_package_gate_from_failing_the_current_lockfile() {
+    let (registry, workspace) = fixture_registry().await;
+    std::fs::write(
+        workspace.path("policy.toml"),
+        "min_release_age = \"0s\"\n[gates]\nnew_packages = true\n",
+    )
+    .unwrap();
+    let project = project(
+        &workspace,
+        "gated",
+        "npm-v3.package-lock.json",
+        "npm-shrinkwrap.json",
+        &registry,
+    );
+    let path = project.to_str().unwrap();
+    let gated = audit(&workspace, &registry, &[path, "--format", "json"]).await;
+    assert_eq!(gated.code, Some(1), "{}{}", gated.stdout, gated.stderr);
+    let report: serde_json::Value = serde_json::from_str(&gated.stdout).unwrap();
+    let held = codes(&report);
+    assert_eq!(held.len(), 7, "{held:?}");
+    assert!(
+        held.iter().all(|row| row.ends_with(" new-package")),
+        "{held:?}"
+    );
+
+    let known = audit(
+        &workspace,
+        &registry,
+        &[path, "--baseline", path, "--format", "json"],
+    )
+    .await;
+    assert_eq!(known.code, Some(0), "{}{}", known.stdout, known.stderr);
+}

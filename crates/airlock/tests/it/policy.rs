@@ -525,3 +525,106 @@ async fn serve_refuses_to_start_on_an_invalid_policy() {
         "{stderr}"
     );
 }
+
+/// The approval gates with real clients: a package this Airlock never served is
+/// refused with the gate's name until a person approves a version; a new major of
+/// a critical-path package is refused while a new minor passes.
+async fn approval_gates_hold_new_packages_and_critical_majors(client: Client) {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    let long_ago = SystemTime::now() - Duration::from_hours(24 * 40);
+    for version in ["1.0.0", "1.1.0", "1.2.0", "2.0.0"] {
+        registry.publish(
+            PackageBuilder::new("widget", version)
+                .published(long_ago)
+                .build(),
+        );
+    }
+    let workspace = Workspace::new();
+    let airlock = start(
+        &workspace,
+        &registry,
+        "min_release_age = \"0s\"\n[gates]\nnew_packages = true\ncritical = [\"widget\"]\n",
+    )
+    .await;
+    let home = workspace.path("home");
+    // Each install in a project and client home of its own.
+    let install = |range: &'static str| {
+        let clients = &clients;
+        let project = workspace.path(&format!("project-{range}"));
+        let url = airlock.url.clone();
+        let client_home = workspace.path(&format!("client-home-{range}"));
+        async move {
+            std::fs::create_dir_all(&project).unwrap();
+            let manifest = serde_json::json!({
+                "name": "app", "version": "1.0.0", "private": true,
+                "dependencies": { "widget": range }
+            });
+            std::fs::write(project.join("package.json"), manifest.to_string()).unwrap();
+            let run = clients
+                .run(client, &project, &client_home, &url, &["install"])
+                .await;
+            (run, project)
+        }
+    };
+
+    // Never served: every version waits, and the client or the log says why.
+    let (refused, _) = install("^1.0.0").await;
+    refused.assert_failure();
+    let check = airlock.cli(&home, &["check", "widget@1.1.0"]).await;
+    assert_eq!(check.code, Some(1), "{check:?}");
+    assert!(check.stdout.contains("new-package"), "{check:?}");
+    if client == Client::Npm {
+        assert!(
+            refused.output().contains("new-package"),
+            "{}",
+            refused.output()
+        );
+    }
+    let queue = airlock
+        .cli(&home, &["quarantine", "list", "--code", "new-package"])
+        .await;
+    assert!(queue.stdout.contains("widget@1.1.0"), "{queue:?}");
+
+    // A person approves one version: the package is known, later versions follow
+    // the normal rules.
+    let approve = airlock
+        .cli(
+            &home,
+            &[
+                "approve",
+                "widget@1.1.0",
+                "--reason",
+                "reviewed the package",
+                "--author",
+                "alice",
+            ],
+        )
+        .await;
+    assert_eq!(approve.code, Some(0), "{approve:?}");
+    let (run, project) = install("~1.1.0").await;
+    run.assert_success();
+    assert_eq!(installed(&project, "widget"), "1.1.0");
+
+    // 1.1.0 was served: a new minor of the critical package passes, a new major waits.
+    let (run, project) = install("^1.2.0").await;
+    run.assert_success();
+    assert_eq!(installed(&project, "widget"), "1.2.0");
+    install("^2.0.0").await.0.assert_failure();
+    let check = airlock.cli(&home, &["check", "widget@2.0.0"]).await;
+    assert_eq!(check.code, Some(1), "{check:?}");
+    assert!(
+        check.stdout.contains("critical-bump") && check.stdout.contains("highest served: 1.2.0"),
+        "{check:?}"
+    );
+}
+
+#[tokio::test]
+async fn npm_meets_the_approval_gates() {
+    approval_gates_hold_new_packages_and_critical_majors(Client::Npm).await;
+}
+
+#[tokio::test]
+async fn pnpm_meets_the_approval_gates() {
+    approval_gates_hold_new_packages_and_critical_majors(Client::Pnpm).await;
+}
