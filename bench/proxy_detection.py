@@ -206,9 +206,11 @@ def install(app, client):
         return ("FAILED", seconds, (refused[0] if refused else output.splitlines()[-1] if output else "?")[:240])
 
 
-def run_apps(clients):
+def run_apps(clients, only=None):
     apps = json.loads((ROOT / "bench/apps.json").read_text())
     apps = apps["apps"] if isinstance(apps, dict) else apps
+    if only:
+        apps = [app for app in apps if app["name"].split(" ")[0] in only]
     rows = []
     failures = 0
     for app in apps:
@@ -229,6 +231,7 @@ def main():
     parser.add_argument("--apps-only", action="store_true")
     parser.add_argument("--no-apps", action="store_true")
     parser.add_argument("--clients", default="npm,pnpm")
+    parser.add_argument("--app", action="append", help="only this app of bench/apps.json (repeatable)")
     args = parser.parse_args()
     process = start_airlock()
     sampler = MemorySampler(process.pid)
@@ -242,7 +245,7 @@ def main():
                             stopped <= total * 0.005, f"{stopped} of {total} ({100 * stopped / max(total, 1):.2f}%)"))
             targets.append(("popular newest: decided without error", not counts["error"], f"{len(counts['error'])} errors"))
         if not args.no_apps:
-            failures, runs = run_apps(args.clients.split(","))
+            failures, runs = run_apps(args.clients.split(","), args.app)
             targets.append(("real apps install with no approval needed", failures == 0, f"{runs - failures} of {runs} installs"))
         server_peak_mb = MemorySampler.rss_kb(process.pid, "VmHWM") / 1024
         sampler.done.set()

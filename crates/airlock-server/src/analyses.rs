@@ -54,6 +54,8 @@ pub struct Analyses {
     limit: Arc<Semaphore>,
     flight: SingleFlight<String, Result<Findings, ApiError>>,
     background: SingleFlight<String, ()>,
+    /// Background analyses running at once (each fetching a tarball): one per slot.
+    background_turns: Arc<Semaphore>,
     /// How long one tarball's analysis may take.
     time_limit: Duration,
     /// Analyses waiting for a slot.
@@ -80,6 +82,7 @@ impl Analyses {
             slots: cores,
             flight: SingleFlight::new(),
             background: SingleFlight::new(),
+            background_turns: Arc::new(Semaphore::new(cores)),
             time_limit,
             isolation,
         });
@@ -560,9 +563,18 @@ impl Analyses {
                 continue;
             }
             let key = format!("{}@{version}", packument.name());
-            let (state, entry) = (state.clone(), entry.clone());
+            let (state, name) = (state.clone(), packument.name().clone());
+            // A waiting task holds a name, not the packument or a tarball: a cold
+            // install serves hundreds of packuments in a burst, and the analyses
+            // they start must not pile up in memory behind the analysis slots.
             tokio::spawn(async move {
                 let analyses = state.inner.analyses.clone();
+                let Ok(_turn) = analyses.background_turns.clone().acquire_owned().await else {
+                    return;
+                };
+                let Ok(entry) = state.inner.packuments.get(&name, Freshness::Cached).await else {
+                    return;
+                };
                 analyses
                     .background
                     .run(key, || async {

@@ -11,6 +11,8 @@ mod commands;
 mod config;
 
 fn main() -> ExitCode {
+    // Before any thread starts: the allocator gives memory back (see the crate).
+    airlock_malloc::tune_for_server();
     let cli = cli::Cli::parse();
     // The analysis worker needs neither a runtime nor a log: it reads its stdin,
     // writes its stdout, and ends.
