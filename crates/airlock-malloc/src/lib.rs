@@ -14,7 +14,10 @@
 pub fn tune_for_server() -> bool {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        #[expect(unsafe_code, reason = "mallopt is a C call; it only sets allocator parameters")]
+        #[expect(
+            unsafe_code,
+            reason = "mallopt is a C call; it only sets allocator parameters"
+        )]
         // SAFETY: `mallopt` takes plain integers and only changes allocator
         // parameters (under the allocator's own lock); early, so that the arena
         // limit holds for every thread.
