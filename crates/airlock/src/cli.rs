@@ -447,6 +447,13 @@ pub(crate) struct AuditArgs {
     #[arg(long)]
     pub(crate) critical: bool,
 
+    /// With `--critical`: write the ranked packages as the policy's critical-path
+    /// list (`[gates] critical`) into this policy file, so that a new major of any
+    /// of them waits for a person. The file is created, or the section appended;
+    /// a file that already has `[gates]` is left alone, with the list printed.
+    #[arg(long, value_name = "POLICY", requires = "critical")]
+    pub(crate) write_policy: Option<PathBuf>,
+
     /// Lockfiles (or directories holding them) whose packages count as served
     /// before, for the policy's approval gates: a package in the baseline is not
     /// new, and a critical package's bump is measured against the baseline's

@@ -136,6 +136,9 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
         })
     });
     let critical = args.critical.then(|| critical(&graphs, &answers));
+    if let (Some(path), Some(critical)) = (&args.write_policy, &critical) {
+        write_critical_gate(path, critical, &files)?;
+    }
     let report = Report {
         lockfiles: graphs
             .iter()
@@ -889,6 +892,65 @@ fn critical(graphs: &[Graph], answers: &BTreeMap<(String, String), AuditAnswer>)
         ranked,
         replaceable,
     }
+}
+
+/// Writes the ranked packages as `[gates] critical` into the policy file at
+/// `path`: a new file, or the section appended to one that has no `[gates]`. The
+/// result must be a valid policy before it replaces the file.
+fn write_critical_gate(
+    path: &std::path::Path,
+    critical: &Critical,
+    lockfiles: &[PathBuf],
+) -> anyhow::Result<()> {
+    let names: BTreeSet<&str> = critical
+        .ranked
+        .iter()
+        .map(|ranked| ranked.package.as_str())
+        .collect();
+    let list = names
+        .iter()
+        .map(|name| format!("{name:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sources = lockfiles
+        .iter()
+        .map(|file| file.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let block = format!(
+        "\n# The critical-path list, written by `airlock audit --critical --write-policy` from\n# {sources}: a new major of these waits for a person.\n[gates]\ncritical = [{list}]\n"
+    );
+    let current = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => {
+            return Err(error).with_context(|| format!("could not read {}", path.display()));
+        }
+    };
+    if current.lines().any(|line| line.trim() == "[gates]") {
+        anyhow::bail!(
+            "{} already has a [gates] section; add these to its `critical` list by hand: [{list}]",
+            path.display()
+        );
+    }
+    let written = format!("{current}{block}");
+    airlock_policy::Policy::from_toml(&written).map_err(|error| {
+        anyhow::anyhow!(
+            "{} would not be a valid policy with the critical-path list appended ({error}); nothing was written",
+            path.display()
+        )
+    })?;
+    let staging = path.with_extension("toml.airlock-tmp");
+    std::fs::write(&staging, &written)
+        .with_context(|| format!("could not write {}", staging.display()))?;
+    std::fs::rename(&staging, path)
+        .with_context(|| format!("could not replace {}", path.display()))?;
+    eprintln!(
+        "wrote [gates] critical ({} packages) to {}",
+        names.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 fn describe_critical(critical: &Critical) -> String {

@@ -626,3 +626,60 @@ async fn a_baseline_keeps_the_new_package_gate_from_failing_the_current_lockfile
     .await;
     assert_eq!(known.code, Some(0), "{}{}", known.stdout, known.stderr);
 }
+
+/// `--critical --write-policy` turns the ranking into the policy's critical-path
+/// list; a policy that already has `[gates]` is not rewritten.
+#[tokio::test]
+async fn the_critical_ranking_becomes_the_critical_path_gate() {
+    let (registry, workspace) = fixture_registry().await;
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    let written = workspace.path("written-policy.toml");
+    std::fs::write(&written, "min_release_age = \"0s\"\n").unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[
+            project.to_str().unwrap(),
+            "--critical",
+            "--write-policy",
+            written.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.starts_with("min_release_age = \"0s\"\n"), "{text}");
+    let policy = airlock_policy::Policy::from_toml(&text).unwrap();
+    for name in ["tiny-dep", "installer"] {
+        assert!(
+            policy
+                .gates()
+                .is_critical(&airlock_npm::PackageName::new(name).unwrap()),
+            "{text}"
+        );
+    }
+
+    let again = audit(
+        &workspace,
+        &registry,
+        &[
+            project.to_str().unwrap(),
+            "--critical",
+            "--write-policy",
+            written.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(again.code, Some(2), "{again:?}");
+    assert!(
+        again.stderr.contains("already has a [gates] section"),
+        "{again:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&written).unwrap(), text);
+}
