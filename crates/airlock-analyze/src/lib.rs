@@ -43,6 +43,6 @@ pub use diff::{AddedDependency, AddedFile, Bump, VersionDiff};
 pub use finding::{Confidence, Finding, Reach, Severity};
 pub use indicators::{Indicators, indicator_findings};
 pub use manifest::Manifest;
-pub use request::{Request, RequestError};
+pub use request::{Request, RequestError, StoredTarball};
 pub use table::markdown as rule_table;
 pub use verdict::{default_action, reasons};

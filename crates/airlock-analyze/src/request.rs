@@ -5,7 +5,8 @@
 //! tarball does to the analyser (an abort, a stack overflow, memory it cannot
 //! have) ends that process, not the server. The frame is the request's JSON
 //! preceded by its length (8 bytes, little-endian), then the tarball's bytes to
-//! the end of the input; the answer is the [`Analysis`] as JSON.
+//! the end of the input (or nothing, when [`Request::stored`] names the file to
+//! read); the answer is the [`Analysis`] as JSON.
 
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,17 @@ pub struct Request {
     pub context: Option<RegistryContext>,
     /// How long the analysis may take, counted from when it starts.
     pub time_limit: Option<Duration>,
+    /// Where the tarball is stored, when the worker reads it itself instead of
+    /// receiving its bytes (the server then never holds the tarball in memory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredTarball>,
+}
+
+/// A tarball on disk and the digest (SRI) it must have: the reader checks it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StoredTarball {
+    pub path: std::path::PathBuf,
+    pub integrity: String,
 }
 
 /// A frame that is not one this module wrote.

@@ -87,6 +87,9 @@ impl Packument {
             Form::Full => self.render_full(view, base, &mut out),
             Form::Abbreviated => self.render_abbreviated(view, base, &mut out),
         }
+        // The answer is kept with the packument: without the slack doubling left,
+        // a 16 MB answer does not hold 32 MB.
+        out.0.shrink_to_fit();
         out.0
     }
 

@@ -20,17 +20,18 @@ use std::time::{Duration, Instant};
 
 use airlock_analyze::{
     ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Request,
-    VersionDiff, dependency_risk,
+    StoredTarball, VersionDiff, dependency_risk,
 };
 use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
 use airlock_store::{AnalysisRecord, Store};
+use bytes::Bytes;
 use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
-use crate::isolation::{Isolation, analyse_in_worker};
+use crate::isolation::{Isolation, WorkerError, analyse_in_worker};
 use crate::packuments::{Entry, Freshness, now_millis};
 use crate::policy::now;
 use crate::tarballs::Wanted;
@@ -248,11 +249,7 @@ impl Analyses {
         doc: &VersionDoc,
     ) -> Result<(Analysis, i64), ApiError> {
         let packument = entry.packument();
-        let bytes = state
-            .inner
-            .tarballs
-            .bytes(&wanted(packument.name(), version, doc)?)
-            .await?;
+        let wanted = wanted(packument.name(), version, doc)?;
         let previous = match previous_published(packument, version) {
             Some(previous) => self
                 .full_analysis(state, entry, &previous)
@@ -267,10 +264,9 @@ impl Analyses {
             previous,
             registry_hosts: registry_hosts(state),
             context: Some(registry_context(packument, version)),
-            time_limit: None,
+            ..Request::default()
         };
-        self.run_bounded(format!("{}@{version}", packument.name()), request, bytes)
-            .await
+        self.analyse_tarball(state, &wanted, request).await
     }
 
     /// The whole analysis of `version` (analysing it, without a diff, if needed).
@@ -299,22 +295,14 @@ impl Analyses {
         {
             return Some(analysis);
         }
-        let bytes = state
-            .inner
-            .tarballs
-            .bytes(&wanted(packument.name(), version, doc).ok()?)
-            .await
-            .ok()?;
+        let wanted = wanted(packument.name(), version, doc).ok()?;
         let request = Request {
             registry_manifest: Some(registry_manifest(doc)),
             registry_hosts: registry_hosts(state),
             context: Some(registry_context(packument, version)),
             ..Request::default()
         };
-        let (analysis, took_ms) = self
-            .run_bounded(format!("{}@{version}", packument.name()), request, bytes)
-            .await
-            .ok()?;
+        let (analysis, took_ms) = self.analyse_tarball(state, &wanted, request).await.ok()?;
         let findings = analysis.findings.clone();
         self.remember(
             &key,
@@ -328,32 +316,72 @@ impl Analyses {
         Some(analysis)
     }
 
-    /// Runs `request` on `tgz` where the configuration says (a worker process, or
-    /// the blocking pool), bounded in number and time: the wait for a slot is
-    /// bounded by the time limit, and the analysis is handed the deadline it must
-    /// stop at (it checks it between files); a worker past it is killed.
+    /// Analyses the tarball `wanted` names (fetched and verified first if needed).
+    /// A worker process reads the stored blob itself, so the server holds no
+    /// tarball in memory for it; a blob that changed on disk since is read (and
+    /// fetched again if need be) here and sent to the worker instead.
+    async fn analyse_tarball(
+        &self,
+        state: &AppState,
+        wanted: &Wanted<'_>,
+        mut request: Request,
+    ) -> Result<(Analysis, i64), ApiError> {
+        let label = format!("{}@{}", wanted.name, wanted.version);
+        if matches!(self.isolation, Isolation::Process(_)) {
+            let path = state.inner.tarballs.stored_path(wanted).await?;
+            request.stored = Some(StoredTarball {
+                path,
+                integrity: wanted.integrity.to_string(),
+            });
+            if let Some(done) = self.run_bounded(&label, &request, Bytes::new()).await? {
+                return Ok(done);
+            }
+            tracing::warn!(package = %label, "the stored tarball changed on disk before its analysis; reading it again");
+            request.stored = None;
+        }
+        let bytes = state.inner.tarballs.bytes(wanted).await?;
+        Ok(self
+            .run_bounded(&label, &request, bytes)
+            .await?
+            .unwrap_or_else(|| {
+                (
+                    Analysis::unfinished(format!(
+                        "{label}: the tarball changed on disk during its analysis"
+                    )),
+                    0,
+                )
+            }))
+    }
+
+    /// Runs `request` on `tgz` (or on the stored tarball it names) where the
+    /// configuration says (a worker process, or the blocking pool), bounded in
+    /// number and time: the wait for a slot is bounded by the time limit, and the
+    /// analysis is handed the deadline it must stop at (it checks it between
+    /// files); a worker past it is killed. `None`: the stored tarball no longer
+    /// matches its digest.
     async fn run_bounded(
         &self,
-        label: String,
-        mut request: Request,
-        tgz: bytes::Bytes,
-    ) -> Result<(Analysis, i64), ApiError> {
+        label: &str,
+        request: &Request,
+        tgz: Bytes,
+    ) -> Result<Option<(Analysis, i64)>, ApiError> {
         self.waiting.fetch_add(1, Ordering::Relaxed);
         let permit =
             tokio::time::timeout(self.time_limit, self.limit.clone().acquire_owned()).await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         let Ok(permit) = permit else {
-            return Ok((
+            return Ok(Some((
                 Analysis::unfinished(format!(
                     "no analysis slot came free for {label} within {} s: the analyser is busy",
                     self.time_limit.as_secs_f64()
                 )),
                 i64::try_from(self.time_limit.as_millis()).unwrap_or(i64::MAX),
-            ));
+            )));
         };
         let permit =
             permit.map_err(|error| ApiError::internal("waiting for an analysis slot", &error))?;
         let started = Instant::now();
+        let mut request = request.clone();
         request.time_limit = Some(self.time_limit);
         let outcome = match &self.isolation {
             Isolation::Process(command) => {
@@ -363,11 +391,13 @@ impl Analyses {
                 let task = tokio::task::spawn_blocking(move || request.run(&tgz));
                 match tokio::time::timeout(self.time_limit, task).await {
                     Ok(Ok(analysis)) => Ok(analysis),
-                    Ok(Err(error)) => Err(format!("the analysis failed: {error}")),
-                    Err(_) => Err(format!(
+                    Ok(Err(error)) => {
+                        Err(WorkerError::Failed(format!("the analysis failed: {error}")))
+                    }
+                    Err(_) => Err(WorkerError::Failed(format!(
                         "the analysis did not finish within {} s",
                         self.time_limit.as_secs_f64()
-                    )),
+                    ))),
                 }
             }
         };
@@ -376,11 +406,15 @@ impl Analyses {
         match outcome {
             Ok(analysis) => {
                 tracing::debug!(package = %label, millis = took_ms, "analysis finished");
-                Ok((analysis, took_ms))
+                Ok(Some((analysis, took_ms)))
             }
-            Err(reason) => {
+            Err(WorkerError::Stale) => Ok(None),
+            Err(WorkerError::Failed(reason)) => {
                 tracing::warn!(package = %label, %reason, "analysis incomplete");
-                Ok((Analysis::unfinished(format!("{label}: {reason}")), took_ms))
+                Ok(Some((
+                    Analysis::unfinished(format!("{label}: {reason}")),
+                    took_ms,
+                )))
             }
         }
     }

@@ -478,6 +478,7 @@ pub(crate) async fn version(
             escape(&publisher)
         );
     }
+    body.push_str(&package_section(&state, &name, &version).await);
     body.push_str(&changes_section(&state, &name, &version).await);
     body.push_str(&downloads_section(&state, &name, &version).await);
     let spec_text = escape(&format!("{}@{}", report.package, report.version));
@@ -486,6 +487,97 @@ pub(crate) async fn version(
         "<fieldset><legend>Approve</legend><form method=\"post\" action=\"{BASE}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why it is safe<br><input type=\"text\" name=\"reason\" required></label></p><p><label>Expires after (e.g. 7d; empty: never)<br><input type=\"text\" name=\"expires\"></label></p><button>Approve {spec_text}</button></form></fieldset><fieldset><legend>Deny</legend><form method=\"post\" action=\"{BASE}/deny\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"spec\" value=\"{spec_text}\"><p><label>Why<br><input type=\"text\" name=\"reason\" required></label></p><button>Deny {spec_text}</button></form></fieldset>"
     );
     page(&spec, Some((&user, &csrf)), &body)
+}
+
+/// What the package is, for a reviewer deciding about a package new to this
+/// Airlock: its age and versions, who maintains it, where its source lives, what
+/// runs at install, and whether the registry lists provenance.
+async fn package_section(
+    state: &AppState,
+    name: &airlock_npm::PackageName,
+    version: &str,
+) -> String {
+    let Ok(entry) = state
+        .inner
+        .packuments
+        .get(name, crate::packuments::Freshness::Cached)
+        .await
+    else {
+        return String::new();
+    };
+    let packument = entry.packument();
+    let Some(doc) = packument.version(version) else {
+        return String::new();
+    };
+    let first = packument
+        .versions()
+        .filter_map(|(listed, _)| packument.publish_time(listed))
+        .min();
+    let age = first
+        .as_deref()
+        .and_then(airlock_npm::Timestamp::parse)
+        .map_or_else(
+            || "first publication unknown".to_owned(),
+            |first| {
+                let days = (crate::policy::now().unix_millis() - first.unix_millis()) / 86_400_000;
+                format!("first published {first} ({days} days ago)")
+            },
+        );
+    let maintainers = doc
+        .get::<Vec<serde_json::Value>>("maintainers")
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|maintainer| {
+            maintainer
+                .get("name")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        })
+        .collect::<Vec<_>>();
+    let repository = match doc.get::<serde_json::Value>("repository") {
+        Some(serde_json::Value::String(url)) => url,
+        Some(object) => object
+            .get("url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("not given")
+            .to_owned(),
+        None => "not given".to_owned(),
+    };
+    let scripts = doc
+        .get::<serde_json::Map<String, serde_json::Value>>("scripts")
+        .unwrap_or_default();
+    let install: Vec<String> = ["preinstall", "install", "postinstall"]
+        .iter()
+        .filter_map(|hook| {
+            scripts
+                .get(*hook)
+                .and_then(serde_json::Value::as_str)
+                .map(|command| format!("{hook}: {command}"))
+        })
+        .collect();
+    let install = if install.is_empty() {
+        "none".to_owned()
+    } else {
+        install.join("; ")
+    };
+    let provenance = if doc.dist_has("attestations") {
+        "listed by the registry"
+    } else {
+        "none listed"
+    };
+    format!(
+        "<h2>Package</h2><p>{} versions, {}<br>Maintainers: {}<br>Repository: <code>{}</code><br>Install scripts: <code>{}</code><br>Provenance: {}</p>",
+        packument.versions().count(),
+        escape(&age),
+        escape(&if maintainers.is_empty() {
+            "not given".to_owned()
+        } else {
+            maintainers.join(", ")
+        }),
+        escape(&repository),
+        escape(&install),
+        provenance
+    )
 }
 
 /// What changed since the version published before this one on its line.

@@ -58,14 +58,52 @@ const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
 /// What is kept of a worker's stderr, for the reason given when it fails.
 const MAX_STDERR_BYTES: u64 = 64 * 1024;
 
-/// Runs `request` on `tgz` in a worker, killing it at `time_limit`. `Err` is the
-/// reason the analysis did not finish, for an `analysis-incomplete` finding.
+/// Why a worker gave no analysis.
+#[derive(Debug)]
+pub(crate) enum WorkerError {
+    /// The stored tarball it was pointed at no longer matches its digest.
+    Stale,
+    /// Anything else: the reason, for an `analysis-incomplete` finding.
+    Failed(String),
+}
+
+/// The worker's exit code for [`WorkerError::Stale`].
+const STALE_TARBALL: i32 = 3;
+
+/// Runs `request` in a worker on `tgz` (or on the stored tarball the request
+/// names, when `tgz` is empty), killing it at `time_limit`.
 pub(crate) async fn analyse_in_worker(
     command: &WorkerCommand,
     request: &Request,
     tgz: Bytes,
     time_limit: Duration,
-) -> Result<Analysis, String> {
+) -> Result<Analysis, WorkerError> {
+    let outcome = run_worker(command, request, tgz, time_limit).await;
+    match outcome {
+        Err(reason) => Err(WorkerError::Failed(reason)),
+        Ok((status, _, _)) if request.stored.is_some() && status.code() == Some(STALE_TARBALL) => {
+            Err(WorkerError::Stale)
+        }
+        Ok((status, _, complaint)) if !status.success() => Err(WorkerError::Failed(failure(
+            status,
+            &complaint,
+            command.memory_limit,
+        ))),
+        Ok((_, answer, _)) => serde_json::from_slice(&answer).map_err(|error| {
+            WorkerError::Failed(format!(
+                "the analyser process answered something that is not an analysis: {error}"
+            ))
+        }),
+    }
+}
+
+/// Starts the worker, feeds it, and collects its exit status, answer and stderr.
+async fn run_worker(
+    command: &WorkerCommand,
+    request: &Request,
+    tgz: Bytes,
+    time_limit: Duration,
+) -> Result<(ExitStatus, Vec<u8>, Vec<u8>), String> {
     let cpu_seconds = time_limit.as_secs().saturating_add(5);
     let mut child = tokio::process::Command::new(&command.program)
         .args(&command.args)
@@ -123,13 +161,7 @@ pub(crate) async fn analyse_in_worker(
             time_limit.as_secs_f64()
         ));
     };
-    let (status, answer, complaint) = outcome?;
-    if !status.success() {
-        return Err(failure(status, &complaint, command.memory_limit));
-    }
-    serde_json::from_slice(&answer).map_err(|error| {
-        format!("the analyser process answered something that is not an analysis: {error}")
-    })
+    outcome
 }
 
 /// Why a worker failed, from its exit status and the last line it wrote.
@@ -200,6 +232,10 @@ mod tests {
             limit,
         )
         .await
+        .map_err(|error| match error {
+            WorkerError::Failed(reason) => reason,
+            WorkerError::Stale => "stale".to_owned(),
+        })
     }
 
     #[tokio::test]
@@ -254,7 +290,7 @@ mod tests {
             args: Vec::new(),
             memory_limit: 1 << 30,
         };
-        let reason = analyse_in_worker(
+        let error = analyse_in_worker(
             &command,
             &Request::default(),
             Bytes::new(),
@@ -262,7 +298,34 @@ mod tests {
         )
         .await
         .unwrap_err();
-        assert!(reason.contains("could not be started"), "{reason}");
+        assert!(
+            matches!(&error, WorkerError::Failed(reason) if reason.contains("could not be started")),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stale_stored_tarball_is_told_apart_only_for_a_stored_request() {
+        let stored = Request {
+            stored: Some(airlock_analyze::StoredTarball {
+                path: PathBuf::from("/nonexistent"),
+                integrity: "sha512-AAAA".to_owned(),
+            }),
+            ..Request::default()
+        };
+        let error = analyse_in_worker(
+            &shell("cat >/dev/null; exit 3"),
+            &stored,
+            Bytes::new(),
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, WorkerError::Stale), "{error:?}");
+        let reason = run("cat >/dev/null; exit 3", Duration::from_secs(20))
+            .await
+            .unwrap_err();
+        assert!(reason.contains("exited with code 3"), "{reason}");
     }
 
     #[tokio::test]

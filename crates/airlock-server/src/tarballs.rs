@@ -106,6 +106,16 @@ impl Tarballs {
         self.read_verified(wanted).await
     }
 
+    /// Where the tarball's verified blob is stored, fetched first if needed (for
+    /// an analysis worker, which reads and checks it itself).
+    pub(crate) async fn stored_path(
+        &self,
+        wanted: &Wanted<'_>,
+    ) -> Result<std::path::PathBuf, ApiError> {
+        self.stored_size(wanted).await?;
+        Ok(self.store.blobs().path(&wanted.integrity))
+    }
+
     /// Reads a stored blob whole and checks it; one altered on disk is evicted and
     /// fetched again from the upstream.
     async fn read_verified(&self, wanted: &Wanted<'_>) -> Result<Bytes, ApiError> {

@@ -281,6 +281,13 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
         version.contains("release-age") && version.contains("quarantine"),
         "{version}"
     );
+    // What the package is, for a reviewer who has never seen it.
+    assert!(
+        version.contains("2 versions, first published")
+            && version.contains("Install scripts: <code>none</code>")
+            && version.contains("Provenance: none listed"),
+        "{version}"
+    );
     browser.screenshot("version").await;
     browser
         .type_into(

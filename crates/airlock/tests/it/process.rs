@@ -348,3 +348,55 @@ async fn a_worker_memory_limit_too_small_is_refused_at_start() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("memory_mb = 8 is too small"), "{stderr}");
 }
+
+/// The worker reads a stored tarball itself and checks it against its digest: a
+/// blob that changed on disk is refused with its own exit code (the server then
+/// reads and fetches it again), a sound one is analysed.
+#[tokio::test]
+async fn the_worker_reads_a_stored_tarball_only_when_it_matches_its_digest() {
+    use tokio::io::AsyncWriteExt as _;
+    let workspace = Workspace::new();
+    let package = PackageBuilder::new("stored", "1.0.0")
+        .file("index.js", "module.exports = 1;\n")
+        .build();
+    let blob = workspace.path("blob.tgz");
+    let run = |contents: Vec<u8>| {
+        let blob = blob.clone();
+        let home = workspace.path("home");
+        let request = airlock_analyze::Request {
+            stored: Some(airlock_analyze::StoredTarball {
+                path: blob.clone(),
+                integrity: package.integrity.clone(),
+            }),
+            ..airlock_analyze::Request::default()
+        };
+        async move {
+            std::fs::write(&blob, contents).unwrap();
+            let mut child = crate::support::airlock_command(&home)
+                .args(["analyse-worker", "--memory-limit", "2147483648"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(&request.head()).await.unwrap();
+            drop(stdin);
+            child.wait_with_output().await.unwrap()
+        }
+    };
+    let sound = run(package.tarball.to_vec()).await;
+    assert!(sound.status.success(), "{sound:?}");
+    let analysis: airlock_analyze::Analysis = serde_json::from_slice(&sound.stdout).unwrap();
+    assert_eq!(analysis.manifest.name.as_deref(), Some("stored"));
+
+    let mut altered = package.tarball.to_vec();
+    let last = altered.len() - 1;
+    altered[last] ^= 0xff;
+    let stale = run(altered).await;
+    assert_eq!(stale.status.code(), Some(3), "{stale:?}");
+    assert!(
+        String::from_utf8_lossy(&stale.stderr).contains("does not match its digest"),
+        "{stale:?}"
+    );
+}
