@@ -73,6 +73,7 @@ async fn packument(
             .and_then(|value| value.to_str().ok()),
     );
     let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
+    state.inner.packuments.reweigh(name, &entry);
     let mut response = if accepts_gzip(headers) && rendered.body.len() >= COMPRESS_FROM {
         let (body, etag) = rendered.gzipped().await;
         json_response(headers, form.content_type(), &etag, body, Some("gzip"))

@@ -33,6 +33,10 @@ pub struct Entry {
     fetched_at: AtomicI64,
     size: usize,
     rendered: Mutex<Vec<Arc<Rendered>>>,
+    /// The bytes the kept renders hold, counted in the entry's cache weight.
+    rendered_bytes: std::sync::atomic::AtomicUsize,
+    /// Set when the renders changed since the cache last weighed the entry.
+    reweigh: std::sync::atomic::AtomicBool,
     /// The gate's decisions about this packument, while they hold.
     pub(crate) decided: Mutex<Option<Arc<crate::decide::Decided>>>,
     /// Whether the background analysis of this copy's newest versions was started.
@@ -99,6 +103,8 @@ impl Entry {
             fetched_at: AtomicI64::new(fetched_at),
             size,
             rendered: Mutex::new(Vec::new()),
+            rendered_bytes: std::sync::atomic::AtomicUsize::new(0),
+            reweigh: std::sync::atomic::AtomicBool::new(false),
             decided: Mutex::new(None),
             newest_analysed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -142,7 +148,22 @@ impl Entry {
             rendered.remove(0);
         }
         rendered.push(fresh.clone());
+        self.rendered_bytes.store(
+            rendered.iter().map(|kept| kept.body.len()).sum(),
+            Ordering::Relaxed,
+        );
+        self.reweigh.store(true, Ordering::Relaxed);
         fresh
+    }
+
+    /// What the entry costs the memory cache: the parsed packument (about twice
+    /// its JSON) and the answers rendered from it.
+    fn weight(&self) -> u32 {
+        let bytes = self
+            .size
+            .saturating_mul(2)
+            .saturating_add(self.rendered_bytes.load(Ordering::Relaxed));
+        u32::try_from(bytes).unwrap_or(u32::MAX)
     }
 }
 
@@ -183,7 +204,7 @@ impl PackumentCache {
     ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(budget)
-            .weigher(|_, entry: &Arc<Entry>| u32::try_from(entry.size).unwrap_or(u32::MAX))
+            .weigher(|_, entry: &Arc<Entry>| entry.weight())
             .build();
         Self {
             memory,
@@ -194,6 +215,19 @@ impl PackumentCache {
             max_age: config.metadata_max_age,
             stale_if_error: config.stale_if_error,
             trust,
+        }
+    }
+
+    /// Weighs `entry` again after it rendered a new answer, if it is still the
+    /// cached copy of `name`: the renders count against the memory budget.
+    pub(crate) fn reweigh(&self, name: &PackageName, entry: &Arc<Entry>) {
+        if entry.reweigh.swap(false, Ordering::Relaxed)
+            && self
+                .memory
+                .get(name)
+                .is_some_and(|cached| Arc::ptr_eq(&cached, entry))
+        {
+            self.memory.insert(name.clone(), entry.clone());
         }
     }
 
@@ -485,4 +519,38 @@ pub(crate) fn now_millis() -> i64 {
         .map_or(0, |elapsed| {
             i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_weighs_its_renders_too() {
+        let name = PackageName::new("weighed").unwrap();
+        let body = br#"{"name":"weighed","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"weighed","version":"1.0.0","dist":{"tarball":"http://127.0.0.1:9/weighed/-/weighed-1.0.0.tgz","integrity":"sha512-AAAA"}}},"time":{"1.0.0":"2026-01-01T00:00:00.000Z"}}"#;
+        let packument = Packument::parse(&name, body).unwrap();
+        let entry = Entry::new(packument, Validators::default(), 0, body.len());
+        assert_eq!(entry.weight() as usize, 2 * body.len());
+        assert!(!entry.reweigh.load(Ordering::Relaxed));
+        let view = entry.packument().view_all();
+        let rendered = entry.rendered(
+            &view,
+            Form::Full,
+            &TarballBase::new("http://127.0.0.1:4873"),
+        );
+        assert_eq!(
+            entry.weight() as usize,
+            2 * body.len() + rendered.body.len()
+        );
+        assert!(entry.reweigh.load(Ordering::Relaxed));
+        // The same answer again is a hit: nothing new to weigh.
+        entry.reweigh.store(false, Ordering::Relaxed);
+        entry.rendered(
+            &view,
+            Form::Full,
+            &TarballBase::new("http://127.0.0.1:4873"),
+        );
+        assert!(!entry.reweigh.load(Ordering::Relaxed));
+    }
 }
