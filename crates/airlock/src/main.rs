@@ -11,9 +11,14 @@ mod commands;
 mod config;
 
 fn main() -> ExitCode {
-    // Before any thread starts: the allocator gives memory back (see the crate).
-    airlock_malloc::tune_for_server();
     let cli = cli::Cli::parse();
+    // Before any thread starts, and only for the long-running server: the
+    // allocator gives memory back (see the crate). One-shot commands and the
+    // analysis worker keep glibc's defaults, which are faster for their large
+    // short-lived buffers.
+    if matches!(cli.command, cli::Command::Serve(_)) {
+        airlock_malloc::tune_for_server();
+    }
     // The analysis worker needs neither a runtime nor a log: it reads its stdin,
     // writes its stdout, and ends.
     if let cli::Command::AnalyseWorker(args) = &cli.command {
