@@ -120,6 +120,14 @@ impl VersionDiff {
             .collect();
         for (script, command) in &current.install_scripts {
             match previous.install_scripts.get(script) {
+                // A script newly run by a hook the package already had (`install:
+                // "node check.js || npm run build"`, where `install` existed): the
+                // package already ran code at install, and changed how; the
+                // content rules read the command either way.
+                None if run_by_existing_hook(script, &previous.install_scripts) => {
+                    diff.install_scripts_changed
+                        .insert(script.clone(), (String::new(), command.clone()));
+                }
                 None => {
                     diff.install_scripts_added
                         .insert(script.clone(), command.clone());
@@ -303,6 +311,15 @@ impl VersionDiff {
 
 /// Install commands that build or fetch native code, or set up a project's own
 /// tooling: ordinary when they appear in a release.
+/// Whether `script` is one an install hook runs by name (`build (run by
+/// install)`) and that hook was an install script before.
+fn run_by_existing_hook(script: &str, before: &BTreeMap<String, String>) -> bool {
+    script
+        .split_once(" (run by ")
+        .and_then(|(_, hook)| hook.strip_suffix(')'))
+        .is_some_and(|hook| before.contains_key(hook))
+}
+
 fn ordinary_install_command(command: &str) -> bool {
     let command = command.trim();
     // A build of native code, or a fallback to one (`node prebuild.js || node-gyp

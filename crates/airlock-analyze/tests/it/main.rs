@@ -568,6 +568,49 @@ fn the_diff_names_grown_files_new_binaries_and_moved_entry_points() {
     );
 }
 
+/// A native package whose `install` hook gains a fallback build (`node check.js ||
+/// npm run build`, as sharp 0.34.5 did) changed install code it already ran: not
+/// the appearance of install code in a package that ran none.
+#[test]
+fn a_script_newly_run_by_an_existing_hook_is_a_change_not_an_addition() {
+    let severity_of = |before: &[(&str, &str)], after: &[(&str, &str)]| {
+        let build = |version: &str, scripts: &[(&str, &str)]| {
+            let mut builder = airlock_test::PackageBuilder::new("native", version)
+                .file("index.js", "module.exports = 1;\n")
+                .file("install/check.js", "module.exports = 1;\n")
+                .file("install/build.js", "module.exports = 2;\n");
+            for (name, command) in scripts {
+                builder = builder.script(name, command);
+            }
+            builder.build()
+        };
+        let previous = analyse(&build("0.34.4", before));
+        let analysis = Analysis::of_tarball(
+            &build("0.34.5", after).tarball,
+            &Options {
+                previous: Some(("0.34.4", &previous)),
+                ..Options::default()
+            },
+        );
+        analysis
+            .findings
+            .iter()
+            .filter(|finding| finding.code == Code::InstallScriptAdded)
+            .map(|finding| finding.severity)
+            .max()
+    };
+    let fallback = [
+        ("install", "node install/check.js || npm run build"),
+        ("build", "node install/build.js"),
+    ];
+    assert_eq!(
+        severity_of(&[("install", "node install/check.js")], &fallback),
+        Some(Severity::Medium)
+    );
+    // The same scripts in a package that ran nothing at install: added, and high.
+    assert_eq!(severity_of(&[], &fallback), Some(Severity::High));
+}
+
 #[test]
 fn extensionless_bin_files_are_analysed_as_code() {
     let package = airlock_test::PackageBuilder::new("tool", "1.0.0")
