@@ -478,8 +478,16 @@ pub(crate) async fn version(
             escape(&publisher)
         );
     }
-    body.push_str(&package_section(&state, &name, &version).await);
-    body.push_str(&changes_section(&state, &name, &version).await);
+    // The packument `check` just used, for what the package is and what changed.
+    if let Ok(entry) = state
+        .inner
+        .packuments
+        .get(&name, crate::packuments::Freshness::Cached)
+        .await
+    {
+        body.push_str(&package_section(entry.packument(), &version));
+        body.push_str(&changes_section(&state, entry.packument(), &version).await);
+    }
     body.push_str(&downloads_section(&state, &name, &version).await);
     let spec_text = escape(&format!("{}@{}", report.package, report.version));
     let _ = write!(
@@ -492,20 +500,7 @@ pub(crate) async fn version(
 /// What the package is, for a reviewer deciding about a package new to this
 /// Airlock: its age and versions, who maintains it, where its source lives, what
 /// runs at install, and whether the registry lists provenance.
-async fn package_section(
-    state: &AppState,
-    name: &airlock_npm::PackageName,
-    version: &str,
-) -> String {
-    let Ok(entry) = state
-        .inner
-        .packuments
-        .get(name, crate::packuments::Freshness::Cached)
-        .await
-    else {
-        return String::new();
-    };
-    let packument = entry.packument();
+fn package_section(packument: &airlock_npm::Packument, version: &str) -> String {
     let Some(doc) = packument.version(version) else {
         return String::new();
     };
@@ -583,18 +578,11 @@ async fn package_section(
 /// What changed since the version published before this one on its line.
 async fn changes_section(
     state: &AppState,
-    name: &airlock_npm::PackageName,
+    packument: &airlock_npm::Packument,
     version: &str,
 ) -> String {
-    let Ok(entry) = state
-        .inner
-        .packuments
-        .get(name, crate::packuments::Freshness::Cached)
-        .await
-    else {
-        return String::new();
-    };
-    let Some(previous) = crate::analyses::previous_published(entry.packument(), version) else {
+    let name = packument.name();
+    let Some(previous) = crate::analyses::previous_published(packument, version) else {
         return "<h2>Changes</h2><p>No earlier version on this release line: the first of its line.</p>".to_owned();
     };
     let diff = match admin::diff(state, name, &previous, version).await {

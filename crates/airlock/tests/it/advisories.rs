@@ -32,29 +32,14 @@ async fn advisory_exposure_and_takedown_timeline() {
     );
 
     let workspace = Workspace::new();
-    std::fs::write(workspace.path("policy.toml"), "min_release_age = \"3s\"\n").unwrap();
-    std::fs::write(
-        workspace.path("airlock.toml"),
+    let airlock = Airlock::with_config(
+        &workspace,
+        &registry,
         "[cache]\nmetadata_max_age = \"0s\"\n",
-    )
-    .unwrap();
-    let home = workspace.path("home");
-    let airlock = Airlock::start(
-        &home,
-        &[
-            "--config",
-            workspace.path("airlock.toml").to_str().unwrap(),
-            "--policy",
-            workspace.path("policy.toml").to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
+        "min_release_age = \"3s\"\n",
     )
     .await;
+    let home = workspace.path("home");
 
     // The version ages past the quarantine, then two clients install it.
     let aged = published + Duration::from_millis(3500);

@@ -641,17 +641,13 @@ async fn the_critical_ranking_becomes_the_critical_path_gate() {
     );
     let written = workspace.path("written-policy.toml");
     std::fs::write(&written, "min_release_age = \"0s\"\n").unwrap();
-    let run = audit(
-        &workspace,
-        &registry,
-        &[
-            project.to_str().unwrap(),
-            "--critical",
-            "--write-policy",
-            written.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let args = [
+        project.to_str().unwrap(),
+        "--critical",
+        "--write-policy",
+        written.to_str().unwrap(),
+    ];
+    let run = audit(&workspace, &registry, &args).await;
     assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
     let text = std::fs::read_to_string(&written).unwrap();
     assert!(text.starts_with("min_release_age = \"0s\"\n"), "{text}");
@@ -665,17 +661,7 @@ async fn the_critical_ranking_becomes_the_critical_path_gate() {
         );
     }
 
-    let again = audit(
-        &workspace,
-        &registry,
-        &[
-            project.to_str().unwrap(),
-            "--critical",
-            "--write-policy",
-            written.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let again = audit(&workspace, &registry, &args).await;
     assert_eq!(again.code, Some(2), "{again:?}");
     assert!(
         again.stderr.contains("already has a [gates] section"),

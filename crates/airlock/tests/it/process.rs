@@ -277,24 +277,11 @@ async fn an_analysis_out_of_memory_holds_one_version_and_the_server_serves_on() 
             .build(),
     );
     let workspace = Workspace::new();
-    std::fs::write(workspace.path("policy.toml"), "min_release_age = \"0s\"\n").unwrap();
-    std::fs::write(
-        workspace.path("airlock.toml"),
+    let airlock = Airlock::with_config(
+        &workspace,
+        &registry,
         "[analyser]\nisolation = \"process\"\nmemory_mb = 64\n",
-    )
-    .unwrap();
-    let airlock = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--config",
-            workspace.path("airlock.toml").to_str().unwrap(),
-            "--policy",
-            workspace.path("policy.toml").to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-        ],
+        "min_release_age = \"0s\"\n",
     )
     .await;
 

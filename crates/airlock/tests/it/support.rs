@@ -132,6 +132,34 @@ impl Airlock {
         .await
     }
 
+    /// Airlock on the workspace's data directory in front of `registry`, with the
+    /// configuration file `config` and the policy file `policy` (written to the
+    /// workspace as `airlock.toml` and `policy.toml`), and the admin token.
+    pub(crate) async fn with_config(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        config: &str,
+        policy: &str,
+    ) -> Self {
+        let config_path = workspace.path("airlock.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let policy_path = workspace.path("policy.toml");
+        std::fs::write(&policy_path, policy).unwrap();
+        Self::in_front_with(
+            workspace,
+            registry,
+            &[
+                "--config",
+                config_path.to_str().expect("a UTF-8 temp path"),
+                "--policy",
+                policy_path.to_str().expect("a UTF-8 temp path"),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ],
+        )
+        .await
+    }
+
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
