@@ -753,9 +753,10 @@ pub(crate) async fn list_takedowns(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct ExposureQuery {
-    spec: String,
+    #[serde(default)]
+    pub(crate) spec: String,
 }
 
 /// Who downloaded what a spec covers: `airlock exposure`.

@@ -172,7 +172,7 @@ fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a></span>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a> &nbsp; <a href=\"{BASE}/exposure\">Exposure</a></span>",
         escape(title)
     );
     if let Some((user, csrf)) = user {
@@ -745,6 +745,98 @@ pub(crate) async fn exceptions(State(state): State<AppState>, headers: HeaderMap
         )
     );
     page("Approvals", Some((&user, &csrf)), &body)
+}
+
+/// Exposure: who downloaded what a spec covers (`airlock exposure`), with the
+/// requests refused, the advisories naming it and its takedowns.
+pub(crate) async fn exposure(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<admin::ExposureQuery>,
+) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let spec = query.spec.trim().to_owned();
+    let mut body = format!(
+        "<h1>Exposure</h1><form method=\"get\" action=\"{BASE}/exposure\"><input type=\"text\" name=\"spec\" placeholder=\"name, name@version or name@range\" value=\"{}\" required> <button>Who downloaded it</button></form>",
+        escape(&spec)
+    );
+    if spec.is_empty() {
+        return page("Exposure", Some((&user, &csrf)), &body);
+    }
+    let report = match admin::exposure(
+        State(state.clone()),
+        Query(admin::ExposureQuery { spec: spec.clone() }),
+    )
+    .await
+    {
+        Ok(axum::Json(report)) => report,
+        Err(error) => {
+            let _ = write!(body, "<p class=\"error\">{}</p>", escape(error.message()));
+            let mut response = page("Exposure", Some((&user, &csrf)), &body);
+            *response.status_mut() = error.status();
+            return response;
+        }
+    };
+    let rows = |downloads: &[admin::DownloadView]| {
+        downloads
+            .iter()
+            .map(|download| {
+                vec![
+                    escape(&download.at),
+                    format!(
+                        "<code>{}@{}</code>",
+                        escape(&download.package),
+                        escape(&download.version)
+                    ),
+                    escape(download.client.as_deref().unwrap_or("unknown")),
+                    escape(download.user_agent.as_deref().unwrap_or("")),
+                    format!(
+                        "{} {}",
+                        escape(&download.verdict),
+                        escape(&download.codes.join(", "))
+                    ),
+                ]
+            })
+            .collect::<Vec<_>>()
+    };
+    let headings = ["at", "version", "client", "user agent", "decision"];
+    let _ = write!(
+        body,
+        "<h2>{} downloads served</h2>{}<h2>{} requests refused</h2>{}",
+        report.downloads.len(),
+        table(&headings, rows(&report.downloads).into_iter()),
+        report.refused,
+        table(&headings, rows(&report.refused_requests).into_iter()),
+    );
+    if !report.advisories.is_empty() {
+        let _ = write!(
+            body,
+            "<h2>Advisories</h2><p>{}</p>",
+            escape(&report.advisories.join(", "))
+        );
+    }
+    if !report.takedowns.is_empty() {
+        let takedowns = report.takedowns.iter().map(|takedown| {
+            vec![
+                format!(
+                    "<code>{}@{}</code>",
+                    escape(&takedown.package),
+                    escape(&takedown.version)
+                ),
+                escape(&takedown.kind),
+                escape(&takedown.noticed),
+            ]
+        });
+        let _ = write!(
+            body,
+            "<h2>Taken down upstream</h2>{}",
+            table(&["version", "how", "noticed"], takedowns)
+        );
+    }
+    page("Exposure", Some((&user, &csrf)), &body)
 }
 
 /// Denials: what the operators blocked, by whom and why.

@@ -224,6 +224,29 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
             && page.contains("alice"),
         "{page}"
     );
+
+    // Exposure: who downloaded it, and the requests refused.
+    let exposure = text(
+        &harness
+            .get_with("/-/airlock/ui/exposure?spec=fresh", &[("cookie", &cookie)])
+            .await,
+    );
+    assert!(
+        exposure.contains("downloads served") && exposure.contains("requests refused"),
+        "{exposure}"
+    );
+    assert!(exposure.contains("<code>fresh@2.0.0</code>"), "{exposure}");
+    let glob = harness
+        .get_with("/-/airlock/ui/exposure?spec=fr*", &[("cookie", &cookie)])
+        .await;
+    assert_eq!(glob.status, 400);
+    assert!(
+        text(&glob).contains("names no single package"),
+        "{}",
+        text(&glob)
+    );
+    let anonymous = harness.get("/-/airlock/ui/exposure?spec=fresh").await;
+    assert!(!text(&anonymous).contains("requests refused"));
 }
 
 #[tokio::test]
