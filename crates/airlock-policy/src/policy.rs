@@ -225,7 +225,7 @@ impl Policy {
                 })
                 .collect()
         };
-        let file_digest = hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8]);
+        let file_digest = Self::digest_of_text(text);
         let mut policy = Self {
             mode: raw.mode,
             min_release_age_ms: raw
@@ -285,6 +285,17 @@ impl Policy {
     /// A short digest identifying exactly this policy and its admin rules.
     pub fn digest(&self) -> &str {
         &self.digest
+    }
+
+    /// The digest of the policy file's text alone, to tell whether a file on disk
+    /// is the one in force.
+    pub fn file_digest(&self) -> &str {
+        &self.file_digest
+    }
+
+    /// The digest [`Self::file_digest`] gives for a file's text.
+    pub fn digest_of_text(text: &str) -> String {
+        hex::encode(&sha2::Sha256::digest(text.as_bytes())[..8])
     }
 
     /// The quarantine for `name`: the most specific matching override, else the

@@ -172,7 +172,7 @@ fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a> &nbsp; <a href=\"{BASE}/exposure\">Exposure</a></span>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a> &nbsp; <a href=\"{BASE}/exposure\">Exposure</a> &nbsp; <a href=\"{BASE}/policy\">Policy</a></span>",
         escape(title)
     );
     if let Some((user, csrf)) = user {
@@ -837,6 +837,65 @@ pub(crate) async fn exposure(
         );
     }
     page("Exposure", Some((&user, &csrf)), &body)
+}
+
+/// The policy in force (its file, as loaded), the approvals and denials added at
+/// run time, and the advisory set.
+pub(crate) async fn policy(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let (policy, _) = state.policy().current();
+    let mut body = format!(
+        "<h1>Policy in force</h1><p>Mode: <code>{:?}</code><br>Digest (file and admin rules): <code>{}</code><br>Approvals: {} &nbsp; Denials: {}</p>",
+        policy.mode(),
+        escape(policy.digest()),
+        policy.exceptions().len(),
+        policy.denials().len()
+    );
+    match state.policy().file() {
+        None => body.push_str(
+            "<p>No policy file: the embedded defaults (a 72 h release age, content analysis at its default actions).</p>",
+        ),
+        Some(path) => {
+            let shown = escape(&path.display().to_string());
+            match tokio::fs::read_to_string(path).await {
+                Ok(text) if airlock_policy::Policy::digest_of_text(&text) == policy.file_digest() => {
+                    let _ = write!(body, "<h2><code>{shown}</code></h2><pre>{}</pre>", escape(&text));
+                }
+                Ok(_) => {
+                    let _ = write!(
+                        body,
+                        "<p class=\"error\"><code>{shown}</code> on disk is not the policy in force: it changed and did not load (the log says which line is wrong), or it is being written.</p>"
+                    );
+                }
+                Err(error) => {
+                    let _ = write!(
+                        body,
+                        "<p class=\"error\"><code>{shown}</code> cannot be read: {}</p>",
+                        escape(&error.to_string())
+                    );
+                }
+            }
+        }
+    }
+    let (advisories, _) = state.advisories().current();
+    let imported = state.advisories().last_import().map_or_else(
+        || "never".to_owned(),
+        |at| airlock_npm::Timestamp::from_unix_millis(at).to_string(),
+    );
+    let iocs = advisories.iocs();
+    let _ = write!(
+        body,
+        "<h2>Advisories</h2><p>{} advisories in force, last imported {}; {} domains, {} addresses and {} URLs as indicators.</p>",
+        advisories.len(),
+        escape(&imported),
+        iocs.domains.len(),
+        iocs.ips.len(),
+        iocs.urls.len()
+    );
+    page("Policy", Some((&user, &csrf)), &body)
 }
 
 /// Denials: what the operators blocked, by whom and why.

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/ui/exceptions", get(console::exceptions))
         .route("/-/airlock/ui/denials", get(console::denials))
         .route("/-/airlock/ui/exposure", get(console::exposure))
+        .route("/-/airlock/ui/policy", get(console::policy))
         .route("/-/airlock/ui/revoke", post(console::revoke))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))

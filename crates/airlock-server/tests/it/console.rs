@@ -247,6 +247,20 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
     );
     let anonymous = harness.get("/-/airlock/ui/exposure?spec=fresh").await;
     assert!(!text(&anonymous).contains("requests refused"));
+
+    // The policy in force and the advisory set.
+    let policy = text(
+        &harness
+            .get_with("/-/airlock/ui/policy", &[("cookie", &cookie)])
+            .await,
+    );
+    assert!(
+        policy.contains("Policy in force")
+            && policy.contains("Denials: 1")
+            && policy.contains("No policy file")
+            && policy.contains("0 advisories in force"),
+        "{policy}"
+    );
 }
 
 #[tokio::test]
