@@ -456,6 +456,9 @@ pub struct QuarantineView {
     pub until: Option<String>,
     pub codes: Vec<String>,
     pub decision: Decision,
+    /// When the decision was made (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided: Option<String>,
 }
 
 pub(crate) async fn list_quarantine(
@@ -497,6 +500,7 @@ pub(crate) async fn list_quarantine(
                 .map(str::to_owned)
                 .collect(),
             decision,
+            decided: Some(Timestamp::from_unix_millis(record.decided_at).to_string()),
         });
     }
     Ok(Json(waiting))

@@ -303,6 +303,9 @@ pub(crate) struct QueueFilter {
     code: String,
     #[serde(default)]
     package: String,
+    /// Only decisions made within this long (`1d`, `7d`, ...).
+    #[serde(default)]
+    within: String,
 }
 
 /// The queue: versions waiting in quarantine, newest decisions first.
@@ -319,8 +322,20 @@ pub(crate) async fn queue(
         Ok(axum::Json(waiting)) => waiting,
         Err(error) => return error.into_response(),
     };
+    let since = airlock_policy::HumanDuration::parse(&filter.within)
+        .ok()
+        .map(|within| crate::policy::now().plus_millis(-within.as_millis_i64()));
     let shown: Vec<_> = waiting
         .iter()
+        .filter(|entry| {
+            since.is_none_or(|since| {
+                entry
+                    .decided
+                    .as_deref()
+                    .and_then(airlock_npm::Timestamp::parse)
+                    .is_some_and(|decided| decided >= since)
+            })
+        })
         .filter(|entry| filter.code.is_empty() || entry.codes.contains(&filter.code))
         .filter(|entry| {
             filter.package.is_empty() || entry.package.contains(filter.package.as_str())
@@ -329,9 +344,10 @@ pub(crate) async fn queue(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<h1>Waiting for review</h1><form method=\"get\" action=\"{BASE}/\"><input type=\"text\" name=\"package\" placeholder=\"package\" value=\"{}\"> <input type=\"text\" name=\"code\" placeholder=\"code (release-age, data-exfiltration, ...)\" value=\"{}\"> <button>Filter</button></form><p>Queues: <a href=\"{BASE}/?code=new-package\">new packages</a> · <a href=\"{BASE}/?code=critical-bump\">critical-path bumps</a> · <a href=\"{BASE}/?code=release-age\">release age</a> · <a href=\"{BASE}/\">all</a></p><p>{} of {} versions.</p><table><tr><th>version</th><th>until</th><th>codes</th><th>why</th></tr>",
+        "<h1>Waiting for review</h1><form method=\"get\" action=\"{BASE}/\"><input type=\"text\" name=\"package\" placeholder=\"package\" value=\"{}\"> <input type=\"text\" name=\"code\" placeholder=\"code (release-age, data-exfiltration, ...)\" value=\"{}\"> <input type=\"text\" name=\"within\" placeholder=\"decided within (1d, 7d)\" value=\"{}\"> <button>Filter</button></form><p>Queues: <a href=\"{BASE}/?code=new-package\">new packages</a> · <a href=\"{BASE}/?code=critical-bump\">critical-path bumps</a> · <a href=\"{BASE}/?code=release-age\">release age</a> · <a href=\"{BASE}/\">all</a></p><p>{} of {} versions.</p><table><tr><th>version</th><th>until</th><th>codes</th><th>why</th></tr>",
         escape(&filter.package),
         escape(&filter.code),
+        escape(&filter.within),
         shown.len(),
         waiting.len()
     );
@@ -895,6 +911,25 @@ pub(crate) async fn policy(State(state): State<AppState>, headers: HeaderMap) ->
         iocs.ips.len(),
         iocs.urls.len()
     );
+    if let Ok(axum::Json(takedowns)) = admin::list_takedowns(State(state.clone())).await {
+        let rows = takedowns.iter().rev().take(50).map(|takedown| {
+            vec![
+                format!(
+                    "<code>{}@{}</code>",
+                    escape(&takedown.package),
+                    escape(&takedown.version)
+                ),
+                escape(&takedown.kind),
+                escape(&takedown.noticed),
+            ]
+        });
+        let _ = write!(
+            body,
+            "<h2>Taken down upstream ({})</h2>{}",
+            takedowns.len(),
+            table(&["version", "how", "noticed"], rows)
+        );
+    }
     page("Policy", Some((&user, &csrf)), &body)
 }
 

@@ -115,6 +115,23 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
         page.contains("fresh@2.0.0") && page.contains("release-age"),
         "{page}"
     );
+    // Filtered by how recently it was decided: within a day it is there; the
+    // decision is older than "within 0 s".
+    for (within, listed) in [("1d", true), ("0s", false)] {
+        let filtered = text(
+            &harness
+                .get_with(
+                    &format!("/-/airlock/ui/?within={within}"),
+                    &[("cookie", &cookie)],
+                )
+                .await,
+        );
+        assert_eq!(
+            filtered.contains("fresh@2.0.0</a>"),
+            listed,
+            "{within}: {filtered}"
+        );
+    }
     let filtered = harness
         .get_with(
             "/-/airlock/ui/?code=data-exfiltration",
@@ -258,7 +275,8 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
         policy.contains("Policy in force")
             && policy.contains("Denials: 1")
             && policy.contains("No policy file")
-            && policy.contains("0 advisories in force"),
+            && policy.contains("0 advisories in force")
+            && policy.contains("Taken down upstream (0)"),
         "{policy}"
     );
 }
