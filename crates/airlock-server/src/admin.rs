@@ -379,6 +379,24 @@ pub(crate) async fn revoke_exception(
     Ok(StatusCode::NO_CONTENT)
 }
 
+pub(crate) async fn revoke_denial(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .inner
+        .store
+        .revoke_denial(id, now().unix_millis())
+        .await
+        .map_err(|error| ApiError::internal("revoking a denial", &error))?;
+    if !revoked {
+        return Err(ApiError::not_found(format!("denial {id}")));
+    }
+    reload(&state).await?;
+    tracing::info!(id, "denial revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewDenial {

@@ -950,11 +950,15 @@ pub(crate) async fn denials(State(state): State<AppState>, headers: HeaderMap) -
             escape(&denial.reason),
             escape(&denial.author),
             escape(&denial.created),
+            format!(
+                "<form method=\"post\" action=\"{BASE}/lift\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"id\" value=\"{}\"><button>Lift</button></form>",
+                denial.id
+            ),
         ]
     });
     let body = format!(
         "<h1>Denials</h1>{}",
-        table(&["id", "spec", "reason", "by", "created"], rows)
+        table(&["id", "spec", "reason", "by", "created", ""], rows)
     );
     page("Denials", Some((&user, &csrf)), &body)
 }
@@ -978,6 +982,25 @@ pub(crate) async fn revoke(
         Ok(_) => {
             tracing::info!(id = form.id, user, "exception revoked in the console");
             Redirect::to(&format!("{BASE}/exceptions")).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// Lifts a denial (the policy file's own deny rules are edited in the file).
+pub(crate) async fn lift(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Revoke>,
+) -> Response {
+    let user = match authorise_post(&state, &headers, &form.csrf) {
+        Ok(user) => user,
+        Err(response) => return *response,
+    };
+    match admin::revoke_denial(State(state), Path(form.id)).await {
+        Ok(_) => {
+            tracing::info!(id = form.id, user, "denial lifted in the console");
+            Redirect::to(&format!("{BASE}/denials")).into_response()
         }
         Err(error) => error.into_response(),
     }

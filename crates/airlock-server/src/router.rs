@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/ui/exposure", get(console::exposure))
         .route("/-/airlock/ui/policy", get(console::policy))
         .route("/-/airlock/ui/revoke", post(console::revoke))
+        .route("/-/airlock/ui/lift", post(console::lift))
         .nest("/-/airlock", admin_router(state.clone()))
         .route("/-/{*rest}", any(handlers::unknown_endpoint))
         .fallback(handlers::package)
@@ -76,6 +77,7 @@ fn admin_router(state: AppState) -> Router<AppState> {
         )
         .route("/exceptions/{id}", delete(admin::revoke_exception))
         .route("/denials", get(admin::list_denials).post(admin::add_denial))
+        .route("/denials/{id}", delete(admin::revoke_denial))
         .route("/quarantine", get(admin::list_quarantine))
         .route("/downloads", get(admin::list_downloads))
         .route(

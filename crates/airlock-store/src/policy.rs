@@ -112,6 +112,17 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// Lifts a denial; `false` when there is no such active denial.
+    pub async fn revoke_denial(&self, id: i64, at: i64) -> Result<bool, Error> {
+        let result =
+            sqlx::query("UPDATE denials SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
     pub async fn add_denial(
         &self,
         spec: &str,

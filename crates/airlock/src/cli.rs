@@ -54,6 +54,10 @@ pub(crate) enum Command {
     /// List or revoke approvals.
     #[command(subcommand)]
     Exceptions(ExceptionsCommand),
+    /// List or lift denials made with `airlock deny` (the policy file's deny rules
+    /// are edited in the file).
+    #[command(subcommand)]
+    Denials(DenialsCommand),
     /// What is waiting in quarantine, and until when.
     #[command(subcommand)]
     Quarantine(QuarantineCommand),
@@ -337,6 +341,18 @@ pub(crate) enum ExceptionsCommand {
     /// Every approval, with its author, reason and expiry.
     List(ServerArgs),
     /// Revoke an approval by its id.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum DenialsCommand {
+    /// Every denial made at run time, with its author and reason.
+    List(ServerArgs),
+    /// Lift a denial by its id.
     Revoke {
         id: i64,
         #[command(flatten)]

@@ -241,6 +241,21 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
             && page.contains("alice"),
         "{page}"
     );
+    // Lifting it there leaves the version to the release age again.
+    let denial = harness.admin("GET", "/denials", None).await.json()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let lift = post(
+        &harness,
+        "/-/airlock/ui/lift",
+        Some(&cookie),
+        &format!("csrf={}&id={denial}", csrf_of(&page)),
+    )
+    .await;
+    assert_eq!(lift.status, 303, "{}", text(&lift));
+    let held = harness.get("/fresh/-/fresh-2.0.0.tgz").await;
+    assert_eq!(held.status, 403);
+    assert!(held.error().contains("quarantined"), "{}", held.error());
 
     // Exposure: who downloaded it, and the requests refused.
     let exposure = text(
@@ -273,7 +288,7 @@ async fn a_reviewer_signs_in_reads_the_reasons_and_approves() {
     );
     assert!(
         policy.contains("Policy in force")
-            && policy.contains("Denials: 1")
+            && policy.contains("Denials: 0")
             && policy.contains("No policy file")
             && policy.contains("0 advisories in force")
             && policy.contains("Taken down upstream (0)"),

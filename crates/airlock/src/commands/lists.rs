@@ -1,10 +1,10 @@
-//! `airlock exceptions` and `airlock quarantine`: what the server holds.
+//! `airlock exceptions`, `airlock denials` and `airlock quarantine`: what the server holds.
 
 use std::process::ExitCode;
 
-use airlock_server::admin::{ExceptionView, QuarantineView};
+use airlock_server::admin::{DenialView, ExceptionView, QuarantineView};
 
-use crate::cli::{ExceptionsCommand, QuarantineCommand};
+use crate::cli::{DenialsCommand, ExceptionsCommand, QuarantineCommand};
 use crate::commands::client::{AdminClient, print_json};
 
 pub(crate) async fn exceptions(command: ExceptionsCommand) -> anyhow::Result<ExitCode> {
@@ -40,6 +40,33 @@ pub(crate) async fn exceptions(command: ExceptionsCommand) -> anyhow::Result<Exi
                 .delete(&format!("exceptions/{id}"))
                 .await?;
             println!("revoked exception {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn denials(command: DenialsCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        DenialsCommand::List(server) => {
+            let denials: Vec<DenialView> = AdminClient::new(&server)?.get("denials").await?;
+            if server.json {
+                print_json(&denials)?;
+            } else if denials.is_empty() {
+                println!("no denials");
+            } else {
+                for denial in &denials {
+                    println!(
+                        "{:>4}  {:<32} by {} on {}: {}",
+                        denial.id, denial.package, denial.author, denial.created, denial.reason
+                    );
+                }
+            }
+        }
+        DenialsCommand::Revoke { id, server } => {
+            AdminClient::new(&server)?
+                .delete(&format!("denials/{id}"))
+                .await?;
+            println!("lifted denial {id}");
         }
     }
     Ok(ExitCode::SUCCESS)

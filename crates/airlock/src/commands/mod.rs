@@ -28,6 +28,7 @@ pub(crate) async fn run(
         Command::Approve(args) => approve::approve(args).await,
         Command::Deny(args) => approve::deny(args).await,
         Command::Exceptions(command) => lists::exceptions(command).await,
+        Command::Denials(command) => lists::denials(command).await,
         Command::Quarantine(command) => lists::quarantine(command).await,
         Command::Advisories(command) => advisories::run(command).await,
         Command::Exposure(args) => advisories::exposure(args).await,

@@ -410,6 +410,27 @@ async fn operator_commands_report_and_change_decisions() {
         quarantine.stdout
     );
 
+    // The denial is listed, and lifting it serves 1.1.0 again.
+    let denials = airlock.cli(&home, &["denials", "list", "--json"]).await;
+    let listed: serde_json::Value = serde_json::from_str(&denials.stdout).unwrap();
+    let denial = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|denial| denial["package"] == "quarry@1.1.0")
+        .unwrap_or_else(|| panic!("{}", denials.stdout));
+    let id = denial["id"].as_i64().unwrap().to_string();
+    let lifted = airlock.cli(&home, &["denials", "revoke", &id]).await;
+    assert_eq!(lifted.code, Some(0), "{lifted:?}");
+    assert!(
+        lifted.stdout.contains(&format!("lifted denial {id}")),
+        "{lifted:?}"
+    );
+    let check = airlock.cli(&home, &["check", "quarry@1.1.0"]).await;
+    assert_eq!(check.code, Some(0), "{check:?}");
+    let again = airlock.cli(&home, &["denials", "revoke", &id]).await;
+    assert_eq!(again.code, Some(2), "a lifted denial is gone: {again:?}");
+
     let wrong = airlock_cli_without_token(&home, &airlock.url).await;
     assert_eq!(wrong.code, Some(2));
     assert!(
