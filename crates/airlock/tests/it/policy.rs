@@ -412,8 +412,8 @@ async fn operator_commands_report_and_change_decisions() {
 
     // The denial is listed, and lifting it serves 1.1.0 again.
     let denials = airlock.cli(&home, &["denials", "list", "--json"]).await;
-    let listed: serde_json::Value = serde_json::from_str(&denials.stdout).unwrap();
-    let denial = listed
+    let denial_list: serde_json::Value = serde_json::from_str(&denials.stdout).unwrap();
+    let denial = denial_list
         .as_array()
         .unwrap()
         .iter()
