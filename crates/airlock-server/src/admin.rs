@@ -361,40 +361,55 @@ pub(crate) async fn list_exceptions(
     ))
 }
 
+/// A rule added at run time that a person can end.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RunTimeRule {
+    Exception,
+    Denial,
+}
+
+impl RunTimeRule {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Exception => "exception",
+            Self::Denial => "denial",
+        }
+    }
+}
+
+/// Ends an exception or a denial and reloads the policy.
+pub(crate) async fn end_rule(
+    state: &AppState,
+    rule: RunTimeRule,
+    id: i64,
+) -> Result<StatusCode, ApiError> {
+    let at = now().unix_millis();
+    let store = &state.inner.store;
+    let ended = match rule {
+        RunTimeRule::Exception => store.revoke_exception(id, at).await,
+        RunTimeRule::Denial => store.revoke_denial(id, at).await,
+    }
+    .map_err(|error| ApiError::internal(&format!("revoking a {}", rule.name()), &error))?;
+    if !ended {
+        return Err(ApiError::not_found(format!("{} {id}", rule.name())));
+    }
+    reload(state).await?;
+    tracing::info!(id, rule = rule.name(), "revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(crate) async fn revoke_exception(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let revoked = state
-        .inner
-        .store
-        .revoke_exception(id, now().unix_millis())
-        .await
-        .map_err(|error| ApiError::internal("revoking an exception", &error))?;
-    if !revoked {
-        return Err(ApiError::not_found(format!("exception {id}")));
-    }
-    reload(&state).await?;
-    tracing::info!(id, "exception revoked");
-    Ok(StatusCode::NO_CONTENT)
+    end_rule(&state, RunTimeRule::Exception, id).await
 }
 
 pub(crate) async fn revoke_denial(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
-    let revoked = state
-        .inner
-        .store
-        .revoke_denial(id, now().unix_millis())
-        .await
-        .map_err(|error| ApiError::internal("revoking a denial", &error))?;
-    if !revoked {
-        return Err(ApiError::not_found(format!("denial {id}")));
-    }
-    reload(&state).await?;
-    tracing::info!(id, "denial revoked");
-    Ok(StatusCode::NO_CONTENT)
+    end_rule(&state, RunTimeRule::Denial, id).await
 }
 
 #[derive(Debug, Deserialize)]

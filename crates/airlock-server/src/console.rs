@@ -969,22 +969,20 @@ pub(crate) struct Revoke {
     id: i64,
 }
 
+/// Revokes an approval.
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<Revoke>,
 ) -> Response {
-    let user = match authorise_post(&state, &headers, &form.csrf) {
-        Ok(user) => user,
-        Err(response) => return *response,
-    };
-    match admin::revoke_exception(State(state), Path(form.id)).await {
-        Ok(_) => {
-            tracing::info!(id = form.id, user, "exception revoked in the console");
-            Redirect::to(&format!("{BASE}/exceptions")).into_response()
-        }
-        Err(error) => error.into_response(),
-    }
+    end_rule(
+        &state,
+        &headers,
+        &form,
+        admin::RunTimeRule::Exception,
+        "exceptions",
+    )
+    .await
 }
 
 /// Lifts a denial (the policy file's own deny rules are edited in the file).
@@ -993,14 +991,32 @@ pub(crate) async fn lift(
     headers: HeaderMap,
     Form(form): Form<Revoke>,
 ) -> Response {
-    let user = match authorise_post(&state, &headers, &form.csrf) {
+    end_rule(
+        &state,
+        &headers,
+        &form,
+        admin::RunTimeRule::Denial,
+        "denials",
+    )
+    .await
+}
+
+/// Ends a run-time rule from a console form, then shows its list again.
+async fn end_rule(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &Revoke,
+    rule: admin::RunTimeRule,
+    list: &str,
+) -> Response {
+    let user = match authorise_post(state, headers, &form.csrf) {
         Ok(user) => user,
         Err(response) => return *response,
     };
-    match admin::revoke_denial(State(state), Path(form.id)).await {
+    match admin::end_rule(state, rule, form.id).await {
         Ok(_) => {
-            tracing::info!(id = form.id, user, "denial lifted in the console");
-            Redirect::to(&format!("{BASE}/denials")).into_response()
+            tracing::info!(id = form.id, ?rule, user, "ended in the console");
+            Redirect::to(&format!("{BASE}/{list}")).into_response()
         }
         Err(error) => error.into_response(),
     }
