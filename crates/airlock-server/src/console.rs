@@ -835,21 +835,10 @@ pub(crate) async fn exposure(
         );
     }
     if !report.takedowns.is_empty() {
-        let takedowns = report.takedowns.iter().map(|takedown| {
-            vec![
-                format!(
-                    "<code>{}@{}</code>",
-                    escape(&takedown.package),
-                    escape(&takedown.version)
-                ),
-                escape(&takedown.kind),
-                escape(&takedown.noticed),
-            ]
-        });
         let _ = write!(
             body,
             "<h2>Taken down upstream</h2>{}",
-            table(&["version", "how", "noticed"], takedowns)
+            takedowns_table(report.takedowns.iter())
         );
     }
     page("Exposure", Some((&user, &csrf)), &body)
@@ -912,25 +901,30 @@ pub(crate) async fn policy(State(state): State<AppState>, headers: HeaderMap) ->
         iocs.urls.len()
     );
     if let Ok(axum::Json(takedowns)) = admin::list_takedowns(State(state.clone())).await {
-        let rows = takedowns.iter().rev().take(50).map(|takedown| {
-            vec![
-                format!(
-                    "<code>{}@{}</code>",
-                    escape(&takedown.package),
-                    escape(&takedown.version)
-                ),
-                escape(&takedown.kind),
-                escape(&takedown.noticed),
-            ]
-        });
         let _ = write!(
             body,
             "<h2>Taken down upstream ({})</h2>{}",
             takedowns.len(),
-            table(&["version", "how", "noticed"], rows)
+            takedowns_table(takedowns.iter().rev().take(50))
         );
     }
     page("Policy", Some((&user, &csrf)), &body)
+}
+
+/// Versions taken down upstream, as a table.
+fn takedowns_table<'a>(takedowns: impl Iterator<Item = &'a admin::TakedownView>) -> String {
+    let rows = takedowns.map(|takedown| {
+        vec![
+            format!(
+                "<code>{}@{}</code>",
+                escape(&takedown.package),
+                escape(&takedown.version)
+            ),
+            escape(&takedown.kind),
+            escape(&takedown.noticed),
+        ]
+    });
+    table(&["version", "how", "noticed"], rows)
 }
 
 /// Denials: what the operators blocked, by whom and why.

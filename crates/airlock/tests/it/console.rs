@@ -318,3 +318,50 @@ async fn a_reviewer_approves_in_the_browser_and_the_install_succeeds() {
     .unwrap();
     assert_eq!(installed["version"], "1.1.0");
 }
+
+/// The policy page shows the policy file in force, and says so when the file on
+/// disk is no longer the one in force (it changed and did not load).
+#[tokio::test]
+async fn the_policy_page_shows_the_file_in_force() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let policy = "min_release_age = \"2d\"\n[gates]\nnew_packages = [\"@corp/*\"]\n";
+    let airlock = Airlock::with_policy(&workspace, &registry, policy).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let signed = http
+        .post(format!("{}-/airlock/ui/sign-in", airlock.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("user=alice&token={ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let cookie = signed.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = || async {
+        http.get(format!("{}-/airlock/ui/policy", airlock.url))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let shown = page().await;
+    assert!(
+        shown.contains("min_release_age = &quot;2d&quot;") && shown.contains("new_packages"),
+        "{shown}"
+    );
+    std::fs::write(workspace.path("policy.toml"), "min_release_age = \n").unwrap();
+    let stale = page().await;
+    assert!(stale.contains("is not the policy in force"), "{stale}");
+}
