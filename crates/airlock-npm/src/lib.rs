@@ -1,4 +1,4 @@
-//! npm wire types, with no IO.
+//! npm wire types, with no IO, and the one clock.
 //!
 //! Everything Airlock reads from an upstream registry or a client passes through the
 //! types here first: a validated [`PackageName`], a parsed [`Integrity`], and a
@@ -20,6 +20,7 @@
 //!     .contains("http://127.0.0.1:4873/left-pad/-/left-pad-1.0.0.tgz"));
 //! ```
 
+mod clock;
 mod error;
 mod integrity;
 mod name;
@@ -27,6 +28,7 @@ mod packument;
 mod render;
 mod time;
 
+pub use clock::Clock;
 pub use error::Error;
 pub use integrity::{Algorithm, Integrity, IntegrityHasher};
 pub use name::{PackageName, TarballFile};

@@ -2,7 +2,7 @@
 //! `2024-03-01T12:00:00.123Z`.
 //!
 //! Decisions compare publish times with the present, so this crate parses them itself
-//! (no clock is read here: callers pass `now`).
+//! (no clock is read here: callers pass `now`, read from their [`crate::Clock`]).
 
 use std::fmt;
 

@@ -18,7 +18,6 @@ use crate::advisories::ImportReport;
 use crate::alerts::Alert;
 use crate::error::ErrorChain;
 use crate::packuments::Freshness;
-use crate::policy::now;
 use crate::{ApiError, AppState};
 
 /// What `airlock check` reports.
@@ -277,7 +276,7 @@ pub(crate) async fn add_exception(
     }
     require_text(&new.reason, "reason")?;
     require_text(&new.author, "author")?;
-    let now = now();
+    let now = state.clock().now();
     let expires = match &new.expires_in {
         Some(text) => {
             let duration = HumanDuration::parse(text)
@@ -336,7 +335,7 @@ pub(crate) async fn add_exception(
 pub(crate) async fn list_exceptions(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<ExceptionView>>, ApiError> {
-    let now = now();
+    let now = state.clock().now();
     let records = state
         .inner
         .store
@@ -383,7 +382,7 @@ pub(crate) async fn end_rule(
     rule: RunTimeRule,
     id: i64,
 ) -> Result<StatusCode, ApiError> {
-    let at = now().unix_millis();
+    let at = state.clock().now().unix_millis();
     let store = &state.inner.store;
     let ended = match rule {
         RunTimeRule::Exception => store.revoke_exception(id, at).await,
@@ -436,7 +435,7 @@ pub(crate) async fn add_denial(
     let spec = PackageSpec::parse(&new.package).map_err(|error| bad_request(&error))?;
     require_text(&new.reason, "reason")?;
     require_text(&new.author, "author")?;
-    let now = now();
+    let now = state.clock().now();
     let id = state
         .inner
         .store
@@ -497,7 +496,7 @@ pub struct QuarantineView {
 pub(crate) async fn list_quarantine(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<QuarantineView>>, ApiError> {
-    let now = now();
+    let now = state.clock().now();
     let records = state
         .inner
         .store
@@ -690,23 +689,22 @@ pub async fn import_records(
     source: &str,
     records: Vec<(String, Vec<u8>)>,
 ) -> Result<ImportReport, ApiError> {
-    let (report, advisories) =
-        state
-            .advisories()
-            .import(source, records)
-            .await
-            .map_err(|error| match error {
-                crate::advisories::ImportError::Store(error) => {
-                    ApiError::internal("storing advisories", &error)
-                }
-                invalid => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "{}\nhint: nothing was imported; the previous advisories stay in force",
-                        ErrorChain(&invalid)
-                    ),
+    let (report, advisories) = state
+        .advisories()
+        .import(source, records, state.clock().now())
+        .await
+        .map_err(|error| match error {
+            crate::advisories::ImportError::Store(error) => {
+                ApiError::internal("storing advisories", &error)
+            }
+            invalid => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}\nhint: nothing was imported; the previous advisories stay in force",
+                    ErrorChain(&invalid)
                 ),
-            })?;
+            ),
+        })?;
     state.inner.downloads.flush().await;
     for advisory in &advisories {
         for affected in &advisory.affected {

@@ -11,11 +11,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use airlock_advisory::{Advisory, AdvisorySet, parse_record};
+use airlock_npm::Timestamp;
 use airlock_store::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorChain;
-use crate::policy::now;
 
 /// Why an import took nothing.
 #[derive(Debug, thiserror::Error)]
@@ -79,11 +79,12 @@ impl AdvisoryHandle {
     }
 
     /// Imports `records` (`(name, bytes)`, one OSV record each) as the whole content
-    /// of `source`; returns the advisories taken, for exposure checks.
+    /// of `source` at `now`; returns the advisories taken, for exposure checks.
     pub async fn import(
         &self,
         source: &str,
         records: Vec<(String, Vec<u8>)>,
+        now: Timestamp,
     ) -> Result<(ImportReport, Vec<Advisory>), ImportError> {
         let mut kept = Vec::with_capacity(records.len());
         let mut advisories = Vec::with_capacity(records.len());
@@ -99,7 +100,7 @@ impl AdvisoryHandle {
             }
         }
         self.store
-            .replace_advisories(source, &kept, now().unix_millis())
+            .replace_advisories(source, &kept, now.unix_millis())
             .await?;
         self.reload().await?;
         let report = ImportReport {

@@ -22,7 +22,7 @@ use airlock_analyze::{
     ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Request,
     StoredTarball, VersionDiff, dependency_risk,
 };
-use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
+use airlock_npm::{Clock, PackageName, Packument, Timestamp, VersionDoc};
 use airlock_store::{AnalysisRecord, Store};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
@@ -32,8 +32,7 @@ use tokio::sync::Semaphore;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::isolation::{Isolation, WorkerError, analyse_in_worker};
-use crate::packuments::{Entry, Freshness, now_millis};
-use crate::policy::now;
+use crate::packuments::{Entry, Freshness};
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
 
@@ -65,6 +64,7 @@ pub struct Analyses {
     slots: usize,
     /// Where analyses run.
     isolation: Isolation,
+    clock: Clock,
 }
 
 /// How many dependencies of a package on disk are fetched and analysed at once.
@@ -72,7 +72,12 @@ const DEPENDENCIES_AT_ONCE: usize = 8;
 
 impl Analyses {
     /// Starts empty and loads the stored findings in the background.
-    pub(crate) fn start(store: Store, time_limit: Duration, isolation: Isolation) -> Arc<Self> {
+    pub(crate) fn start(
+        store: Store,
+        time_limit: Duration,
+        isolation: Isolation,
+        clock: Clock,
+    ) -> Arc<Self> {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let analyses = Arc::new(Self {
             store,
@@ -86,6 +91,7 @@ impl Analyses {
             background_turns: Arc::new(Semaphore::new(cores)),
             time_limit,
             isolation,
+            clock,
         });
         let loading = analyses.clone();
         tokio::spawn(async move {
@@ -214,7 +220,7 @@ impl Analyses {
             analyzer: i64::from(ANALYZER_VERSION),
             name: name.to_string(),
             version: version.to_owned(),
-            analysed_at: now_millis(),
+            analysed_at: self.clock.now_millis(),
             took_ms,
             findings: serde_json::to_string(&*findings).expect("findings serialise"),
             analysis: serde_json::to_string(analysis).expect("analyses serialise"),
@@ -433,7 +439,7 @@ impl Analyses {
                 facts.push(found);
             }
         }
-        dependency_risk(&facts, now())
+        dependency_risk(&facts, self.clock.now())
     }
 
     /// What the registry and Airlock know of one dependency: whether the registry
@@ -570,7 +576,7 @@ impl Analyses {
             })
             .collect()
             .await;
-        dependency_risk(&facts, now())
+        dependency_risk(&facts, self.clock.now())
     }
 
     /// Analyses the newest versions of a served packument in the background, so that

@@ -324,7 +324,7 @@ pub(crate) async fn queue(
     };
     let since = airlock_policy::HumanDuration::parse(&filter.within)
         .ok()
-        .map(|within| crate::policy::now().plus_millis(-within.as_millis_i64()));
+        .map(|within| state.clock().now().plus_millis(-within.as_millis_i64()));
     let shown: Vec<_> = waiting
         .iter()
         .filter(|entry| {
@@ -501,7 +501,11 @@ pub(crate) async fn version(
         .get(&name, crate::packuments::Freshness::Cached)
         .await
     {
-        body.push_str(&package_section(entry.packument(), &version));
+        body.push_str(&package_section(
+            entry.packument(),
+            &version,
+            state.clock().now(),
+        ));
         body.push_str(&changes_section(&state, entry.packument(), &version).await);
     }
     body.push_str(&downloads_section(&state, &name, &version).await);
@@ -516,7 +520,11 @@ pub(crate) async fn version(
 /// What the package is, for a reviewer deciding about a package new to this
 /// Airlock: its age and versions, who maintains it, where its source lives, what
 /// runs at install, and whether the registry lists provenance.
-fn package_section(packument: &airlock_npm::Packument, version: &str) -> String {
+fn package_section(
+    packument: &airlock_npm::Packument,
+    version: &str,
+    now: airlock_npm::Timestamp,
+) -> String {
     let Some(doc) = packument.version(version) else {
         return String::new();
     };
@@ -530,7 +538,7 @@ fn package_section(packument: &airlock_npm::Packument, version: &str) -> String 
         .map_or_else(
             || "first publication unknown".to_owned(),
             |first| {
-                let days = (crate::policy::now().unix_millis() - first.unix_millis()) / 86_400_000;
+                let days = (now.unix_millis() - first.unix_millis()) / 86_400_000;
                 format!("first published {first} ({days} days ago)")
             },
         );

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use airlock_advisory::AdvisorySet;
 use airlock_analyze::indicator_findings;
-use airlock_npm::{Packument, Timestamp, View};
+use airlock_npm::{Clock, Packument, Timestamp, View};
 use airlock_policy::{
     Code, Decision, Evidence, History, Reason, Verdict, evaluate, repair_dist_tags,
 };
@@ -25,7 +25,7 @@ use crate::analyses::Analyses;
 use crate::error::ErrorChain;
 use crate::history::History as Served;
 use crate::packuments::Entry;
-use crate::policy::{PolicyHandle, now};
+use crate::policy::PolicyHandle;
 use crate::trust::Trust;
 
 /// The decisions about every version of one packument.
@@ -130,6 +130,8 @@ pub struct Gate {
     pub(crate) alerts: Alerts,
     /// Whether decisions are written to the decision log.
     pub(crate) record_decisions: bool,
+    /// What "now" is for release ages, expiries and the decision log.
+    pub(crate) clock: Clock,
 }
 
 impl Gate {
@@ -153,7 +155,7 @@ impl Gate {
             self.trust.generation(),
             if gated { self.history.generation() } else { 0 },
         );
-        let now = now();
+        let now = self.clock.now();
         let mut cached = entry
             .decided
             .lock()

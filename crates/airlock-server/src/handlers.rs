@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
 use crate::decide::{Decided, codes_text};
-use crate::packuments::{COMPRESS_FROM, Entry, Freshness, etag_of, gzip_etag, now_millis};
+use crate::packuments::{COMPRESS_FROM, Entry, Freshness, etag_of, gzip_etag};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -218,7 +218,7 @@ async fn tarball(
     crate::metrics::decision(decision);
     let integrity = doc.integrity();
     let mut record = DownloadRecord {
-        at: now_millis(),
+        at: state.clock().now_millis(),
         name: name.to_string(),
         version: version.to_owned(),
         integrity: doc.integrity_text().map(str::to_owned),
@@ -294,7 +294,7 @@ async fn unlisted(
         .inner
         .downloads
         .append(DownloadRecord {
-            at: now_millis(),
+            at: state.clock().now_millis(),
             name: name.to_string(),
             version: version.to_owned(),
             integrity: None,

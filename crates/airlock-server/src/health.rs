@@ -15,7 +15,6 @@ use serde::Serialize;
 
 use crate::config::MetricsAccess;
 use crate::metrics::Gauges;
-use crate::policy::now;
 use crate::{ApiError, AppState, admin};
 
 /// How long the readiness check waits for the database.
@@ -111,7 +110,7 @@ pub(crate) async fn metrics_page(
     let (analyses_running, analyses_waiting) = state.analyses().load();
     let (advisories, _) = state.advisories().current();
     let (blob_files, blob_bytes) = blob_usage(&state).await;
-    let now_ms = now().unix_millis();
+    let now_ms = state.clock().now().unix_millis();
     let gauges = Gauges {
         analyses_running,
         analyses_waiting,

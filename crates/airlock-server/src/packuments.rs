@@ -13,9 +13,9 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use airlock_npm::{Form, PackageName, Packument, TarballBase, View};
+use airlock_npm::{Clock, Form, PackageName, Packument, TarballBase, View};
 use airlock_store::{Store, StoredPackument};
 use airlock_upstream::{Fetched, Upstream, Validators};
 use bytes::Bytes;
@@ -182,6 +182,7 @@ pub struct PackumentCache {
     max_age: Duration,
     stale_if_error: Duration,
     trust: Arc<crate::trust::Trust>,
+    clock: Clock,
 }
 
 /// Whether a lookup may use a fresh cached copy or must ask upstream.
@@ -201,6 +202,7 @@ impl PackumentCache {
         budget: u64,
         alerts: Alerts,
         trust: Arc<crate::trust::Trust>,
+        clock: Clock,
     ) -> Self {
         let memory = moka::sync::Cache::builder()
             .max_capacity(budget)
@@ -215,6 +217,7 @@ impl PackumentCache {
             max_age: config.metadata_max_age,
             stale_if_error: config.stale_if_error,
             trust,
+            clock,
         }
     }
 
@@ -239,7 +242,7 @@ impl PackumentCache {
     ) -> Result<Arc<Entry>, ApiError> {
         if freshness == Freshness::Cached
             && let Some(entry) = self.memory.get(name)
-            && entry.age(now_millis()) < self.max_age
+            && entry.age(self.clock.now_millis()) < self.max_age
         {
             crate::metrics::cache("packument", "memory");
             return Ok(entry);
@@ -284,7 +287,7 @@ impl PackumentCache {
             Some(entry) => (Some(entry), "memory"),
             None => (self.load(name).await, "disk"),
         };
-        let now = now_millis();
+        let now = self.clock.now_millis();
         if let Some(entry) = &cached
             && freshness == Freshness::Cached
             && entry.age(now) < self.max_age
@@ -413,7 +416,7 @@ impl PackumentCache {
         } else {
             "removed"
         };
-        let now = now_millis();
+        let now = self.clock.now_millis();
         for version in removed
             .into_iter()
             .filter(|version| stored.iter().any(|stored| stored == version))
@@ -511,14 +514,6 @@ async fn parse_stored(stored: Vec<(String, StoredPackument)>) -> Vec<(PackageNam
         }
     }
     entries
-}
-
-pub(crate) fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
-        })
 }
 
 #[cfg(test)]

@@ -226,8 +226,3 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
-
-/// The present, for decisions.
-pub(crate) fn now() -> Timestamp {
-    Timestamp::from_unix_millis(crate::packuments::now_millis())
-}

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use airlock_npm::Clock;
 use airlock_store::Store;
 use airlock_upstream::Upstream;
 
@@ -34,17 +35,19 @@ pub(crate) struct Inner {
     pub(crate) history: Arc<crate::history::History>,
     pub(crate) usage: crate::health::UsageCache,
     pub(crate) console: crate::console::Sessions,
+    pub(crate) clock: Clock,
 }
 
 impl AppState {
     /// Must be called inside a Tokio runtime: it starts the download log writer and
-    /// the alert sender.
+    /// the alert sender. Every "now" the server needs (release ages, expiries, the
+    /// logs) is read from `clock`.
     pub fn new(
         config: ServerConfig,
         upstream: Upstream,
         store: Store,
-        policy: Arc<PolicyHandle>,
-        advisories: Arc<AdvisoryHandle>,
+        (policy, advisories): (Arc<PolicyHandle>, Arc<AdvisoryHandle>),
+        clock: Clock,
     ) -> Self {
         crate::metrics::install();
         let alerts = Alerts::start(config.webhook.clone());
@@ -55,6 +58,7 @@ impl AppState {
             upstream.clone(),
             store.clone(),
             config.registry_keys.clone(),
+            clock.clone(),
         );
         let packuments = PackumentCache::new(
             &config,
@@ -63,14 +67,21 @@ impl AppState {
             packument_budget,
             alerts.clone(),
             trust.clone(),
+            clock.clone(),
         );
-        let tarballs = Tarballs::new(upstream.clone(), store.clone(), tarball_budget);
+        let tarballs = Tarballs::new(
+            upstream.clone(),
+            store.clone(),
+            tarball_budget,
+            clock.clone(),
+        );
         let record_decisions = config.record_decisions;
         let history = Arc::new(crate::history::History::default());
         let analyses = Analyses::start(
             store.clone(),
             config.analysis_time_limit,
             config.isolation.clone(),
+            clock.clone(),
         );
         Self {
             inner: Arc::new(Inner {
@@ -84,6 +95,7 @@ impl AppState {
                     store: store.clone(),
                     alerts: alerts.clone(),
                     record_decisions,
+                    clock: clock.clone(),
                 },
                 history,
                 upstream,
@@ -96,8 +108,14 @@ impl AppState {
                 trust,
                 usage: crate::health::UsageCache::default(),
                 console: crate::console::Sessions::default(),
+                clock,
             }),
         }
+    }
+
+    /// The clock every decision reads.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
     }
 
     pub fn packuments(&self) -> &PackumentCache {

@@ -13,7 +13,7 @@
 //! disk is evicted and fetched again (small), or its stream is broken off before
 //! its end so that no client receives it whole (large), and either is logged.
 
-use airlock_npm::{Integrity, PackageName};
+use airlock_npm::{Clock, Integrity, PackageName};
 use airlock_store::{Store, TarballRecord};
 use airlock_upstream::Upstream;
 use axum::body::Body;
@@ -24,7 +24,6 @@ use bytes::Bytes;
 use crate::ApiError;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
-use crate::packuments::now_millis;
 
 /// Blobs up to this size are kept in memory once read.
 const HOT_MAX: u64 = 1024 * 1024;
@@ -36,6 +35,7 @@ pub(crate) struct Tarballs {
     store: Store,
     flight: SingleFlight<String, Result<u64, ApiError>>,
     hot: moka::sync::Cache<Integrity, Bytes>,
+    clock: Clock,
 }
 
 /// What to fetch, when the blob is missing.
@@ -47,7 +47,7 @@ pub(crate) struct Wanted<'a> {
 }
 
 impl Tarballs {
-    pub(crate) fn new(upstream: Upstream, store: Store, budget: u64) -> Self {
+    pub(crate) fn new(upstream: Upstream, store: Store, budget: u64, clock: Clock) -> Self {
         let hot = moka::sync::Cache::builder()
             .max_capacity(budget)
             .weigher(|_: &Integrity, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
@@ -57,6 +57,7 @@ impl Tarballs {
             store,
             flight: SingleFlight::new(),
             hot,
+            clock,
         }
     }
 
@@ -175,11 +176,17 @@ impl Tarballs {
                 ),
             ));
         };
-        let (upstream, store) = (self.upstream.clone(), self.store.clone());
+        let (upstream, store, clock) = (
+            self.upstream.clone(),
+            self.store.clone(),
+            self.clock.clone(),
+        );
         self.flight
             .run(integrity.storage_key(), || async move {
                 let started = std::time::Instant::now();
-                let task = tokio::spawn(download(upstream, store, name, version, url, integrity));
+                let task = tokio::spawn(download(
+                    upstream, store, clock, name, version, url, integrity,
+                ));
                 let result = task.await.unwrap_or_else(|error| {
                     Err(ApiError::internal("downloading a tarball", &error))
                 });
@@ -278,6 +285,7 @@ fn respond(body: Body, size: u64, etag: &str) -> Response {
 async fn download(
     upstream: Upstream,
     store: Store,
+    clock: Clock,
     name: PackageName,
     version: String,
     url: String,
@@ -346,7 +354,7 @@ async fn download(
         name: name.to_string(),
         version,
         size: i64::try_from(size).unwrap_or(i64::MAX),
-        stored_at: now_millis(),
+        stored_at: clock.now_millis(),
     };
     if let Err(error) = store.put_tarball(&record).await {
         tracing::warn!(package = %name, error = %ErrorChain(&error), "could not record a stored tarball");

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use airlock_analyze::{Confidence, Finding, Severity};
-use airlock_npm::{PackageName, Packument, Timestamp, VersionDoc};
+use airlock_npm::{Clock, PackageName, Packument, Timestamp, VersionDoc};
 use airlock_policy::Code;
 use airlock_provenance::{
     Attested, Judged, Keyring, RegistrySignature, Release, SignatureStatus, Signed, Subject, judge,
@@ -31,7 +31,6 @@ use crate::analyses::{previous_in_major, wanted};
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::packuments::Entry;
-use crate::packuments::now_millis;
 use crate::{ApiError, AppState};
 
 /// How often the upstream's keys may be fetched when a signature names an unknown key.
@@ -75,12 +74,18 @@ pub struct Trust {
     /// Provenance checks by `name@version`, with the digest they were made for.
     checks: RwLock<HashMap<String, (String, Arc<ProvenanceCheck>)>>,
     check_flight: SingleFlight<String, Result<Arc<ProvenanceCheck>, ApiError>>,
+    clock: Clock,
 }
 
 impl Trust {
     /// Starts with the pinned and configured keys and loads stored checks in the
     /// background.
-    pub(crate) fn start(upstream: Upstream, store: Store, configured: Keyring) -> Arc<Self> {
+    pub(crate) fn start(
+        upstream: Upstream,
+        store: Store,
+        configured: Keyring,
+        clock: Clock,
+    ) -> Arc<Self> {
         let mut keys = Keyring::pinned();
         keys.extend(configured.clone());
         let trust = Arc::new(Self {
@@ -94,6 +99,7 @@ impl Trust {
             signatures: moka::sync::Cache::new(200_000),
             checks: RwLock::new(HashMap::new()),
             check_flight: SingleFlight::new(),
+            clock,
         });
         let loading = trust.clone();
         tokio::spawn(async move {
@@ -334,7 +340,7 @@ impl Trust {
                 integrity: integrity.clone(),
                 outcome: check.outcome().to_owned(),
                 detail: serde_json::to_string(&check).expect("checks serialise"),
-                checked_at: now_millis(),
+                checked_at: self.clock.now_millis(),
             };
             if let Err(error) = self.store.put_provenance(&record).await {
                 tracing::warn!(package = %name, %version, error = %ErrorChain(&error), "could not store a provenance check");

@@ -27,6 +27,22 @@ pub(crate) struct GlobalArgs {
     /// Log line format.
     #[arg(long, global = true, env = "AIRLOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub(crate) log_format: LogFormat,
+
+    /// For tests: run Airlock's clock this far ahead of the system's (`90s`, `2d`),
+    /// so a test sees a quarantine end or an approval expire without waiting.
+    #[arg(long, global = true, env = "AIRLOCK_CLOCK_SHIFT", hide = true, value_parser = clock_shift)]
+    pub(crate) clock_shift: Option<std::time::Duration>,
+}
+
+impl GlobalArgs {
+    /// The one clock every command reads.
+    pub(crate) fn clock(&self) -> airlock_npm::Clock {
+        airlock_npm::Clock::shifted(self.clock_shift.unwrap_or_default())
+    }
+}
+
+fn clock_shift(text: &str) -> Result<std::time::Duration, String> {
+    airlock_policy::HumanDuration::parse(text).map(|duration| duration.0)
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
     };
     init_logging(&cli.global, default_filter, writer.clone());
     let access_log = access_log(&cli.global, writer);
+    let clock = cli.global.clock();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
             return report(&anyhow::Error::new(error).context("could not start the async runtime"));
         }
     };
-    match runtime.block_on(commands::run(cli.command, access_log)) {
+    match runtime.block_on(commands::run(cli.command, access_log, clock)) {
         Ok(code) => code,
         Err(error) => report(&error),
     }

@@ -368,7 +368,7 @@ async fn a_quarantine_ending_is_announced() {
         webhook: Some(webhook.url.clone()),
         ..ServerConfig::default()
     };
-    let policy = airlock_policy::Policy::from_toml("min_release_age = \"1s\"").unwrap();
+    let policy = airlock_policy::Policy::from_toml("min_release_age = \"1h\"").unwrap();
     let harness = Harness::with_policy(config, Duration::from_secs(5), policy).await;
     harness.registry.publish(
         airlock_test::PackageBuilder::new("fresh", "1.0.0")
@@ -385,7 +385,7 @@ async fn a_quarantine_ending_is_announced() {
             .get("1.0.0")
             .is_none()
     );
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    harness.clock.advance(Duration::from_hours(1));
     assert!(
         harness.get("/fresh").await.json()["versions"]
             .get("1.0.0")

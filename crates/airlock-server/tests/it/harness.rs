@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use airlock_npm::Clock;
 use airlock_policy::Policy;
 use airlock_server::{AdvisoryHandle, AppState, PolicyHandle, ServerConfig, router};
 use airlock_store::Store;
@@ -20,6 +21,8 @@ pub(crate) struct Harness {
     pub(crate) registry: FakeRegistry,
     pub(crate) state: AppState,
     pub(crate) dir: tempfile::TempDir,
+    /// Airlock's clock: the system's until a test moves it on.
+    pub(crate) clock: Clock,
 }
 
 pub(crate) struct Answer {
@@ -101,11 +104,21 @@ impl Harness {
         );
         registry.publish(PackageBuilder::new("@scope/lib", "2.0.0").build());
         let dir = tempfile::tempdir().unwrap();
-        let state = state(&registry, dir.path(), config, timeout, policy, body_cap).await;
+        let clock = Clock::system();
+        let state = state(
+            &registry,
+            dir.path(),
+            (config, clock.clone()),
+            timeout,
+            policy,
+            body_cap,
+        )
+        .await;
         Self {
             registry,
             state,
             dir,
+            clock,
         }
     }
 
@@ -114,7 +127,7 @@ impl Harness {
         self.state = state(
             &self.registry,
             self.dir.path(),
-            config,
+            (config, self.clock.clone()),
             Duration::from_secs(5),
             Policy::default(),
             None,
@@ -200,7 +213,7 @@ impl Harness {
 async fn state(
     registry: &FakeRegistry,
     dir: &std::path::Path,
-    config: ServerConfig,
+    (config, clock): (ServerConfig, Clock),
     timeout: Duration,
     policy: Policy,
     body_cap: Option<usize>,
@@ -215,7 +228,7 @@ async fn state(
     let store = Store::open(dir).await.unwrap();
     let policy = Arc::new(PolicyHandle::fixed(policy, store.clone()).await.unwrap());
     let advisories = Arc::new(AdvisoryHandle::load(store.clone()).await.unwrap());
-    AppState::new(config, upstream, store, policy, advisories)
+    AppState::new(config, upstream, store, (policy, advisories), clock)
 }
 
 pub(crate) fn config_with_max_age(max_age: Duration) -> ServerConfig {

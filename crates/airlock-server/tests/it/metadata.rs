@@ -393,8 +393,8 @@ async fn unreachable_upstream_is_a_502() {
         ServerConfig::default(),
         upstream,
         store,
-        std::sync::Arc::new(policy),
-        std::sync::Arc::new(advisories),
+        (std::sync::Arc::new(policy), std::sync::Arc::new(advisories)),
+        harness.clock.clone(),
     );
     let answer = harness.get("/demo").await;
     assert_eq!(answer.status, 502);

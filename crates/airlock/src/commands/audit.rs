@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airlock_lockfile::{FILE_NAMES, Graph, Locked, Source};
-use airlock_npm::Timestamp;
+use airlock_npm::{Clock, Timestamp};
 use airlock_policy::{Decision, Verdict, describe_millis};
 use airlock_server::audit::{AuditAnswer, AuditQuery, AuditRequest, AuditResponse};
 use anyhow::{Context as _, bail};
@@ -103,7 +103,7 @@ struct Report {
     critical: Option<Critical>,
 }
 
-pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: AuditArgs, clock: Clock) -> anyhow::Result<ExitCode> {
     let files = find_lockfiles(&args.paths)?;
     let graphs = read_graphs(&files)?;
     let locked: Vec<Option<Timestamp>> = files.iter().map(|file| locked_at(file)).collect();
@@ -116,7 +116,7 @@ pub(crate) async fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
     } else {
         registry_packages(&read_graphs(&find_lockfiles(&args.baseline)?)?)
     };
-    let (answers, mut registries) = decide(&args, queries, &baseline).await?;
+    let (answers, mut registries) = decide(&args, queries, &baseline, clock).await?;
     registries.extend(args.registries.iter().cloned());
     if let Some(server) = &args.server {
         registries.push(server.clone());
@@ -268,6 +268,7 @@ async fn decide(
     args: &AuditArgs,
     queries: Vec<AuditQuery>,
     baseline: &BTreeSet<(String, String)>,
+    clock: Clock,
 ) -> anyhow::Result<(Vec<AuditAnswer>, Vec<Url>)> {
     let progress = std::io::stderr().is_terminal() && queries.len() > BATCH;
     let total = queries.len();
@@ -298,7 +299,7 @@ async fn decide(
         }
         return Ok((answers, registries));
     }
-    let state = super::check::standalone_state(&args.setup).await?;
+    let state = super::check::standalone_state(&args.setup, clock).await?;
     // The baseline counts as served, for this audit only.
     for (name, version) in baseline {
         state.history().record(name, version);

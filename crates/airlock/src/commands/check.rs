@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use airlock_npm::Clock;
 use airlock_policy::{Decision, Verdict, WaiverKind};
 use airlock_provenance::SignatureStatus;
 use airlock_server::admin::{CheckReport, TrustReport, parse_name_version};
@@ -15,9 +16,9 @@ use crate::cli::{CheckArgs, ServeArgs, SetupArgs};
 use crate::commands::client::{AdminClient, print_json};
 use crate::config::Settings;
 
-pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: CheckArgs, clock: Clock) -> anyhow::Result<ExitCode> {
     let report = if args.standalone {
-        standalone(&args).await?
+        standalone(&args, clock).await?
     } else {
         AdminClient::new(&args.server)?
             .get::<CheckReport>(&format!("check/{}", args.spec))
@@ -36,18 +37,19 @@ pub(crate) async fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Decides in this process, with the same settings `airlock serve` would use.
-async fn standalone(args: &CheckArgs) -> anyhow::Result<CheckReport> {
-    standalone_report(&args.spec, &args.setup).await
+async fn standalone(args: &CheckArgs, clock: Clock) -> anyhow::Result<CheckReport> {
+    standalone_report(&args.spec, &args.setup, clock).await
 }
 
 /// The check report for `spec`, decided in this process.
 pub(crate) async fn standalone_report(
     spec: &str,
     setup: &SetupArgs,
+    clock: Clock,
 ) -> anyhow::Result<CheckReport> {
     let (name, version) =
         parse_name_version(spec).map_err(|error| anyhow!("{}", error.message()))?;
-    let state = standalone_state(setup).await?;
+    let state = standalone_state(setup, clock).await?;
     let report = airlock_server::admin::check(&state, &name, &version)
         .await
         .map_err(|error| anyhow!("{}", error.message()))?;
@@ -57,7 +59,7 @@ pub(crate) async fn standalone_report(
 
 /// The server's state in this process: the same data directory, upstream and policy
 /// `airlock serve` would use.
-pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppState> {
+pub(crate) async fn standalone_state(setup: &SetupArgs, clock: Clock) -> anyhow::Result<AppState> {
     let settings = Settings::resolve(ServeArgs {
         setup: setup.clone(),
         ..ServeArgs::default()
@@ -78,8 +80,8 @@ pub(crate) async fn standalone_state(setup: &SetupArgs) -> anyhow::Result<AppSta
         },
         parts.upstream,
         parts.store,
-        Arc::new(policy),
-        Arc::new(advisories),
+        (Arc::new(policy), Arc::new(advisories)),
+        clock,
     );
     state
         .load_history()

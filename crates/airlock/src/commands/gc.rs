@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use airlock_npm::Clock;
 use airlock_policy::HumanDuration;
 use airlock_store::Store;
 use anyhow::Context as _;
@@ -107,7 +108,7 @@ fn duration(text: &str, flag: &str) -> anyhow::Result<Duration> {
         })
 }
 
-pub(crate) async fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: GcArgs, clock: &Clock) -> anyhow::Result<ExitCode> {
     let configured = crate::config::retention(&args.setup)?;
     let blobs = match &args.unused_for {
         Some(text) => duration(text, "--unused-for")?,
@@ -124,7 +125,7 @@ pub(crate) async fn run(args: GcArgs) -> anyhow::Result<ExitCode> {
     let collected = collect(
         &store,
         Retention { blobs, downloads },
-        SystemTime::now(),
+        clock.now_system(),
         args.dry_run,
     )
     .await?;

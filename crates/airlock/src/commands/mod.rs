@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use airlock_npm::Clock;
+
 use crate::cli::Command;
 
 mod advisories;
@@ -20,10 +22,11 @@ mod why;
 pub(crate) async fn run(
     command: Command,
     access_log: airlock_server::AccessLog,
+    clock: Clock,
 ) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve(args) => serve::run(args, access_log).await,
-        Command::Check(args) => check::run(args).await,
+        Command::Serve(args) => serve::run(args, access_log, clock).await,
+        Command::Check(args) => check::run(args, clock).await,
         Command::Why(args) => why::run(args).await,
         Command::Approve(args) => approve::approve(args).await,
         Command::Deny(args) => approve::deny(args).await,
@@ -32,12 +35,12 @@ pub(crate) async fn run(
         Command::Quarantine(command) => lists::quarantine(command).await,
         Command::Advisories(command) => advisories::run(command).await,
         Command::Exposure(args) => advisories::exposure(args).await,
-        Command::Scan(args) => scan::scan(args).await,
-        Command::Diff(args) => scan::diff(args).await,
-        Command::Audit(args) => audit::run(args).await,
+        Command::Scan(args) => scan::scan(args, clock).await,
+        Command::Diff(args) => scan::diff(args, clock).await,
+        Command::Audit(args) => audit::run(args, clock).await,
         Command::Backup(args) => backup::backup(args).await,
         Command::Restore(args) => backup::restore(&args),
-        Command::Gc(args) => gc::run(args).await,
+        Command::Gc(args) => gc::run(args, &clock).await,
         Command::AnalyseWorker(args) => Ok(analyse_worker::run(&args)),
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use airlock_analyze::{Analysis, Archive, Finding, Limits, Options, Severity, VersionDiff};
-use airlock_npm::PackageName;
+use airlock_npm::{Clock, PackageName};
 use airlock_policy::{Policy, Reason, Verdict};
 use airlock_server::admin::{CheckReport, TrustReport, parse_name_version};
 use anyhow::{Context as _, anyhow};
@@ -36,7 +36,7 @@ struct ScanReport {
     trust: Option<TrustReport>,
 }
 
-pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn scan(args: ScanArgs, clock: Clock) -> anyhow::Result<ExitCode> {
     let mut all_allowed = true;
     let several = args.targets.len() > 1;
     // Code that talks to the configured registry talks to the registry, not to a
@@ -53,7 +53,7 @@ pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     // The registry, to judge local packages' dependencies by.
     let registry = if local && !args.offline {
-        match super::check::standalone_state(&args.setup).await {
+        match super::check::standalone_state(&args.setup, clock.clone()).await {
             Ok(state) => Some(state),
             Err(error) => {
                 tracing::warn!(
@@ -69,6 +69,7 @@ pub(crate) async fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
         policy: args.setup.policy.as_deref(),
         registry_hosts: &registry_hosts,
         registry: registry.as_ref(),
+        clock: &clock,
     };
     for target in &args.targets {
         let report = report(target, &args, &local_context).await?;
@@ -98,7 +99,7 @@ async fn report(
         return local(path, local_context).await;
     }
     let check = if args.standalone {
-        super::check::standalone_report(target, &args.setup).await?
+        super::check::standalone_report(target, &args.setup, local_context.clock.clone()).await?
     } else {
         AdminClient::new(&args.server)?
             .get::<CheckReport>(&format!("check/{target}"))
@@ -125,6 +126,8 @@ struct Local<'a> {
     registry_hosts: &'a [String],
     /// The registry, through Airlock's own state, to judge the dependencies by.
     registry: Option<&'a airlock_server::AppState>,
+    /// What "now" is for remote targets decided in this process.
+    clock: &'a Clock,
 }
 
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
@@ -266,7 +269,7 @@ fn describe(report: &ScanReport) -> String {
     out
 }
 
-pub(crate) async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn diff(args: DiffArgs, clock: Clock) -> anyhow::Result<ExitCode> {
     let (name, from) =
         parse_name_version(&args.from).map_err(|error| anyhow!("{}", error.message()))?;
     let to = match args.to.rsplit_once('@') {
@@ -282,7 +285,7 @@ pub(crate) async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
         _ => args.to.clone(),
     };
-    let state = super::check::standalone_state(&args.setup).await?;
+    let state = super::check::standalone_state(&args.setup, clock).await?;
     let diff = airlock_server::admin::diff(&state, &name, &from, &to)
         .await
         .map_err(|error| anyhow!("{}", error.message()))?;

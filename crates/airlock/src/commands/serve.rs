@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use airlock_npm::Clock;
 use airlock_server::{AccessLog, AdvisoryHandle, AppState, PolicyHandle};
 use airlock_store::Store;
 use airlock_upstream::Upstream;
@@ -36,7 +37,11 @@ pub(crate) async fn open(settings: &Settings) -> anyhow::Result<Parts> {
     Ok(Parts { store, upstream })
 }
 
-pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(
+    args: ServeArgs,
+    access_log: AccessLog,
+    clock: Clock,
+) -> anyhow::Result<ExitCode> {
     raise_open_file_limit();
     let mut settings = Settings::resolve(args).await?;
     settings.server.access_log = access_log;
@@ -72,8 +77,8 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
         settings.server,
         upstream,
         store,
-        policy,
-        Arc::new(advisories),
+        (policy, Arc::new(advisories)),
+        clock.clone(),
     );
     state
         .load_history()
@@ -84,7 +89,7 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
             blobs,
             downloads: settings.retention.downloads,
         };
-        tokio::spawn(collect_daily(state.store().clone(), retention));
+        tokio::spawn(collect_daily(state.store().clone(), retention, clock));
     }
     if let Some(source) = settings.advisories.clone() {
         tokio::spawn(super::advisories::refresh_periodically(
@@ -101,14 +106,14 @@ pub(crate) async fn run(args: ServeArgs, access_log: AccessLog) -> anyhow::Resul
 }
 
 /// Runs `airlock gc`'s collection once a day (the first an hour after start).
-async fn collect_daily(store: Store, retention: super::gc::Retention) {
+async fn collect_daily(store: Store, retention: super::gc::Retention, clock: Clock) {
     let mut daily = tokio::time::interval_at(
         tokio::time::Instant::now() + Duration::from_hours(1),
         Duration::from_hours(24),
     );
     loop {
         daily.tick().await;
-        match super::gc::collect(&store, retention, std::time::SystemTime::now(), false).await {
+        match super::gc::collect(&store, retention, clock.now_system(), false).await {
             Ok(collected) => tracing::info!(%collected, "retention: removed"),
             Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "retention: collection failed");

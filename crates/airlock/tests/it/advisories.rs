@@ -19,7 +19,8 @@ fn write_project(project: &std::path::Path) {
 async fn advisory_exposure_and_takedown_timeline() {
     let clients = Clients::locate();
     let registry = FakeRegistry::start().await;
-    let published = SystemTime::now();
+    // Published two hours ago: past the one-hour quarantine when clients install it.
+    let published = SystemTime::now() - Duration::from_hours(2);
     registry.publish(
         PackageBuilder::new("victim", "0.9.0")
             .published(published - Duration::from_hours(24 * 30))
@@ -36,16 +37,12 @@ async fn advisory_exposure_and_takedown_timeline() {
         &workspace,
         &registry,
         "[cache]\nmetadata_max_age = \"0s\"\n",
-        "min_release_age = \"3s\"\n",
+        "min_release_age = \"1h\"\n",
     )
     .await;
     let home = workspace.path("home");
 
-    // The version ages past the quarantine, then two clients install it.
-    let aged = published + Duration::from_millis(3500);
-    if let Ok(wait) = aged.duration_since(SystemTime::now()) {
-        tokio::time::sleep(wait).await;
-    }
+    // Two clients install it.
     let (first, second) = (workspace.path("first"), workspace.path("second"));
     for (client, project) in [(Client::Npm, &first), (Client::Pnpm, &second)] {
         write_project(project);

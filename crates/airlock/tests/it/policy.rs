@@ -163,7 +163,6 @@ async fn lockfile_pins_a_quarantined_version(client: Client) {
         ),
     }
 
-    let approved_at = Instant::now();
     let approve = airlock
         .cli(
             &home,
@@ -173,7 +172,7 @@ async fn lockfile_pins_a_quarantined_version(client: Client) {
                 "--reason",
                 "diff reviewed",
                 "--expires",
-                "12s",
+                "1h",
                 "--author",
                 "alice",
             ],
@@ -196,8 +195,13 @@ async fn lockfile_pins_a_quarantined_version(client: Client) {
         .assert_success();
     assert_eq!(installed(&project, "quarry"), "1.2.0");
 
-    let remaining = Duration::from_secs(12).saturating_sub(approved_at.elapsed());
-    tokio::time::sleep(remaining + Duration::from_millis(500)).await;
+    // Two hours later (Airlock restarted with its clock moved on) the approval has
+    // expired, while the version is still young: refused again.
+    airlock.kill().await;
+    let airlock =
+        Airlock::with_policy_later(&workspace, &registry, "mode = \"enforce\"\n", "2h").await;
+    let expired = airlock.cli(&home, &["exceptions", "list"]).await;
+    assert!(expired.stdout.contains("expired"), "{expired:?}");
     std::fs::remove_dir_all(project.join("node_modules")).unwrap();
     clients
         .run(

@@ -132,6 +132,32 @@ impl Airlock {
         .await
     }
 
+    /// As [`Airlock::with_policy`], with Airlock's clock `shift` ahead of the
+    /// system's (`2h`): a restart "later", without waiting.
+    pub(crate) async fn with_policy_later(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        policy: &str,
+        shift: &str,
+    ) -> Self {
+        let policy_path = workspace.path("policy.toml");
+        std::fs::write(&policy_path, policy).unwrap();
+        let policy_arg = policy_path.to_str().expect("a UTF-8 temp path");
+        Self::in_front_with(
+            workspace,
+            registry,
+            &[
+                "--policy",
+                policy_arg,
+                "--admin-token",
+                ADMIN_TOKEN,
+                "--clock-shift",
+                shift,
+            ],
+        )
+        .await
+    }
+
     /// Airlock on the workspace's data directory in front of `registry`, with the
     /// configuration file `config` and the policy file `policy` (written to the
     /// workspace as `airlock.toml` and `policy.toml`), and the admin token.
