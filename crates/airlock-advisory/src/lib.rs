@@ -29,4 +29,4 @@ mod set;
 
 pub use error::Error;
 pub use osv::{Advisory, Affected, Iocs, VersionRange, parse_record, parse_zip, zip_records};
-pub use set::{AdvisorySet, Finding};
+pub use set::{AdvisorySet, Match};

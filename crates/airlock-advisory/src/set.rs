@@ -15,11 +15,11 @@ pub struct AdvisorySet {
     iocs: Iocs,
 }
 
-/// What the advisories say about one version: one finding per distinct advisory, with
+/// What the advisories say about one version: one match per distinct advisory, with
 /// the ids of every record that describes it (a `MAL-` record and the GHSA aliasing it
-/// are one finding).
+/// are one match).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
+pub struct Match {
     pub ids: Vec<String>,
     pub summary: String,
 }
@@ -58,11 +58,11 @@ impl AdvisorySet {
     }
 
     /// The findings about `name@version`, duplicates merged.
-    pub fn lookup(&self, name: &PackageName, version: &str) -> Vec<Finding> {
+    pub fn lookup(&self, name: &PackageName, version: &str) -> Vec<Match> {
         let Some(entries) = self.by_name.get(name) else {
             return Vec::new();
         };
-        let mut findings: Vec<(Vec<String>, Finding)> = Vec::new();
+        let mut findings: Vec<(Vec<String>, Match)> = Vec::new();
         for &(index, entry) in entries {
             let advisory = &self.advisories[index];
             if !advisory.affected[entry].matches(version) {
@@ -87,7 +87,7 @@ impl AdvisorySet {
                 }
                 None => findings.push((
                     names,
-                    Finding {
+                    Match {
                         ids: vec![advisory.id.clone()],
                         summary: advisory.summary.clone(),
                     },

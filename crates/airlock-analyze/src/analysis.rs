@@ -747,7 +747,7 @@ fn shell_capabilities(
             file: file.to_owned(),
             line: None,
             snippet: text,
-            trail: vec![crate::finding::shorten(trail, 160)],
+            trail: vec![airlock_policy::one_line(trail, 160)],
             bundle: false,
         })
         .collect()

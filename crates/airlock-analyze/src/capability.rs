@@ -441,7 +441,7 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                     trail: vec![format!(
                         "{}(\"{}\")",
                         site.api,
-                        crate::finding::shorten(command, 80)
+                        airlock_policy::one_line(command, 80)
                     )],
                     bundle: reached.bundle,
                 });

@@ -6,8 +6,8 @@
 //! weighs each behaviour by where it runs (install script, import, elsewhere), and
 //! returns [`Finding`]s with file, line and snippet. [`VersionDiff`] compares a
 //! version with the previous one on its release line; [`dependency_risk`] judges
-//! what a version newly depends on; [`reasons`] turns findings into the reasons
-//! `airlock_policy::evaluate` weighs, under the policy's `[analysis]` rules.
+//! what a version newly depends on; `airlock_policy::reasons` turns findings into the
+//! reasons `airlock_policy::evaluate` weighs, under the policy's `[analysis]` rules.
 //!
 //! ```
 //! use airlock_analyze::{Analysis, Options};
@@ -30,7 +30,6 @@ mod python;
 pub mod request;
 mod shell;
 mod table;
-mod verdict;
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
 pub const ANALYZER_VERSION: u32 = 6;
@@ -45,4 +44,3 @@ pub use indicators::{Indicators, indicator_findings};
 pub use manifest::Manifest;
 pub use request::{Request, RequestError, StoredTarball};
 pub use table::markdown as rule_table;
-pub use verdict::{default_action, reasons};

@@ -9,9 +9,9 @@
 //! One earlier version is a weak baseline, and findings against it carry a low
 //! confidence.
 
-use airlock_analyze::{Confidence, Finding, Severity};
 use airlock_npm::{Timestamp, VersionDoc};
 use airlock_policy::Code;
+use airlock_policy::{Confidence, Finding, Severity};
 use serde::{Deserialize, Serialize};
 
 /// The account that published a version (`_npmUser`).

@@ -187,21 +187,21 @@ impl Gate {
                 };
                 let analysis = self.analyses.findings(doc);
                 if let Some(analyzed) = &analysis {
-                    signals.extend(airlock_analyze::reasons(
+                    signals.extend(airlock_policy::reasons(
                         &analyzed.findings,
                         packument.name(),
                         version,
                         &policy,
                     ));
                     let named = indicator_findings(&analyzed.hosts, indicators);
-                    signals.extend(airlock_analyze::reasons(
+                    signals.extend(airlock_policy::reasons(
                         &named,
                         packument.name(),
                         version,
                         &policy,
                     ));
                 }
-                signals.extend(airlock_analyze::reasons(
+                signals.extend(airlock_policy::reasons(
                     &trust,
                     packument.name(),
                     version,

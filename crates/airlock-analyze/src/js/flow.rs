@@ -1223,7 +1223,7 @@ impl<'s> FlowBuilder<'s> {
                     && let Some(text) = self.constant(expression, 0)
                 {
                     let mut value = self.literal_value(binary.span, &text);
-                    let shown = format!("\"{}\"", crate::finding::shorten(&text, 80));
+                    let shown = format!("\"{}\"", airlock_policy::one_line(&text, 80));
                     value.add(self.cached_origin(binary.right.span(), Kind::Decoded.bit(), &shown));
                     return value;
                 }
@@ -1326,7 +1326,7 @@ impl<'s> FlowBuilder<'s> {
             return origin.map(Value::origin).unwrap_or_default();
         }
         let origin = if strings::is_encoded_blob(text) || html_entities(text) >= 8 {
-            let shown = format!("\"{}\"", crate::finding::shorten(text, 40));
+            let shown = format!("\"{}\"", airlock_policy::one_line(text, 40));
             Some(self.origin(Kind::Decoded.bit(), span, shown, None))
         } else if text.len() < 4 || text.len() > 8192 {
             None
@@ -1334,7 +1334,7 @@ impl<'s> FlowBuilder<'s> {
             let found = strings::markers(text);
             let (kinds, host) = literals::literal_kinds(text, &found);
             (!kinds.is_empty()).then(|| {
-                let shown = format!("\"{}\"", crate::finding::shorten(text, 80));
+                let shown = format!("\"{}\"", airlock_policy::one_line(text, 80));
                 self.origin(kinds, span, shown, host)
             })
         };
@@ -1609,7 +1609,7 @@ impl<'s> FlowBuilder<'s> {
                 let name = format!(
                     "{}({})",
                     qualified.unwrap_or_default(),
-                    crate::finding::shorten(
+                    airlock_policy::one_line(
                         &self.snippet(call.arguments.first().map_or(call.span, GetSpan::span)),
                         60
                     )
@@ -1697,7 +1697,7 @@ impl<'s> FlowBuilder<'s> {
                 value.add(self.cached_origin(
                     Span::new(call.span.start + 1, call.span.end),
                     Kind::Decoded.bit(),
-                    &format!("\"{}\"", crate::finding::shorten(&text, 60)),
+                    &format!("\"{}\"", airlock_policy::one_line(&text, 60)),
                 ));
             }
             return value;
@@ -1883,7 +1883,7 @@ impl<'s> FlowBuilder<'s> {
         } else {
             target
                 .and(arguments.first())
-                .map(|first| crate::finding::shorten(&self.snippet(first.span()), 80))
+                .map(|first| airlock_policy::one_line(&self.snippet(first.span()), 80))
                 .unwrap_or_default()
         };
         let constant = arguments

@@ -311,7 +311,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
             format!(
                 "names {} kinds of credential store ({}): a harvester's list",
                 kinds.len(),
-                crate::finding::shorten(&kinds.join(", "), 160)
+                airlock_policy::one_line(&kinds.join(", "), 160)
             ),
             Some(&Site {
                 line: *line,
@@ -454,7 +454,7 @@ pub(crate) fn judge_file(facts: &FileFacts, context: &FileContext<'_>) -> Vec<Fi
                 Confidence::Medium,
                 format!(
                     "a {how} string hides `{}`",
-                    crate::finding::shorten(decoded, 80)
+                    airlock_policy::one_line(decoded, 80)
                 ),
                 Some(&site),
             ));

@@ -1,8 +1,8 @@
 //! The attack shapes of ATTACKS.md are blocked; their legitimate look-alikes are not.
 
-use airlock_analyze::{Analysis, DependencyFacts, Options, Severity, dependency_risk, reasons};
+use airlock_analyze::{Analysis, DependencyFacts, Options, Severity, dependency_risk};
 use airlock_npm::{PackageName, Timestamp};
-use airlock_policy::{Code, Policy, Verdict};
+use airlock_policy::{Code, Policy, Verdict, reasons};
 use airlock_test::Package;
 use airlock_test::attacks;
 

@@ -1,8 +1,7 @@
 //! Registry signatures, a real provenance bundle, and publisher history.
 
-use airlock_analyze::{Finding, reasons};
 use airlock_npm::{PackageName, Packument, Timestamp};
-use airlock_policy::{Code, Policy, Verdict};
+use airlock_policy::{Code, Finding, Policy, Verdict, reasons};
 use airlock_provenance::{
     Keyring, Release, SignatureStatus, Signed, Subject, judge, verify_attestations,
     verify_signatures,

@@ -175,7 +175,7 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
     let name = PackageName::new(&package)
         .or_else(|_| PackageName::new("unnamed-package"))
         .expect("a valid package name");
-    let reasons = airlock_analyze::reasons(&analysis.findings, &name, &version, &policy);
+    let reasons = airlock_policy::reasons(&analysis.findings, &name, &version, &policy);
     let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
         verdict.max(reason.action.clone())
     });

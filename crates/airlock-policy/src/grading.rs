@@ -1,12 +1,11 @@
-//! From findings to the reasons `evaluate` weighs, under the policy's analysis rules.
+//! From graded findings to the reasons `evaluate` weighs, under the policy's
+//! analysis rules.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::{Action, Code, Confidence, Finding, Policy, Reason, Severity, Verdict};
 use airlock_npm::PackageName;
-use airlock_policy::{Action, Code, Policy, Reason, Verdict};
-
-use crate::finding::{Confidence, Finding, Severity};
 
 /// The action a grade calls for by default: critical blocks, high quarantines until
 /// a person looks, medium warns; a low confidence lowers it one step.
