@@ -77,10 +77,10 @@ pub async fn check(
         .expect("the index came from this packument");
     let findings = match state.inner.analyses.findings(doc) {
         Some(findings) => findings,
-        None => state.inner.analyses.ensure(state, &entry, version).await?,
+        None => crate::vetting::ensure_analysed(state, &entry, version).await?,
     };
     let trust = &state.inner.trust;
-    trust.ensure(state, &entry, version).await?;
+    crate::vetting::ensure_provenance(state, &entry, version).await?;
     let decided = state.inner.gate.decide(&entry);
     let packument = entry.packument();
     let published = packument
@@ -151,7 +151,7 @@ pub async fn diff(
                 "`{name}@{version}` is not listed upstream; it"
             )));
         }
-        let analysis = state.inner.analyses.analysis_of(state, &entry, version).await.ok_or_else(|| {
+        let analysis = state.inner.analyses.analysis_of(entry.packument(), version).await.ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 format!("could not fetch or analyse `{name}@{version}`\nhint: the log says why; check the upstream"),

@@ -1,40 +1,35 @@
-//! Content analysis in the proxy: every tarball is analysed before it is served.
+//! Content analysis in the proxy: the analyses made and the running of new ones.
 //!
-//! A version's first tarball request fetches and verifies the blob, analyses it
-//! (once per digest and analyser version; the result is stored), and only then
-//! decides. The analysis compares the version with the previous one on its release
-//! line (analysing that one too when it has never been seen), and judges the
-//! dependencies it newly pulls in by their own decisions. CPU work runs on the
+//! A tarball is analysed once per digest and analyser version (the result is
+//! stored), compared with the previous version on its release line (analysing that
+//! one too when it has never been seen). Analyses run in a worker process or on the
 //! blocking pool, at most as many at once as there are cores, each under a time
 //! limit; a timeout is a finding (`analysis-incomplete`), not an allow.
 //!
 //! Findings live in memory, keyed by digest, so that [`crate::decide::Gate`] can fold
 //! them into every decision synchronously; a new analysis bumps a generation that
-//! invalidates cached decisions. When a packument is served, its newest versions are
-//! analysed in the background, so that a version is judged before its quarantine ends.
+//! invalidates cached decisions. When to analyse (before a tarball is served, in the
+//! background when a packument is), and judging the dependencies a version adds by
+//! their own decisions, is [`crate::vetting`]'s: it needs the gate, which reads this.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use airlock_analyze::{
-    ANALYZER_VERSION, AddedDependency, Analysis, DependencyFacts, Finding, Manifest, Request,
-    StoredTarball, VersionDiff, dependency_risk,
-};
+use airlock_analyze::{ANALYZER_VERSION, Analysis, Finding, Request, StoredTarball, VersionDiff};
 use airlock_npm::{Clock, PackageName, Packument, Timestamp, VersionDoc};
 use airlock_store::{AnalysisRecord, Store};
 use bytes::Bytes;
-use futures_util::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
+use crate::ApiError;
+use crate::advisories::AdvisoryHandle;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::isolation::{Isolation, WorkerError, analyse_in_worker};
-use crate::packuments::{Entry, Freshness};
-use crate::tarballs::Wanted;
-use crate::{ApiError, AppState};
+use crate::tarballs::{Tarballs, Wanted};
 
 /// What the gate needs of one analysed tarball: its findings, and the hosts its code
 /// names (matched against advisory indicators at decision time).
@@ -65,19 +60,36 @@ pub struct Analyses {
     /// Where analyses run.
     isolation: Isolation,
     clock: Clock,
+    /// Where tarballs come from (verified).
+    tarballs: Arc<Tarballs>,
+    /// Whose indicators analyses match hosts against.
+    advisories: Arc<AdvisoryHandle>,
+    /// The configured upstream's host: code that talks to it talks to the registry.
+    registry_hosts: Vec<String>,
 }
 
-/// How many dependencies of a package on disk are fetched and analysed at once.
-const DEPENDENCIES_AT_ONCE: usize = 8;
+/// What an analysis depends on besides its settings.
+pub(crate) struct Sources {
+    pub(crate) store: Store,
+    pub(crate) tarballs: Arc<Tarballs>,
+    pub(crate) advisories: Arc<AdvisoryHandle>,
+    pub(crate) registry_hosts: Vec<String>,
+}
 
 impl Analyses {
     /// Starts empty and loads the stored findings in the background.
     pub(crate) fn start(
-        store: Store,
+        sources: Sources,
         time_limit: Duration,
         isolation: Isolation,
         clock: Clock,
     ) -> Arc<Self> {
+        let Sources {
+            store,
+            tarballs,
+            advisories,
+            registry_hosts,
+        } = sources;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let analyses = Arc::new(Self {
             store,
@@ -92,6 +104,9 @@ impl Analyses {
             time_limit,
             isolation,
             clock,
+            tarballs,
+            advisories,
+            registry_hosts,
         });
         let loading = analyses.clone();
         tokio::spawn(async move {
@@ -130,6 +145,17 @@ impl Analyses {
         (running, self.waiting.load(Ordering::Relaxed))
     }
 
+    /// A turn for one background analysis: one per slot, so that the tasks a burst
+    /// of packuments starts wait holding a name, not a tarball.
+    pub(crate) async fn background_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.background_turns.clone().acquire_owned().await.ok()
+    }
+
+    /// Runs `work` for `key` unless the same background work is running already.
+    pub(crate) async fn in_background(&self, key: String, work: impl AsyncFnOnce()) {
+        self.background.run(key, || work()).await;
+    }
+
     /// Changes whenever a new analysis arrives.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -145,24 +171,15 @@ impl Analyses {
             .cloned()
     }
 
-    /// Analyses `version` of `entry` unless that was done before.
+    /// Analyses `version` of `packument` unless that was done before; `also` adds
+    /// findings from the diff with the previous version (what the caller judges of
+    /// the dependencies it adds).
     pub(crate) async fn ensure(
         &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
+        packument: &Packument,
         version: &str,
+        also: impl AsyncFnOnce(&VersionDiff) -> Vec<Finding>,
     ) -> Result<Findings, ApiError> {
-        self.ensure_at(state, entry, version, true).await
-    }
-
-    async fn ensure_at(
-        &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
-        version: &str,
-        with_dependencies: bool,
-    ) -> Result<Findings, ApiError> {
-        let packument = entry.packument();
         let name = packument.name();
         let Some(index) = packument.version_index(version) else {
             return Err(ApiError::not_found(format!(
@@ -180,10 +197,10 @@ impl Analyses {
             if let Some(findings) = self.stored(&key).await {
                 return Ok(findings);
             }
-            let (analysis, took_ms) = self.analyse(state, entry, version, doc).await?;
+            let (analysis, took_ms) = self.analyse(packument, version, doc).await?;
             let mut findings = analysis.findings.clone();
-            if with_dependencies && let Some(diff) = &analysis.diff {
-                findings.extend(self.dependency_risk(state, diff).await);
+            if let Some(diff) = &analysis.diff {
+                findings.extend(also(diff).await);
             }
             self.remember(&key, name, version, (&analysis, took_ms), findings)
                 .await
@@ -249,50 +266,32 @@ impl Analyses {
     /// release line for the diff.
     async fn analyse(
         &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
+        packument: &Packument,
         version: &str,
         doc: &VersionDoc,
     ) -> Result<(Analysis, i64), ApiError> {
-        let packument = entry.packument();
-        let wanted = wanted(packument.name(), version, doc)?;
+        let wanted = Wanted::of(packument.name(), version, doc)?;
         let previous = match previous_published(packument, version) {
             Some(previous) => self
-                .full_analysis(state, entry, &previous)
+                .analysis_of(packument, &previous)
                 .await
                 .map(|analysis| (previous, analysis)),
             None => None,
         };
-        let (advisories, _) = state.advisories().current();
+        let (advisories, _) = self.advisories.current();
         let request = Request {
             registry_manifest: Some(registry_manifest(doc)),
             indicators: Some(advisories.iocs().clone()),
             previous,
-            registry_hosts: registry_hosts(state),
+            registry_hosts: self.registry_hosts.clone(),
             context: Some(registry_context(packument, version)),
             ..Request::default()
         };
-        self.analyse_tarball(state, &wanted, request).await
+        self.analyse_tarball(&wanted, request).await
     }
 
-    /// The whole analysis of `version` (analysing it, without a diff, if needed).
-    pub async fn analysis_of(
-        &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
-        version: &str,
-    ) -> Option<Analysis> {
-        self.full_analysis(state, entry, version).await
-    }
-
-    /// The stored analysis of `version` (analysing it, without a diff, if needed).
-    async fn full_analysis(
-        &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
-        version: &str,
-    ) -> Option<Analysis> {
-        let packument = entry.packument();
+    /// The whole analysis of `version`, stored or made now (without a diff).
+    pub async fn analysis_of(&self, packument: &Packument, version: &str) -> Option<Analysis> {
         let index = packument.version_index(version)?;
         let (_, doc) = packument.version_at(index)?;
         let key = doc.integrity().ok()?.storage_key();
@@ -301,14 +300,14 @@ impl Analyses {
         {
             return Some(analysis);
         }
-        let wanted = wanted(packument.name(), version, doc).ok()?;
+        let wanted = Wanted::of(packument.name(), version, doc).ok()?;
         let request = Request {
             registry_manifest: Some(registry_manifest(doc)),
-            registry_hosts: registry_hosts(state),
+            registry_hosts: self.registry_hosts.clone(),
             context: Some(registry_context(packument, version)),
             ..Request::default()
         };
-        let (analysis, took_ms) = self.analyse_tarball(state, &wanted, request).await.ok()?;
+        let (analysis, took_ms) = self.analyse_tarball(&wanted, request).await.ok()?;
         let findings = analysis.findings.clone();
         self.remember(
             &key,
@@ -328,13 +327,12 @@ impl Analyses {
     /// fetched again if need be) here and sent to the worker instead.
     async fn analyse_tarball(
         &self,
-        state: &AppState,
         wanted: &Wanted<'_>,
         mut request: Request,
     ) -> Result<(Analysis, i64), ApiError> {
         let label = format!("{}@{}", wanted.name, wanted.version);
         if matches!(self.isolation, Isolation::Process(_)) {
-            let path = state.inner.tarballs.stored_path(wanted).await?;
+            let path = self.tarballs.stored_path(wanted).await?;
             request.stored = Some(StoredTarball {
                 path,
                 integrity: wanted.integrity.to_string(),
@@ -345,7 +343,7 @@ impl Analyses {
             tracing::warn!(package = %label, "the stored tarball changed on disk before its analysis; reading it again");
             request.stored = None;
         }
-        let bytes = state.inner.tarballs.bytes(wanted).await?;
+        let bytes = self.tarballs.bytes(wanted).await?;
         Ok(self
             .run_bounded(&label, &request, bytes)
             .await?
@@ -424,261 +422,6 @@ impl Analyses {
             }
         }
     }
-
-    /// `dependency-risk` for what the diff added: each new dependency's packument,
-    /// the version its range resolves to, and Airlock's decision about that version
-    /// (analysed here if it never was).
-    async fn dependency_risk(&self, state: &AppState, diff: &VersionDiff) -> Vec<Finding> {
-        let prerelease = js_semver::Version::parse(&diff.current)
-            .is_ok_and(|version| !version.pre_release.is_empty());
-        let mut facts = Vec::new();
-        for added in &diff.dependencies_added {
-            if let Some(found) =
-                Box::pin(self.dependency_facts(state, added, prerelease, true)).await
-            {
-                facts.push(found);
-            }
-        }
-        dependency_risk(&facts, self.clock.now())
-    }
-
-    /// What the registry and Airlock know of one dependency: whether the registry
-    /// has it at all (or replaced it with a security placeholder), its age and
-    /// history, the version its range resolves to, and, when `analyse` is set,
-    /// Airlock's decision about that version (analysed here if it never was).
-    pub(crate) async fn dependency_facts(
-        &self,
-        state: &AppState,
-        added: &AddedDependency,
-        prerelease: bool,
-        analyse: bool,
-    ) -> Option<DependencyFacts> {
-        let name = PackageName::new(&added.name).ok()?;
-        let base = DependencyFacts {
-            name: added.name.clone(),
-            range: added.range.clone(),
-            phantom: added.phantom,
-            optional: added.optional,
-            prerelease,
-            ..DependencyFacts::default()
-        };
-        let entry = match state.inner.packuments.get(&name, Freshness::Cached).await {
-            Ok(entry) => entry,
-            // The registry has no such package, or refuses to serve it: removed,
-            // usually for what it did.
-            Err(error)
-                if error.status() == http::StatusCode::NOT_FOUND || error.upstream_refused() =>
-            {
-                return Some(DependencyFacts {
-                    missing: true,
-                    ..base
-                });
-            }
-            Err(_) => return Some(base),
-        };
-        let packument = entry.packument();
-        // Every version unpublished: the registry keeps the name and nothing else.
-        if packument.versions().next().is_none() {
-            return Some(DependencyFacts {
-                missing: true,
-                ..base
-            });
-        }
-        let taken_down = packument.versions().next().is_some()
-            && packument
-                .versions()
-                .all(|(version, _)| version.ends_with("-security"));
-        let resolved = resolve_range(packument, &added.range);
-        let mut decided_codes = Vec::new();
-        let mut install_scripts = false;
-        let verdict = match &resolved {
-            Some(version) => {
-                if analyse
-                    && let Err(error) =
-                        Box::pin(self.ensure_at(state, &entry, version, false)).await
-                {
-                    tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a new dependency");
-                }
-                let decided = state.inner.gate.decide(&entry);
-                packument.version_index(version).map(|index| {
-                    let decision = &decided.decisions[index];
-                    decided_codes = decision.reasons.iter().map(|reason| reason.code).collect();
-                    if let Some((_, doc)) = packument.version_at(index) {
-                        install_scripts = has_install_scripts(doc);
-                    }
-                    (version.clone(), decision.verdict.clone())
-                })
-            }
-            None => None,
-        };
-        Some(DependencyFacts {
-            created: packument
-                .versions()
-                .filter_map(|(version, _)| {
-                    packument
-                        .publish_time(version)
-                        .as_deref()
-                        .and_then(Timestamp::parse)
-                })
-                .min(),
-            versions: packument.versions().count(),
-            new_publisher: resolved
-                .as_deref()
-                .and_then(|version| new_publisher(packument, version)),
-            resolved: verdict,
-            resolved_codes: decided_codes,
-            install_scripts,
-            taken_down,
-            ..base
-        })
-    }
-
-    /// `dependency-risk` for a package seen without its history (a tarball on
-    /// disk): every dependency is looked up in the registry, resolved, analysed and
-    /// decided as the proxy decides a new dependency; one no file requires (the
-    /// Axios shape) weighs more.
-    pub async fn judge_dependencies(
-        &self,
-        state: &AppState,
-        manifest: &Manifest,
-        required: &std::collections::BTreeSet<String>,
-    ) -> Vec<Finding> {
-        let prerelease = manifest
-            .version
-            .as_deref()
-            .and_then(|version| js_semver::Version::parse(version).ok())
-            .is_some_and(|version| !version.pre_release.is_empty());
-        // Git, file, URL and alias dependencies are not the registry's to judge;
-        // bundled ones ship inside the tarball. Every other one is resolved,
-        // analysed and decided as the proxy would when a client asks for it.
-        let added: Vec<AddedDependency> = manifest
-            .dependencies
-            .iter()
-            .filter(|(name, range)| {
-                !(range.contains(':') || range.contains('/') || manifest.bundled.contains(*name))
-            })
-            .map(|(name, range)| AddedDependency {
-                name: name.clone(),
-                range: range.clone(),
-                phantom: Some(!required.contains(name)),
-                optional: manifest.optional.contains(name),
-            })
-            .collect();
-        let facts: Vec<DependencyFacts> = futures_util::stream::iter(&added)
-            .map(|added| Box::pin(self.dependency_facts(state, added, prerelease, true)))
-            .buffered(DEPENDENCIES_AT_ONCE)
-            .filter_map(|found| async move {
-                // Without the package's history, nothing says the dependency is new.
-                found.map(|facts| DependencyFacts {
-                    history_unknown: true,
-                    ..facts
-                })
-            })
-            .collect()
-            .await;
-        dependency_risk(&facts, self.clock.now())
-    }
-
-    /// Analyses the newest versions of a served packument in the background, so that
-    /// they are judged before their quarantine ends.
-    pub(crate) fn analyse_newest(&self, state: &AppState, entry: &Arc<Entry>) {
-        // Once per fetched copy: the warm path pays one atomic swap.
-        if entry.newest_analysed.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let packument = entry.packument();
-        let newest = background_targets(packument);
-        let decided = state.inner.gate.decide(entry);
-        for version in newest {
-            let Some(index) = packument.version_index(&version) else {
-                continue;
-            };
-            let (_, doc) = packument
-                .version_at(index)
-                .expect("the index came from this packument");
-            if self.findings(doc).is_some()
-                || doc.integrity().is_err()
-                || refused_before_analysis(&decided.decisions[index])
-            {
-                continue;
-            }
-            let key = format!("{}@{version}", packument.name());
-            let (state, name) = (state.clone(), packument.name().clone());
-            // A waiting task holds a name, not the packument or a tarball: a cold
-            // install serves hundreds of packuments in a burst, and the analyses
-            // they start must not pile up in memory behind the analysis slots.
-            tokio::spawn(async move {
-                let analyses = state.inner.analyses.clone();
-                let Ok(_turn) = analyses.background_turns.clone().acquire_owned().await else {
-                    return;
-                };
-                let Ok(entry) = state.inner.packuments.get(&name, Freshness::Cached).await else {
-                    return;
-                };
-                analyses
-                    .background
-                    .run(key, || async {
-                        if let Err(error) = analyses.ensure(&state, &entry, &version).await {
-                            tracing::debug!(error = error.message(), "background analysis failed");
-                        }
-                        if let Err(error) = state.inner.trust.ensure(&state, &entry, &version).await
-                        {
-                            tracing::debug!(
-                                error = error.message(),
-                                "background provenance check failed"
-                            );
-                        }
-                    })
-                    .await;
-            });
-        }
-    }
-}
-
-/// Refused on what the registry says (an advisory, a denial, publisher history),
-/// not only waiting out its release age: analysing it in the background would fetch
-/// a tarball nobody will be served; a download after an approval analyses it then.
-fn refused_before_analysis(decision: &airlock_policy::Decision) -> bool {
-    decision.refuses()
-        && decision.reasons.iter().any(|reason| {
-            !reason.action.admits() && reason.code != airlock_policy::Code::ReleaseAge
-        })
-}
-
-/// The versions a served packument's background analysis covers: `latest` and the
-/// highest stable version (what `^x` ranges resolve to). Prereleases (canaries,
-/// betas) are analysed when a client asks for one, not before: some packages
-/// publish several a day.
-pub(crate) fn background_targets(packument: &Packument) -> Vec<String> {
-    let mut newest: Vec<String> = packument
-        .dist_tags()
-        .get("latest")
-        .cloned()
-        .into_iter()
-        .collect();
-    if let Some(highest) = packument
-        .versions()
-        .filter_map(|(version, _)| js_semver::Version::parse(version).ok())
-        .filter(|version| version.pre_release.is_empty())
-        .max()
-    {
-        newest.push(highest.to_string());
-    }
-    newest.dedup();
-    newest
-}
-
-pub(crate) fn wanted<'a>(
-    name: &'a PackageName,
-    version: &'a str,
-    doc: &'a VersionDoc,
-) -> Result<Wanted<'a>, ApiError> {
-    Ok(Wanted {
-        name,
-        version,
-        upstream_url: doc.upstream_tarball(),
-        integrity: crate::tarballs::verifiable(name, version, doc.integrity())?,
-    })
 }
 
 /// The fields of the registry's version document that the tarball must agree with.
@@ -696,16 +439,6 @@ fn registry_manifest(doc: &VersionDoc) -> serde_json::Value {
         }
     }
     serde_json::Value::Object(value)
-}
-
-/// The configured upstream's host: code that talks to it talks to the registry.
-fn registry_hosts(state: &AppState) -> Vec<String> {
-    state
-        .upstream_url()
-        .host_str()
-        .map(str::to_owned)
-        .into_iter()
-        .collect()
 }
 
 /// What the packument says about the package around `version`.
@@ -737,16 +470,6 @@ pub(crate) fn registry_context(
             _ => None,
         },
     }
-}
-
-/// Whether a version document runs scripts at install.
-fn has_install_scripts(doc: &VersionDoc) -> bool {
-    doc.get::<serde_json::Map<String, serde_json::Value>>("scripts")
-        .is_some_and(|scripts| {
-            airlock_analyze::manifest::INSTALL_SCRIPTS
-                .iter()
-                .any(|script| scripts.contains_key(*script))
-        })
 }
 
 /// The version a diff compares with: on the same release line (the same major,
@@ -793,74 +516,4 @@ pub(crate) fn previous_in_major(packument: &Packument, version: &str) -> Option<
         })
         .max()
         .map(|candidate| candidate.to_string())
-}
-
-/// The account that published `version` (`_npmUser.name`), when other versions
-/// name their publisher and none of them is that account.
-fn new_publisher(packument: &Packument, version: &str) -> Option<String> {
-    let publisher = |doc: &VersionDoc| {
-        doc.get::<serde_json::Value>("_npmUser").and_then(|user| {
-            user.get("name")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-        })
-    };
-    let index = packument.version_index(version)?;
-    let (_, doc) = packument.version_at(index)?;
-    let account = publisher(doc)?;
-    let others: Vec<String> = packument
-        .versions()
-        .filter(|(other, _)| *other != version)
-        .filter_map(|(_, doc)| publisher(doc))
-        .collect();
-    (!others.is_empty() && !others.contains(&account)).then_some(account)
-}
-
-/// The highest version satisfying `range`, as npm would pick.
-fn resolve_range(packument: &Packument, range: &str) -> Option<String> {
-    let range = js_semver::Range::parse(range).ok()?;
-    packument
-        .versions()
-        .filter_map(|(candidate, _)| js_semver::Version::parse(candidate).ok())
-        .filter(|candidate| range.satisfies(candidate))
-        .max()
-        .map(|candidate| candidate.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn packument(latest: &str, versions: &[&str]) -> Packument {
-        let versions: serde_json::Map<String, serde_json::Value> = versions
-            .iter()
-            .map(|version| {
-                (
-                    (*version).to_owned(),
-                    serde_json::json!({"name": "canaried", "version": version, "dist": {"tarball": "http://127.0.0.1:1/x.tgz"}}),
-                )
-            })
-            .collect();
-        let body = serde_json::json!({
-            "name": "canaried",
-            "dist-tags": {"latest": latest},
-            "versions": versions,
-        });
-        Packument::parse(
-            &PackageName::new("canaried").unwrap(),
-            &serde_json::to_vec(&body).unwrap(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn background_analysis_covers_latest_and_the_highest_stable_not_canaries() {
-        let canaries = packument(
-            "1.4.0",
-            &["1.4.0", "1.5.0", "2.0.0-canary.7", "2.0.0-beta.1"],
-        );
-        assert_eq!(background_targets(&canaries), ["1.4.0", "1.5.0"]);
-        let plain = packument("3.0.0", &["2.9.0", "3.0.0"]);
-        assert_eq!(background_targets(&plain), ["3.0.0"]);
-    }
 }

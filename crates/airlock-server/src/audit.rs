@@ -170,11 +170,11 @@ async fn package(
                 continue;
             };
             if state.inner.analyses.findings(doc).is_none()
-                && let Err(error) = state.inner.analyses.ensure(state, &entry, version).await
+                && let Err(error) = crate::vetting::ensure_analysed(state, &entry, version).await
             {
                 tracing::warn!(package = %name, %version, error = error.message(), "could not analyse a locked version");
             }
-            if let Err(error) = state.inner.trust.ensure(state, &entry, version).await {
+            if let Err(error) = crate::vetting::ensure_provenance(state, &entry, version).await {
                 tracing::warn!(package = %name, %version, error = error.message(), "could not check the provenance of a locked version");
             }
         }

@@ -7,10 +7,7 @@
 //! and every form carries the session's CSRF token. The actions are the admin
 //! API's own, with the signed-in user recorded as the author.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -21,87 +18,8 @@ use serde::Deserialize;
 use crate::admin::{self, NewDenial, NewException};
 use crate::{ApiError, AppState};
 
-/// How long a session lasts.
-const SESSION: Duration = Duration::from_hours(12);
-/// Sessions kept at once; the oldest go first.
-const MAX_SESSIONS: usize = 1024;
 const COOKIE: &str = "airlock_console";
 const BASE: &str = "/-/airlock/ui";
-
-struct Session {
-    user: String,
-    csrf: String,
-    started: Instant,
-}
-
-/// Signed-in sessions, by cookie value.
-#[derive(Default)]
-pub(crate) struct Sessions(Mutex<HashMap<String, Session>>);
-
-impl Sessions {
-    fn start(&self, user: &str) -> (String, String) {
-        let (id, csrf) = (random_token(), random_token());
-        let mut sessions = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sessions.retain(|_, session| session.started.elapsed() < SESSION);
-        if sessions.len() >= MAX_SESSIONS
-            && let Some(oldest) = sessions
-                .iter()
-                .min_by_key(|(_, session)| session.started)
-                .map(|(id, _)| id.clone())
-        {
-            sessions.remove(&oldest);
-        }
-        sessions.insert(
-            id.clone(),
-            Session {
-                user: user.to_owned(),
-                csrf: csrf.clone(),
-                started: Instant::now(),
-            },
-        );
-        (id, csrf)
-    }
-
-    /// The user and CSRF token of the session `id`, while it lasts.
-    fn find(&self, id: &str) -> Option<(String, String)> {
-        let sessions = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sessions
-            .get(id)
-            .filter(|session| session.started.elapsed() < SESSION)
-            .map(|session| (session.user.clone(), session.csrf.clone()))
-    }
-
-    fn end(&self, id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id);
-    }
-}
-
-/// 32 random bytes as hex, from the operating system.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom(&mut bytes);
-    hex::encode(bytes)
-}
-
-fn getrandom(bytes: &mut [u8]) {
-    use std::io::Read as _;
-    // `/dev/urandom` never blocks and is always there on the systems Airlock runs on.
-    if let Ok(mut source) = std::fs::File::open("/dev/urandom")
-        && source.read_exact(bytes).is_ok()
-    {
-        return;
-    }
-    panic!("no random source for console sessions");
-}
 
 /// At most `max` characters of `text`, with an ellipsis when cut.
 fn shorten(text: &str, max: usize) -> String {
@@ -115,7 +33,10 @@ fn shorten(text: &str, max: usize) -> String {
 
 /// The signed-in user and CSRF token of a request, if any.
 fn signed_in(state: &AppState, headers: &HeaderMap) -> Option<(String, String)> {
-    state.inner.console.find(&cookie_value(headers)?)
+    state
+        .inner
+        .console
+        .find(&cookie_value(headers)?, state.clock().now_millis())
 }
 
 /// The user a trusted reverse proxy names, when the configuration names its header.
@@ -128,7 +49,7 @@ fn proxy_user(state: &AppState, headers: &HeaderMap) -> Option<String> {
 fn session_cookie(id: &str) -> HeaderValue {
     HeaderValue::from_str(&format!(
         "{COOKIE}={id}; Path={BASE}; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION.as_secs()
+        crate::sessions::SESSION.as_secs()
     ))
     .expect("hex and ASCII")
 }
@@ -231,7 +152,7 @@ pub(crate) async fn sign_in(State(state): State<AppState>, Form(form): Form<Sign
         *response.status_mut() = StatusCode::UNAUTHORIZED;
         return response;
     }
-    let (id, _) = state.inner.console.start(user);
+    let (id, _) = state.inner.console.start(user, state.clock().now_millis());
     tracing::info!(user, "console sign-in");
     let mut response = Redirect::to(&format!("{BASE}/")).into_response();
     response
@@ -284,7 +205,7 @@ fn require_user(state: &AppState, headers: &HeaderMap) -> Result<(String, String
         return Ok(found);
     }
     if let Some(user) = proxy_user(state, headers) {
-        let (id, _) = state.inner.console.start(&user);
+        let (id, _) = state.inner.console.start(&user, state.clock().now_millis());
         let mut response = Redirect::to(&format!("{BASE}/")).into_response();
         response
             .headers_mut()

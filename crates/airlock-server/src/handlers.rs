@@ -56,7 +56,7 @@ async fn packument(
 ) -> Result<Response, ApiError> {
     let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
     let decided = state.inner.gate.decide(&entry);
-    state.inner.analyses.analyse_newest(state, &entry);
+    crate::vetting::analyse_newest(state, &entry);
     crate::metrics::withheld(
         decided
             .decisions
@@ -206,12 +206,12 @@ async fn tarball(
     let mut decided = state.inner.gate.decide(&entry);
     // No tarball leaves before its analysis: the first request analyses it.
     if decided.decisions[index].admits() && !decided.analysed[index] {
-        state.inner.analyses.ensure(state, &entry, version).await?;
+        crate::vetting::ensure_analysed(state, &entry, version).await?;
         decided = state.inner.gate.decide(&entry);
     }
     // Nor before the provenance the registry lists for it is verified.
     if decided.decisions[index].admits() && state.inner.trust.needs_check(name, version, doc) {
-        state.inner.trust.ensure(state, &entry, version).await?;
+        crate::vetting::ensure_provenance(state, &entry, version).await?;
         decided = state.inner.gate.decide(&entry);
     }
     let decision = &decided.decisions[index];

@@ -4,8 +4,7 @@
 //! `/-/airlock/health/ready` also checks the database and the download log, the
 //! two things without which Airlock refuses to serve tarballs. Both need no token.
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -19,8 +18,6 @@ use crate::{ApiError, AppState, admin};
 
 /// How long the readiness check waits for the database.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How often the blob directory is walked for the disk-usage gauges.
-const USAGE_EVERY: Duration = Duration::from_mins(1);
 
 #[derive(Serialize)]
 struct Liveness {
@@ -69,30 +66,6 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// The last walk of the blob directory: (when, files, bytes).
-#[derive(Default)]
-pub(crate) struct UsageCache(Mutex<Option<(Instant, u64, u64)>>);
-
-async fn blob_usage(state: &AppState) -> (u64, u64) {
-    let usage = &state.inner.usage.0;
-    let cached = *usage
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((at, files, bytes)) = cached
-        && at.elapsed() < USAGE_EVERY
-    {
-        return (files, bytes);
-    }
-    let blobs = state.store().blobs().clone();
-    let (files, bytes) = tokio::task::spawn_blocking(move || blobs.usage())
-        .await
-        .unwrap_or_default();
-    *usage
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((Instant::now(), files, bytes));
-    (files, bytes)
-}
-
 pub(crate) async fn metrics_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -109,7 +82,7 @@ pub(crate) async fn metrics_page(
     }
     let (analyses_running, analyses_waiting) = state.analyses().load();
     let (advisories, _) = state.advisories().current();
-    let (blob_files, blob_bytes) = blob_usage(&state).await;
+    let (blob_files, blob_bytes) = state.inner.usage.get(state.store().blobs()).await;
     let now_ms = state.clock().now().unix_millis();
     let gauges = Gauges {
         analyses_running,

@@ -295,3 +295,35 @@ mod tests {
         assert_eq!(status_label(599), "5xx");
     }
 }
+
+/// How often the blob directory is walked for the disk-usage gauges.
+const USAGE_EVERY: Duration = Duration::from_mins(1);
+
+/// The last walk of the blob directory, for the gauges: (when, files, bytes).
+#[derive(Default)]
+pub(crate) struct BlobUsage(std::sync::Mutex<Option<(std::time::Instant, u64, u64)>>);
+
+impl BlobUsage {
+    /// Files and bytes in the blob store, walked at most once a minute.
+    pub(crate) async fn get(&self, blobs: &airlock_store::BlobStore) -> (u64, u64) {
+        let cached = *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, files, bytes)) = cached
+            && at.elapsed() < USAGE_EVERY
+        {
+            return (files, bytes);
+        }
+        let blobs = blobs.clone();
+        let (files, bytes) = tokio::task::spawn_blocking(move || blobs.usage())
+            .await
+            .unwrap_or_default();
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((std::time::Instant::now(), files, bytes));
+        (files, bytes)
+    }
+}

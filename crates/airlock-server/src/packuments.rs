@@ -38,7 +38,7 @@ pub struct Entry {
     /// Set when the renders changed since the cache last weighed the entry.
     reweigh: std::sync::atomic::AtomicBool,
     /// The gate's decisions about this packument, while they hold.
-    pub(crate) decided: Mutex<Option<Arc<crate::decide::Decided>>>,
+    pub(crate) decided: Mutex<Option<Arc<crate::decided::Decided>>>,
     /// Whether the background analysis of this copy's newest versions was started.
     pub(crate) newest_analysed: std::sync::atomic::AtomicBool,
 }

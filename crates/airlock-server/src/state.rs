@@ -26,15 +26,15 @@ pub(crate) struct Inner {
     pub(crate) gate: Gate,
     pub(crate) upstream: Upstream,
     pub(crate) packuments: PackumentCache,
-    pub(crate) tarballs: Tarballs,
+    pub(crate) tarballs: Arc<Tarballs>,
     pub(crate) downloads: DownloadLog,
     pub(crate) store: Store,
     pub(crate) alerts: Alerts,
     pub(crate) analyses: Arc<Analyses>,
     pub(crate) trust: Arc<Trust>,
     pub(crate) history: Arc<crate::history::History>,
-    pub(crate) usage: crate::health::UsageCache,
-    pub(crate) console: crate::console::Sessions,
+    pub(crate) usage: crate::metrics::BlobUsage,
+    pub(crate) console: crate::sessions::Sessions,
     pub(crate) clock: Clock,
 }
 
@@ -69,16 +69,26 @@ impl AppState {
             trust.clone(),
             clock.clone(),
         );
-        let tarballs = Tarballs::new(
+        let tarballs = Arc::new(Tarballs::new(
             upstream.clone(),
             store.clone(),
             tarball_budget,
             clock.clone(),
-        );
+        ));
         let record_decisions = config.record_decisions;
         let history = Arc::new(crate::history::History::default());
         let analyses = Analyses::start(
-            store.clone(),
+            crate::analyses::Sources {
+                store: store.clone(),
+                tarballs: tarballs.clone(),
+                advisories: advisories.clone(),
+                registry_hosts: upstream
+                    .base()
+                    .host_str()
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+            },
             config.analysis_time_limit,
             config.isolation.clone(),
             clock.clone(),
@@ -106,8 +116,8 @@ impl AppState {
                 alerts,
                 analyses,
                 trust,
-                usage: crate::health::UsageCache::default(),
-                console: crate::console::Sessions::default(),
+                usage: crate::metrics::BlobUsage::default(),
+                console: crate::sessions::Sessions::default(),
                 clock,
             }),
         }

@@ -46,6 +46,22 @@ pub(crate) struct Wanted<'a> {
     pub(crate) integrity: Integrity,
 }
 
+impl<'a> Wanted<'a> {
+    /// The tarball of `version`, as its version document names it.
+    pub(crate) fn of(
+        name: &'a PackageName,
+        version: &'a str,
+        doc: &'a airlock_npm::VersionDoc,
+    ) -> Result<Self, ApiError> {
+        Ok(Self {
+            name,
+            version,
+            upstream_url: doc.upstream_tarball(),
+            integrity: verifiable(name, version, doc.integrity())?,
+        })
+    }
+}
+
 impl Tarballs {
     pub(crate) fn new(upstream: Upstream, store: Store, budget: u64, clock: Clock) -> Self {
         let hot = moka::sync::Cache::builder()

@@ -27,11 +27,11 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::analyses::{previous_in_major, wanted};
+use crate::ApiError;
+use crate::analyses::previous_in_major;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
-use crate::packuments::Entry;
-use crate::{ApiError, AppState};
+use crate::tarballs::{Tarballs, Wanted};
 
 /// How often the upstream's keys may be fetched when a signature names an unknown key.
 const KEY_REFRESH: Duration = Duration::from_mins(5);
@@ -353,16 +353,15 @@ impl Trust {
         .await
     }
 
-    /// Checks the provenance of `version` of `entry`, and of the previous version on
-    /// its release line (the baseline its source repository is compared with), when
-    /// the registry lists provenance for them.
+    /// Checks the provenance of `version` of `packument`, and of the previous version
+    /// on its release line (the baseline its source repository is compared with),
+    /// when the registry lists provenance for them.
     pub(crate) async fn ensure(
         &self,
-        state: &AppState,
-        entry: &Arc<Entry>,
+        tarballs: &Tarballs,
+        packument: &Packument,
         version: &str,
     ) -> Result<(), ApiError> {
-        let packument = entry.packument();
         let name = packument.name();
         let previous = previous_in_major(packument, version);
         for (position, version) in std::iter::once(version)
@@ -376,11 +375,7 @@ impl Trust {
                 continue;
             }
             let checked = async {
-                let tarball = state
-                    .inner
-                    .tarballs
-                    .bytes(&wanted(name, version, doc)?)
-                    .await?;
+                let tarball = tarballs.bytes(&Wanted::of(name, version, doc)?).await?;
                 self.check_provenance(name, version, doc, tarball).await
             }
             .await;

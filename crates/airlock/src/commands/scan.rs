@@ -148,10 +148,12 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
     };
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(state) = context.registry {
-        let found = state
-            .analyses()
-            .judge_dependencies(state, &analysis.manifest, &analysis.required_packages)
-            .await;
+        let found = airlock_server::vetting::judge_dependencies(
+            state,
+            &analysis.manifest,
+            &analysis.required_packages,
+        )
+        .await;
         analysis.findings.extend(found);
     }
     let policy = context.policy;
