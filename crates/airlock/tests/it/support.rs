@@ -121,15 +121,7 @@ impl Airlock {
         registry: &airlock_test::FakeRegistry,
         policy: &str,
     ) -> Self {
-        let policy_path = workspace.path("policy.toml");
-        std::fs::write(&policy_path, policy).unwrap();
-        let policy_arg = policy_path.to_str().expect("a UTF-8 temp path");
-        Self::in_front_with(
-            workspace,
-            registry,
-            &["--policy", policy_arg, "--admin-token", ADMIN_TOKEN],
-        )
-        .await
+        Self::with_policy_and(workspace, registry, policy, &[]).await
     }
 
     /// As [`Airlock::with_policy`], with Airlock's clock `shift` ahead of the
@@ -140,22 +132,21 @@ impl Airlock {
         policy: &str,
         shift: &str,
     ) -> Self {
+        Self::with_policy_and(workspace, registry, policy, &["--clock-shift", shift]).await
+    }
+
+    async fn with_policy_and(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        policy: &str,
+        extra: &[&str],
+    ) -> Self {
         let policy_path = workspace.path("policy.toml");
         std::fs::write(&policy_path, policy).unwrap();
         let policy_arg = policy_path.to_str().expect("a UTF-8 temp path");
-        Self::in_front_with(
-            workspace,
-            registry,
-            &[
-                "--policy",
-                policy_arg,
-                "--admin-token",
-                ADMIN_TOKEN,
-                "--clock-shift",
-                shift,
-            ],
-        )
-        .await
+        let mut args = vec!["--policy", policy_arg, "--admin-token", ADMIN_TOKEN];
+        args.extend_from_slice(extra);
+        Self::in_front_with(workspace, registry, &args).await
     }
 
     /// Airlock on the workspace's data directory in front of `registry`, with the
