@@ -18,6 +18,7 @@
 //! assert_eq!(graph.roots, [0]);
 //! ```
 
+pub mod anomalies;
 mod bun;
 mod graph;
 mod json;

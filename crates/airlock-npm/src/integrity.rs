@@ -109,6 +109,18 @@ impl Integrity {
         best.ok_or_else(|| invalid("it names no supported algorithm"))
     }
 
+    /// Every well-formed hash of an SRI string of a known algorithm, strongest first;
+    /// malformed and unknown ones are skipped. For comparing two integrity strings
+    /// algorithm by algorithm (a lockfile's and the registry's).
+    pub fn parse_each(value: &str) -> Vec<Self> {
+        let mut each: Vec<Self> = value
+            .split_ascii_whitespace()
+            .filter_map(|token| Self::parse_sri(token).ok())
+            .collect();
+        each.sort_by_key(|integrity| std::cmp::Reverse(integrity.algorithm));
+        each
+    }
+
     pub fn from_sha1_hex(value: &str) -> Result<Self, Error> {
         let digest = hex::decode(value).map_err(|_| Error::InvalidIntegrity {
             value: value.to_owned(),
@@ -249,6 +261,16 @@ mod tests {
         let parsed = Integrity::parse_sri(&integrity.to_string()).unwrap();
         assert_eq!(parsed, integrity);
         assert!(parsed.storage_key().starts_with("sha512/9b71d224"));
+    }
+
+    #[test]
+    fn each_hash_strongest_first_malformed_ones_skipped() {
+        let sha512 = sha512_of(b"x").to_string();
+        let sha1 = "sha1-C+7Hteo/D9vJXQ3UfzxbwnXaijM=";
+        let each = Integrity::parse_each(&format!("{sha1} md5-AAAA sha256-short {sha512} junk"));
+        let algorithms: Vec<Algorithm> = each.iter().map(Integrity::algorithm).collect();
+        assert_eq!(algorithms, [Algorithm::Sha512, Algorithm::Sha1]);
+        assert!(Integrity::parse_each("sha512-AAAA").is_empty());
     }
 
     #[test]

@@ -235,7 +235,7 @@ fn tampered(workspace: &Workspace, registry: &FakeRegistry) -> PathBuf {
         serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
     let packages = document["packages"].as_object_mut().unwrap();
     let opt = packages.get_mut("node_modules/opt-native").unwrap();
-    opt["integrity"] = "sha512-b3RoZXIgdGFyYmFsbCBlbnRpcmVseQ==".into();
+    opt["integrity"] = "sha512-b3RoZXIgdGFyYmFsbCBlbnRpcmVseSwgbm90IHRoZSBvbmUgdGhlIHJlZ2lzdHJ5IGxpc3RzLi4uLi4uLi4uLg==".into();
     let kit = packages.get_mut("node_modules/test-kit").unwrap();
     kit["resolved"] = format!("{}app-lib/-/app-lib-1.4.0.tgz", registry.url()).into();
     packages.insert(
