@@ -539,6 +539,10 @@ pub fn markdown() -> String {
             combination.summary
         );
     }
+    out.push_str("\n| file rule | what it flags in one file (severity by reach, softened in bundles) |\n|---|---|\n");
+    for rule in &crate::js::rules::FILE_RULES {
+        let _ = writeln!(out, "| `{}` | {} |", rule.id, rule.summary);
+    }
     out
 }
 
