@@ -6,6 +6,7 @@ mod connections;
 mod console;
 mod harness;
 mod health;
+mod layering;
 mod metadata;
 mod passthrough;
 mod policy;
