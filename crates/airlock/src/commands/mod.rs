@@ -14,7 +14,8 @@ mod backup;
 mod check;
 mod client;
 mod gc;
-mod lists;
+mod quarantine;
+mod rules;
 mod scan;
 mod serve;
 mod why;
@@ -30,9 +31,9 @@ pub(crate) async fn run(
         Command::Why(args) => why::run(args).await,
         Command::Approve(args) => approve::approve(args).await,
         Command::Deny(args) => approve::deny(args).await,
-        Command::Exceptions(command) => lists::exceptions(command).await,
-        Command::Denials(command) => lists::denials(command).await,
-        Command::Quarantine(command) => lists::quarantine(command).await,
+        Command::Exceptions(command) => rules::exceptions(command).await,
+        Command::Denials(command) => rules::denials(command).await,
+        Command::Quarantine(command) => quarantine::quarantine(command).await,
         Command::Advisories(command) => advisories::run(command).await,
         Command::Exposure(args) => advisories::exposure(args).await,
         Command::Scan(args) => scan::scan(args, clock).await,

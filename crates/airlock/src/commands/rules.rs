@@ -1,10 +1,11 @@
-//! `airlock exceptions`, `airlock denials` and `airlock quarantine`: what the server holds.
+//! `airlock exceptions` and `airlock denials`: the rules people added at run time,
+//! listed and revoked (`airlock approve` and `airlock deny` add them).
 
 use std::process::ExitCode;
 
-use airlock_server::admin::{DenialView, ExceptionView, QuarantineView};
+use airlock_server::admin::{DenialView, ExceptionView};
 
-use crate::cli::{DenialsCommand, ExceptionsCommand, QuarantineCommand};
+use crate::cli::{DenialsCommand, ExceptionsCommand};
 use crate::commands::client::{AdminClient, print_json};
 
 pub(crate) async fn exceptions(command: ExceptionsCommand) -> anyhow::Result<ExitCode> {
@@ -67,27 +68,6 @@ pub(crate) async fn denials(command: DenialsCommand) -> anyhow::Result<ExitCode>
                 .delete(&format!("denials/{id}"))
                 .await?;
             println!("lifted denial {id}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) async fn quarantine(command: QuarantineCommand) -> anyhow::Result<ExitCode> {
-    let QuarantineCommand::List(args) = command;
-    let server = args.server;
-    let mut waiting: Vec<QuarantineView> = AdminClient::new(&server)?.get("quarantine").await?;
-    if let Some(code) = &args.code {
-        waiting.retain(|entry| entry.codes.iter().any(|held| held == code));
-    }
-    if server.json {
-        print_json(&waiting)?;
-    } else if waiting.is_empty() {
-        println!("nothing is in quarantine");
-    } else {
-        for entry in &waiting {
-            let until = entry.until.as_deref().unwrap_or("until approved");
-            let name = format!("{}@{}", entry.package, entry.version);
-            println!("{name:<40} {until:<26} {}", entry.codes.join(", "));
         }
     }
     Ok(ExitCode::SUCCESS)
