@@ -6,7 +6,7 @@
 //! blocking pool, at most as many at once as there are cores, each under a time
 //! limit; a timeout is a finding (`analysis-incomplete`), not an allow.
 //!
-//! Findings live in memory, keyed by digest, so that [`crate::decide::Gate`] can fold
+//! Findings live in memory, keyed by digest, so that [`crate::gate::Gate`] can fold
 //! them into every decision synchronously; a new analysis bumps a generation that
 //! invalidates cached decisions. When to analyse (before a tarball is served, in the
 //! background when a packument is), and judging the dependencies a version adds by

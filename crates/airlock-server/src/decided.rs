@@ -1,6 +1,6 @@
 //! What the gate decided about every version of one packument: kept with the
 //! cached packument until something it depended on changes. Below both the gate
-//! ([`crate::decide`]), which makes it, and the packument cache, which keeps it.
+//! ([`crate::gate`]), which makes it, and the packument cache, which keeps it.
 
 use airlock_npm::{Timestamp, View};
 use airlock_policy::Decision;

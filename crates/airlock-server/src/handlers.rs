@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
-use crate::decide::{Decided, codes_text};
+use crate::gate::{Decided, codes_text};
 use crate::packuments::{COMPRESS_FROM, Entry, Freshness, etag_of, gzip_etag};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;

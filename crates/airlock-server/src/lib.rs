@@ -5,7 +5,7 @@
 //! and JSON errors npm prints. The request flow is in `ARCHITECTURE.md`; in short,
 //! every answer about a package is derived from the full upstream packument (cached and
 //! revalidated in [`packuments`]), filtered through the one decision point in
-//! [`decide`], and every tarball is verified against the registry's digest before a
+//! [`gate`], and every tarball is verified against the registry's digest before a
 //! byte of it is stored or served.
 //!
 //! ```no_run
@@ -23,11 +23,11 @@ pub mod analyses;
 pub mod audit;
 mod config;
 mod console;
-pub mod decide;
 mod decided;
 mod downloads;
 mod error;
 mod flight;
+pub mod gate;
 mod handlers;
 mod health;
 pub mod history;

@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     // Everything wired together.
     &["state"],
     // The gate: every decision.
-    &["decide"],
+    &["gate"],
     // The packument cache, which keeps each packument's decisions.
     &["packuments"],
     // Registry keys, signatures, provenance.
