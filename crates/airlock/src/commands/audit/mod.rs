@@ -35,18 +35,18 @@ const BATCH: usize = 64;
 
 /// One row of the report.
 #[derive(Clone, Debug, Serialize)]
-pub(crate) struct Finding {
-    pub(crate) severity: Severity,
+struct Row {
+    severity: Severity,
     /// A decision code (`release-age`, `known-malicious`, ...) or a lockfile
     /// anomaly (`lockfile-integrity-mismatch`, ...).
-    pub(crate) code: String,
-    pub(crate) package: String,
-    pub(crate) version: String,
-    pub(crate) file: String,
+    code: String,
+    package: String,
+    version: String,
+    file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) line: Option<usize>,
-    pub(crate) why: String,
-    pub(crate) fix: String,
+    line: Option<usize>,
+    why: String,
+    fix: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,7 +63,7 @@ struct LockfileSummary {
 #[derive(Debug, Serialize)]
 struct Report {
     lockfiles: Vec<LockfileSummary>,
-    findings: Vec<Finding>,
+    findings: Vec<Row>,
     #[serde(skip_serializing_if = "Option::is_none")]
     critical: Option<critical::Critical>,
 }
@@ -319,8 +319,8 @@ fn row(
     code: &str,
     why: String,
     fix: String,
-) -> Finding {
-    Finding {
+) -> Row {
+    Row {
         severity,
         code: code.to_owned(),
         package: package.name.clone(),
@@ -335,7 +335,7 @@ fn row(
 /// The findings of one lockfile: what is wrong with the lockfile itself
 /// (`airlock_lockfile::anomalies`), and a row per reason of every decision about
 /// a locked registry version that is not a plain allow.
-fn findings_of(graph: &Graph, answers: &Answers, checks: &Checks<'_>) -> Vec<Finding> {
+fn findings_of(graph: &Graph, answers: &Answers, checks: &Checks<'_>) -> Vec<Row> {
     let answer = |package: &Locked| answers.get(&(package.name.clone(), package.version.clone()));
     let facts = |package: &Locked| {
         answer(package).map(|answer| RegistryFacts {
@@ -345,7 +345,7 @@ fn findings_of(graph: &Graph, answers: &Answers, checks: &Checks<'_>) -> Vec<Fin
             error: answer.error.as_deref(),
         })
     };
-    let mut findings: Vec<Finding> = anomalies::check(graph, checks, facts)
+    let mut findings: Vec<Row> = anomalies::check(graph, checks, facts)
         .into_iter()
         .map(|anomaly| {
             let package = &graph.packages[anomaly.package];
@@ -372,7 +372,7 @@ fn findings_of(graph: &Graph, answers: &Answers, checks: &Checks<'_>) -> Vec<Fin
 }
 
 /// One row per reason of a decision that is not a plain allow.
-fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Finding> {
+fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Row> {
     if decision.waived_by.is_some() {
         return Vec::new();
     }

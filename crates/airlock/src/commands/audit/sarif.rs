@@ -6,10 +6,10 @@ use std::fmt::Write as _;
 use airlock_lockfile::anomalies::AnomalyCode;
 use airlock_policy::Severity;
 
-use super::Finding;
+use super::Row;
 
 /// SARIF 2.1.0: one rule per code, one result per finding, located in its lockfile.
-pub(super) fn sarif(findings: &[Finding]) -> serde_json::Value {
+pub(super) fn sarif(findings: &[Row]) -> serde_json::Value {
     let codes: BTreeSet<&str> = findings
         .iter()
         .map(|finding| finding.code.as_str())
