@@ -73,6 +73,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         }
     }
     reasons.extend(signals.iter().cloned());
+    reasons.extend(policy.gates.trust_reasons(name, version, signals));
     if let Some(history) = history {
         reasons.extend(
             policy

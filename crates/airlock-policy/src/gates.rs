@@ -8,12 +8,18 @@
 //! |---|---|---|
 //! | `new_packages` | every version of a package this Airlock never served (and nobody approved a version of) | a person approves one version; later versions follow the normal rules |
 //! | `critical` + `critical_bump` | a version of a listed package newer than every version served, in a newer major (`"major"`), major or minor (`"minor"`), or any version never served (`"any"`) | a person approves that version |
+//! | `critical` + `critical_trust_change` | a version of a listed package published by an account new to its line, or without the provenance its line had | a person approves that version |
+//!
+//! `critical_release_age` gives the listed packages a longer release-age quarantine
+//! than the policy's own (the longer of the two applies).
 //!
 //! ```toml
 //! [gates]
 //! new_packages = true                  # or a list of scopes/globs it applies to
 //! critical = ["axios", "@corp-infra/*"]
 //! critical_bump = "major"              # "major", "minor" or "any"
+//! critical_trust_change = true         # a new publisher or lost provenance waits too
+//! critical_release_age = "14d"         # the listed packages wait longer
 //! ```
 //!
 //! What this Airlock has served is the caller's evidence ([`History`]): the proxy's
@@ -33,6 +39,9 @@ pub(crate) struct RawGates {
     critical: Vec<PackageSpec>,
     #[serde(default)]
     critical_bump: CriticalBump,
+    #[serde(default)]
+    critical_trust_change: bool,
+    critical_release_age: Option<crate::HumanDuration>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +71,10 @@ pub struct Gates {
     new_packages: Option<Vec<PackageSpec>>,
     critical: Vec<PackageSpec>,
     critical_bump: CriticalBump,
+    /// Whether a new publisher or lost provenance holds a critical package's version.
+    critical_trust_change: bool,
+    /// The release age of critical packages, when longer than the policy's.
+    critical_release_age_ms: Option<i64>,
 }
 
 /// What this Airlock knows of a package's past: the versions of it served before.
@@ -80,12 +93,77 @@ impl Gates {
             },
             critical: raw.critical,
             critical_bump: raw.critical_bump,
+            critical_trust_change: raw.critical_trust_change,
+            critical_release_age_ms: raw
+                .critical_release_age
+                .map(crate::HumanDuration::as_millis_i64),
         }
+    }
+
+    /// The release age `name` waits out: `base`, or longer if it is critical and
+    /// `critical_release_age` says so.
+    pub(crate) fn release_age_ms(&self, name: &PackageName, base: i64) -> i64 {
+        match self.critical_release_age_ms {
+            Some(critical) if self.is_critical(name) => base.max(critical),
+            _ => base,
+        }
+    }
+
+    /// With `critical_trust_change`, a critical package's version whose publisher
+    /// changed or that lost its line's provenance (the trust signals say so) waits for
+    /// a person, whatever the signal's own action.
+    pub(crate) fn trust_reasons(
+        &self,
+        name: &PackageName,
+        version: &str,
+        signals: &[Reason],
+    ) -> Vec<Reason> {
+        if !self.critical_trust_change || !self.is_critical(name) {
+            return Vec::new();
+        }
+        signals
+            .iter()
+            .filter(|signal| matches!(signal.code, Code::PublisherChanged | Code::ProvenanceRegression))
+            .map(|signal| Reason {
+                code: Code::CriticalBump,
+                action: Verdict::Quarantine { until: None },
+                message: format!(
+                    "`{name}` is on the critical-path list and {version} changes who publishes it or how (`{}`): the critical-bump gate holds it until a person approves it (`airlock approve {name}@{version}`)",
+                    signal.code
+                ),
+            })
+            .take(1)
+            .collect()
     }
 
     /// Whether any gate is on (the proxy then tracks which packages it served).
     pub fn is_active(&self) -> bool {
         self.new_packages.is_some() || !self.critical.is_empty()
+    }
+
+    /// The critical-path list.
+    pub fn critical(&self) -> &[PackageSpec] {
+        &self.critical
+    }
+
+    /// The gate's settings in words, for people.
+    pub fn critical_settings(&self) -> String {
+        let bump = match self.critical_bump {
+            CriticalBump::Major => "a new major",
+            CriticalBump::Minor => "a new major or minor",
+            CriticalBump::Any => "any version never served",
+        };
+        let mut text = format!("{bump} waits for a person");
+        if self.critical_trust_change {
+            text.push_str(
+                "; so does a version with a new publisher or without its line's provenance",
+            );
+        }
+        if let Some(age) = self.critical_release_age_ms {
+            text.push_str("; the release age is at least ");
+            text.push_str(&crate::describe_millis(age));
+        }
+        text
     }
 
     /// Whether `name` is on the critical-path list.
@@ -288,5 +366,60 @@ mod tests {
             [Code::CriticalBump]
         );
         assert!(codes(&any, "axios@1.14.0", &["1.14.0"], &[]).is_empty());
+    }
+
+    #[test]
+    fn critical_packages_can_wait_longer() {
+        let policy = crate::Policy::from_toml(
+            "min_release_age = \"3d\"\n[gates]\ncritical = [\"axios\"]\ncritical_release_age = \"14d\"\n",
+        )
+        .unwrap();
+        let days =
+            |name: &str| policy.min_release_age_ms(&PackageName::new(name).unwrap()) / 86_400_000;
+        assert_eq!(days("axios"), 14);
+        assert_eq!(days("left-pad"), 3);
+        let shorter = crate::Policy::from_toml(
+            "min_release_age = \"30d\"\n[gates]\ncritical = [\"axios\"]\ncritical_release_age = \"14d\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            shorter.min_release_age_ms(&PackageName::new("axios").unwrap()) / 86_400_000,
+            30,
+            "the longer of the two applies"
+        );
+    }
+
+    #[test]
+    fn a_new_publisher_of_a_critical_package_waits_when_asked() {
+        let changed = [Reason {
+            code: Code::PublisherChanged,
+            action: Verdict::Warn,
+            message: "published by `mallory`, new to the 1.x line".into(),
+        }];
+        let axios = PackageName::new("axios").unwrap();
+        let on = gates("critical = [\"axios\"]\ncritical_trust_change = true");
+        let held = on.trust_reasons(&axios, "1.14.1", &changed);
+        assert_eq!(held.len(), 1);
+        assert_eq!(held[0].code, Code::CriticalBump);
+        assert!(!held[0].action.admits());
+        assert!(
+            held[0].message.contains("publisher-changed"),
+            "{}",
+            held[0].message
+        );
+        let lost = [Reason {
+            code: Code::ProvenanceRegression,
+            ..changed[0].clone()
+        }];
+        assert_eq!(on.trust_reasons(&axios, "1.14.1", &lost).len(), 1);
+        let other = PackageName::new("left-pad").unwrap();
+        assert!(on.trust_reasons(&other, "1.0.0", &changed).is_empty());
+        let off = gates("critical = [\"axios\"]");
+        assert!(off.trust_reasons(&axios, "1.14.1", &changed).is_empty());
+        let unrelated = [Reason {
+            code: Code::InstallScript,
+            ..changed[0].clone()
+        }];
+        assert!(on.trust_reasons(&axios, "1.14.1", &unrelated).is_empty());
     }
 }

@@ -113,6 +113,14 @@ impl PackageSpec {
         (version.to_string() == version_text).then_some((name, version))
     }
 
+    /// The package the spec names, when its name part is not a glob.
+    pub fn exact_name(&self) -> Option<&PackageName> {
+        match &self.name {
+            NamePattern::Exact(name) => Some(name),
+            NamePattern::Glob(_) => None,
+        }
+    }
+
     /// Whether the name part is a glob (a scope like `@mycorp/*` included).
     pub fn is_glob(&self) -> bool {
         matches!(self.name, NamePattern::Glob(_))

@@ -301,11 +301,13 @@ impl Policy {
     /// The quarantine for `name`: the most specific matching override, else the
     /// default.
     pub fn min_release_age_ms(&self, name: &PackageName) -> i64 {
-        self.age_rules
+        let base = self
+            .age_rules
             .iter()
             .filter(|(spec, _)| spec.matches_name(name))
             .max_by_key(|(spec, _)| spec.specificity())
-            .map_or(self.min_release_age_ms, |(_, age)| *age)
+            .map_or(self.min_release_age_ms, |(_, age)| *age);
+        self.gates.release_age_ms(name, base)
     }
 
     /// The approval gates (new packages, critical-path bumps).

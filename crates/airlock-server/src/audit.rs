@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use airlock_npm::{PackageName, Timestamp};
 use airlock_policy::Decision;
+use airlock_provenance::Release;
 use axum::Json;
 use axum::extract::State;
 use futures_util::StreamExt as _;
@@ -78,6 +79,48 @@ pub struct AuditAnswer {
     /// The policy's minimum release age for this package, in milliseconds.
     #[serde(default)]
     pub quarantine_ms: i64,
+    /// Who publishes the package and how, for the crown-jewel report.
+    #[serde(default)]
+    pub stewardship: Stewardship,
+}
+
+/// Who publishes a package and how: what a reviewer of a crown jewel asks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stewardship {
+    /// The account that published the locked version (`_npmUser`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<String>,
+    /// Whether the locked version came through trusted publishing (CI with OIDC).
+    #[serde(default)]
+    pub trusted_publishing: bool,
+    /// Every account that published a version of the package, most versions first.
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// The locked version's release line (`1.x`, `0.3.x`) and how its stable
+    /// versions were published.
+    #[serde(default)]
+    pub line: String,
+    #[serde(default)]
+    pub line_versions: usize,
+    #[serde(default)]
+    pub line_with_provenance: usize,
+    #[serde(default)]
+    pub line_trusted: usize,
+    /// Whether the locked version declares executables (`bin`): it runs as a
+    /// command, in CI jobs too.
+    #[serde(default)]
+    pub bin: bool,
+}
+
+/// One account that published versions of a package.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub name: String,
+    pub versions: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<String>,
 }
 
 /// Decides about every queried version.
@@ -132,6 +175,7 @@ fn failed(name: &str, version: &str, error: String) -> AuditAnswer {
         maintainers: 0,
         newest_published: None,
         install_script: false,
+        stewardship: Stewardship::default(),
         quarantine_ms: 0,
     }
 }
@@ -186,17 +230,8 @@ async fn package(
         .current()
         .0
         .min_release_age_ms(packument.name());
-    let mut publishers: Vec<String> = packument
-        .versions()
-        .filter_map(|(_, doc)| {
-            doc.get::<serde_json::Value>("_npmUser")?
-                .get("name")?
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
-    publishers.sort();
-    publishers.dedup();
+    let releases = releases(packument);
+    let accounts = accounts(&releases);
     let maintainers = packument
         .versions()
         .last()
@@ -229,14 +264,108 @@ async fn package(
                 published: packument.publish_time(version),
                 integrity: doc.integrity_text().map(str::to_owned),
                 provenance: crate::trust::lists_attestations(doc),
-                publishers: publishers.len(),
+                publishers: accounts.len(),
                 maintainers,
                 newest_published: newest_published.clone(),
                 install_script: doc.has_install_script(),
                 quarantine_ms,
+                stewardship: stewardship(&releases[index], &releases, &accounts, doc),
             }
         })
         .collect()
+}
+
+/// Every version's publishing facts, in document order.
+pub(crate) fn releases(packument: &airlock_npm::Packument) -> Vec<Release> {
+    packument
+        .versions()
+        .map(|(version, doc)| {
+            let published = packument
+                .publish_time(version)
+                .as_deref()
+                .and_then(Timestamp::parse);
+            Release::from_doc(version, doc, published)
+        })
+        .collect()
+}
+
+/// The accounts that published versions, most versions first, with when each
+/// first and last published.
+pub(crate) fn accounts(releases: &[Release]) -> Vec<Account> {
+    let mut by_name: BTreeMap<&str, Account> = BTreeMap::new();
+    for release in releases {
+        let Some(publisher) = &release.publisher else {
+            continue;
+        };
+        let account = by_name.entry(&publisher.name).or_insert_with(|| Account {
+            name: publisher.name.clone(),
+            ..Account::default()
+        });
+        account.versions += 1;
+        if let Some(published) = release.published.map(|at| at.to_string()) {
+            if account
+                .first
+                .as_ref()
+                .is_none_or(|first| published < *first)
+            {
+                account.first = Some(published.clone());
+            }
+            if account.last.as_ref().is_none_or(|last| published > *last) {
+                account.last = Some(published);
+            }
+        }
+    }
+    let mut accounts: Vec<Account> = by_name.into_values().collect();
+    accounts.sort_by(|a, b| {
+        b.versions
+            .cmp(&a.versions)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    accounts
+}
+
+/// Who published `release` and how, and how its release line is published.
+pub(crate) fn stewardship(
+    release: &Release,
+    releases: &[Release],
+    accounts: &[Account],
+    doc: &airlock_npm::VersionDoc,
+) -> Stewardship {
+    let line_of = |version: &str| {
+        js_semver::Version::parse(version)
+            .ok()
+            .map(|parsed| match parsed.major {
+                0 => format!("0.{}.x", parsed.minor),
+                major => format!("{major}.x"),
+            })
+    };
+    let line = line_of(&release.version).unwrap_or_default();
+    let on_line: Vec<&Release> = releases
+        .iter()
+        .filter(|other| {
+            line_of(&other.version).as_ref() == Some(&line)
+                && js_semver::Version::parse(&other.version)
+                    .is_ok_and(|parsed| parsed.pre_release.is_empty())
+        })
+        .collect();
+    Stewardship {
+        publisher: release
+            .publisher
+            .as_ref()
+            .map(|publisher| publisher.name.clone()),
+        trusted_publishing: release.trusted_publisher.is_some(),
+        accounts: accounts.to_vec(),
+        line,
+        line_versions: on_line.len(),
+        line_with_provenance: on_line.iter().filter(|other| other.provenance).count(),
+        line_trusted: on_line
+            .iter()
+            .filter(|other| other.trusted_publisher.is_some())
+            .count(),
+        bin: doc
+            .get::<serde_json::Value>("bin")
+            .is_some_and(|bin| !bin.is_null() && bin != serde_json::json!({}) && bin != ""),
+    }
 }
 
 /// `POST /-/airlock/audit`.

@@ -93,7 +93,7 @@ fn page(title: &str, user: Option<(&str, &str)>, body: &str) -> Response {
     let mut html = String::new();
     let _ = write!(
         html,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a> &nbsp; <a href=\"{BASE}/exposure\">Exposure</a> &nbsp; <a href=\"{BASE}/policy\">Policy</a></span>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} - Airlock</title><style>{STYLE}</style></head><body><header><span><a href=\"{BASE}/\">Airlock review</a> &nbsp; <a href=\"{BASE}/exceptions\">Approvals</a> &nbsp; <a href=\"{BASE}/denials\">Denials</a> &nbsp; <a href=\"{BASE}/exposure\">Exposure</a> &nbsp; <a href=\"{BASE}/policy\">Policy</a> &nbsp; <a href=\"{BASE}/critical\">Critical path</a></span>",
         escape(title)
     );
     if let Some((user, csrf)) = user {
@@ -838,6 +838,158 @@ pub(crate) async fn policy(State(state): State<AppState>, headers: HeaderMap) ->
         );
     }
     page("Policy", Some((&user, &csrf)), &body)
+}
+
+/// How many critical-path packages the page shows at most.
+const CRITICAL_SHOWN: usize = 50;
+
+/// The critical-path packages: the policy's list (globs matched against what was
+/// served), each with its newest version, the highest served, who publishes it and
+/// how, and whether it runs at install or as a command.
+pub(crate) async fn critical(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (user, csrf) = match require_user(&state, &headers) {
+        Ok(found) => found,
+        Err(response) => return *response,
+    };
+    let (policy, _) = state.policy().current();
+    let gates = policy.gates();
+    if gates.critical().is_empty() {
+        let body = "<h1>Critical path</h1><p>The policy lists no critical-path packages. <code>airlock audit --critical --write-policy policy.toml</code> ranks a project's lockfile and writes its most critical packages under <code>[gates] critical</code>.</p>";
+        return page("Critical path", Some((&user, &csrf)), body);
+    }
+    let served = state.history().names();
+    let mut names: Vec<airlock_npm::PackageName> = Vec::new();
+    for spec in gates.critical() {
+        match spec.exact_name() {
+            Some(name) => names.push(name.clone()),
+            None => names.extend(
+                served
+                    .iter()
+                    .filter_map(|name| airlock_npm::PackageName::new(name).ok())
+                    .filter(|name| spec.matches_name(name)),
+            ),
+        }
+    }
+    names.sort();
+    names.dedup();
+    let listed: Vec<String> = gates
+        .critical()
+        .iter()
+        .map(|spec| format!("<code>{}</code>", escape(spec.as_str())))
+        .collect();
+    let mut body = format!(
+        "<h1>Critical path</h1><p>Listed: {}. For these, {}.</p>",
+        listed.join(", "),
+        escape(&gates.critical_settings())
+    );
+    let mut rows = Vec::new();
+    for name in names.iter().take(CRITICAL_SHOWN) {
+        rows.push(critical_row(&state, name).await);
+    }
+    body.push_str(&table(
+        &[
+            "package",
+            "newest",
+            "highest served",
+            "who publishes it",
+            "runs",
+        ],
+        rows.into_iter(),
+    ));
+    if names.len() > CRITICAL_SHOWN {
+        let _ = write!(body, "<p>and {} more</p>", names.len() - CRITICAL_SHOWN);
+    }
+    page("Critical path", Some((&user, &csrf)), &body)
+}
+
+/// One critical-path package as a row of the page.
+async fn critical_row(state: &AppState, name: &airlock_npm::PackageName) -> Vec<String> {
+    let served = state.history().served(name.as_str());
+    let highest = served
+        .iter()
+        .filter_map(|version| js_semver::Version::parse(version).ok())
+        .max()
+        .map_or_else(|| "never served".to_owned(), |version| version.to_string());
+    let entry = match state
+        .packuments()
+        .get(name, crate::packuments::Freshness::Cached)
+        .await
+    {
+        Ok(entry) => entry,
+        Err(error) => {
+            return vec![
+                format!("<code>{}</code>", escape(name.as_str())),
+                String::new(),
+                escape(&highest),
+                format!("the registry did not answer: {}", escape(error.message())),
+                String::new(),
+            ];
+        }
+    };
+    let packument = entry.packument();
+    let newest = packument.dist_tags().get("latest").cloned();
+    let facts = newest
+        .as_deref()
+        .and_then(|version| Some((version, packument.version_index(version)?)))
+        .and_then(|(version, index)| {
+            let (_, doc) = packument.version_at(index)?;
+            let releases = crate::audit::releases(packument);
+            let accounts = crate::audit::accounts(&releases);
+            Some((
+                version,
+                crate::audit::stewardship(&releases[index], &releases, &accounts, doc),
+                doc.has_install_script(),
+            ))
+        });
+    let Some((version, stewardship, install_script)) = facts else {
+        return vec![
+            format!("<code>{}</code>", escape(name.as_str())),
+            "no `latest`".to_owned(),
+            escape(&highest),
+            String::new(),
+            String::new(),
+        ];
+    };
+    let accounts: Vec<String> = stewardship
+        .accounts
+        .iter()
+        .take(4)
+        .map(|account| format!("{} ({})", escape(&account.name), account.versions))
+        .collect();
+    let publisher = stewardship.publisher.as_deref().unwrap_or("not listed");
+    let who = format!(
+        "<code>{}</code>{}; the {} line: {} of {} with provenance, {} through trusted publishing; accounts: {}",
+        escape(publisher),
+        if stewardship.trusted_publishing {
+            " through trusted publishing"
+        } else {
+            ""
+        },
+        escape(&stewardship.line),
+        stewardship.line_with_provenance,
+        stewardship.line_versions,
+        stewardship.line_trusted,
+        accounts.join(", ")
+    );
+    let runs: Vec<&str> = [
+        (install_script, "install script"),
+        (stewardship.bin, "a command (bin)"),
+    ]
+    .into_iter()
+    .filter_map(|(yes, what)| yes.then_some(what))
+    .collect();
+    vec![
+        format!(
+            "<a href=\"{BASE}/version/{}@{}\"><code>{}</code></a>",
+            escape(name.as_str()),
+            escape(version),
+            escape(name.as_str())
+        ),
+        escape(version),
+        escape(&highest),
+        who,
+        runs.join(", "),
+    ]
 }
 
 /// Versions taken down upstream, as a table.

@@ -49,6 +49,19 @@ impl History {
         }
     }
 
+    /// Every package served so far.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .served
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
     /// The versions of `name` served so far.
     pub fn served(&self, name: &str) -> Vec<String> {
         self.read().get(name).cloned().unwrap_or_default()

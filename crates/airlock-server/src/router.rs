@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/-/airlock/ui/denials", get(console::denials))
         .route("/-/airlock/ui/exposure", get(console::exposure))
         .route("/-/airlock/ui/policy", get(console::policy))
+        .route("/-/airlock/ui/critical", get(console::critical))
         .route("/-/airlock/ui/revoke", post(console::revoke))
         .route("/-/airlock/ui/lift", post(console::lift))
         .nest("/-/airlock", admin_router(state.clone()))

@@ -328,3 +328,60 @@ async fn behind_a_trusted_proxy_its_user_is_signed_in() {
     let plain = harness.get("/-/airlock/ui/").await;
     assert!(text(&plain).contains("Sign in"));
 }
+
+#[tokio::test]
+async fn the_critical_path_page_says_who_publishes_each_package_and_how() {
+    let policy = Policy::from_toml(
+        "min_release_age = \"0s\"\n[gates]\ncritical = [\"tool\", \"@scope/*\"]\ncritical_trust_change = true\n",
+    )
+    .unwrap();
+    let harness =
+        Harness::with_policy(ServerConfig::default(), Duration::from_secs(5), policy).await;
+    for (version, account) in [("1.0.0", "ada"), ("1.1.0", "ada"), ("1.2.0", "grace")] {
+        harness.registry.publish(
+            PackageBuilder::new("tool", version)
+                .field(
+                    "_npmUser",
+                    serde_json::json!({"name": account, "email": format!("{account}@example.com")}),
+                )
+                .field("bin", serde_json::json!({"tool": "cli.js"}))
+                .script("postinstall", "node setup.js")
+                .file("setup.js", "console.log('set up');\n")
+                .build(),
+        );
+    }
+    // A glob lists what was served under it.
+    assert_eq!(harness.get("/@scope/lib/-/lib-2.0.0.tgz").await.status, 200);
+    let signed = post(
+        &harness,
+        "/-/airlock/ui/sign-in",
+        None,
+        &format!("user=alice&token={ADMIN_TOKEN}"),
+    )
+    .await;
+    let cookie = signed
+        .header("set-cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = text(
+        &harness
+            .get_with("/-/airlock/ui/critical", &[("cookie", &cookie)])
+            .await,
+    );
+    assert!(
+        page.contains("a new major waits for a person; so does a version with a new publisher"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<code>grace</code>; the 1.x line: 0 of 3 with provenance")
+            && page.contains("ada (2), grace (1)")
+            && page.contains("install script, a command (bin)")
+            && page.contains("never served"),
+        "{page}"
+    );
+    assert!(page.contains("<code>@scope/lib</code>"), "{page}");
+    let anonymous = text(&harness.get("/-/airlock/ui/critical").await);
+    assert!(!anonymous.contains("grace"), "{anonymous}");
+}

@@ -352,3 +352,49 @@ async fn configured_keys_verify_what_the_upstream_does_not_publish_keys_for() {
         refused.error()
     );
 }
+
+#[tokio::test]
+async fn a_new_publisher_of_a_critical_package_waits_for_a_person_when_the_policy_asks() {
+    let publish = |harness: &Harness| {
+        for (version, days, account) in [
+            ("3.0.0", 60, "jason"),
+            ("3.1.0", 50, "jason"),
+            ("3.1.1", 40, "jason"),
+            ("3.1.2", 20, "newcomer"),
+        ] {
+            harness.registry.publish(
+                PackageBuilder::new("gadget", version)
+                    .field(
+                        "_npmUser",
+                        json!({"name": account, "email": format!("{account}@mail.example")}),
+                    )
+                    .published(days_ago(days))
+                    .build(),
+            );
+        }
+    };
+    // A new account on the line is a warning by itself.
+    let plain = Harness::new().await;
+    publish(&plain);
+    assert_eq!(plain.get("/gadget/-/gadget-3.1.2.tgz").await.status, 200);
+
+    let policy = airlock_policy::Policy::from_toml(
+        "min_release_age = \"0s\"\n[gates]\ncritical = [\"gadget\"]\ncritical_trust_change = true\n",
+    )
+    .unwrap();
+    let critical = Harness::with_policy(
+        airlock_server::ServerConfig::default(),
+        Duration::from_secs(5),
+        policy,
+    )
+    .await;
+    publish(&critical);
+    let answer = critical.get("/gadget/-/gadget-3.1.2.tgz").await;
+    assert_eq!(answer.status, 403);
+    let error = answer.error();
+    assert!(
+        error.contains("critical-bump") && error.contains("newcomer"),
+        "{error}"
+    );
+    assert_eq!(critical.get("/gadget/-/gadget-3.1.1.tgz").await.status, 200);
+}

@@ -411,7 +411,23 @@ async fn unreadable_lockfiles_exit_2_with_the_file_line_and_reason() {
 #[tokio::test]
 async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
     let (registry, workspace) = fixture_registry().await;
-    registry.publish(PackageBuilder::new("uuid", "9.0.1").build());
+    registry.publish(
+        PackageBuilder::new("uuid", "9.0.0")
+            .field(
+                "_npmUser",
+                serde_json::json!({"name": "broofa", "email": "b@example.com"}),
+            )
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("uuid", "9.0.1")
+            .field(
+                "_npmUser",
+                serde_json::json!({"name": "ctavan", "email": "c@example.com"}),
+            )
+            .field("bin", serde_json::json!({"uuid": "dist/bin/uuid"}))
+            .build(),
+    );
     let project = project(
         &workspace,
         "project",
@@ -447,6 +463,25 @@ async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
         .find(|entry| entry["package"] == "installer")
         .unwrap();
     assert_eq!(installer["install_script"], true);
+    // Who publishes it: the locked version's account, every account with its
+    // versions, the line's provenance, and the command it ships.
+    let uuid = ranked
+        .iter()
+        .find(|entry| entry["package"] == "uuid")
+        .unwrap();
+    assert_eq!(uuid["publisher"], "ctavan", "{uuid}");
+    assert_eq!(uuid["trusted_publishing"], false);
+    assert_eq!(uuid["line"], "9.x");
+    assert_eq!(uuid["line_versions"], 2);
+    assert_eq!(uuid["line_with_provenance"], 0);
+    assert_eq!(uuid["bin"], true);
+    let accounts: Vec<&str> = uuid["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|account| account["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(accounts, ["broofa", "ctavan"]);
     assert_eq!(report["critical"]["replaceable"][0]["package"], "uuid");
     assert_eq!(
         report["critical"]["replaceable"][0]["replacement"],
@@ -462,6 +497,12 @@ async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
         table
             .stdout
             .contains("uuid                     -> crypto.randomUUID, Node.js 14.17+"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stdout.contains("uuid@9.0.1: published by `ctavan`; the 9.x line: 0 of 2 stable versions with provenance")
+            && table.stdout.contains("ships a command (`bin`)"),
         "{}",
         table.stdout
     );

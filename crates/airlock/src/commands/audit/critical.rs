@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use airlock_lockfile::Graph;
+use airlock_server::audit::Stewardship;
 use anyhow::Context as _;
 use serde::Serialize;
 
@@ -34,6 +35,10 @@ struct Ranked {
     maintainers: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     newest_published: Option<String>,
+    /// Who publishes it and how: accounts and their history, trusted publishing
+    /// and provenance on its line, `bin`.
+    #[serde(flatten)]
+    stewardship: Stewardship,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize)]
@@ -72,6 +77,9 @@ pub(super) fn critical(graphs: &[Graph], answers: &Answers) -> Critical {
                 publishers,
                 maintainers: answer.map_or(0, |answer| answer.maintainers),
                 newest_published: answer.and_then(|answer| answer.newest_published.clone()),
+                stewardship: answer
+                    .map(|answer| answer.stewardship.clone())
+                    .unwrap_or_default(),
             });
             entry.dependents = entry.dependents.max(dependents[index]);
         }
@@ -80,12 +88,15 @@ pub(super) fn critical(graphs: &[Graph], answers: &Answers) -> Critical {
         .into_values()
         .map(|mut ranked| {
             // Reach counts most: a compromise there reaches every dependent. Install
-            // scripts run on every machine; no provenance and many publishers widen
-            // who can publish it.
+            // scripts run on every machine, and a `bin` in CI jobs with their
+            // secrets; no provenance and many publishers widen who can publish it.
             let reach = u64::try_from(ranked.dependents + 1).unwrap_or(u64::MAX);
             let mut weight = 1;
             if ranked.install_script {
                 weight += 2;
+            }
+            if ranked.stewardship.bin {
+                weight += 1;
             }
             if !ranked.provenance {
                 weight += 1;
@@ -192,6 +203,16 @@ pub(super) fn describe_critical(critical: &Critical) -> String {
             ranked.newest_published.as_deref().unwrap_or("?"),
         );
     }
+    out.push_str("\nWHO PUBLISHES THEM\n");
+    for ranked in &critical.ranked {
+        let _ = writeln!(
+            out,
+            "  {}@{}: {}",
+            ranked.package,
+            ranked.version,
+            stewardship_line(&ranked.stewardship)
+        );
+    }
     if !critical.replaceable.is_empty() {
         out.push_str("\nTHE PLATFORM NOW PROVIDES\n");
         for replaceable in &critical.replaceable {
@@ -208,4 +229,54 @@ pub(super) fn describe_critical(critical: &Critical) -> String {
         }
     }
     out
+}
+
+/// Who published a version and how, its line's habits, its accounts and `bin`,
+/// in one line.
+fn stewardship_line(stewardship: &Stewardship) -> String {
+    let published_by = match (&stewardship.publisher, stewardship.trusted_publishing) {
+        (Some(account), true) => format!("published by `{account}` through trusted publishing"),
+        (Some(account), false) => format!("published by `{account}`"),
+        (None, true) => "published through trusted publishing".to_owned(),
+        (None, false) => "publisher not listed".to_owned(),
+    };
+    let accounts: Vec<String> = stewardship
+        .accounts
+        .iter()
+        .take(4)
+        .map(|account| {
+            let since = account
+                .first
+                .as_deref()
+                .map(|first| format!(" since {}", &first[..first.len().min(10)]))
+                .unwrap_or_default();
+            format!("{} ({} versions{since})", account.name, account.versions)
+        })
+        .collect();
+    let more = stewardship.accounts.len().saturating_sub(4);
+    let mut line = format!(
+        "{published_by}; the {} line: {} of {} stable versions with provenance, {} through trusted publishing; accounts: {}{}",
+        if stewardship.line.is_empty() {
+            "?"
+        } else {
+            &stewardship.line
+        },
+        stewardship.line_with_provenance,
+        stewardship.line_versions,
+        stewardship.line_trusted,
+        if accounts.is_empty() {
+            "none listed".to_owned()
+        } else {
+            accounts.join(", ")
+        },
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+    );
+    if stewardship.bin {
+        line.push_str("; ships a command (`bin`), so CI jobs run it");
+    }
+    line
 }
