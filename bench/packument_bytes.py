@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Packument bytes on the wire: real packuments from the registry npm is configured
 with, fetched directly and through a fresh Airlock (release age 0, so nothing is
-withheld), each with the headers npm sends (abbreviated form, gzip).
+withheld), each with the headers the clients send: abbreviated form, and
+`Accept-Encoding` as npm sends it (gzip) and as pnpm, Yarn berry and Bun send it
+(gzip, deflate, br).
 
     cargo build --release -p airlock
     bench/packument_bytes.py                 # react, typescript, next, ... (the list below)
@@ -9,7 +11,7 @@ withheld), each with the headers npm sends (abbreviated form, gzip).
 
 Prints, per package: the upstream's answer with and without `Accept-Encoding: gzip`
 (a registry that does not compress answers the same bytes twice), Airlock's answer
-without and with gzip, and the ratio of Airlock's gzip answer to the upstream's.
+plain, gzipped and in brotli, and the ratio of Airlock's gzip answer to the upstream's.
 """
 
 import os
@@ -27,10 +29,10 @@ NAMES = ["react", "typescript", "next", "lodash", "express", "@types/node", "vit
 ACCEPT = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
 
 
-def fetch(url, gzip):
+def fetch(url, encodings):
     headers = {"Accept": ACCEPT, "User-Agent": "npm/11 bench"}
-    if gzip:
-        headers["Accept-Encoding"] = "gzip"
+    if encodings:
+        headers["Accept-Encoding"] = encodings
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=120) as response:
         body = response.read()
@@ -61,15 +63,20 @@ def main():
             rows = []
             for name in names:
                 path = name.replace("/", "%2f")
-                direct_gz, _ = fetch(upstream + path, True)
-                direct_plain, _ = fetch(upstream + path, False)
-                fetch(address + path, True)  # warm: fetched, decided, rendered
-                airlock_gz, encoding = fetch(address + path, True)
-                airlock_plain, _ = fetch(address + path, False)
+                direct_gz, _ = fetch(upstream + path, "gzip")
+                direct_plain, _ = fetch(upstream + path, None)
+                fetch(address + path, "gzip")  # warm: fetched, decided, rendered
+                airlock_gz, encoding = fetch(address + path, "gzip,deflate")
+                started = time.time()
+                airlock_br, br_encoding = fetch(address + path, "gzip, deflate, br")
+                first_br = (time.time() - started) * 1000
+                airlock_plain, _ = fetch(address + path, None)
                 rows.append([name, f"{direct_plain:,}", f"{direct_gz:,}", f"{airlock_plain:,}",
-                             f"{airlock_gz:,} ({encoding})", f"{airlock_gz / direct_gz:.2f}"])
+                             f"{airlock_gz:,} ({encoding})", f"{airlock_br:,} ({br_encoding})",
+                             f"{first_br:.0f}", f"{airlock_gz / direct_gz:.2f}"])
             table(["package", "upstream plain", "upstream gzip", "airlock plain",
-                   "airlock gzip", "airlock gzip / upstream gzip"], rows)
+                   "airlock gzip", "airlock brotli", "first brotli answer ms",
+                   "airlock gzip / upstream gzip"], rows)
         finally:
             server.terminate()
             server.wait(timeout=30)

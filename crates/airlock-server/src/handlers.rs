@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
+use crate::encoding::{COMPRESS_FROM, Coding};
 use crate::gate::{Decided, codes_text};
-use crate::packuments::{COMPRESS_FROM, Entry, Freshness, etag_of, gzip_etag};
+use crate::packuments::{Entry, Freshness, etag_of};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -74,9 +75,16 @@ async fn packument(
     );
     let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
     state.inner.packuments.reweigh(name, &entry);
-    let mut response = if accepts_gzip(headers) && rendered.body.len() >= COMPRESS_FROM {
-        let (body, etag) = rendered.gzipped().await;
-        json_response(headers, form.content_type(), &etag, body, Some("gzip"))
+    let coding = Coding::preferred(headers).filter(|_| rendered.body.len() >= COMPRESS_FROM);
+    let mut response = if let Some(coding) = coding {
+        let (body, etag) = rendered.encoded(coding).await;
+        json_response(
+            headers,
+            form.content_type(),
+            &etag,
+            body,
+            Some(coding.name()),
+        )
     } else {
         json_response(
             headers,
@@ -149,15 +157,13 @@ async fn version(
     };
     let body = Bytes::from(packument.render_version(version, doc, &tarball_base(state, headers)?));
     let etag = etag_of(&body);
-    if accepts_gzip(headers) && body.len() >= COMPRESS_FROM {
-        let gzipped = crate::packuments::gzip(&body);
-        let etag = gzip_etag(&etag);
+    if let Some(coding) = Coding::preferred(headers).filter(|_| body.len() >= COMPRESS_FROM) {
         return Ok(json_response(
             headers,
             "application/json",
-            &etag,
-            gzipped,
-            Some("gzip"),
+            &coding.etag(&etag),
+            coding.compress(&body),
+            Some(coding.name()),
         ));
     }
     Ok(json_response(
@@ -410,28 +416,7 @@ fn method_not_allowed(method: &Method, path: &str) -> ApiError {
     )
 }
 
-/// Whether the request's `Accept-Encoding` takes gzip (and does not refuse it with
-/// `q=0`).
-fn accepts_gzip(request: &HeaderMap) -> bool {
-    request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let refused = parts.any(|parameter| {
-                parameter
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q <= 0.0)
-            });
-            matches!(name, "gzip" | "x-gzip" | "*") && !refused
-        })
-}
-
-/// The answer for a metadata document: `body` (gzipped when `encoding` says so)
+/// The answer for a metadata document: `body` (in the coding `encoding` names)
 /// with its ETag, or 304 when the client holds that representation already.
 fn json_response(
     request: &HeaderMap,

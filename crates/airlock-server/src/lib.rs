@@ -25,6 +25,7 @@ mod config;
 mod console;
 mod decided;
 mod downloads;
+mod encoding;
 mod error;
 mod flight;
 pub mod gate;

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use sha2::Digest as _;
 
 use crate::alerts::{Alert, Alerts};
+use crate::encoding::Coding;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::{ApiError, ServerConfig};
@@ -50,49 +51,28 @@ pub struct Rendered {
     view: View,
     pub body: Bytes,
     pub etag: String,
-    /// The body gzipped, made when a client first asks for it.
-    gzip: tokio::sync::OnceCell<Bytes>,
+    /// The body in each coding (`Coding::index`), made when a client first asks.
+    compressed: [tokio::sync::OnceCell<Bytes>; 2],
 }
 
-/// Bodies smaller than this are sent as they are: compressing saves too little.
-pub(crate) const COMPRESS_FROM: usize = 1024;
-
 impl Rendered {
-    /// The body gzipped (once; large bodies off the async threads), and its ETag.
-    pub async fn gzipped(&self) -> (Bytes, String) {
-        let body = self
-            .gzip
+    /// The body in `coding` (made once; large bodies off the async threads), and
+    /// its ETag.
+    pub(crate) async fn encoded(&self, coding: Coding) -> (Bytes, String) {
+        let body = self.compressed[coding.index()]
             .get_or_init(|| async {
                 let plain = self.body.clone();
                 if plain.len() < 256 * 1024 {
-                    return gzip(&plain);
+                    return coding.compress(&plain);
                 }
-                tokio::task::spawn_blocking(move || gzip(&plain))
+                tokio::task::spawn_blocking(move || coding.compress(&plain))
                     .await
                     .unwrap_or_else(|_| Bytes::new())
             })
             .await
             .clone();
-        (body, gzip_etag(&self.etag))
+        (body, coding.etag(&self.etag))
     }
-}
-
-/// `body` gzipped at the default level.
-pub(crate) fn gzip(body: &[u8]) -> Bytes {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::default(),
-    );
-    // Writing to memory cannot fail.
-    let _ = encoder.write_all(body);
-    Bytes::from(encoder.finish().unwrap_or_default())
-}
-
-/// The ETag of the gzipped representation of a body with `etag`: another
-/// representation, another strong validator.
-pub(crate) fn gzip_etag(etag: &str) -> String {
-    format!("{}-gzip\"", etag.trim_end_matches('"'))
 }
 
 impl Entry {
@@ -140,7 +120,7 @@ impl Entry {
             view: view.clone(),
             body,
             etag,
-            gzip: tokio::sync::OnceCell::new(),
+            compressed: Default::default(),
         });
         // Keep the newest few: a changed view replaces its outdated render.
         rendered.retain(|old| !(old.form == form && old.base == *base));

@@ -40,6 +40,7 @@ const LAYERS: &[&[&str]] = &[
         "access",
         "alerts",
         "decided",
+        "encoding",
         "error",
         "flight",
         "history",

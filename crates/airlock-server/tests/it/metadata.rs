@@ -87,7 +87,7 @@ async fn public_url_wins_over_the_host_header() {
 }
 
 #[tokio::test]
-async fn packuments_are_gzipped_for_clients_that_ask_with_their_own_etag() {
+async fn packuments_are_compressed_for_clients_that_ask_with_their_own_etag() {
     let harness = Harness::new().await;
     for minor in 0..20 {
         harness.registry.publish(
@@ -104,8 +104,9 @@ async fn packuments_are_gzipped_for_clients_that_ask_with_their_own_etag() {
     assert_eq!(plain.header("content-encoding"), "");
     assert!(plain.header("vary").contains("Accept-Encoding"));
 
+    // npm and Yarn classic send `gzip,deflate`.
     let zipped = harness
-        .get_with("/wordy", &[("accept-encoding", "gzip, deflate, br")])
+        .get_with("/wordy", &[("accept-encoding", "gzip,deflate")])
         .await;
     assert_eq!(zipped.status, 200);
     assert_eq!(zipped.header("content-encoding"), "gzip");
@@ -146,6 +147,42 @@ async fn packuments_are_gzipped_for_clients_that_ask_with_their_own_etag() {
         "a plain request is not matched by the gzip ETag"
     );
 
+    // pnpm, Yarn berry and Bun accept brotli too, and get it: smaller still.
+    let brotli = harness
+        .get_with("/wordy", &[("accept-encoding", "gzip, deflate, br")])
+        .await;
+    assert_eq!(brotli.status, 200);
+    assert_eq!(brotli.header("content-encoding"), "br");
+    assert!(
+        brotli.body.len() < zipped.body.len(),
+        "{} vs {}",
+        brotli.body.len(),
+        zipped.body.len()
+    );
+    let mut unbrotlied = Vec::new();
+    std::io::Read::read_to_end(
+        &mut brotli::Decompressor::new(&brotli.body[..], 4096),
+        &mut unbrotlied,
+    )
+    .unwrap();
+    assert_eq!(unbrotlied, plain.body, "the same document");
+    let brotli_etag = brotli.header("etag").to_owned();
+    assert!(brotli_etag.ends_with("-br\""), "{brotli_etag}");
+    let cached = harness
+        .get_with(
+            "/wordy",
+            &[("accept-encoding", "br"), ("if-none-match", &brotli_etag)],
+        )
+        .await;
+    assert_eq!(cached.status, 304);
+    let gzip_only = harness
+        .get_with(
+            "/wordy",
+            &[("accept-encoding", "gzip"), ("if-none-match", &brotli_etag)],
+        )
+        .await;
+    assert_eq!(gzip_only.status, 200, "the brotli ETag is not the gzip one");
+
     // `q=0` refuses gzip; version documents are compressed too.
     let refused = harness
         .get_with("/wordy", &[("accept-encoding", "gzip;q=0, identity")])
@@ -156,6 +193,10 @@ async fn packuments_are_gzipped_for_clients_that_ask_with_their_own_etag() {
         .await;
     assert_eq!(version.status, 200);
     assert_eq!(version.header("content-encoding"), "gzip");
+    let version = harness
+        .get_with("/wordy/1.3.0", &[("accept-encoding", "br")])
+        .await;
+    assert_eq!(version.header("content-encoding"), "br");
 }
 
 #[tokio::test]
