@@ -28,5 +28,7 @@ mod osv;
 mod set;
 
 pub use error::Error;
-pub use osv::{Advisory, Affected, Iocs, VersionRange, parse_record, parse_zip, zip_records};
+pub use osv::{
+    Advisory, Affected, Iocs, Kind, Rating, VersionRange, parse_record, parse_zip, zip_records,
+};
 pub use set::{AdvisorySet, Match};

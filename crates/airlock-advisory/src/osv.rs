@@ -9,10 +9,51 @@ use serde::Deserialize;
 
 use crate::Error;
 
+/// What an advisory says a version is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Malware: a `MAL-` record, or an advisory whose weakness is embedded
+    /// malicious code (CWE-506) or whose summary says it is malicious.
+    Malicious,
+    /// A vulnerability, with the database's rating when it gives one.
+    Vulnerability(Option<Rating>),
+}
+
+/// A vulnerability database's severity rating (GHSA's `database_specific.severity`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rating {
+    Low,
+    Moderate,
+    High,
+    Critical,
+}
+
+impl Rating {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Moderate => "moderate",
+            Self::High => "high",
+            Self::Critical => "critical",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text.to_ascii_lowercase().as_str() {
+            "low" => Some(Self::Low),
+            "moderate" | "medium" => Some(Self::Moderate),
+            "high" => Some(Self::High),
+            "critical" => Some(Self::Critical),
+            _ => None,
+        }
+    }
+}
+
 /// One advisory, reduced to what decisions and alerts need.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Advisory {
     pub id: String,
+    pub kind: Kind,
     pub aliases: Vec<String>,
     pub summary: String,
     pub affected: Vec<Affected>,
@@ -93,6 +134,18 @@ impl Iocs {
 }
 
 impl Affected {
+    /// The versions that fix it, as the ranges name them.
+    pub fn fixed(&self) -> Vec<String> {
+        self.ranges
+            .iter()
+            .flat_map(|range| &range.intervals)
+            .filter_map(|(_, bound)| match bound {
+                Bound::Fixed(version) => Some(version.to_string()),
+                Bound::LastAffected(_) | Bound::Open => None,
+            })
+            .collect()
+    }
+
     pub fn matches(&self, version: &str) -> bool {
         if self.versions.iter().any(|listed| listed == version) {
             return true;
@@ -210,7 +263,13 @@ pub fn parse_record(bytes: &[u8], source_name: &str) -> Result<Option<Advisory>,
         return Ok(None);
     }
     let iocs = iocs(raw.details.as_deref(), raw.database_specific.as_ref());
+    let kind = kind_of(
+        &raw.id,
+        raw.summary.as_deref(),
+        raw.database_specific.as_ref(),
+    );
     Ok(Some(Advisory {
+        kind,
         summary: raw
             .summary
             .unwrap_or_else(|| format!("{} names this version", raw.id)),
@@ -220,6 +279,29 @@ pub fn parse_record(bytes: &[u8], source_name: &str) -> Result<Option<Advisory>,
         iocs,
         source: source_name.to_owned(),
     }))
+}
+
+/// Malware or a vulnerability: `MAL-` records are malware; so is an advisory whose
+/// weakness is embedded malicious code (CWE-506) or whose summary says it is
+/// malicious (GHSA's malware advisories). Everything else is a vulnerability.
+fn kind_of(id: &str, summary: Option<&str>, specific: Option<&serde_json::Value>) -> Kind {
+    let cwe_506 = specific
+        .and_then(|value| value.get("cwe_ids"))
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|ids| ids.iter().any(|cwe| cwe == "CWE-506"));
+    let says_malicious = summary.is_some_and(|summary| {
+        let summary = summary.to_ascii_lowercase();
+        summary.contains("malicious") || summary.contains("malware")
+    });
+    if id.starts_with("MAL-") || cwe_506 || says_malicious {
+        return Kind::Malicious;
+    }
+    Kind::Vulnerability(
+        specific
+            .and_then(|value| value.get("severity"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(Rating::parse),
+    )
 }
 
 fn parse_range(events: &[RawEvent]) -> Result<VersionRange, String> {
@@ -498,5 +580,51 @@ mod tests {
                 "https://c2.example.invalid/x"
             ]
         );
+    }
+
+    #[test]
+    fn malware_is_told_apart_from_vulnerabilities() {
+        let kind = |json: &str| {
+            parse_record(json.as_bytes(), "x.json")
+                .unwrap()
+                .unwrap()
+                .kind
+        };
+        let affected = r#""affected": [{"package": {"ecosystem": "npm", "name": "pkg"}, "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}, {"fixed": "1.2.3"}]}]}]"#;
+        assert_eq!(
+            kind(&format!(r#"{{"id": "MAL-9", {affected}}}"#)),
+            Kind::Malicious
+        );
+        assert_eq!(
+            kind(&format!(
+                r#"{{"id": "GHSA-x", "summary": "Embedded code", "database_specific": {{"cwe_ids": ["CWE-506"]}}, {affected}}}"#
+            )),
+            Kind::Malicious
+        );
+        assert_eq!(
+            kind(&format!(
+                r#"{{"id": "GHSA-y", "summary": "Malicious code in pkg", {affected}}}"#
+            )),
+            Kind::Malicious
+        );
+        assert_eq!(
+            kind(&format!(
+                r#"{{"id": "GHSA-z", "summary": "ReDoS in pkg", "database_specific": {{"severity": "MODERATE"}}, {affected}}}"#
+            )),
+            Kind::Vulnerability(Some(Rating::Moderate))
+        );
+        assert_eq!(
+            kind(&format!(
+                r#"{{"id": "GHSA-w", "summary": "ReDoS in pkg", {affected}}}"#
+            )),
+            Kind::Vulnerability(None)
+        );
+        let record = parse_record(
+            format!(r#"{{"id": "GHSA-z", {affected}}}"#).as_bytes(),
+            "x.json",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(record.affected[0].fixed(), ["1.2.3"]);
     }
 }

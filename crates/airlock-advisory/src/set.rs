@@ -22,6 +22,10 @@ pub struct AdvisorySet {
 pub struct Match {
     pub ids: Vec<String>,
     pub summary: String,
+    /// Malware, or a vulnerability with its rating.
+    pub kind: crate::Kind,
+    /// The versions that fix it (vulnerabilities), lowest first.
+    pub fixed: Vec<String>,
 }
 
 impl AdvisorySet {
@@ -84,12 +88,18 @@ impl AdvisorySet {
                     if !finding.ids.contains(&advisory.id) {
                         finding.ids.push(advisory.id.clone());
                     }
+                    // One record saying malware is enough.
+                    if advisory.kind == crate::Kind::Malicious {
+                        finding.kind = crate::Kind::Malicious;
+                    }
                 }
                 None => findings.push((
                     names,
                     Match {
                         ids: vec![advisory.id.clone()],
                         summary: advisory.summary.clone(),
+                        kind: advisory.kind,
+                        fixed: advisory.affected[entry].fixed(),
                     },
                 )),
             }

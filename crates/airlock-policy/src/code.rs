@@ -46,10 +46,11 @@ pub enum Code {
     NameConfusion,
     NewPackage,
     CriticalBump,
+    KnownVulnerable,
 }
 
 impl Code {
-    pub const ALL: [Self; 34] = [
+    pub const ALL: [Self; 35] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -84,6 +85,7 @@ impl Code {
         Self::NameConfusion,
         Self::NewPackage,
         Self::CriticalBump,
+        Self::KnownVulnerable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -122,6 +124,7 @@ impl Code {
             Self::NameConfusion => "name-confusion",
             Self::NewPackage => "new-package",
             Self::CriticalBump => "critical-bump",
+            Self::KnownVulnerable => "known-vulnerable",
         }
     }
 
@@ -193,6 +196,9 @@ impl Code {
             }
             Self::CriticalBump => {
                 "a new major (or minor, or any) version of a critical-path package waits for a person"
+            }
+            Self::KnownVulnerable => {
+                "a vulnerability advisory (not malware) names this version, rated by its database"
             }
         }
     }

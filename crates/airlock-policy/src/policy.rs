@@ -32,7 +32,7 @@ use airlock_npm::{PackageName, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::Digest as _;
 
-use crate::{Error, HumanDuration, PackageSpec};
+use crate::{Error, HumanDuration, PackageSpec, Verdict};
 
 /// Whether decisions are enforced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +64,17 @@ struct RawPolicy {
     analysis: crate::analysis::RawAnalysis,
     #[serde(default)]
     gates: crate::gates::RawGates,
+    #[serde(default)]
+    vulnerabilities: RawVulnerabilities,
+}
+
+/// `[vulnerabilities]`: what a known vulnerability (not malware) does, by the
+/// severity its database rates it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVulnerabilities {
+    block: Option<crate::Severity>,
+    warn: Option<crate::Severity>,
 }
 
 #[derive(Deserialize)]
@@ -185,6 +196,10 @@ pub struct Policy {
     pub(crate) exceptions: Vec<Exception>,
     pub(crate) analysis: crate::AnalysisRules,
     pub(crate) gates: crate::Gates,
+    /// Known vulnerabilities at or above this severity block (none by default).
+    vulnerability_block: Option<crate::Severity>,
+    /// At or above this, they warn (high by default).
+    vulnerability_warn: crate::Severity,
     file_digest: String,
     digest: String,
 }
@@ -244,6 +259,8 @@ impl Policy {
             exceptions,
             analysis: crate::AnalysisRules::from_raw(raw.analysis).map_err(Error::Invalid)?,
             gates: crate::Gates::from_raw(raw.gates),
+            vulnerability_block: raw.vulnerabilities.block,
+            vulnerability_warn: raw.vulnerabilities.warn.unwrap_or(crate::Severity::High),
             digest: file_digest.clone(),
             file_digest,
         };
@@ -308,6 +325,22 @@ impl Policy {
             .max_by_key(|(spec, _)| spec.specificity())
             .map_or(self.min_release_age_ms, |(_, age)| *age);
         self.gates.release_age_ms(name, base)
+    }
+
+    /// What a known vulnerability rated `severity` calls for (`[vulnerabilities]`):
+    /// a block at or above `block`, a warning at or above `warn` (high by default),
+    /// nothing below. Malware advisories always block.
+    pub fn vulnerability_action(&self, severity: crate::Severity) -> Option<Verdict> {
+        if self
+            .vulnerability_block
+            .is_some_and(|block| severity >= block)
+        {
+            Some(Verdict::Block)
+        } else if severity >= self.vulnerability_warn {
+            Some(Verdict::Warn)
+        } else {
+            None
+        }
     }
 
     /// The approval gates (new packages, critical-path bumps).
@@ -438,16 +471,29 @@ mod tests {
         );
         assert_eq!(policy.denials().len(), 2);
         assert!(!policy.gates().is_active());
-        // The commented `[gates]` example is valid once uncommented.
-        let gates = example
-            .split("# [gates]\n")
-            .nth(1)
-            .expect("the example shows [gates]")
-            .lines()
-            .map(|line| line.trim_start_matches("# "))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let with_gates = Policy::from_toml(&format!("{example}\n[gates]\n{gates}")).unwrap();
+        // The commented `[gates]` and `[vulnerabilities]` examples are valid once
+        // uncommented.
+        let block = |header: &str| {
+            example
+                .split(&format!("# [{header}]\n"))
+                .nth(1)
+                .unwrap_or_else(|| panic!("the example shows [{header}]"))
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(|line| line.trim_start_matches("# "))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let with_gates = Policy::from_toml(&format!(
+            "{example}\n[gates]\n{}\n[vulnerabilities]\n{}\n",
+            block("gates"),
+            block("vulnerabilities")
+        ))
+        .unwrap();
+        assert_eq!(
+            with_gates.vulnerability_action(crate::Severity::Critical),
+            Some(Verdict::Block)
+        );
         assert!(with_gates.gates().is_active());
         assert!(
             with_gates
@@ -501,5 +547,22 @@ mod tests {
         let with = a.clone().with_admin_rules(vec![exception], Vec::new());
         assert_ne!(with.digest(), a.digest());
         assert_eq!(Policy::default().mode(), Mode::Enforce);
+    }
+
+    #[test]
+    fn vulnerabilities_warn_from_high_and_block_only_when_asked() {
+        use crate::Severity::{Critical, High, Low, Medium};
+        let default = Policy::default();
+        assert_eq!(default.vulnerability_action(Critical), Some(Verdict::Warn));
+        assert_eq!(default.vulnerability_action(High), Some(Verdict::Warn));
+        assert_eq!(default.vulnerability_action(Medium), None);
+        let strict =
+            Policy::from_toml("[vulnerabilities]\nblock = \"critical\"\nwarn = \"medium\"\n")
+                .unwrap();
+        assert_eq!(strict.vulnerability_action(Critical), Some(Verdict::Block));
+        assert_eq!(strict.vulnerability_action(High), Some(Verdict::Warn));
+        assert_eq!(strict.vulnerability_action(Medium), Some(Verdict::Warn));
+        assert_eq!(strict.vulnerability_action(Low), None);
+        assert!(Policy::from_toml("[vulnerabilities]\nblock = \"severe\"\n").is_err());
     }
 }

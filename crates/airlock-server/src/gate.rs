@@ -7,15 +7,17 @@
 //! packument entry until the policy changes, a quarantine ends or an exception
 //! expires, whichever comes first. New decisions are recorded in the database with
 //! their reasons and the policy digest. Imported advisories enter as `known-malicious`
-//! signals; a change of policy or advisories invalidates every cached decision.
+//! signals (malware) or `known-vulnerable` ones (weighed by the policy's
+//! `[vulnerabilities]`); a change of policy or advisories invalidates every cached
+//! decision.
 
 use std::sync::Arc;
 
-use airlock_advisory::AdvisorySet;
+use airlock_advisory::{AdvisorySet, Kind, Rating};
 use airlock_analyze::indicator_findings;
 use airlock_npm::{Clock, Packument, Timestamp, View};
 use airlock_policy::{
-    Code, Decision, Evidence, History, Reason, Verdict, evaluate, repair_dist_tags,
+    Code, Decision, Evidence, History, Reason, Severity, Verdict, evaluate, repair_dist_tags,
 };
 use airlock_store::{DecisionRecord, Store};
 
@@ -147,7 +149,7 @@ impl Gate {
             .zip(trust)
             .map(|((version, doc), (_, trust))| {
                 let mut signals = if named {
-                    advisory_signals(&advisories, packument.name(), version)
+                    advisory_signals(&advisories, packument.name(), version, &policy)
                 } else {
                     Vec::new()
                 };
@@ -263,19 +265,48 @@ impl Gate {
     }
 }
 
-/// `known-malicious` reasons for the advisories naming `name@version`.
+/// The reasons the advisories naming `name@version` give: malware blocks
+/// (`known-malicious`); a vulnerability (`known-vulnerable`) does what the policy's
+/// `[vulnerabilities]` says for its rating, with the fixed version as the way out.
 fn advisory_signals(
     advisories: &AdvisorySet,
     name: &airlock_npm::PackageName,
     version: &str,
+    policy: &airlock_policy::Policy,
 ) -> Vec<Reason> {
     advisories
         .lookup(name, version)
         .into_iter()
-        .map(|finding| Reason {
-            code: Code::KnownMalicious,
-            action: Verdict::Block,
-            message: format!("{}: {}", finding.ids.join(", "), finding.summary),
+        .filter_map(|found| match found.kind {
+            Kind::Malicious => Some(Reason {
+                code: Code::KnownMalicious,
+                action: Verdict::Block,
+                message: format!("{}: {}", found.ids.join(", "), found.summary),
+            }),
+            Kind::Vulnerability(rating) => {
+                let severity = match rating {
+                    Some(Rating::Critical) => Severity::Critical,
+                    Some(Rating::High) => Severity::High,
+                    // Unrated records are weighed as moderate.
+                    Some(Rating::Moderate) | None => Severity::Medium,
+                    Some(Rating::Low) => Severity::Low,
+                };
+                let action = policy.vulnerability_action(severity)?;
+                let fix = match found.fixed.first() {
+                    Some(fixed) => format!("; fixed in {fixed}"),
+                    None => "; no fixed version listed".to_owned(),
+                };
+                Some(Reason {
+                    code: Code::KnownVulnerable,
+                    action,
+                    message: format!(
+                        "{} ({} vulnerability): {}{fix}",
+                        found.ids.join(", "),
+                        rating.map_or("unrated", Rating::name),
+                        found.summary
+                    ),
+                })
+            }
         })
         .collect()
 }

@@ -71,7 +71,11 @@ pub async fn import_records(
             ),
         })?;
     state.inner.downloads.flush().await;
-    for advisory in &advisories {
+    // Exposure alerts are for malware: a vulnerability is an audit's business.
+    for advisory in advisories
+        .iter()
+        .filter(|advisory| advisory.kind == airlock_advisory::Kind::Malicious)
+    {
         for affected in &advisory.affected {
             let downloads = state
                 .inner

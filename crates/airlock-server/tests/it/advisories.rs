@@ -424,3 +424,98 @@ async fn a_package_removed_entirely_is_a_takedown_not_a_stale_copy() {
         json!(["takedown"])
     );
 }
+
+/// A vulnerability advisory as the GitHub advisory database writes it in OSV.
+fn vulnerability_record(id: &str, name: &str, fixed: &str, severity: &str) -> serde_json::Value {
+    json!({
+        "schema_version": "1.4.0",
+        "id": id,
+        "aliases": ["CVE-2026-0001"],
+        "summary": format!("Prototype pollution in {name}"),
+        "affected": [{"package": {"ecosystem": "npm", "name": name},
+            "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]}],
+        "database_specific": {"cwe_ids": ["CWE-1321"], "severity": severity, "github_reviewed": true}
+    })
+}
+
+#[tokio::test]
+async fn a_vulnerability_is_not_malware_and_the_policy_decides_what_it_does() {
+    // By default a high vulnerability warns: the version is still served.
+    let harness = Harness::new().await;
+    let answer = import(
+        &harness,
+        "ghsa",
+        vec![
+            vulnerability_record("GHSA-aaaa-bbbb-cccc", "demo", "1.1.0", "HIGH"),
+            vulnerability_record("GHSA-dddd-eeee-ffff", "@scope/lib", "2.0.1", "LOW"),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(harness.get("/demo/-/demo-1.0.0.tgz").await.status, 200);
+    let check = harness.admin("GET", "/check/demo@1.0.0", None).await.json();
+    let reasons = check["decision"]["reasons"].as_array().unwrap();
+    let vulnerable = reasons
+        .iter()
+        .find(|reason| reason["code"] == "known-vulnerable")
+        .unwrap_or_else(|| panic!("{check}"));
+    let message = vulnerable["message"].as_str().unwrap();
+    assert!(
+        message.contains("high vulnerability") && message.contains("fixed in 1.1.0"),
+        "{message}"
+    );
+    assert!(
+        !reasons
+            .iter()
+            .any(|reason| reason["code"] == "known-malicious")
+    );
+    // The fixed version is not named; a low one is below the warning line.
+    assert_eq!(harness.get("/demo/-/demo-1.1.0.tgz").await.status, 200);
+    let low = harness
+        .admin("GET", "/check/@scope/lib@2.0.0", None)
+        .await
+        .json();
+    assert_eq!(low["decision"]["verdict"], "allow", "{low}");
+
+    // A policy that blocks high vulnerabilities refuses it, naming the fix.
+    let strict = Harness::with_policy(
+        ServerConfig::default(),
+        Duration::from_secs(5),
+        airlock_policy::Policy::from_toml(
+            "min_release_age = \"0s\"\n[vulnerabilities]\nblock = \"high\"\n",
+        )
+        .unwrap(),
+    )
+    .await;
+    import(
+        &strict,
+        "ghsa",
+        vec![vulnerability_record(
+            "GHSA-aaaa-bbbb-cccc",
+            "demo",
+            "1.1.0",
+            "HIGH",
+        )],
+    )
+    .await;
+    let refused = strict.get("/demo/-/demo-1.0.0.tgz").await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.error().contains("[known-vulnerable]")
+            && refused.error().contains("fixed in 1.1.0"),
+        "{}",
+        refused.error()
+    );
+    // Malware stays malware, whatever the database: a GHSA malware advisory blocks.
+    let mut malware = vulnerability_record("GHSA-mmmm-nnnn-oooo", "demo", "1.1.1", "CRITICAL");
+    malware["summary"] = json!("Malicious code in demo");
+    malware["database_specific"]["cwe_ids"] = json!(["CWE-506"]);
+    import(&harness, "ghsa-malware", vec![malware]).await;
+    let blocked = harness.get("/demo/-/demo-1.1.0.tgz").await;
+    assert_eq!(blocked.status, 403);
+    assert!(
+        blocked.error().contains("known-malicious"),
+        "{}",
+        blocked.error()
+    );
+}

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use airlock_lockfile::anomalies::{self, Checks, RegistryFacts};
 use airlock_lockfile::{FILE_NAMES, Graph, Locked, Source};
 use airlock_npm::{Clock, Timestamp};
-use airlock_policy::{Decision, Severity, Verdict};
+use airlock_policy::{Code, Decision, Severity, Verdict};
 use airlock_server::audit::{AuditAnswer, AuditQuery, AuditRequest, AuditResponse};
 use anyhow::{Context as _, bail};
 use serde::Serialize;
@@ -391,12 +391,26 @@ fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Ro
                 Verdict::Quarantine { until: None } => (Severity::High, format!(
                     "held until a person approves it: review with `airlock check {id}`, then `airlock approve {id} --reason \"...\"` or lock another version"
                 )),
+                Verdict::Warn if reason.code == Code::KnownVulnerable => (
+                    Severity::Medium,
+                    vulnerability_fix(&package.name, &reason.message),
+                ),
                 Verdict::Warn => (Severity::Medium, format!("review with `airlock check {id}`")),
                 Verdict::Allow => return None,
             };
             Some(row(package, graph, severity, reason.code.as_str(), reason.message.clone(), fix))
         })
         .collect()
+}
+
+/// The way out of a known vulnerability: the fixed version its advisory names.
+fn vulnerability_fix(name: &str, message: &str) -> String {
+    match message.split("; fixed in ").nth(1) {
+        Some(fixed) => format!("upgrade `{name}` to {fixed} or later"),
+        None => format!(
+            "no fixed version is listed: replace `{name}` or accept the risk with `airlock approve`"
+        ),
+    }
 }
 
 /// Whether a finding of `severity` fails the audit under `--fail-on`.
@@ -450,6 +464,18 @@ mod tests {
     #[test]
     fn path_helpers_do_not_need_the_file_system() {
         assert!(find_lockfiles(&[PathBuf::from("/nonexistent/airlock")]).is_err());
+    }
+
+    #[test]
+    fn a_vulnerability_names_its_fixed_version_as_the_fix() {
+        assert_eq!(
+            vulnerability_fix("demo", "GHSA-a (high vulnerability): ReDoS; fixed in 1.1.0"),
+            "upgrade `demo` to 1.1.0 or later"
+        );
+        assert!(
+            vulnerability_fix("demo", "GHSA-a: x; no fixed version listed")
+                .contains("no fixed version")
+        );
     }
 
     #[test]
