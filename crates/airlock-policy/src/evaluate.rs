@@ -18,6 +18,18 @@ pub struct Evidence<'a> {
     /// What this Airlock served of the package before, for the approval gates;
     /// `None` where no history is kept (the gates then hold nothing).
     pub history: Option<crate::History<'a>>,
+    /// Vulnerabilities of earlier versions of its release line that this version
+    /// fixes, for the fast lane.
+    pub fixes: &'a [Fix],
+}
+
+/// A vulnerability advisory that names this version as its fix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    /// The advisory's id (`GHSA-…`).
+    pub advisory: String,
+    /// Its rating.
+    pub severity: crate::Severity,
 }
 
 /// Decides about one version under `policy` at `now`.
@@ -33,6 +45,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         published,
         signals,
         history,
+        fixes,
     } = *evidence;
     let mut reasons = Vec::new();
     for rule in policy
@@ -82,6 +95,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         );
     }
 
+    fast_lane(policy, fixes, &mut reasons);
     let verdict = reasons.iter().fold(Verdict::Allow, |verdict, reason| {
         verdict.max(reason.action.clone())
     });
@@ -100,6 +114,44 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         waived_by,
         mode: policy.mode(),
         policy_digest: policy.digest().to_owned(),
+    }
+}
+
+/// The fast lane: a version held only by its release age is released early when it
+/// fixes a vulnerability of its line rated at or above the policy's `fast_lane`
+/// (high by default) and nothing else about it calls for more than a warning. The
+/// release-age reason stays, as an allow that says why.
+fn fast_lane(policy: &Policy, fixes: &[Fix], reasons: &mut [Reason]) {
+    let Some(threshold) = policy.fast_lane() else {
+        return;
+    };
+    let Some(fix) = fixes
+        .iter()
+        .filter(|fix| fix.severity >= threshold)
+        .max_by_key(|fix| fix.severity)
+    else {
+        return;
+    };
+    let held_by_age = reasons
+        .iter()
+        .any(|reason| reason.code == Code::ReleaseAge && !reason.action.admits());
+    let otherwise_clean = reasons
+        .iter()
+        .all(|reason| reason.code == Code::ReleaseAge || reason.action.admits());
+    if !(held_by_age && otherwise_clean) {
+        return;
+    }
+    for reason in reasons
+        .iter_mut()
+        .filter(|reason| reason.code == Code::ReleaseAge)
+    {
+        reason.action = Verdict::Allow;
+        reason.message = format!(
+            "released early (fast lane): it fixes {} ({}) in earlier versions of its line; {}",
+            fix.advisory,
+            fix.severity.name(),
+            reason.message
+        );
     }
 }
 
@@ -175,6 +227,7 @@ mod tests {
             published,
             signals: &[],
             history: None,
+            fixes: &[],
         };
         let decision = evaluate(&evidence, policy, NOW);
         let got = match &decision.verdict {
@@ -373,6 +426,7 @@ mod tests {
             published: hours_ago(1),
             signals: &[],
             history: None,
+            fixes: &[],
         };
         let decision = evaluate(&evidence, &policy, NOW);
         assert!(decision.refuses());
@@ -394,6 +448,7 @@ mod tests {
             published: hours_ago(1000),
             signals: &signals,
             history: None,
+            fixes: &[],
         };
         let decision = evaluate(&evidence, &Policy::default(), NOW);
         assert_eq!(decision.verdict, Verdict::Warn);
@@ -412,6 +467,7 @@ mod tests {
                     published: hours_ago(1000),
                     signals: &[],
                     history,
+                    fixes: &[],
                 },
                 policy,
                 NOW,
@@ -436,5 +492,60 @@ mod tests {
         let approved = decide(&policy, Some(crate::History { served: &[] }));
         assert!(approved.admits());
         assert!(approved.reasons.is_empty(), "{:?}", approved.reasons);
+    }
+
+    #[test]
+    fn a_fix_for_a_serious_vulnerability_leaves_its_quarantine_early() {
+        let name = PackageName::new("lodash").unwrap();
+        let decide = |policy: &Policy, fixes: &[Fix], signals: &[Reason]| {
+            evaluate(
+                &Evidence {
+                    name: &name,
+                    version: "4.17.22",
+                    published: hours_ago(2),
+                    signals,
+                    history: None,
+                    fixes,
+                },
+                policy,
+                NOW,
+            )
+        };
+        let high = [Fix {
+            advisory: "GHSA-aaaa-bbbb-cccc".into(),
+            severity: crate::Severity::High,
+        }];
+        let default = Policy::default();
+        let released = decide(&default, &high, &[]);
+        assert_eq!(released.verdict, Verdict::Allow);
+        assert_eq!(
+            released.codes(),
+            [Code::ReleaseAge],
+            "recorded as the reason"
+        );
+        assert!(
+            released.reasons[0].message.contains("fast lane")
+                && released.reasons[0].message.contains("GHSA-aaaa-bbbb-cccc"),
+            "{:?}",
+            released.reasons
+        );
+        // Anything else that holds it keeps it held.
+        let flagged = [Reason {
+            code: Code::InstallScriptAdded,
+            action: Verdict::Quarantine { until: None },
+            message: "a postinstall appeared".into(),
+        }];
+        assert!(!decide(&default, &high, &flagged).admits());
+        // A moderate fix waits; the policy can switch the lane off or lower it.
+        let moderate = [Fix {
+            advisory: "GHSA-x".into(),
+            severity: crate::Severity::Medium,
+        }];
+        assert!(!decide(&default, &moderate, &[]).admits());
+        let off = policy("[vulnerabilities]\nfast_lane = false\n");
+        assert!(!decide(&off, &high, &[]).admits());
+        let lower = policy("[vulnerabilities]\nfast_lane = \"medium\"\n");
+        assert!(decide(&lower, &moderate, &[]).admits());
+        assert!(!decide(&default, &[], &[]).admits());
     }
 }

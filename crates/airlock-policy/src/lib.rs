@@ -19,6 +19,7 @@
 //!     published: Timestamp::parse("2026-03-31T00:21:00Z"),
 //!     signals: &[],
 //!     history: None,
+//!     fixes: &[],
 //! };
 //! let decision = evaluate(&evidence, &policy, now);
 //! assert!(matches!(decision.verdict, Verdict::Quarantine { .. }));
@@ -43,7 +44,7 @@ pub use code::Code;
 pub use decision::{Decision, Reason, Verdict, Waiver, WaiverKind};
 pub use duration::{HumanDuration, describe_millis};
 pub use error::Error;
-pub use evaluate::{Evidence, evaluate};
+pub use evaluate::{Evidence, Fix, evaluate};
 pub use finding::{Confidence, Finding, Reach, Severity, one_line};
 pub use gates::{CriticalBump, Gates, History};
 pub use grading::{default_action, reasons};

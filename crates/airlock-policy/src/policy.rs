@@ -75,6 +75,15 @@ struct RawPolicy {
 struct RawVulnerabilities {
     block: Option<crate::Severity>,
     warn: Option<crate::Severity>,
+    fast_lane: Option<RawFastLane>,
+}
+
+/// `fast_lane = false`, or the lowest rating it applies to.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawFastLane {
+    On(bool),
+    From(crate::Severity),
 }
 
 #[derive(Deserialize)]
@@ -200,6 +209,9 @@ pub struct Policy {
     vulnerability_block: Option<crate::Severity>,
     /// At or above this, they warn (high by default).
     vulnerability_warn: crate::Severity,
+    /// A version that fixes a vulnerability rated at least this leaves its
+    /// release-age quarantine early (high by default; `None`: off).
+    fast_lane: Option<crate::Severity>,
     file_digest: String,
     digest: String,
 }
@@ -261,6 +273,11 @@ impl Policy {
             gates: crate::Gates::from_raw(raw.gates),
             vulnerability_block: raw.vulnerabilities.block,
             vulnerability_warn: raw.vulnerabilities.warn.unwrap_or(crate::Severity::High),
+            fast_lane: match raw.vulnerabilities.fast_lane {
+                None | Some(RawFastLane::On(true)) => Some(crate::Severity::High),
+                Some(RawFastLane::On(false)) => None,
+                Some(RawFastLane::From(severity)) => Some(severity),
+            },
             digest: file_digest.clone(),
             file_digest,
         };
@@ -341,6 +358,12 @@ impl Policy {
         } else {
             None
         }
+    }
+
+    /// The lowest rating of a fixed vulnerability that releases its fix from the
+    /// release-age quarantine early; `None` when the fast lane is off.
+    pub fn fast_lane(&self) -> Option<crate::Severity> {
+        self.fast_lane
     }
 
     /// The approval gates (new packages, critical-path bumps).

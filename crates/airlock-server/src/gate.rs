@@ -17,7 +17,7 @@ use airlock_advisory::{AdvisorySet, Kind, Rating};
 use airlock_analyze::indicator_findings;
 use airlock_npm::{Clock, Packument, Timestamp, View};
 use airlock_policy::{
-    Code, Decision, Evidence, History, Reason, Severity, Verdict, evaluate, repair_dist_tags,
+    Code, Decision, Evidence, Fix, History, Reason, Severity, Verdict, evaluate, repair_dist_tags,
 };
 use airlock_store::{DecisionRecord, Store};
 
@@ -148,10 +148,13 @@ impl Gate {
             .versions()
             .zip(trust)
             .map(|((version, doc), (_, trust))| {
-                let mut signals = if named {
-                    advisory_signals(&advisories, packument.name(), version, &policy)
+                let (mut signals, fixes) = if named {
+                    (
+                        advisory_signals(&advisories, packument.name(), version, &policy),
+                        fixes_of(&advisories, packument, version),
+                    )
                 } else {
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 };
                 let analysis = self.analyses.findings(doc);
                 if let Some(analyzed) = &analysis {
@@ -184,6 +187,7 @@ impl Gate {
                         .and_then(Timestamp::parse),
                     signals: &signals,
                     history: gated.then_some(History { served: &served }),
+                    fixes: &fixes,
                 };
                 (evaluate(&evidence, &policy, now), analysis.is_some())
             })
@@ -284,14 +288,7 @@ fn advisory_signals(
                 message: format!("{}: {}", found.ids.join(", "), found.summary),
             }),
             Kind::Vulnerability(rating) => {
-                let severity = match rating {
-                    Some(Rating::Critical) => Severity::Critical,
-                    Some(Rating::High) => Severity::High,
-                    // Unrated records are weighed as moderate.
-                    Some(Rating::Moderate) | None => Severity::Medium,
-                    Some(Rating::Low) => Severity::Low,
-                };
-                let action = policy.vulnerability_action(severity)?;
+                let action = policy.vulnerability_action(severity_of(rating))?;
                 let fix = match found.fixed.first() {
                     Some(fixed) => format!("; fixed in {fixed}"),
                     None => "; no fixed version listed".to_owned(),
@@ -309,6 +306,57 @@ fn advisory_signals(
             }
         })
         .collect()
+}
+
+/// The vulnerabilities `version` fixes: advisories that name it as a fixed version
+/// and affect an earlier version of its release line (what the line's users have
+/// now). For the fast lane.
+fn fixes_of(advisories: &AdvisorySet, packument: &Packument, version: &str) -> Vec<Fix> {
+    let Ok(this) = js_semver::Version::parse(version) else {
+        return Vec::new();
+    };
+    let line = |version: &js_semver::Version| match version.major {
+        0 => (0, version.minor),
+        major => (major, 0),
+    };
+    let earlier: Vec<&str> = packument
+        .versions()
+        .map(|(other, _)| other)
+        .filter(|other| {
+            js_semver::Version::parse(other)
+                .is_ok_and(|parsed| parsed < this && line(&parsed) == line(&this))
+        })
+        .collect();
+    advisories
+        .advisories_for(packument.name())
+        .filter_map(|advisory| {
+            let Kind::Vulnerability(rating) = advisory.kind else {
+                return None;
+            };
+            let fixes_here = advisory
+                .affected
+                .iter()
+                .filter(|affected| affected.name == *packument.name())
+                .any(|affected| {
+                    affected.fixed().iter().any(|fixed| fixed == version)
+                        && earlier.iter().any(|other| affected.matches(other))
+                });
+            fixes_here.then(|| Fix {
+                advisory: advisory.id.clone(),
+                severity: severity_of(rating),
+            })
+        })
+        .collect()
+}
+
+/// A database's rating as a severity; unrated records count as moderate.
+fn severity_of(rating: Option<Rating>) -> Severity {
+    match rating {
+        Some(Rating::Critical) => Severity::Critical,
+        Some(Rating::High) => Severity::High,
+        Some(Rating::Moderate) | None => Severity::Medium,
+        Some(Rating::Low) => Severity::Low,
+    }
 }
 
 /// The view clients get: admitted versions, dist-tags repaired among them.

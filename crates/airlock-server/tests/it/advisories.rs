@@ -519,3 +519,82 @@ async fn a_vulnerability_is_not_malware_and_the_policy_decides_what_it_does() {
         blocked.error()
     );
 }
+
+#[tokio::test]
+async fn the_fix_for_a_serious_vulnerability_skips_the_quarantine_unless_the_policy_says_not_to() {
+    let publish = |harness: &Harness| {
+        harness.registry.publish(
+            PackageBuilder::new("patched", "1.0.0")
+                .published(std::time::SystemTime::now() - Duration::from_hours(24 * 30))
+                .build(),
+        );
+        harness.registry.publish(
+            PackageBuilder::new("patched", "1.0.1")
+                .published(std::time::SystemTime::now() - Duration::from_hours(1))
+                .build(),
+        );
+    };
+    let harness = Harness::new().await;
+    publish(&harness);
+    assert_eq!(
+        harness.get("/patched/-/patched-1.0.1.tgz").await.status,
+        403,
+        "young: quarantined"
+    );
+    import(
+        &harness,
+        "ghsa",
+        vec![vulnerability_record(
+            "GHSA-pppp-qqqq-rrrr",
+            "patched",
+            "1.0.1",
+            "HIGH",
+        )],
+    )
+    .await;
+    assert_eq!(
+        harness.get("/patched/-/patched-1.0.1.tgz").await.status,
+        200
+    );
+    let check = harness
+        .admin("GET", "/check/patched@1.0.1", None)
+        .await
+        .json();
+    let reason = &check["decision"]["reasons"][0];
+    assert_eq!(reason["code"], "release-age", "{check}");
+    assert!(
+        reason["message"].as_str().unwrap().contains("fast lane")
+            && reason["message"]
+                .as_str()
+                .unwrap()
+                .contains("GHSA-pppp-qqqq-rrrr"),
+        "{check}"
+    );
+    // The vulnerable version itself warns and stays served.
+    assert_eq!(
+        harness.get("/patched/-/patched-1.0.0.tgz").await.status,
+        200
+    );
+
+    let strict = Harness::with_policy(
+        ServerConfig::default(),
+        Duration::from_secs(5),
+        airlock_policy::Policy::from_toml("[vulnerabilities]\nfast_lane = false\n").unwrap(),
+    )
+    .await;
+    publish(&strict);
+    import(
+        &strict,
+        "ghsa",
+        vec![vulnerability_record(
+            "GHSA-pppp-qqqq-rrrr",
+            "patched",
+            "1.0.1",
+            "HIGH",
+        )],
+    )
+    .await;
+    let held = strict.get("/patched/-/patched-1.0.1.tgz").await;
+    assert_eq!(held.status, 403);
+    assert!(held.error().contains("release-age"), "{}", held.error());
+}
