@@ -141,13 +141,22 @@ struct RawAlerts {
 #[serde(deny_unknown_fields)]
 struct RawAdvisories {
     path: Option<PathBuf>,
+    /// An OSV feed by URL: a zip export, a JSON array of records or one record.
+    url: Option<Url>,
     refresh: Option<HumanDuration>,
 }
 
-/// Advisories re-imported from a path on a schedule.
+/// Where advisories are re-imported from on a schedule.
+#[derive(Debug, Clone)]
+pub(crate) enum AdvisoryLocation {
+    Path(PathBuf),
+    Url(Url),
+}
+
+/// Advisories re-imported on a schedule.
 #[derive(Debug, Clone)]
 pub(crate) struct AdvisorySource {
-    pub(crate) path: PathBuf,
+    pub(crate) location: AdvisoryLocation,
     pub(crate) refresh: Duration,
 }
 
@@ -312,8 +321,21 @@ impl Settings {
                 None => airlock_provenance::Keyring::default(),
             },
         };
-        let advisories = file.advisories.path.map(|path| AdvisorySource {
-            path,
+        let location = match (file.advisories.path, file.advisories.url) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "`[advisories]` names both a `path` and a `url`\nhint: keep one; run a second source through `airlock advisories import`"
+            ),
+            (Some(path), None) => Some(AdvisoryLocation::Path(path)),
+            (None, Some(url)) if matches!(url.scheme(), "http" | "https") => {
+                Some(AdvisoryLocation::Url(url))
+            }
+            (None, Some(url)) => anyhow::bail!(
+                "`[advisories] url = \"{url}\"` is not an http(s) URL\nhint: name a local file or directory with `path` instead"
+            ),
+            (None, None) => None,
+        };
+        let advisories = location.map(|location| AdvisorySource {
+            location,
             refresh: file
                 .advisories
                 .refresh

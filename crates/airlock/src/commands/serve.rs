@@ -94,7 +94,7 @@ pub(crate) async fn run(
     if let Some(source) = settings.advisories.clone() {
         tokio::spawn(super::advisories::refresh_periodically(
             state.clone(),
-            source.path,
+            source.location,
             source.refresh,
         ));
     }

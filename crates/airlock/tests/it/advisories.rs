@@ -238,3 +238,175 @@ async fn a_configured_advisory_path_is_imported_on_start_and_on_schedule() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// What the test's advisory feed serves: status, ETag and body; and the
+/// `If-None-Match` of every request it got.
+#[derive(Default)]
+struct FeedState {
+    status: u16,
+    etag: String,
+    body: String,
+    conditional: Vec<String>,
+}
+
+/// A minimal HTTP server on loopback serving [`FeedState`], with a 304 for a request
+/// whose `If-None-Match` is the current ETag.
+async fn feed_server(state: std::sync::Arc<std::sync::Mutex<FeedState>>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match socket.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => request.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_ascii_lowercase();
+                let if_none_match = text
+                    .lines()
+                    .find_map(|line| line.strip_prefix("if-none-match:"))
+                    .map(|value| value.trim().to_owned());
+                let response = {
+                    let mut state = state.lock().unwrap();
+                    if let Some(tag) = &if_none_match {
+                        state.conditional.push(tag.clone());
+                    }
+                    if state.status == 200 && if_none_match.as_deref() == Some(state.etag.as_str())
+                    {
+                        "HTTP/1.1 304 Not Modified\r\nconnection: close\r\n\r\n".to_owned()
+                    } else {
+                        format!(
+                            "HTTP/1.1 {} X\r\netag: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+                            state.status,
+                            state.etag,
+                            state.body.len(),
+                            state.body
+                        )
+                    }
+                };
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{address}/osv/npm.json")
+}
+
+/// Polls `airlock check spec` until it exits with `code`.
+async fn wait_for_check(airlock: &Airlock, home: &std::path::Path, spec: &str, code: i32) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let check = airlock.cli(home, &["check", spec]).await;
+        if check.code == Some(code) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "`check {spec}` did not reach {code}: {check:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outage() {
+    let registry = FakeRegistry::start().await;
+    registry.publish(PackageBuilder::new("victim", "2.0.0").build());
+    registry.publish(PackageBuilder::new("victim", "2.0.1").build());
+    let record = |id: &str, version: &str| {
+        serde_json::json!({"id": id, "summary": "Malicious code in victim",
+            "affected": [{"package": {"ecosystem": "npm", "name": "victim"}, "versions": [version]}]})
+    };
+    let state = std::sync::Arc::new(std::sync::Mutex::new(FeedState {
+        status: 200,
+        etag: "\"v1\"".into(),
+        body: serde_json::json!([record("MAL-2026-300", "2.0.0")]).to_string(),
+        conditional: Vec::new(),
+    }));
+    let url = feed_server(state.clone()).await;
+    let workspace = Workspace::new();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(
+        &config,
+        format!("[advisories]\nurl = \"{url}\"\nrefresh = \"1s\"\n"),
+    )
+    .unwrap();
+    let home = workspace.path("home");
+    let airlock = Airlock::start(
+        &home,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await;
+    wait_for_check(&airlock, &home, "victim@2.0.0", 1).await;
+    assert_eq!(
+        airlock.cli(&home, &["check", "victim@2.0.1"]).await.code,
+        Some(0)
+    );
+
+    // Later refreshes ask conditionally, and an unchanged feed costs a 304.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !state
+        .lock()
+        .unwrap()
+        .conditional
+        .iter()
+        .any(|tag| tag == "\"v1\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no conditional request"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The feed fails: the last good set stays in force.
+    state.lock().unwrap().status = 503;
+    let failed_from = state.lock().unwrap().conditional.len();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while state.lock().unwrap().conditional.len() < failed_from + 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no request during the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        airlock.cli(&home, &["check", "victim@2.0.0"]).await.code,
+        Some(1)
+    );
+    assert!(
+        airlock.log().contains("previous advisories stay in force"),
+        "{}",
+        airlock.log()
+    );
+
+    // The feed changes: the new record applies.
+    {
+        let mut state = state.lock().unwrap();
+        state.status = 200;
+        state.etag = "\"v2\"".into();
+        state.body = serde_json::json!([
+            record("MAL-2026-300", "2.0.0"),
+            record("MAL-2026-301", "2.0.1")
+        ])
+        .to_string();
+    }
+    wait_for_check(&airlock, &home, "victim@2.0.1", 1).await;
+}

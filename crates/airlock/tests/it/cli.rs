@@ -278,3 +278,37 @@ fn the_readme_commands_name_what_exists() {
         .collect();
     assert_eq!(binaries, ["airlock"], "`cargo run` picks exactly Airlock");
 }
+
+#[tokio::test]
+async fn an_advisory_source_must_be_one_path_or_one_http_url() {
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    for (text, expected) in [
+        (
+            "[advisories]\npath = \"a\"\nurl = \"http://127.0.0.1:9/a.zip\"\n",
+            "names both a `path` and a `url`",
+        ),
+        (
+            "[advisories]\nurl = \"ftp://127.0.0.1/a.zip\"\n",
+            "is not an http(s) URL",
+        ),
+    ] {
+        let config = workspace.path("airlock.toml");
+        std::fs::write(&config, text).unwrap();
+        let (code, output) = crate::support::run_airlock(
+            &home,
+            &[
+                "serve".as_ref(),
+                "--config".as_ref(),
+                config.as_os_str(),
+                "--data-dir".as_ref(),
+                workspace.path("data").as_os_str(),
+                "--upstream".as_ref(),
+                "http://127.0.0.1:9/".as_ref(),
+            ],
+        )
+        .await;
+        assert_eq!(code, Some(2), "{output}");
+        assert!(output.contains(expected), "{output}");
+    }
+}
