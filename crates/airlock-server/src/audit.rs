@@ -82,6 +82,10 @@ pub struct AuditAnswer {
     /// Who publishes the package and how, for the crown-jewel report.
     #[serde(default)]
     pub stewardship: Stewardship,
+    /// The version's `license` as its package.json states it (an SPDX expression,
+    /// usually).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
 }
 
 /// Who publishes a package and how: what a reviewer of a crown jewel asks.
@@ -176,6 +180,7 @@ fn failed(name: &str, version: &str, error: String) -> AuditAnswer {
         newest_published: None,
         install_script: false,
         stewardship: Stewardship::default(),
+        license: None,
         quarantine_ms: 0,
     }
 }
@@ -270,9 +275,22 @@ async fn package(
                 install_script: doc.has_install_script(),
                 quarantine_ms,
                 stewardship: stewardship(&releases[index], &releases, &accounts, doc),
+                license: license_of(doc),
             }
         })
         .collect()
+}
+
+/// A version's license: `license` as a string, or the old `{type}` object form.
+fn license_of(doc: &airlock_npm::VersionDoc) -> Option<String> {
+    match doc.get::<serde_json::Value>("license")? {
+        serde_json::Value::String(text) if !text.trim().is_empty() => Some(text),
+        serde_json::Value::Object(object) => object
+            .get("type")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    }
 }
 
 /// Every version's publishing facts, in document order.

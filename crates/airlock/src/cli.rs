@@ -503,6 +503,9 @@ pub(crate) enum AuditFormat {
     Table,
     Json,
     Sarif,
+    /// A CycloneDX 1.6 SBOM of the lockfiles: every package with its purl, hashes
+    /// and license, and the dependency graph.
+    Cyclonedx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]

@@ -710,3 +710,91 @@ async fn the_critical_ranking_becomes_the_critical_path_gate() {
     );
     assert_eq!(std::fs::read_to_string(&written).unwrap(), text);
 }
+
+#[tokio::test]
+async fn cyclonedx_output_validates_against_the_cyclonedx_1_6_schema() {
+    let clients = Clients::locate();
+    let (registry, workspace) = fixture_registry().await;
+    registry.publish(
+        PackageBuilder::new("uuid", "9.0.1")
+            .field("license", serde_json::json!("MIT"))
+            .build(),
+    );
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    let lockfile = project.join("package-lock.json");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
+    let uuid = registry.package("uuid", "9.0.1").unwrap();
+    document["packages"]["node_modules/uuid"] = serde_json::json!({
+        "version": "9.0.1",
+        "resolved": format!("{}uuid/-/uuid-9.0.1.tgz", registry.url()),
+        "integrity": uuid.integrity,
+    });
+    document["packages"][""]["dependencies"]["uuid"] = "^9.0.0".into();
+    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "cyclonedx"],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    let bom: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(bom["specVersion"], "1.6");
+    let components = bom["components"].as_array().unwrap();
+    let uuid_component = components
+        .iter()
+        .find(|component| component["name"] == "uuid")
+        .unwrap();
+    assert_eq!(uuid_component["purl"], "pkg:npm/uuid@9.0.1");
+    assert_eq!(uuid_component["licenses"][0]["expression"], "MIT");
+    assert_eq!(uuid_component["hashes"][0]["alg"], "SHA-512");
+    assert_eq!(
+        uuid_component["hashes"][0]["content"]
+            .as_str()
+            .unwrap()
+            .len(),
+        128
+    );
+    let dependencies = bom["dependencies"].as_array().unwrap();
+    assert_eq!(dependencies.len(), components.len());
+    assert!(
+        dependencies
+            .iter()
+            .any(|entry| !entry["dependsOn"].as_array().unwrap().is_empty()),
+        "{bom}"
+    );
+
+    let output = workspace.path("bom.json");
+    std::fs::write(&output, &run.stdout).unwrap();
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cyclonedx");
+    let script = format!(
+        "const Ajv = require({ajv:?}); const fs = require('fs');\
+         const read = (name) => JSON.parse(fs.readFileSync(require('path').join({schemas:?}, name), 'utf8'));\
+         const ajv = new Ajv({{strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false}});\
+         ajv.addSchema(read('spdx.schema.json')); ajv.addSchema(read('jsf-0.82.schema.json'));\
+         const bom = JSON.parse(JSON.stringify(read('bom-1.6.schema.json')).split('spdx.SNAPSHOT.schema.json').join('spdx.schema.json').split('jsf-0.82.SNAPSHOT.schema.json').join('jsf-0.82.schema.json'));\
+         const validate = ajv.compile(bom);\
+         if (!validate(JSON.parse(fs.readFileSync({output:?}, 'utf8')))) {{ console.error(JSON.stringify(validate.errors, null, 1)); process.exit(1); }}\
+         console.log('valid');",
+        ajv = clients.module("ajv").to_str().unwrap(),
+        schemas = schemas.to_str().unwrap(),
+        output = output.to_str().unwrap(),
+    );
+    let validation = std::process::Command::new("node")
+        .args(["-e", &script])
+        .output()
+        .unwrap();
+    assert!(
+        validation.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&validation.stdout),
+        String::from_utf8_lossy(&validation.stderr)
+    );
+}

@@ -6,8 +6,8 @@
 //! (`airlock_lockfile::anomalies`: `resolved` URLs outside the registry, git / URL /
 //! file sources, missing or different integrity, entries whose tarball is another
 //! package than their label). This module orchestrates; the text report is in
-//! `table.rs`, SARIF in `sarif.rs`, JSON is the report serialised, and the
-//! crown-jewel ranking is in `critical.rs`.
+//! `table.rs`, SARIF in `sarif.rs`, the CycloneDX SBOM in `cyclonedx.rs`, JSON is the
+//! report serialised, and the crown-jewel ranking is in `critical.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal as _;
@@ -27,6 +27,7 @@ use crate::cli::{AuditArgs, AuditFormat, FailOn, ServerArgs};
 use crate::commands::client::{AdminClient, print_json};
 
 mod critical;
+mod cyclonedx;
 mod sarif;
 mod table;
 
@@ -84,6 +85,7 @@ pub(crate) async fn run(args: AuditArgs, clock: Clock) -> anyhow::Result<ExitCod
     } else {
         registry_packages(&read_graphs(&find_lockfiles(&args.baseline)?)?)
     };
+    let now = clock.now();
     let (answers, mut registries) = decide(&args, queries, &baseline, clock).await?;
     registries.extend(args.registries.iter().cloned());
     if let Some(server) = &args.server {
@@ -139,6 +141,10 @@ pub(crate) async fn run(args: AuditArgs, clock: Clock) -> anyhow::Result<ExitCod
         }
         AuditFormat::Sarif => {
             print_json(&sarif::sarif(&report.findings))?;
+            eprintln!("{summary}");
+        }
+        AuditFormat::Cyclonedx => {
+            print_json(&cyclonedx::sbom(&graphs, &answers, now))?;
             eprintln!("{summary}");
         }
     }
