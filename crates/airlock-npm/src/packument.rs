@@ -305,6 +305,19 @@ impl VersionDoc {
                     .any(|script| scripts.contains_key(*script))
             })
     }
+
+    /// The version's `license`: the string (an SPDX expression, usually), or the
+    /// old `{"type": ...}` object's type.
+    pub fn license(&self) -> Option<String> {
+        match self.get::<serde_json::Value>("license")? {
+            serde_json::Value::String(text) if !text.trim().is_empty() => Some(text),
+            serde_json::Value::Object(object) => object
+                .get("type")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            _ => None,
+        }
+    }
 }
 
 fn parse_string_map(raw: &RawValue) -> Option<IndexMap<String, String>> {

@@ -47,10 +47,11 @@ pub enum Code {
     NewPackage,
     CriticalBump,
     KnownVulnerable,
+    License,
 }
 
 impl Code {
-    pub const ALL: [Self; 35] = [
+    pub const ALL: [Self; 36] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -86,6 +87,7 @@ impl Code {
         Self::NewPackage,
         Self::CriticalBump,
         Self::KnownVulnerable,
+        Self::License,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +127,7 @@ impl Code {
             Self::NewPackage => "new-package",
             Self::CriticalBump => "critical-bump",
             Self::KnownVulnerable => "known-vulnerable",
+            Self::License => "license",
         }
     }
 
@@ -199,6 +202,9 @@ impl Code {
             }
             Self::KnownVulnerable => {
                 "a vulnerability advisory (not malware) names this version, rated by its database"
+            }
+            Self::License => {
+                "the version's license is refused by the policy's [licenses], or unknown where that matters"
             }
         }
     }

@@ -21,6 +21,8 @@ pub struct Evidence<'a> {
     /// Vulnerabilities of earlier versions of its release line that this version
     /// fixes, for the fast lane.
     pub fixes: &'a [Fix],
+    /// Its `license` (an SPDX expression, usually), for `[licenses]`.
+    pub license: Option<&'a str>,
 }
 
 /// A vulnerability advisory that names this version as its fix.
@@ -46,6 +48,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         signals,
         history,
         fixes,
+        license,
     } = *evidence;
     let mut reasons = Vec::new();
     for rule in policy
@@ -86,6 +89,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
         }
     }
     reasons.extend(signals.iter().cloned());
+    reasons.extend(policy.licenses.reason(license));
     reasons.extend(policy.gates.trust_reasons(name, version, signals));
     if let Some(history) = history {
         reasons.extend(
@@ -228,6 +232,7 @@ mod tests {
             signals: &[],
             history: None,
             fixes: &[],
+            license: None,
         };
         let decision = evaluate(&evidence, policy, NOW);
         let got = match &decision.verdict {
@@ -427,6 +432,7 @@ mod tests {
             signals: &[],
             history: None,
             fixes: &[],
+            license: None,
         };
         let decision = evaluate(&evidence, &policy, NOW);
         assert!(decision.refuses());
@@ -449,6 +455,7 @@ mod tests {
             signals: &signals,
             history: None,
             fixes: &[],
+            license: None,
         };
         let decision = evaluate(&evidence, &Policy::default(), NOW);
         assert_eq!(decision.verdict, Verdict::Warn);
@@ -468,6 +475,7 @@ mod tests {
                     signals: &[],
                     history,
                     fixes: &[],
+                    license: None,
                 },
                 policy,
                 NOW,
@@ -506,6 +514,7 @@ mod tests {
                     signals,
                     history: None,
                     fixes,
+                    license: None,
                 },
                 policy,
                 NOW,

@@ -20,6 +20,7 @@
 //!     signals: &[],
 //!     history: None,
 //!     fixes: &[],
+//!     license: None,
 //! };
 //! let decision = evaluate(&evidence, &policy, now);
 //! assert!(matches!(decision.verdict, Verdict::Quarantine { .. }));
@@ -35,6 +36,7 @@ mod evaluate;
 mod finding;
 mod gates;
 mod grading;
+mod licenses;
 mod matcher;
 mod policy;
 mod tags;
@@ -48,6 +50,7 @@ pub use evaluate::{Evidence, Fix, evaluate};
 pub use finding::{Confidence, Finding, Reach, Severity, one_line};
 pub use gates::{CriticalBump, Gates, History};
 pub use grading::{default_action, reasons};
+pub use licenses::Licenses;
 pub use matcher::{PackageSpec, Specificity};
 pub use policy::{Exception, Mode, Policy, Rule};
 pub use tags::repair_dist_tags;

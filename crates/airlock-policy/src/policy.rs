@@ -66,6 +66,8 @@ struct RawPolicy {
     gates: crate::gates::RawGates,
     #[serde(default)]
     vulnerabilities: RawVulnerabilities,
+    #[serde(default)]
+    licenses: crate::licenses::RawLicenses,
 }
 
 /// `[vulnerabilities]`: what a known vulnerability (not malware) does, by the
@@ -212,6 +214,7 @@ pub struct Policy {
     /// A version that fixes a vulnerability rated at least this leaves its
     /// release-age quarantine early (high by default; `None`: off).
     fast_lane: Option<crate::Severity>,
+    pub(crate) licenses: crate::Licenses,
     file_digest: String,
     digest: String,
 }
@@ -278,6 +281,7 @@ impl Policy {
                 Some(RawFastLane::On(false)) => None,
                 Some(RawFastLane::From(severity)) => Some(severity),
             },
+            licenses: crate::Licenses::from_raw(raw.licenses),
             digest: file_digest.clone(),
             file_digest,
         };
@@ -508,11 +512,13 @@ mod tests {
                 .join("\n")
         };
         let with_gates = Policy::from_toml(&format!(
-            "{example}\n[gates]\n{}\n[vulnerabilities]\n{}\n",
+            "{example}\n[gates]\n{}\n[vulnerabilities]\n{}\n[licenses]\n{}\n",
             block("gates"),
-            block("vulnerabilities")
+            block("vulnerabilities"),
+            block("licenses")
         ))
         .unwrap();
+        assert!(with_gates.licenses.is_active());
         assert_eq!(
             with_gates.vulnerability_action(crate::Severity::Critical),
             Some(Verdict::Block)

@@ -275,22 +275,10 @@ async fn package(
                 install_script: doc.has_install_script(),
                 quarantine_ms,
                 stewardship: stewardship(&releases[index], &releases, &accounts, doc),
-                license: license_of(doc),
+                license: doc.license(),
             }
         })
         .collect()
-}
-
-/// A version's license: `license` as a string, or the old `{type}` object form.
-fn license_of(doc: &airlock_npm::VersionDoc) -> Option<String> {
-    match doc.get::<serde_json::Value>("license")? {
-        serde_json::Value::String(text) if !text.trim().is_empty() => Some(text),
-        serde_json::Value::Object(object) => object
-            .get("type")
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned),
-        _ => None,
-    }
 }
 
 /// Every version's publishing facts, in document order.

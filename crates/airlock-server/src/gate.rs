@@ -178,6 +178,7 @@ impl Gate {
                     version,
                     &policy,
                 ));
+                let license = doc.license();
                 let evidence = Evidence {
                     name: packument.name(),
                     version,
@@ -188,6 +189,7 @@ impl Gate {
                     signals: &signals,
                     history: gated.then_some(History { served: &served }),
                     fixes: &fixes,
+                    license: license.as_deref(),
                 };
                 (evaluate(&evidence, &policy, now), analysis.is_some())
             })

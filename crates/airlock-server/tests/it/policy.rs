@@ -522,3 +522,38 @@ async fn a_tag_whose_only_target_is_refused_answers_with_the_decision() {
         answer.error()
     );
 }
+
+#[tokio::test]
+async fn a_license_the_policy_refuses_holds_the_version_with_the_reason() {
+    let policy = airlock_policy::Policy::from_toml(
+        "min_release_age = \"0s\"\n[licenses]\ndeny = [\"GPL-3.0-*\", \"AGPL-*\"]\nunknown = \"warn\"\naction = \"quarantine\"\n",
+    )
+    .unwrap();
+    let harness =
+        Harness::with_policy(ServerConfig::default(), Duration::from_secs(5), policy).await;
+    for (name, license) in [
+        ("copyleft", serde_json::json!("GPL-3.0-only")),
+        ("dual", serde_json::json!("MIT OR GPL-3.0-or-later")),
+        (
+            "legacy",
+            serde_json::json!({"type": "AGPL-3.0", "url": "http://127.0.0.1/l"}),
+        ),
+    ] {
+        harness.registry.publish(
+            PackageBuilder::new(name, "1.0.0")
+                .field("license", license)
+                .build(),
+        );
+    }
+    let refused = harness.get("/copyleft/-/copyleft-1.0.0.tgz").await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.error().contains("[license]") && refused.error().contains("GPL-3.0-only"),
+        "{}",
+        refused.error()
+    );
+    // The user may take MIT: served.
+    assert_eq!(harness.get("/dual/-/dual-1.0.0.tgz").await.status, 200);
+    // The old object form is read too.
+    assert_eq!(harness.get("/legacy/-/legacy-1.0.0.tgz").await.status, 403);
+}
