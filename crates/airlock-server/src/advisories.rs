@@ -42,9 +42,24 @@ pub struct ImportReport {
     pub total: usize,
 }
 
+/// One advisory source in force: how many records it holds and when it was last
+/// imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub source: String,
+    pub records: usize,
+    /// The last successful import (RFC 3339).
+    pub imported_at: String,
+    /// Unix milliseconds of the same, for gauges.
+    #[serde(skip)]
+    pub imported_ms: i64,
+}
+
 pub struct AdvisoryHandle {
     /// The set and its generation, swapped together.
     current: RwLock<(Arc<AdvisorySet>, u64)>,
+    /// Every source in force, by name.
+    sources: RwLock<Vec<SourceStatus>>,
     /// Serialises imports and reloads, so an older snapshot never wins.
     reloading: tokio::sync::Mutex<()>,
     store: Store,
@@ -58,6 +73,7 @@ impl AdvisoryHandle {
     pub async fn load(store: Store) -> Result<Self, airlock_store::Error> {
         let handle = Self {
             current: RwLock::new((Arc::new(AdvisorySet::default()), 1)),
+            sources: RwLock::new(Vec::new()),
             reloading: tokio::sync::Mutex::new(()),
             store,
             last_import: AtomicI64::new(0),
@@ -68,6 +84,14 @@ impl AdvisoryHandle {
 
     pub fn current(&self) -> (Arc<AdvisorySet>, u64) {
         self.current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every source in force, with its record count and last import.
+    pub fn sources(&self) -> Vec<SourceStatus> {
+        self.sources
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
@@ -129,6 +153,31 @@ impl AdvisoryHandle {
         let newest = records.iter().map(|record| record.imported_at).max();
         self.last_import
             .store(newest.unwrap_or(0), Ordering::Relaxed);
+        let mut sources: Vec<SourceStatus> = Vec::new();
+        for record in &records {
+            match sources
+                .iter_mut()
+                .find(|status| status.source == record.source)
+            {
+                Some(status) => {
+                    status.records += 1;
+                    status.imported_ms = status.imported_ms.max(record.imported_at);
+                }
+                None => sources.push(SourceStatus {
+                    source: record.source.clone(),
+                    records: 1,
+                    imported_at: String::new(),
+                    imported_ms: record.imported_at,
+                }),
+            }
+        }
+        for status in &mut sources {
+            status.imported_at = Timestamp::from_unix_millis(status.imported_ms).to_string();
+        }
+        *self
+            .sources
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = sources;
         let advisories = records
             .into_iter()
             .filter_map(|record| {

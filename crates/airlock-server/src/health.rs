@@ -35,6 +35,8 @@ struct Readiness {
     download_log_backlog: usize,
     analyses_running: usize,
     analyses_waiting: usize,
+    /// Every advisory source in force: its records and last successful import.
+    advisory_sources: Vec<crate::advisories::SourceStatus>,
 }
 
 pub(crate) async fn ready(State(state): State<AppState>) -> Response {
@@ -57,6 +59,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Response {
         download_log_backlog: state.downloads().backlog(),
         analyses_running,
         analyses_waiting,
+        advisory_sources: state.advisories().sources(),
     };
     let status = if database.is_ok() {
         StatusCode::OK
@@ -102,7 +105,11 @@ pub(crate) async fn metrics_page(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(&gauges),
+        crate::metrics::render(
+            &gauges,
+            &state.advisories().sources(),
+            state.clock().now_millis(),
+        ),
     )
         .into_response())
 }

@@ -204,8 +204,13 @@ pub(crate) struct Gauges {
     pub(crate) blob_files: u64,
 }
 
-/// The page Prometheus scrapes: the recorded metrics, then the gauges.
-pub(crate) fn render(gauges: &Gauges) -> String {
+/// The page Prometheus scrapes: the recorded metrics, then the gauges, then each
+/// advisory source's records and age at `now_ms`.
+pub(crate) fn render(
+    gauges: &Gauges,
+    sources: &[crate::advisories::SourceStatus],
+    now_ms: i64,
+) -> String {
     let mut page = handle().render();
     let rows: [(&str, &str, String); 8] = [
         (
@@ -258,7 +263,36 @@ pub(crate) fn render(gauges: &Gauges) -> String {
             "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
         );
     }
+    if !sources.is_empty() {
+        page.push_str("# HELP airlock_advisory_source_records Advisory records in force, per source.\n# TYPE airlock_advisory_source_records gauge\n");
+        for source in sources {
+            let _ = writeln!(
+                page,
+                "airlock_advisory_source_records{{source=\"{}\"}} {}",
+                label(&source.source),
+                source.records
+            );
+        }
+        page.push_str("# HELP airlock_advisory_source_age_seconds Seconds since each source was last imported.\n# TYPE airlock_advisory_source_age_seconds gauge\n");
+        for source in sources {
+            let age =
+                Duration::from_millis(u64::try_from(now_ms - source.imported_ms).unwrap_or(0));
+            let _ = writeln!(
+                page,
+                "airlock_advisory_source_age_seconds{{source=\"{}\"}} {:.3}",
+                label(&source.source),
+                age.as_secs_f64()
+            );
+        }
+    }
     page
+}
+
+/// A Prometheus label value: backslashes, quotes and newlines escaped.
+fn label(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 #[cfg(test)]

@@ -144,6 +144,34 @@ struct RawAdvisories {
     /// An OSV feed by URL: a zip export, a JSON array of records or one record.
     url: Option<Url>,
     refresh: Option<HumanDuration>,
+    /// More sources, each a `path` or a `url` (the OSV npm export, the OpenSSF
+    /// malicious-packages records, the GitHub advisory database, ...).
+    #[serde(default)]
+    feeds: Vec<RawFeed>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    path: Option<PathBuf>,
+    url: Option<Url>,
+}
+
+/// One source's location: a path or an http(s) URL, not both.
+fn location(path: Option<PathBuf>, url: Option<Url>) -> anyhow::Result<Option<AdvisoryLocation>> {
+    Ok(match (path, url) {
+        (Some(_), Some(_)) => anyhow::bail!(
+            "`[advisories]` names both a `path` and a `url` for one source\nhint: give each source its own `[[advisories.feeds]]` entry"
+        ),
+        (Some(path), None) => Some(AdvisoryLocation::Path(path)),
+        (None, Some(url)) if matches!(url.scheme(), "http" | "https") => {
+            Some(AdvisoryLocation::Url(url))
+        }
+        (None, Some(url)) => anyhow::bail!(
+            "`[advisories] url = \"{url}\"` is not an http(s) URL\nhint: name a local file or directory with `path` instead"
+        ),
+        (None, None) => None,
+    })
 }
 
 /// Where advisories are re-imported from on a schedule.
@@ -196,7 +224,7 @@ pub(crate) struct Settings {
     pub(crate) listen: SocketAddr,
     pub(crate) data_dir: PathBuf,
     pub(crate) policy: Option<PathBuf>,
-    pub(crate) advisories: Option<AdvisorySource>,
+    pub(crate) advisories: Vec<AdvisorySource>,
     pub(crate) upstream: UpstreamSettings,
     pub(crate) server: ServerConfig,
     /// Where the admin token was read or created, when none was configured.
@@ -321,26 +349,24 @@ impl Settings {
                 None => airlock_provenance::Keyring::default(),
             },
         };
-        let location = match (file.advisories.path, file.advisories.url) {
-            (Some(_), Some(_)) => anyhow::bail!(
-                "`[advisories]` names both a `path` and a `url`\nhint: keep one; run a second source through `airlock advisories import`"
-            ),
-            (Some(path), None) => Some(AdvisoryLocation::Path(path)),
-            (None, Some(url)) if matches!(url.scheme(), "http" | "https") => {
-                Some(AdvisoryLocation::Url(url))
+        let refresh = file
+            .advisories
+            .refresh
+            .map_or(Duration::from_hours(1), |duration| duration.0);
+        let mut locations = Vec::new();
+        locations.extend(location(file.advisories.path, file.advisories.url)?);
+        for feed in file.advisories.feeds {
+            match location(feed.path, feed.url)? {
+                Some(found) => locations.push(found),
+                None => anyhow::bail!(
+                    "an `[[advisories.feeds]]` entry names neither a `path` nor a `url`"
+                ),
             }
-            (None, Some(url)) => anyhow::bail!(
-                "`[advisories] url = \"{url}\"` is not an http(s) URL\nhint: name a local file or directory with `path` instead"
-            ),
-            (None, None) => None,
-        };
-        let advisories = location.map(|location| AdvisorySource {
-            location,
-            refresh: file
-                .advisories
-                .refresh
-                .map_or(Duration::from_hours(1), |duration| duration.0),
-        });
+        }
+        let advisories = locations
+            .into_iter()
+            .map(|location| AdvisorySource { location, refresh })
+            .collect();
         Ok(Self {
             listen,
             data_dir,
@@ -436,11 +462,19 @@ fn read_config(path: &Path) -> anyhow::Result<RawConfig> {
     })?;
     // Relative paths are relative to the file that names them.
     if let Some(parent) = path.parent() {
+        let feeds = config
+            .advisories
+            .feeds
+            .iter_mut()
+            .map(|feed| &mut feed.path);
         for relative in [
             &mut config.data_dir,
             &mut config.policy,
             &mut config.advisories.path,
-        ] {
+        ]
+        .into_iter()
+        .chain(feeds)
+        {
             if let Some(dir) = relative.as_ref().filter(|dir| dir.is_relative()) {
                 *relative = Some(parent.join(dir));
             }

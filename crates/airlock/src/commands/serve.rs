@@ -91,7 +91,7 @@ pub(crate) async fn run(
         };
         tokio::spawn(collect_daily(state.store().clone(), retention, clock));
     }
-    if let Some(source) = settings.advisories.clone() {
+    for source in settings.advisories.clone() {
         tokio::spawn(super::advisories::refresh_periodically(
             state.clone(),
             source.location,

@@ -333,10 +333,22 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
     }));
     let url = feed_server(state.clone()).await;
     let workspace = Workspace::new();
+    // Two sources: the feed by URL, and a directory of records beside it.
+    let ossf = workspace.path("ossf");
+    std::fs::create_dir_all(&ossf).unwrap();
+    std::fs::write(
+        ossf.join("MAL-2026-400.json"),
+        serde_json::json!({"id": "MAL-2026-400", "summary": "Malicious code in other",
+            "affected": [{"package": {"ecosystem": "npm", "name": "other"}, "versions": ["1.0.0"]}]})
+        .to_string(),
+    )
+    .unwrap();
     let config = workspace.path("airlock.toml");
     std::fs::write(
         &config,
-        format!("[advisories]\nurl = \"{url}\"\nrefresh = \"1s\"\n"),
+        format!(
+            "[advisories]\nrefresh = \"1s\"\n[[advisories.feeds]]\nurl = \"{url}\"\n[[advisories.feeds]]\npath = \"ossf\"\n"
+        ),
     )
     .unwrap();
     let home = workspace.path("home");
@@ -358,6 +370,41 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
     assert_eq!(
         airlock.cli(&home, &["check", "victim@2.0.1"]).await.code,
         Some(0)
+    );
+    // Each source's records and last import, in health and metrics.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ready: serde_json::Value = serde_json::from_slice(
+            &reqwest::get(format!("{}-/airlock/health/ready", airlock.url))
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let sources = ready["advisory_sources"].as_array().unwrap().clone();
+        if sources.len() == 2 {
+            assert!(
+                sources.iter().all(|source| source["records"] == 1
+                    && source["imported_at"].as_str().unwrap().ends_with('Z')),
+                "{ready}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{ready}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let metrics = reqwest::get(format!("{}-/airlock/metrics", airlock.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("airlock_advisory_source_records{source=")
+            && metrics.contains("airlock_advisory_source_age_seconds{source="),
+        "{metrics}"
     );
 
     // Later refreshes ask conditionally, and an unchanged feed costs a 304.
