@@ -100,16 +100,21 @@ pub(crate) async fn metrics_page(
         blob_bytes,
         blob_files,
     };
+    let sources = state.advisories().sources();
+    let source_gauges: Vec<crate::metrics::SourceGauge<'_>> = sources
+        .iter()
+        .map(|status| crate::metrics::SourceGauge {
+            source: &status.source,
+            records: status.records,
+            imported_ms: status.imported_ms,
+        })
+        .collect();
     Ok((
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        crate::metrics::render(
-            &gauges,
-            &state.advisories().sources(),
-            state.clock().now_millis(),
-        ),
+        crate::metrics::render(&gauges, &source_gauges, state.clock().now_millis()),
     )
         .into_response())
 }

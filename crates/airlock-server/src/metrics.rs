@@ -204,13 +204,17 @@ pub(crate) struct Gauges {
     pub(crate) blob_files: u64,
 }
 
+/// One advisory source for the gauges: its name, records, and last import (Unix
+/// milliseconds).
+pub(crate) struct SourceGauge<'a> {
+    pub(crate) source: &'a str,
+    pub(crate) records: usize,
+    pub(crate) imported_ms: i64,
+}
+
 /// The page Prometheus scrapes: the recorded metrics, then the gauges, then each
 /// advisory source's records and age at `now_ms`.
-pub(crate) fn render(
-    gauges: &Gauges,
-    sources: &[crate::advisories::SourceStatus],
-    now_ms: i64,
-) -> String {
+pub(crate) fn render(gauges: &Gauges, sources: &[SourceGauge<'_>], now_ms: i64) -> String {
     let mut page = handle().render();
     let rows: [(&str, &str, String); 8] = [
         (
@@ -269,7 +273,7 @@ pub(crate) fn render(
             let _ = writeln!(
                 page,
                 "airlock_advisory_source_records{{source=\"{}\"}} {}",
-                label(&source.source),
+                label(source.source),
                 source.records
             );
         }
@@ -280,7 +284,7 @@ pub(crate) fn render(
             let _ = writeln!(
                 page,
                 "airlock_advisory_source_age_seconds{{source=\"{}\"}} {:.3}",
-                label(&source.source),
+                label(source.source),
                 age.as_secs_f64()
             );
         }
