@@ -203,20 +203,7 @@ async fn a_configured_advisory_path_is_imported_on_start_and_on_schedule() {
     )
     .unwrap();
     let home = workspace.path("home");
-    let airlock = Airlock::start(
-        &home,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await;
+    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
     assert_eq!(
         airlock.cli(&home, &["check", "victim@2.0.0"]).await.code,
         Some(0)
@@ -352,20 +339,7 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
     )
     .unwrap();
     let home = workspace.path("home");
-    let airlock = Airlock::start(
-        &home,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await;
+    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
     wait_for_check(&airlock, &home, "victim@2.0.0", 1).await;
     assert_eq!(
         airlock.cli(&home, &["check", "victim@2.0.1"]).await.code,
@@ -456,4 +430,28 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
         .to_string();
     }
     wait_for_check(&airlock, &home, "victim@2.0.1", 1).await;
+}
+
+/// Airlock on the workspace's data directory in front of `registry`, configured by
+/// the file `config`, with the admin token.
+async fn with_config_file(
+    workspace: &Workspace,
+    registry: &FakeRegistry,
+    home: &std::path::Path,
+    config: &std::path::Path,
+) -> Airlock {
+    Airlock::start(
+        home,
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await
 }

@@ -408,6 +408,30 @@ async fn unreadable_lockfiles_exit_2_with_the_file_line_and_reason() {
     assert!(run.stderr.contains("no lockfile in"), "{}", run.stderr);
 }
 
+/// The fixture project's npm v3 lockfile with `uuid@9.0.1` (published by the
+/// caller) locked as a direct dependency.
+fn project_with_uuid(workspace: &Workspace, registry: &FakeRegistry) -> std::path::PathBuf {
+    let project = project(
+        workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        registry,
+    );
+    let lockfile = project.join("package-lock.json");
+    let mut document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
+    let uuid = registry.package("uuid", "9.0.1").unwrap();
+    document["packages"]["node_modules/uuid"] = serde_json::json!({
+        "version": "9.0.1",
+        "resolved": format!("{}uuid/-/uuid-9.0.1.tgz", registry.url()),
+        "integrity": uuid.integrity,
+    });
+    document["packages"][""]["dependencies"]["uuid"] = "^9.0.0".into();
+    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    project
+}
+
 #[tokio::test]
 async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
     let (registry, workspace) = fixture_registry().await;
@@ -428,24 +452,7 @@ async fn critical_ranks_by_reach_and_names_what_the_platform_provides() {
             .field("bin", serde_json::json!({"uuid": "dist/bin/uuid"}))
             .build(),
     );
-    let project = project(
-        &workspace,
-        "project",
-        "npm-v3.package-lock.json",
-        "package-lock.json",
-        &registry,
-    );
-    let lockfile = project.join("package-lock.json");
-    let mut document: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
-    let uuid = registry.package("uuid", "9.0.1").unwrap();
-    document["packages"]["node_modules/uuid"] = serde_json::json!({
-        "version": "9.0.1",
-        "resolved": format!("{}uuid/-/uuid-9.0.1.tgz", registry.url()),
-        "integrity": uuid.integrity,
-    });
-    document["packages"][""]["dependencies"]["uuid"] = "^9.0.0".into();
-    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let project = project_with_uuid(&workspace, &registry);
     let run = audit(
         &workspace,
         &registry,
@@ -720,24 +727,7 @@ async fn cyclonedx_output_validates_against_the_cyclonedx_1_6_schema() {
             .field("license", serde_json::json!("MIT"))
             .build(),
     );
-    let project = project(
-        &workspace,
-        "project",
-        "npm-v3.package-lock.json",
-        "package-lock.json",
-        &registry,
-    );
-    let lockfile = project.join("package-lock.json");
-    let mut document: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&lockfile).unwrap()).unwrap();
-    let uuid = registry.package("uuid", "9.0.1").unwrap();
-    document["packages"]["node_modules/uuid"] = serde_json::json!({
-        "version": "9.0.1",
-        "resolved": format!("{}uuid/-/uuid-9.0.1.tgz", registry.url()),
-        "integrity": uuid.integrity,
-    });
-    document["packages"][""]["dependencies"]["uuid"] = "^9.0.0".into();
-    std::fs::write(&lockfile, serde_json::to_string_pretty(&document).unwrap()).unwrap();
+    let project = project_with_uuid(&workspace, &registry);
     let run = audit(
         &workspace,
         &registry,
