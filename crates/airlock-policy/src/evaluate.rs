@@ -126,7 +126,7 @@ pub fn evaluate(evidence: &Evidence<'_>, policy: &Policy, now: Timestamp) -> Dec
 /// (high by default) and nothing else about it calls for more than a warning. The
 /// release-age reason stays, as an allow that says why.
 fn fast_lane(policy: &Policy, fixes: &[Fix], reasons: &mut [Reason]) {
-    let Some(threshold) = policy.fast_lane() else {
+    let Some(threshold) = policy.vulnerabilities().fast_lane() else {
         return;
     };
     let Some(fix) = fixes

@@ -40,6 +40,7 @@ mod licenses;
 mod matcher;
 mod policy;
 mod tags;
+mod vulnerabilities;
 
 pub use analysis::{Action, AnalysisAllow, AnalysisRules};
 pub use code::Code;
@@ -54,3 +55,4 @@ pub use licenses::Licenses;
 pub use matcher::{PackageSpec, Specificity};
 pub use policy::{Exception, Mode, Policy, Rule};
 pub use tags::repair_dist_tags;
+pub use vulnerabilities::{Ignore, Vulnerabilities, VulnerabilityAction};

@@ -32,7 +32,7 @@ use airlock_npm::{PackageName, Timestamp};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::Digest as _;
 
-use crate::{Error, HumanDuration, PackageSpec, Verdict};
+use crate::{Error, HumanDuration, PackageSpec};
 
 /// Whether decisions are enforced.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,27 +65,9 @@ struct RawPolicy {
     #[serde(default)]
     gates: crate::gates::RawGates,
     #[serde(default)]
-    vulnerabilities: RawVulnerabilities,
+    vulnerabilities: crate::vulnerabilities::RawVulnerabilities,
     #[serde(default)]
     licenses: crate::licenses::RawLicenses,
-}
-
-/// `[vulnerabilities]`: what a known vulnerability (not malware) does, by the
-/// severity its database rates it.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawVulnerabilities {
-    block: Option<crate::Severity>,
-    warn: Option<crate::Severity>,
-    fast_lane: Option<RawFastLane>,
-}
-
-/// `fast_lane = false`, or the lowest rating it applies to.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawFastLane {
-    On(bool),
-    From(crate::Severity),
 }
 
 #[derive(Deserialize)]
@@ -207,13 +189,7 @@ pub struct Policy {
     pub(crate) exceptions: Vec<Exception>,
     pub(crate) analysis: crate::AnalysisRules,
     pub(crate) gates: crate::Gates,
-    /// Known vulnerabilities at or above this severity block (none by default).
-    vulnerability_block: Option<crate::Severity>,
-    /// At or above this, they warn (high by default).
-    vulnerability_warn: crate::Severity,
-    /// A version that fixes a vulnerability rated at least this leaves its
-    /// release-age quarantine early (high by default; `None`: off).
-    fast_lane: Option<crate::Severity>,
+    pub(crate) vulnerabilities: crate::Vulnerabilities,
     pub(crate) licenses: crate::Licenses,
     file_digest: String,
     digest: String,
@@ -274,13 +250,7 @@ impl Policy {
             exceptions,
             analysis: crate::AnalysisRules::from_raw(raw.analysis).map_err(Error::Invalid)?,
             gates: crate::Gates::from_raw(raw.gates),
-            vulnerability_block: raw.vulnerabilities.block,
-            vulnerability_warn: raw.vulnerabilities.warn.unwrap_or(crate::Severity::High),
-            fast_lane: match raw.vulnerabilities.fast_lane {
-                None | Some(RawFastLane::On(true)) => Some(crate::Severity::High),
-                Some(RawFastLane::On(false)) => None,
-                Some(RawFastLane::From(severity)) => Some(severity),
-            },
+            vulnerabilities: crate::Vulnerabilities::from_raw(raw.vulnerabilities),
             licenses: crate::Licenses::from_raw(raw.licenses),
             digest: file_digest.clone(),
             file_digest,
@@ -348,26 +318,9 @@ impl Policy {
         self.gates.release_age_ms(name, base)
     }
 
-    /// What a known vulnerability rated `severity` calls for (`[vulnerabilities]`):
-    /// a block at or above `block`, a warning at or above `warn` (high by default),
-    /// nothing below. Malware advisories always block.
-    pub fn vulnerability_action(&self, severity: crate::Severity) -> Option<Verdict> {
-        if self
-            .vulnerability_block
-            .is_some_and(|block| severity >= block)
-        {
-            Some(Verdict::Block)
-        } else if severity >= self.vulnerability_warn {
-            Some(Verdict::Warn)
-        } else {
-            None
-        }
-    }
-
-    /// The lowest rating of a fixed vulnerability that releases its fix from the
-    /// release-age quarantine early; `None` when the fast lane is off.
-    pub fn fast_lane(&self) -> Option<crate::Severity> {
-        self.fast_lane
+    /// What known vulnerabilities do (`[vulnerabilities]`).
+    pub fn vulnerabilities(&self) -> &crate::Vulnerabilities {
+        &self.vulnerabilities
     }
 
     /// The approval gates (new packages, critical-path bumps).
@@ -420,6 +373,7 @@ fn optional_timestamp<'de, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Verdict;
 
     /// The annotated example shipped in the repository must stay valid.
     #[test]
@@ -520,8 +474,12 @@ mod tests {
         .unwrap();
         assert!(with_gates.licenses.is_active());
         assert_eq!(
-            with_gates.vulnerability_action(crate::Severity::Critical),
-            Some(Verdict::Block)
+            with_gates.vulnerabilities().action(
+                &PackageName::new("x").unwrap(),
+                crate::Severity::Critical,
+                &[]
+            ),
+            crate::VulnerabilityAction::Act(Verdict::Block)
         );
         assert!(with_gates.gates().is_active());
         assert!(
@@ -581,17 +539,21 @@ mod tests {
     #[test]
     fn vulnerabilities_warn_from_high_and_block_only_when_asked() {
         use crate::Severity::{Critical, High, Low, Medium};
+        use crate::VulnerabilityAction::{Act, Nothing};
+        let name = PackageName::new("x").unwrap();
         let default = Policy::default();
-        assert_eq!(default.vulnerability_action(Critical), Some(Verdict::Warn));
-        assert_eq!(default.vulnerability_action(High), Some(Verdict::Warn));
-        assert_eq!(default.vulnerability_action(Medium), None);
+        let action =
+            |policy: &Policy, severity| policy.vulnerabilities().action(&name, severity, &[]);
+        assert_eq!(action(&default, Critical), Act(Verdict::Warn));
+        assert_eq!(action(&default, High), Act(Verdict::Warn));
+        assert_eq!(action(&default, Medium), Nothing);
         let strict =
             Policy::from_toml("[vulnerabilities]\nblock = \"critical\"\nwarn = \"medium\"\n")
                 .unwrap();
-        assert_eq!(strict.vulnerability_action(Critical), Some(Verdict::Block));
-        assert_eq!(strict.vulnerability_action(High), Some(Verdict::Warn));
-        assert_eq!(strict.vulnerability_action(Medium), Some(Verdict::Warn));
-        assert_eq!(strict.vulnerability_action(Low), None);
+        assert_eq!(action(&strict, Critical), Act(Verdict::Block));
+        assert_eq!(action(&strict, High), Act(Verdict::Warn));
+        assert_eq!(action(&strict, Medium), Act(Verdict::Warn));
+        assert_eq!(action(&strict, Low), Nothing);
         assert!(Policy::from_toml("[vulnerabilities]\nblock = \"severe\"\n").is_err());
     }
 }

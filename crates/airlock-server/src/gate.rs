@@ -17,7 +17,8 @@ use airlock_advisory::{AdvisorySet, Kind, Rating};
 use airlock_analyze::indicator_findings;
 use airlock_npm::{Clock, Packument, Timestamp, View};
 use airlock_policy::{
-    Code, Decision, Evidence, Fix, History, Reason, Severity, Verdict, evaluate, repair_dist_tags,
+    Code, Decision, Evidence, Fix, History, Reason, Severity, Verdict, VulnerabilityAction,
+    evaluate, repair_dist_tags,
 };
 use airlock_store::{DecisionRecord, Store};
 
@@ -290,7 +291,20 @@ fn advisory_signals(
                 message: format!("{}: {}", found.ids.join(", "), found.summary),
             }),
             Kind::Vulnerability(rating) => {
-                let action = policy.vulnerability_action(severity_of(rating))?;
+                let action = match policy.vulnerabilities().action(name, severity_of(rating), &found.ids) {
+                    VulnerabilityAction::Nothing => return None,
+                    VulnerabilityAction::Act(action) => action,
+                    VulnerabilityAction::Ignored(reason) => {
+                        return Some(Reason {
+                            code: Code::KnownVulnerable,
+                            action: Verdict::Allow,
+                            message: format!(
+                                "{} is set aside by the policy's [vulnerabilities] ignore list: {reason}",
+                                found.ids.join(", ")
+                            ),
+                        });
+                    }
+                };
                 let fix = match found.fixed.first() {
                     Some(fixed) => format!("; fixed in {fixed}"),
                     None => "; no fixed version listed".to_owned(),

@@ -598,3 +598,42 @@ async fn the_fix_for_a_serious_vulnerability_skips_the_quarantine_unless_the_pol
     assert_eq!(held.status, 403);
     assert!(held.error().contains("release-age"), "{}", held.error());
 }
+
+#[tokio::test]
+async fn an_advisory_a_person_set_aside_does_not_refuse_and_says_why() {
+    let harness = Harness::with_policy(
+        ServerConfig::default(),
+        Duration::from_secs(5),
+        airlock_policy::Policy::from_toml(
+            "min_release_age = \"0s\"\n[vulnerabilities]\nblock = \"high\"\n[[vulnerabilities.ignore]]\nadvisory = \"GHSA-aaaa-bbbb-cccc\"\nreason = \"the parser never sees user input here\"\n[[vulnerabilities.rule]]\npackages = [\"@scope/*\"]\nblock = \"low\"\n",
+        )
+        .unwrap(),
+    )
+    .await;
+    import(
+        &harness,
+        "ghsa",
+        vec![
+            vulnerability_record("GHSA-aaaa-bbbb-cccc", "demo", "1.1.0", "HIGH"),
+            vulnerability_record("GHSA-dddd-eeee-ffff", "@scope/lib", "2.0.1", "LOW"),
+        ],
+    )
+    .await;
+    assert_eq!(harness.get("/demo/-/demo-1.0.0.tgz").await.status, 200);
+    let check = harness.admin("GET", "/check/demo@1.0.0", None).await.json();
+    assert!(
+        check["decision"]["reasons"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("set aside"),
+        "{check}"
+    );
+    // A rule for the scope blocks even a low one there.
+    let scoped = harness.get("/@scope/lib/-/lib-2.0.0.tgz").await;
+    assert_eq!(scoped.status, 403);
+    assert!(
+        scoped.error().contains("known-vulnerable"),
+        "{}",
+        scoped.error()
+    );
+}
