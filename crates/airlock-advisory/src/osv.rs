@@ -186,6 +186,16 @@ struct RawRecord {
     affected: Vec<RawAffected>,
     #[serde(default)]
     database_specific: Option<serde_json::Value>,
+    #[serde(default)]
+    severity: Vec<RawSeverity>,
+}
+
+/// One `severity` entry: `{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/..."}`.
+#[derive(Deserialize)]
+struct RawSeverity {
+    #[serde(rename = "type")]
+    kind: String,
+    score: String,
 }
 
 #[derive(Deserialize)]
@@ -263,11 +273,20 @@ pub fn parse_record(bytes: &[u8], source_name: &str) -> Result<Option<Advisory>,
         return Ok(None);
     }
     let iocs = iocs(raw.details.as_deref(), raw.database_specific.as_ref());
-    let kind = kind_of(
+    let kind = match kind_of(
         &raw.id,
         raw.summary.as_deref(),
         raw.database_specific.as_ref(),
-    );
+    ) {
+        // Without the database's rating, the CVSS v3 vector's base score rates it.
+        Kind::Vulnerability(None) => Kind::Vulnerability(
+            raw.severity
+                .iter()
+                .filter(|severity| severity.kind == "CVSS_V3")
+                .find_map(|severity| cvss3_rating(&severity.score)),
+        ),
+        kind => kind,
+    };
     Ok(Some(Advisory {
         kind,
         summary: raw
@@ -302,6 +321,84 @@ fn kind_of(id: &str, summary: Option<&str>, specific: Option<&serde_json::Value>
             .and_then(serde_json::Value::as_str)
             .and_then(Rating::parse),
     )
+}
+
+/// The rating of a CVSS v3.x vector's base score (FIRST's v3.1 formula); `None`
+/// for a vector that is not one, and for a score of 0.
+fn cvss3_rating(vector: &str) -> Option<Rating> {
+    let mut metrics = std::collections::HashMap::new();
+    let mut parts = vector.split('/');
+    if !parts.next()?.starts_with("CVSS:3") {
+        return None;
+    }
+    for part in parts {
+        let (metric, value) = part.split_once(':')?;
+        metrics.insert(metric, value);
+    }
+    let changed = match *metrics.get("S")? {
+        "U" => false,
+        "C" => true,
+        _ => return None,
+    };
+    let attack_vector = match *metrics.get("AV")? {
+        "N" => 0.85,
+        "A" => 0.62,
+        "L" => 0.55,
+        "P" => 0.2,
+        _ => return None,
+    };
+    let complexity = match *metrics.get("AC")? {
+        "L" => 0.77,
+        "H" => 0.44,
+        _ => return None,
+    };
+    let privileges = match (*metrics.get("PR")?, changed) {
+        ("N", _) => 0.85,
+        ("L", false) => 0.62,
+        ("L", true) => 0.68,
+        ("H", false) => 0.27,
+        ("H", true) => 0.5,
+        _ => return None,
+    };
+    let interaction = match *metrics.get("UI")? {
+        "N" => 0.85,
+        "R" => 0.62,
+        _ => return None,
+    };
+    let impact_of = |metric: &str| match metrics.get(metric) {
+        Some(&"H") => Some(0.56),
+        Some(&"L") => Some(0.22),
+        Some(&"N") => Some(0.0),
+        _ => None,
+    };
+    let (c, i, a): (f64, f64, f64) = (impact_of("C")?, impact_of("I")?, impact_of("A")?);
+    let iss = 1.0 - (1.0 - c) * (1.0 - i) * (1.0 - a);
+    let impact = if changed {
+        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02).powi(15)
+    } else {
+        6.42 * iss
+    };
+    let exploitability = 8.22 * attack_vector * complexity * privileges * interaction;
+    let score = if impact <= 0.0 {
+        0.0
+    } else if changed {
+        round_up((1.08 * (impact + exploitability)).min(10.0))
+    } else {
+        round_up((impact + exploitability).min(10.0))
+    };
+    match score {
+        s if s >= 9.0 => Some(Rating::Critical),
+        s if s >= 7.0 => Some(Rating::High),
+        s if s >= 4.0 => Some(Rating::Moderate),
+        s if s > 0.0 => Some(Rating::Low),
+        _ => None,
+    }
+}
+
+/// CVSS v3.1's round-up to one decimal, exact for the inputs the formula gives.
+fn round_up(value: f64) -> f64 {
+    let tenths = (value * 10.0 - 1e-6).ceil();
+    tenths / 10.0
 }
 
 fn parse_range(events: &[RawEvent]) -> Result<VersionRange, String> {
@@ -626,5 +723,42 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(record.affected[0].fixed(), ["1.2.3"]);
+    }
+
+    #[test]
+    fn cvss_v3_vectors_rate_a_record_without_a_database_rating() {
+        // Base scores from FIRST's calculator: 9.8, 7.5, 5.3, 3.1, 10.0, 0.
+        let rating = cvss3_rating;
+        assert_eq!(
+            rating("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"),
+            Some(Rating::Critical)
+        );
+        assert_eq!(
+            rating("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"),
+            Some(Rating::High)
+        );
+        assert_eq!(
+            rating("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"),
+            Some(Rating::Moderate)
+        );
+        assert_eq!(
+            rating("CVSS:3.1/AV:N/AC:H/PR:N/UI:R/S:U/C:L/I:N/A:N"),
+            Some(Rating::Low)
+        );
+        assert_eq!(
+            rating("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"),
+            Some(Rating::Critical)
+        );
+        assert_eq!(rating("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:N"), None);
+        assert_eq!(
+            rating("CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"),
+            None
+        );
+        assert_eq!(rating("not a vector"), None);
+        let record = r#"{"id": "CVE-2026-9", "summary": "Overflow in pkg",
+            "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}],
+            "affected": [{"package": {"ecosystem": "npm", "name": "pkg"}, "versions": ["1.0.0"]}]}"#;
+        let advisory = parse_record(record.as_bytes(), "x.json").unwrap().unwrap();
+        assert_eq!(advisory.kind, Kind::Vulnerability(Some(Rating::High)));
     }
 }
