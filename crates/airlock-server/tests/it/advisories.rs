@@ -533,6 +533,12 @@ async fn the_fix_for_a_serious_vulnerability_skips_the_quarantine_unless_the_pol
                 .published(std::time::SystemTime::now() - Duration::from_hours(1))
                 .build(),
         );
+        // An unaffected neighbour, as young: not a fix, so it waits.
+        harness.registry.publish(
+            PackageBuilder::new("patched", "1.1.0")
+                .published(std::time::SystemTime::now() - Duration::from_hours(1))
+                .build(),
+        );
     };
     let harness = Harness::new().await;
     publish(&harness);
@@ -555,6 +561,11 @@ async fn the_fix_for_a_serious_vulnerability_skips_the_quarantine_unless_the_pol
     assert_eq!(
         harness.get("/patched/-/patched-1.0.1.tgz").await.status,
         200
+    );
+    assert_eq!(
+        harness.get("/patched/-/patched-1.1.0.tgz").await.status,
+        403,
+        "the unaffected neighbour stays quarantined"
     );
     let check = harness
         .admin("GET", "/check/patched@1.0.1", None)

@@ -788,3 +788,84 @@ async fn cyclonedx_output_validates_against_the_cyclonedx_1_6_schema() {
         String::from_utf8_lossy(&validation.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_lockfile_with_a_critical_vulnerability_fails_as_known_vulnerable_not_malware() {
+    let (registry, workspace) = fixture_registry().await;
+    let project = project(
+        &workspace,
+        "project",
+        "npm-v3.package-lock.json",
+        "package-lock.json",
+        &registry,
+    );
+    // A GitHub-database vulnerability record, imported by a server on the same data
+    // directory from its configured advisory path.
+    let advisories = workspace.path("advisories");
+    std::fs::create_dir_all(&advisories).unwrap();
+    std::fs::write(
+        advisories.join("GHSA-vvvv-wwww-xxxx.json"),
+        serde_json::json!({
+            "id": "GHSA-vvvv-wwww-xxxx", "aliases": ["CVE-2026-4242"],
+            "summary": "Command injection in tiny-dep",
+            "affected": [{"package": {"ecosystem": "npm", "name": "tiny-dep"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}],
+            "database_specific": {"severity": "CRITICAL", "cwe_ids": ["CWE-78"]}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(&config, "[advisories]\npath = \"advisories\"\n").unwrap();
+    let server = Airlock::start(
+        &workspace.path("home"),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--data-dir",
+            workspace.path("data").to_str().unwrap(),
+            "--upstream",
+            &registry.url(),
+            "--admin-token",
+            crate::support::ADMIN_TOKEN,
+        ],
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.admin_get("advisories").await["advisories"] != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the advisory was not imported"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().await;
+
+    let run = audit(
+        &workspace,
+        &registry,
+        &[project.to_str().unwrap(), "--format", "json"],
+    )
+    .await;
+    assert_eq!(
+        run.code,
+        Some(1),
+        "fails at --fail-on high: {}{}",
+        run.stdout,
+        run.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|finding| finding["package"] == "tiny-dep")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(found["code"], "known-vulnerable");
+    assert_eq!(found["severity"], "critical");
+    assert_eq!(found["fix"], "upgrade `tiny-dep` to 1.0.1 or later");
+    assert!(
+        !codes(&report).contains(&"known-malicious".to_owned()),
+        "{report}"
+    );
+}

@@ -387,6 +387,13 @@ fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Ro
         .reasons
         .iter()
         .filter_map(|reason| {
+            // A known vulnerability is as serious in a lockfile as its rating, whatever
+            // the proxy does with it, and its way out is the fixed version.
+            if reason.code == Code::KnownVulnerable && reason.action != Verdict::Allow {
+                let severity = vulnerability_severity(&reason.message);
+                let fix = vulnerability_fix(&package.name, &reason.message);
+                return Some(row(package, graph, severity, reason.code.as_str(), reason.message.clone(), fix));
+            }
             let (severity, fix) = match &reason.action {
                 Verdict::Block => (Severity::Critical, format!(
                     "remove `{id}` or move to a version Airlock allows (`airlock check {id}` says why); if you are sure it is safe, `airlock approve {id} --reason \"...\"`"
@@ -397,16 +404,27 @@ fn decision_rows(package: &Locked, graph: &Graph, decision: &Decision) -> Vec<Ro
                 Verdict::Quarantine { until: None } => (Severity::High, format!(
                     "held until a person approves it: review with `airlock check {id}`, then `airlock approve {id} --reason \"...\"` or lock another version"
                 )),
-                Verdict::Warn if reason.code == Code::KnownVulnerable => (
-                    Severity::Medium,
-                    vulnerability_fix(&package.name, &reason.message),
-                ),
                 Verdict::Warn => (Severity::Medium, format!("review with `airlock check {id}`")),
                 Verdict::Allow => return None,
             };
             Some(row(package, graph, severity, reason.code.as_str(), reason.message.clone(), fix))
         })
         .collect()
+}
+
+/// The rating a `known-vulnerable` reason names (`(critical vulnerability)`), as a
+/// severity; an unrated one is medium.
+fn vulnerability_severity(message: &str) -> Severity {
+    let rated = |rating: &str| message.contains(&format!("({rating} vulnerability)"));
+    if rated("critical") {
+        Severity::Critical
+    } else if rated("high") {
+        Severity::High
+    } else if rated("low") {
+        Severity::Low
+    } else {
+        Severity::Medium
+    }
 }
 
 /// The way out of a known vulnerability: the fixed version its advisory names.
@@ -470,6 +488,22 @@ mod tests {
     #[test]
     fn path_helpers_do_not_need_the_file_system() {
         assert!(find_lockfiles(&[PathBuf::from("/nonexistent/airlock")]).is_err());
+    }
+
+    #[test]
+    fn a_vulnerability_row_is_as_serious_as_its_rating() {
+        assert_eq!(
+            vulnerability_severity("GHSA-a (critical vulnerability): x; fixed in 2.0.0"),
+            Severity::Critical
+        );
+        assert_eq!(
+            vulnerability_severity("GHSA-a (high vulnerability): x"),
+            Severity::High
+        );
+        assert_eq!(
+            vulnerability_severity("GHSA-a (unrated vulnerability): x"),
+            Severity::Medium
+        );
     }
 
     #[test]
