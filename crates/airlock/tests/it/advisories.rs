@@ -455,3 +455,69 @@ async fn with_config_file(
     )
     .await
 }
+
+#[tokio::test]
+async fn npm_installs_the_fix_of_a_serious_vulnerability_before_its_quarantine_ends() {
+    let clients = Clients::locate();
+    let registry = FakeRegistry::start().await;
+    let hours_ago = |hours: u64| SystemTime::now() - Duration::from_hours(hours);
+    registry.publish(
+        PackageBuilder::new("victim", "1.0.0")
+            .published(hours_ago(24 * 30))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("victim", "1.0.1")
+            .published(hours_ago(1))
+            .build(),
+    );
+    registry.publish(
+        PackageBuilder::new("victim", "1.1.0")
+            .published(hours_ago(1))
+            .build(),
+    );
+    let workspace = Workspace::new();
+    let advisories = workspace.path("advisories");
+    std::fs::create_dir_all(&advisories).unwrap();
+    std::fs::write(
+        advisories.join("GHSA-ffff-aaaa-ssss.json"),
+        serde_json::json!({
+            "id": "GHSA-ffff-aaaa-ssss", "summary": "Prototype pollution in victim",
+            "affected": [{"package": {"ecosystem": "npm", "name": "victim"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.0.1"}]}]}],
+            "database_specific": {"severity": "HIGH"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let config = workspace.path("airlock.toml");
+    std::fs::write(&config, "[advisories]\npath = \"advisories\"\n").unwrap();
+    let home = workspace.path("home");
+    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while airlock.admin_get("advisories").await["advisories"] != 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the advisory was not imported"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let project = workspace.path("project");
+    write_project(&project);
+    clients
+        .run(
+            Client::Npm,
+            &project,
+            &workspace.path("npm-home"),
+            &airlock.url,
+            &["install"],
+        )
+        .await
+        .assert_success();
+    // `^1.0.0` resolves to the fix, not to 1.0.0, and not to 1.1.0, still quarantined.
+    let installed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(project.join("node_modules/victim/package.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(installed["version"], "1.0.1");
+}
