@@ -203,7 +203,7 @@ async fn a_configured_advisory_path_is_imported_on_start_and_on_schedule() {
     )
     .unwrap();
     let home = workspace.path("home");
-    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
+    let airlock = Airlock::with_config_file(&workspace, &registry, &home, &config).await;
     assert_eq!(
         airlock.cli(&home, &["check", "victim@2.0.0"]).await.code,
         Some(0)
@@ -339,7 +339,7 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
     )
     .unwrap();
     let home = workspace.path("home");
-    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
+    let airlock = Airlock::with_config_file(&workspace, &registry, &home, &config).await;
     wait_for_check(&airlock, &home, "victim@2.0.0", 1).await;
     assert_eq!(
         airlock.cli(&home, &["check", "victim@2.0.1"]).await.code,
@@ -432,30 +432,6 @@ async fn an_advisory_feed_by_url_is_refreshed_conditionally_and_survives_an_outa
     wait_for_check(&airlock, &home, "victim@2.0.1", 1).await;
 }
 
-/// Airlock on the workspace's data directory in front of `registry`, configured by
-/// the file `config`, with the admin token.
-async fn with_config_file(
-    workspace: &Workspace,
-    registry: &FakeRegistry,
-    home: &std::path::Path,
-    config: &std::path::Path,
-) -> Airlock {
-    Airlock::start(
-        home,
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn npm_installs_the_fix_of_a_serious_vulnerability_before_its_quarantine_ends() {
     let clients = Clients::locate();
@@ -493,15 +469,8 @@ async fn npm_installs_the_fix_of_a_serious_vulnerability_before_its_quarantine_e
     let config = workspace.path("airlock.toml");
     std::fs::write(&config, "[advisories]\npath = \"advisories\"\n").unwrap();
     let home = workspace.path("home");
-    let airlock = with_config_file(&workspace, &registry, &home, &config).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while airlock.admin_get("advisories").await["advisories"] != 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the advisory was not imported"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let airlock = Airlock::with_config_file(&workspace, &registry, &home, &config).await;
+    airlock.wait_for_advisories(1).await;
     let project = workspace.path("project");
     write_project(&project);
     clients

@@ -313,37 +313,45 @@ async fn sarif_output_validates_against_the_sarif_2_1_0_schema() {
     let output = workspace.path("audit.sarif");
     std::fs::write(&output, &run.stdout).unwrap();
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
-    let script = format!(
-        "const Ajv = require({ajv:?}); const fs = require('fs');\
-         const ajv = new Ajv({{strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false}});\
-         const validate = ajv.compile(JSON.parse(fs.readFileSync({schema:?}, 'utf8')));\
-         if (!validate(JSON.parse(fs.readFileSync({output:?}, 'utf8')))) {{ console.error(JSON.stringify(validate.errors, null, 1)); process.exit(1); }}\
-         console.log('valid');",
-        ajv = clients.module("ajv").to_str().unwrap(),
-        schema = schema.to_str().unwrap(),
-        output = output.to_str().unwrap(),
+    let compile = format!(
+        "const validate = ajv.compile(JSON.parse(fs.readFileSync({schema:?}, 'utf8')));",
+        schema = schema.to_str().unwrap()
     );
-    let validation = std::process::Command::new("node")
-        .args(["-e", &script])
-        .output()
-        .unwrap();
-    assert!(
-        validation.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&validation.stdout),
-        String::from_utf8_lossy(&validation.stderr)
-    );
+    let validation = ajv_validate(&clients, &compile, &output);
+    assert!(validation.0, "{}", validation.1);
     // A broken document fails the same validation: the check can fail.
     std::fs::write(
         &output,
         r#"{"version": "2.1.0", "runs": [{"results": []}]}"#,
     )
     .unwrap();
-    let broken = std::process::Command::new("node")
+    assert!(!ajv_validate(&clients, &compile, &output).0);
+}
+
+/// Validates the JSON document at `document` with Ajv (from the test clients), the
+/// validator built by `compile` (JavaScript that defines `validate` from `ajv`,
+/// `fs` and `path`): whether it is valid, and Ajv's errors.
+fn ajv_validate(clients: &Clients, compile: &str, document: &Path) -> (bool, String) {
+    let script = format!(
+        "const Ajv = require({ajv:?}); const fs = require('fs'); const path = require('path');\
+         const ajv = new Ajv({{strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false}});\
+         {compile}\
+         if (!validate(JSON.parse(fs.readFileSync({document:?}, 'utf8')))) {{ console.error(JSON.stringify(validate.errors, null, 1)); process.exit(1); }}",
+        ajv = clients.module("ajv").to_str().unwrap(),
+        document = document.to_str().unwrap(),
+    );
+    let output = std::process::Command::new("node")
         .args(["-e", &script])
         .output()
         .unwrap();
-    assert!(!broken.status.success());
+    (
+        output.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    )
 }
 
 #[tokio::test]
@@ -764,29 +772,21 @@ async fn cyclonedx_output_validates_against_the_cyclonedx_1_6_schema() {
     let output = workspace.path("bom.json");
     std::fs::write(&output, &run.stdout).unwrap();
     let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cyclonedx");
-    let script = format!(
-        "const Ajv = require({ajv:?}); const fs = require('fs');\
-         const read = (name) => JSON.parse(fs.readFileSync(require('path').join({schemas:?}, name), 'utf8'));\
-         const ajv = new Ajv({{strict: false, allErrors: true, validateFormats: false, unicodeRegExp: false}});\
+    // The vendored schema names its references by file; they resolve by `$id`.
+    let compile = format!(
+        "const read = (name) => JSON.parse(fs.readFileSync(path.join({schemas:?}, name), 'utf8'));\
          ajv.addSchema(read('spdx.schema.json')); ajv.addSchema(read('jsf-0.82.schema.json'));\
          const bom = JSON.parse(JSON.stringify(read('bom-1.6.schema.json')).split('spdx.SNAPSHOT.schema.json').join('spdx.schema.json').split('jsf-0.82.SNAPSHOT.schema.json').join('jsf-0.82.schema.json'));\
-         const validate = ajv.compile(bom);\
-         if (!validate(JSON.parse(fs.readFileSync({output:?}, 'utf8')))) {{ console.error(JSON.stringify(validate.errors, null, 1)); process.exit(1); }}\
-         console.log('valid');",
-        ajv = clients.module("ajv").to_str().unwrap(),
-        schemas = schemas.to_str().unwrap(),
-        output = output.to_str().unwrap(),
+         const validate = ajv.compile(bom);",
+        schemas = schemas.to_str().unwrap()
     );
-    let validation = std::process::Command::new("node")
-        .args(["-e", &script])
-        .output()
-        .unwrap();
-    assert!(
-        validation.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&validation.stdout),
-        String::from_utf8_lossy(&validation.stderr)
-    );
+    let validation = ajv_validate(&clients, &compile, &output);
+    assert!(validation.0, "{}", validation.1);
+    // A component with a malformed hash fails the same validation: the check can fail.
+    let mut broken = bom.clone();
+    broken["components"][0]["hashes"] = serde_json::json!([{"alg": "SHA-512", "content": "zz"}]);
+    std::fs::write(&output, broken.to_string()).unwrap();
+    assert!(!ajv_validate(&clients, &compile, &output).0);
 }
 
 #[tokio::test]
@@ -817,28 +817,9 @@ async fn a_lockfile_with_a_critical_vulnerability_fails_as_known_vulnerable_not_
     .unwrap();
     let config = workspace.path("airlock.toml");
     std::fs::write(&config, "[advisories]\npath = \"advisories\"\n").unwrap();
-    let server = Airlock::start(
-        &workspace.path("home"),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--data-dir",
-            workspace.path("data").to_str().unwrap(),
-            "--upstream",
-            &registry.url(),
-            "--admin-token",
-            crate::support::ADMIN_TOKEN,
-        ],
-    )
-    .await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while server.admin_get("advisories").await["advisories"] != 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the advisory was not imported"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let server =
+        Airlock::with_config_file(&workspace, &registry, &workspace.path("home"), &config).await;
+    server.wait_for_advisories(1).await;
     server.kill().await;
 
     let run = audit(

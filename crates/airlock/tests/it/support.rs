@@ -177,6 +177,42 @@ impl Airlock {
         .await
     }
 
+    /// Airlock on the workspace's data directory in front of `registry`, configured
+    /// by the file `config`, with the admin token.
+    pub(crate) async fn with_config_file(
+        workspace: &Workspace,
+        registry: &airlock_test::FakeRegistry,
+        home: &Path,
+        config: &Path,
+    ) -> Self {
+        Self::start(
+            home,
+            &[
+                "--config",
+                config.to_str().expect("a UTF-8 temp path"),
+                "--data-dir",
+                workspace.path("data").to_str().expect("a UTF-8 temp path"),
+                "--upstream",
+                &registry.url(),
+                "--admin-token",
+                ADMIN_TOKEN,
+            ],
+        )
+        .await
+    }
+
+    /// Waits (10 s at most) until `count` advisories are in force.
+    pub(crate) async fn wait_for_advisories(&self, count: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.admin_get("advisories").await["advisories"] != count {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{count} advisories were not imported within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
