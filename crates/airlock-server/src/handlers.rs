@@ -238,7 +238,7 @@ async fn tarball(
     };
     if !decision.admits() {
         // Refused either way; a record that cannot be written is logged as such.
-        let _ = state.inner.downloads.append(record).await;
+        let _ = state.inner.downloads.append(&record);
         if decision.verdict == Verdict::Block {
             state.inner.alerts.send_once(
                 format!("block {name}@{version}"),
@@ -263,12 +263,12 @@ async fn tarball(
         .as_ref()
         .is_ok_and(|response| response.status().is_success());
     let served = record.served;
-    // Nothing leaves unlogged: the record is committed before the body is sent.
-    if state.inner.downloads.append(record).await.is_err() && served {
+    // Nothing leaves unlogged: the record is written before the body is sent.
+    if state.inner.downloads.append(&record).is_err() && served {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             format!(
-                "Airlock could not record the download of `{name}@{version}` in its download log (the database refused the write; a full disk?), and serves nothing it cannot log\nhint: the operator should free space in the data directory; retry afterwards"
+                "Airlock could not record the download of `{name}@{version}` in its download log (the disk refused the write; is it full?), and serves nothing it cannot log\nhint: the operator should free space in the data directory; retry afterwards"
             ),
         ));
     }
@@ -296,23 +296,19 @@ async fn unlisted(
             "`{name}@{version}` is not listed by the upstream registry, so its tarball"
         ));
     };
-    let _ = state
-        .inner
-        .downloads
-        .append(DownloadRecord {
-            at: state.clock().now_millis(),
-            name: name.to_string(),
-            version: version.to_owned(),
-            integrity: None,
-            verdict: "block".to_owned(),
-            codes: "takedown".to_owned(),
-            served: false,
-            client,
-            user_agent: user_agent(headers),
-            token_name: None,
-            policy_digest: None,
-        })
-        .await;
+    let _ = state.inner.downloads.append(&DownloadRecord {
+        at: state.clock().now_millis(),
+        name: name.to_string(),
+        version: version.to_owned(),
+        integrity: None,
+        verdict: "block".to_owned(),
+        codes: "takedown".to_owned(),
+        served: false,
+        client,
+        user_agent: user_agent(headers),
+        token_name: None,
+        policy_digest: None,
+    });
     let noticed = airlock_npm::Timestamp::from_unix_millis(takedown.noticed_at);
     ApiError::new(
         StatusCode::GONE,

@@ -111,7 +111,7 @@ impl AppState {
                 upstream,
                 packuments,
                 tarballs,
-                downloads: DownloadLog::start(store.clone()),
+                downloads: DownloadLog::start(store.clone(), clock.clone()),
                 store,
                 alerts,
                 analyses,

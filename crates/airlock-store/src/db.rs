@@ -45,6 +45,7 @@ pub struct Store {
     pub(crate) pool: SqlitePool,
     blobs: BlobStore,
     root: PathBuf,
+    pub(crate) journal: Arc<crate::DownloadJournal>,
     /// Held by every clone: the running marker goes when the last one does.
     _running: Arc<Running>,
 }
@@ -82,10 +83,12 @@ impl Store {
         let running = Arc::new(files.check_identity(&pool).await?);
 
         let blobs = BlobStore::open(root).await?;
+        let journal = Arc::new(crate::DownloadJournal::open(root)?);
         Ok(Self {
             pool,
             blobs,
             root: root.to_owned(),
+            journal,
             _running: running,
         })
     }
@@ -329,6 +332,11 @@ fn migrator() -> Migrator {
             7,
             "retention",
             include_str!("../migrations/0007_retention.sql"),
+        ),
+        (
+            8,
+            "download journal",
+            include_str!("../migrations/0008_download_journal.sql"),
         ),
     ];
     Migrator::with_migrations(

@@ -9,7 +9,7 @@ use crate::{Error, Store};
 const DOWNLOADS_PER_STATEMENT: usize = 500;
 
 /// One line of the download log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadRecord {
     pub at: i64,
     pub name: String,
@@ -96,7 +96,7 @@ impl Store {
 }
 
 /// One multi-row `INSERT` of download records.
-fn insert_downloads(records: &[DownloadRecord]) -> sqlx::QueryBuilder<sqlx::Sqlite> {
+pub(crate) fn insert_downloads(records: &[DownloadRecord]) -> sqlx::QueryBuilder<sqlx::Sqlite> {
     let mut insert = sqlx::QueryBuilder::new(
         "INSERT INTO downloads (at, name, version, integrity, verdict, codes, served, client, user_agent, token_name, policy_digest) ",
     );

@@ -10,6 +10,7 @@
 //!   airlock.db.running  present while open: a crash's lost WAL is noticed
 //!   blobs/v1/<algorithm>/<xx>/<hex>   verified tarballs, named by digest
 //!   tmp/              partial downloads; emptied at start
+//!   journal/          download records not yet folded into the database
 //! ```
 //!
 //! SQL goes through sqlx so that PostgreSQL can replace SQLite for teams that run
@@ -24,6 +25,7 @@ mod decisions;
 mod downloads;
 mod error;
 mod guard;
+mod journal;
 mod provenance;
 mod retention;
 
@@ -34,5 +36,6 @@ pub use db::{Store, StoredPackument, TarballRecord};
 pub use decisions::{DecisionRecord, DenialRecord, ExceptionRecord};
 pub use downloads::DownloadRecord;
 pub use error::Error;
+pub use journal::{DownloadJournal, Folded};
 pub use provenance::ProvenanceRecord;
 pub use retention::IdleBlob;

@@ -214,11 +214,38 @@ async fn tarballs_pointed_at_other_hosts_are_not_fetched() {
     assert_eq!(harness.blob_count(), 0);
 }
 
-/// Nothing leaves unlogged: while the database refuses to write the download log
-/// (a full disk, simulated by a trigger), tarballs are refused with a 503 that says
-/// why; once it writes again, they are served and recorded.
+/// Nothing leaves unlogged: while the download journal cannot be written (here its
+/// directory is replaced by a file; a full disk fails the same write), tarballs are
+/// refused with a 503 that says why; once it can, they are served and recorded.
 #[tokio::test]
 async fn a_download_that_cannot_be_logged_is_not_served() {
+    let harness = Harness::new().await;
+    let path = "/@scope/lib/-/lib-2.0.0.tgz";
+    let journal = harness.dir.path().join("journal");
+    assert_eq!(harness.get(path).await.status, 200);
+    // Folded and sealed: the next record starts a new segment.
+    harness.state.downloads().flush().await;
+    std::fs::remove_dir_all(&journal).unwrap();
+    std::fs::write(&journal, "not a directory").unwrap();
+    let answer = harness.get(path).await;
+    assert_eq!(answer.status, 503, "{}", answer.error());
+    assert!(
+        answer.error().contains("download log"),
+        "{}",
+        answer.error()
+    );
+
+    std::fs::remove_file(&journal).unwrap();
+    std::fs::create_dir(&journal).unwrap();
+    assert_eq!(harness.get(path).await.status, 200);
+    assert_eq!(served_downloads(&harness, "@scope/lib").await, 2);
+}
+
+/// A database that refuses the download log's records (a trigger here) delays them
+/// and loses none: tarballs are still served, their records wait in the journal, and
+/// they reach the log once the database writes again.
+#[tokio::test]
+async fn download_records_the_database_refuses_wait_in_the_journal() {
     use sqlx::ConnectOptions as _;
     let harness = Harness::new().await;
     let path = "/@scope/lib/-/lib-2.0.0.tgz";
@@ -228,36 +255,37 @@ async fn a_download_that_cannot_be_logged_is_not_served() {
         .await
         .unwrap();
     sqlx::query(
-        "CREATE TRIGGER disk_full BEFORE INSERT ON downloads BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
+        "CREATE TRIGGER refused BEFORE INSERT ON downloads BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END",
     )
     .execute(&mut database)
     .await
     .unwrap();
-    let answer = harness.get(path).await;
-    assert_eq!(answer.status, 503, "{}", answer.error());
-    assert!(
-        answer.error().contains("download log"),
-        "{}",
-        answer.error()
-    );
+    for _ in 0..3 {
+        assert_eq!(harness.get(path).await.status, 200);
+    }
+    assert_eq!(served_downloads(&harness, "@scope/lib").await, 0);
+    assert_eq!(harness.state.downloads().backlog(), 3);
 
-    sqlx::query("DROP TRIGGER disk_full")
+    sqlx::query("DROP TRIGGER refused")
         .execute(&mut database)
         .await
         .unwrap();
-    let answer = harness.get(path).await;
-    assert_eq!(answer.status, 200);
+    assert_eq!(served_downloads(&harness, "@scope/lib").await, 3);
+    assert_eq!(harness.state.downloads().backlog(), 0);
+}
+
+/// Served downloads of `package` in the download log, as the admin API lists them.
+async fn served_downloads(harness: &Harness, package: &str) -> usize {
     let downloads = harness
-        .admin("GET", "/downloads?package=@scope/lib", None)
+        .admin("GET", &format!("/downloads?package={package}"), None)
         .await
         .json();
-    let served: Vec<_> = downloads
+    downloads
         .as_array()
         .unwrap()
         .iter()
         .filter(|record| record["served"] == true)
-        .collect();
-    assert_eq!(served.len(), 1, "{downloads}");
+        .count()
 }
 
 /// A stored blob altered on disk is never served as it is: a small one is evicted

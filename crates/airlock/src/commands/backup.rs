@@ -2,17 +2,24 @@
 
 use std::process::ExitCode;
 
+use airlock_npm::Clock;
 use airlock_store::Store;
 use anyhow::Context as _;
 
 use crate::cli::{BackupArgs, RestoreArgs};
 use crate::config::data_dir;
 
-pub(crate) async fn backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn backup(args: BackupArgs, clock: &Clock) -> anyhow::Result<ExitCode> {
     let root = data_dir(&args.setup)?;
     let store = Store::open(&root)
         .await
         .with_context(|| format!("could not open the data directory `{}`", root.display()))?;
+    // Download records a running Airlock wrote in the last moments wait in its
+    // journal; what no process holds goes into the database first.
+    store
+        .fold_download_journal(clock.now_millis())
+        .await
+        .context("could not fold the download journal into the database")?;
     store.backup(&args.to).await.with_context(|| {
         format!(
             "could not write the backup `{}`\nhint: pick a new file name in a directory you can write",

@@ -39,7 +39,7 @@ pub(crate) async fn run(
         Command::Scan(args) => scan::scan(args, clock).await,
         Command::Diff(args) => scan::diff(args, clock).await,
         Command::Audit(args) => audit::run(args, clock).await,
-        Command::Backup(args) => backup::backup(args).await,
+        Command::Backup(args) => backup::backup(args, &clock).await,
         Command::Restore(args) => backup::restore(&args),
         Command::Gc(args) => gc::run(args, &clock).await,
         Command::AnalyseWorker(args) => Ok(analyse_worker::run(&args)),
