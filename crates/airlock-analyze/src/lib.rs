@@ -44,3 +44,9 @@ pub use indicators::{Indicators, indicator_findings};
 pub use manifest::Manifest;
 pub use request::{Request, RequestError, StoredTarball};
 pub use table::markdown as rule_table;
+
+/// The kind of service a host name belongs to when that service receives stolen
+/// data (interaction catchers, request bins, tunnels); `None` for other hosts.
+pub fn exfiltration_host(host: &str) -> Option<&'static str> {
+    js::strings::exfiltration_service(&format!("{host}/"))
+}

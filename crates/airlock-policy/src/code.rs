@@ -48,10 +48,15 @@ pub enum Code {
     CriticalBump,
     KnownVulnerable,
     License,
+    RuntimeNetwork,
+    RuntimeCredentialRead,
+    RuntimeExec,
+    RuntimePersistence,
+    RuntimeFileWrite,
 }
 
 impl Code {
-    pub const ALL: [Self; 36] = [
+    pub const ALL: [Self; 41] = [
         Self::ReleaseAge,
         Self::PublishTimeMissing,
         Self::KnownMalicious,
@@ -88,6 +93,11 @@ impl Code {
         Self::CriticalBump,
         Self::KnownVulnerable,
         Self::License,
+        Self::RuntimeNetwork,
+        Self::RuntimeCredentialRead,
+        Self::RuntimeExec,
+        Self::RuntimePersistence,
+        Self::RuntimeFileWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +138,11 @@ impl Code {
             Self::CriticalBump => "critical-bump",
             Self::KnownVulnerable => "known-vulnerable",
             Self::License => "license",
+            Self::RuntimeNetwork => "runtime-network",
+            Self::RuntimeCredentialRead => "runtime-credential-read",
+            Self::RuntimeExec => "runtime-exec",
+            Self::RuntimePersistence => "runtime-persistence",
+            Self::RuntimeFileWrite => "runtime-file-write",
         }
     }
 
@@ -205,6 +220,21 @@ impl Code {
             }
             Self::License => {
                 "the version's license is refused by the policy's [licenses], or unknown where that matters"
+            }
+            Self::RuntimeNetwork => {
+                "its install scripts, run in the sandbox, resolved a name or opened a connection"
+            }
+            Self::RuntimeCredentialRead => {
+                "its install scripts, run in the sandbox, read canary credentials (keys, tokens, browser or wallet files)"
+            }
+            Self::RuntimeExec => {
+                "its install scripts, run in the sandbox, ran a network tool or a file they had just written"
+            }
+            Self::RuntimePersistence => {
+                "its install scripts, run in the sandbox, tried to stay: shell profiles, cron, autostart, git hooks"
+            }
+            Self::RuntimeFileWrite => {
+                "its install scripts, run in the sandbox, wrote or deleted files outside the package, or erased their own traces"
             }
         }
     }

@@ -66,6 +66,15 @@ pub struct Analyses {
     advisories: Arc<AdvisoryHandle>,
     /// The configured upstream's host: code that talks to it talks to the registry.
     registry_hosts: Vec<String>,
+    /// Install scripts run in the sandbox after the static analysis, when on.
+    sandbox: Option<Sandboxing>,
+}
+
+/// The sandbox's settings and its turns (one run at a time: each is a whole
+/// process tree).
+struct Sandboxing {
+    config: airlock_sandbox::Config,
+    turns: Semaphore,
 }
 
 /// What an analysis depends on besides its settings.
@@ -81,7 +90,7 @@ impl Analyses {
     pub(crate) fn start(
         sources: Sources,
         time_limit: Duration,
-        isolation: Isolation,
+        (isolation, sandbox): (Isolation, Option<airlock_sandbox::Config>),
         clock: Clock,
     ) -> Arc<Self> {
         let Sources {
@@ -107,14 +116,14 @@ impl Analyses {
             tarballs,
             advisories,
             registry_hosts,
+            sandbox: sandbox.map(|config| Sandboxing {
+                config,
+                turns: Semaphore::new(1),
+            }),
         });
         let loading = analyses.clone();
         tokio::spawn(async move {
-            match loading
-                .store
-                .analysis_findings(i64::from(ANALYZER_VERSION))
-                .await
-            {
+            match loading.store.analysis_findings(loading.analyzer_id()).await {
                 Ok(rows) => {
                     let mut known = loading.write();
                     for (key, findings) in rows {
@@ -131,6 +140,16 @@ impl Analyses {
             }
         });
         analyses
+    }
+
+    /// What stored analyses are keyed by: the analyser's version, and the sandbox's
+    /// when install scripts are run (so that turning it on redoes the analyses).
+    fn analyzer_id(&self) -> i64 {
+        let analyzer = i64::from(ANALYZER_VERSION);
+        match &self.sandbox {
+            Some(_) => analyzer * 1_000 + i64::from(airlock_sandbox::SANDBOX_VERSION),
+            None => analyzer,
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Findings>> {
@@ -199,6 +218,12 @@ impl Analyses {
             }
             let (analysis, took_ms) = self.analyse(packument, version, doc).await?;
             let mut findings = analysis.findings.clone();
+            if !analysis.manifest.install_scripts.is_empty() {
+                findings.extend(
+                    self.run_install_scripts(packument.name(), version, doc)
+                        .await,
+                );
+            }
             if let Some(diff) = &analysis.diff {
                 findings.extend(also(diff).await);
             }
@@ -208,12 +233,56 @@ impl Analyses {
         .await
     }
 
+    /// The sandbox's findings about the install scripts of `version` (none when the
+    /// sandbox is off). A run that cannot start is `analysis-incomplete`.
+    async fn run_install_scripts(
+        &self,
+        name: &PackageName,
+        version: &str,
+        doc: &VersionDoc,
+    ) -> Vec<Finding> {
+        let Some(sandbox) = &self.sandbox else {
+            return Vec::new();
+        };
+        let incomplete = |why: String| {
+            let mut finding = Finding::new(
+                airlock_policy::Code::AnalysisIncomplete,
+                airlock_policy::Severity::Medium,
+                airlock_policy::Confidence::High,
+                format!("the install scripts could not be run in the sandbox: {why}"),
+            );
+            finding.reach = airlock_policy::Reach::Install;
+            vec![finding]
+        };
+        let tarball = match Wanted::of(name, version, doc) {
+            Ok(wanted) => self.tarballs.bytes(&wanted).await,
+            Err(error) => Err(error),
+        };
+        let tarball = match tarball {
+            Ok(tarball) => tarball,
+            Err(error) => return incomplete(error.message().to_owned()),
+        };
+        let Ok(_turn) = sandbox.turns.acquire().await else {
+            return incomplete("the sandbox is shutting down".into());
+        };
+        let config = sandbox.config.clone();
+        let run =
+            tokio::task::spawn_blocking(move || airlock_sandbox::run(&config, &tarball)).await;
+        match run {
+            Ok(Ok(report)) => {
+                tracing::info!(package = %name, %version, millis = report.millis, observations = report.observations.len(), findings = report.findings.len(), "install scripts run in the sandbox");
+                report.findings
+            }
+            Ok(Err(error)) => {
+                tracing::warn!(package = %name, %version, %error, "the sandbox could not run the install scripts");
+                incomplete(error.to_string())
+            }
+            Err(error) => incomplete(error.to_string()),
+        }
+    }
+
     async fn stored(&self, key: &str) -> Option<Findings> {
-        let record = self
-            .store
-            .analysis(key, i64::from(ANALYZER_VERSION))
-            .await
-            .ok()??;
+        let record = self.store.analysis(key, self.analyzer_id()).await.ok()??;
         let findings: Findings = Arc::new(serde_json::from_str::<Analyzed>(&record.findings).ok()?);
         self.write().insert(key.to_owned(), findings.clone());
         self.generation.fetch_add(1, Ordering::Release);
@@ -234,7 +303,7 @@ impl Analyses {
         });
         let record = AnalysisRecord {
             integrity: key.to_owned(),
-            analyzer: i64::from(ANALYZER_VERSION),
+            analyzer: self.analyzer_id(),
             name: name.to_string(),
             version: version.to_owned(),
             analysed_at: self.clock.now_millis(),
@@ -295,7 +364,7 @@ impl Analyses {
         let index = packument.version_index(version)?;
         let (_, doc) = packument.version_at(index)?;
         let key = doc.integrity().ok()?.storage_key();
-        if let Ok(Some(record)) = self.store.analysis(&key, i64::from(ANALYZER_VERSION)).await
+        if let Ok(Some(record)) = self.store.analysis(&key, self.analyzer_id()).await
             && let Ok(analysis) = serde_json::from_str::<Analysis>(&record.analysis)
         {
             return Some(analysis);

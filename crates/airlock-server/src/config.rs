@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// A header a trusted single sign-on proxy sets to the user's name: the
     /// console signs that user in without the admin token.
     pub console_user_header: Option<String>,
+    /// Run install scripts in the sandbox after the static analysis (off unless
+    /// set; `airlock serve` sets it when bubblewrap, strace and Node are present).
+    pub sandbox: Option<airlock_sandbox::Config>,
 }
 
 /// Who may read the Prometheus page.
@@ -78,6 +81,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("metrics_access", &self.metrics_access)
             .field("console_user_header", &self.console_user_header)
+            .field("sandbox", &self.sandbox)
             .finish()
     }
 }
@@ -100,6 +104,7 @@ impl Default for ServerConfig {
             max_connections: 4096,
             metrics_access: MetricsAccess::default(),
             console_user_header: None,
+            sandbox: None,
         }
     }
 }

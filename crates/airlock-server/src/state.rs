@@ -90,7 +90,7 @@ impl AppState {
                     .collect(),
             },
             config.analysis_time_limit,
-            config.isolation.clone(),
+            (config.isolation.clone(), config.sandbox.clone()),
             clock.clone(),
         );
         Self {

@@ -89,7 +89,7 @@ impl DownloadJournal {
             let active = self
                 .active
                 .read()
-                .unwrap_or_else(|poison| poison.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             active.as_ref().map(|active| {
                 (&active.file).write_all(&line)?;
                 active.records.fetch_add(1, Ordering::Relaxed);
@@ -123,7 +123,7 @@ impl DownloadJournal {
         let mut active = self
             .active
             .write()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if active
             .as_ref()
             .is_some_and(|active| active.records.load(Ordering::Relaxed) > 0)
@@ -136,7 +136,7 @@ impl DownloadJournal {
         let mut active = self
             .active
             .write()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if active.is_none() {
             *active = Some(self.create_segment()?);
         }
@@ -166,13 +166,13 @@ impl DownloadJournal {
         *self
             .active
             .write()
-            .unwrap_or_else(|poison| poison.into_inner()) = None;
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
     fn active_name(&self) -> Option<String> {
         self.active
             .read()
-            .unwrap_or_else(|poison| poison.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
             .map(|active| active.name.clone())
     }
@@ -478,9 +478,9 @@ mod tests {
             format!("{line}\n{{\"at\":1,\"na"),
         )
         .unwrap();
-        let live = journal.join("live-00000000.jsonl");
-        std::fs::write(&live, format!("{line}\n")).unwrap();
-        let held = File::open(&live).unwrap();
+        let held_path = journal.join("live-00000000.jsonl");
+        std::fs::write(&held_path, format!("{line}\n")).unwrap();
+        let held = File::open(&held_path).unwrap();
         held.lock().unwrap();
 
         let folded = store.fold_download_journal(10).await.unwrap();
@@ -492,7 +492,7 @@ mod tests {
                 skipped_lines: 1
             }
         );
-        assert_eq!(segments(dir.path()), [live.clone()]);
+        assert_eq!(segments(dir.path()), std::slice::from_ref(&held_path));
         drop(held);
         let folded = store.fold_download_journal(20).await.unwrap();
         assert_eq!(folded.records, 1, "folded once its writer let go");

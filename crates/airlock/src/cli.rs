@@ -92,6 +92,11 @@ pub(crate) enum Command {
     /// What changed between two versions: dependencies (and whether any file uses
     /// them), install scripts, entry points, files. Fetched and analysed here.
     Diff(DiffArgs),
+    /// Run a package's install scripts in the sandbox (bubblewrap, no network,
+    /// canary credentials) and print what they did: names resolved, connections,
+    /// credentials read, programs run, files written. Exits 1 when a finding calls
+    /// for more than a warning.
+    Sandbox(SandboxArgs),
     /// Check lockfiles (package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml,
     /// yarn.lock, bun.lock) with the decisions the proxy makes, plus lockfile
     /// anomalies. Exits 0 when clean, 1 when a finding reaches `--fail-on`, 2 when a
@@ -427,6 +432,29 @@ pub(crate) struct DiffArgs {
     /// The newer version, as `name@version` or just the version.
     #[arg(value_name = "[NAME@]TO")]
     pub(crate) to: String,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) setup: SetupArgs,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SandboxArgs {
+    /// A tarball on disk, or `name@version` (fetched from the configured upstream and
+    /// verified).
+    #[arg(value_name = "TARGET")]
+    pub(crate) target: String,
+
+    /// Seconds the scripts may run.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) time_limit: u64,
+
+    /// The Node.js that runs the scripts [default: `node` on the PATH].
+    #[arg(long, value_name = "PATH")]
+    pub(crate) node: Option<PathBuf>,
 
     /// Print JSON instead of text.
     #[arg(long)]

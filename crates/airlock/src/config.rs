@@ -46,6 +46,20 @@ struct RawConfig {
     console: RawConsole,
     #[serde(default)]
     analyser: RawAnalyser,
+    #[serde(default)]
+    sandbox: RawSandbox,
+}
+
+/// `[sandbox]`: install scripts run in bubblewrap after the static analysis.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSandbox {
+    /// `true` requires it (the start fails without it), `false` turns it off;
+    /// unset, it is on when bubblewrap, strace and Node are present.
+    enabled: Option<bool>,
+    node: Option<PathBuf>,
+    time_limit: Option<HumanDuration>,
+    memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,6 +244,8 @@ pub(crate) struct Settings {
     /// Where the admin token was read or created, when none was configured.
     pub(crate) admin_token_file: Option<PathBuf>,
     pub(crate) retention: ConfiguredRetention,
+    /// Whether install scripts run in the sandbox, and why (said at start).
+    pub(crate) sandbox_status: String,
 }
 
 #[derive(Debug)]
@@ -314,7 +330,9 @@ impl Settings {
             ),
         };
         let defaults = ServerConfig::default();
+        let (sandbox, sandbox_status) = sandbox(&file.sandbox, &upstream.url)?;
         let server = ServerConfig {
+            sandbox,
             public_url,
             metadata_max_age: file
                 .cache
@@ -379,7 +397,53 @@ impl Settings {
                 blobs: file.retention.blobs.map(|duration| duration.0),
                 downloads: file.retention.downloads.map(|duration| duration.0),
             },
+            sandbox_status,
         })
+    }
+}
+
+/// The sandbox's settings when it is to run, and a sentence saying whether it does
+/// and why; an error when the configuration requires it and it cannot run.
+fn sandbox(
+    raw: &RawSandbox,
+    upstream: &Url,
+) -> anyhow::Result<(Option<airlock_sandbox::Config>, String)> {
+    if raw.enabled == Some(false) {
+        return Ok((None, "off (`[sandbox] enabled = false`)".to_owned()));
+    }
+    let defaults = airlock_sandbox::Config::default();
+    let config = airlock_sandbox::Config {
+        node: raw.node.clone().unwrap_or(defaults.node),
+        time_limit: raw
+            .time_limit
+            .map_or(Duration::from_secs(30), |duration| duration.0),
+        memory_mb: raw.memory_mb.unwrap_or(defaults.memory_mb),
+        trusted_hosts: upstream.host_str().map(str::to_owned).into_iter().collect(),
+        ..defaults
+    };
+    match airlock_sandbox::probe(&config) {
+        airlock_sandbox::Availability::Ready {
+            bwrap,
+            strace,
+            node,
+        } => {
+            let status = format!(
+                "on: install scripts run in bubblewrap ({}) under strace ({}) with Node {}",
+                bwrap.display(),
+                strace.display(),
+                node.display()
+            );
+            Ok((Some(config), status))
+        }
+        airlock_sandbox::Availability::Unavailable(why) if raw.enabled == Some(true) => {
+            Err(anyhow::anyhow!(
+                "`[sandbox] enabled = true`, but the sandbox cannot run: {why}\nhint: install Debian's `bubblewrap` and `strace`, or set `enabled = false`"
+            ))
+        }
+        airlock_sandbox::Availability::Unavailable(why) => Ok((
+            None,
+            format!("not available, install scripts are read but not run: {why}"),
+        )),
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) use downloads::{ExposureQuery, exposure, list_downloads, list_takedow
 pub use quarantine::QuarantineView;
 pub(crate) use quarantine::list_quarantine;
 pub use reports::{
-    CheckReport, TrustReport, WhyReport, WithheldView, check, diff, parse_name_version,
+    CheckReport, TrustReport, WhyReport, WithheldView, check, diff, parse_name_version, tarball,
 };
 pub(crate) use reports::{check_route, why};
 pub use rules::{DenialView, ExceptionView};

@@ -156,6 +156,38 @@ pub async fn diff(
     ))
 }
 
+/// The verified tarball of `name@version`, from the store or the upstream.
+pub async fn tarball(
+    state: &AppState,
+    name: &PackageName,
+    version: &str,
+) -> Result<bytes::Bytes, ApiError> {
+    let mut entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    if entry.packument().version_index(version).is_none() {
+        entry = state
+            .inner
+            .packuments
+            .get(name, Freshness::Revalidate)
+            .await?;
+    }
+    let Some((_, doc)) = entry
+        .packument()
+        .version_index(version)
+        .and_then(|index| entry.packument().version_at(index))
+    else {
+        return Err(ApiError::not_found(format!(
+            "`{name}@{version}` is not listed upstream; it"
+        )));
+    };
+    let wanted = crate::tarballs::Wanted {
+        name,
+        version,
+        upstream_url: doc.upstream_tarball(),
+        integrity: crate::tarballs::verifiable(name, version, doc.integrity())?,
+    };
+    state.inner.tarballs.bytes(&wanted).await
+}
+
 /// Splits `name@version` (`@scope/name@1.0.0` included).
 pub fn parse_name_version(spec: &str) -> Result<(PackageName, String), ApiError> {
     let invalid = || {

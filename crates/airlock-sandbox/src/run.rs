@@ -1,0 +1,520 @@
+//! Building the sandbox and running the scripts in it.
+
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::judge::{Context, judge, observe};
+use crate::trace::{Event, TRACED, parse};
+use crate::{Config, Error, Layout, Report, SANDBOX_VERSION, home, unpack};
+
+/// The lifecycle scripts npm runs when it installs a package from a registry.
+const LIFECYCLE: [&str; 3] = ["preinstall", "install", "postinstall"];
+/// The record read back at most.
+const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
+/// What a run may write to a file (the record included).
+const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_OUTPUT_CHARS: usize = 4_000;
+
+/// Whether the sandbox can run here, and why not.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Availability {
+    Ready {
+        bwrap: PathBuf,
+        strace: PathBuf,
+        node: PathBuf,
+    },
+    Unavailable(String),
+}
+
+/// Finds the tools and starts an empty sandbox once.
+pub fn probe(config: &Config) -> Availability {
+    let found = |tool: &Path, package: &str| {
+        locate(tool).ok_or_else(|| {
+            format!(
+                "`{}` was not found (install Debian's `{package}` package, or set its path)",
+                tool.display()
+            )
+        })
+    };
+    let tools = (|| {
+        Ok::<_, String>((
+            found(&config.bwrap, "bubblewrap")?,
+            found(&config.strace, "strace")?,
+            found(&config.node, "nodejs")?,
+        ))
+    })();
+    let (bwrap, strace, node) = match tools {
+        Ok(tools) => tools,
+        Err(why) => return Availability::Unavailable(why),
+    };
+    let mut command = Command::new(&bwrap);
+    command
+        .args(isolation())
+        .args(system_mounts(&node))
+        .args(["--", "true"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    match command.output() {
+        Ok(output) if output.status.success() => Availability::Ready {
+            bwrap,
+            strace,
+            node,
+        },
+        Ok(output) => Availability::Unavailable(format!(
+            "bubblewrap could not create the namespaces it needs: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+        Err(error) => Availability::Unavailable(format!("bubblewrap could not run: {error}")),
+    }
+}
+
+/// Runs the install scripts of the package in `tarball` and judges what they did.
+/// A package without install scripts is not run (its report is empty).
+pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
+    let Availability::Ready {
+        bwrap,
+        strace,
+        node,
+    } = probe(config)
+    else {
+        return Err(Error::Start(match probe(config) {
+            Availability::Unavailable(why) => why,
+            Availability::Ready { .. } => unreachable!("probed twice"),
+        }));
+    };
+    let work = tempfile::Builder::new()
+        .prefix("airlock-sandbox-")
+        .tempdir()
+        .map_err(Error::io(&std::env::temp_dir()))?;
+    let root = work.path();
+    let stage = root.join("stage");
+    std::fs::create_dir_all(&stage).map_err(Error::io(&stage))?;
+    let manifest = unpack::unpack(tarball, &stage)?;
+    let manifest: serde_json::Value = serde_json::from_slice(&manifest)
+        .map_err(|error| Error::Tarball(format!("package.json: {error}")))?;
+    let name = manifest["name"].as_str().unwrap_or_default().to_owned();
+    let version = manifest["version"].as_str().unwrap_or_default().to_owned();
+    if !valid_name(&name) {
+        return Err(Error::Tarball(format!(
+            "package.json names `{name}`, not a package name"
+        )));
+    }
+    let scripts: Vec<(String, String)> = LIFECYCLE
+        .iter()
+        .filter_map(|event| {
+            let script = manifest["scripts"][event].as_str()?.trim();
+            (!script.is_empty()).then(|| ((*event).to_owned(), script.to_owned()))
+        })
+        .collect();
+    let mut report = Report {
+        package: name.clone(),
+        version: version.clone(),
+        scripts: scripts.clone(),
+        observations: Vec::new(),
+        findings: Vec::new(),
+        exit_code: None,
+        timed_out: false,
+        millis: 0,
+        output: String::new(),
+        sandbox_version: SANDBOX_VERSION,
+    };
+    if scripts.is_empty() {
+        return Ok(report);
+    }
+
+    let mut layout = Layout::new(&name);
+    let host_home = root.join("home");
+    let host_package = host_home.join("project/node_modules").join(&name);
+    if let Some(parent) = host_package.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
+    }
+    std::fs::rename(&stage, &host_package).map_err(Error::io(&host_package))?;
+    layout.run_files = run_files(&layout, &host_package, &scripts);
+    home::seed(&host_home)?;
+    write(
+        &host_home.join("project/package.json"),
+        &serde_json::json!({"name": "project", "version": "1.0.0", "dependencies": {&name: &version}})
+            .to_string(),
+    )?;
+    let etc = root.join("etc");
+    write_etc(&etc, &layout)?;
+    let record = root.join("record");
+    std::fs::create_dir_all(&record).map_err(Error::io(&record))?;
+    write(&record.join("run.sh"), &runner(&layout, &scripts))?;
+
+    let started = Instant::now();
+    let mut command = Command::new(&bwrap);
+    command
+        .args(isolation())
+        .args(system_mounts(&node))
+        .arg("--ro-bind")
+        .arg(&etc)
+        .arg("/etc")
+        .args(etc_mounts())
+        .arg("--bind")
+        .arg(&host_home)
+        .arg(&layout.home)
+        .arg("--bind")
+        .arg(&record)
+        .arg(Layout::RECORD_DIR)
+        .args(["--hostname", &layout.hostname, "--chdir", &layout.package])
+        .arg("--clearenv")
+        .args(environment(&layout, &node, &name, &version))
+        .arg("--")
+        .args(limits(config))
+        .arg("--")
+        .arg(&strace)
+        .args(["-f", "-qq", "-xx", "-y", "-s", "512", "-e"])
+        .arg(format!("trace={TRACED}"))
+        .args(["-o", &format!("{}/trace", Layout::RECORD_DIR)])
+        .args(["--", "/bin/sh", &format!("{}/run.sh", Layout::RECORD_DIR)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|error| Error::Start(format!("bubblewrap: {error}")))?;
+    let output = collect_output(&mut child);
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() < config.time_limit => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                report.timed_out = true;
+                break None;
+            }
+        }
+    };
+    report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.exit_code = status.and_then(|status| status.code());
+    report.output = output.join().unwrap_or_default();
+
+    let trace = read_capped(&record.join("trace"))?;
+    let events = parse(&trace);
+    let written: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Open {
+                path,
+                write: true,
+                ok: true,
+            } => Some(path.clone()),
+            _ => None,
+        })
+        .collect();
+    report.observations = observe(&events, &layout);
+    let context = Context {
+        trusted_hosts: config.trusted_hosts.clone(),
+        written,
+    };
+    report.findings = judge(&report.observations, &layout, &context);
+    if trace.is_empty() {
+        report.findings.push(tampered());
+    }
+    if report.timed_out {
+        let mut finding = airlock_policy::Finding::new(
+            airlock_policy::Code::AnalysisIncomplete,
+            airlock_policy::Severity::Medium,
+            airlock_policy::Confidence::High,
+            format!(
+                "the install scripts were still running after {} s in the sandbox; what they did until then is judged",
+                config.time_limit.as_secs()
+            ),
+        );
+        finding.reach = airlock_policy::Reach::Install;
+        report.findings.push(finding);
+    }
+    Ok(report)
+}
+
+/// The record was emptied or removed from inside: nothing the scripts did can be
+/// trusted to be absent.
+fn tampered() -> airlock_policy::Finding {
+    let mut finding = airlock_policy::Finding::new(
+        airlock_policy::Code::RuntimeFileWrite,
+        airlock_policy::Severity::High,
+        airlock_policy::Confidence::High,
+        "the sandbox's record of the run is empty: the scripts removed or emptied it",
+    );
+    finding.reach = airlock_policy::Reach::Install;
+    finding.rule = Some("runtime-record-tampered".into());
+    finding
+}
+
+/// Namespaces, identity and privileges.
+fn isolation() -> Vec<String> {
+    [
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
+/// The system, read-only: `/usr` and the top-level links or directories into it,
+/// and Node's own directory when it lives elsewhere.
+fn system_mounts(node: &Path) -> Vec<String> {
+    let mut mounts = vec!["--ro-bind".to_owned(), "/usr".to_owned(), "/usr".to_owned()];
+    for top in ["/bin", "/sbin", "/lib", "/lib64", "/lib32"] {
+        let path = Path::new(top);
+        if let Ok(target) = std::fs::read_link(path) {
+            mounts.extend([
+                "--symlink".to_owned(),
+                target.display().to_string(),
+                top.to_owned(),
+            ]);
+        } else if path.is_dir() {
+            mounts.extend(["--ro-bind".to_owned(), top.to_owned(), top.to_owned()]);
+        }
+    }
+    if let Some(prefix) = node.parent().and_then(Path::parent)
+        && !node.starts_with("/usr")
+    {
+        let prefix = prefix.display().to_string();
+        mounts.extend(["--ro-bind".to_owned(), prefix.clone(), prefix]);
+    }
+    mounts
+}
+
+/// Parts of the real `/etc` that programs need and that hold no secrets:
+/// certificates and Debian's alternatives links.
+fn etc_mounts() -> Vec<String> {
+    let mut mounts = Vec::new();
+    for dir in ["/etc/ssl", "/etc/alternatives", "/etc/ca-certificates"] {
+        if Path::new(dir).is_dir() {
+            mounts.extend(["--ro-bind".to_owned(), dir.to_owned(), dir.to_owned()]);
+        }
+    }
+    mounts
+}
+
+fn write_etc(etc: &Path, layout: &Layout) -> Result<(), Error> {
+    std::fs::create_dir_all(etc).map_err(Error::io(etc))?;
+    let user = &layout.user;
+    let home = &layout.home;
+    let files = [
+        (
+            "passwd",
+            format!("root:x:0:0:root:/root:/bin/sh\n{user}:x:1000:1000:{user}:{home}:/bin/sh\n"),
+        ),
+        ("group", format!("root:x:0:\n{user}:x:1000:\n")),
+        ("hostname", format!("{}\n", layout.hostname)),
+        (
+            "hosts",
+            format!("127.0.0.1 localhost {}\n::1 localhost\n", layout.hostname),
+        ),
+        // Names are asked of a resolver on the sandbox's loopback, where nothing
+        // listens: the query is recorded and fails at once.
+        (
+            "resolv.conf",
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n".to_owned(),
+        ),
+        (
+            "nsswitch.conf",
+            "passwd: files\ngroup: files\nhosts: files dns\n".to_owned(),
+        ),
+    ];
+    for (name, content) in files {
+        write(&etc.join(name), &content)?;
+    }
+    for dir in ["ssl", "alternatives", "ca-certificates"] {
+        let mount_point = etc.join(dir);
+        std::fs::create_dir_all(&mount_point).map_err(Error::io(&mount_point))?;
+    }
+    Ok(())
+}
+
+/// npm's environment for a lifecycle script, and the canary secrets.
+fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<String> {
+    let node_dir = node
+        .parent()
+        .map_or_else(|| "/usr/bin".to_owned(), |dir| dir.display().to_string());
+    let path = format!(
+        "{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/bin:/usr/bin:/bin",
+        layout.package, layout.project
+    );
+    let mut variables = vec![
+        ("HOME", layout.home.clone()),
+        ("USER", layout.user.clone()),
+        ("LOGNAME", layout.user.clone()),
+        ("SHELL", "/bin/sh".to_owned()),
+        ("TMPDIR", "/tmp".to_owned()),
+        ("LANG", "C.UTF-8".to_owned()),
+        ("PATH", path),
+        ("INIT_CWD", layout.project.clone()),
+        ("npm_command", "install".to_owned()),
+        ("npm_package_name", name.to_owned()),
+        ("npm_package_version", version.to_owned()),
+        (
+            "npm_package_json",
+            format!("{}/package.json", layout.package),
+        ),
+        ("npm_node_execpath", node.display().to_string()),
+        (
+            "npm_config_user_agent",
+            "npm/10.9.0 node/v22.0.0 linux x64 workspaces/false".to_owned(),
+        ),
+        // An npm the scripts start (esbuild's fallback installs its platform
+        // package) fails at once instead of retrying a registry it cannot reach.
+        ("npm_config_offline", "true".to_owned()),
+        ("npm_config_fetch_retries", "0".to_owned()),
+        ("npm_config_update_notifier", "false".to_owned()),
+        ("npm_config_audit", "false".to_owned()),
+        ("npm_config_fund", "false".to_owned()),
+    ];
+    variables.extend(
+        home::CANARY_ENV
+            .iter()
+            .map(|(key, value)| (*key, (*value).to_owned())),
+    );
+    variables
+        .into_iter()
+        .flat_map(|(key, value)| ["--setenv".to_owned(), key.to_owned(), value])
+        .collect()
+}
+
+/// prlimit's arguments: CPU seconds, address space, file size, open files, no
+/// core dumps.
+fn limits(config: &Config) -> Vec<String> {
+    vec![
+        "prlimit".to_owned(),
+        format!("--cpu={}", config.time_limit.as_secs().max(1)),
+        format!("--as={}", config.memory_mb.saturating_mul(1024 * 1024)),
+        format!("--fsize={MAX_FILE_BYTES}"),
+        "--nofile=1024".to_owned(),
+        "--core=0".to_owned(),
+    ]
+}
+
+/// The shell file that runs the scripts as npm does: each with `sh -c`, in the
+/// package directory, with its event in the environment.
+fn runner(layout: &Layout, scripts: &[(String, String)]) -> String {
+    let mut text = format!("cd {}\n", quote(&layout.package));
+    for (event, script) in scripts {
+        let _ = writeln!(
+            text,
+            "export npm_lifecycle_event={event}\nexport npm_lifecycle_script={}\nsh -c {}",
+            quote(script),
+            quote(script)
+        );
+    }
+    text
+}
+
+/// Single-quoted for `sh`.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The manifest and the package files the scripts name (`node setup.js`).
+fn run_files(layout: &Layout, host_package: &Path, scripts: &[(String, String)]) -> Vec<String> {
+    let mut files = vec![format!("{}/package.json", layout.package)];
+    for (_, script) in scripts {
+        for word in script.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|')) {
+            let word = word.trim_start_matches("./");
+            if word.is_empty() || word.contains("..") || word.starts_with('-') {
+                continue;
+            }
+            if host_package.join(word).is_file() {
+                files.push(format!("{}/{word}", layout.package));
+            }
+        }
+    }
+    files
+}
+
+fn valid_name(name: &str) -> bool {
+    let plain = |part: &str| {
+        !part.is_empty()
+            && !part.starts_with('.')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
+    };
+    match name.strip_prefix('@').and_then(|rest| rest.split_once('/')) {
+        Some((scope, bare)) => plain(scope) && plain(bare),
+        None => plain(name),
+    }
+}
+
+fn write(path: &Path, content: &str) -> Result<(), Error> {
+    std::fs::write(path, content).map_err(Error::io(path))
+}
+
+fn read_capped(path: &Path) -> Result<String, Error> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(error) => return Err(Error::io(path)(error)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_TRACE_BYTES)
+        .read_to_end(&mut bytes)
+        .map_err(Error::io(path))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Reads the scripts' stdout and stderr on threads (so a chatty script cannot fill
+/// a pipe and stall), keeping the end of each.
+fn collect_output(child: &mut std::process::Child) -> std::thread::JoinHandle<String> {
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let tail = |stream: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept = Vec::new();
+            if let Some(mut stream) = stream {
+                let mut buffer = [0u8; 8192];
+                while let Ok(read @ 1..) = stream.read(&mut buffer) {
+                    kept.extend_from_slice(&buffer[..read]);
+                    if kept.len() > MAX_OUTPUT_CHARS * 2 {
+                        kept.drain(..kept.len() - MAX_OUTPUT_CHARS);
+                    }
+                }
+            }
+            kept
+        })
+    };
+    let out = tail(stdout.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    let err = tail(stderr.map(|s| Box::new(s) as Box<dyn std::io::Read + Send>));
+    std::thread::spawn(move || {
+        let mut text = String::from_utf8_lossy(&out.join().unwrap_or_default()).into_owned();
+        text.push_str(&String::from_utf8_lossy(&err.join().unwrap_or_default()));
+        let skip = text.chars().count().saturating_sub(MAX_OUTPUT_CHARS);
+        text.chars().skip(skip).collect()
+    })
+}
+
+/// `tool` as given when it is a path, else found on the PATH; resolved.
+fn locate(tool: &Path) -> Option<PathBuf> {
+    if tool.components().count() > 1 {
+        return tool.is_file().then(|| tool.canonicalize().ok()).flatten();
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+        .and_then(|found| found.canonicalize().ok())
+}

