@@ -20,6 +20,26 @@ const NETWORK_TOOLS: &[&str] = &[
     "curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ftp", "tftp", "scp", "sftp", "ssh",
     "nslookup", "dig", "host", "ping",
 ];
+/// Programs that tell who and where the machine is.
+const IDENTITY_TOOLS: &[&str] = &[
+    "whoami",
+    "hostname",
+    "id",
+    "uname",
+    "ifconfig",
+    "ip",
+    "ipconfig",
+    "systeminfo",
+    "netstat",
+];
+/// Files that tell who the machine is.
+const IDENTITY_FILES: &[&str] = &[
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/hostname",
+    "/etc/machine-id",
+];
+const WINDOWS_EXECUTABLES: &[&str] = &[".exe", ".bat", ".cmd", ".ps1", ".scr", ".dll", ".vbs"];
 const SHELL_PROFILES: &[&str] = &[
     ".bashrc",
     ".bash_profile",
@@ -233,6 +253,20 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
                     format!("install scripts sent the machine's identity out in a DNS name: {destination}"),
                     "runtime-identity-beacon",
                 )
+            } else if let Some(how) = recon(observations) {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!("install scripts {how}, and contacted {destination}"),
+                    "runtime-recon-then-network",
+                )
+            } else if destination.parse::<std::net::IpAddr>().is_ok() {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!("install scripts connected to a bare address, {destination} (no name looked up)"),
+                    "runtime-raw-address",
+                )
             } else if let Some(service) = airlock_analyze::exfiltration_host(&lower) {
                 finding(
                     Code::RuntimeNetwork,
@@ -250,6 +284,25 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
             }
         })
         .collect()
+}
+
+/// How the scripts learnt who the machine is, if they did: an identity file read
+/// or an identity program run.
+fn recon(observations: &[Observation]) -> Option<String> {
+    observations
+        .iter()
+        .find_map(|observation| match observation {
+            Observation::ReadFile { path } if IDENTITY_FILES.contains(&path.as_str()) => {
+                Some(format!("read {path}"))
+            }
+            Observation::Ran { path, argv } => {
+                let program = path.rsplit('/').next().unwrap_or(path);
+                IDENTITY_TOOLS
+                    .contains(&program)
+                    .then(|| format!("ran `{}`", argv.join(" ")))
+            }
+            _ => None,
+        })
 }
 
 /// Network tools and PowerShell quarantine; a file the scripts wrote and then ran
@@ -275,6 +328,17 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
                 Severity::High,
                 format!("install scripts ran a network tool: `{command}`"),
                 "runtime-network-tool",
+            ));
+        } else if layout.inside_package(path)
+            && WINDOWS_EXECUTABLES
+                .iter()
+                .any(|extension| program.to_ascii_lowercase().ends_with(extension))
+        {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::High,
+                format!("install scripts tried to run a Windows program the package ships: {path}"),
+                "runtime-shipped-windows-program",
             ));
         } else if matches!(program, "powershell" | "pwsh" | "powershell.exe") {
             findings.push(finding(

@@ -98,7 +98,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         .map_err(|error| Error::Tarball(format!("package.json: {error}")))?;
     let name = manifest["name"].as_str().unwrap_or_default().to_owned();
     let version = manifest["version"].as_str().unwrap_or_default().to_owned();
-    if !valid_name(&name) {
+    if !crate::stubs::valid(&name) {
         return Err(Error::Tarball(format!(
             "package.json names `{name}`, not a package name"
         )));
@@ -134,6 +134,13 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     }
     std::fs::rename(&stage, &host_package).map_err(Error::io(&host_package))?;
     layout.run_files = run_files(&layout, &host_package, &scripts);
+    let dependencies: Vec<String> = ["dependencies", "optionalDependencies", "peerDependencies"]
+        .iter()
+        .filter_map(|field| manifest[field].as_object())
+        .flat_map(|map| map.keys().cloned())
+        .filter(|dependency| *dependency != name)
+        .collect();
+    crate::stubs::write(&host_home.join("project/node_modules"), &dependencies)?;
     home::seed(&host_home)?;
     write(
         &host_home.join("project/package.json"),
@@ -444,20 +451,6 @@ fn run_files(layout: &Layout, host_package: &Path, scripts: &[(String, String)])
         }
     }
     files
-}
-
-fn valid_name(name: &str) -> bool {
-    let plain = |part: &str| {
-        !part.is_empty()
-            && !part.starts_with('.')
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
-    };
-    match name.strip_prefix('@').and_then(|rest| rest.split_once('/')) {
-        Some((scope, bare)) => plain(scope) && plain(bare),
-        None => plain(name),
-    }
 }
 
 fn write(path: &Path, content: &str) -> Result<(), Error> {

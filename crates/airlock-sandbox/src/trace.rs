@@ -48,6 +48,8 @@ pub(crate) const TRACED: &str = "execve,execveat,open,openat,openat2,creat,unlin
 struct Line {
     skeleton: String,
     strings: Vec<String>,
+    /// The strings' bytes as sent (a DNS packet is not text).
+    bytes: Vec<Vec<u8>>,
     annotations: Vec<String>,
 }
 
@@ -85,6 +87,17 @@ pub(crate) fn parse(trace: &str) -> Vec<Event> {
         };
         let line = tokenize(rest);
         if let Some(event) = event(call, &line, pid, &mut cwd) {
+            events.push(event);
+        }
+    }
+    // Calls never resumed: the process ended (or was killed) inside them. Their
+    // arguments were recorded (a DNS query sent as the process died still counts).
+    let mut unfinished: Vec<_> = pending.into_iter().collect();
+    unfinished.sort();
+    for (pid, head) in unfinished {
+        if let Some((call, _)) = head.split_once('(')
+            && let Some(event) = event(call, &tokenize(&head), pid, &mut cwd)
+        {
             events.push(event);
         }
     }
@@ -164,9 +177,9 @@ fn event(call: &str, line: &Line, pid: u32, cwd: &mut HashMap<u32, String>) -> O
         }
         "connect" => connect(line, ok),
         "sendto" | "sendmsg" | "sendmmsg" => line
-            .strings
+            .bytes
             .iter()
-            .find_map(|payload| dns_query(payload.as_bytes()))
+            .find_map(|payload| dns_query(payload))
             .map(|name| Event::Resolve { name }),
         _ => None,
     }
@@ -232,6 +245,7 @@ fn tokenize(text: &str) -> Line {
     let mut line = Line {
         skeleton: String::with_capacity(text.len() / 2),
         strings: Vec::new(),
+        bytes: Vec::new(),
         annotations: Vec::new(),
     };
     let bytes = text.as_bytes();
@@ -240,7 +254,10 @@ fn tokenize(text: &str) -> Line {
         match bytes[at] {
             b'"' => {
                 let end = find(bytes, at + 1, b'"');
-                line.strings.push(unescape(&text[at + 1..end]));
+                let raw = unescape(&text[at + 1..end]);
+                line.strings
+                    .push(String::from_utf8_lossy(&raw).into_owned());
+                line.bytes.push(raw);
                 line.skeleton.push('S');
                 at = end + 1;
                 // A string cut at `-s` bytes is followed by `...`.
@@ -250,7 +267,8 @@ fn tokenize(text: &str) -> Line {
             }
             b'<' if text[at + 1..].starts_with("\\x") => {
                 let end = find(bytes, at + 1, b'>');
-                line.annotations.push(unescape(&text[at + 1..end]));
+                line.annotations
+                    .push(String::from_utf8_lossy(&unescape(&text[at + 1..end])).into_owned());
                 line.skeleton.push_str(" A");
                 at = end + 1;
             }
@@ -273,8 +291,8 @@ fn find(bytes: &[u8], from: usize, wanted: u8) -> usize {
         .map_or(bytes.len(), |offset| from + offset)
 }
 
-/// `\xNN` escapes (and any other character as itself) to text.
-fn unescape(text: &str) -> String {
+/// `\xNN` escapes (and any other character as itself) to bytes.
+fn unescape(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len() / 4);
     let mut at = 0;
@@ -292,7 +310,7 @@ fn unescape(text: &str) -> String {
             at += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The name asked in a DNS query packet, if `payload` is one.
@@ -350,7 +368,9 @@ mod tests {
              9     unlink(\"{}\") = 0\n\
              7     openat(AT_FDCWD<{}>, \"{}\", O_WRONLY|O_CREAT|O_TRUNC, 0666 <unfinished ...>\n\
              8     +++ exited with 0 +++\n\
-             7     <... openat resumed>) = -1 EROFS (Read-only file system)\n",
+             7     <... openat resumed>) = -1 EROFS (Read-only file system)\n\
+             9     connect(3<{}>, {{sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr(\"{}\")}}, 16 <unfinished ...>\n\
+             9     +++ killed by SIGKILL +++\n",
             hex("/usr/bin/node"),
             hex("node"),
             hex("i.js"),
@@ -360,6 +380,8 @@ mod tests {
             hex("setup.js"),
             hex("/home/user/project"),
             hex("/etc/profile"),
+            hex("socket:[7]"),
+            hex("10.9.8.7"),
         );
         assert_eq!(
             parse(&trace),
@@ -383,13 +405,18 @@ mod tests {
                     write: true,
                     ok: false
                 },
+                Event::Connect {
+                    address: "10.9.8.7".into(),
+                    port: 53,
+                    ok: false
+                },
             ]
         );
     }
 
     #[test]
     fn dns_queries_and_connections_are_read() {
-        let query = b"\x55\x66\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04host\x04oast\x07example\x00\x00\x01\x00\x01";
+        let query = b"\xc9\x9f\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04host\x04oast\x07example\x00\x00\x01\x00\x01";
         let payload = escape(query);
         let trace = format!(
             "13    connect(18<{}>, {{sa_family=AF_INET, sin_port=htons(443), sin_addr=inet_addr(\"{}\")}}, 16) = -1 ENETUNREACH (Network is unreachable)\n\

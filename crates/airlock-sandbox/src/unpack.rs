@@ -52,7 +52,10 @@ pub(crate) fn unpack(tgz: &[u8], into: &Path) -> Result<Vec<u8>, Error> {
             std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
         }
         std::fs::write(&target, &bytes).map_err(Error::io(&target))?;
-        let executable = entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0);
+        // A file that starts with `#!` is meant to run: archives rebuilt by hand
+        // often lose the mode bit that the published tarball had.
+        let executable =
+            entry.header().mode().is_ok_and(|mode| mode & 0o111 != 0) || bytes.starts_with(b"#!");
         set_mode(&target, if executable { 0o755 } else { 0o644 })?;
         if relative == Path::new("package.json") {
             manifest = Some(bytes);
