@@ -20,6 +20,57 @@ const NETWORK_TOOLS: &[&str] = &[
     "curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "ftp", "tftp", "scp", "sftp", "ssh",
     "nslookup", "dig", "host", "ping",
 ];
+/// Hosts no install step needs, by what they are for. The sandbox sees names, not
+/// paths, so a service counts by its host (the static analyser also wants a path,
+/// such as a webhook's id, because it reads code that may only mention a service).
+const UNNEEDED_AT_INSTALL: &[(&str, &str)] = &[
+    ("webhook.site", "a request catcher"),
+    ("requestbin.net", "a request catcher"),
+    ("requestcatcher.com", "a request catcher"),
+    ("pipedream.net", "a request catcher"),
+    ("beeceptor.com", "a request catcher"),
+    ("oastify.com", "an interaction catcher"),
+    ("burpcollaborator.net", "an interaction catcher"),
+    ("interact.sh", "an interaction catcher"),
+    ("oast.fun", "an interaction catcher"),
+    ("oast.pro", "an interaction catcher"),
+    ("oast.live", "an interaction catcher"),
+    ("oast.site", "an interaction catcher"),
+    ("oast.online", "an interaction catcher"),
+    ("oast.me", "an interaction catcher"),
+    ("dnslog.cn", "an interaction catcher"),
+    ("ceye.io", "an interaction catcher"),
+    ("canarytokens.com", "an interaction catcher"),
+    ("pastebin.com", "a paste site"),
+    ("paste.ee", "a paste site"),
+    ("hastebin.com", "a paste site"),
+    ("rentry.co", "a paste site"),
+    ("transfer.sh", "a file drop"),
+    ("file.io", "a file drop"),
+    ("api.telegram.org", "a chat bot API"),
+    ("discord.com", "Discord"),
+    ("discordapp.com", "Discord"),
+    ("cdn.discordapp.com", "Discord's file host"),
+    ("hooks.slack.com", "a chat webhook"),
+    ("script.google.com", "a script host that receives posts"),
+    ("ngrok.io", "a tunnel"),
+    ("ngrok-free.app", "a tunnel"),
+    ("trycloudflare.com", "a tunnel"),
+    ("serveo.net", "a tunnel"),
+    ("localtunnel.me", "a tunnel"),
+    ("ifconfig.co", "a public-address lookup"),
+    ("ifconfig.me", "a public-address lookup"),
+    ("ipinfo.io", "a public-address lookup"),
+    ("api.ipify.org", "a public-address lookup"),
+    ("icanhazip.com", "a public-address lookup"),
+    ("checkip.amazonaws.com", "a public-address lookup"),
+    ("ip-api.com", "a public-address lookup"),
+    ("ipapi.co", "a public-address lookup"),
+    ("dns.google", "DNS over HTTPS"),
+    ("dns.google.com", "DNS over HTTPS"),
+    ("cloudflare-dns.com", "DNS over HTTPS"),
+];
+
 /// Programs that tell who and where the machine is.
 const IDENTITY_TOOLS: &[&str] = &[
     "whoami",
@@ -153,6 +204,7 @@ pub(crate) struct Context {
 pub(crate) const RULES: &[(&str, Rule)] = &[
     ("runtime-credential-read", credentials_read),
     ("runtime-network", network),
+    ("runtime-network", sent_canaries),
     ("runtime-exec", programs_run),
     ("runtime-persistence", persistence),
     ("runtime-file-write", files_changed),
@@ -245,7 +297,9 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
             let lower = destination.to_ascii_lowercase();
             let identity = [layout.hostname.as_str(), layout.user.as_str()]
                 .iter()
-                .any(|fact| lower.split('.').any(|label| label.contains(*fact)));
+                .flat_map(|fact| [(*fact).to_owned(), hex(fact)])
+                .any(|fact| lower.split('.').any(|label| label.contains(&fact)))
+                || lower.replace('.', "").contains(&hex(&layout.hostname));
             if identity {
                 finding(
                     Code::RuntimeNetwork,
@@ -267,7 +321,16 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
                     format!("install scripts connected to a bare address, {destination} (no name looked up)"),
                     "runtime-raw-address",
                 )
-            } else if let Some(service) = airlock_analyze::exfiltration_host(&lower) {
+            } else if let Some(label) = names_the_package(&lower, &layout.name) {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!("install scripts looked up {destination}, whose `{label}` names the package itself (a dependency-confusion beacon)"),
+                    "runtime-package-beacon",
+                )
+            } else if let Some(service) = unneeded_at_install(&lower)
+                .or_else(|| airlock_analyze::exfiltration_host(&lower))
+            {
                 finding(
                     Code::RuntimeNetwork,
                     Severity::High,
@@ -284,6 +347,30 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
             }
         })
         .collect()
+}
+
+/// What a host is for, when no install step needs it.
+fn unneeded_at_install(host: &str) -> Option<&'static str> {
+    UNNEEDED_AT_INSTALL
+        .iter()
+        .find(|(service, _)| host == *service || host.ends_with(&format!(".{service}")))
+        .map(|(_, what)| *what)
+}
+
+/// The subdomain label that carries the package's name with something added
+/// (`lolpkg-name.package.x.example`): a host of the package's own (`pkg.example`,
+/// `pkg.s3...`) is not one.
+fn names_the_package<'a>(host: &'a str, name: &str) -> Option<&'a str> {
+    let bare = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    if bare.len() < 5 {
+        return None;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let subdomains = labels.len().checked_sub(2)?;
+    labels[..subdomains]
+        .iter()
+        .find(|label| label.contains(bare.as_str()) && **label != bare)
+        .copied()
 }
 
 /// How the scripts learnt who the machine is, if they did: an identity file read
@@ -307,6 +394,39 @@ fn recon(observations: &[Observation]) -> Option<String> {
 
 /// Network tools and PowerShell quarantine; a file the scripts wrote and then ran
 /// (a dropper) blocks.
+/// What reached the sink with canaries in it: the machine's identity or its
+/// secrets, sent.
+fn sent_canaries(observations: &[Observation], _: &Layout, _: &Context) -> Vec<Finding> {
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Sent {
+                host,
+                port,
+                secrets,
+                ..
+            } if !secrets.is_empty() => Some(finding(
+                Code::RuntimeNetwork,
+                Severity::Critical,
+                format!(
+                    "install scripts sent {} to {}:{port}",
+                    secrets.join(" and "),
+                    host.as_deref().unwrap_or("an address")
+                ),
+                "runtime-sent-canary",
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn hex(text: &str) -> String {
+    text.bytes().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
+
 fn programs_run(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for observation in observations {
@@ -482,4 +602,41 @@ fn suspicious_program(path: &str) -> bool {
 
 fn is_loopback(address: &str) -> bool {
     address.starts_with("127.") || address == "::1" || address == "0.0.0.0" || address == "::"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_beacon_names_the_package_in_a_subdomain_a_vendor_host_does_not() {
+        assert_eq!(
+            names_the_package(
+                "lolzettle-bololreact-router-dom.package.0xlupin.com",
+                "@zettle-bo/react-router-dom"
+            ),
+            Some("lolzettle-bololreact-router-dom")
+        );
+        assert_eq!(names_the_package("download.cypress.io", "cypress"), None);
+        assert_eq!(names_the_package("puppeteer.s3.example", "puppeteer"), None);
+        assert_eq!(
+            names_the_package("cdn.tool.example", "tool"),
+            None,
+            "too short to tell"
+        );
+    }
+
+    #[test]
+    fn services_count_by_host_and_subdomain() {
+        assert_eq!(
+            unneeded_at_install("webhook.site"),
+            Some("a request catcher")
+        );
+        assert_eq!(
+            unneeded_at_install("abc.m.pipedream.net"),
+            Some("a request catcher")
+        );
+        assert_eq!(unneeded_at_install("notpastebin.com"), None);
+        assert_eq!(unneeded_at_install("github.com"), None);
+    }
 }

@@ -2,11 +2,12 @@
 //! `postinstall` scripts, run the way npm runs them, inside bubblewrap, under strace.
 //!
 //! The sandbox shares nothing it does not have to: every namespace is new (no
-//! network at all: only a loopback where nothing answers, so a name a script looks
-//! up is seen in its DNS query and never reaches a resolver), the system directories
+//! network at all: only a loopback where the sink, `sink.rs`, answers every name and
+//! takes what is sent, so a beacon shows its destination and payload and reaches
+//! neither), the system directories
 //! are read-only, `/etc` is a few made-up files, and the home directory is a fresh
-//! one seeded with canary credentials (`home.rs`). The scripts run as an
-//! unprivileged user with no capabilities, no new privileges, in a new session,
+//! one seeded with canary credentials (`home.rs`). The scripts run with no
+//! capabilities (dropped for good once the sink listens), no new privileges, in a new session,
 //! under limits on CPU time, memory, file size and open files, and are killed with
 //! the sandbox at the time limit. strace records what they do (`trace.rs`); the
 //! record is sorted into observations and judged into findings (`judge.rs`).
@@ -18,6 +19,7 @@
 mod home;
 mod judge;
 mod run;
+mod sink;
 mod stubs;
 mod trace;
 mod unpack;
@@ -96,6 +98,14 @@ pub enum Observation {
         path: String,
         argv: Vec<String>,
     },
+    /// What a script sent to the sandbox's sink: the host it meant (TLS server
+    /// name or HTTP `Host`), the port, how much, and the canaries in it.
+    Sent {
+        host: Option<String>,
+        port: u16,
+        bytes: usize,
+        secrets: Vec<&'static str>,
+    },
 }
 
 /// What a run saw and what it makes of it.
@@ -147,6 +157,8 @@ impl Error {
 /// Paths as the scripts see them inside the sandbox.
 #[derive(Clone, Debug)]
 pub(crate) struct Layout {
+    /// The package's name.
+    pub(crate) name: String,
     pub(crate) home: String,
     pub(crate) user: String,
     pub(crate) hostname: String,
@@ -165,6 +177,7 @@ impl Layout {
         let project = format!("{home}/project");
         let package = format!("{project}/node_modules/{name}");
         Self {
+            name: name.to_owned(),
             home,
             user,
             hostname: "canaryhost-5d1e".to_owned(),
@@ -188,6 +201,18 @@ impl Layout {
         ["/tmp", "/dev", "/proc"]
             .iter()
             .any(|dir| path == *dir || path.starts_with(&format!("{dir}/")))
+    }
+
+    /// The values only this sandbox has, by what they are: found in what a script
+    /// sends, they were taken from the machine.
+    pub(crate) fn canary_values(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("the machine's host name", self.hostname.clone()),
+            ("the user's name", self.user.clone()),
+            ("a canary token", "AirlockCanary".to_owned()),
+            ("a canary credential", "airlock-canary".to_owned()),
+            ("a canary cloud key", "AKIAAIRLOCKCANARY000".to_owned()),
+        ]
     }
 
     /// A file written inside the package (a build's output) rather than dropped.

@@ -152,6 +152,8 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     let record = root.join("record");
     std::fs::create_dir_all(&record).map_err(Error::io(&record))?;
     write(&record.join("run.sh"), &runner(&layout, &scripts))?;
+    crate::sink::install(&record)?;
+    write(&record.join("boot.sh"), &boot(&node, &strace))?;
 
     let started = Instant::now();
     let mut command = Command::new(&bwrap);
@@ -173,12 +175,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         .args(environment(&layout, &node, &name, &version))
         .arg("--")
         .args(limits(config))
-        .arg("--")
-        .arg(&strace)
-        .args(["-f", "-qq", "-xx", "-y", "-s", "512", "-e"])
-        .arg(format!("trace={TRACED}"))
-        .args(["-o", &format!("{}/trace", Layout::RECORD_DIR)])
-        .args(["--", "/bin/sh", &format!("{}/run.sh", Layout::RECORD_DIR)])
+        .args(["--", "/bin/sh", &format!("{}/boot.sh", Layout::RECORD_DIR)])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -218,6 +215,16 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         })
         .collect();
     report.observations = observe(&events, &layout);
+    report
+        .observations
+        .extend(crate::sink::received(&record).into_iter().map(|received| {
+            crate::Observation::Sent {
+                secrets: crate::sink::canaries_in(&received.bytes, &layout.canary_values()),
+                host: received.host,
+                port: received.port,
+                bytes: received.bytes.len(),
+            }
+        }));
     let context = Context {
         trusted_hosts: config.trusted_hosts.clone(),
         written,
@@ -261,15 +268,20 @@ fn isolation() -> Vec<String> {
     [
         "--unshare-all",
         "--unshare-user",
+        // The user namespace maps one user, as 0; its only capability, over its own
+        // network namespace, opens low ports there, and `boot.sh` drops it before
+        // anything of the package runs.
         "--uid",
-        "1000",
+        "0",
         "--gid",
-        "1000",
+        "0",
         "--disable-userns",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
         "ALL",
+        "--cap-add",
+        "CAP_NET_ADMIN",
         "--proc",
         "/proc",
         "--dev",
@@ -323,11 +335,8 @@ fn write_etc(etc: &Path, layout: &Layout) -> Result<(), Error> {
     let user = &layout.user;
     let home = &layout.home;
     let files = [
-        (
-            "passwd",
-            format!("root:x:0:0:root:/root:/bin/sh\n{user}:x:1000:1000:{user}:{home}:/bin/sh\n"),
-        ),
-        ("group", format!("root:x:0:\n{user}:x:1000:\n")),
+        ("passwd", format!("{user}:x:0:0:{user}:{home}:/bin/sh\n")),
+        ("group", format!("{user}:x:0:\n")),
         ("hostname", format!("{}\n", layout.hostname)),
         (
             "hosts",
@@ -391,6 +400,8 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         ("npm_config_update_notifier", "false".to_owned()),
         ("npm_config_audit", "false".to_owned()),
         ("npm_config_fund", "false".to_owned()),
+        // The sink answers HTTPS with a certificate of its own.
+        ("NODE_TLS_REJECT_UNAUTHORIZED", "0".to_owned()),
     ];
     variables.extend(
         home::CANARY_ENV
@@ -429,6 +440,38 @@ fn runner(layout: &Layout, scripts: &[(String, String)]) -> String {
         );
     }
     text
+}
+
+/// The sandbox's first step: low ports opened to everyone in its network namespace
+/// (the sink's resolver listens on 53), every capability dropped for good, then the
+/// sink, which runs the traced scripts.
+fn boot(node: &Path, strace: &Path) -> String {
+    let record = Layout::RECORD_DIR;
+    let words = [
+        node.display().to_string(),
+        format!("{record}/sink.js"),
+        record.to_owned(),
+        strace.display().to_string(),
+        "-f".into(),
+        "-qq".into(),
+        "-xx".into(),
+        "-y".into(),
+        "-s".into(),
+        "512".into(),
+        "-e".into(),
+        format!("trace={TRACED}"),
+        "-o".into(),
+        format!("{record}/trace"),
+        "--".into(),
+        "/bin/sh".into(),
+        format!("{record}/run.sh"),
+    ];
+    let command: Vec<String> = words.iter().map(|word| quote(word)).collect();
+    format!(
+        "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start\n\
+         exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs -- {}\n",
+        command.join(" ")
+    )
 }
 
 /// Single-quoted for `sh`.

@@ -84,9 +84,18 @@ setTimeout(() => {{}}, 300);
         read.message
     );
     assert!(read.severity >= Severity::High);
+    // The sink took the post: what was sent is read, and it holds the token.
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::Sent { host: Some(host), secrets, .. }
+                if host == "collector.exfil.example" && secrets.contains(&"a canary token")
+        )),
+        "{report:#?}"
+    );
     assert_eq!(
         strongest(&report, Code::RuntimeNetwork),
-        Some(Severity::Medium)
+        Some(Severity::Critical)
     );
     assert_eq!(
         report.scripts,

@@ -151,5 +151,21 @@ fn observed(observation: &Observation) -> String {
         Observation::Deleted { path } => format!("deleted    {path}"),
         Observation::Renamed { from, to } => format!("renamed    {from} -> {to}"),
         Observation::Ran { path, argv } => format!("ran        {path}: {}", argv.join(" ")),
+        Observation::Sent {
+            host,
+            port,
+            bytes,
+            secrets,
+        } => {
+            let carried = if secrets.is_empty() {
+                String::new()
+            } else {
+                format!(", carrying {}", secrets.join(" and "))
+            };
+            format!(
+                "sent       {bytes} bytes to {}:{port}{carried}",
+                host.as_deref().unwrap_or("an address")
+            )
+        }
     }
 }
