@@ -180,7 +180,7 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
             // matter even when they are missing here.
             Event::Exec {
                 path, ok: false, ..
-            } if !suspicious_program(path) => {}
+            } if !suspicious_program(path) && !layout.inside_package(path) => {}
             Event::Exec { path, argv, .. } => push(Observation::Ran {
                 path: path.clone(),
                 argv: argv.clone(),
@@ -442,6 +442,20 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
                 format!("install scripts wrote {path} and then ran it: `{command}`"),
                 "runtime-dropped-and-ran",
             ));
+        } else if NETWORK_TOOLS.contains(&program)
+            && let Some((what, _)) = layout
+                .canary_values()
+                .into_iter()
+                .find(|(_, value)| command.contains(value.as_str()))
+        {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::Critical,
+                format!(
+                    "install scripts ran a network tool with {what} in its arguments: `{command}`"
+                ),
+                "runtime-tool-sent-identity",
+            ));
         } else if NETWORK_TOOLS.contains(&program) {
             findings.push(finding(
                 Code::RuntimeExec,
@@ -459,6 +473,13 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
                 Severity::High,
                 format!("install scripts tried to run a Windows program the package ships: {path}"),
                 "runtime-shipped-windows-program",
+            ));
+        } else if matches!(program, "shutdown" | "reboot" | "poweroff" | "halt") {
+            findings.push(finding(
+                Code::RuntimeExec,
+                Severity::High,
+                format!("install scripts tried to stop the machine: `{command}`"),
+                "runtime-power-off",
             ));
         } else if matches!(program, "powershell" | "pwsh" | "powershell.exe") {
             findings.push(finding(
@@ -597,7 +618,11 @@ fn shortlist(paths: &[&str]) -> String {
 
 fn suspicious_program(path: &str) -> bool {
     let program = path.rsplit('/').next().unwrap_or(path);
-    NETWORK_TOOLS.contains(&program) || matches!(program, "powershell" | "pwsh" | "powershell.exe")
+    NETWORK_TOOLS.contains(&program)
+        || matches!(
+            program,
+            "powershell" | "pwsh" | "powershell.exe" | "shutdown" | "reboot" | "poweroff" | "halt"
+        )
 }
 
 fn is_loopback(address: &str) -> bool {

@@ -153,6 +153,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     std::fs::create_dir_all(&record).map_err(Error::io(&record))?;
     write(&record.join("run.sh"), &runner(&layout, &scripts))?;
     crate::sink::install(&record)?;
+    tools(&record.join("bin"), &node)?;
     write(&record.join("boot.sh"), &boot(&node, &strace))?;
 
     let started = Instant::now();
@@ -202,6 +203,9 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     report.output = output.join().unwrap_or_default();
 
     let trace = read_capped(&record.join("trace"))?;
+    if let Some(keep) = std::env::var_os("DEBUG_KEEP_TRACE") {
+        let _ = std::fs::write(keep, &trace);
+    }
     let events = parse(&trace);
     let written: Vec<String> = events
         .iter()
@@ -369,8 +373,10 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         .parent()
         .map_or_else(|| "/usr/bin".to_owned(), |dir| dir.display().to_string());
     let path = format!(
-        "{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/bin:/usr/bin:/bin",
-        layout.package, layout.project
+        "{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}/bin",
+        layout.package,
+        layout.project,
+        Layout::RECORD_DIR
     );
     let mut variables = vec![
         ("HOME", layout.home.clone()),
@@ -389,6 +395,7 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
             format!("{}/package.json", layout.package),
         ),
         ("npm_node_execpath", node.display().to_string()),
+        ("NODE", node.display().to_string()),
         (
             "npm_config_user_agent",
             "npm/10.9.0 node/v22.0.0 linux x64 workspaces/false".to_owned(),
@@ -440,6 +447,44 @@ fn runner(layout: &Layout, scripts: &[(String, String)]) -> String {
         );
     }
     text
+}
+
+/// Network tools this system lacks, as stand-ins at the end of the sandbox's PATH:
+/// a script that runs `nslookup $(hostname).x.example` is seen running it (with its
+/// arguments) wherever it runs, and the lookups go through Node to the sink.
+const LOOKUP_TOOLS: [&str; 4] = ["nslookup", "dig", "host", "ping"];
+const CONNECT_TOOLS: [&str; 7] = ["nc", "ncat", "netcat", "socat", "telnet", "ftp", "tftp"];
+
+fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let present = |tool: &str| {
+        ["/usr/bin", "/usr/sbin", "/bin", "/sbin"]
+            .iter()
+            .any(|system| Path::new(system).join(tool).exists())
+    };
+    let lookup = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in -*) ;; *) name=\"$a\"; break ;; esac; done\nexec {} -e \"require('dns').lookup(process.argv[1] || '', () => {{}})\" \"$name\"\n",
+        quote(&node.display().to_string())
+    );
+    let tools = LOOKUP_TOOLS
+        .iter()
+        .map(|tool| (*tool, lookup.as_str()))
+        .chain(
+            CONNECT_TOOLS
+                .iter()
+                .map(|tool| (*tool, "#!/bin/sh\nexit 1\n")),
+        );
+    for (tool, script) in tools {
+        if present(tool) {
+            continue;
+        }
+        let path = dir.join(tool);
+        std::fs::write(&path, script).map_err(Error::io(&path))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .map_err(Error::io(&path))?;
+    }
+    Ok(())
 }
 
 /// The sandbox's first step: low ports opened to everyone in its network namespace

