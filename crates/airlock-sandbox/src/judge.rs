@@ -153,7 +153,9 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
             Event::Open {
                 path, write: true, ..
             } => {
-                if !Layout::scratch(path) && !layout.inside_package(path) {
+                // The runner's own mark that the scripts returned is not theirs.
+                let mark = path == &format!("{}/scripts-done", Layout::RECORD_DIR);
+                if !mark && !Layout::scratch(path) && !layout.inside_package(path) {
                     push(Observation::Wrote { path: path.clone() });
                 }
             }
@@ -373,6 +375,43 @@ fn names_the_package<'a>(host: &'a str, name: &str) -> Option<&'a str> {
         .copied()
 }
 
+/// What a recursive `rm` removes outside the package and `/tmp`, if it does.
+fn wipe_target(program: &str, argv: &[String], layout: &Layout) -> Option<String> {
+    let recursive = argv.iter().skip(1).any(|arg| {
+        arg.starts_with('-') && !arg.starts_with("--") && arg.contains(['r', 'R'])
+            || arg == "--recursive"
+    });
+    if program != "rm" || !recursive {
+        return None;
+    }
+    argv.iter()
+        .skip(1)
+        .filter(|arg| !arg.starts_with('-'))
+        .map(|arg| {
+            let absolute = if arg.starts_with('/') {
+                arg.clone()
+            } else {
+                format!("{}/{arg}", layout.package)
+            };
+            normalise(&absolute)
+        })
+        .find(|path| !layout.inside_package(path) && !Layout::scratch(path))
+}
+
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 /// How the scripts learnt who the machine is, if they did: an identity file read
 /// or an identity program run.
 fn recon(observations: &[Observation]) -> Option<String> {
@@ -474,6 +513,13 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
                 format!("install scripts tried to run a Windows program the package ships: {path}"),
                 "runtime-shipped-windows-program",
             ));
+        } else if let Some(target) = wipe_target(program, argv, layout) {
+            findings.push(finding(
+                Code::RuntimeFileWrite,
+                Severity::High,
+                format!("install scripts ran `{command}`, removing {target}, outside the package"),
+                "runtime-wipe",
+            ));
         } else if matches!(program, "shutdown" | "reboot" | "poweroff" | "halt") {
             findings.push(finding(
                 Code::RuntimeExec,
@@ -541,6 +587,25 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
     let mut findings = Vec::new();
     let mut outside_writes = Vec::new();
     let mut outside_deletes = Vec::new();
+    // The package's files the scripts started as programs or handed to an
+    // interpreter (`node loader.js`): deleting one after it ran hides what ran.
+    let ran_files: Vec<String> = observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Ran { argv, .. } => Some(argv),
+            _ => None,
+        })
+        .flatten()
+        .filter(|arg| !arg.starts_with('-'))
+        .map(|arg| {
+            if arg.starts_with('/') {
+                normalise(arg)
+            } else {
+                normalise(&format!("{}/{arg}", layout.package))
+            }
+        })
+        .filter(|path| layout.inside_package(path) && path != &layout.package)
+        .collect();
     for observation in observations {
         match observation {
             Observation::Wrote { path } => {
@@ -555,7 +620,7 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
                 }
             }
             Observation::Deleted { path } => {
-                if layout.is_trace_of_run(path) {
+                if layout.is_trace_of_run(path) || ran_files.contains(path) {
                     findings.push(finding(
                         Code::RuntimeFileWrite,
                         Severity::High,

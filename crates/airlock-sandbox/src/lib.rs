@@ -120,6 +120,9 @@ pub struct Report {
     /// The scripts' exit status (the last one run), if they finished.
     pub exit_code: Option<i32>,
     pub timed_out: bool,
+    /// The scripts returned, and a process they started was still running
+    /// (killed a few seconds later).
+    pub left_running: bool,
     pub millis: u64,
     /// The end of what the scripts printed.
     pub output: String,

@@ -17,6 +17,11 @@ const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
 /// What a run may write to a file (the record included).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
+/// Written by the runner when the last script has returned.
+const DONE: &str = "scripts-done";
+/// How long what the scripts started may outlive them before it counts as left
+/// running (and is killed).
+const LINGER: Duration = Duration::from_secs(3);
 
 /// Whether the sandbox can run here, and why not.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +123,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         findings: Vec::new(),
         exit_code: None,
         timed_out: false,
+        left_running: false,
         millis: 0,
         output: String::new(),
         sandbox_version: SANDBOX_VERSION,
@@ -184,10 +190,22 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         .spawn()
         .map_err(|error| Error::Start(format!("bubblewrap: {error}")))?;
     let output = collect_output(&mut child);
+    let done = record.join(DONE);
+    let mut finished: Option<Instant> = None;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
             Ok(None) if started.elapsed() < config.time_limit => {
+                // The scripts are done, and something they started is not.
+                if finished.is_none() && done.exists() {
+                    finished = Some(Instant::now());
+                }
+                if finished.is_some_and(|at| at.elapsed() > LINGER) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    report.left_running = true;
+                    break None;
+                }
                 std::thread::sleep(Duration::from_millis(10));
             }
             Ok(None) | Err(_) => {
@@ -203,9 +221,6 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     report.output = output.join().unwrap_or_default();
 
     let trace = read_capped(&record.join("trace"))?;
-    if let Some(keep) = std::env::var_os("DEBUG_KEEP_TRACE") {
-        let _ = std::fs::write(keep, &trace);
-    }
     let events = parse(&trace);
     let written: Vec<String> = events
         .iter()
@@ -236,6 +251,20 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     report.findings = judge(&report.observations, &layout, &context);
     if trace.is_empty() {
         report.findings.push(tampered());
+    }
+    if report.left_running {
+        let mut finding = airlock_policy::Finding::new(
+            airlock_policy::Code::RuntimePersistence,
+            airlock_policy::Severity::High,
+            airlock_policy::Confidence::High,
+            format!(
+                "the install scripts returned and left a process running in the background (killed after {} s)",
+                LINGER.as_secs()
+            ),
+        );
+        finding.reach = airlock_policy::Reach::Install;
+        finding.rule = Some("runtime-left-running".into());
+        report.findings.push(finding);
     }
     if report.timed_out {
         let mut finding = airlock_policy::Finding::new(
@@ -446,6 +475,7 @@ fn runner(layout: &Layout, scripts: &[(String, String)]) -> String {
             quote(script)
         );
     }
+    let _ = writeln!(text, ": > {}/{DONE}", Layout::RECORD_DIR);
     text
 }
 

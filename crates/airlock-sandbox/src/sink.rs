@@ -22,7 +22,7 @@ const CERTIFICATE: &str = "sink.crt";
 const KEY: &str = "sink.key";
 
 /// Plain HTTP, TLS, and raw ports (reverse shells).
-pub(crate) const SCRIPT: &str = r#"'use strict';
+pub(crate) const SCRIPT: &str = r"'use strict';
 const fs = require('fs'), net = require('net'), dgram = require('dgram'), tls = require('tls');
 const { spawn } = require('child_process');
 const dir = process.argv[2], log = fs.openSync(dir + '/sink.jsonl', 'a');
@@ -74,7 +74,7 @@ resolver.bind(53, '127.0.0.1', () => {
   const child = spawn(command, args, { stdio: 'inherit' });
   child.on('exit', (code, signal) => process.exit(code === null ? 128 : code));
 });
-"#;
+";
 
 /// A throwaway certificate and key for the sink's TLS listeners, made once per
 /// process with `openssl`; `None` when that cannot run (HTTPS is then refused in

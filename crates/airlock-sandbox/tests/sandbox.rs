@@ -260,3 +260,41 @@ fn a_shell_beacon_is_seen_with_or_without_the_tool() {
         "{report:#?}"
     );
 }
+
+/// A second stage started detached, whose loader then deletes itself, and a wiper
+/// aimed above the package: each is seen, and the run does not wait out its limit.
+#[test]
+fn detached_stages_self_erasing_loaders_and_wipers_are_seen() {
+    let started = std::time::Instant::now();
+    let report = sandboxed(
+        PackageBuilder::new("stager-shape", "1.0.0")
+            .script("postinstall", "node install.js; rm -rf ../../x-airlock-test || true")
+            .file(
+                "install.js",
+                r#"const { spawn } = require("child_process"), path = require("path"), fs = require("fs");
+const loader = path.join(__dirname, "loader.js");
+spawn(process.execPath, [loader], { detached: true, stdio: "ignore" }).unref();
+setTimeout(() => fs.unlinkSync(loader), 100);
+"#,
+            )
+            .file("loader.js", "setInterval(() => {}, 1000);\n"),
+    );
+    assert!(report.left_running, "{report:#?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "ended soon after the scripts"
+    );
+    for rule in [
+        "runtime-left-running",
+        "runtime-erased-traces",
+        "runtime-wipe",
+    ] {
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|finding| finding.rule.as_deref() == Some(rule)),
+            "{rule} missing: {report:#?}"
+        );
+    }
+}
