@@ -253,9 +253,17 @@ fn trusted(host: &str, trusted: &[String]) -> bool {
 /// outside the sandbox blocks.
 fn credentials_read(observations: &[Observation], _: &Layout, context: &Context) -> Vec<Finding> {
     let destinations = destinations(observations, context);
+    // npm reads its own configuration: a script that runs npm (esbuild's fallback
+    // install, bun's) reads `.npmrc` through it. A token sent anywhere is still
+    // seen in what reaches the sink.
+    let ran_npm = observations.iter().any(|observation| {
+        matches!(observation, Observation::Ran { path, argv }
+            if path.ends_with("/npm") || argv.iter().any(|arg| arg.ends_with("/npm") || arg.ends_with("npm-cli.js")))
+    });
     let mut kinds: Vec<(Secret, &str)> = Vec::new();
     for observation in observations {
         if let Observation::ReadSecret { path, secret } = observation
+            && !(ran_npm && *secret == Secret::NpmConfig)
             && !kinds.iter().any(|(kind, _)| kind == secret)
         {
             kinds.push((*secret, path));
