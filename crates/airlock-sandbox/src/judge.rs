@@ -331,6 +331,13 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
                     format!("install scripts connected to a bare address, {destination} (no name looked up)"),
                     "runtime-raw-address",
                 )
+            } else if let Some(registry) = imitates_registry(&lower, &context.trusted_hosts) {
+                finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!("install scripts contacted {destination}, a host made to look like the registry's ({registry})"),
+                    "runtime-registry-lookalike",
+                )
             } else if let Some(label) = names_the_package(&lower, &layout.name) {
                 finding(
                     Code::RuntimeNetwork,
@@ -357,6 +364,27 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
             }
         })
         .collect()
+}
+
+/// The trusted registry host that `host` borrows its name from without being it:
+/// the distinctive label of the registry's domain (the one before the top level,
+/// five letters or more) inside another domain.
+fn imitates_registry<'a>(host: &str, trusted: &'a [String]) -> Option<&'a str> {
+    trusted.iter().map(String::as_str).find(|registry| {
+        let labels: Vec<&str> = registry.split('.').collect();
+        let Some(name) = labels.len().checked_sub(2).map(|at| labels[at]) else {
+            return false;
+        };
+        name.len() >= 5
+            && name.chars().all(|c| c.is_ascii_alphabetic())
+            && host.contains(name)
+            && !trusted_host(host, registry)
+    })
+}
+
+fn trusted_host(host: &str, trusted: &str) -> bool {
+    let domain = trusted.split('.').skip(1).collect::<Vec<_>>().join(".");
+    host == trusted || host.ends_with(&format!(".{domain}")) || host == domain
 }
 
 /// What a host is for, when no install step needs it.
@@ -616,16 +644,10 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
         .collect();
     for observation in observations {
         match observation {
-            Observation::Wrote { path } => {
-                let cache = path
-                    .strip_prefix(&layout.home)
-                    .and_then(|rest| rest.strip_prefix('/'))
-                    .is_some_and(|relative| {
-                        HOME_CACHES.iter().any(|dir| relative.starts_with(dir))
-                    });
-                if !cache && !layout.in_project(path) {
-                    outside_writes.push(path.as_str());
-                }
+            Observation::Wrote { path }
+                if !in_home_cache(path, layout) && !layout.in_project(path) =>
+            {
+                outside_writes.push(path.as_str());
             }
             Observation::Deleted { path } => {
                 if layout.is_trace_of_run(path) || ran_files.contains(path) {
@@ -635,7 +657,10 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
                         format!("install scripts erased {path} after running (anti-forensics)"),
                         "runtime-erased-traces",
                     ));
-                } else if !layout.inside_package(path) && !layout.in_project(path) {
+                } else if !layout.inside_package(path)
+                    && !layout.in_project(path)
+                    && !in_home_cache(path, layout)
+                {
                     outside_deletes.push(path.as_str());
                 }
             }
@@ -681,6 +706,14 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
     findings
 }
 
+/// Under one of the caches ordinary installers keep in the home directory
+/// (node-gyp's headers, npm's logs, downloaded browsers).
+fn in_home_cache(path: &str, layout: &Layout) -> bool {
+    path.strip_prefix(&layout.home)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|relative| HOME_CACHES.iter().any(|dir| relative.starts_with(dir)))
+}
+
 fn shortlist(paths: &[&str]) -> String {
     let mut list = paths.iter().take(3).copied().collect::<Vec<_>>().join(", ");
     if paths.len() > 3 {
@@ -722,6 +755,16 @@ mod tests {
             None,
             "too short to tell"
         );
+    }
+
+    #[test]
+    fn hosts_borrowing_the_registry_name_are_told_from_it() {
+        let trusted = vec!["registry.pkgsite.example".to_owned()];
+        assert!(imitates_registry("pkgsiteregister.example", &trusted).is_some());
+        assert!(imitates_registry("registry.pkgsite.example", &trusted).is_none());
+        assert!(imitates_registry("cdn.pkgsite.example", &trusted).is_none());
+        assert!(imitates_registry("github.example", &trusted).is_none());
+        assert!(imitates_registry("anything.example", &["127.0.0.1".to_owned()]).is_none());
     }
 
     #[test]

