@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use airlock_policy::{Code, Confidence, Finding, Reach, Severity};
 
 use crate::home::{Secret, canary};
-use crate::trace::Event;
+use crate::trace::{Event, normalise};
 use crate::{Layout, Observation};
 
 /// Programs whose only business at install would be moving data over the network.
@@ -432,20 +432,6 @@ fn wipe_target(program: &str, argv: &[String], layout: &Layout) -> Option<String
             normalise(&absolute)
         })
         .find(|path| !layout.inside_package(path) && !Layout::scratch(path))
-}
-
-fn normalise(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    format!("/{}", parts.join("/"))
 }
 
 /// How the scripts learnt who the machine is, if they did: an identity file read

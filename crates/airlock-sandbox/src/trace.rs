@@ -230,7 +230,7 @@ fn resolve(base: &str, path: &str) -> String {
 }
 
 /// `.` and `..` folded away (textually; links are not followed).
-fn normalise(path: &str) -> String {
+pub(crate) fn normalise(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

@@ -44,20 +44,31 @@ pub struct TrustReport {
     pub baseline: airlock_provenance::Baseline,
 }
 
+/// The packument of `name`, fetched again when the cached one does not list
+/// `version` yet.
+async fn listing(
+    state: &AppState,
+    name: &PackageName,
+    version: &str,
+) -> Result<std::sync::Arc<crate::packuments::Entry>, ApiError> {
+    let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
+    if entry.packument().version_index(version).is_some() {
+        return Ok(entry);
+    }
+    state
+        .inner
+        .packuments
+        .get(name, Freshness::Revalidate)
+        .await
+}
+
 /// The decision about `name@version` now, fetching the packument if needed.
 pub async fn check(
     state: &AppState,
     name: &PackageName,
     version: &str,
 ) -> Result<CheckReport, ApiError> {
-    let mut entry = state.inner.packuments.get(name, Freshness::Cached).await?;
-    if entry.packument().version_index(version).is_none() {
-        entry = state
-            .inner
-            .packuments
-            .get(name, Freshness::Revalidate)
-            .await?;
-    }
+    let entry = listing(state, name, version).await?;
     let Some(index) = entry.packument().version_index(version) else {
         return Err(ApiError::not_found(format!(
             "`{name}@{version}` is not listed upstream; it"
@@ -162,14 +173,7 @@ pub async fn tarball(
     name: &PackageName,
     version: &str,
 ) -> Result<bytes::Bytes, ApiError> {
-    let mut entry = state.inner.packuments.get(name, Freshness::Cached).await?;
-    if entry.packument().version_index(version).is_none() {
-        entry = state
-            .inner
-            .packuments
-            .get(name, Freshness::Revalidate)
-            .await?;
-    }
+    let entry = listing(state, name, version).await?;
     let Some((_, doc)) = entry
         .packument()
         .version_index(version)
