@@ -80,45 +80,25 @@ pub fn probe(config: &Config) -> Availability {
 /// Runs the install scripts of the package in `tarball` and judges what they did.
 /// A package without install scripts is not run (its report is empty).
 pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
-    let Availability::Ready {
-        bwrap,
-        strace,
-        node,
-    } = probe(config)
-    else {
-        return Err(Error::Start(match probe(config) {
-            Availability::Unavailable(why) => why,
-            Availability::Ready { .. } => unreachable!("probed twice"),
-        }));
+    let (bwrap, strace, node) = match probe(config) {
+        Availability::Ready {
+            bwrap,
+            strace,
+            node,
+        } => (bwrap, strace, node),
+        Availability::Unavailable(why) => return Err(Error::Start(why)),
     };
     let work = tempfile::Builder::new()
         .prefix("airlock-sandbox-")
         .tempdir()
         .map_err(Error::io(&std::env::temp_dir()))?;
-    let root = work.path();
-    let stage = root.join("stage");
+    let stage = work.path().join("stage");
     std::fs::create_dir_all(&stage).map_err(Error::io(&stage))?;
-    let manifest = unpack::unpack(tarball, &stage)?;
-    let manifest: serde_json::Value = serde_json::from_slice(&manifest)
-        .map_err(|error| Error::Tarball(format!("package.json: {error}")))?;
-    let name = manifest["name"].as_str().unwrap_or_default().to_owned();
-    let version = manifest["version"].as_str().unwrap_or_default().to_owned();
-    if !crate::stubs::valid(&name) {
-        return Err(Error::Tarball(format!(
-            "package.json names `{name}`, not a package name"
-        )));
-    }
-    let scripts: Vec<(String, String)> = LIFECYCLE
-        .iter()
-        .filter_map(|event| {
-            let script = manifest["scripts"][event].as_str()?.trim();
-            (!script.is_empty()).then(|| ((*event).to_owned(), script.to_owned()))
-        })
-        .collect();
+    let package = Package::unpack(tarball, &stage)?;
     let mut report = Report {
-        package: name.clone(),
-        version: version.clone(),
-        scripts: scripts.clone(),
+        package: package.name.clone(),
+        version: package.version.clone(),
+        scripts: package.scripts.clone(),
         observations: Vec::new(),
         findings: Vec::new(),
         exit_code: None,
@@ -128,59 +108,138 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         output: String::new(),
         sandbox_version: SANDBOX_VERSION,
     };
-    if scripts.is_empty() {
+    if package.scripts.is_empty() {
         return Ok(report);
     }
+    let built = build(work.path(), &stage, &package, &node, &strace)?;
+    execute(config, (&bwrap, &node), &built, &package, &mut report)?;
+    assess(config, &built, &mut report)?;
+    Ok(report)
+}
 
-    let mut layout = Layout::new(&name);
-    let host_home = root.join("home");
-    let host_package = host_home.join("project/node_modules").join(&name);
+/// What the tarball's manifest says the sandbox needs.
+struct Package {
+    name: String,
+    version: String,
+    /// The lifecycle scripts npm runs, in order: (event, command).
+    scripts: Vec<(String, String)>,
+    /// Every declared dependency, to stub.
+    dependencies: Vec<String>,
+}
+
+impl Package {
+    /// Unpacks `tarball` into `stage` and reads its manifest.
+    fn unpack(tarball: &[u8], stage: &Path) -> Result<Self, Error> {
+        let manifest = unpack::unpack(tarball, stage)?;
+        let manifest: serde_json::Value = serde_json::from_slice(&manifest)
+            .map_err(|error| Error::Tarball(format!("package.json: {error}")))?;
+        let name = manifest["name"].as_str().unwrap_or_default().to_owned();
+        if !crate::stubs::valid(&name) {
+            return Err(Error::Tarball(format!(
+                "package.json names `{name}`, not a package name"
+            )));
+        }
+        let scripts = LIFECYCLE
+            .iter()
+            .filter_map(|event| {
+                let script = manifest["scripts"][event].as_str()?.trim();
+                (!script.is_empty()).then(|| ((*event).to_owned(), script.to_owned()))
+            })
+            .collect();
+        let dependencies = ["dependencies", "optionalDependencies", "peerDependencies"]
+            .iter()
+            .filter_map(|field| manifest[field].as_object())
+            .flat_map(|map| map.keys().cloned())
+            .filter(|dependency| *dependency != name)
+            .collect();
+        Ok(Self {
+            version: manifest["version"].as_str().unwrap_or_default().to_owned(),
+            name,
+            scripts,
+            dependencies,
+        })
+    }
+}
+
+/// The sandbox's directories on this machine, and the paths inside.
+struct Built {
+    layout: Layout,
+    home: PathBuf,
+    etc: PathBuf,
+    record: PathBuf,
+}
+
+/// Lays the sandbox out under `root`: the package where npm would put it, stubs
+/// for its dependencies, the canary home, `/etc`, and the record directory with
+/// the runner, the sink, the stand-in tools and the boot script.
+fn build(
+    root: &Path,
+    stage: &Path,
+    package: &Package,
+    node: &Path,
+    strace: &Path,
+) -> Result<Built, Error> {
+    let mut layout = Layout::new(&package.name);
+    let home = root.join("home");
+    let node_modules = home.join("project/node_modules");
+    let host_package = node_modules.join(&package.name);
     if let Some(parent) = host_package.parent() {
         std::fs::create_dir_all(parent).map_err(Error::io(parent))?;
     }
-    std::fs::rename(&stage, &host_package).map_err(Error::io(&host_package))?;
-    layout.run_files = run_files(&layout, &host_package, &scripts);
-    let dependencies: Vec<String> = ["dependencies", "optionalDependencies", "peerDependencies"]
-        .iter()
-        .filter_map(|field| manifest[field].as_object())
-        .flat_map(|map| map.keys().cloned())
-        .filter(|dependency| *dependency != name)
-        .collect();
-    crate::stubs::write(&host_home.join("project/node_modules"), &dependencies)?;
-    home::seed(&host_home)?;
+    std::fs::rename(stage, &host_package).map_err(Error::io(&host_package))?;
+    layout.run_files = run_files(&layout, &host_package, &package.scripts);
+    crate::stubs::write(&node_modules, &package.dependencies)?;
+    home::seed(&home)?;
     write(
-        &host_home.join("project/package.json"),
-        &serde_json::json!({"name": "project", "version": "1.0.0", "dependencies": {&name: &version}})
+        &home.join("project/package.json"),
+        &serde_json::json!({"name": "project", "version": "1.0.0", "dependencies": {&package.name: &package.version}})
             .to_string(),
     )?;
     let etc = root.join("etc");
     write_etc(&etc, &layout)?;
     let record = root.join("record");
     std::fs::create_dir_all(&record).map_err(Error::io(&record))?;
-    write(&record.join("run.sh"), &runner(&layout, &scripts))?;
+    write(&record.join("run.sh"), &runner(&layout, &package.scripts))?;
     crate::sink::install(&record)?;
-    tools(&record.join("bin"), &node)?;
+    tools(&record.join("bin"), node)?;
     npm_stand_in(&record.join("first"))?;
-    write(&record.join("boot.sh"), &boot(&node, &strace))?;
+    write(&record.join("boot.sh"), &boot(node, strace))?;
+    Ok(Built {
+        layout,
+        home,
+        etc,
+        record,
+    })
+}
 
+/// Runs the sandbox until the scripts and what they started end, what they
+/// started outlives them by `LINGER`, or the time limit; fills in how it ended.
+fn execute(
+    config: &Config,
+    (bwrap, node): (&Path, &Path),
+    built: &Built,
+    package: &Package,
+    report: &mut Report,
+) -> Result<(), Error> {
+    let layout = &built.layout;
     let started = Instant::now();
-    let mut command = Command::new(&bwrap);
+    let mut command = Command::new(bwrap);
     command
         .args(isolation())
-        .args(system_mounts(&node))
+        .args(system_mounts(node))
         .arg("--ro-bind")
-        .arg(&etc)
+        .arg(&built.etc)
         .arg("/etc")
         .args(etc_mounts())
         .arg("--bind")
-        .arg(&host_home)
+        .arg(&built.home)
         .arg(&layout.home)
         .arg("--bind")
-        .arg(&record)
+        .arg(&built.record)
         .arg(Layout::RECORD_DIR)
         .args(["--hostname", &layout.hostname, "--chdir", &layout.package])
         .arg("--clearenv")
-        .args(environment(&layout, &node, &name, &version))
+        .args(environment(layout, node, &package.name, &package.version))
         .arg("--")
         .args(limits(config))
         .args(["--", "/bin/sh", &format!("{}/boot.sh", Layout::RECORD_DIR)])
@@ -191,7 +250,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         .spawn()
         .map_err(|error| Error::Start(format!("bubblewrap: {error}")))?;
     let output = collect_output(&mut child);
-    let done = record.join(DONE);
+    let done = built.record.join(DONE);
     let mut finished: Option<Instant> = None;
     let status = loop {
         match child.try_wait() {
@@ -220,8 +279,13 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     report.millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.exit_code = status.and_then(|status| status.code());
     report.output = output.join().unwrap_or_default();
+    Ok(())
+}
 
-    let trace = read_capped(&record.join("trace"))?;
+/// Reads the record and the sink's log into observations and judges them.
+fn assess(config: &Config, built: &Built, report: &mut Report) -> Result<(), Error> {
+    let layout = &built.layout;
+    let trace = read_capped(&built.record.join("trace"))?;
     let events = parse(&trace);
     let written: Vec<String> = events
         .iter()
@@ -234,53 +298,63 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
             _ => None,
         })
         .collect();
-    report.observations = observe(&events, &layout);
-    report
-        .observations
-        .extend(crate::sink::received(&record).into_iter().map(|received| {
-            crate::Observation::Sent {
+    report.observations = observe(&events, layout);
+    report.observations.extend(
+        crate::sink::received(&built.record)
+            .into_iter()
+            .map(|received| crate::Observation::Sent {
                 secrets: crate::sink::canaries_in(&received.bytes, &layout.canary_values()),
                 host: received.host,
                 port: received.port,
                 bytes: received.bytes.len(),
-            }
-        }));
+            }),
+    );
     let context = Context {
         trusted_hosts: config.trusted_hosts.clone(),
         written,
     };
-    report.findings = judge(&report.observations, &layout, &context);
+    report.findings = judge(&report.observations, layout, &context);
     if trace.is_empty() {
         report.findings.push(tampered());
     }
     if report.left_running {
-        let mut finding = airlock_policy::Finding::new(
-            airlock_policy::Code::RuntimePersistence,
-            airlock_policy::Severity::High,
-            airlock_policy::Confidence::High,
-            format!(
-                "the install scripts returned and left a process running in the background (killed after {} s)",
-                LINGER.as_secs()
-            ),
-        );
-        finding.reach = airlock_policy::Reach::Install;
-        finding.rule = Some("runtime-left-running".into());
-        report.findings.push(finding);
+        report.findings.push(left_running());
     }
     if report.timed_out {
-        let mut finding = airlock_policy::Finding::new(
-            airlock_policy::Code::AnalysisIncomplete,
-            airlock_policy::Severity::Medium,
-            airlock_policy::Confidence::High,
-            format!(
-                "the install scripts were still running after {} s in the sandbox; what they did until then is judged",
-                config.time_limit.as_secs()
-            ),
-        );
-        finding.reach = airlock_policy::Reach::Install;
-        report.findings.push(finding);
+        report.findings.push(past_time_limit(config));
     }
-    Ok(report)
+    Ok(())
+}
+
+/// The scripts returned and left something running.
+fn left_running() -> airlock_policy::Finding {
+    let mut finding = airlock_policy::Finding::new(
+        airlock_policy::Code::RuntimePersistence,
+        airlock_policy::Severity::High,
+        airlock_policy::Confidence::High,
+        format!(
+            "the install scripts returned and left a process running in the background (killed after {} s)",
+            LINGER.as_secs()
+        ),
+    );
+    finding.reach = airlock_policy::Reach::Install;
+    finding.rule = Some("runtime-left-running".into());
+    finding
+}
+
+/// The scripts were still running at the time limit.
+fn past_time_limit(config: &Config) -> airlock_policy::Finding {
+    let mut finding = airlock_policy::Finding::new(
+        airlock_policy::Code::AnalysisIncomplete,
+        airlock_policy::Severity::Medium,
+        airlock_policy::Confidence::High,
+        format!(
+            "the install scripts were still running after {} s in the sandbox; what they did until then is judged",
+            config.time_limit.as_secs()
+        ),
+    );
+    finding.reach = airlock_policy::Reach::Install;
+    finding
 }
 
 /// The record was emptied or removed from inside: nothing the scripts did can be
