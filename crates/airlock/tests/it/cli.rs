@@ -312,3 +312,67 @@ async fn an_advisory_source_must_be_one_path_or_one_http_url() {
         assert!(output.contains(expected), "{output}");
     }
 }
+
+/// `airlock serve` says at start whether install scripts run in the sandbox and
+/// why not; `[sandbox] enabled = true` without the tools stops the start with what
+/// to install.
+#[tokio::test]
+async fn serve_says_whether_the_sandbox_runs() {
+    let registry = FakeRegistry::start().await;
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let upstream = registry.url();
+    let start = |config: &str, data: &str| {
+        let path = workspace.path(&format!("{data}.toml"));
+        std::fs::write(&path, config).unwrap();
+        vec![
+            "--config".to_owned(),
+            path.to_str().unwrap().to_owned(),
+            "--data-dir".to_owned(),
+            workspace.path(data).to_str().unwrap().to_owned(),
+            "--upstream".to_owned(),
+            upstream.clone(),
+        ]
+    };
+
+    let args = start("", "on");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let airlock = Airlock::start(&home, &args).await;
+    assert!(
+        airlock.log().contains("install-script sandbox: on"),
+        "{}",
+        airlock.log()
+    );
+    airlock.kill().await;
+
+    let args = start("[sandbox]\nnode = \"/nonexistent/node\"\n", "missing");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let airlock = Airlock::start(&home, &args).await;
+    let log = airlock.log();
+    assert!(
+        log.contains("install-script sandbox: not available") && log.contains("/nonexistent/node"),
+        "{log}"
+    );
+    airlock.kill().await;
+
+    let args = start(
+        "[sandbox]\nenabled = true\nnode = \"/nonexistent/node\"\n",
+        "required",
+    );
+    let output = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        airlock_command(&home)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(&args)
+            .output(),
+    )
+    .await
+    .expect("the start is refused at once")
+    .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("enabled = true") && stderr.contains("bubblewrap"),
+        "{stderr}"
+    );
+}
