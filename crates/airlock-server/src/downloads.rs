@@ -4,9 +4,9 @@
 //! decision. A record is in the store's download journal before the tarball leaves:
 //! `append` writes it (one `write`, no commit to wait for), so a process killed
 //! right after serving has logged what it served, and a disk that refuses the write
-//! refuses the download too. A task folds the journal into the database's download
-//! log every `FOLD_EVERY`, and `flush` folds at once for a reader that wants every
-//! record so far. A fold the database refuses leaves the records in the journal for
+//! refuses the download too. While Airlock serves, a task folds the journal into
+//! the database's download log every `FOLD_EVERY`, and `flush` folds at once for a
+//! reader that wants every record so far. A fold the database refuses leaves the records in the journal for
 //! the next one: they are never lost, only late.
 
 use std::sync::Arc;
@@ -33,15 +33,21 @@ pub struct DownloadLog {
 }
 
 impl DownloadLog {
-    /// The log, and a task folding its journal until the runtime ends. The first
-    /// fold takes in what an earlier process that was killed left behind.
+    /// The log. Records are folded into the database by `flush`, and every
+    /// `FOLD_EVERY` once [`DownloadLog::fold_in_background`] runs (the server);
+    /// the first fold takes in what an earlier process that was killed left.
     pub(crate) fn start(store: Store, clock: Clock) -> Self {
-        let log = Self {
+        Self {
             store,
             clock,
             folding: Arc::default(),
-        };
-        let folder = log.clone();
+        }
+    }
+
+    /// Folds the journal every `FOLD_EVERY` until the runtime ends: for a server,
+    /// not for one-shot commands, which flush when they read the log.
+    pub fn fold_in_background(&self) {
+        let folder = self.clone();
         tokio::spawn(async move {
             let mut ticks = tokio::time::interval(FOLD_EVERY);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -50,7 +56,6 @@ impl DownloadLog {
                 folder.fold().await;
             }
         });
-        log
     }
 
     /// Appends `record` to the journal; an error when it could not be written.

@@ -107,6 +107,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let downloads = state.downloads().clone();
+    downloads.fold_in_background();
     let header_read_timeout = state.inner.config.header_read_timeout;
     let slots = Arc::new(Semaphore::new(state.inner.config.max_connections.max(1)));
     let app = router(state);
