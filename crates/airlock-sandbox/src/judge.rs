@@ -307,9 +307,9 @@ fn network(observations: &[Observation], layout: &Layout, context: &Context) -> 
             let lower = destination.to_ascii_lowercase();
             let identity = [layout.hostname.as_str(), layout.user.as_str()]
                 .iter()
-                .flat_map(|fact| [(*fact).to_owned(), hex(fact)])
+                .flat_map(|fact| [(*fact).to_owned(), hex::encode(fact)])
                 .any(|fact| lower.split('.').any(|label| label.contains(&fact)))
-                || lower.replace('.', "").contains(&hex(&layout.hostname));
+                || lower.replace('.', "").contains(&hex::encode(&layout.hostname));
             if identity {
                 finding(
                     Code::RuntimeNetwork,
@@ -479,13 +479,6 @@ fn sent_canaries(observations: &[Observation], _: &Layout, _: &Context) -> Vec<F
             _ => None,
         })
         .collect()
-}
-
-fn hex(text: &str) -> String {
-    text.bytes().fold(String::new(), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
 }
 
 fn programs_run(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {

@@ -177,7 +177,7 @@ pub(crate) fn canaries_in(bytes: &[u8], values: &[(&'static str, String)]) -> Ve
     let mut found = Vec::new();
     for (what, value) in values {
         let plain = value.to_ascii_lowercase();
-        let hex = hex_lower(value.as_bytes());
+        let hex = hex::encode(value.as_bytes());
         let hit = contains(&lower, plain.as_bytes())
             || contains(&lower, hex.as_bytes())
             || base64_forms(value.as_bytes())
@@ -195,14 +195,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
         && haystack
             .windows(needle.len())
             .any(|window| window == needle)
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut out, byte| {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
 }
 
 /// The value's base64 at each of the three alignments it can have inside a longer
@@ -234,7 +226,7 @@ mod tests {
         let values = vec![("the host name", "canaryhost-5d1e".to_owned())];
         let json = br#"{"h":"canaryhost-5d1e"}"#;
         assert_eq!(canaries_in(json, &values), ["the host name"]);
-        let hex = hex_lower(json);
+        let hex = hex::encode(json);
         assert_eq!(canaries_in(hex.as_bytes(), &values), ["the host name"]);
         for prefix in ["", "x", "xy"] {
             let encoded = base64::engine::general_purpose::STANDARD

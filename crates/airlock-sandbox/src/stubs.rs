@@ -116,16 +116,7 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
     Ok(())
 }
 
+/// A package name npm accepts (so also a safe directory name).
 pub(crate) fn valid(name: &str) -> bool {
-    let plain = |part: &str| {
-        !part.is_empty()
-            && !part.starts_with('.')
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'))
-    };
-    match name.strip_prefix('@').and_then(|rest| rest.split_once('/')) {
-        Some((scope, bare)) => plain(scope) && plain(bare),
-        None => plain(name),
-    }
+    airlock_npm::PackageName::new(name).is_ok()
 }
