@@ -17,6 +17,8 @@ const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
 /// What a run may write to a file (the record included).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
+/// Processes and threads alive at once in one sandbox.
+const MAX_PROCESSES: u32 = 512;
 /// Written by the runner when the last script has returned.
 const DONE: &str = "scripts-done";
 /// How long what the scripts started may outlive them before it counts as left
@@ -55,15 +57,16 @@ pub fn probe(config: &Config) -> Availability {
         Ok(tools) => tools,
         Err(why) => return Availability::Unavailable(why),
     };
-    let mut command = Command::new(&bwrap);
+    let mut command = bubblewrap(&bwrap);
     command
         .args(isolation())
+        .args(FILTER_ON_STDIN)
         .args(system_mounts(&node))
         .args(["--", "true"])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    match command.output() {
+    match run_with_filter(&mut command) {
         Ok(output) if output.status.success() => Availability::Ready {
             bwrap,
             strace,
@@ -75,6 +78,21 @@ pub fn probe(config: &Config) -> Availability {
         )),
         Err(error) => Availability::Unavailable(format!("bubblewrap could not run: {error}")),
     }
+}
+
+/// bubblewrap reads the seccomp program from its standard input (and closes it;
+/// `boot.sh` opens `/dev/null` there again).
+const FILTER_ON_STDIN: [&str; 2] = ["--seccomp", "0"];
+
+/// Runs the probe's empty sandbox, its filter written to bubblewrap's stdin.
+fn run_with_filter(command: &mut Command) -> std::io::Result<std::process::Output> {
+    use std::io::Write as _;
+    let mut child = command.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A bubblewrap that fails before reading says why on stderr.
+        let _ = stdin.write_all(&crate::seccomp::bytes());
+    }
+    child.wait_with_output()
 }
 
 /// Runs the install scripts of the package in `tarball` and judges what they did.
@@ -112,6 +130,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         return Ok(report);
     }
     let built = build(work.path(), &stage, &package, &node, &strace)?;
+    hand_over(work.path())?;
     execute(config, (&bwrap, &node), &built, &package, &mut report)?;
     assess(config, &built, &mut report)?;
     Ok(report)
@@ -167,6 +186,8 @@ struct Built {
     home: PathBuf,
     etc: PathBuf,
     record: PathBuf,
+    /// The seccomp program, handed to bubblewrap as its standard input.
+    filter: PathBuf,
 }
 
 /// Lays the sandbox out under `root`: the package where npm would put it, stubs
@@ -204,11 +225,14 @@ fn build(
     tools(&record.join("bin"), node)?;
     npm_stand_in(&record.join("first"))?;
     write(&record.join("boot.sh"), &boot(node, strace))?;
+    let filter = root.join("seccomp.bpf");
+    std::fs::write(&filter, crate::seccomp::bytes()).map_err(Error::io(&filter))?;
     Ok(Built {
         layout,
         home,
         etc,
         record,
+        filter,
     })
 }
 
@@ -223,9 +247,11 @@ fn execute(
 ) -> Result<(), Error> {
     let layout = &built.layout;
     let started = Instant::now();
-    let mut command = Command::new(bwrap);
+    let filter = std::fs::File::open(&built.filter).map_err(Error::io(&built.filter))?;
+    let mut command = bubblewrap(bwrap);
     command
         .args(isolation())
+        .args(FILTER_ON_STDIN)
         .args(system_mounts(node))
         .arg("--ro-bind")
         .arg(&built.etc)
@@ -243,7 +269,7 @@ fn execute(
         .arg("--")
         .args(limits(config))
         .args(["--", "/bin/sh", &format!("{}/boot.sh", Layout::RECORD_DIR)])
-        .stdin(Stdio::null())
+        .stdin(filter)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command
@@ -376,20 +402,23 @@ fn isolation() -> Vec<String> {
     [
         "--unshare-all",
         "--unshare-user",
-        // The user namespace maps one user, as 0; its only capability, over its own
-        // network namespace, opens low ports there, and `boot.sh` drops it before
-        // anything of the package runs.
+        // The user namespace maps one user, as 0. Its two capabilities, over its own
+        // namespaces, let the sink listen on low ports and then drop every
+        // capability for good before anything of the package runs. New namespaces
+        // inside are refused by the seccomp filter (bubblewrap's `--disable-userns`
+        // would nest a second user namespace that does not own the network).
         "--uid",
         "0",
         "--gid",
         "0",
-        "--disable-userns",
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
         "ALL",
         "--cap-add",
-        "CAP_NET_ADMIN",
+        "CAP_NET_BIND_SERVICE",
+        "--cap-add",
+        "CAP_SETPCAP",
         "--proc",
         "/proc",
         "--dev",
@@ -399,6 +428,44 @@ fn isolation() -> Vec<String> {
     ]
     .map(str::to_owned)
     .to_vec()
+}
+
+/// The user the sandbox runs as outside when Airlock runs as root: the sandbox's
+/// user 0 is then nobody, not root, and the kernel enforces its process limit
+/// (it does not for root).
+const NOBODY: u32 = 65_534;
+
+/// bubblewrap, started as `NOBODY` when Airlock runs as root.
+fn bubblewrap(bwrap: &Path) -> Command {
+    if rustix::process::geteuid().is_root() {
+        let mut command = Command::new("setpriv");
+        command
+            .arg(format!("--reuid={NOBODY}"))
+            .arg(format!("--regid={NOBODY}"))
+            .args(["--clear-groups", "--"])
+            .arg(bwrap);
+        command
+    } else {
+        Command::new(bwrap)
+    }
+}
+
+/// Hands the work directory to `NOBODY` when the sandbox runs as nobody.
+fn hand_over(root: &Path) -> Result<(), Error> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY)).map_err(Error::io(&path))?;
+        let metadata = std::fs::symlink_metadata(&path).map_err(Error::io(&path))?;
+        if metadata.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(Error::io(&path))? {
+                pending.push(entry.map_err(Error::io(&path))?.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The system, read-only: `/usr` and the top-level links or directories into it,
@@ -526,8 +593,9 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         .collect()
 }
 
-/// prlimit's arguments: CPU seconds, writable memory, file size, open files, no
-/// core dumps.
+/// prlimit's arguments: CPU seconds, writable memory, file size, open files,
+/// processes (threads count; the sink's and a script's Node use about ten each),
+/// no core dumps.
 fn limits(config: &Config) -> Vec<String> {
     vec![
         "prlimit".to_owned(),
@@ -537,6 +605,7 @@ fn limits(config: &Config) -> Vec<String> {
         format!("--data={}", config.memory_mb.saturating_mul(1024 * 1024)),
         format!("--fsize={MAX_FILE_BYTES}"),
         "--nofile=1024".to_owned(),
+        format!("--nproc={MAX_PROCESSES}"),
         "--core=0".to_owned(),
     ]
 }
@@ -636,15 +705,21 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-/// The sandbox's first step: low ports opened to everyone in its network namespace
-/// (the sink's resolver listens on 53), every capability dropped for good, then the
-/// sink, which runs the traced scripts.
+/// The sandbox's first step: standard input back (bubblewrap closed it after
+/// reading the filter), then the sink, which listens on its low ports and runs the
+/// traced scripts with every capability dropped for good and no new privileges.
 fn boot(node: &Path, strace: &Path) -> String {
     let record = Layout::RECORD_DIR;
     let words = [
         node.display().to_string(),
         format!("{record}/sink.js"),
         record.to_owned(),
+        "setpriv".into(),
+        "--inh-caps=-all".into(),
+        "--ambient-caps=-all".into(),
+        "--bounding-set=-all".into(),
+        "--no-new-privs".into(),
+        "--".into(),
         strace.display().to_string(),
         "-f".into(),
         "-qq".into(),
@@ -661,11 +736,7 @@ fn boot(node: &Path, strace: &Path) -> String {
         format!("{record}/run.sh"),
     ];
     let command: Vec<String> = words.iter().map(|word| quote(word)).collect();
-    format!(
-        "echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start\n\
-         exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs -- {}\n",
-        command.join(" ")
-    )
+    format!("exec </dev/null\nexec {}\n", command.join(" "))
 }
 
 /// Single-quoted for `sh`.

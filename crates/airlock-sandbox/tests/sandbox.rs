@@ -320,3 +320,56 @@ request("POST", "http://stage.collect.example/in", { json: { host: os.hostname()
         "{report:#?}"
     );
 }
+
+/// What the scripts run under: the seccomp filter loaded, no capabilities, no new
+/// privileges, and (when the tests run as root) not root outside the sandbox.
+#[test]
+fn scripts_run_filtered_without_privileges() {
+    let report = sandboxed(
+        PackageBuilder::new("status-shape", "1.0.0")
+            .script("postinstall", "grep -E '^(Seccomp|CapEff|CapBnd|NoNewPrivs):' /proc/self/status; cat /proc/self/uid_map; unshare -U true && echo made-a-namespace"),
+    );
+    let output = &report.output;
+    for line in [
+        "Seccomp:\t2",
+        "CapEff:\t0000000000000000",
+        "CapBnd:\t0000000000000000",
+        "NoNewPrivs:\t1",
+    ] {
+        assert!(output.contains(line), "{line:?} missing from {output}");
+    }
+    assert!(!output.contains("made-a-namespace"), "{output}");
+    let outside: Vec<&str> = output
+        .lines()
+        .find(|line| line.trim_start().starts_with("0 "))
+        .expect("the uid map")
+        .split_whitespace()
+        .collect();
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(outside[1], "65534", "{output}");
+    }
+}
+
+/// A fork bomb runs into the process limit and the run still ends.
+#[test]
+fn a_fork_bomb_meets_the_process_limit() {
+    let started = std::time::Instant::now();
+    let report = sandboxed(PackageBuilder::new("fork-bomb-shape", "1.0.0").script(
+        "preinstall",
+        "i=0; while [ $i -lt 2000 ]; do sleep 2 & i=$((i+1)); done; wait",
+    ));
+    assert!(report.output.contains("Cannot fork"), "{}", report.output);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// docs/codes.md lists the calls the seccomp filter refuses, as the filter does.
+#[test]
+fn the_documented_seccomp_table_is_the_filter() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/codes.md"))
+        .unwrap();
+    assert!(
+        docs.contains(&airlock_sandbox::seccomp::table()),
+        "docs/codes.md must hold this table:\n{}",
+        airlock_sandbox::seccomp::table()
+    );
+}
