@@ -54,6 +54,11 @@ pub const CANARIES: &[(&str, Secret, &str)] = &[
         "-----BEGIN OPENSSH PRIVATE KEY-----\nYWlybG9jay1jYW5hcnk=\n-----END OPENSSH PRIVATE KEY-----\n",
     ),
     (
+        ".ssh/id_rsa.pub",
+        Secret::SshKey,
+        "ssh-rsa AAAAB3NzaC1yc2EAirlockCanary canary@airlock\n",
+    ),
+    (
         ".aws/credentials",
         Secret::CloudCredentials,
         "[default]\naws_access_key_id = AKIAAIRLOCKCANARY000\naws_secret_access_key = airlock-canary\n",
@@ -139,6 +144,7 @@ pub const CANARIES: &[(&str, Secret, &str)] = &[
         "{\"crypto\":{}}",
     ),
     (".config/solana/id.json", Secret::Wallet, "[0,0,0,0]"),
+    (".bitcoin/wallet.dat", Secret::Wallet, "airlock-canary"),
     (".bash_history", Secret::ShellHistory, "ls\n"),
 ];
 
@@ -179,7 +185,7 @@ pub(crate) fn canary(path: &str, home: &str) -> Option<Secret> {
             && relative.contains('/')
             || matches!(
                 relative,
-                ".ssh" | ".aws" | ".kube" | ".docker" | ".electrum" | ".ethereum"
+                ".ssh" | ".aws" | ".kube" | ".docker" | ".electrum" | ".ethereum" | ".bitcoin"
             ) && canary.starts_with(relative);
         (exact || holds).then_some(*secret)
     })

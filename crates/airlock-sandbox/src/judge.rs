@@ -91,6 +91,29 @@ const IDENTITY_FILES: &[&str] = &[
     "/etc/machine-id",
 ];
 const WINDOWS_EXECUTABLES: &[&str] = &[".exe", ".bat", ".cmd", ".ps1", ".scr", ".dll", ".vbs"];
+/// Windows' own programs that run or fetch code, named without an extension.
+const WINDOWS_TOOLS: &[&str] = &[
+    "rundll32",
+    "regsvr32",
+    "mshta",
+    "wscript",
+    "cscript",
+    "certutil",
+    "bitsadmin",
+    "powershell",
+    "pwsh",
+    "schtasks",
+    "reg",
+    "wmic",
+    "msiexec",
+    "start-process",
+];
+/// Programs that keep a process running after the install returns.
+const DAEMON_MANAGERS: &[&str] = &["forever", "pm2", "nohup", "setsid", "daemonize", "disown"];
+/// Programs that run a file of code given as an argument.
+const INTERPRETERS: &[&str] = &[
+    "node", "nodejs", "sh", "bash", "dash", "zsh", "python", "python3", "perl", "ruby", "php",
+];
 const SHELL_PROFILES: &[&str] = &[
     ".bashrc",
     ".bash_profile",
@@ -173,16 +196,24 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
                 }
             }
             Event::Open { ok: false, .. } => {}
+            Event::ChangeDir { path, .. } => {
+                if path.starts_with(crate::sink::ANSWER_RAN) {
+                    push(Observation::RanAnswer);
+                }
+            }
             // The sandbox's own runner.
             Event::Exec { argv, .. }
                 if argv
                     .last()
                     .is_some_and(|arg| arg.starts_with(Layout::RECORD_DIR)) => {}
             // A failed start is mostly a PATH search; it counts for the tools that
-            // matter even when they are missing here.
+            // matter even when they are missing here, and outside the system's
+            // directories (a dropped file that is not a program here).
             Event::Exec {
                 path, ok: false, ..
-            } if !suspicious_program(path) && !layout.inside_package(path) => {}
+            } if !suspicious_program(path)
+                && !layout.inside_package(path)
+                && on_search_path(path) => {}
             Event::Exec { path, argv, .. } => push(Observation::Ran {
                 path: path.clone(),
                 argv: argv.clone(),
@@ -208,6 +239,8 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("runtime-network", network),
     ("runtime-network", sent_canaries),
     ("runtime-exec", programs_run),
+    ("runtime-exec", shell_commands),
+    ("runtime-exec", answer_ran),
     ("runtime-persistence", persistence),
     ("runtime-file-write", files_changed),
 ];
@@ -489,11 +522,11 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
         };
         let program = path.rsplit('/').next().unwrap_or(path);
         let command = argv.join(" ");
-        if context.written.iter().any(|written| written == path) && !layout.built(path) {
+        if let Some(dropped) = dropped_file_run(path, argv, layout, context) {
             findings.push(finding(
                 Code::RuntimeExec,
                 Severity::Critical,
-                format!("install scripts wrote {path} and then ran it: `{command}`"),
+                format!("install scripts wrote {dropped} and then ran it: `{command}`"),
                 "runtime-dropped-and-ran",
             ));
         } else if NETWORK_TOOLS.contains(&program)
@@ -552,6 +585,140 @@ fn programs_run(observations: &[Observation], layout: &Layout, context: &Context
         }
     }
     findings
+}
+
+/// The file the scripts wrote outside the package and then ran, as the program or
+/// as the script an interpreter was given.
+fn dropped_file_run<'a>(
+    path: &'a str,
+    argv: &'a [String],
+    layout: &Layout,
+    context: &'a Context,
+) -> Option<&'a str> {
+    let dropped = |candidate: &str| {
+        context.written.iter().find(|written| {
+            !layout.built(written)
+                && (written.as_str() == candidate
+                    || !candidate.starts_with('/')
+                        && written.ends_with(&format!("/{}", candidate.trim_start_matches("./"))))
+        })
+    };
+    if let Some(written) = dropped(path) {
+        return Some(written.as_str());
+    }
+    let program = path.rsplit('/').next().unwrap_or(path);
+    if !INTERPRETERS.contains(&program) {
+        return None;
+    }
+    argv.iter()
+        .skip(1)
+        .filter(|argument| !argument.starts_with('-') && !argument.contains(char::is_whitespace))
+        .find_map(|argument| dropped(argument))
+        .map(String::as_str)
+}
+
+/// What the shell was asked to run, word by word: a program named in a script or
+/// an `exec()` that this system does not have never starts, so the command line is
+/// the only trace of it. Windows programs and daemon managers count.
+fn shell_commands(observations: &[Observation], _: &Layout, _: &Context) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for observation in observations {
+        let Observation::Ran { path, argv } = observation else {
+            continue;
+        };
+        let shell = path.rsplit('/').next().unwrap_or(path);
+        if !matches!(shell, "sh" | "bash" | "dash" | "zsh") {
+            continue;
+        }
+        let Some(script) = argv
+            .iter()
+            .position(|argument| argument == "-c")
+            .and_then(|at| argv.get(at + 1))
+        else {
+            continue;
+        };
+        for program in command_words(script) {
+            let name = program
+                .rsplit(['/', '\\'])
+                .next()
+                .unwrap_or(program)
+                .to_ascii_lowercase();
+            let stem = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(stem, _)| stem);
+            if WINDOWS_EXECUTABLES
+                .iter()
+                .any(|extension| name.ends_with(extension))
+                || WINDOWS_TOOLS.contains(&stem)
+            {
+                findings.push(finding(
+                    Code::RuntimeExec,
+                    Severity::High,
+                    format!("install scripts asked the shell to run a Windows program, {program}: `{script}`"),
+                    "runtime-windows-command",
+                ));
+            } else if DAEMON_MANAGERS.contains(&name.as_str()) {
+                findings.push(finding(
+                    Code::RuntimeExec,
+                    Severity::High,
+                    format!("install scripts started something to keep running after the install ({program}): `{script}`"),
+                    "runtime-daemon",
+                ));
+            } else {
+                continue;
+            }
+            break;
+        }
+    }
+    findings
+}
+
+/// The first word of each command in a shell line, past variable assignments and
+/// `sudo`, `env`, `exec` and `command`.
+fn command_words(script: &str) -> Vec<&str> {
+    script
+        .split(['\n', ';', '&', '|', '(', ')', '`'])
+        .filter_map(|command| {
+            command
+                .split_whitespace()
+                .map(|word| word.trim_matches(|c| c == '"' || c == '\''))
+                .find(|word| {
+                    !word.is_empty()
+                        && !word.contains('=')
+                        && !matches!(
+                            *word,
+                            "sudo"
+                                | "env"
+                                | "exec"
+                                | "command"
+                                | "then"
+                                | "do"
+                                | "else"
+                                | "if"
+                                | "!"
+                                | "$"
+                                | "start"
+                                | "/b"
+                                | "/c"
+                        )
+                })
+        })
+        .collect()
+}
+
+/// The sink answers every request with JavaScript that asks for a directory that
+/// does not exist; a script that ran it runs what a server sends it.
+fn answer_ran(observations: &[Observation], _: &Layout, _: &Context) -> Vec<Finding> {
+    if observations.contains(&Observation::RanAnswer) {
+        vec![finding(
+            Code::RuntimeExec,
+            Severity::Critical,
+            "install scripts ran what a server sent them as code (the sandbox's answer to a download was executed)".to_owned(),
+            "runtime-ran-download",
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Shell profiles, autostart entries, cron, git hooks and anything under `/etc`.
@@ -701,6 +868,20 @@ fn shortlist(paths: &[&str]) -> String {
     list
 }
 
+/// Directories a PATH search looks in.
+fn on_search_path(path: &str) -> bool {
+    [
+        "/usr/",
+        "/bin/",
+        "/sbin/",
+        "/lib",
+        "/opt/",
+        Layout::RECORD_DIR,
+    ]
+    .iter()
+    .any(|dir| path.starts_with(dir))
+}
+
 fn suspicious_program(path: &str) -> bool {
     let program = path.rsplit('/').next().unwrap_or(path);
     NETWORK_TOOLS.contains(&program)
@@ -734,6 +915,54 @@ mod tests {
             None,
             "too short to tell"
         );
+    }
+
+    #[test]
+    fn the_shell_line_is_read_command_by_command() {
+        assert_eq!(
+            command_words("FOO=1 sudo wget -q x && chmod +x .x; ./.x | tee log"),
+            vec!["wget", "chmod", "./.x", "tee"]
+        );
+        assert_eq!(
+            command_words("node-gyp rebuild || (cd build && make)"),
+            vec!["node-gyp", "cd", "make"]
+        );
+        assert_eq!(
+            command_words("start /b \"payload.exe\""),
+            vec!["payload.exe"]
+        );
+        let ran = |script: &str| {
+            let observations = [Observation::Ran {
+                path: "/bin/sh".into(),
+                argv: vec!["sh".into(), "-c".into(), script.into()],
+            }];
+            let layout = Layout::new("shape");
+            let context = Context {
+                trusted_hosts: Vec::new(),
+                written: Vec::new(),
+            };
+            shell_commands(&observations, &layout, &context)
+                .into_iter()
+                .filter_map(|finding| finding.rule)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ran("dropper.exe"), ["runtime-windows-command"]);
+        assert_eq!(
+            ran("C:\\Windows\\System32\\certutil -urlcache x"),
+            ["runtime-windows-command"]
+        );
+        assert_eq!(ran("pm2 start app.js --name cache"), ["runtime-daemon"]);
+        for ordinary in [
+            "node install.js",
+            "node-gyp rebuild",
+            "prebuild-install || node-gyp rebuild --release",
+            "husky install",
+            "node ./scripts/postinstall.js || echo 'skipped'",
+            "opencollective-postinstall || exit 0",
+            "is-ci || husky",
+        ] {
+            assert!(ran(ordinary).is_empty(), "{ordinary}");
+        }
     }
 
     #[test]

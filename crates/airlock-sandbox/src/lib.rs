@@ -99,6 +99,8 @@ pub enum Observation {
         path: String,
         argv: Vec<String>,
     },
+    /// The sink's answer to a request was run as code (a download executed).
+    RanAnswer,
     /// What a script sent to the sandbox's sink: the host it meant (TLS server
     /// name or HTTP `Host`), the port, how much, and the canaries in it.
     Sent {

@@ -581,6 +581,12 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         ("npm_config_fund", "false".to_owned()),
         // The sink answers HTTPS with a certificate of its own.
         ("NODE_TLS_REJECT_UNAUTHORIZED", "0".to_owned()),
+        // A module a script requires that is not there (an undeclared dependency,
+        // a file left out of the tarball) is a stub too (`stubs::PRELOAD`).
+        (
+            "NODE_OPTIONS",
+            format!("--require={}/preload.js", Layout::RECORD_DIR),
+        ),
     ];
     variables.extend(
         home::CANARY_ENV
@@ -631,6 +637,11 @@ fn runner(layout: &Layout, scripts: &[(String, String)]) -> String {
 /// arguments) wherever it runs, and the lookups go through Node to the sink.
 const LOOKUP_TOOLS: [&str; 4] = ["nslookup", "dig", "host", "ping"];
 const CONNECT_TOOLS: [&str; 7] = ["nc", "ncat", "netcat", "socat", "telnet", "ftp", "tftp"];
+/// `sudo` runs its command (the sandbox's user is its own root; first on PATH, as a
+/// real one cannot work here); `forever` and `pm2` start their script detached, as
+/// they would on a developer's machine.
+const SUDO: &str = "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in -u|-g) shift 2 ;; -*) shift ;; *) break ;; esac; done\nexec \"$@\"\n";
+const DAEMON: &str = "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in *.js|*.mjs|*.cjs) file=\"$a\" ;; esac; done\n[ -n \"$file\" ] && setsid node \"$file\" </dev/null >/dev/null 2>&1 &\nexit 0\n";
 
 fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
     use std::os::unix::fs::PermissionsExt as _;
@@ -651,7 +662,8 @@ fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
             CONNECT_TOOLS
                 .iter()
                 .map(|tool| (*tool, "#!/bin/sh\nexit 1\n")),
-        );
+        )
+        .chain([("forever", DAEMON), ("pm2", DAEMON)]);
     for (tool, script) in tools {
         if present(tool) {
             continue;
@@ -680,11 +692,12 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
          name=${{name%@*}}; [ -n \"$name\" ] || continue\n\
          mkdir -p \"node_modules/$name\"\n\
          printf '{{\"name\":\"%s\",\"version\":\"0.0.0-airlock-stub\",\"main\":\"index.js\"}}' \"$name\" > \"node_modules/$name/package.json\"\n\
-         case \"$name\" in sync-request|then-request) kind=method ;; {http}) kind=http ;; *) kind=any ;; esac\n\
+         case \"$name\" in sync-request|then-request) kind=method ;; request-promise|request-promise-native) kind=http-body ;; pm2) kind=pm2 ;; {http}) kind=http ;; *) kind=any ;; esac\n\
          cp \"{record}/stub-$kind.js\" \"node_modules/$name/index.js\"\n\
          done\n\
          exit 0 ;;\n\
          esac\n\
+         unset NODE_OPTIONS\n\
          PATH=$(printf '%s' \"$PATH\" | sed 's#^{record}/first:##') exec npm \"$@\"\n",
         record = Layout::RECORD_DIR,
         http = crate::stubs::HTTP_CLIENTS.join("|"),
@@ -693,15 +706,23 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
     std::fs::write(&path, script).map_err(Error::io(&path))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
         .map_err(Error::io(&path))?;
+    let sudo = dir.join("sudo");
+    std::fs::write(&sudo, SUDO).map_err(Error::io(&sudo))?;
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755))
+        .map_err(Error::io(&sudo))?;
     let record = dir.parent().unwrap_or(dir);
     for (kind, code) in [
-        ("any", crate::stubs::ANYTHING),
-        ("http", crate::stubs::HTTP),
-        ("method", crate::stubs::METHOD_FIRST),
+        ("any", crate::stubs::ANYTHING.to_owned()),
+        ("http", crate::stubs::HTTP.to_owned()),
+        ("http-body", crate::stubs::http_body_only()),
+        ("method", crate::stubs::METHOD_FIRST.to_owned()),
+        ("pm2", crate::stubs::PM2.to_owned()),
     ] {
         let stub = record.join(format!("stub-{kind}.js"));
         std::fs::write(&stub, code).map_err(Error::io(&stub))?;
     }
+    let preload = record.join("preload.js");
+    std::fs::write(&preload, crate::stubs::preload()).map_err(Error::io(&preload))?;
     Ok(())
 }
 

@@ -18,6 +18,8 @@ use crate::Error;
 
 /// What the sink writes, one JSON object per line.
 pub(crate) const LOG: &str = "sink.jsonl";
+/// The directory the sink's answer asks for when it is run as JavaScript.
+pub(crate) const ANSWER_RAN: &str = "/airlock-sink-answer-ran";
 const CERTIFICATE: &str = "sink.crt";
 const KEY: &str = "sink.key";
 
@@ -27,6 +29,9 @@ const fs = require('fs'), net = require('net'), dgram = require('dgram'), tls = 
 const { spawn } = require('child_process');
 const dir = process.argv[2], log = fs.openSync(dir + '/sink.jsonl', 'a');
 const LIMIT = 65536;
+// What every request is answered with: JavaScript that, if a script runs it, asks
+// for a directory that does not exist, which the trace shows.
+const ANSWER = `process.chdir('/airlock-sink-answer-ran')\n`;
 const record = (entry) => { try { fs.writeSync(log, JSON.stringify(entry) + '\n'); } catch (e) {} };
 function keep(port, socket, extra) {
   const chunks = []; let size = 0, done = false;
@@ -39,7 +44,7 @@ function keep(port, socket, extra) {
       const length = /content-length:\s*(\d+)/i.exec(text);
       if (head >= 0 && (!length || text.length - head - 4 >= Number(length[1]))) {
         finish();
-        socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok');
+        socket.end('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ' + ANSWER.length + '\r\nConnection: close\r\n\r\n' + ANSWER);
       }
     }
   });

@@ -1,8 +1,10 @@
 //! Stand-ins for a package's dependencies. The sandbox installs no dependency, so
 //! a script that requires one would stop at its first line; each dependency is a
 //! stub instead. HTTP clients are thin shims over Node's own `fetch`, so that what
-//! a script sends through them is seen (the name looked up); anything else answers
-//! every property, call and `new` with itself, so that the script goes on.
+//! a script sends through them is seen (the name looked up); `pm2` starts what it is
+//! given; anything else answers every property, call and `new` with itself (calling
+//! back what it is given, fetching URLs it is given), so that the script goes on.
+//! A module required that is not there at all gets a stub through `preload`.
 
 use std::path::Path;
 
@@ -21,23 +23,50 @@ pub(crate) const HTTP_CLIENTS: &[&str] = &[
     "phin",
 ];
 
+/// Answers every property, call and `new` with itself, and is a promise that
+/// settles (to a value like it that is not a promise). A call or `new` given a URL
+/// (or an object with one) fetches it, so that a client this file does not know
+/// still shows where it was pointed; functions given to it are called back once,
+/// later, as `(null, value)` (and as `(value)` when that throws at once), so that
+/// code waiting on a callback goes on. As a string it is `stub`, as a number 0.
 pub(crate) const ANYTHING: &str = r"'use strict';
-const handler = {
+let called = 0;
+const address = (value) => typeof value === 'string' && /^(https?|wss?):\/\//i.test(value) ? value.replace(/^ws/i, 'http') : null;
+function later(callback) {
+  if (called >= 64) return;
+  called += 1;
+  setImmediate(() => {
+    try { callback(null, value); } catch (e) { try { callback(value, value); } catch (e) {} }
+  });
+}
+function touch(args) {
+  try {
+    for (const arg of args) {
+      const target = address(arg) || (arg && typeof arg === 'object' ? address(String(arg.url || arg.uri || arg.href || '')) : null);
+      if (target) fetch(target).catch(() => {});
+      if (typeof arg === 'function' && arg !== stub && arg !== value) later(arg);
+    }
+  } catch (e) {}
+  return stub;
+}
+const handler = (thenable) => ({
   get(target, key) {
-    if (key === 'then') return undefined;
-    if (key === Symbol.toPrimitive) return () => '';
+    if (key === 'then') return thenable ? (ok, bad) => Promise.resolve(value).then(ok, bad) : undefined;
+    if (key === Symbol.toPrimitive) return (hint) => hint === 'number' ? 0 : 'stub';
     if (key === Symbol.iterator) return function* () {};
     if (key === '__esModule') return false;
     return stub;
   },
-  apply() { return stub; },
-  construct() { return stub; },
-};
-const stub = new Proxy(function () {}, handler);
+  apply(target, self, args) { return touch(args); },
+  construct(target, args) { return touch(args); },
+});
+const stub = new Proxy(function () {}, handler(true));
+const value = new Proxy(function () {}, handler(false));
 module.exports = stub;
 ";
 
 pub(crate) const HTTP: &str = r"'use strict';
+const BODY_ONLY = false;
 function target(first, options) {
   if (typeof first === 'string' || first instanceof URL) return [String(first), options || {}];
   const config = first || {};
@@ -48,18 +77,21 @@ function body(config, data) {
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value);
 }
+function answer(text, status) {
+  return { data: text, body: text, status, statusCode: status, ok: status < 400, headers: {},
+    text: () => Promise.resolve(text), json: () => Promise.resolve().then(() => JSON.parse(text)),
+    buffer: () => Promise.resolve(Buffer.from(text)), arrayBuffer: () => Promise.resolve(Buffer.from(text)) };
+}
 function send(method, first, options, data) {
   const [url, config] = target(first, options);
-  const answer = { data: '', status: 200, statusCode: 200, headers: {}, body: '' };
-  const done = fetch(url, { method: (config.method || method || 'GET').toUpperCase(), headers: config.headers || {}, body: body(config, data) })
-    .then(() => answer, () => answer);
-  return done;
+  return fetch(url, { method: (config.method || method || 'GET').toUpperCase(), headers: config.headers || {}, body: body(config, data) })
+    .then((response) => response.text().then((text) => answer(text, response.status)), () => answer('', 200));
 }
 function client(first, options, callback) {
   if (typeof options === 'function') { callback = options; options = undefined; }
   const done = send(undefined, first, options);
-  if (typeof callback === 'function') done.then((answer) => callback(null, answer, ''));
-  return done;
+  if (typeof callback === 'function') done.then((answer) => callback(null, answer, answer.body));
+  return BODY_ONLY ? done.then((answer) => answer.body) : done;
 }
 for (const method of ['get', 'delete', 'head', 'options']) client[method] = (url, config, callback) => client(url, Object.assign({}, typeof config === 'object' ? config : {}, { method }), typeof config === 'function' ? config : callback);
 for (const method of ['post', 'put', 'patch']) client[method] = (url, data, config) => send(method, url, config, data);
@@ -70,6 +102,14 @@ client.request = client;
 client.fetch = client;
 module.exports = client;
 ";
+
+/// `request-promise`: the promise is of the body.
+pub(crate) fn http_body_only() -> String {
+    HTTP.replacen("const BODY_ONLY = false;", "const BODY_ONLY = true;", 1)
+}
+
+/// Names whose promise is of the body itself.
+pub(crate) const BODY_CLIENTS: &[&str] = &["request-promise", "request-promise-native"];
 
 /// `sync-request` and `then-request`: `(method, url, options)`; the request is
 /// made in the background and an empty success answered at once.
@@ -85,6 +125,63 @@ module.exports = request;
 module.exports.default = request;
 ";
 
+/// `pm2`'s API: `connect` and `start` call back, and `start` runs its script
+/// detached, as pm2's daemon would.
+pub(crate) const PM2: &str = r"'use strict';
+const { spawn } = require('child_process');
+const path = require('path');
+const later = (callback, ...args) => { if (typeof callback === 'function') setImmediate(() => { try { callback(...args); } catch (e) {} }); };
+function start(options, second, third) {
+  const script = typeof options === 'string' ? options : options && options.script;
+  if (script) {
+    const cwd = (options && options.cwd) || process.cwd();
+    try { spawn(process.execPath, [path.resolve(cwd, String(script))], { cwd, detached: true, stdio: 'ignore' }).unref(); } catch (e) {}
+  }
+  later([second, third].find((f) => typeof f === 'function'), null, []);
+}
+const quiet = (name, callback) => later(typeof name === 'function' ? name : callback, null, []);
+module.exports = { connect: quiet, start, stop: quiet, restart: quiet, delete: quiet, list: quiet, describe: quiet, disconnect() {}, launchBus: (callback) => later(callback, null, { on() {} }) };
+";
+
+/// The module every Node process in the sandbox loads first (`NODE_OPTIONS`): a
+/// `require` of a module that is not there (an undeclared dependency, a file the
+/// tarball lacks) gets the stub its name calls for instead of failing. Only
+/// `require` itself: `require.resolve`, which installers use to look for their
+/// platform's binary package, still fails as it would.
+pub(crate) fn preload() -> String {
+    let record = crate::Layout::RECORD_DIR;
+    let http: Vec<String> = HTTP_CLIENTS
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect();
+    format!(
+        r"'use strict';
+const Module = require('module');
+const load = Module._load;
+const http = new Set([{http}]);
+function stub(request) {{
+  const parts = request.split('/');
+  const name = request.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+  if (name === 'request-promise' || name === 'request-promise-native') return '{record}/stub-http-body.js';
+  if (http.has(name)) return '{record}/stub-http.js';
+  if (name === 'sync-request' || name === 'then-request') return '{record}/stub-method.js';
+  if (name === 'pm2') return '{record}/stub-pm2.js';
+  return '{record}/stub-any.js';
+}}
+Module._load = function (request, parent, isMain) {{
+  try {{
+    return load.apply(this, arguments);
+  }} catch (error) {{
+    if (isMain || !error || error.code !== 'MODULE_NOT_FOUND' || typeof request !== 'string'
+      || Module.isBuiltin(request) || !String(error.message).includes(`'${{request}}'`)) throw error;
+    return load.call(this, stub(request), parent, false);
+  }}
+}};
+",
+        http = http.join(", ")
+    )
+}
+
 /// Writes a stub for each of `names` under `node_modules`.
 pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> {
     for name in names {
@@ -98,17 +195,18 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
             "version": "0.0.0-airlock-stub",
             "main": "index.js",
         });
-        let code = if HTTP_CLIENTS.contains(&name.as_str()) {
-            HTTP
+        let code = if BODY_CLIENTS.contains(&name.as_str()) {
+            http_body_only()
+        } else if HTTP_CLIENTS.contains(&name.as_str()) {
+            HTTP.to_owned()
         } else if matches!(name.as_str(), "sync-request" | "then-request") {
-            METHOD_FIRST
+            METHOD_FIRST.to_owned()
+        } else if name == "pm2" {
+            PM2.to_owned()
         } else {
-            ANYTHING
+            ANYTHING.to_owned()
         };
-        for (file, content) in [
-            ("package.json", manifest.to_string()),
-            ("index.js", code.to_owned()),
-        ] {
+        for (file, content) in [("package.json", manifest.to_string()), ("index.js", code)] {
             let path = dir.join(file);
             std::fs::write(&path, content).map_err(Error::io(&path))?;
         }

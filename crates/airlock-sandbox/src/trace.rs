@@ -38,6 +38,12 @@ pub enum Event {
     Resolve {
         name: String,
     },
+    /// A change of working directory asked for (the sink's answer, run as
+    /// JavaScript, asks for one that does not exist).
+    ChangeDir {
+        path: String,
+        ok: bool,
+    },
 }
 
 /// The syscalls strace is told to record.
@@ -123,10 +129,11 @@ fn event(call: &str, line: &Line, pid: u32, cwd: &mut HashMap<u32, String>) -> O
             None
         }
         "chdir" => {
+            let path = absolute(line.strings.first()?);
             if ok {
-                cwd.insert(pid, absolute(line.strings.first()?));
+                cwd.insert(pid, path.clone());
             }
-            None
+            Some(Event::ChangeDir { path, ok })
         }
         "execve" | "execveat" => Some(Event::Exec {
             path: absolute(line.strings.first()?),

