@@ -238,6 +238,7 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("runtime-credential-read", credentials_read),
     ("runtime-network", network),
     ("runtime-network", sent_canaries),
+    ("runtime-network", websockets),
     ("runtime-exec", programs_run),
     ("runtime-exec", shell_commands),
     ("runtime-exec", answer_ran),
@@ -486,8 +487,6 @@ fn recon(observations: &[Observation]) -> Option<String> {
         })
 }
 
-/// Network tools and PowerShell quarantine; a file the scripts wrote and then ran
-/// (a dropper) blocks.
 /// What reached the sink with canaries in it: the machine's identity or its
 /// secrets, sent.
 fn sent_canaries(observations: &[Observation], _: &Layout, _: &Context) -> Vec<Finding> {
@@ -514,6 +513,38 @@ fn sent_canaries(observations: &[Observation], _: &Layout, _: &Context) -> Vec<F
         .collect()
 }
 
+/// A WebSocket opened at install: the channel of remote-access tools and live
+/// stealers; no installer needs one.
+fn websockets(observations: &[Observation], _: &Layout, context: &Context) -> Vec<Finding> {
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Sent {
+                host,
+                port,
+                websocket: true,
+                ..
+            } if !host
+                .as_deref()
+                .is_some_and(|host| trusted(host, &context.trusted_hosts)) =>
+            {
+                Some(finding(
+                    Code::RuntimeNetwork,
+                    Severity::High,
+                    format!(
+                        "install scripts opened a WebSocket to {}:{port}",
+                        host.as_deref().unwrap_or("an address")
+                    ),
+                    "runtime-websocket",
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Network tools and PowerShell quarantine; a file the scripts wrote and then ran
+/// (a dropper) blocks.
 fn programs_run(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
     let mut findings = Vec::new();
     for observation in observations {

@@ -108,6 +108,8 @@ pub enum Observation {
         port: u16,
         bytes: usize,
         secrets: Vec<&'static str>,
+        /// An HTTP request asking to become a WebSocket.
+        websocket: bool,
     },
 }
 

@@ -216,6 +216,9 @@ fn build(
         &serde_json::json!({"name": "project", "version": "1.0.0", "dependencies": {&package.name: &package.version}})
             .to_string(),
     )?;
+    // A project has its own entry point (some stealers act only beside one).
+    write(&home.join("project/index.js"), "console.log('project');\n")?;
+    write(&home.join("project/main.js"), "require('./index.js');\n")?;
     let etc = root.join("etc");
     write_etc(&etc, &layout)?;
     let record = root.join("record");
@@ -330,6 +333,7 @@ fn assess(config: &Config, built: &Built, report: &mut Report) -> Result<(), Err
             .into_iter()
             .map(|received| crate::Observation::Sent {
                 secrets: crate::sink::canaries_in(&received.bytes, &layout.canary_values()),
+                websocket: crate::sink::asks_for_websocket(&received.bytes),
                 host: received.host,
                 port: received.port,
                 bytes: received.bytes.len(),

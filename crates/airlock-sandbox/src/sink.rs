@@ -133,6 +133,17 @@ pub(crate) struct Received {
     pub(crate) bytes: Vec<u8>,
 }
 
+/// An HTTP request whose headers ask to upgrade to a WebSocket.
+pub(crate) fn asks_for_websocket(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+    let headers = text.split("\r\n\r\n").next().unwrap_or("");
+    headers.lines().skip(1).any(|line| {
+        line.split_once(':')
+            .is_some_and(|(name, value)| name.trim() == "upgrade" && value.trim() == "websocket")
+    })
+}
+
 /// Reads the sink's log.
 pub(crate) fn received(record: &Path) -> Vec<Received> {
     let Ok(text) = std::fs::read_to_string(record.join(LOG)) else {
@@ -225,6 +236,20 @@ fn base64_forms(value: &[u8]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn websocket_upgrades_are_told_from_requests() {
+        assert!(asks_for_websocket(
+            b"GET /agent HTTP/1.1\r\nHost: c2.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        ));
+        assert!(!asks_for_websocket(
+            b"GET / HTTP/1.1\r\nHost: cdn.example\r\n\r\n"
+        ));
+        assert!(
+            !asks_for_websocket(b"POST / HTTP/1.1\r\nHost: x\r\n\r\nUpgrade: websocket"),
+            "only the headers count"
+        );
+    }
 
     #[test]
     fn canaries_are_found_plain_hex_and_base64_encoded() {

@@ -25,13 +25,21 @@ pub(crate) const HTTP_CLIENTS: &[&str] = &[
 
 /// Answers every property, call and `new` with itself, and is a promise that
 /// settles (to a value like it that is not a promise). A call or `new` given a URL
-/// (or an object with one) fetches it, so that a client this file does not know
+/// (or an object with one) fetches it (a `ws://` one as a WebSocket upgrade), so
+/// that a client this file does not know
 /// still shows where it was pointed; functions given to it are called back once,
 /// later, as `(null, value)` (and as `(value)` when that throws at once), so that
 /// code waiting on a callback goes on. As a string it is `stub`, as a number 0.
 pub(crate) const ANYTHING: &str = r"'use strict';
 let called = 0;
-const address = (value) => typeof value === 'string' && /^(https?|wss?):\/\//i.test(value) ? value.replace(/^ws/i, 'http') : null;
+const address = (value) => typeof value === 'string' && /^(https?|wss?):\/\//i.test(value) ? value : null;
+function open(target) {
+  if (!/^wss?:/i.test(target)) return fetch(target).catch(() => {});
+  const url = new URL(target.replace(/^ws/i, 'http'));
+  const client = require(url.protocol === 'https:' ? 'https' : 'http');
+  const headers = { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'YWlybG9jay1zYW5kYm94IQ==' };
+  client.get(url, { headers }).on('error', () => {}).on('upgrade', (response, socket) => socket.destroy());
+}
 function later(callback) {
   if (called >= 64) return;
   called += 1;
@@ -43,7 +51,7 @@ function touch(args) {
   try {
     for (const arg of args) {
       const target = address(arg) || (arg && typeof arg === 'object' ? address(String(arg.url || arg.uri || arg.href || '')) : null);
-      if (target) fetch(target).catch(() => {});
+      if (target) open(target);
       if (typeof arg === 'function' && arg !== stub && arg !== value) later(arg);
     }
   } catch (e) {}

