@@ -211,9 +211,7 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
             // directories (a dropped file that is not a program here).
             Event::Exec {
                 path, ok: false, ..
-            } if !suspicious_program(path)
-                && !layout.inside_package(path)
-                && on_search_path(path) => {}
+            } if !suspicious_program(path) && on_search_path(path) => {}
             Event::Exec { path, argv, .. } => push(Observation::Ran {
                 path: path.clone(),
                 argv: argv.clone(),
@@ -911,6 +909,7 @@ fn on_search_path(path: &str) -> bool {
     ]
     .iter()
     .any(|dir| path.starts_with(dir))
+        || path.contains("/node_modules/.bin/")
 }
 
 fn suspicious_program(path: &str) -> bool {

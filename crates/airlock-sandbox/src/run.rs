@@ -158,9 +158,20 @@ impl Package {
                 "package.json names `{name}`, not a package name"
             )));
         }
+        // npm's default: a `binding.gyp` and no `install` or `preinstall` of its own
+        // is built with `node-gyp rebuild` at install.
+        let gyp = stage.join("binding.gyp").is_file()
+            && ["install", "preinstall"].iter().all(|event| {
+                manifest["scripts"][event]
+                    .as_str()
+                    .is_none_or(str::is_empty)
+            });
         let scripts = LIFECYCLE
             .iter()
             .filter_map(|event| {
+                if gyp && *event == "install" {
+                    return Some(((*event).to_owned(), "node-gyp rebuild".to_owned()));
+                }
                 let script = manifest["scripts"][event].as_str()?.trim();
                 (!script.is_empty()).then(|| ((*event).to_owned(), script.to_owned()))
             })
@@ -547,8 +558,14 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
     let node_dir = node
         .parent()
         .map_or_else(|| "/usr/bin".to_owned(), |dir| dir.display().to_string());
+    // npm puts its own node-gyp on the PATH of the scripts it runs.
+    let gyp = npm_node_gyp();
+    let node_gyp = gyp
+        .as_ref()
+        .map(|(dir, _)| format!("{}:", dir.display()))
+        .unwrap_or_default();
     let path = format!(
-        "{}/first:{}/node_modules/.bin:{}/node_modules/.bin:{node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}/bin",
+        "{}/first:{}/node_modules/.bin:{}/node_modules/.bin:{node_gyp}{node_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{}/bin",
         Layout::RECORD_DIR,
         layout.package,
         layout.project,
@@ -592,6 +609,9 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
             format!("--require={}/preload.js", Layout::RECORD_DIR),
         ),
     ];
+    if let Some((_, script)) = gyp {
+        variables.push(("npm_config_node_gyp", script.display().to_string()));
+    }
     variables.extend(
         home::CANARY_ENV
             .iter()
@@ -601,6 +621,17 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         .into_iter()
         .flat_map(|(key, value)| ["--setenv".to_owned(), key.to_owned(), value])
         .collect()
+}
+
+/// npm's own node-gyp, when npm is on this machine's PATH (and, like Node, under a
+/// directory the sandbox mounts): the directory npm adds to a script's PATH, and
+/// the script its `node-gyp` there runs (`npm_config_node_gyp`).
+fn npm_node_gyp() -> Option<(PathBuf, PathBuf)> {
+    let npm = locate(Path::new("npm"))?;
+    let root = npm.parent()?.parent()?;
+    let dir = root.join("node_modules/@npmcli/run-script/lib/node-gyp-bin");
+    let script = root.join("node_modules/node-gyp/bin/node-gyp.js");
+    (dir.join("node-gyp").is_file() && script.is_file()).then_some((dir, script))
 }
 
 /// prlimit's arguments: CPU seconds, writable memory, file size, open files,

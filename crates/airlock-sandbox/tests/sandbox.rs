@@ -274,10 +274,14 @@ fn detached_stages_self_erasing_loaders_and_wipers_are_seen() {
                 r#"const { spawn } = require("child_process"), path = require("path"), fs = require("fs");
 const loader = path.join(__dirname, "loader.js");
 spawn(process.execPath, [loader], { detached: true, stdio: "ignore" }).unref();
-setTimeout(() => fs.unlinkSync(loader), 100);
 "#,
             )
-            .file("loader.js", "setInterval(() => {}, 1000);\n"),
+            // The loader erases itself once it runs (a fixed delay in the
+            // installer would race the loader's start on a busy machine).
+            .file(
+                "loader.js",
+                "require(\"fs\").unlinkSync(__filename);\nsetInterval(() => {}, 1000);\n",
+            ),
     );
     assert!(report.left_running, "{report:#?}");
     assert!(
@@ -532,5 +536,31 @@ socket.on("message", (data) => eval(String(data)));
                 if host == "control.rat-shape.example"
         )),
         "{report:#?}"
+    );
+}
+
+/// A native addon without an install script of its own is built as npm builds it:
+/// `node-gyp rebuild`, with npm's node-gyp found.
+#[test]
+fn a_binding_gyp_is_built_as_npm_would() {
+    let report = sandboxed(
+        PackageBuilder::new("addon-shape", "1.0.0")
+            .script("postinstall", "node -e \"console.log('after')\"")
+            .file("binding.gyp", "{ \"targets\": [] }\n"),
+    );
+    assert_eq!(
+        report.scripts,
+        vec![
+            ("install".to_owned(), "node-gyp rebuild".to_owned()),
+            (
+                "postinstall".to_owned(),
+                "node -e \"console.log('after')\"".to_owned()
+            ),
+        ]
+    );
+    assert!(
+        !report.output.contains("node-gyp: not found"),
+        "{}",
+        report.output
     );
 }
