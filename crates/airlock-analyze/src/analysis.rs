@@ -73,6 +73,15 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Whether npm runs something of this version when it installs it: a lifecycle
+    /// script, or `node-gyp rebuild` for a `binding.gyp` with no `install` of its own.
+    #[must_use]
+    pub fn runs_at_install(&self) -> bool {
+        !self.manifest.install_scripts.is_empty()
+            || !self.manifest.gypfile_disabled
+                && self.files.iter().any(|file| file.path == "binding.gyp")
+    }
+
     /// Analyses a gzipped tarball.
     ///
     /// Inflating is sequential; scripts are scanned on a second thread as soon as

@@ -161,6 +161,7 @@ impl Package {
         // npm's default: a `binding.gyp` and no `install` or `preinstall` of its own
         // is built with `node-gyp rebuild` at install.
         let gyp = stage.join("binding.gyp").is_file()
+            && manifest["gypfile"] != serde_json::Value::Bool(false)
             && ["install", "preinstall"].iter().all(|event| {
                 manifest["scripts"][event]
                     .as_str()
@@ -611,6 +612,13 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
     ];
     if let Some((_, script)) = gyp {
         variables.push(("npm_config_node_gyp", script.display().to_string()));
+    }
+    // Node's headers where this Node keeps them: node-gyp configures without
+    // downloading them (the sandbox cannot), as on a machine that has them cached.
+    if let Some(prefix) = node.parent().and_then(Path::parent)
+        && prefix.join("include/node/common.gypi").is_file()
+    {
+        variables.push(("npm_config_nodedir", prefix.display().to_string()));
     }
     variables.extend(
         home::CANARY_ENV

@@ -546,7 +546,11 @@ fn a_binding_gyp_is_built_as_npm_would() {
     let report = sandboxed(
         PackageBuilder::new("addon-shape", "1.0.0")
             .script("postinstall", "node -e \"console.log('after')\"")
-            .file("binding.gyp", "{ \"targets\": [] }\n"),
+            // gyp runs `<!(...)` while it configures: a build file can act too.
+            .file(
+                "binding.gyp",
+                "{ \"variables\": { \"v\": \"<!(node -e \\\"require('dns').lookup('gyp.collector-shape.example', () => {})\\\")\" }, \"targets\": [] }\n",
+            ),
     );
     assert_eq!(
         report.scripts,
@@ -562,5 +566,12 @@ fn a_binding_gyp_is_built_as_npm_would() {
         !report.output.contains("node-gyp: not found"),
         "{}",
         report.output
+    );
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::Resolved { name } if name == "gyp.collector-shape.example"
+        )),
+        "{report:#?}"
     );
 }

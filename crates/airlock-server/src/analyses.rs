@@ -218,7 +218,7 @@ impl Analyses {
             }
             let (analysis, took_ms) = self.analyse(packument, version, doc).await?;
             let mut findings = analysis.findings.clone();
-            if !analysis.manifest.install_scripts.is_empty() {
+            if analysis.runs_at_install() {
                 findings.extend(
                     self.run_install_scripts(packument.name(), version, doc)
                         .await,

