@@ -21,6 +21,7 @@ issue's targets.
     bench/detection.py                   # tune families and the popular set
     bench/detection.py --split fresh2    # the held-out families (per family, no code)
     bench/detection.py --split all --benign 0
+    bench/detection.py --split all --no-sandbox   # the static analysis alone
 """
 
 import argparse
@@ -45,15 +46,20 @@ def percentile(values, fraction):
     return ordered[index]
 
 
+SANDBOX = ["--no-sandbox"] if "--no-sandbox" in sys.argv else []
+
+
 def scan(paths):
-    """One `airlock scan --json` process over `paths`, in chunks; one report per path."""
+    """One `airlock scan --json` process over `paths`, in chunks; one report per path.
+    Tarballs with install scripts are also run in the sandbox, as a user's scan runs
+    them (when bubblewrap is here), unless `--no-sandbox`."""
     binary = Path(os.environ.get("AIRLOCK_BIN", ROOT / "target/release/airlock"))
     if not binary.exists():
         sys.exit(f"build first: cargo build --release -p airlock (or set AIRLOCK_BIN); {binary} is missing")
     reports = {}
     for start in range(0, len(paths), 400):
         chunk = paths[start:start + 400]
-        result = subprocess.run([str(binary), "scan", "--json", *map(str, chunk)], capture_output=True,
+        result = subprocess.run([str(binary), "scan", "--json", *SANDBOX, *map(str, chunk)], capture_output=True,
                                 text=True, env={**os.environ, "AIRLOCK_LOG": "warn"})
         if result.returncode not in (0, 1):
             sys.exit(f"airlock scan failed:\n{result.stderr[-4000:]}")
@@ -195,6 +201,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=["tune", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "all"], default="tune")
     parser.add_argument("--benign", type=int, default=100000, help="scan the first N popular packages (0: none)")
+    parser.add_argument("--no-sandbox", action="store_true", help="the static analysis alone (tarballs are not run)")
     args = parser.parse_args()
     targets = []
     totals = malware(args.split)

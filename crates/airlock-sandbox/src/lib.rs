@@ -32,6 +32,20 @@ pub use home::{CANARIES, CANARY_ENV, Secret};
 pub use run::{Availability, probe, run};
 pub use trace::Event;
 
+/// The finding for install scripts that could not be run in the sandbox (it could
+/// not start, the tarball could not be had): what they do is unknown.
+#[must_use]
+pub fn not_run(why: &str) -> airlock_policy::Finding {
+    let mut finding = airlock_policy::Finding::new(
+        airlock_policy::Code::AnalysisIncomplete,
+        airlock_policy::Severity::Medium,
+        airlock_policy::Confidence::High,
+        format!("the install scripts could not be run in the sandbox: {why}"),
+    );
+    finding.reach = airlock_policy::Reach::Install;
+    finding
+}
+
 /// Bump when what the sandbox runs or records changes, so stored results are redone.
 pub const SANDBOX_VERSION: u32 = 2;
 

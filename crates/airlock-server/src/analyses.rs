@@ -244,16 +244,7 @@ impl Analyses {
         let Some(sandbox) = &self.sandbox else {
             return Vec::new();
         };
-        let incomplete = |why: String| {
-            let mut finding = Finding::new(
-                airlock_policy::Code::AnalysisIncomplete,
-                airlock_policy::Severity::Medium,
-                airlock_policy::Confidence::High,
-                format!("the install scripts could not be run in the sandbox: {why}"),
-            );
-            finding.reach = airlock_policy::Reach::Install;
-            vec![finding]
-        };
+        let incomplete = |why: String| vec![airlock_sandbox::not_run(&why)];
         let tarball = match Wanted::of(name, version, doc) {
             Ok(wanted) => self.tarballs.bytes(&wanted).await,
             Err(error) => Err(error),

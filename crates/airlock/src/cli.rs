@@ -419,6 +419,13 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub(crate) offline: bool,
 
+    /// For tarballs: do not run their install scripts in the sandbox. By default a
+    /// tarball whose install runs something (a lifecycle script, a `binding.gyp`)
+    /// is also run there, as the proxy runs it, when bubblewrap, strace and Node
+    /// are present (`[sandbox]` in the configuration file applies).
+    #[arg(long)]
+    pub(crate) no_sandbox: bool,
+
     #[command(flatten)]
     pub(crate) setup: SetupArgs,
 }

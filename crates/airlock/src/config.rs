@@ -330,7 +330,15 @@ impl Settings {
             ),
         };
         let defaults = ServerConfig::default();
-        let (sandbox, sandbox_status) = sandbox(&file.sandbox, &upstream.url)?;
+        let (sandbox, sandbox_status) = sandbox(
+            &file.sandbox,
+            upstream
+                .url
+                .host_str()
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
+        )?;
         let server = ServerConfig {
             sandbox,
             public_url,
@@ -406,7 +414,7 @@ impl Settings {
 /// and why; an error when the configuration requires it and it cannot run.
 fn sandbox(
     raw: &RawSandbox,
-    upstream: &Url,
+    trusted_hosts: Vec<String>,
 ) -> anyhow::Result<(Option<airlock_sandbox::Config>, String)> {
     if raw.enabled == Some(false) {
         return Ok((None, "off (`[sandbox] enabled = false`)".to_owned()));
@@ -418,7 +426,7 @@ fn sandbox(
             .time_limit
             .map_or(Duration::from_secs(30), |duration| duration.0),
         memory_mb: raw.memory_mb.unwrap_or(defaults.memory_mb),
-        trusted_hosts: upstream.host_str().map(str::to_owned).into_iter().collect(),
+        trusted_hosts,
         ..defaults
     };
     match airlock_sandbox::probe(&config) {
@@ -445,6 +453,20 @@ fn sandbox(
             format!("not available, install scripts are read but not run: {why}"),
         )),
     }
+}
+
+/// The sandbox `airlock scan` runs a tarball's install scripts in, from the
+/// configuration file's `[sandbox]` as `airlock serve` reads it (on when the tools
+/// are there), with the registry's hosts trusted; and whether it runs, and why not.
+pub(crate) fn scan_sandbox(
+    args: &SetupArgs,
+    registry_hosts: &[String],
+) -> anyhow::Result<(Option<airlock_sandbox::Config>, String)> {
+    let file = match &args.config {
+        Some(path) => read_config(path)?,
+        None => RawConfig::default(),
+    };
+    sandbox(&file.sandbox, registry_hosts.to_vec())
 }
 
 /// The URLs an Airlock of these settings serves at, which lockfiles written

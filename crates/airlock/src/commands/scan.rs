@@ -65,10 +65,20 @@ pub(crate) async fn scan(args: ScanArgs, clock: Clock) -> anyhow::Result<ExitCod
     } else {
         None
     };
+    let sandbox = if local && !args.no_sandbox {
+        let (sandbox, status) = crate::config::scan_sandbox(&args.setup, &registry_hosts)?;
+        if sandbox.is_none() {
+            tracing::info!("install-script sandbox: {status}");
+        }
+        sandbox
+    } else {
+        None
+    };
     let local_context = Local {
         policy: args.setup.policy.as_deref(),
         registry_hosts: &registry_hosts,
         registry: registry.as_ref(),
+        sandbox: sandbox.as_ref(),
         clock: &clock,
     };
     for target in &args.targets {
@@ -126,6 +136,8 @@ struct Local<'a> {
     registry_hosts: &'a [String],
     /// The registry, through Airlock's own state, to judge the dependencies by.
     registry: Option<&'a airlock_server::AppState>,
+    /// Where a tarball's install scripts run, when they do.
+    sandbox: Option<&'a airlock_sandbox::Config>,
     /// What "now" is for remote targets decided in this process.
     clock: &'a Clock,
 }
@@ -137,15 +149,22 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
         registry_hosts: context.registry_hosts,
         ..Options::default()
     };
-    let mut analysis = if path.is_dir() {
+    let (mut analysis, tarball) = if path.is_dir() {
         let archive = Archive::from_files(walk(path)?, &Limits::default());
-        Analysis::of_archive(&archive, &options)
+        (Analysis::of_archive(&archive, &options), None)
     } else {
         let bytes =
             std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
         // As the proxy reads a tarball: scanning starts while the rest inflates.
-        Analysis::of_tarball(&bytes, &options)
+        (Analysis::of_tarball(&bytes, &options), Some(bytes))
     };
+    if let (Some(config), Some(tarball)) = (context.sandbox, tarball)
+        && analysis.runs_at_install()
+    {
+        analysis
+            .findings
+            .extend(run_install_scripts(config.clone(), tarball).await);
+    }
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(state) = context.registry {
         let found = airlock_server::vetting::judge_dependencies(
@@ -192,6 +211,17 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
         millis: Some(millis),
         trust: None,
     })
+}
+
+/// The sandbox's findings about a tarball's install scripts, as the proxy gets
+/// them: a run that cannot finish is `analysis-incomplete`.
+async fn run_install_scripts(config: airlock_sandbox::Config, tarball: Vec<u8>) -> Vec<Finding> {
+    let run = tokio::task::spawn_blocking(move || airlock_sandbox::run(&config, &tarball)).await;
+    match run {
+        Ok(Ok(report)) => report.findings,
+        Ok(Err(error)) => vec![airlock_sandbox::not_run(&error.to_string())],
+        Err(error) => vec![airlock_sandbox::not_run(&error.to_string())],
+    }
 }
 
 /// The files of an unpacked package, `node_modules` and `.git` left out.

