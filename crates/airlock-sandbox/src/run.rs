@@ -36,7 +36,7 @@ pub enum Availability {
     Unavailable(String),
 }
 
-/// Finds the tools and starts an empty sandbox once.
+/// Finds the tools and starts Node once in an empty sandbox.
 pub fn probe(config: &Config) -> Availability {
     let found = |tool: &Path, package: &str| {
         locate(tool).ok_or_else(|| {
@@ -62,7 +62,10 @@ pub fn probe(config: &Config) -> Availability {
         .args(isolation())
         .args(FILTER_ON_STDIN)
         .args(system_mounts(&node))
-        .args(["--", "true"])
+        // Node itself, under the filter and as the sandbox's user, not just a shell.
+        .arg("--")
+        .arg(&node)
+        .arg("--version")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -73,8 +76,14 @@ pub fn probe(config: &Config) -> Availability {
             node,
         },
         Ok(output) => Availability::Unavailable(format!(
-            "bubblewrap could not create the namespaces it needs: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
+            "bubblewrap could not start the sandbox: {}{}",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            if rustix::process::geteuid().is_root() {
+                " (Airlock runs as root, so the sandbox runs as nobody: Node and the \
+                 directories it lives in must be readable by every user)"
+            } else {
+                ""
+            }
         )),
         Err(error) => Availability::Unavailable(format!("bubblewrap could not run: {error}")),
     }
