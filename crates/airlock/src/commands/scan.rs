@@ -26,6 +26,9 @@ struct ScanReport {
     /// Time spent reading and analysing, for local targets.
     #[serde(skip_serializing_if = "Option::is_none")]
     millis: Option<f64>,
+    /// Time the install scripts ran in the sandbox, for tarballs run there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sandbox_millis: Option<f64>,
     /// Files and unpacked size, for local targets.
     #[serde(skip_serializing_if = "Option::is_none")]
     files: Option<usize>,
@@ -122,6 +125,7 @@ async fn report(
         reasons: check.decision.reasons,
         findings: check.findings,
         millis: None,
+        sandbox_millis: None,
         files: None,
         unpacked_bytes: None,
         trust: check.trust,
@@ -158,14 +162,17 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
         // As the proxy reads a tarball: scanning starts while the rest inflates.
         (Analysis::of_tarball(&bytes, &options), Some(bytes))
     };
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let mut sandbox_millis = None;
     if let (Some(config), Some(tarball)) = (context.sandbox, tarball)
         && analysis.runs_at_install()
     {
+        let started = std::time::Instant::now();
         analysis
             .findings
             .extend(run_install_scripts(config.clone(), tarball).await);
+        sandbox_millis = Some(started.elapsed().as_secs_f64() * 1000.0);
     }
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
     if let Some(state) = context.registry {
         let found = airlock_server::vetting::judge_dependencies(
             state,
@@ -209,6 +216,7 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
         unpacked_bytes: Some(analysis.unpacked_bytes),
         findings: analysis.findings,
         millis: Some(millis),
+        sandbox_millis,
         trust: None,
     })
 }

@@ -113,6 +113,9 @@ async fn scan_runs_a_tarballs_install_scripts_in_the_sandbox() {
     for expected in ["runtime-credential-read", "runtime-network", ".ssh/id_rsa"] {
         assert!(output.contains(expected), "{expected} missing:\n{output}");
     }
+    let (_, output) = scan(&home, &[tarball.to_str().unwrap(), "--offline", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert!(report["sandbox_millis"].as_f64().is_some(), "{report:#}");
     let (_, output) = scan(
         &home,
         &[tarball.to_str().unwrap(), "--offline", "--no-sandbox"],
