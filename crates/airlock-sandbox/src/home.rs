@@ -145,6 +145,28 @@ pub const CANARIES: &[(&str, Secret, &str)] = &[
     ),
     (".config/solana/id.json", Secret::Wallet, "[0,0,0,0]"),
     (".bitcoin/wallet.dat", Secret::Wallet, "airlock-canary"),
+    // Where the same stores are on Windows (`APPDATA`, `LOCALAPPDATA` point here
+    // when Node is told it runs on Windows).
+    (
+        "AppData/Roaming/discord/Local Storage/leveldb/000003.log",
+        Secret::Discord,
+        "airlock-canary",
+    ),
+    (
+        "AppData/Local/Google/Chrome/User Data/Default/Login Data",
+        Secret::Browser,
+        "airlock-canary",
+    ),
+    (
+        "AppData/Local/Google/Chrome/User Data/Local State",
+        Secret::Browser,
+        "{\"os_crypt\":{\"encrypted_key\":\"YWlybG9jay1jYW5hcnk=\"}}",
+    ),
+    (
+        "AppData/Roaming/Exodus/exodus.wallet/seed.seco",
+        Secret::Wallet,
+        "airlock-canary",
+    ),
     (".bash_history", Secret::ShellHistory, "ls\n"),
 ];
 

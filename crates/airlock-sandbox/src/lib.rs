@@ -47,7 +47,7 @@ pub fn not_run(why: &str) -> airlock_policy::Finding {
 }
 
 /// Bump when what the sandbox runs or records changes, so stored results are redone.
-pub const SANDBOX_VERSION: u32 = 2;
+pub const SANDBOX_VERSION: u32 = 3;
 
 /// Where the tools are and how far a run may go.
 #[derive(Clone, Debug)]
@@ -188,6 +188,8 @@ pub(crate) struct Layout {
     pub(crate) package: String,
     /// The package's manifest and the files its scripts name.
     pub(crate) run_files: Vec<String>,
+    /// Node is told it runs on Windows.
+    pub(crate) windows: bool,
 }
 
 impl Layout {
@@ -206,6 +208,7 @@ impl Layout {
             project,
             package,
             run_files: Vec::new(),
+            windows: false,
         }
     }
 

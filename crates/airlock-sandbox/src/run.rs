@@ -19,6 +19,8 @@ const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
 /// Processes and threads alive at once in one sandbox.
 const MAX_PROCESSES: u32 = 512;
+/// In the record directory when the run tells Node it is on Windows.
+pub(crate) const POSING_AS_WINDOWS: &str = "windows";
 /// Written by the runner when the last script has returned.
 const DONE: &str = "scripts-done";
 /// How long what the scripts started may outlive them before it counts as left
@@ -106,8 +108,15 @@ fn run_with_filter(command: &mut Command) -> std::io::Result<std::process::Outpu
 
 /// Runs the install scripts of the package in `tarball` and judges what they did.
 /// A package without install scripts is not run (its report is empty).
+///
+/// Most stealers act only on Windows, where most developers' secrets are. When the
+/// first run finds nothing that stops the version, the scripts run a second time
+/// with Node saying it runs on Windows (`process.platform`, `os.platform()`, `cmd.exe`
+/// as the shell, `APPDATA`), and what that run does counts when it is unambiguous:
+/// canaries read or sent, a download run, a PowerShell or `cmd` download cradle
+/// (`Pose::Windows`, `windows_findings`).
 pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
-    let (bwrap, strace, node) = match probe(config) {
+    let tools = match probe(config) {
         Availability::Ready {
             bwrap,
             strace,
@@ -115,6 +124,80 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
         } => (bwrap, strace, node),
         Availability::Unavailable(why) => return Err(Error::Start(why)),
     };
+    let mut report = run_posing(config, &tools, tarball, Pose::Itself)?;
+    if report.scripts.is_empty() || stops(&report.findings) {
+        return Ok(report);
+    }
+    let windows = run_posing(config, &tools, tarball, Pose::Windows)?;
+    report.millis = report.millis.saturating_add(windows.millis);
+    report.findings.extend(windows_findings(windows.findings));
+    Ok(report)
+}
+
+/// What the scripts are told the machine is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pose {
+    /// This machine, as it is.
+    Itself,
+    /// Windows, as far as Node and the environment tell.
+    Windows,
+}
+
+/// A finding the policy quarantines or blocks by default.
+fn stops(findings: &[airlock_policy::Finding]) -> bool {
+    findings
+        .iter()
+        .any(|finding| finding.severity >= airlock_policy::Severity::High)
+}
+
+/// Words of a command that fetches and runs code on Windows.
+const DOWNLOAD_CRADLES: &[&str] = &[
+    "iex",
+    "invoke-expression",
+    "downloadstring",
+    "downloadfile",
+    "irm ",
+    "iwr ",
+    "invoke-webrequest",
+    "invoke-restmethod",
+    "start-bitstransfer",
+    "frombase64string",
+    "-enc ",
+    "-encodedcommand",
+    "certutil -urlcache",
+    "bitsadmin /transfer",
+    "mshta http",
+    "curl ",
+    "wget ",
+];
+
+/// What the Windows run found that only malice explains: what a build step for
+/// Windows does (run `.exe` and `.cmd` files, PowerShell to unpack) is left out.
+fn windows_findings(findings: Vec<airlock_policy::Finding>) -> Vec<airlock_policy::Finding> {
+    findings
+        .into_iter()
+        .filter(|finding| {
+            let rule = finding.rule.as_deref().unwrap_or_default();
+            let message = finding.message.to_ascii_lowercase();
+            finding.severity == airlock_policy::Severity::Critical
+                || rule == "runtime-credential-read"
+                || matches!(rule, "runtime-powershell" | "runtime-windows-command")
+                    && DOWNLOAD_CRADLES.iter().any(|word| message.contains(word))
+        })
+        .map(|mut finding| {
+            finding.message = format!("told it runs on Windows, {}", finding.message);
+            finding
+        })
+        .collect()
+}
+
+/// One run of the scripts, in a sandbox of its own.
+fn run_posing(
+    config: &Config,
+    (bwrap, strace, node): &(PathBuf, PathBuf, PathBuf),
+    tarball: &[u8],
+    pose: Pose,
+) -> Result<Report, Error> {
     let work = tempfile::Builder::new()
         .prefix("airlock-sandbox-")
         .tempdir()
@@ -138,9 +221,9 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     if package.scripts.is_empty() {
         return Ok(report);
     }
-    let built = build(work.path(), &stage, &package, &node, &strace)?;
+    let built = build(work.path(), &stage, &package, node, strace, pose)?;
     hand_over(work.path())?;
-    execute(config, (&bwrap, &node), &built, &package, &mut report)?;
+    execute(config, (bwrap, node), &built, &package, &mut report)?;
     assess(config, &built, &mut report)?;
     Ok(report)
 }
@@ -220,8 +303,10 @@ fn build(
     package: &Package,
     node: &Path,
     strace: &Path,
+    pose: Pose,
 ) -> Result<Built, Error> {
     let mut layout = Layout::new(&package.name);
+    layout.windows = pose == Pose::Windows;
     let home = root.join("home");
     let node_modules = home.join("project/node_modules");
     let host_package = node_modules.join(&package.name);
@@ -249,6 +334,9 @@ fn build(
     tools(&record.join("bin"), node)?;
     npm_stand_in(&record.join("first"))?;
     write(&record.join("boot.sh"), &boot(node, strace))?;
+    if pose == Pose::Windows {
+        write(&record.join(POSING_AS_WINDOWS), "")?;
+    }
     let filter = root.join("seccomp.bpf");
     std::fs::write(&filter, crate::seccomp::bytes()).map_err(Error::io(&filter))?;
     Ok(Built {
@@ -622,6 +710,17 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
     if let Some((_, script)) = gyp {
         variables.push(("npm_config_node_gyp", script.display().to_string()));
     }
+    if layout.windows {
+        variables.extend([
+            ("APPDATA", format!("{}/AppData/Roaming", layout.home)),
+            ("LOCALAPPDATA", format!("{}/AppData/Local", layout.home)),
+            ("USERPROFILE", layout.home.clone()),
+            ("USERNAME", layout.user.clone()),
+            ("COMPUTERNAME", layout.hostname.to_ascii_uppercase()),
+            ("OS", "Windows_NT".to_owned()),
+            ("ComSpec", format!("{}/bin/cmd.exe", Layout::RECORD_DIR)),
+        ]);
+    }
     // Node's headers where this Node keeps them: node-gyp configures without
     // downloading them (the sandbox cannot), as on a machine that has them cached.
     if let Some(prefix) = node.parent().and_then(Path::parent)
@@ -693,6 +792,10 @@ const CONNECT_TOOLS: [&str; 7] = ["nc", "ncat", "netcat", "socat", "telnet", "ft
 /// real one cannot work here); `forever` and `pm2` start their script detached, as
 /// they would on a developer's machine.
 const SUDO: &str = "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in -u|-g) shift 2 ;; -*) shift ;; *) break ;; esac; done\nexec \"$@\"\n";
+/// Windows' shell, for Node told it runs on Windows (`exec` starts
+/// `cmd.exe /d /s /c "command"`): the command goes to `sh`, where what it asks
+/// for is seen on the shell's command line.
+const CMD: &str = "#!/bin/sh\nwhile [ $# -gt 0 ]; do case \"$1\" in /c|/C) shift; break ;; *) shift ;; esac; done\ncommand=\"$*\"; command=${command#\\\"}; command=${command%\\\"}\nexec sh -c \"$command\"\n";
 const DAEMON: &str = "#!/bin/sh\nfor a in \"$@\"; do case \"$a\" in *.js|*.mjs|*.cjs) file=\"$a\" ;; esac; done\n[ -n \"$file\" ] && setsid node \"$file\" </dev/null >/dev/null 2>&1 &\nexit 0\n";
 
 fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
@@ -715,7 +818,7 @@ fn tools(dir: &Path, node: &Path) -> Result<(), Error> {
                 .iter()
                 .map(|tool| (*tool, "#!/bin/sh\nexit 1\n")),
         )
-        .chain([("forever", DAEMON), ("pm2", DAEMON)]);
+        .chain([("forever", DAEMON), ("pm2", DAEMON), ("cmd.exe", CMD)]);
     for (tool, script) in tools {
         if present(tool) {
             continue;

