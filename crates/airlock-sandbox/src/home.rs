@@ -152,6 +152,13 @@ pub const CANARIES: &[(&str, Secret, &str)] = &[
         Secret::Discord,
         "airlock-canary",
     ),
+    // Windows' file names ignore case and stealers write `Discord`; this file
+    // system does not, so the store is there under both spellings.
+    (
+        "AppData/Roaming/Discord/Local Storage/leveldb/000003.log",
+        Secret::Discord,
+        "airlock-canary",
+    ),
     (
         "AppData/Local/Google/Chrome/User Data/Default/Login Data",
         Secret::Browser,

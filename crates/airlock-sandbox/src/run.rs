@@ -847,7 +847,7 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
          name=${{name%@*}}; [ -n \"$name\" ] || continue\n\
          mkdir -p \"node_modules/$name\"\n\
          printf '{{\"name\":\"%s\",\"version\":\"0.0.0-airlock-stub\",\"main\":\"index.js\"}}' \"$name\" > \"node_modules/$name/package.json\"\n\
-         case \"$name\" in sync-request|then-request) kind=method ;; request-promise|request-promise-native) kind=http-body ;; pm2) kind=pm2 ;; {http}) kind=http ;; *) kind=any ;; esac\n\
+         case \"$name\" in sync-request|then-request) kind=method ;; request-promise|request-promise-native) kind=http-body ;; pm2) kind=pm2 ;; fs-extra|graceful-fs|promise-fs|fs-promise|mz) kind=fs ;; {http}) kind=http ;; *) kind=any ;; esac\n\
          cp \"{record}/stub-$kind.js\" \"node_modules/$name/index.js\"\n\
          done\n\
          exit 0 ;;\n\
@@ -872,6 +872,7 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
         ("http-body", crate::stubs::http_body_only()),
         ("method", crate::stubs::METHOD_FIRST.to_owned()),
         ("pm2", crate::stubs::PM2.to_owned()),
+        ("fs", crate::stubs::FS.to_owned()),
     ] {
         let stub = record.join(format!("stub-{kind}.js"));
         std::fs::write(&stub, code).map_err(Error::io(&stub))?;

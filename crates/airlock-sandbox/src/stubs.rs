@@ -1,7 +1,8 @@
 //! Stand-ins for a package's dependencies. The sandbox installs no dependency, so
 //! a script that requires one would stop at its first line; each dependency is a
 //! stub instead. HTTP clients are thin shims over Node's own `fetch`, so that what
-//! a script sends through them is seen (the name looked up); `pm2` starts what it is
+//! a script sends through them is seen (the name looked up); packages that are `fs`
+//! with another face (fs-extra, graceful-fs, promise-fs) are the real `fs`; `pm2` starts what it is
 //! given; anything else answers every property, call and `new` with itself (calling
 //! back what it is given, fetching URLs it is given), so that the script goes on.
 //! A module required that is not there at all gets a stub through `preload`.
@@ -133,6 +134,50 @@ module.exports = request;
 module.exports.default = request;
 ";
 
+/// Packages that are Node's `fs` with another face: the real file system behind
+/// them, so what a script reads and writes through one is what it does.
+pub(crate) const FS_WRAPPERS: &[&str] =
+    &["fs-extra", "graceful-fs", "promise-fs", "fs-promise", "mz"];
+
+/// `fs` itself, each call answering a callback when given one and a promise when
+/// not (fs-extra, promise-fs), with fs-extra's common additions.
+pub(crate) const FS: &str = r"'use strict';
+const fs = require('fs'), path = require('path');
+const api = Object.assign({}, fs);
+for (const [name, call] of Object.entries(fs.promises)) {
+  if (typeof call !== 'function' || typeof fs[name] !== 'function') continue;
+  api[name] = (...args) => typeof args[args.length - 1] === 'function' ? fs[name](...args) : call(...args);
+}
+const either = (promise, args) => {
+  const callback = typeof args[args.length - 1] === 'function' ? args[args.length - 1] : null;
+  if (!callback) return promise;
+  promise.then((value) => callback(null, value), (error) => callback(error));
+};
+const rest = (args) => typeof args[args.length - 1] === 'function' ? args.slice(0, -1) : args;
+api.exists = (...args) => either(fs.promises.access(args[0]).then(() => true, () => false), args);
+api.pathExists = api.exists;
+api.pathExistsSync = fs.existsSync;
+api.ensureDir = api.mkdirp = api.mkdirs = (...args) => either(fs.promises.mkdir(args[0], { recursive: true }), args);
+api.ensureDirSync = api.mkdirpSync = api.mkdirsSync = (dir) => fs.mkdirSync(dir, { recursive: true });
+api.readJson = api.readJSON = (...args) => either(fs.promises.readFile(args[0], 'utf8').then(JSON.parse), args);
+api.readJsonSync = api.readJSONSync = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
+api.writeJson = api.writeJSON = (...args) => either(fs.promises.writeFile(args[0], JSON.stringify(args[1], null, 2)), args);
+api.writeJsonSync = api.writeJSONSync = (file, value) => fs.writeFileSync(file, JSON.stringify(value, null, 2));
+api.outputFile = (...args) => either(fs.promises.mkdir(path.dirname(args[0]), { recursive: true }).then(() => fs.promises.writeFile(...rest(args))), args);
+api.outputFileSync = (file, ...more) => { fs.mkdirSync(path.dirname(file), { recursive: true }); fs.writeFileSync(file, ...more); };
+api.remove = (...args) => either(fs.promises.rm(args[0], { recursive: true, force: true }), args);
+api.removeSync = (target) => fs.rmSync(target, { recursive: true, force: true });
+api.copy = (...args) => either(fs.promises.cp(args[0], args[1], { recursive: true }), args);
+api.copySync = (from, to) => fs.cpSync(from, to, { recursive: true });
+api.move = (...args) => either(fs.promises.rename(args[0], args[1]), args);
+api.moveSync = fs.renameSync;
+api.emptyDir = (...args) => either(fs.promises.rm(args[0], { recursive: true, force: true }).then(() => fs.promises.mkdir(args[0], { recursive: true })), args);
+api.fs = api;
+api.promises = fs.promises;
+api.default = api;
+module.exports = api;
+";
+
 /// `pm2`'s API: `connect` and `start` call back, and `start` runs its script
 /// detached, as pm2's daemon would.
 pub(crate) const PM2: &str = r"'use strict';
@@ -181,6 +226,7 @@ function stub(request) {{
   if (http.has(name)) return '{record}/stub-http.js';
   if (name === 'sync-request' || name === 'then-request') return '{record}/stub-method.js';
   if (name === 'pm2') return '{record}/stub-pm2.js';
+  if ([{fs}].includes(name)) return '{record}/stub-fs.js';
   return '{record}/stub-any.js';
 }}
 Module._load = function (request, parent, isMain) {{
@@ -195,6 +241,11 @@ Module._load = function (request, parent, isMain) {{
 ",
         http = http.join(", "),
         windows = crate::run::POSING_AS_WINDOWS,
+        fs = FS_WRAPPERS
+            .iter()
+            .map(|name| format!("'{name}'"))
+            .collect::<Vec<_>>()
+            .join(", "),
     )
 }
 
@@ -219,6 +270,8 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
             METHOD_FIRST.to_owned()
         } else if name == "pm2" {
             PM2.to_owned()
+        } else if FS_WRAPPERS.contains(&name.as_str()) {
+            FS.to_owned()
         } else {
             ANYTHING.to_owned()
         };

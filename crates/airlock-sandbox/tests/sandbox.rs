@@ -628,3 +628,35 @@ if (process.platform === "win32") {
         "{builder:#?}"
     );
 }
+
+/// Packages that are `fs` with another face are the real file system: what a
+/// script reads and writes through fs-extra or promise-fs is what it does.
+#[test]
+fn fs_wrappers_reach_the_real_file_system() {
+    let report = sandboxed(
+        PackageBuilder::new("fs-extra-shape", "1.0.0")
+            .dependency("fs-extra", "^11.0.0")
+            .dependency("promise-fs", "^2.0.0")
+            .script("postinstall", "node setup.js")
+            .file(
+                "setup.js",
+                r#"const fse = require("fs-extra"), pfs = require("promise-fs"), os = require("os");
+pfs.readFile(os.homedir() + "/.ssh/id_rsa", "utf8").then((key) => {
+  fse.outputFileSync(os.homedir() + "/.config/autostart/agent.desktop", "[Desktop Entry]\n" + key.length);
+});
+"#,
+            ),
+    );
+    assert!(
+        report.observations.iter().any(|observation| matches!(
+            observation,
+            Observation::ReadSecret { path, .. } if path.ends_with("/.ssh/id_rsa")
+        )),
+        "{report:#?}"
+    );
+    assert_eq!(
+        strongest(&report, Code::RuntimePersistence),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+}
