@@ -56,6 +56,11 @@ def start_airlock():
         sys.exit(f"build first: cargo build --release -p airlock ({binary} is missing)")
     upstream = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True,
                               check=True).stdout.strip()
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{PORT}/-/ping", timeout=2)
+        sys.exit(f"something already answers on port {PORT} (an Airlock left from an earlier run?); stop it first")
+    except (urllib.error.URLError, ConnectionError):
+        pass
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     policy = WORK / "policy.toml"
@@ -66,8 +71,13 @@ def start_airlock():
         stdout=open(WORK / "airlock.log", "w"), stderr=subprocess.STDOUT,
         env={**os.environ, "AIRLOCK_LOG": "warn,airlock::access=off"})
     for _ in range(100):
+        if process.poll() is not None:
+            # A server left over from an earlier run would answer the ping below.
+            sys.exit(f"airlock exited at start; see {WORK / 'airlock.log'}")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{PORT}/-/ping", timeout=2)
+            if process.poll() is not None:
+                sys.exit(f"airlock exited at start (is another process on port {PORT}?); see {WORK / 'airlock.log'}")
             return process
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
