@@ -145,6 +145,9 @@ pub struct Report {
     pub millis: u64,
     /// The end of what the scripts printed.
     pub output: String,
+    /// The scripts also ran with Node told it runs on Windows (the first run found
+    /// nothing that stops the version); what that run found is among `findings`.
+    pub ran_as_windows: bool,
     pub sandbox_version: u32,
 }
 

@@ -130,6 +130,7 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     }
     let windows = run_posing(config, &tools, tarball, Pose::Windows)?;
     report.millis = report.millis.saturating_add(windows.millis);
+    report.ran_as_windows = true;
     report.findings.extend(windows_findings(windows.findings));
     Ok(report)
 }
@@ -216,6 +217,7 @@ fn run_posing(
         left_running: false,
         millis: 0,
         output: String::new(),
+        ran_as_windows: pose == Pose::Windows,
         sandbox_version: SANDBOX_VERSION,
     };
     if package.scripts.is_empty() {

@@ -600,6 +600,7 @@ request.on("error", () => {}); request.end(tokens);
         Some(Severity::Critical),
         "{stealer:#?}"
     );
+    assert!(stealer.ran_as_windows);
     assert!(
         stealer
             .findings

@@ -83,12 +83,17 @@ fn describe(report: &Report, action: Action) -> String {
     let verdict = verdict(action);
     let _ = writeln!(
         out,
-        "{}@{}: {verdict} (sandbox run of {} ms{})",
+        "{}@{}: {verdict} (sandbox run of {} ms{}{})",
         report.package,
         report.version,
         report.millis,
         if report.timed_out {
             ", stopped at the time limit"
+        } else {
+            ""
+        },
+        if report.ran_as_windows {
+            ", run again told it is on Windows"
         } else {
             ""
         }
