@@ -201,11 +201,10 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
                     push(Observation::RanAnswer);
                 }
             }
-            // The sandbox's own runner.
+            // The sandbox's own runner (only it: an argument naming the record
+            // directory does not hide a command).
             Event::Exec { argv, .. }
-                if argv
-                    .last()
-                    .is_some_and(|arg| arg.starts_with(Layout::RECORD_DIR)) => {}
+                if argv.len() == 2 && argv[1] == format!("{}/run.sh", Layout::RECORD_DIR) => {}
             // A failed start is mostly a PATH search; it counts for the tools that
             // matter even when they are missing here, and outside the system's
             // directories (a dropped file that is not a program here).

@@ -128,7 +128,15 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     if report.scripts.is_empty() || stops(&report.findings) {
         return Ok(report);
     }
-    let windows = run_posing(config, &tools, tarball, Pose::Windows)?;
+    let windows = match run_posing(config, &tools, tarball, Pose::Windows) {
+        Ok(windows) => windows,
+        Err(error) => {
+            report.findings.push(crate::not_run(&format!(
+                "the second run, told it is on Windows: {error}"
+            )));
+            return Ok(report);
+        }
+    };
     report.millis = report.millis.saturating_add(windows.millis);
     report.ran_as_windows = true;
     report.findings.extend(windows_findings(windows.findings));
@@ -226,7 +234,7 @@ fn run_posing(
     let built = build(work.path(), &stage, &package, node, strace, pose)?;
     hand_over(work.path())?;
     execute(config, (bwrap, node), &built, &package, &mut report)?;
-    assess(config, &built, &mut report)?;
+    assess(config, &built, &mut report);
     Ok(report)
 }
 
@@ -423,9 +431,13 @@ fn execute(
 }
 
 /// Reads the record and the sink's log into observations and judges them.
-fn assess(config: &Config, built: &Built, report: &mut Report) -> Result<(), Error> {
+fn assess(config: &Config, built: &Built, report: &mut Report) {
     let layout = &built.layout;
-    let trace = read_capped(&built.record.join("trace"))?;
+    let trace = crate::trace::read_record(&built.record.join("trace"), MAX_TRACE_BYTES);
+    let unreadable = trace.is_none()
+        || crate::trace::read_record(&built.record.join(crate::sink::LOG), MAX_TRACE_BYTES)
+            .is_none();
+    let trace = trace.unwrap_or_default();
     let events = parse(&trace);
     let written: Vec<String> = events
         .iter()
@@ -455,7 +467,7 @@ fn assess(config: &Config, built: &Built, report: &mut Report) -> Result<(), Err
         written,
     };
     report.findings = judge(&report.observations, layout, &context);
-    if trace.is_empty() {
+    if trace.is_empty() || unreadable {
         report.findings.push(tampered());
     }
     if report.left_running {
@@ -464,7 +476,6 @@ fn assess(config: &Config, built: &Built, report: &mut Report) -> Result<(), Err
     if report.timed_out {
         report.findings.push(past_time_limit(config));
     }
-    Ok(())
 }
 
 /// The scripts returned and left something running.
@@ -942,19 +953,6 @@ fn run_files(layout: &Layout, host_package: &Path, scripts: &[(String, String)])
 
 fn write(path: &Path, content: &str) -> Result<(), Error> {
     std::fs::write(path, content).map_err(Error::io(path))
-}
-
-fn read_capped(path: &Path) -> Result<String, Error> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
-        Err(error) => return Err(Error::io(path)(error)),
-    };
-    let mut bytes = Vec::new();
-    file.take(MAX_TRACE_BYTES)
-        .read_to_end(&mut bytes)
-        .map_err(Error::io(path))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Reads the scripts' stdout and stderr on threads (so a chatty script cannot fill

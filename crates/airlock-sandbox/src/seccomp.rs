@@ -5,7 +5,8 @@
 //! downloads through the sink and native builds, so an allow list would break real
 //! packages; what it refuses is what no install needs and what would reach past the
 //! namespaces: the kernel's module, mount, key-ring, BPF, clock and reboot calls,
-//! new namespaces (`unshare`, `setns`, and `clone` with a namespace flag; `clone3`,
+//! new namespaces (`unshare`, `setns`, and `clone` with a namespace flag or
+//! `CLONE_UNTRACED`, whose child strace would not see; `clone3`,
 //! whose flags a filter cannot read, answers `ENOSYS` so the C library falls back
 //! to `clone`), and `io_uring`, whose reads and writes strace cannot see. Calls
 //! of another architecture's ABI (x32 on x86-64, or any foreign `arch`) would
@@ -100,7 +101,7 @@ pub(crate) const DENIED: &[Denied] = &[
 pub fn table() -> String {
     let mut text = String::from("| system call | refused because it |\n|---|---|\n");
     text.push_str(
-        "| `clone` with a namespace flag, `clone3` (`ENOSYS`) | makes new namespaces |\n",
+        "| `clone` with a namespace flag or `CLONE_UNTRACED`, `clone3` (`ENOSYS`) | makes new namespaces, or a child strace would not follow |\n",
     );
     for call in DENIED {
         let _ = writeln!(text, "| `{}` | {} |", call.name, call.why);
@@ -132,9 +133,10 @@ const ARCH_AT: u32 = 4;
 const FIRST_ARGUMENT_AT: u32 = 16;
 #[cfg(target_endian = "big")]
 const FIRST_ARGUMENT_AT: u32 = 20;
-/// `clone`'s namespace flags (`CLONE_NEWNS`, `NEWCGROUP`, `NEWUTS`, `NEWIPC`,
-/// `NEWUSER`, `NEWPID`, `NEWNET`).
-const NAMESPACE_FLAGS: u32 = 0x7E02_0000;
+/// `clone`'s flags refused: the namespace ones (`CLONE_NEWNS`, `NEWCGROUP`,
+/// `NEWUTS`, `NEWIPC`, `NEWUSER`, `NEWPID`, `NEWNET`) and `CLONE_UNTRACED`, whose
+/// child strace would not follow.
+const REFUSED_CLONE_FLAGS: u32 = 0x7E02_0000 | 0x0080_0000;
 
 /// One BPF instruction (`struct sock_filter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,7 +188,7 @@ pub(crate) fn program() -> Vec<Instruction> {
         op(RETURN, 0, 0, fail_with(libc::ENOSYS)),
         op(JUMP_EQUAL, 0, 4, number(libc::SYS_clone)),
         op(LOAD_WORD, 0, 0, FIRST_ARGUMENT_AT),
-        op(JUMP_ANY_BIT, 0, 1, NAMESPACE_FLAGS),
+        op(JUMP_ANY_BIT, 0, 1, REFUSED_CLONE_FLAGS),
         op(RETURN, 0, 0, refuse()),
         op(RETURN, 0, 0, libc::SECCOMP_RET_ALLOW),
     ]);
@@ -313,6 +315,7 @@ mod tests {
             libc::CLONE_NEWUTS,
             libc::CLONE_NEWIPC,
             libc::CLONE_NEWCGROUP,
+            libc::CLONE_UNTRACED,
         ] {
             let flags = u32::try_from(namespace).unwrap() | 0x11;
             assert_eq!(

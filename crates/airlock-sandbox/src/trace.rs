@@ -46,6 +46,31 @@ pub enum Event {
     },
 }
 
+/// A file of the run's record, read back as text, at most `limit` bytes. The
+/// record directory is writable from inside, so what is there may be a trap: a
+/// symbolic link, a FIFO or a device is not followed or waited on. `None` when it
+/// is not a regular file or cannot be read (the caller counts that as tampering);
+/// a file that is not there reads as empty.
+pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Some(String::new()),
+        Err(_) => return None,
+    };
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(limit).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 /// The syscalls strace is told to record.
 pub(crate) const TRACED: &str = "execve,execveat,open,openat,openat2,creat,unlink,unlinkat,rmdir,rename,renameat,renameat2,connect,sendto,sendmsg,sendmmsg,chdir,clone,clone3,fork,vfork";
 

@@ -661,3 +661,23 @@ pfs.readFile(os.homedir() + "/.ssh/id_rsa", "utf8").then((key) => {
         "{report:#?}"
     );
 }
+
+/// The record directory is writable from inside: a script that puts a FIFO where
+/// the trace was and a link to an endless device where the sink's log was neither
+/// hangs nor exhausts the reader, and is seen tampering.
+#[test]
+fn a_record_turned_into_a_trap_is_tampering() {
+    let started = std::time::Instant::now();
+    let report = sandboxed(PackageBuilder::new("record-trap-shape", "1.0.0").script(
+        "postinstall",
+        "rm -f /airlock/trace && mkfifo /airlock/trace; ln -sf /dev/zero /airlock/sink.jsonl",
+    ));
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.rule.as_deref() == Some("runtime-record-tampered")),
+        "{report:#?}"
+    );
+}
