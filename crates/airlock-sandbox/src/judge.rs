@@ -254,10 +254,17 @@ pub(crate) fn judge(
         .collect()
 }
 
-fn finding(code: Code, severity: Severity, message: String, rule: &str) -> Finding {
+/// A finding about what the install scripts did, graded by `rule`.
+pub(crate) fn finding(code: Code, severity: Severity, message: String, rule: &str) -> Finding {
+    let mut finding = install_finding(code, severity, message);
+    finding.rule = Some(rule.to_owned());
+    finding
+}
+
+/// A finding about the install scripts' run, seen for certain.
+pub(crate) fn install_finding(code: Code, severity: Severity, message: String) -> Finding {
     let mut finding = Finding::new(code, severity, Confidence::High, message);
     finding.reach = Reach::Install;
-    finding.rule = Some(rule.to_owned());
     finding
 }
 

@@ -36,14 +36,11 @@ pub use trace::Event;
 /// not start, the tarball could not be had): what they do is unknown.
 #[must_use]
 pub fn not_run(why: &str) -> airlock_policy::Finding {
-    let mut finding = airlock_policy::Finding::new(
+    judge::install_finding(
         airlock_policy::Code::AnalysisIncomplete,
         airlock_policy::Severity::Medium,
-        airlock_policy::Confidence::High,
         format!("the install scripts could not be run in the sandbox: {why}"),
-    );
-    finding.reach = airlock_policy::Reach::Install;
-    finding
+    )
 }
 
 /// Bump when what the sandbox runs or records changes, so stored results are redone.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::judge::{Context, judge, observe};
+use crate::judge::{Context, finding, install_finding, judge, observe};
 use crate::trace::{Event, TRACED, parse};
 use crate::{Config, Error, Layout, Report, SANDBOX_VERSION, home, unpack};
 
@@ -68,10 +68,9 @@ pub fn probe(config: &Config) -> Availability {
         .arg("--")
         .arg(&node)
         .arg("--version")
-        .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    match run_with_filter(&mut command) {
+    match spawn_with_filter(&mut command).and_then(std::process::Child::wait_with_output) {
         Ok(output) if output.status.success() => Availability::Ready {
             bwrap,
             strace,
@@ -95,15 +94,16 @@ pub fn probe(config: &Config) -> Availability {
 /// `boot.sh` opens `/dev/null` there again).
 const FILTER_ON_STDIN: [&str; 2] = ["--seccomp", "0"];
 
-/// Runs the probe's empty sandbox, its filter written to bubblewrap's stdin.
-fn run_with_filter(command: &mut Command) -> std::io::Result<std::process::Output> {
+/// Starts bubblewrap and writes the seccomp filter to its standard input, which
+/// it reads before it starts anything.
+fn spawn_with_filter(command: &mut Command) -> std::io::Result<std::process::Child> {
     use std::io::Write as _;
-    let mut child = command.spawn()?;
+    let mut child = command.stdin(Stdio::piped()).spawn()?;
     if let Some(mut stdin) = child.stdin.take() {
         // A bubblewrap that fails before reading says why on stderr.
         let _ = stdin.write_all(&crate::seccomp::bytes());
     }
-    child.wait_with_output()
+    Ok(child)
 }
 
 /// Runs the install scripts of the package in `tarball` and judges what they did.
@@ -300,8 +300,6 @@ struct Built {
     home: PathBuf,
     etc: PathBuf,
     record: PathBuf,
-    /// The seccomp program, handed to bubblewrap as its standard input.
-    filter: PathBuf,
 }
 
 /// Lays the sandbox out under `root`: the package where npm would put it, stubs
@@ -347,14 +345,11 @@ fn build(
     if pose == Pose::Windows {
         write(&record.join(POSING_AS_WINDOWS), "")?;
     }
-    let filter = root.join("seccomp.bpf");
-    std::fs::write(&filter, crate::seccomp::bytes()).map_err(Error::io(&filter))?;
     Ok(Built {
         layout,
         home,
         etc,
         record,
-        filter,
     })
 }
 
@@ -369,7 +364,6 @@ fn execute(
 ) -> Result<(), Error> {
     let layout = &built.layout;
     let started = Instant::now();
-    let filter = std::fs::File::open(&built.filter).map_err(Error::io(&built.filter))?;
     let mut command = bubblewrap(bwrap);
     command
         .args(isolation())
@@ -391,11 +385,9 @@ fn execute(
         .arg("--")
         .args(limits(config))
         .args(["--", "/bin/sh", &format!("{}/boot.sh", Layout::RECORD_DIR)])
-        .stdin(filter)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
+    let mut child = spawn_with_filter(&mut command)
         .map_err(|error| Error::Start(format!("bubblewrap: {error}")))?;
     let output = collect_output(&mut child);
     let done = built.record.join(DONE);
@@ -434,9 +426,8 @@ fn execute(
 fn assess(config: &Config, built: &Built, report: &mut Report) {
     let layout = &built.layout;
     let trace = crate::trace::read_record(&built.record.join("trace"), MAX_TRACE_BYTES);
-    let unreadable = trace.is_none()
-        || crate::trace::read_record(&built.record.join(crate::sink::LOG), MAX_TRACE_BYTES)
-            .is_none();
+    let received = crate::sink::received(&built.record);
+    let unreadable = trace.is_none() || received.is_none();
     let trace = trace.unwrap_or_default();
     let events = parse(&trace);
     let written: Vec<String> = events
@@ -451,17 +442,17 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
         })
         .collect();
     report.observations = observe(&events, layout);
-    report.observations.extend(
-        crate::sink::received(&built.record)
-            .into_iter()
-            .map(|received| crate::Observation::Sent {
+    report
+        .observations
+        .extend(received.unwrap_or_default().into_iter().map(|received| {
+            crate::Observation::Sent {
                 secrets: crate::sink::canaries_in(&received.bytes, &layout.canary_values()),
                 websocket: crate::sink::asks_for_websocket(&received.bytes),
                 host: received.host,
                 port: received.port,
                 bytes: received.bytes.len(),
-            }),
-    );
+            }
+        }));
     let context = Context {
         trusted_hosts: config.trusted_hosts.clone(),
         written,
@@ -480,47 +471,38 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
 
 /// The scripts returned and left something running.
 fn left_running() -> airlock_policy::Finding {
-    let mut finding = airlock_policy::Finding::new(
+    finding(
         airlock_policy::Code::RuntimePersistence,
         airlock_policy::Severity::High,
-        airlock_policy::Confidence::High,
         format!(
             "the install scripts returned and left a process running in the background (killed after {} s)",
             LINGER.as_secs()
         ),
-    );
-    finding.reach = airlock_policy::Reach::Install;
-    finding.rule = Some("runtime-left-running".into());
-    finding
+        "runtime-left-running",
+    )
 }
 
 /// The scripts were still running at the time limit.
 fn past_time_limit(config: &Config) -> airlock_policy::Finding {
-    let mut finding = airlock_policy::Finding::new(
+    install_finding(
         airlock_policy::Code::AnalysisIncomplete,
         airlock_policy::Severity::Medium,
-        airlock_policy::Confidence::High,
         format!(
             "the install scripts were still running after {} s in the sandbox; what they did until then is judged",
             config.time_limit.as_secs()
         ),
-    );
-    finding.reach = airlock_policy::Reach::Install;
-    finding
+    )
 }
 
-/// The record was emptied or removed from inside: nothing the scripts did can be
-/// trusted to be absent.
+/// The record was emptied, removed or replaced from inside: nothing the scripts
+/// did can be trusted to be absent.
 fn tampered() -> airlock_policy::Finding {
-    let mut finding = airlock_policy::Finding::new(
+    finding(
         airlock_policy::Code::RuntimeFileWrite,
         airlock_policy::Severity::High,
-        airlock_policy::Confidence::High,
-        "the sandbox's record of the run is empty: the scripts removed or emptied it",
-    );
-    finding.reach = airlock_policy::Reach::Install;
-    finding.rule = Some("runtime-record-tampered".into());
-    finding
+        "the sandbox's record of the run is empty or not a plain file: the scripts removed, emptied or replaced it".to_owned(),
+        "runtime-record-tampered",
+    )
 }
 
 /// Namespaces, identity and privileges.

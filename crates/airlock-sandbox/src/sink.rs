@@ -144,13 +144,12 @@ pub(crate) fn asks_for_websocket(bytes: &[u8]) -> bool {
     })
 }
 
-/// Reads the sink's log.
-pub(crate) fn received(record: &Path) -> Vec<Received> {
-    // Capped and never following a link: the directory is writable from inside.
-    let Some(text) = crate::trace::read_record(&record.join(LOG), 64 * 1024 * 1024) else {
-        return Vec::new();
-    };
-    text.lines()
+/// Reads the sink's log; `None` when it was replaced by something that is not a
+/// plain file (the directory is writable from inside).
+pub(crate) fn received(record: &Path) -> Option<Vec<Received>> {
+    let text = crate::trace::read_record(&record.join(LOG), 64 * 1024 * 1024)?;
+    let received = text
+        .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|entry| entry["kind"] == "tcp")
         .map(|entry| {
@@ -167,7 +166,8 @@ pub(crate) fn received(record: &Path) -> Vec<Received> {
                 bytes,
             }
         })
-        .collect()
+        .collect();
+    Some(received)
 }
 
 fn http_host(bytes: &[u8]) -> Option<String> {
