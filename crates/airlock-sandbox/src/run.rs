@@ -116,14 +116,7 @@ fn spawn_with_filter(command: &mut Command) -> std::io::Result<std::process::Chi
 /// canaries read or sent, a download run, a PowerShell or `cmd` download cradle
 /// (`Pose::Windows`, `windows_findings`).
 pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
-    let tools = match probe(config) {
-        Availability::Ready {
-            bwrap,
-            strace,
-            node,
-        } => (bwrap, strace, node),
-        Availability::Unavailable(why) => return Err(Error::Start(why)),
-    };
+    let tools = ready(config)?;
     let mut report = run_posing(config, &tools, tarball, Pose::Itself)?;
     if report.scripts.is_empty() || stops(&report.findings) {
         return Ok(report);
@@ -141,6 +134,41 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     report.ran_as_windows = true;
     report.findings.extend(windows_findings(windows.findings));
     Ok(report)
+}
+
+/// The tools, found once per configuration: a sandbox that started once keeps
+/// working, and probing costs a bubblewrap and a Node start per run otherwise. What
+/// is unavailable is probed again (it may have been installed since).
+fn ready(config: &Config) -> Result<(PathBuf, PathBuf, PathBuf), Error> {
+    type Tools = (PathBuf, PathBuf, PathBuf);
+    static READY: std::sync::Mutex<Vec<(Tools, Tools)>> = std::sync::Mutex::new(Vec::new());
+    let asked = (
+        config.bwrap.clone(),
+        config.strace.clone(),
+        config.node.clone(),
+    );
+    let known = READY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, tools)) = known.iter().find(|(key, _)| *key == asked) {
+        return Ok(tools.clone());
+    }
+    drop(known);
+    match probe(config) {
+        Availability::Ready {
+            bwrap,
+            strace,
+            node,
+        } => {
+            let tools = (bwrap, strace, node);
+            READY
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((asked, tools.clone()));
+            Ok(tools)
+        }
+        Availability::Unavailable(why) => Err(Error::Start(why)),
+    }
 }
 
 /// What the scripts are told the machine is.
