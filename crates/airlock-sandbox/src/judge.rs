@@ -667,7 +667,7 @@ fn shell_commands(observations: &[Observation], _: &Layout, _: &Context) -> Vec<
         }
         let Some(script) = argv
             .iter()
-            .position(|argument| argument == "-c")
+            .position(|argument| command_option(argument))
             .and_then(|at| argv.get(at + 1))
         else {
             continue;
@@ -706,6 +706,16 @@ fn shell_commands(observations: &[Observation], _: &Layout, _: &Context) -> Vec<
         }
     }
     findings
+}
+
+/// A shell option that takes the command line next: `-c`, or `-c` among others
+/// (`-ec`, `-lc`, `-xc`).
+fn command_option(argument: &str) -> bool {
+    argument.strip_prefix('-').is_some_and(|letters| {
+        !letters.is_empty()
+            && letters.contains('c')
+            && letters.chars().all(|letter| letter.is_ascii_alphabetic())
+    })
 }
 
 /// The first word of each command in a shell line, past variable assignments and
@@ -983,6 +993,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(ran("dropper.exe"), ["runtime-windows-command"]);
+        assert!(command_option("-ec") && command_option("-lc") && command_option("-c"));
+        assert!(!command_option("--c") && !command_option("-e") && !command_option("-"));
         assert_eq!(
             ran("C:\\Windows\\System32\\certutil -urlcache x"),
             ["runtime-windows-command"]
