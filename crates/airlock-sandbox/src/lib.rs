@@ -55,6 +55,9 @@ pub struct Config {
     pub node: PathBuf,
     pub time_limit: Duration,
     pub memory_mb: u64,
+    /// Processes and threads alive at once in one sandbox (the sink's and a
+    /// script's Node use about ten each).
+    pub max_processes: u32,
     /// Hosts a script may contact without it counting (the upstream registry's).
     pub trusted_hosts: Vec<String>,
 }
@@ -67,6 +70,7 @@ impl Default for Config {
             node: PathBuf::from("node"),
             time_limit: Duration::from_mins(1),
             memory_mb: 4_096,
+            max_processes: 512,
             trusted_hosts: Vec::new(),
         }
     }

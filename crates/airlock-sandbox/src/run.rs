@@ -17,8 +17,6 @@ const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
 /// What a run may write to a file (the record included).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
-/// Processes and threads alive at once in one sandbox.
-const MAX_PROCESSES: u32 = 512;
 /// In the record directory when the run tells Node it is on Windows.
 pub(crate) const POSING_AS_WINDOWS: &str = "windows";
 /// Written by the runner when the last script has returned.
@@ -785,7 +783,7 @@ fn limits(config: &Config) -> Vec<String> {
         format!("--data={}", config.memory_mb.saturating_mul(1024 * 1024)),
         format!("--fsize={MAX_FILE_BYTES}"),
         "--nofile=1024".to_owned(),
-        format!("--nproc={MAX_PROCESSES}"),
+        format!("--nproc={}", config.max_processes.max(16)),
         "--core=0".to_owned(),
     ]
 }

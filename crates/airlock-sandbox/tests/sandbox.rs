@@ -358,10 +358,16 @@ fn scripts_run_filtered_without_privileges() {
 /// the run comes back with a report.
 #[test]
 fn a_fork_bomb_meets_the_process_limit() {
-    let report = sandboxed(PackageBuilder::new("fork-bomb-shape", "1.0.0").script(
+    // A low limit, so that the bomb reaches it quickly however busy the machine.
+    let config = Config {
+        max_processes: 64,
+        ..config()
+    };
+    let bomb = PackageBuilder::new("fork-bomb-shape", "1.0.0").script(
         "preinstall",
-        "i=0; while [ $i -lt 2000 ]; do sleep 1 & i=$((i+1)); done; wait",
-    ));
+        "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; wait",
+    );
+    let report = run(&config, &bomb.build().tarball).expect("the sandbox runs");
     assert!(report.output.contains("Cannot fork"), "{}", report.output);
 }
 
