@@ -24,15 +24,29 @@ pub(crate) const HTTP_CLIENTS: &[&str] = &[
     "phin",
 ];
 
-/// Answers every property, call and `new` with itself, and is a promise that
-/// settles (to a value like it that is not a promise). A call or `new` given a URL
-/// (or an object with one) fetches it (a `ws://` one as a WebSocket upgrade), so
-/// that a client this file does not know
-/// still shows where it was pointed; functions given to it are called back once,
-/// later, as `(null, value)` (and as `(value)` when that throws at once), so that
-/// code waiting on a callback goes on. As a string it is `stub`, as a number 0.
+/// Answers every property, call and `new` with a stand-in like itself, and is a
+/// promise that settles (to a value like it that is not a promise). A call or `new`
+/// given a URL (or an object with one) fetches it (a `ws://` one as a WebSocket
+/// upgrade), so that a client this file does not know still shows where it was
+/// pointed. A stand-in keeps the objects it is given (and, as a promise, waits for
+/// the promises among them), as the collection classes of
+/// utility libraries do (`List.fromArray([...])`, `list.addRange(other)`,
+/// `collection.set(key, value)`): `map`, `forEach`, `filter` and Array's other
+/// visiting methods run their function over them, and iterating, `size` and
+/// `length` see them, so code that keeps its targets in such a class still visits
+/// them. `delay(ms)`, `sleep(ms)` and the like wait (3 s at most), as the promise
+/// libraries' do. Any other function it is given is a callback: called once, later, as
+/// `(null, value)` (and as `(value)` when that throws at once), so that code
+/// waiting on it goes on; a stand-in never fails, so neither its `catch` nor its
+/// `error` listeners are called. As a string a stand-in is `stub`, as a number 0.
 pub(crate) const ANYTHING: &str = r"'use strict';
-let called = 0;
+const CALLBACKS = 64, ITEMS = 1024, VISITS = 20000;
+const VISITING = new Set(['map', 'forEach', 'filter', 'find', 'findIndex', 'some', 'every', 'reduce', 'flatMap', 'each', 'mapValues']);
+const SLEEPING = new Set(['delay', 'sleep', 'wait', 'pause']);
+const LISTENING = new Set(['on', 'once', 'addListener', 'prependListener']);
+let called = 0, visits = 0;
+// One table for every stub module, so that one stub's objects reach another's calls.
+const kept = globalThis[Symbol.for('airlock.stub.kept')] || (globalThis[Symbol.for('airlock.stub.kept')] = new WeakMap());
 const address = (value) => typeof value === 'string' && /^(https?|wss?):\/\//i.test(value) ? value : null;
 function open(target) {
   if (!/^wss?:/i.test(target)) return fetch(target).catch(() => {});
@@ -42,36 +56,83 @@ function open(target) {
   client.get(url, { headers }).on('error', () => {}).on('upgrade', (response, socket) => socket.destroy());
 }
 function later(callback) {
-  if (called >= 64) return;
+  if (called >= CALLBACKS) return;
   called += 1;
+  const value = make([], false);
   setImmediate(() => {
     try { callback(null, value); } catch (e) { try { callback(value, value); } catch (e) {} }
   });
 }
-function touch(args) {
+// The objects an argument stands for: an array's or a stand-in's elements, a Set's
+// or a Map's values, or the object itself; strings and numbers are keys, not kept.
+function members(arg) {
+  if (kept.has(arg)) return kept.get(arg);
+  if (Array.isArray(arg)) return arg;
+  if (arg instanceof Set || arg instanceof Map) return [...arg.values()];
+  return arg !== null && typeof arg === 'object' ? [arg] : [];
+}
+function keep(items, args) {
+  for (const arg of args) {
+    for (const item of members(arg)) if (items.length < ITEMS) items.push(item);
+  }
+}
+// `fn` over a snapshot of `items`, as Array's method `name` runs it, each call
+// guarded; an array answered is a stand-in holding it.
+function visit(items, name, fn, rest) {
+  const guarded = (...args) => {
+    if (visits >= VISITS) return undefined;
+    visits += 1;
+    try { return fn(...args); } catch (e) { return undefined; }
+  };
+  const method = typeof Array.prototype[name] === 'function' ? name : name === 'mapValues' ? 'map' : 'forEach';
+  const result = Array.prototype[method].call(items.slice(), guarded, ...rest);
+  return Array.isArray(result) ? make(result, true) : result;
+}
+// A call of the stand-in `name` of a stand-in holding `items` (the module itself
+// when `name` is undefined).
+function call(items, name, args) {
   try {
     for (const arg of args) {
       const target = address(arg) || (arg && typeof arg === 'object' ? address(String(arg.url || arg.uri || arg.href || '')) : null);
       if (target) open(target);
-      if (typeof arg === 'function' && arg !== stub && arg !== value) later(arg);
     }
+    if (VISITING.has(name) && typeof args[0] === 'function' && !kept.has(args[0])) {
+      return visit(items, name, args[0], args.slice(1));
+    }
+    // A promise library's pause waits (up to a few seconds), as the script expects.
+    if (SLEEPING.has(name) && typeof args[0] === 'number') {
+      return new Promise((done) => setTimeout(done, Math.min(Math.max(args[0], 0), 3000), args[1]));
+    }
+    // A stand-in never fails: its promise's `catch` and its `error` listeners wait forever.
+    if (name === 'catch' || (args[0] === 'error' && LISTENING.has(name))) return make([], true);
+    for (const arg of args) if (typeof arg === 'function' && !kept.has(arg)) later(arg);
+    keep(items, args);
   } catch (e) {}
-  return stub;
+  const made = [];
+  keep(made, args);
+  return make(made, true);
 }
-const handler = (thenable) => ({
-  get(target, key) {
-    if (key === 'then') return thenable ? (ok, bad) => Promise.resolve(value).then(ok, bad) : undefined;
-    if (key === Symbol.toPrimitive) return (hint) => hint === 'number' ? 0 : 'stub';
-    if (key === Symbol.iterator) return function* () {};
-    if (key === '__esModule') return false;
-    return stub;
-  },
-  apply(target, self, args) { return touch(args); },
-  construct(target, args) { return touch(args); },
-});
-const stub = new Proxy(function () {}, handler(true));
-const value = new Proxy(function () {}, handler(false));
-module.exports = stub;
+// Waits for the promises among `items`, as `Promise.all` (Bluebird's `all`) would.
+const settled = (items) => Promise.all(items.filter((item) => item instanceof Promise).map((item) => item.catch(() => {})));
+// A stand-in holding `items`; called, it acts on `owner`'s (the stand-in it was read from).
+function make(items, thenable, owner, name) {
+  const proxy = new Proxy(function () {}, {
+    get(target, key) {
+      if (key === 'then') return thenable ? (ok, bad) => settled(items).then(() => make(items, false)).then(ok, bad) : undefined;
+      if (key === Symbol.toPrimitive) return (hint) => hint === 'number' ? 0 : 'stub';
+      if (key === Symbol.iterator) return function* () { yield* items.slice(); };
+      if (key === '__esModule') return false;
+      if (key === 'size' || key === 'length' || key === 'count') return items.length;
+      if (typeof key === 'symbol') return undefined;
+      return make([], true, items, key);
+    },
+    apply(target, self, args) { return call(owner || items, name, args); },
+    construct(target, args) { return call([], undefined, args); },
+  });
+  kept.set(proxy, items);
+  return proxy;
+}
+module.exports = make([], true);
 ";
 
 pub(crate) const HTTP: &str = r"'use strict';

@@ -513,6 +513,44 @@ require("systeminfo-shape").getAllData((data) => {
     );
 }
 
+/// A stealer that keeps its targets in a collection class from a dependency (a
+/// stub here) still visits them, a promise library's pause waits, and its `all`
+/// (another stub) waits for the reads the visits started before the script exits.
+#[test]
+fn stubbed_collections_are_visited() {
+    let report = sandboxed(
+        PackageBuilder::new("collection-shape", "1.0.0")
+            .dependency("storage-shape", "^1.0.0")
+            .dependency("bluebird", "^3.0.0")
+            .script("postinstall", "node steal.js")
+            .file(
+                "steal.js",
+                r#"const { List } = require("storage-shape");
+const Bluebird = require("bluebird");
+const fs = require("fs"), os = require("os"), path = require("path");
+const targets = new List();
+targets.addRange(List.fromArray([{ dir: ".config/discord" }, { dir: ".config/other" }]));
+const found = new List();
+const reads = targets.map(async (target) => {
+  await Bluebird.delay(200);
+  const file = path.join(os.homedir(), target.dir, "Local Storage/leveldb/000003.log");
+  found.add({ text: await fs.promises.readFile(file, "utf8").catch(() => "") });
+});
+(async () => {
+  if (targets.size !== 2) throw new Error("the collection lost its items");
+  await Bluebird.all(reads);
+  process.exit(0);
+})();
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&report, "runtime-credential-read"),
+        Some(Severity::High),
+        "{report:#?}"
+    );
+}
+
 /// A remote-access channel through a WebSocket client the sandbox does not have:
 /// the stub opens it as an upgrade request, which the sink sees.
 #[test]
