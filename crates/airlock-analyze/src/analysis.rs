@@ -471,6 +471,7 @@ impl Analysis {
             findings.extend(mismatch(&Manifest::from_value(registry), &manifest, &paths));
         }
         findings.extend(spare_manifests(archive, &manifest));
+        findings.extend(crate::dependency::outside_registry(&manifest.dependencies));
 
         let files: Vec<FileSummary> = archive
             .entries

@@ -8,6 +8,8 @@
 //! The caller (proxy or CLI) gathers those facts; this module judges them, in the
 //! order of the table below.
 
+use std::collections::BTreeMap;
+
 use airlock_npm::Timestamp;
 use airlock_policy::{Code, Verdict};
 
@@ -173,6 +175,88 @@ pub fn dependency_risk(dependencies: &[DependencyFacts], now: Timestamp) -> Vec<
     findings
 }
 
+/// Where npm fetches a dependency from, when not from the registry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// A tarball at an `http(s)` URL: any server.
+    Url,
+    /// A git repository (`git+https://`, `github:user/repo`, `user/repo`).
+    Git,
+    /// A path on the installing machine (`file:`, `link:`).
+    Local,
+}
+
+/// Whether npm resolves `spec` through the registry (a range, a tag, an `npm:`
+/// alias) rather than a URL, a git repository or a local path.
+pub fn from_registry(spec: &str) -> bool {
+    source(spec).is_none()
+}
+
+fn source(spec: &str) -> Option<Source> {
+    let lower = spec.trim().to_ascii_lowercase();
+    let shorthand = |text: &str| {
+        let path = text.split('#').next().unwrap_or("");
+        let mut parts = path.split('/');
+        let (Some(owner), Some(repo), None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        let word = |part: &str| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        word(owner) && word(repo) && !owner.starts_with('.')
+    };
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        Some(Source::Url)
+    } else if ["git+", "git:", "github:", "gitlab:", "bitbucket:", "gist:"]
+        .iter()
+        .any(|prefix| lower.starts_with(prefix))
+        || shorthand(&lower)
+    {
+        Some(Source::Git)
+    } else if lower.starts_with("file:") || lower.starts_with("link:") {
+        Some(Source::Local)
+    } else {
+        None
+    }
+}
+
+/// `dependency-risk` for dependencies npm fetches from outside the registry at
+/// install, past Airlock: a tarball URL on any server quarantines (no popular
+/// package has one; campaigns ship an empty package whose dependency is the
+/// payload, served from their own host), a git repository warns, a local path is
+/// noted.
+pub(crate) fn outside_registry(dependencies: &BTreeMap<String, String>) -> Vec<Finding> {
+    dependencies
+        .iter()
+        .filter_map(|(name, spec)| {
+            let (severity, what) = match source(spec)? {
+                Source::Url => (
+                    Severity::High,
+                    "a tarball npm downloads from that server at install, past the registry and Airlock: its code is never analysed",
+                ),
+                Source::Git => (
+                    Severity::Medium,
+                    "a git repository npm clones at install, past the registry and Airlock",
+                ),
+                Source::Local => (Severity::Low, "a path on the installing machine"),
+            };
+            let mut finding = Finding::new(
+                Code::DependencyRisk,
+                severity,
+                Confidence::High,
+                format!("dependency `{name}` is {spec}: {what}"),
+            )
+            .at("package.json", None, &format!("\"{name}\": \"{spec}\""))
+            .reach(Reach::Install);
+            finding.rule = Some("dependency-outside-registry".to_owned());
+            Some(finding)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,5 +333,39 @@ mod tests {
         waiting.resolved = Some(("0.16.8".to_owned(), Verdict::Quarantine { until: None }));
         waiting.resolved_codes = vec![Code::ReleaseAge];
         assert_eq!(severity(waiting), None, "a young version of an old package");
+    }
+    #[test]
+    fn dependencies_from_outside_the_registry() {
+        let dependencies: BTreeMap<String, String> = [
+            ("payload", "http://packages.campaign.example/npm/payload"),
+            ("forked", "github:someone/forked#main"),
+            ("short", "someone/short"),
+            ("local", "file:../local"),
+            ("plain", "^1.2.3"),
+            ("alias", "npm:other@^2"),
+            ("tagged", "latest"),
+            ("range", "1.x || >=2.5.0"),
+        ]
+        .into_iter()
+        .map(|(name, spec)| (name.to_owned(), spec.to_owned()))
+        .collect();
+        let found: Vec<(String, Severity)> = outside_registry(&dependencies)
+            .into_iter()
+            .map(|finding| {
+                (
+                    finding.message.split('`').nth(1).unwrap().to_owned(),
+                    finding.severity,
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("forked".to_owned(), Severity::Medium),
+                ("local".to_owned(), Severity::Low),
+                ("payload".to_owned(), Severity::High),
+                ("short".to_owned(), Severity::Medium),
+            ]
+        );
     }
 }

@@ -37,7 +37,7 @@ pub const ANALYZER_VERSION: u32 = 6;
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};
 pub use context::RegistryContext;
-pub use dependency::{DependencyFacts, dependency_risk};
+pub use dependency::{DependencyFacts, dependency_risk, from_registry};
 pub use diff::{AddedDependency, AddedFile, Bump, VersionDiff};
 pub use finding::{Confidence, Finding, Reach, Severity};
 pub use indicators::{Indicators, indicator_findings};

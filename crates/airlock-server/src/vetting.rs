@@ -56,7 +56,12 @@ async fn dependency_risk(state: &AppState, diff: &VersionDiff) -> Vec<Finding> {
     let prerelease = js_semver::Version::parse(&diff.current)
         .is_ok_and(|version| !version.pre_release.is_empty());
     let mut facts = Vec::new();
-    for added in &diff.dependencies_added {
+    // One fetched from elsewhere is judged by the analysis (`dependency-outside-registry`).
+    for added in diff
+        .dependencies_added
+        .iter()
+        .filter(|added| airlock_analyze::from_registry(&added.range))
+    {
         if let Some(found) = Box::pin(dependency_facts(state, added, prerelease, true)).await {
             facts.push(found);
         }

@@ -380,6 +380,52 @@ async fn a_dependency_the_registry_does_not_have_is_a_risk() {
     );
 }
 
+/// A package whose dependency is a tarball on some server (the 2025 "remote
+/// dynamic dependency" campaigns: an empty package, the payload fetched by npm from
+/// the attacker's host at install, past the registry and the proxy) is held; the
+/// same package depending through the registry is served.
+#[tokio::test]
+async fn a_dependency_fetched_from_a_url_is_held() {
+    let harness = Harness::new().await;
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("eslint-unused-shape", "1.0.0")
+            .dependency(
+                "ui-styles-pkg",
+                "http://packages.campaign.invalid/npm/ui-styles-pkg",
+            )
+            .file("index.js", "module.exports = {};\n")
+            .published(days_ago(40))
+            .build(),
+    );
+    harness.registry.publish(
+        airlock_test::PackageBuilder::new("eslint-used-shape", "1.0.0")
+            .dependency("eslint-unused-shape", "^1.0.0")
+            .file(
+                "index.js",
+                "module.exports = require('eslint-unused-shape');\n",
+            )
+            .published(days_ago(40))
+            .build(),
+    );
+    let answer = harness
+        .get("/eslint-unused-shape/-/eslint-unused-shape-1.0.0.tgz")
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.error());
+    let error = answer.error();
+    assert!(error.contains("dependency-risk"), "{error}");
+    assert!(
+        error.contains("packages.campaign.invalid") && error.contains("past the registry"),
+        "{error}"
+    );
+    assert_eq!(
+        harness
+            .get("/eslint-used-shape/-/eslint-used-shape-1.0.0.tgz")
+            .await
+            .status,
+        200
+    );
+}
+
 /// With the sandbox on, a version whose install script looks harmless on the page
 /// but, run, reads the canary SSH key and looks up a collector is refused for what
 /// it did (`runtime-*` codes in the 403); an ordinary install script is served.
