@@ -345,7 +345,7 @@ impl PackumentCache {
                         .await;
                 }
                 let stored = StoredPackument {
-                    body: body.to_vec(),
+                    body: body.clone(),
                     etag: validators.etag.clone(),
                     last_modified: validators.last_modified.clone(),
                     fetched_at: now,

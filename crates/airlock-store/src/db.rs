@@ -22,7 +22,8 @@ const FORMAT_FILE: &str = "FORMAT";
 /// A packument as last fetched from upstream.
 #[derive(Clone, Debug)]
 pub struct StoredPackument {
-    pub body: Vec<u8>,
+    /// The JSON as the upstream sent it (kept compressed on disk).
+    pub body: bytes::Bytes,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     /// Unix milliseconds of the last fetch or successful revalidation.
@@ -193,7 +194,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|row| StoredPackument {
-            body: row.get("body"),
+            body: stored_body(row.get("body")),
             etag: row.get("etag"),
             last_modified: row.get("last_modified"),
             fetched_at: row.get("fetched_at"),
@@ -217,7 +218,7 @@ impl Store {
             .into_iter()
             .map(|row| {
                 let packument = StoredPackument {
-                    body: row.get("body"),
+                    body: stored_body(row.get("body")),
                     etag: row.get("etag"),
                     last_modified: row.get("last_modified"),
                     fetched_at: row.get("fetched_at"),
@@ -227,18 +228,27 @@ impl Store {
             .collect())
     }
 
+    /// Stores a packument, gzip-compressed (level 1: a 20 MB packument takes tens of
+    /// milliseconds, off the async threads, and keeps about a tenth of its bytes;
+    /// the database holds, and SQLite is handed, that tenth rather than copies of
+    /// the whole).
     pub async fn put_packument(
         &self,
         name: &str,
         packument: &StoredPackument,
     ) -> Result<(), Error> {
+        let plain = packument.body.clone();
+        // (A join error means the runtime is shutting down: compress here then.)
+        let body = tokio::task::spawn_blocking(move || compress(&plain))
+            .await
+            .unwrap_or_else(|_| compress(&packument.body));
         sqlx::query(
             "INSERT INTO packuments (name, body, etag, last_modified, fetched_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (name) DO UPDATE SET body = excluded.body, etag = excluded.etag,
                last_modified = excluded.last_modified, fetched_at = excluded.fetched_at",
         )
         .bind(name)
-        .bind(&packument.body)
+        .bind(body)
         .bind(&packument.etag)
         .bind(&packument.last_modified)
         .bind(packument.fetched_at)
@@ -402,13 +412,42 @@ async fn check_format(root: &Path) -> Result<(), Error> {
     }
 }
 
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn compress(plain: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(plain.len() / 8),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(plain)
+        .and_then(|()| encoder.finish())
+        .expect("writing to memory does not fail")
+}
+
+/// A stored body: gzip as written since packuments were compressed, the plain JSON
+/// of rows written before (JSON never starts with the gzip magic). A row that does
+/// not inflate is returned as stored, and fails to parse as a packument, which
+/// sends the server upstream for a fresh copy.
+fn stored_body(stored: Vec<u8>) -> bytes::Bytes {
+    if !stored.starts_with(&GZIP_MAGIC) {
+        return stored.into();
+    }
+    let mut plain = Vec::with_capacity(stored.len() * 8);
+    match std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&stored[..]), &mut plain) {
+        Ok(_) => plain.into(),
+        Err(_) => stored.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn stored(body: &[u8]) -> StoredPackument {
         StoredPackument {
-            body: body.to_vec(),
+            body: bytes::Bytes::copy_from_slice(body),
             etag: None,
             last_modified: None,
             fetched_at: 1,
@@ -494,7 +533,7 @@ mod tests {
         assert!(aside.is_some_and(|path| path.exists()));
         let store = Store::open(dir.path()).await.unwrap();
         assert_eq!(
-            store.packument("demo").await.unwrap().unwrap().body,
+            &store.packument("demo").await.unwrap().unwrap().body[..],
             b"kept"
         );
         assert!(store.packument("later").await.unwrap().is_none());
@@ -516,7 +555,7 @@ mod tests {
         let store = Store::open(dir.path()).await.unwrap();
         assert!(store.packument("a").await.unwrap().is_none());
         let packument = StoredPackument {
-            body: b"{}".to_vec(),
+            body: bytes::Bytes::from_static(b"{}"),
             etag: Some("\"1\"".into()),
             last_modified: None,
             fetched_at: 5,
@@ -526,8 +565,56 @@ mod tests {
         drop(store);
         let store = Store::open(dir.path()).await.unwrap();
         let stored = store.packument("a").await.unwrap().unwrap();
-        assert_eq!((stored.body.as_slice(), stored.fetched_at), (&b"{}"[..], 9));
+        assert_eq!((&stored.body[..], stored.fetched_at), (&b"{}"[..], 9));
         assert_eq!(stored.etag.as_deref(), Some("\"1\""));
+    }
+
+    #[tokio::test]
+    async fn packuments_are_kept_compressed_and_plain_rows_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let json: String = std::iter::once("{\"versions\":{".to_owned())
+            .chain(
+                (0..2_000)
+                    .map(|n| format!("\"1.0.{n}\":{{\"name\":\"big\",\"version\":\"1.0.{n}\"}},")),
+            )
+            .chain(std::iter::once("\"2.0.0\":{}}}".to_owned()))
+            .collect();
+        store
+            .put_packument("big", &stored(json.as_bytes()))
+            .await
+            .unwrap();
+        let raw: Vec<u8> = sqlx::query_scalar("SELECT body FROM packuments WHERE name = 'big'")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert!(raw.starts_with(&GZIP_MAGIC), "stored compressed");
+        assert!(
+            raw.len() * 5 < json.len(),
+            "{} of {}",
+            raw.len(),
+            json.len()
+        );
+        assert_eq!(
+            &store.packument("big").await.unwrap().unwrap().body[..],
+            json.as_bytes()
+        );
+        // A row an earlier Airlock wrote, plain.
+        sqlx::query("INSERT INTO packuments (name, body, fetched_at) VALUES ('old', ?, 3)")
+            .bind(&b"{\"name\":\"old\"}"[..])
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let loaded = store.packuments(&["old", "big"]).await.unwrap();
+        let body = |name: &str| {
+            loaded
+                .iter()
+                .find(|(found, _)| found == name)
+                .map(|(_, stored)| stored.body.clone())
+                .unwrap()
+        };
+        assert_eq!(&body("old")[..], b"{\"name\":\"old\"}");
+        assert_eq!(&body("big")[..], json.as_bytes());
     }
 
     #[tokio::test]
@@ -536,7 +623,7 @@ mod tests {
         let store = Store::open(dir.path()).await.unwrap();
         for (name, fetched_at) in [("a", 1), ("@s/b", 2), ("c\"d", 3)] {
             let packument = StoredPackument {
-                body: name.as_bytes().to_vec(),
+                body: bytes::Bytes::copy_from_slice(name.as_bytes()),
                 etag: None,
                 last_modified: None,
                 fetched_at,
@@ -550,7 +637,7 @@ mod tests {
         loaded.sort_by_key(|(_, stored)| stored.fetched_at);
         let loaded: Vec<(&str, &[u8])> = loaded
             .iter()
-            .map(|(name, stored)| (name.as_str(), stored.body.as_slice()))
+            .map(|(name, stored)| (name.as_str(), &stored.body[..]))
             .collect();
         assert_eq!(
             loaded,
