@@ -21,6 +21,8 @@ install results, and the issue's targets.
     bench/proxy_detection.py                   # everything
     bench/proxy_detection.py --limit 200       # the first 200 packages
     bench/proxy_detection.py --apps-only
+    AIRLOCK_BENCH_WRAP="heaptrack -o target/airlock.heaptrack" bench/proxy_detection.py --apps-only
+                                               # the server under a profiler (its figures then are the wrapper's)
 """
 
 import argparse
@@ -65,8 +67,9 @@ def start_airlock():
     WORK.mkdir(parents=True)
     policy = WORK / "policy.toml"
     policy.write_text('min_release_age = "0s"\n')
+    wrap = os.environ.get("AIRLOCK_BENCH_WRAP", "").split()
     process = subprocess.Popen(
-        [str(binary), "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", str(WORK / "data"),
+        wrap + [str(binary), "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", str(WORK / "data"),
          "--upstream", upstream, "--policy", str(policy), "--admin-token", TOKEN],
         stdout=open(WORK / "airlock.log", "w"), stderr=subprocess.STDOUT,
         env={**os.environ, "AIRLOCK_LOG": "warn,airlock::access=off"})

@@ -245,6 +245,10 @@ impl Analyses {
             return Vec::new();
         };
         let incomplete = |why: String| vec![airlock_sandbox::not_run(&why)];
+        // The tarball is read once the turn comes, not held while waiting for it.
+        let Ok(_turn) = sandbox.turns.acquire().await else {
+            return incomplete("the sandbox is shutting down".into());
+        };
         let tarball = match Wanted::of(name, version, doc) {
             Ok(wanted) => self.tarballs.bytes(&wanted).await,
             Err(error) => Err(error),
@@ -252,9 +256,6 @@ impl Analyses {
         let tarball = match tarball {
             Ok(tarball) => tarball,
             Err(error) => return incomplete(error.message().to_owned()),
-        };
-        let Ok(_turn) = sandbox.turns.acquire().await else {
-            return incomplete("the sandbox is shutting down".into());
         };
         let config = sandbox.config.clone();
         let run =
