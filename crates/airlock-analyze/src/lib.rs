@@ -32,7 +32,7 @@ mod shell;
 mod table;
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
-pub const ANALYZER_VERSION: u32 = 6;
+pub const ANALYZER_VERSION: u32 = 7;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};

