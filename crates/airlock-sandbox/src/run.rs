@@ -868,7 +868,7 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
          name=${{name%@*}}; [ -n \"$name\" ] || continue\n\
          mkdir -p \"node_modules/$name\"\n\
          printf '{{\"name\":\"%s\",\"version\":\"0.0.0-airlock-stub\",\"main\":\"index.js\"}}' \"$name\" > \"node_modules/$name/package.json\"\n\
-         case \"$name\" in sync-request|then-request) kind=method ;; request-promise|request-promise-native) kind=http-body ;; pm2) kind=pm2 ;; fs-extra|graceful-fs|promise-fs|fs-promise|mz) kind=fs ;; {http}) kind=http ;; *) kind=any ;; esac\n\
+         case \"$name\" in {arms} *) kind=any ;; esac\n\
          cp \"{record}/stub-$kind.js\" \"node_modules/$name/index.js\"\n\
          done\n\
          exit 0 ;;\n\
@@ -876,7 +876,11 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
          unset NODE_OPTIONS\n\
          PATH=$(printf '%s' \"$PATH\" | sed 's#^{record}/first:##') exec npm \"$@\"\n",
         record = Layout::RECORD_DIR,
-        http = crate::stubs::HTTP_CLIENTS.join("|"),
+        arms = crate::stubs::KINDS
+            .iter()
+            .map(|(kind, names)| format!("{}) kind={kind} ;;", names.join("|")))
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     let path = dir.join("npm");
     std::fs::write(&path, script).map_err(Error::io(&path))?;
@@ -887,14 +891,7 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
     std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755))
         .map_err(Error::io(&sudo))?;
     let record = dir.parent().unwrap_or(dir);
-    for (kind, code) in [
-        ("any", crate::stubs::ANYTHING.to_owned()),
-        ("http", crate::stubs::HTTP.to_owned()),
-        ("http-body", crate::stubs::http_body_only()),
-        ("method", crate::stubs::METHOD_FIRST.to_owned()),
-        ("pm2", crate::stubs::PM2.to_owned()),
-        ("fs", crate::stubs::FS.to_owned()),
-    ] {
+    for (kind, code) in crate::stubs::codes() {
         let stub = record.join(format!("stub-{kind}.js"));
         std::fs::write(&stub, code).map_err(Error::io(&stub))?;
     }

@@ -257,6 +257,38 @@ const quiet = (name, callback) => later(typeof name === 'function' ? name : call
 module.exports = { connect: quiet, start, stop: quiet, restart: quiet, delete: quiet, list: quiet, describe: quiet, disconnect() {}, launchBus: (callback) => later(callback, null, { on() {} }) };
 ";
 
+/// Which stand-in a dependency gets, by its name: the first row naming it, and
+/// `any` for every other name. Every place that makes a stub (the install's
+/// `node_modules`, a `require` of a module that is not there, a script's own
+/// `npm install`) reads this table.
+pub(crate) const KINDS: &[(&str, &[&str])] = &[
+    ("http-body", BODY_CLIENTS),
+    ("http", HTTP_CLIENTS),
+    ("method", &["sync-request", "then-request"]),
+    ("pm2", &["pm2"]),
+    ("fs", FS_WRAPPERS),
+];
+
+/// The stand-in kind of the package `name`.
+pub(crate) fn kind(name: &str) -> &'static str {
+    KINDS
+        .iter()
+        .find(|(_, names)| names.contains(&name))
+        .map_or("any", |(kind, _)| kind)
+}
+
+/// The code of each kind of stand-in, `any` included.
+pub(crate) fn codes() -> Vec<(&'static str, String)> {
+    vec![
+        ("any", ANYTHING.to_owned()),
+        ("http", HTTP.to_owned()),
+        ("http-body", http_body_only()),
+        ("method", METHOD_FIRST.to_owned()),
+        ("pm2", PM2.to_owned()),
+        ("fs", FS.to_owned()),
+    ]
+}
+
 /// The module every Node process in the sandbox loads first (`NODE_OPTIONS`): a
 /// `require` of a module that is not there (an undeclared dependency, a file the
 /// tarball lacks) gets the stub its name calls for instead of failing. Only
@@ -264,10 +296,18 @@ module.exports = { connect: quiet, start, stop: quiet, restart: quiet, delete: q
 /// platform's binary package, still fails as it would.
 pub(crate) fn preload() -> String {
     let record = crate::Layout::RECORD_DIR;
-    let http: Vec<String> = HTTP_CLIENTS
-        .iter()
-        .map(|name| format!("'{name}'"))
-        .collect();
+    // `[name, kind]` pairs, the first row naming a package first.
+    let mut pairs: Vec<String> = Vec::new();
+    let mut named: Vec<&str> = Vec::new();
+    for (kind, names) in KINDS {
+        for name in *names {
+            if !named.contains(name) {
+                named.push(name);
+                pairs.push(format!("['{name}', '{kind}']"));
+            }
+        }
+    }
+    let kinds = format!("[{}]", pairs.join(", "));
     format!(
         r"'use strict';
 const Module = require('module');
@@ -279,16 +319,11 @@ if (require('fs').existsSync('{record}/{windows}')) {{
   os.type = () => 'Windows_NT';
   os.release = () => '10.0.22631';
 }}
-const http = new Set([{http}]);
+const kinds = new Map({kinds});
 function stub(request) {{
   const parts = request.split('/');
   const name = request.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
-  if (name === 'request-promise' || name === 'request-promise-native') return '{record}/stub-http-body.js';
-  if (http.has(name)) return '{record}/stub-http.js';
-  if (name === 'sync-request' || name === 'then-request') return '{record}/stub-method.js';
-  if (name === 'pm2') return '{record}/stub-pm2.js';
-  if ([{fs}].includes(name)) return '{record}/stub-fs.js';
-  return '{record}/stub-any.js';
+  return `{record}/stub-${{kinds.get(name) || 'any'}}.js`;
 }}
 Module._load = function (request, parent, isMain) {{
   try {{
@@ -300,18 +335,13 @@ Module._load = function (request, parent, isMain) {{
   }}
 }};
 ",
-        http = http.join(", "),
         windows = crate::run::POSING_AS_WINDOWS,
-        fs = FS_WRAPPERS
-            .iter()
-            .map(|name| format!("'{name}'"))
-            .collect::<Vec<_>>()
-            .join(", "),
     )
 }
 
 /// Writes a stub for each of `names` under `node_modules`.
 pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> {
+    let codes = codes();
     for name in names {
         if !valid(name) {
             continue;
@@ -323,19 +353,12 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
             "version": "0.0.0-airlock-stub",
             "main": "index.js",
         });
-        let code = if BODY_CLIENTS.contains(&name.as_str()) {
-            http_body_only()
-        } else if HTTP_CLIENTS.contains(&name.as_str()) {
-            HTTP.to_owned()
-        } else if matches!(name.as_str(), "sync-request" | "then-request") {
-            METHOD_FIRST.to_owned()
-        } else if name == "pm2" {
-            PM2.to_owned()
-        } else if FS_WRAPPERS.contains(&name.as_str()) {
-            FS.to_owned()
-        } else {
-            ANYTHING.to_owned()
-        };
+        let kind = kind(name);
+        let code = codes
+            .iter()
+            .find(|(made, _)| *made == kind)
+            .map(|(_, code)| code.clone())
+            .unwrap_or_default();
         for (file, content) in [("package.json", manifest.to_string()), ("index.js", code)] {
             let path = dir.join(file);
             std::fs::write(&path, content).map_err(Error::io(&path))?;
@@ -347,4 +370,37 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
 /// A package name npm accepts (so also a safe directory name).
 pub(crate) fn valid(name: &str) -> bool {
     airlock_npm::PackageName::new(name).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_gets_the_first_kind_that_names_it_and_each_kind_has_code() {
+        assert_eq!(kind("request-promise"), "http-body");
+        assert_eq!(kind("axios"), "http");
+        assert_eq!(kind("then-request"), "method");
+        assert_eq!(kind("fs-extra"), "fs");
+        assert_eq!(kind("left-pad"), "any");
+        let codes = codes();
+        for (made, _) in KINDS {
+            assert!(
+                codes
+                    .iter()
+                    .any(|(kind, code)| kind == made && !code.is_empty()),
+                "{made}"
+            );
+        }
+        // The preload's table agrees: a name listed twice keeps its first kind.
+        let preload = preload();
+        assert!(
+            preload.contains("['request-promise', 'http-body']"),
+            "{preload}"
+        );
+        assert!(
+            !preload.contains("['request-promise', 'http']"),
+            "{preload}"
+        );
+    }
 }
