@@ -22,7 +22,7 @@ install results, and the issue's targets.
     bench/proxy_detection.py --limit 200       # the first 200 packages
     bench/proxy_detection.py --apps-only
     AIRLOCK_BENCH_WRAP="heaptrack -o target/airlock.heaptrack" bench/proxy_detection.py --apps-only
-                                               # the server under a profiler (its figures then are the wrapper's)
+                                               # the server under a profiler (its memory figures then are the wrapper's)
 """
 
 import argparse
@@ -30,6 +30,7 @@ import concurrent.futures
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -72,7 +73,9 @@ def start_airlock():
         wrap + [str(binary), "serve", "--listen", f"127.0.0.1:{PORT}", "--data-dir", str(WORK / "data"),
          "--upstream", upstream, "--policy", str(policy), "--admin-token", TOKEN],
         stdout=open(WORK / "airlock.log", "w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "AIRLOCK_LOG": "warn,airlock::access=off"})
+        env={**os.environ, "AIRLOCK_LOG": "warn,airlock::access=off"},
+        # Its own process group, so that stopping it stops a wrapper's child too.
+        start_new_session=True)
     for _ in range(100):
         if process.poll() is not None:
             # A server left over from an earlier run would answer the ping below.
@@ -84,8 +87,17 @@ def start_airlock():
             return process
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
-    process.kill()
+    stop(process, signal.SIGKILL)
     sys.exit(f"airlock did not start; see {WORK / 'airlock.log'}")
+
+
+def stop(process, how):
+    """Stops the server and whatever runs it (a profiler's wrapper)."""
+    try:
+        os.killpg(process.pid, how)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
 
 
 def check(name, version):
@@ -269,8 +281,7 @@ def main():
         ])
         targets.append(("Airlock server peak RSS < 300 MB", server_peak_mb < 300, f"{server_peak_mb:.0f} MB"))
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process, signal.SIGTERM)
     table(["target", "met", "figure"], [(name, "yes" if met else "NO", figure) for name, met, figure in targets])
 
 

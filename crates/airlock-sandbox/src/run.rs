@@ -891,7 +891,8 @@ fn npm_stand_in(dir: &Path) -> Result<(), Error> {
     std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755))
         .map_err(Error::io(&sudo))?;
     let record = dir.parent().unwrap_or(dir);
-    for (kind, code) in crate::stubs::codes() {
+    for kind in crate::stubs::kinds() {
+        let code = crate::stubs::code(kind);
         let stub = record.join(format!("stub-{kind}.js"));
         std::fs::write(&stub, code).map_err(Error::io(&stub))?;
     }

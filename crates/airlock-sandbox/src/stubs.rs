@@ -277,16 +277,21 @@ pub(crate) fn kind(name: &str) -> &'static str {
         .map_or("any", |(kind, _)| kind)
 }
 
-/// The code of each kind of stand-in, `any` included.
-pub(crate) fn codes() -> Vec<(&'static str, String)> {
-    vec![
-        ("any", ANYTHING.to_owned()),
-        ("http", HTTP.to_owned()),
-        ("http-body", http_body_only()),
-        ("method", METHOD_FIRST.to_owned()),
-        ("pm2", PM2.to_owned()),
-        ("fs", FS.to_owned()),
-    ]
+/// Every kind of stand-in, `any` included.
+pub(crate) fn kinds() -> impl Iterator<Item = &'static str> {
+    std::iter::once("any").chain(KINDS.iter().map(|(kind, _)| *kind))
+}
+
+/// The code of the stand-in `kind` (`any` for a kind the table does not have).
+pub(crate) fn code(kind: &str) -> String {
+    match kind {
+        "http" => HTTP.to_owned(),
+        "http-body" => http_body_only(),
+        "method" => METHOD_FIRST.to_owned(),
+        "pm2" => PM2.to_owned(),
+        "fs" => FS.to_owned(),
+        _ => ANYTHING.to_owned(),
+    }
 }
 
 /// The module every Node process in the sandbox loads first (`NODE_OPTIONS`): a
@@ -341,7 +346,6 @@ Module._load = function (request, parent, isMain) {{
 
 /// Writes a stub for each of `names` under `node_modules`.
 pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> {
-    let codes = codes();
     for name in names {
         if !valid(name) {
             continue;
@@ -353,12 +357,7 @@ pub(crate) fn write(node_modules: &Path, names: &[String]) -> Result<(), Error> 
             "version": "0.0.0-airlock-stub",
             "main": "index.js",
         });
-        let kind = kind(name);
-        let code = codes
-            .iter()
-            .find(|(made, _)| *made == kind)
-            .map(|(_, code)| code.clone())
-            .unwrap_or_default();
+        let code = code(kind(name));
         for (file, content) in [("package.json", manifest.to_string()), ("index.js", code)] {
             let path = dir.join(file);
             std::fs::write(&path, content).map_err(Error::io(&path))?;
@@ -383,14 +382,8 @@ mod tests {
         assert_eq!(kind("then-request"), "method");
         assert_eq!(kind("fs-extra"), "fs");
         assert_eq!(kind("left-pad"), "any");
-        let codes = codes();
-        for (made, _) in KINDS {
-            assert!(
-                codes
-                    .iter()
-                    .any(|(kind, code)| kind == made && !code.is_empty()),
-                "{made}"
-            );
+        for made in kinds().skip(1) {
+            assert_ne!(code(made), ANYTHING, "{made} has code of its own");
         }
         // The preload's table agrees: a name listed twice keeps its first kind.
         let preload = preload();
