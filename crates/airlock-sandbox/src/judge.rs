@@ -154,6 +154,12 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
                     });
                 }
             }
+            // Port 0 is a client's socket given any port; a server names its own.
+            Event::Bind { address, port, .. } if *port != 0 => push(Observation::Listened {
+                address: address.clone(),
+                port: *port,
+            }),
+            Event::Bind { .. } => {}
             Event::Open {
                 path,
                 write: false,
@@ -176,8 +182,10 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
             Event::Open {
                 path, write: true, ..
             } => {
-                // The runner's own mark that the scripts returned is not theirs.
-                let mark = path == &format!("{}/scripts-done", Layout::RECORD_DIR);
+                // The runner's own mark that the scripts returned, and the
+                // preload's notes, are not theirs.
+                let mark = path == &format!("{}/scripts-done", Layout::RECORD_DIR)
+                    || path == &format!("{}/{}", Layout::RECORD_DIR, Layout::LOOKED_FOR);
                 if !mark && !Layout::scratch(path) && !layout.inside_package(path) {
                     push(Observation::Wrote { path: path.clone() });
                 }
@@ -228,6 +236,9 @@ pub(crate) struct Context {
     pub(crate) trusted_hosts: Vec<String>,
     /// Files the package wrote during the run (a dropped file that then runs).
     pub(crate) written: Vec<String>,
+    /// Files outside the package, the project and the caches that hold, when the
+    /// run ended, what the sink answered a request with: a download kept.
+    pub(crate) kept_downloads: Vec<String>,
 }
 
 /// The rules, in the order their findings are listed.
@@ -236,11 +247,14 @@ pub(crate) const RULES: &[(&str, Rule)] = &[
     ("runtime-network", network),
     ("runtime-network", sent_canaries),
     ("runtime-network", websockets),
+    ("runtime-network", servers),
+    ("runtime-network", uploads),
     ("runtime-exec", programs_run),
     ("runtime-exec", shell_commands),
     ("runtime-exec", answer_ran),
     ("runtime-persistence", persistence),
     ("runtime-file-write", files_changed),
+    ("runtime-file-write", downloads_kept),
 ];
 
 pub(crate) fn judge(
@@ -542,6 +556,81 @@ fn websockets(observations: &[Observation], _: &Layout, context: &Context) -> Ve
                     "runtime-websocket",
                 ))
             }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Installers download; what sends a body out at install (`POST`, `PUT`) or names
+/// the package itself in a query string is reporting on the machine it runs on
+/// (telemetry at best, a beacon at worst) and quarantines. The registry is not
+/// counted.
+fn uploads(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
+    let bare = layout
+        .name
+        .rsplit('/')
+        .next()
+        .unwrap_or(&layout.name)
+        .to_ascii_lowercase();
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Sent {
+                host,
+                request: Some(request),
+                ..
+            } if !host
+                .as_deref()
+                .is_some_and(|host| trusted(host, &context.trusted_hosts)) =>
+            {
+                let to = host.as_deref().unwrap_or("an address");
+                let path = request.target.split('?').next().unwrap_or_default();
+                let query = request.target.split_once('?').map_or("", |(_, query)| query);
+                if request.body > 0 && matches!(request.method.as_str(), "POST" | "PUT" | "PATCH") {
+                    Some(finding(
+                        Code::RuntimeNetwork,
+                        Severity::High,
+                        format!(
+                            "install scripts sent {} bytes to {to} ({} {path}): installers download, they do not upload",
+                            request.body, request.method
+                        ),
+                        "runtime-upload",
+                    ))
+                } else if bare.len() >= 4 && query.to_ascii_lowercase().contains(&bare) {
+                    Some(finding(
+                        Code::RuntimeNetwork,
+                        Severity::High,
+                        format!("install scripts reported the install to {to}: the query of {path} names the package itself"),
+                        "runtime-install-report",
+                    ))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A server started at install: open to other machines it is a backdoor's shape (a
+/// bind shell, a service that evaluates what it is sent) and quarantines; on
+/// loopback alone it warns. No installer serves anything.
+fn servers(observations: &[Observation], _: &Layout, _: &Context) -> Vec<Finding> {
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            Observation::Listened { address, port } if loopback_only(address) => Some(finding(
+                Code::RuntimeNetwork,
+                Severity::Medium,
+                format!("install scripts listened on {address}:{port} (this machine only)"),
+                "runtime-listen-local",
+            )),
+            Observation::Listened { address, port } => Some(finding(
+                Code::RuntimeNetwork,
+                Severity::High,
+                format!("install scripts listened for connections from other machines on port {port} ({address})"),
+                "runtime-listen",
+            )),
             _ => None,
         })
         .collect()
@@ -897,9 +986,28 @@ fn files_changed(observations: &[Observation], layout: &Layout, _: &Context) -> 
     findings
 }
 
+/// A download saved where no installer keeps one (outside the package, the project
+/// and the caches: `~/.coingecko/price`) is a stage waiting for the next: installers
+/// download into their own directory or a cache. Quarantines.
+fn downloads_kept(_: &[Observation], _: &Layout, context: &Context) -> Vec<Finding> {
+    if context.kept_downloads.is_empty() {
+        return Vec::new();
+    }
+    let paths: Vec<&str> = context.kept_downloads.iter().map(String::as_str).collect();
+    vec![finding(
+        Code::RuntimeFileWrite,
+        Severity::High,
+        format!(
+            "install scripts saved what a server sent them outside the package and the caches: {}",
+            shortlist(&paths)
+        ),
+        "runtime-download-kept",
+    )]
+}
+
 /// Under one of the caches ordinary installers keep in the home directory
 /// (node-gyp's headers, npm's logs, downloaded browsers).
-fn in_home_cache(path: &str, layout: &Layout) -> bool {
+pub(crate) fn in_home_cache(path: &str, layout: &Layout) -> bool {
     path.strip_prefix(&layout.home)
         .and_then(|rest| rest.strip_prefix('/'))
         .is_some_and(|relative| HOME_CACHES.iter().any(|dir| relative.starts_with(dir)))
@@ -935,6 +1043,12 @@ fn suspicious_program(path: &str) -> bool {
             program,
             "powershell" | "pwsh" | "powershell.exe" | "shutdown" | "reboot" | "poweroff" | "halt"
         )
+}
+
+/// A bound address only this machine reaches (`0.0.0.0` and `::` are every
+/// interface).
+fn loopback_only(address: &str) -> bool {
+    address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.")
 }
 
 fn is_loopback(address: &str) -> bool {
@@ -986,6 +1100,7 @@ mod tests {
             let context = Context {
                 trusted_hosts: Vec::new(),
                 written: Vec::new(),
+                kept_downloads: Vec::new(),
             };
             shell_commands(&observations, &layout, &context)
                 .into_iter()

@@ -44,7 +44,7 @@ pub fn not_run(why: &str) -> airlock_policy::Finding {
 }
 
 /// Bump when what the sandbox runs or records changes, so stored results are redone.
-pub const SANDBOX_VERSION: u32 = 5;
+pub const SANDBOX_VERSION: u32 = 6;
 
 /// Where the tools are and how far a run may go.
 #[derive(Clone, Debug)]
@@ -89,6 +89,11 @@ pub enum Observation {
         address: String,
         port: u16,
     },
+    /// A socket bound to a port of its own: a server, listening (or trying to).
+    Listened {
+        address: String,
+        port: u16,
+    },
     /// A canary credential read.
     ReadSecret {
         path: String,
@@ -125,7 +130,19 @@ pub enum Observation {
         secrets: Vec<&'static str>,
         /// An HTTP request asking to become a WebSocket.
         websocket: bool,
+        /// What was asked, when it was HTTP.
+        request: Option<Request>,
     },
+}
+
+/// An HTTP request's first line and the size of its body.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Request {
+    pub method: String,
+    /// The path and query asked for.
+    pub target: String,
+    /// Bytes after the headers.
+    pub body: usize,
 }
 
 /// What a run saw and what it makes of it.
@@ -149,6 +166,10 @@ pub struct Report {
     /// The scripts also ran with Node told it runs on Windows (the first run found
     /// nothing that stops the version); what that run found is among `findings`.
     pub ran_as_windows: bool,
+    /// Environment variables the scripts looked for and did not find, set (to `1`)
+    /// for a last run, when the runs before found nothing that stops the version;
+    /// what that run found is among `findings`. Empty when there was no such run.
+    pub variables_set: Vec<String>,
     pub sandbox_version: u32,
 }
 
@@ -194,10 +215,16 @@ pub(crate) struct Layout {
     pub(crate) run_files: Vec<String>,
     /// Node is told it runs on Windows.
     pub(crate) windows: bool,
+    /// Environment variables set to `1` for this run (ones an earlier run looked
+    /// for and did not find).
+    pub(crate) variables_set: Vec<String>,
 }
 
 impl Layout {
     pub(crate) const RECORD_DIR: &'static str = "/airlock";
+    /// The file in the record directory where the preload notes the environment
+    /// variables looked for and not found, one per line.
+    pub(crate) const LOOKED_FOR: &'static str = "env-unset";
 
     fn new(name: &str) -> Self {
         let user = "canaryuser".to_owned();
@@ -213,6 +240,7 @@ impl Layout {
             package,
             run_files: Vec::new(),
             windows: false,
+            variables_set: Vec::new(),
         }
     }
 

@@ -15,6 +15,9 @@ const LIFECYCLE: [&str; 3] = ["preinstall", "install", "postinstall"];
 /// The record read back at most.
 const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
 /// What a run may write to a file (the record included).
+/// How much of a file written outside the package is read to see whether it is a
+/// download kept (the sink's answer is short and comes first).
+const KEPT_DOWNLOAD_BYTES: u64 = 64 * 1024;
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
 /// In the record directory when the run tells Node it is on Windows.
@@ -115,12 +118,12 @@ fn spawn_with_filter(command: &mut Command) -> std::io::Result<std::process::Chi
 /// (`Pose::Windows`, `windows_findings`).
 pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     let tools = ready(config)?;
-    let mut report = run_posing(config, &tools, tarball, Pose::Itself)?;
+    let (mut report, looked_for) = run_posing(config, &tools, tarball, Pose::Itself)?;
     if report.scripts.is_empty() || stops(&report.findings) {
         return Ok(report);
     }
     let windows = match run_posing(config, &tools, tarball, Pose::Windows) {
-        Ok(windows) => windows,
+        Ok((windows, _)) => windows,
         Err(error) => {
             report.findings.push(crate::not_run(&format!(
                 "the second run, told it is on Windows: {error}"
@@ -130,7 +133,27 @@ pub fn run(config: &Config, tarball: &[u8]) -> Result<Report, Error> {
     };
     report.millis = report.millis.saturating_add(windows.millis);
     report.ran_as_windows = true;
-    report.findings.extend(windows_findings(windows.findings));
+    report
+        .findings
+        .extend(unambiguous(windows.findings, "told it runs on Windows"));
+    if looked_for.is_empty() || stops(&report.findings) {
+        return Ok(report);
+    }
+    // Code that acts only when a variable is set (`if (process.env.demo)`) runs
+    // once more with every variable it looked for and did not find set.
+    let told = format!("with {} set", looked_for.join(", "));
+    match run_posing(config, &tools, tarball, Pose::Configured(&looked_for)) {
+        Ok((configured, _)) => {
+            report.millis = report.millis.saturating_add(configured.millis);
+            report
+                .findings
+                .extend(unambiguous(configured.findings, &told));
+            report.variables_set = looked_for;
+        }
+        Err(error) => report
+            .findings
+            .push(crate::not_run(&format!("the last run, {told}: {error}"))),
+    }
     Ok(report)
 }
 
@@ -171,11 +194,13 @@ fn ready(config: &Config) -> Result<(PathBuf, PathBuf, PathBuf), Error> {
 
 /// What the scripts are told the machine is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Pose {
+enum Pose<'a> {
     /// This machine, as it is.
     Itself,
     /// Windows, as far as Node and the environment tell.
     Windows,
+    /// This machine, with these environment variables set to `1`.
+    Configured(&'a [String]),
 }
 
 /// A finding the policy quarantines or blocks by default.
@@ -206,9 +231,10 @@ const DOWNLOAD_CRADLES: &[&str] = &[
     "wget ",
 ];
 
-/// What the Windows run found that only malice explains: what a build step for
-/// Windows does (run `.exe` and `.cmd` files, PowerShell to unpack) is left out.
-fn windows_findings(findings: Vec<airlock_policy::Finding>) -> Vec<airlock_policy::Finding> {
+/// What a later run (told it is on Windows, or with variables set) found that only
+/// malice explains: what a build step for Windows does (run `.exe` and `.cmd`
+/// files, PowerShell to unpack) is left out. `told` says how the run differed.
+fn unambiguous(findings: Vec<airlock_policy::Finding>, told: &str) -> Vec<airlock_policy::Finding> {
     findings
         .into_iter()
         .filter(|finding| {
@@ -220,7 +246,7 @@ fn windows_findings(findings: Vec<airlock_policy::Finding>) -> Vec<airlock_polic
                     && DOWNLOAD_CRADLES.iter().any(|word| message.contains(word))
         })
         .map(|mut finding| {
-            finding.message = format!("told it runs on Windows, {}", finding.message);
+            finding.message = format!("{told}, {}", finding.message);
             finding
         })
         .collect()
@@ -232,7 +258,7 @@ fn run_posing(
     (bwrap, strace, node): &(PathBuf, PathBuf, PathBuf),
     tarball: &[u8],
     pose: Pose,
-) -> Result<Report, Error> {
+) -> Result<(Report, Vec<String>), Error> {
     let work = tempfile::Builder::new()
         .prefix("airlock-sandbox-")
         .tempdir()
@@ -252,16 +278,75 @@ fn run_posing(
         millis: 0,
         output: String::new(),
         ran_as_windows: pose == Pose::Windows,
+        variables_set: Vec::new(),
         sandbox_version: SANDBOX_VERSION,
     };
     if package.scripts.is_empty() {
-        return Ok(report);
+        return Ok((report, Vec::new()));
     }
     let built = build(work.path(), &stage, &package, node, strace, pose)?;
     hand_over(work.path())?;
     execute(config, (bwrap, node), &built, &package, &mut report)?;
     assess(config, &built, &mut report);
-    Ok(report)
+    Ok((report, looked_for(&built.record)))
+}
+
+/// At most this many variables are set for the last run.
+const MAX_VARIABLES_SET: usize = 32;
+
+/// The environment variables the scripts' Node processes looked for and did not
+/// find (the preload notes them), that a last run may set.
+fn looked_for(record: &Path) -> Vec<String> {
+    let noted =
+        crate::trace::read_record(&record.join(Layout::LOOKED_FOR), 64 * 1024).unwrap_or_default();
+    let mut names: Vec<String> = Vec::new();
+    for name in noted.lines() {
+        if settable(name) && !names.iter().any(|known| known == name) {
+            names.push(name.to_owned());
+        }
+    }
+    names.truncate(MAX_VARIABLES_SET);
+    names
+}
+
+/// A variable a script may gate what it does on: a plain name, and not one that
+/// steers Node, npm, a proxy, the terminal or the locale (set, those change how
+/// everything runs rather than what the package decides to do).
+fn settable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    plain
+        && !["NODE", "NPM_", "UV_", "LC_", "V8_", "YARN_", "PNPM_"]
+            .iter()
+            .any(|prefix| upper.starts_with(prefix))
+        && !upper.contains("PROXY")
+        && !matches!(
+            upper.as_str(),
+            "TERM"
+                | "COLORTERM"
+                | "FORCE_COLOR"
+                | "NO_COLOR"
+                | "DEBUG"
+                | "TZ"
+                | "LANG"
+                | "LANGUAGE"
+                | "TMP"
+                | "TEMP"
+                | "TMPDIR"
+                | "HOME"
+                | "PATH"
+                | "SHELL"
+                | "PWD"
+                | "OLDPWD"
+                | "CI"
+                | "COLUMNS"
+                | "LINES"
+                | "SSL_CERT_FILE"
+                | "SSL_CERT_DIR"
+        )
 }
 
 /// What the tarball's manifest says the sandbox needs.
@@ -341,6 +426,9 @@ fn build(
 ) -> Result<Built, Error> {
     let mut layout = Layout::new(&package.name);
     layout.windows = pose == Pose::Windows;
+    if let Pose::Configured(names) = pose {
+        layout.variables_set = names.to_vec();
+    }
     let home = root.join("home");
     let node_modules = home.join("project/node_modules");
     let host_package = node_modules.join(&package.name);
@@ -474,6 +562,7 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
             crate::Observation::Sent {
                 secrets: crate::sink::canaries_in(&received.bytes, &layout.canary_values()),
                 websocket: crate::sink::asks_for_websocket(&received.bytes),
+                request: crate::sink::http_request(&received.bytes),
                 host: received.host,
                 port: received.port,
                 bytes: received.bytes.len(),
@@ -482,6 +571,7 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
     let context = Context {
         trusted_hosts: config.trusted_hosts.clone(),
         written,
+        kept_downloads: kept_downloads(&report.observations, layout, &built.home),
     };
     report.findings = judge(&report.observations, layout, &context);
     if trace.is_empty() || unreadable {
@@ -493,6 +583,33 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
     if report.timed_out {
         report.findings.push(past_time_limit(config));
     }
+}
+
+/// The files written in the home directory, outside the project and the caches,
+/// that hold the sink's answer (read from the host's side of the home directory,
+/// without following links).
+fn kept_downloads(
+    observations: &[crate::Observation],
+    layout: &crate::Layout,
+    host_home: &Path,
+) -> Vec<String> {
+    observations
+        .iter()
+        .filter_map(|observation| match observation {
+            crate::Observation::Wrote { path } => Some(path),
+            _ => None,
+        })
+        .filter(|path| !crate::judge::in_home_cache(path, layout) && !layout.in_project(path))
+        .filter(|path| {
+            path.strip_prefix(&layout.home)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .and_then(|relative| {
+                    crate::trace::read_record(&host_home.join(relative), KEPT_DOWNLOAD_BYTES)
+                })
+                .is_some_and(|content| content.contains(crate::sink::ANSWER_RAN))
+        })
+        .cloned()
+        .collect()
 }
 
 /// The scripts returned and left something running.
@@ -753,6 +870,12 @@ fn environment(layout: &Layout, node: &Path, name: &str, version: &str) -> Vec<S
         home::CANARY_ENV
             .iter()
             .map(|(key, value)| (*key, (*value).to_owned())),
+    );
+    variables.extend(
+        layout
+            .variables_set
+            .iter()
+            .map(|name| (name.as_str(), "1".to_owned())),
     );
     variables
         .into_iter()

@@ -144,6 +144,25 @@ pub(crate) fn asks_for_websocket(bytes: &[u8]) -> bool {
     })
 }
 
+/// The request line and body size of an HTTP request (as the sink heard it, TLS
+/// taken off), or `None` when `bytes` is not HTTP.
+pub(crate) fn http_request(bytes: &[u8]) -> Option<crate::Request> {
+    let head_end = bytes.windows(4).position(|window| window == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&bytes[..head_end]);
+    let mut words = head.lines().next()?.split(' ');
+    let method = words.next()?;
+    let target = words.next()?;
+    let http = words.next()?.starts_with("HTTP/");
+    if !http || method.is_empty() || !method.bytes().all(|byte| byte.is_ascii_uppercase()) {
+        return None;
+    }
+    Some(crate::Request {
+        method: method.to_owned(),
+        target: target.to_owned(),
+        body: bytes.len() - head_end - 4,
+    })
+}
+
 /// Reads the sink's log; `None` when it was replaced by something that is not a
 /// plain file (the directory is writable from inside).
 pub(crate) fn received(record: &Path) -> Option<Vec<Received>> {
@@ -269,6 +288,26 @@ mod tests {
             );
         }
         assert!(canaries_in(b"nothing here", &values).is_empty());
+    }
+
+    #[test]
+    fn requests_are_read() {
+        let post =
+            b"POST /track?x=1 HTTP/1.1\r\nHost: bait.example\r\nContent-Length: 4\r\n\r\nbody";
+        assert_eq!(
+            http_request(post),
+            Some(crate::Request {
+                method: "POST".into(),
+                target: "/track?x=1".into(),
+                body: 4
+            })
+        );
+        assert_eq!(
+            http_request(b"GET / HTTP/1.1\r\n\r\n").map(|request| request.body),
+            Some(0)
+        );
+        assert_eq!(http_request(b"\x16\x03\x01 binary"), None);
+        assert_eq!(http_request(b"get / HTTP/1.1\r\n\r\n"), None);
     }
 
     #[test]

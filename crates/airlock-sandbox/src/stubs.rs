@@ -35,7 +35,8 @@ pub(crate) const HTTP_CLIENTS: &[&str] = &[
 /// visiting methods run their function over them, and iterating, `size` and
 /// `length` see them, so code that keeps its targets in such a class still visits
 /// them. `delay(ms)`, `sleep(ms)` and the like wait (3 s at most), as the promise
-/// libraries' do. Any other function it is given is a callback: called once, later, as
+/// libraries' do. `listen(port)` opens a real server on that port for a second, as
+/// a web framework's app would, so a server started at install shows. Any other function it is given is a callback: called once, later, as
 /// `(null, value)` (and as `(value)` when that throws at once), so that code
 /// waiting on it goes on; a stand-in never fails, so neither its `catch` nor its
 /// `error` listeners are called. As a string a stand-in is `stub`, as a number 0.
@@ -105,12 +106,27 @@ function call(items, name, args) {
     }
     // A stand-in never fails: its promise's `catch` and its `error` listeners wait forever.
     if (name === 'catch' || (args[0] === 'error' && LISTENING.has(name))) return make([], true);
+    if (name === 'listen') serve(args);
     for (const arg of args) if (typeof arg === 'function' && !kept.has(arg)) later(arg);
     keep(items, args);
   } catch (e) {}
   const made = [];
   keep(made, args);
   return make(made, true);
+}
+// A web framework's `listen(port[, host])` (or `listen({ port, host })`): a real
+// server on that port, closed after a second, so that the bind is in the trace.
+function serve(args) {
+  const numeric = (value) => typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value));
+  const options = args.find((arg) => arg && typeof arg === 'object' && !kept.has(arg) && numeric(arg.port));
+  const port = options ? options.port : args.find(numeric);
+  if (port === undefined) return;
+  const host = options ? options.host : args.find((arg) => typeof arg === 'string' && !numeric(arg));
+  const server = require('net').createServer((socket) => socket.destroy());
+  server.on('error', () => {});
+  server.listen(Number(port), typeof host === 'string' ? host : undefined);
+  server.unref();
+  setTimeout(() => server.close(), 1000).unref();
 }
 // Waits for the promises among `items`, as `Promise.all` (Bluebird's `all`) would.
 const settled = (items) => Promise.all(items.filter((item) => item instanceof Promise).map((item) => item.catch(() => {})));
@@ -339,8 +355,27 @@ Module._load = function (request, parent, isMain) {{
     return load.call(this, stub(request), parent, false);
   }}
 }};
+// The environment variables looked for and not found, noted for a run that sets them.
+{{
+  const fs = require('fs'), env = process.env, noted = new Set();
+  const note = (key) => {{
+    if (typeof key !== 'string' || noted.size >= 256 || noted.has(key) || key in Object.prototype
+      || key === 'toJSON' || key === 'then' || Object.prototype.hasOwnProperty.call(env, key)) return;
+    noted.add(key);
+    try {{ fs.appendFileSync('{record}/{looked_for}', key + '\n'); }} catch (e) {{}}
+  }};
+  process.env = new Proxy(env, {{
+    get(target, key) {{ note(key); return Reflect.get(target, key); }},
+    has(target, key) {{ note(key); return Reflect.has(target, key); }},
+    // Written straight to the environment (through the proxy, a new name would be
+    // defined on it with a descriptor Node's environment refuses).
+    set(target, key, value) {{ target[key] = value; return true; }},
+    deleteProperty(target, key) {{ return delete target[key]; }},
+  }});
+}}
 ",
         windows = crate::run::POSING_AS_WINDOWS,
+        looked_for = crate::Layout::LOOKED_FOR,
     )
 }
 

@@ -34,6 +34,12 @@ pub enum Event {
         port: u16,
         ok: bool,
     },
+    /// A socket bound to a port of its own (a server's first step), failed or not.
+    Bind {
+        address: String,
+        port: u16,
+        ok: bool,
+    },
     /// A DNS query sent (to the sandbox's resolver, which is not there).
     Resolve {
         name: String,
@@ -72,7 +78,7 @@ pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> 
 }
 
 /// The syscalls strace is told to record.
-pub(crate) const TRACED: &str = "execve,execveat,open,openat,openat2,creat,unlink,unlinkat,rmdir,rename,renameat,renameat2,connect,sendto,sendmsg,sendmmsg,chdir,clone,clone3,fork,vfork";
+pub(crate) const TRACED: &str = "execve,execveat,open,openat,openat2,creat,unlink,unlinkat,rmdir,rename,renameat,renameat2,connect,bind,sendto,sendmsg,sendmmsg,chdir,clone,clone3,fork,vfork";
 
 /// A line with its strings and annotations taken out: the syntax is left in
 /// `skeleton`, with `S` for each string and `A` for each annotation.
@@ -207,7 +213,8 @@ fn event(call: &str, line: &Line, pid: u32, cwd: &mut HashMap<u32, String>) -> O
                 ok,
             })
         }
-        "connect" => connect(line, ok),
+        "connect" => inet_address(line).map(|(address, port)| Event::Connect { address, port, ok }),
+        "bind" => inet_address(line).map(|(address, port)| Event::Bind { address, port, ok }),
         "sendto" | "sendmsg" | "sendmmsg" => line
             .bytes
             .iter()
@@ -227,7 +234,8 @@ fn dir_argument(line: &Line) -> Option<&String> {
     first.ends_with('A').then(|| line.annotations.first())?
 }
 
-fn connect(line: &Line, ok: bool) -> Option<Event> {
+/// The address and port of an INET (v4 or v6) socket address argument.
+fn inet_address(line: &Line) -> Option<(String, u16)> {
     let skeleton = &line.skeleton;
     if !(skeleton.contains("AF_INET") || skeleton.contains("AF_INET6")) {
         return None;
@@ -239,9 +247,9 @@ fn connect(line: &Line, ok: bool) -> Option<Event> {
         .next()?
         .parse()
         .ok()?;
-    // The address is the only string of an INET connect.
+    // The address is the only string of an INET connect or bind.
     let address = line.strings.first()?.clone();
-    Some(Event::Connect { address, port, ok })
+    Some((address, port))
 }
 
 /// The integer after the call's final `= `, if any (a resumed call pads the gap

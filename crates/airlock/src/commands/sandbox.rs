@@ -151,6 +151,7 @@ fn observed(observation: &Observation) -> String {
         Observation::ReadSecret { path, secret } => {
             format!("read       {path} (canary: {})", secret.describe())
         }
+        Observation::Listened { address, port } => format!("listened   {address}:{port}"),
         Observation::ReadFile { path } => format!("read       {path}"),
         Observation::Wrote { path } => format!("wrote      {path}"),
         Observation::Deleted { path } => format!("deleted    {path}"),
@@ -165,6 +166,7 @@ fn observed(observation: &Observation) -> String {
             bytes,
             secrets,
             websocket,
+            request,
         } => {
             let carried = if secrets.is_empty() {
                 String::new()
@@ -176,8 +178,11 @@ fn observed(observation: &Observation) -> String {
             } else {
                 ""
             };
+            let asked = request.as_ref().map_or(String::new(), |request| {
+                format!(" ({} {})", request.method, request.target)
+            });
             format!(
-                "sent       {bytes} bytes to {}:{port}{upgrade}{carried}",
+                "sent       {bytes} bytes to {}:{port}{asked}{upgrade}{carried}",
                 host.as_deref().unwrap_or("an address")
             )
         }
