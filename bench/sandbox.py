@@ -17,6 +17,13 @@ measured by bench/detection.py. Prints a row per package, the misses, and the ta
     bench/sandbox.py                 # both sets
     bench/sandbox.py --popular-only
     bench/sandbox.py --malware-only
+    bench/sandbox.py --wider 1201:5000   # also the packages ranked 1,201 to 5,000 by
+                                         # monthly downloads (the tool library's npm.tsv)
+                                         # whose newest version has install scripts
+
+The wider set checks the runtime rules on installers nobody picked by hand: its
+names come from the download ranking alone, and which have install scripts from
+`npm view NAME@latest scripts` (cached in bench/work/sandbox/wider.json).
 """
 
 import argparse
@@ -27,6 +34,10 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from tables import table
@@ -46,6 +57,85 @@ POPULAR = [
     "playwright", "@playwright/browser-chromium", "chromedriver", "geckodriver", "phantomjs-prebuilt",
     "nx", "@nestjs/core", "vue-demi", "unrs-resolver", "protoc-gen-ts", "ngrok",
 ]
+
+
+NPM_LIST = Path("/work/.library/env/packages/npm.tsv")
+
+
+def ranked(first, last):
+    """Names ranked `first`..`last` (1-based) by monthly downloads in npm.tsv."""
+    rows = []
+    with NPM_LIST.open() as listing:
+        next(listing)
+        for line in listing:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 3 and parts[2].isdigit():
+                rows.append((int(parts[2]), parts[0]))
+    rows.sort(key=lambda row: (-row[0], row[1]))
+    return [name for _, name in rows[first - 1:last]]
+
+
+def registry():
+    """The registry npm itself is configured with."""
+    result = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True, check=True)
+    return result.stdout.strip().rstrip("/")
+
+
+def latest_install_scripts(base, name):
+    """(version, has install scripts) of `name`'s latest version document."""
+    url = f"{base}/{urllib.parse.quote(name, safe='@')}/latest"
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:
+                data = json.load(response)
+            scripts = data.get("scripts") or {}
+            return data.get("version"), any(scripts.get(script) for script in INSTALL_SCRIPTS)
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None, False
+        except (urllib.error.URLError, OSError, ValueError):
+            pass
+        time.sleep(1 + attempt)
+    return None, False
+
+
+def wider(airlock, workers, ranks):
+    """The ranked packages whose latest version has install scripts, run like the popular set."""
+    first, last = (int(part) for part in ranks.split(":"))
+    cache_path = WORK / "wider.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    names = [name for name in ranked(first, last) if name not in POPULAR]
+    unknown = [name for name in names if name not in cache]
+    log(f"wider set: {len(names)} names ranked {first}-{last}, {len(unknown)} to look up")
+    base = registry()
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        for name, (version, scripts) in zip(unknown, pool.map(lambda name: latest_install_scripts(base, name), unknown)):
+            cache[name] = {"version": version, "install_scripts": scripts}
+    cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    chosen = [(name, cache[name]["version"]) for name in names
+              if cache[name]["install_scripts"] and cache[name]["version"]]
+    log(f"wider set: {len(chosen)} with install scripts")
+    targets = [(f"{name}@{version}", f"{name}@{version}") for name, version in chosen]
+    reports = run_all(airlock, targets, workers)
+    rows, times, ran, stopped, warned = [], [], 0, [], []
+    for label, _ in targets:
+        report = reports[label]
+        if "error" in report:
+            rows.append((label, "error", "-", " ".join(report["error"])[:100]))
+            continue
+        if not report["scripts"]:
+            continue
+        ran += 1
+        times.append(report["millis"] / 1000)
+        action = runtime_action(report)
+        if action in ("quarantine", "block"):
+            stopped.append(label)
+        if action != "allow":
+            warned.append(label)
+            rows.append((label, action, f"{report['millis'] / 1000:.1f}", runtime_codes(report)))
+    print(f"Wider set: {ran} packages ranked {first}-{last} with install scripts run; those not allowed:\n")
+    table(["package", "runtime verdict", "seconds", "runtime findings"], rows)
+    return ran, stopped, warned, times
 
 
 def log(message):
@@ -185,6 +275,7 @@ def main():
     parser.add_argument("--popular-only", action="store_true")
     parser.add_argument("--malware-only", action="store_true")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--wider", metavar="FIRST:LAST", help="also run packages ranked FIRST..LAST by downloads")
     args = parser.parse_args()
     airlock = binary()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -194,6 +285,12 @@ def main():
         times += popular_times
         targets.append(("popular packages with install scripts: none stopped by runtime findings",
                         not stopped, f"{len(stopped)} of {ran} stopped" + (f" ({', '.join(stopped)})" if stopped else "")))
+    if args.wider:
+        ran, stopped, warned, wider_times = wider(airlock, args.workers, args.wider)
+        times += wider_times
+        targets.append((f"packages ranked {args.wider} with install scripts: none stopped (no issue target; a check)",
+                        not stopped, f"{len(stopped)} of {ran} stopped, {len(warned) - len(stopped)} warned"
+                        + (f" ({', '.join(stopped)})" if stopped else "")))
     if not args.popular_only:
         if not (MALWARE / "index.json").exists():
             sys.exit("build the corpus first: bench/malware/fetch.py")

@@ -159,7 +159,6 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
                 address: address.clone(),
                 port: *port,
             }),
-            Event::Bind { .. } => {}
             Event::Open {
                 path,
                 write: false,
@@ -203,7 +202,7 @@ pub(crate) fn observe(events: &[Event], layout: &Layout) -> Vec<Observation> {
                     });
                 }
             }
-            Event::Open { ok: false, .. } => {}
+            Event::Open { ok: false, .. } | Event::Bind { .. } => {}
             Event::ChangeDir { path, .. } => {
                 if path.starts_with(crate::sink::ANSWER_RAN) {
                     push(Observation::RanAnswer);

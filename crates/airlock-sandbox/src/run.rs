@@ -288,7 +288,7 @@ fn run_posing(
     hand_over(work.path())?;
     execute(config, (bwrap, node), &built, &package, &mut report)?;
     assess(config, &built, &mut report);
-    Ok((report, looked_for(&built.record)))
+    Ok((report, looked_for(&built.record, &package.name)))
 }
 
 /// At most this many variables are set for the last run.
@@ -296,12 +296,13 @@ const MAX_VARIABLES_SET: usize = 32;
 
 /// The environment variables the scripts' Node processes looked for and did not
 /// find (the preload notes them), that a last run may set.
-fn looked_for(record: &Path) -> Vec<String> {
+fn looked_for(record: &Path, package: &str) -> Vec<String> {
     let noted =
         crate::trace::read_record(&record.join(Layout::LOOKED_FOR), 64 * 1024).unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
     for name in noted.lines() {
-        if settable(name) && !names.iter().any(|known| known == name) {
+        if settable(name) && !own_setting(name, package) && !names.iter().any(|known| known == name)
+        {
             names.push(name.to_owned());
         }
     }
@@ -309,9 +310,69 @@ fn looked_for(record: &Path) -> Vec<String> {
     names
 }
 
-/// A variable a script may gate what it does on: a plain name, and not one that
-/// steers Node, npm, a proxy, the terminal or the locale (set, those change how
-/// everything runs rather than what the package decides to do).
+/// Variables that are part of the ordinary environment of Node, npm, builds and
+/// shells rather than a package's decision: set, they change how everything runs
+/// (Node, npm, proxies, the terminal, the locale, the XDG and Windows directories,
+/// node-gyp's Python and make, debug switches, test runners). Prefixes, then whole
+/// names; matched without regard to case.
+const ORDINARY_PREFIXES: &[&str] = &[
+    "NODE",
+    "NPM_",
+    "UV_",
+    "LC_",
+    "V8_",
+    "YARN_",
+    "PNPM_",
+    "XDG_",
+    "PYTHON",
+    "UNDICI_",
+    "JEST_",
+    "GRACEFUL_FS",
+    "TEST_",
+    "_",
+];
+const ORDINARY_NAMES: &[&str] = &[
+    "TERM",
+    "COLORTERM",
+    "FORCE_COLOR",
+    "NO_COLOR",
+    "TZ",
+    "LANG",
+    "LANGUAGE",
+    "TMP",
+    "TEMP",
+    "TMPDIR",
+    "HOME",
+    "PATH",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "CI",
+    "COLUMNS",
+    "LINES",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "SYSTEMDRIVE",
+    "SYSTEMROOT",
+    "WINDIR",
+    "PROGRAMFILES",
+    "PROGRAMW6432",
+    "PROGRAMDATA",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "USERNAME",
+    "USERPROFILE",
+    "PATHEXT",
+    "COMSPEC",
+    "MAKE",
+    "CC",
+    "CXX",
+    "WATCH_REPORT_DEPENDENCIES",
+];
+
+/// A variable a script may gate what it does on: a plain name that is not part
+/// of the ordinary environment (`ORDINARY_PREFIXES`, `ORDINARY_NAMES`, anything
+/// about proxies or debugging).
 fn settable(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     let plain = !name.is_empty()
@@ -319,34 +380,40 @@ fn settable(name: &str) -> bool {
         && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     plain
-        && !["NODE", "NPM_", "UV_", "LC_", "V8_", "YARN_", "PNPM_"]
+        && !ORDINARY_PREFIXES
             .iter()
             .any(|prefix| upper.starts_with(prefix))
+        && !ORDINARY_NAMES.contains(&upper.as_str())
         && !upper.contains("PROXY")
-        && !matches!(
-            upper.as_str(),
-            "TERM"
-                | "COLORTERM"
-                | "FORCE_COLOR"
-                | "NO_COLOR"
-                | "DEBUG"
-                | "TZ"
-                | "LANG"
-                | "LANGUAGE"
-                | "TMP"
-                | "TEMP"
-                | "TMPDIR"
-                | "HOME"
-                | "PATH"
-                | "SHELL"
-                | "PWD"
-                | "OLDPWD"
-                | "CI"
-                | "COLUMNS"
-                | "LINES"
-                | "SSL_CERT_FILE"
-                | "SSL_CERT_DIR"
-        )
+        && !upper.contains("DEBUG")
+}
+
+/// A setting of the package's own, named after it (`ESBUILD_BINARY_PATH` for
+/// esbuild, `SENTRYCLI_CDNURL` for `@sentry/cli`, `SKIP_INSTALL_SIMPLE_GIT_HOOKS`):
+/// the installer's documented switches, not a gate a script hides behind.
+fn own_setting(variable: &str, package: &str) -> bool {
+    let upper = variable.to_ascii_uppercase();
+    let normalised: String = package
+        .trim_start_matches('@')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let whole = normalised.rsplit('_').count() > 1 && upper.contains(&normalised);
+    whole
+        || normalised
+            .split('_')
+            .filter(|word| word.len() >= 2)
+            .any(|word| {
+                upper == word
+                    || upper.starts_with(&format!("{word}_"))
+                    || word.len() >= 4 && upper.starts_with(word)
+            })
 }
 
 /// What the tarball's manifest says the sandbox needs.
@@ -1124,4 +1191,62 @@ fn locate(tool: &Path) -> Option<PathBuf> {
         .map(|dir| dir.join(tool))
         .find(|candidate| candidate.is_file())
         .and_then(|found| found.canonicalize().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gates_are_set_and_the_ordinary_environment_is_not() {
+        for gate in [
+            "demo",
+            "ADBLOCK",
+            "XVFB_DISPLAY_NUM",
+            "OPEN_SOURCE_CONTRIBUTOR",
+        ] {
+            assert!(settable(gate), "{gate}");
+        }
+        for ordinary in [
+            "NODE_ENV",
+            "npm_config_proxy",
+            "HTTPS_PROXY",
+            "XDG_CACHE_HOME",
+            "SystemDrive",
+            "ProgramW6432",
+            "PYTHONPATH",
+            "RUNNER_DEBUG",
+            "DEBUG_NOPT",
+            "JEST_WORKER_ID",
+            "_ISEXE_TEST_PLATFORM_",
+            "WATCH_REPORT_DEPENDENCIES",
+            "CI",
+            "bad-name",
+            "",
+        ] {
+            assert!(!settable(ordinary), "{ordinary}");
+        }
+    }
+
+    #[test]
+    fn a_package_s_own_settings_are_not_gates() {
+        for (variable, package) in [
+            ("ESBUILD_BINARY_PATH", "esbuild"),
+            ("SENTRYCLI_CDNURL", "@sentry/cli"),
+            ("SKIP_INSTALL_SIMPLE_GIT_HOOKS", "simple-git-hooks"),
+            ("SASS_BINARY_PATH", "node-sass"),
+            ("NX_WORKSPACE_ROOT_PATH", "nx"),
+            ("PRISMA_CLI_BINARY_TARGETS", "@prisma/engines"),
+            ("LEFTHOOK", "lefthook"),
+        ] {
+            assert!(own_setting(variable, package), "{variable} for {package}");
+        }
+        for (variable, package) in [
+            ("demo", "font-scrubber"),
+            ("ADBLOCK", "core-js"),
+            ("UNIX_FLAG", "nx"),
+        ] {
+            assert!(!own_setting(variable, package), "{variable} for {package}");
+        }
+    }
 }
