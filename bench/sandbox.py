@@ -117,24 +117,9 @@ def wider(airlock, workers, ranks):
     log(f"wider set: {len(chosen)} with install scripts")
     targets = [(f"{name}@{version}", f"{name}@{version}") for name, version in chosen]
     reports = run_all(airlock, targets, workers)
-    rows, times, ran, stopped, warned = [], [], 0, [], []
-    for label, _ in targets:
-        report = reports[label]
-        if "error" in report:
-            rows.append((label, "error", "-", " ".join(report["error"])[:100]))
-            continue
-        if not report["scripts"]:
-            continue
-        ran += 1
-        times.append(report["millis"] / 1000)
-        action = runtime_action(report)
-        if action in ("quarantine", "block"):
-            stopped.append(label)
-        if action != "allow":
-            warned.append(label)
-            rows.append((label, action, f"{report['millis'] / 1000:.1f}", runtime_codes(report)))
+    rows, times, ran, stopped, warned = tally(targets, reports, every_row=False)
     print(f"Wider set: {ran} packages ranked {first}-{last} with install scripts run; those not allowed:\n")
-    table(["package", "runtime verdict", "seconds", "runtime findings"], rows)
+    table(["package", "runtime verdict", "seconds", "observations", "runtime findings"], rows)
     return ran, stopped, warned, times
 
 
@@ -213,16 +198,10 @@ def run_all(airlock, targets, workers):
     return reports
 
 
-def popular(airlock, workers):
-    targets = []
-    for name in POPULAR:
-        version = newest(name)
-        if version:
-            targets.append((f"{name}@{version}", f"{name}@{version}"))
-        else:
-            log(f"no version for {name}")
-    reports = run_all(airlock, targets, workers)
-    rows, times, ran, stopped = [], [], 0, []
+def tally(targets, reports, every_row):
+    """Rows (every package run, or only those not allowed), run times, how many ran,
+    and the labels stopped and not allowed."""
+    rows, times, ran, stopped, warned = [], [], 0, [], []
     for label, _ in targets:
         report = reports[label]
         if "error" in report:
@@ -235,7 +214,23 @@ def popular(airlock, workers):
         action = runtime_action(report)
         if action in ("quarantine", "block"):
             stopped.append(label)
-        rows.append((label, action, f"{report['millis'] / 1000:.1f}", len(report["observations"]), runtime_codes(report)))
+        if action != "allow":
+            warned.append(label)
+        if every_row or action != "allow":
+            rows.append((label, action, f"{report['millis'] / 1000:.1f}", len(report["observations"]), runtime_codes(report)))
+    return rows, times, ran, stopped, warned
+
+
+def popular(airlock, workers):
+    targets = []
+    for name in POPULAR:
+        version = newest(name)
+        if version:
+            targets.append((f"{name}@{version}", f"{name}@{version}"))
+        else:
+            log(f"no version for {name}")
+    reports = run_all(airlock, targets, workers)
+    rows, times, ran, stopped, _ = tally(targets, reports, every_row=True)
     table(["popular package (has install scripts)", "runtime verdict", "seconds", "observations", "runtime findings"], rows)
     return ran, stopped, times
 
