@@ -610,7 +610,10 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
     let received = crate::sink::received(&built.record);
     let unreadable = trace.is_none() || received.is_none();
     let trace = trace.unwrap_or_default();
+    let empty = trace.is_empty();
     let events = parse(&trace);
+    // The record can be tens of megabytes: gone before the judgement allocates.
+    drop(trace);
     let written: Vec<String> = events
         .iter()
         .filter_map(|event| match event {
@@ -641,7 +644,7 @@ fn assess(config: &Config, built: &Built, report: &mut Report) {
         kept_downloads: kept_downloads(&report.observations, layout, &built.home),
     };
     report.findings = judge(&report.observations, layout, &context);
-    if trace.is_empty() || unreadable {
+    if empty || unreadable {
         report.findings.push(tampered());
     }
     if report.left_running {

@@ -74,7 +74,11 @@ pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> 
     }
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes).ok()?;
-    Some(String::from_utf8_lossy(&bytes).into_owned())
+    // strace's record is ASCII (`-xx`): taken as it is, without a second copy.
+    Some(
+        String::from_utf8(bytes)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+    )
 }
 
 /// The syscalls strace is told to record.
