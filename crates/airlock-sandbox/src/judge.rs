@@ -450,7 +450,7 @@ fn unneeded_at_install(host: &str) -> Option<&'static str> {
 /// (`lolpkg-name.package.x.example`): a host of the package's own (`pkg.example`,
 /// `pkg.s3...`) is not one.
 fn names_the_package<'a>(host: &'a str, name: &str) -> Option<&'a str> {
-    let bare = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let bare = bare_name(name);
     if bare.len() < 5 {
         return None;
     }
@@ -565,12 +565,7 @@ fn websockets(observations: &[Observation], _: &Layout, context: &Context) -> Ve
 /// (telemetry at best, a beacon at worst) and quarantines. The registry is not
 /// counted.
 fn uploads(observations: &[Observation], layout: &Layout, context: &Context) -> Vec<Finding> {
-    let bare = layout
-        .name
-        .rsplit('/')
-        .next()
-        .unwrap_or(&layout.name)
-        .to_ascii_lowercase();
+    let bare = bare_name(&layout.name);
     observations
         .iter()
         .filter_map(|observation| match observation {
@@ -1044,14 +1039,21 @@ fn suspicious_program(path: &str) -> bool {
         )
 }
 
+/// A package's name without its scope, lower-cased.
+fn bare_name(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase()
+}
+
 /// A bound address only this machine reaches (`0.0.0.0` and `::` are every
 /// interface).
 fn loopback_only(address: &str) -> bool {
     address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.")
 }
 
+/// A connection's address that stays on this machine (connecting to `0.0.0.0` or
+/// `::` reaches it too).
 fn is_loopback(address: &str) -> bool {
-    address.starts_with("127.") || address == "::1" || address == "0.0.0.0" || address == "::"
+    loopback_only(address) || address == "0.0.0.0" || address == "::"
 }
 
 #[cfg(test)]

@@ -14,10 +14,10 @@ use crate::{Config, Error, Layout, Report, SANDBOX_VERSION, home, unpack};
 const LIFECYCLE: [&str; 3] = ["preinstall", "install", "postinstall"];
 /// The record read back at most.
 const MAX_TRACE_BYTES: u64 = 64 * 1024 * 1024;
-/// What a run may write to a file (the record included).
 /// How much of a file written outside the package is read to see whether it is a
 /// download kept (the sink's answer is short and comes first).
 const KEPT_DOWNLOAD_BYTES: u64 = 64 * 1024;
+/// What a run may write to a file (the record included).
 const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 const MAX_OUTPUT_CHARS: usize = 4_000;
 /// In the record directory when the run tells Node it is on Windows.
