@@ -23,7 +23,7 @@ measured by bench/detection.py. Prints a row per package, the misses, and the ta
 
 The wider set checks the runtime rules on installers nobody picked by hand: its
 names come from the download ranking alone, and which have install scripts from
-`npm view NAME@latest scripts` (cached in bench/work/sandbox/wider.json).
+the registry's `latest` version document (bench/wider.py; cached in bench/work/wider.json).
 """
 
 import argparse
@@ -34,13 +34,10 @@ import statistics
 import subprocess
 import sys
 import tarfile
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 from tables import table
+from wider import chosen, span
 
 ROOT = Path(__file__).resolve().parent.parent
 MALWARE = ROOT / "target" / "malware"
@@ -59,63 +56,12 @@ POPULAR = [
 ]
 
 
-NPM_LIST = Path("/work/.library/env/packages/npm.tsv")
-
-
-def ranked(first, last):
-    """Names ranked `first`..`last` (1-based) by monthly downloads in npm.tsv."""
-    rows = []
-    with NPM_LIST.open() as listing:
-        next(listing)
-        for line in listing:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 3 and parts[2].isdigit():
-                rows.append((int(parts[2]), parts[0]))
-    rows.sort(key=lambda row: (-row[0], row[1]))
-    return [name for _, name in rows[first - 1:last]]
-
-
-def registry():
-    """The registry npm itself is configured with."""
-    result = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True, check=True)
-    return result.stdout.strip().rstrip("/")
-
-
-def latest_install_scripts(base, name):
-    """(version, has install scripts) of `name`'s latest version document."""
-    url = f"{base}/{urllib.parse.quote(name, safe='@')}/latest"
-    for attempt in range(3):
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                data = json.load(response)
-            scripts = data.get("scripts") or {}
-            return data.get("version"), any(scripts.get(script) for script in INSTALL_SCRIPTS)
-        except urllib.error.HTTPError as error:
-            if error.code == 404:
-                return None, False
-        except (urllib.error.URLError, OSError, ValueError):
-            pass
-        time.sleep(1 + attempt)
-    return None, False
-
-
 def wider(airlock, workers, ranks):
     """The ranked packages whose latest version has install scripts, run like the popular set."""
-    first, last = (int(part) for part in ranks.split(":"))
-    cache_path = WORK / "wider.json"
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
-    names = [name for name in ranked(first, last) if name not in POPULAR]
-    unknown = [name for name in names if name not in cache]
-    log(f"wider set: {len(names)} names ranked {first}-{last}, {len(unknown)} to look up")
-    base = registry()
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        for name, (version, scripts) in zip(unknown, pool.map(lambda name: latest_install_scripts(base, name), unknown)):
-            cache[name] = {"version": version, "install_scripts": scripts}
-    cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
-    chosen = [(name, cache[name]["version"]) for name in names
-              if cache[name]["install_scripts"] and cache[name]["version"]]
-    log(f"wider set: {len(chosen)} with install scripts")
-    targets = [(f"{name}@{version}", f"{name}@{version}") for name, version in chosen]
+    first, last = span(ranks)
+    picked = [(name, found["version"]) for name, found in chosen(first, last) if found["install_scripts"]]
+    log(f"wider set: {len(picked)} with install scripts")
+    targets = [(f"{name}@{version}", f"{name}@{version}") for name, version in picked]
     reports = run_all(airlock, targets, workers)
     rows, times, ran, stopped, warned = tally(targets, reports, every_row=False)
     print(f"Wider set: {ran} packages ranked {first}-{last} with install scripts run; those not allowed:\n")
