@@ -606,14 +606,12 @@ fn execute(
 /// Reads the record and the sink's log into observations and judges them.
 fn assess(config: &Config, built: &Built, report: &mut Report) {
     let layout = &built.layout;
-    let trace = crate::trace::read_record(&built.record.join("trace"), MAX_TRACE_BYTES);
+    let trace = crate::trace::open_record(&built.record.join("trace"), MAX_TRACE_BYTES);
     let received = crate::sink::received(&built.record);
     let unreadable = trace.is_none() || received.is_none();
-    let trace = trace.unwrap_or_default();
-    let empty = trace.is_empty();
-    let events = parse(&trace);
-    // The record can be tens of megabytes: gone before the judgement allocates.
-    drop(trace);
+    let trace = trace.map(parse).unwrap_or_default();
+    let empty = trace.bytes == 0;
+    let events = trace.events;
     let written: Vec<String> = events
         .iter()
         .filter_map(|event| match event {

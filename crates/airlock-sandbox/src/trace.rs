@@ -6,6 +6,7 @@
 //! `<... call resumed>` halves, joined here.
 
 use std::collections::HashMap;
+use std::io::BufRead;
 
 /// One system call that matters to the judgement.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,12 +53,12 @@ pub enum Event {
     },
 }
 
-/// A file of the run's record, read back as text, at most `limit` bytes. The
-/// record directory is writable from inside, so what is there may be a trap: a
-/// symbolic link, a FIFO or a device is not followed or waited on. `None` when it
-/// is not a regular file or cannot be read (the caller counts that as tampering);
-/// a file that is not there reads as empty.
-pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> {
+/// A file of the run's record, opened to be read as it is, at most `limit` bytes.
+/// The record directory is writable from inside, so what is there may be a trap: a
+/// symbolic link, a FIFO or a device is not followed or waited on. `None` when it is
+/// not a regular file or cannot be opened (the caller counts that as tampering); a
+/// file that is not there reads as empty.
+pub(crate) fn open_record(path: &std::path::Path, limit: u64) -> Option<Box<dyn BufRead>> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let file = match std::fs::OpenOptions::new()
@@ -66,19 +67,22 @@ pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> 
         .open(path)
     {
         Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Some(String::new()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Some(Box::new(std::io::empty()));
+        }
         Err(_) => return None,
     };
     if !file.metadata().ok()?.is_file() {
         return None;
     }
+    Some(Box::new(std::io::BufReader::new(file.take(limit))))
+}
+
+/// A small file of the run's record, read whole as text (see `open_record`).
+pub(crate) fn read_record(path: &std::path::Path, limit: u64) -> Option<String> {
     let mut bytes = Vec::new();
-    file.take(limit).read_to_end(&mut bytes).ok()?;
-    // strace's record is ASCII (`-xx`): taken as it is, without a second copy.
-    Some(
-        String::from_utf8(bytes)
-            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
-    )
+    open_record(path, limit)?.read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The syscalls strace is told to record.
@@ -94,12 +98,31 @@ struct Line {
     annotations: Vec<String>,
 }
 
-/// Reads a whole trace into events, following each process's working directory.
-pub(crate) fn parse(trace: &str) -> Vec<Event> {
+/// A trace read into events.
+#[derive(Debug, Default)]
+pub(crate) struct Trace {
+    pub(crate) events: Vec<Event>,
+    /// Bytes read: none when strace wrote nothing.
+    pub(crate) bytes: u64,
+}
+
+/// Reads a trace into events line by line, following each process's working
+/// directory. The record can be tens of megabytes; only one line is held at a time.
+pub(crate) fn parse(mut trace: impl BufRead) -> Trace {
     let mut pending: HashMap<u32, String> = HashMap::new();
     let mut cwd: HashMap<u32, String> = HashMap::new();
     let mut events = Vec::new();
-    for raw in trace.lines() {
+    let mut bytes = 0;
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match trace.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => bytes += read as u64,
+        }
+        // strace's record is ASCII (`-xx`); anything else is read as best it can be.
+        let raw = String::from_utf8_lossy(&buffer);
+        let raw = raw.trim_end_matches(['\n', '\r']);
         let Some((pid, rest)) = raw.split_once(' ') else {
             continue;
         };
@@ -142,7 +165,7 @@ pub(crate) fn parse(trace: &str) -> Vec<Event> {
             events.push(event);
         }
     }
-    events
+    Trace { events, bytes }
 }
 
 fn event(call: &str, line: &Line, pid: u32, cwd: &mut HashMap<u32, String>) -> Option<Event> {
@@ -434,7 +457,7 @@ mod tests {
             hex("10.9.8.7"),
         );
         assert_eq!(
-            parse(&trace),
+            parse(trace.as_bytes()).events,
             [
                 Event::Exec {
                     path: "/usr/bin/node".into(),
@@ -476,7 +499,7 @@ mod tests {
             hex("socket:[2]"),
         );
         assert_eq!(
-            parse(&trace),
+            parse(trace.as_bytes()).events,
             [
                 Event::Connect {
                     address: "10.1.2.3".into(),
@@ -498,7 +521,7 @@ mod tests {
             hex("/p"),
             hex("x\", O_WRONLY) = 3<"),
         );
-        let events = parse(&trace);
+        let events = parse(trace.as_bytes()).events;
         assert_eq!(
             events,
             [Event::Open {
