@@ -7,7 +7,7 @@ use airlock_policy::Code;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::archive::{Archive, FileKind, Limits};
+use crate::archive::{Archive, Entry, FileKind, Limits};
 use crate::capability::{self, Capability, Stage};
 use crate::context::RegistryContext;
 use crate::diff::VersionDiff;
@@ -18,7 +18,7 @@ use crate::js::scan::{self, FileFacts, MAX_HOSTS};
 use crate::manifest::{self, Manifest};
 use crate::table::{self, Context};
 use crate::{ANALYZER_VERSION, Indicators};
-use crate::{python, shell};
+use crate::{gyp, python, shell};
 
 /// What the analysis needs besides the tarball.
 #[derive(Clone, Copy, Debug, Default)]
@@ -219,8 +219,13 @@ impl Analysis {
                     })
             })
             .collect();
-        let (mut install_roots, names_missing_script) =
-            script_roots(manifest.install_scripts.values(), &manifest, &paths);
+        // What `binding.gyp` runs when node-gyp reads it at install.
+        let gyp = gyp_at_install(&archive, &manifest, &paths);
+        let (mut install_roots, names_missing_script) = script_roots(
+            manifest.install_scripts.values().chain(&gyp.commands),
+            &manifest,
+            &paths,
+        );
         // An install script that runs a script the tarball lacks: an earlier step
         // may write it, or the tarball was packed to hide it. What runs at install
         // is unknown, so every code file is taken to.
@@ -312,6 +317,7 @@ impl Analysis {
                 reach: reach_of(&entry.path),
                 bundle: file_facts.bundle,
                 indicators,
+                package: manifest.name.as_deref().unwrap_or(""),
             };
             findings.extend(rules::judge_file(file_facts, &context));
         }
@@ -341,6 +347,7 @@ impl Analysis {
                 reach: Reach::Install,
                 bundle: false,
                 indicators,
+                package: manifest.name.as_deref().unwrap_or(""),
             };
             findings.extend(rules::judge_file(file_facts, &context));
         }
@@ -358,6 +365,28 @@ impl Analysis {
                 .at("binding.gyp", None, "")
                 .reach(Reach::Install),
             );
+        }
+        if let Some(name) = gyp.python {
+            findings.push(
+                Finding::new(
+                    Code::DynamicCode,
+                    Severity::Critical,
+                    Confidence::High,
+                    format!(
+                        "binding.gyp reaches into Python's internals (`{name}`): node-gyp evaluates its conditions as Python at install, and a build description has no reason to run code"
+                    ),
+                )
+                .at("binding.gyp", None, name)
+                .reach(Reach::Install),
+            );
+        }
+        for command in &gyp.commands {
+            capabilities.extend(shell_capabilities(
+                &shell::parse(command),
+                Stage::Install,
+                "binding.gyp",
+                &format!("binding.gyp: {command}"),
+            ));
         }
 
         // The flow of the whole package: every file's graph, linked.
@@ -647,6 +676,25 @@ fn is_bundle(path: &str, text: &str) -> bool {
     let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let lines = newlines + usize::from(!text.is_empty() && !text.ends_with('\n'));
     text.len() / lines.max(1) > 250
+}
+
+/// What `binding.gyp` runs, when node-gyp reads it at install: npm runs `node-gyp
+/// rebuild` for a package without an `install` script (unless `gypfile: false`),
+/// and an `install` script may run node-gyp itself.
+fn gyp_at_install(archive: &Archive, manifest: &Manifest, paths: &BTreeSet<&str>) -> gyp::Gyp {
+    let built = !manifest.gypfile_disabled && !manifest.install_scripts.contains_key("install")
+        || manifest
+            .install_scripts
+            .values()
+            .any(|command| command.contains("node-gyp"));
+    if !built || !paths.contains("binding.gyp") {
+        return gyp::Gyp::default();
+    }
+    archive
+        .get("binding.gyp")
+        .and_then(Entry::text)
+        .map(gyp::read)
+        .unwrap_or_default()
 }
 
 /// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and

@@ -36,7 +36,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_entries: 50_000,
-            max_entry_bytes: 256 * 1024 * 1024,
+            max_entry_bytes: 1024 * 1024 * 1024,
             max_total_bytes: 1024 * 1024 * 1024,
             max_ratio: 200,
             ratio_floor_bytes: 64 * 1024 * 1024,

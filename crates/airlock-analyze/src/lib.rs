@@ -23,6 +23,7 @@ pub mod context;
 mod dependency;
 mod diff;
 mod finding;
+mod gyp;
 mod indicators;
 mod js;
 pub mod manifest;
@@ -32,7 +33,7 @@ mod shell;
 mod table;
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
-pub const ANALYZER_VERSION: u32 = 7;
+pub const ANALYZER_VERSION: u32 = 8;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};

@@ -174,6 +174,9 @@ enum Token {
     Word(String, Vec<String>),
     Pipe,
     Separator,
+    /// `(` and `)` around a subshell or a group: one stage of its pipeline.
+    Open,
+    Close,
 }
 
 fn parse_into(
@@ -208,6 +211,9 @@ fn parse_into(
             pipelines,
         );
     };
+    // Inside `( … )` the commands are one stage of the pipeline around them:
+    // `echo … | (base64 -d || base64 -D) | bash` pipes either decoder into bash.
+    let mut grouped = 0u32;
     for token in tokens {
         match token {
             Token::Word(word, expands) => words.push((word, expands)),
@@ -215,10 +221,19 @@ fn parse_into(
                 flush(&mut words, position, pipelines, parsed);
                 position += 1;
             }
+            Token::Separator if grouped > 0 => flush(&mut words, position, pipelines, parsed),
             Token::Separator => {
                 flush(&mut words, position, pipelines, parsed);
                 *pipelines += 1;
                 position = 0;
+            }
+            Token::Open => {
+                flush(&mut words, position, pipelines, parsed);
+                grouped += 1;
+            }
+            Token::Close => {
+                flush(&mut words, position, pipelines, parsed);
+                grouped = grouped.saturating_sub(1);
             }
         }
     }
@@ -321,7 +336,11 @@ fn tokenize(script: &str, substitutions: &mut Vec<String>) -> Vec<Token> {
                     tokens.push(Token::Pipe);
                 }
             }
-            '(' | ')' if !in_word => tokens.push(Token::Separator),
+            '(' if !in_word => tokens.push(Token::Open),
+            ')' => {
+                end_word(&mut tokens, &mut word, &mut expands, &mut in_word);
+                tokens.push(Token::Close);
+            }
             c => {
                 in_word = true;
                 word.push(c);
@@ -1068,6 +1087,23 @@ mod tests {
                 "{command}"
             );
         }
+    }
+
+    /// A group in parentheses is one stage of its pipeline: either decoder in
+    /// `( … || … )` feeds the shell after it.
+    #[test]
+    fn a_group_of_decoders_piped_into_a_shell_runs_encoded_text() {
+        for script in [
+            "echo 'ZWNobyBoaQ==' | (base64 --decode 2>/dev/null || base64 -D) | bash",
+            "echo 'ZWNobyBoaQ==' | ( base64 -d ) | sh",
+            "(echo 'ZWNobyBoaQ==' | base64 -d) | bash",
+        ] {
+            assert!(
+                kinds(script).contains(&"runs-encoded".to_owned()),
+                "{script}"
+            );
+        }
+        assert!(!kinds("(cd dist && ls) | wc -l").contains(&"runs-encoded".to_owned()));
     }
 
     /// Every way bash writes a redirection to `/dev/tcp` opens a connection.

@@ -90,7 +90,7 @@ pub(crate) const RULES: &[Rule] = &[
         // Browser code is often shipped as a bundle nothing imports: it is
         // loaded by a page, so even there it waits for a person.
         severity: [Critical, Critical, Critical, High],
-        summary: "what users type into a page's forms (passwords, card numbers) is sent to a host written in the code: a skimmer",
+        summary: "what users type into a page's forms (passwords, card numbers) or press on its keyboard is sent to a host written in the code: a skimmer or a keylogger",
         applies: |capability, _| matches!(capability.ability, Ability::SkimsForms { .. }),
     },
     Rule {

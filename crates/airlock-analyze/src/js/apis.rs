@@ -466,6 +466,32 @@ pub(crate) fn distinct_member_role(member: &str) -> Option<Role> {
     }
 }
 
+/// Spawn functions called by a bare name that nothing in the file declares: Node has
+/// no such globals, so the name was set up where the flow cannot see (a packer's
+/// start-up code, `global.exec = …` in another file).
+pub(crate) fn undeclared_role(name: &str) -> Option<Role> {
+    matches!(
+        name,
+        "exec" | "execSync" | "execAsync" | "spawn" | "spawnSync" | "execFile" | "execFileSync"
+    )
+    .then_some(Role::Sink(SinkKind::Exec))
+}
+
+/// Methods that hand over a wallet's secret (MetaMask's keyring controller and the
+/// wallet libraries named like it): what they return is key material.
+pub(crate) fn exports_wallet_secret(method: &str) -> bool {
+    matches!(
+        method,
+        "exportSeedPhrase"
+            | "exportAccount"
+            | "exportPrivateKey"
+            | "exportMnemonic"
+            | "getSeedPhrase"
+            | "getMnemonic"
+            | "revealSeedPhrase"
+    )
+}
+
 /// Functions that build a path from parts (`path.join`, `path.resolve`, and the
 /// same from `pathe` and `upath`).
 pub(crate) fn builds_paths(qualified: &str) -> bool {

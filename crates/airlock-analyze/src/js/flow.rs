@@ -332,6 +332,8 @@ pub(crate) struct FlowBuilder<'s> {
     wallet_file: bool,
     /// The file walks through the environment's names.
     enumerates_env: bool,
+    /// The file listens to the keyboard (`keydown`, `onkeyup`, …).
+    key_events: bool,
     /// Obfuscators' string tables: `_0x2775(0x90)` and `_0xf9a0[3]` are literals.
     tables: super::tables::StringTables,
 }
@@ -388,6 +390,9 @@ impl<'s> FlowBuilder<'s> {
             ]
             .iter()
             .any(|word| memchr::memmem::find(source.as_bytes(), word.as_bytes()).is_some()),
+            key_events: ["keydown", "keyup", "keypress"]
+                .iter()
+                .any(|word| memchr::memmem::find(source.as_bytes(), word.as_bytes()).is_some()),
             tables: super::tables::StringTables::default(),
         }
     }
@@ -822,6 +827,13 @@ impl<'s> FlowBuilder<'s> {
             return (None, None);
         };
         if let Some(role) = apis::role(&qualified) {
+            return (Some(qualified), Some(role));
+        }
+        if let Expression::Identifier(identifier) = callee.without_parentheses()
+            && self.reference_symbol(identifier).is_none()
+            && !self.global_modules.contains_key(identifier.name.as_str())
+            && let Some(role) = apis::undeclared_role(&qualified)
+        {
             return (Some(qualified), Some(role));
         }
         let computed_module = qualified.starts_with("?.");
@@ -1462,8 +1474,11 @@ impl<'s> FlowBuilder<'s> {
                 let text = self.snippet(span);
                 value.add(self.cached_origin(span, Kind::RequestData.bit(), &text));
             }
-            // `form.elements[i].value`: what the user typed into a form.
-            if name == "value" && is_form_element(member.object()) {
+            // `form.elements[i].value`: what the user typed into a form; `event.key`
+            // in a file that listens to the keyboard: what the user is typing.
+            if name == "value" && is_form_element(member.object())
+                || self.key_events && is_key_of_event(name, member.object())
+            {
                 let text = self.snippet(span);
                 value.add(self.cached_origin(span, Kind::FormInput.bit(), &text));
             }
@@ -1586,6 +1601,14 @@ impl<'s> FlowBuilder<'s> {
                 "a literal unpacked by a function written on the spot",
             ));
             return value;
+        }
+        // `keyring.exportSeedPhrase(password)`: a wallet's secret handed over.
+        if let Expression::StaticMemberExpression(member) = callee
+            && apis::exports_wallet_secret(member.property.name.as_str())
+        {
+            // Keyed by the method's name: the call starts where its receiver does.
+            let text = self.snippet(call.span);
+            return self.cached_origin(member.property.span, Kind::WalletData.bit(), &text);
         }
         let (qualified, role) = self.role_of(callee);
         if qualified.as_deref().is_some_and(apis::builds_paths) && self.names_a_part(call) {
@@ -1725,7 +1748,14 @@ impl<'s> FlowBuilder<'s> {
                     self.call_results.insert(call.span.start, result);
                     return Value::read(result);
                 }
-                // An unknown global function.
+                // Encodings keep what they encode (`encodeURIComponent(key)` is the
+                // key); another global function may be one-way (a hash of a key).
+                if matches!(
+                    identifier.name.as_str(),
+                    "encodeURIComponent" | "encodeURI" | "escape" | "btoa" | "String"
+                ) {
+                    return self.arguments_value(&call.arguments);
+                }
                 self.arguments_value(&call.arguments).lossy()
             }
             Expression::FunctionExpression(_) | Expression::ArrowFunctionExpression(_) => {
@@ -3046,6 +3076,16 @@ fn is_form_element(expression: &Expression<'_>) -> bool {
         .without_parentheses()
         .as_member_expression()
         .is_some_and(|parent| parent.static_property_name() == Some("elements"))
+}
+
+/// `event.key`, `e.keyCode`: the key a keyboard event carries.
+fn is_key_of_event(name: &str, object: &Expression<'_>) -> bool {
+    matches!(name, "key" | "keyCode" | "charCode" | "which")
+        && matches!(
+            object.without_parentheses(),
+            Expression::Identifier(event)
+                if matches!(event.name.as_str(), "e" | "ev" | "evt" | "event" | "keyEvent" | "keyboardEvent")
+        )
 }
 
 /// How many of a `+` chain's operands are character picks.

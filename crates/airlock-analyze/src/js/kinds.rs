@@ -151,7 +151,7 @@ impl Kind {
             Self::NetworkResponse => "a network response",
             Self::Decoded => "decoded literals",
             Self::RequestData => "request data",
-            Self::FormInput => "what users type into forms",
+            Self::FormInput => "what users type into forms or press on the keyboard",
             Self::HostRegistry => "the registry",
             Self::HostKnown => "a known host",
             Self::HostExfil => "an exfiltration service",

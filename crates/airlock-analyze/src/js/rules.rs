@@ -21,6 +21,8 @@ pub(crate) struct FileContext<'a> {
     /// A minified or generated bundle: judged as a bundle, not as obfuscation.
     pub(crate) bundle: bool,
     pub(crate) indicators: &'a Indicators,
+    /// The package's name, as its manifest gives it.
+    pub(crate) package: &'a str,
 }
 
 /// A severity for each reach: (install, import, elsewhere).
@@ -771,7 +773,7 @@ fn environment_secrets(file: &Subject<'_>) -> Vec<Finding> {
             line: *line,
             text: format!("process.env.{name}"),
         };
-        if secret {
+        if secret && !names_the_package(name, context.package) {
             findings.push(context.finding(
                 Code::CredentialAccess,
                 context.severity(ByReach(High, Info, Info)),
@@ -790,6 +792,34 @@ fn environment_secrets(file: &Subject<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A variable named after the package itself (`SCARF_API_TOKEN` read by
+/// `@scarf/scarf`): the package's own setting, not someone else's secret. Only the
+/// whole scope or the whole name counts, not a word of it: `npm-helper` reading
+/// `NPM_TOKEN` reads npm's.
+fn names_the_package(variable: &str, package: &str) -> bool {
+    let upper = variable.to_ascii_uppercase();
+    let (scope, name) = match package
+        .strip_prefix('@')
+        .and_then(|rest| rest.split_once('/'))
+    {
+        Some((scope, name)) => (Some(scope), name),
+        None => (None, package),
+    };
+    scope.into_iter().chain([name]).any(|part| {
+        let part: String = part
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        part.len() >= 2 && (upper == part || upper.starts_with(&format!("{part}_")))
+    })
 }
 
 fn file_changes(file: &Subject<'_>) -> Vec<Finding> {
@@ -975,4 +1005,26 @@ pub(crate) fn is_network_module(module: &str) -> bool {
         module.strip_prefix("node:").unwrap_or(module),
         "http" | "https" | "net" | "dgram" | "dns" | "tls" | "http2"
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_the_package;
+
+    #[test]
+    fn a_variable_names_the_package_by_its_whole_scope_or_name() {
+        assert!(names_the_package("SCARF_API_TOKEN", "@scarf/scarf"));
+        assert!(names_the_package("SENTRY_AUTH_TOKEN", "@sentry/cli"));
+        assert!(names_the_package("NX_CLOUD_AUTH_TOKEN", "nx"));
+        assert!(names_the_package("PRISMA_TOKEN", "prisma"));
+        assert!(names_the_package("MY_TOOL_TOKEN", "my-tool"));
+        // A word of the name is not the name: npm's token is npm's.
+        assert!(!names_the_package("NPM_TOKEN", "npm-helper"));
+        assert!(!names_the_package("GITHUB_TOKEN", "github-stats-x"));
+        assert!(!names_the_package(
+            "AWS_SECRET_ACCESS_KEY",
+            "@evil/aws-util"
+        ));
+        assert!(!names_the_package("NPM_TOKEN", ""));
+    }
 }

@@ -618,8 +618,16 @@ fn strip_node_prefix(specifier: &str) -> &str {
 /// (few vowels) split by irregular case and digits (`XNjfXHs`, `u8_bNby`, `tt7kLh9`),
 /// unlike `getElementById`, `utf8Decode` or `HTMLElement`.
 pub(crate) fn random_name(name: &str) -> bool {
-    let letters: Vec<char> = name.chars().filter(char::is_ascii_alphabetic).collect();
-    if name.len() < 5 || name.len() > 16 || letters.len() < 4 || name.starts_with("_0x") {
+    if name.len() < 5 || name.len() > 16 || name.starts_with("_0x") {
+        return false;
+    }
+    // Words people write without vowels (`HttpOverHttp2`, `XmlCtx`) are words.
+    let letters: Vec<char> = camel_words(name)
+        .filter(|word| !VOWELLESS_WORDS.contains(&word.to_ascii_lowercase().as_str()))
+        .flat_map(str::chars)
+        .filter(char::is_ascii_alphabetic)
+        .collect();
+    if letters.len() < 4 {
         return false;
     }
     let vowels = letters
@@ -649,6 +657,34 @@ pub(crate) fn random_name(name: &str) -> bool {
     mixed
         && switches * 3 >= name.len()
         && (few_vowels || (inner_digit && vowels * 3 < letters.len()))
+}
+
+/// Abbreviations written without vowels.
+const VOWELLESS_WORDS: [&str; 24] = [
+    "http", "https", "xml", "html", "css", "svg", "url", "src", "dst", "ctx", "msg", "btn", "cfg",
+    "cmd", "pkg", "tcp", "udp", "dns", "ssl", "tls", "rpc", "sql", "rgb", "str",
+];
+
+/// A name's words: split where lower case turns upper, and at digits and underscores.
+fn camel_words(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    let mut cuts = vec![0];
+    for index in 1..bytes.len() {
+        let (before, here) = (bytes[index - 1], bytes[index]);
+        if before.is_ascii_lowercase() && here.is_ascii_uppercase()
+            || before.is_ascii_digit() != here.is_ascii_digit()
+            || here == b'_'
+            || before == b'_'
+        {
+            cuts.push(index);
+        }
+    }
+    cuts.push(bytes.len());
+    let words: Vec<&str> = cuts
+        .windows(2)
+        .map(|pair| &name[pair[0]..pair[1]])
+        .collect();
+    words.into_iter()
 }
 
 fn is_hex_identifier(name: &str) -> bool {
@@ -1238,6 +1274,9 @@ spawn('node', ['bg.js'], { detached: true });
             "ZLIB_VERSION",
             "onReadyStateChange",
             "http2Session",
+            "HttpOverHttp2",
+            "Http2OverHttps",
+            "HttpsOverHttp2",
         ] {
             assert!(!random_name(written), "{written}");
         }

