@@ -197,6 +197,23 @@ def client_env(home):
             "COREPACK_ENABLE_STRICT": "0"}
 
 
+# npm's cache entries, by content address, over every npm install of the run: the
+# union is what npm alone keeps for the same installs (cacache names content by its
+# digest, so the same tarball in two caches is one entry).
+NPM_CACHE = {}
+
+
+def note_npm_cache(home):
+    content = home / "cache" / "_cacache" / "content-v2"
+    for path in content.rglob("*") if content.exists() else []:
+        if path.is_file():
+            NPM_CACHE[str(path.relative_to(content))] = path.stat().st_size
+
+
+def directory_bytes(directory):
+    return sum(path.stat().st_size for path in directory.rglob("*") if path.is_file() and not path.is_symlink())
+
+
 def install(app, client):
     with tempfile.TemporaryDirectory(prefix=f"airlock-app-{client}-") as directory:
         directory = Path(directory)
@@ -222,6 +239,8 @@ def install(app, client):
         result = subprocess.run(command, cwd=project, env=client_env(home), capture_output=True, text=True,
                                 timeout=1800)
         seconds = time.time() - started
+        if client == "npm":
+            note_npm_cache(home)
         output = (result.stdout + result.stderr).strip()
         refused = [line for line in output.splitlines() if "403" in line or "quarantined" in line or "blocked" in line]
         if result.returncode == 0:
@@ -272,6 +291,18 @@ def main():
         if not args.no_apps:
             failures, runs = run_apps(args.clients.split(","), args.app)
             targets.append(("real apps install with no approval needed", failures == 0, f"{runs - failures} of {runs} installs"))
+            if args.apps_only and NPM_CACHE:
+                # Only the apps went through this Airlock: its data directory against
+                # npm's own cache for the same installs (pnpm's fetches add none of
+                # their own: the same tarballs).
+                data_mb = directory_bytes(WORK / "data") / 2**20
+                npm_mb = sum(NPM_CACHE.values()) / 2**20
+                table(["disk after the installs", "MB"], [
+                    ("Airlock data directory (database, blobs, journal)", f"{data_mb:.0f}"),
+                    ("npm's own caches, union by content address", f"{npm_mb:.0f}"),
+                ])
+                targets.append(("data directory within 2x of npm's cache for the same installs",
+                                data_mb <= 2 * npm_mb, f"{data_mb:.0f} MB vs {npm_mb:.0f} MB ({data_mb / max(npm_mb, 1):.2f}x)"))
         server_peak_mb = MemorySampler.rss_kb(process.pid, "VmHWM") / 1024
         sampler.done.set()
         table(["memory", "peak MB"], [

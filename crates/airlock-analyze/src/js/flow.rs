@@ -3078,13 +3078,15 @@ fn is_form_element(expression: &Expression<'_>) -> bool {
         .is_some_and(|parent| parent.static_property_name() == Some("elements"))
 }
 
-/// `event.key`, `e.keyCode`: the key a keyboard event carries.
+/// `event.key`, `keyEvent.keyCode`: the key a keyboard event carries. Only an event
+/// named as one: in minified code every parameter is `e`, and an editor's bundle
+/// passes keys through its own machinery to its own services.
 fn is_key_of_event(name: &str, object: &Expression<'_>) -> bool {
     matches!(name, "key" | "keyCode" | "charCode" | "which")
         && matches!(
             object.without_parentheses(),
             Expression::Identifier(event)
-                if matches!(event.name.as_str(), "e" | "ev" | "evt" | "event" | "keyEvent" | "keyboardEvent")
+                if matches!(event.name.as_str(), "event" | "keyEvent" | "keyboardEvent" | "keyupEvent" | "keydownEvent")
         )
 }
 

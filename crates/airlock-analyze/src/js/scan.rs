@@ -621,12 +621,26 @@ pub(crate) fn random_name(name: &str) -> bool {
     if name.len() < 5 || name.len() > 16 || name.starts_with("_0x") {
         return false;
     }
-    // Words people write without vowels (`HttpOverHttp2`, `XmlCtx`) are words.
-    let letters: Vec<char> = camel_words(name)
-        .filter(|word| !VOWELLESS_WORDS.contains(&word.to_ascii_lowercase().as_str()))
-        .flat_map(str::chars)
-        .filter(char::is_ascii_alphabetic)
-        .collect();
+    let letters: Vec<char> = name.chars().filter(char::is_ascii_alphabetic).collect();
+    // Words people write without vowels (`HttpOverHttp2`, `XmlCtx`) are words: a name
+    // that looks scrambled is weighed again without them (rarely: most names pass).
+    scrambled(name, &letters) && {
+        let spelled: Vec<char> = camel_words(name)
+            .filter(|word| {
+                !VOWELLESS_WORDS
+                    .iter()
+                    .any(|known| known.eq_ignore_ascii_case(word))
+            })
+            .flat_map(str::chars)
+            .filter(char::is_ascii_alphabetic)
+            .collect();
+        scrambled(name, &spelled)
+    }
+}
+
+/// Whether `letters` (of `name`) read as an obfuscator's output: mixed case that
+/// switches every character or two, and few vowels.
+fn scrambled(name: &str, letters: &[char]) -> bool {
     if letters.len() < 4 {
         return false;
     }
