@@ -146,6 +146,13 @@ max_body_size: 100mb
                                f"127.0.0.1:{VERDACCIO}"], VERDACCIO)
 
 
+def nginx_temp_paths():
+    """nginx's temporary directories, under WORK (it runs unprivileged there)."""
+    (WORK / "nginx-tmp").mkdir(parents=True, exist_ok=True)
+    return "\n".join(f"  {kind}_temp_path {WORK / 'nginx-tmp'};"
+                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
 def start_nginx(files):
     config = WORK / "nginx.conf"
     config.write_text(f"""daemon off;
@@ -160,11 +167,7 @@ http {{
   tcp_nopush on;
   keepalive_requests 1000000;
   default_type application/octet-stream;
-  client_body_temp_path {WORK / 'nginx-tmp'};
-  proxy_temp_path {WORK / 'nginx-tmp'};
-  fastcgi_temp_path {WORK / 'nginx-tmp'};
-  uwsgi_temp_path {WORK / 'nginx-tmp'};
-  scgi_temp_path {WORK / 'nginx-tmp'};
+{nginx_temp_paths()}
   server {{
     listen 127.0.0.1:{NGINX};
     root {files};
@@ -174,7 +177,6 @@ http {{
   }}
 }}
 """)
-    (WORK / "nginx-tmp").mkdir(exist_ok=True)
     return start("nginx", ["nginx", "-c", str(config), "-p", str(WORK)], NGINX)
 
 

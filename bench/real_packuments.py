@@ -33,6 +33,7 @@ import urllib.request
 from pathlib import Path
 
 import proxy
+from popular import EXCLUDED
 from tables import table
 from wider import ranked
 
@@ -82,11 +83,7 @@ http {{
   keepalive_requests 1000000;
   default_type application/vnd.npm.install-v1+json;
   gzip_static on;
-  client_body_temp_path {WORK / 'nginx-tmp'};
-  proxy_temp_path {WORK / 'nginx-tmp'};
-  fastcgi_temp_path {WORK / 'nginx-tmp'};
-  uwsgi_temp_path {WORK / 'nginx-tmp'};
-  scgi_temp_path {WORK / 'nginx-tmp'};
+{proxy.nginx_temp_paths()}
   server {{
     listen 127.0.0.1:{NGINX};
     root {root};
@@ -94,7 +91,6 @@ http {{
   }}
 }}
 """)
-    (WORK / "nginx-tmp").mkdir(exist_ok=True)
     return proxy.start("nginx", ["nginx", "-c", str(config), "-p", str(WORK)], NGINX)
 
 
@@ -130,7 +126,7 @@ def main():
     try:
         documents = []
         started = time.time()
-        for name in ranked(1, args.top):
+        for name in [name for name in ranked(1, args.top) if name not in EXCLUDED]:
             path = "/" + urllib.parse.quote(name, safe="@")
             try:
                 plain, _ = fetch(path, None)
@@ -138,13 +134,15 @@ def main():
             except OSError as error:
                 proxy.log(f"{name}: {error}; left out")
                 continue
-            if coding != "gzip":
-                sys.exit(f"{name}: Airlock answered {coding!r} to Accept-Encoding: gzip")
-            # nginx serves the same rendered bytes: plain, and gzipped beside them.
+            # nginx serves the same rendered bytes: plain, and gzipped beside them
+            # (Airlock leaves small documents uncompressed; so does nginx then).
             file = root / name.lstrip("/")
             file.parent.mkdir(parents=True, exist_ok=True)
             file.write_bytes(plain)
-            Path(f"{file}.gz").write_bytes(zipped)
+            if coding == "gzip":
+                Path(f"{file}.gz").write_bytes(zipped)
+            elif coding:
+                sys.exit(f"{name}: Airlock answered {coding!r} to Accept-Encoding: gzip")
             documents.append((name, path, len(plain), len(zipped), len(gzip.compress(plain, 6))))
         proxy.log(f"{len(documents)} packuments fetched and rendered in {time.time() - started:.0f} s")
         nginx = start_nginx(root)

@@ -220,7 +220,7 @@ impl Analysis {
             })
             .collect();
         // What `binding.gyp` runs when node-gyp reads it at install.
-        let gyp = gyp_at_install(&archive, &manifest, &paths);
+        let gyp = gyp_at_install(archive, &manifest, &paths);
         let (mut install_roots, names_missing_script) = script_roots(
             manifest.install_scripts.values().chain(&gyp.commands),
             &manifest,

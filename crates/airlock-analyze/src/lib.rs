@@ -32,8 +32,23 @@ pub mod request;
 mod shell;
 mod table;
 
+/// A package name (or a part of one) as an environment variable spells it:
+/// `@sentry/cli` as `SENTRY_CLI`.
+#[must_use]
+pub fn as_variable_name(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
-pub const ANALYZER_VERSION: u32 = 8;
+pub const ANALYZER_VERSION: u32 = 9;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};

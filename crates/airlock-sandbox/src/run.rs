@@ -393,17 +393,7 @@ fn settable(name: &str) -> bool {
 /// the installer's documented switches, not a gate a script hides behind.
 fn own_setting(variable: &str, package: &str) -> bool {
     let upper = variable.to_ascii_uppercase();
-    let normalised: String = package
-        .trim_start_matches('@')
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let normalised = airlock_analyze::as_variable_name(package.trim_start_matches('@'));
     let whole = normalised.rsplit('_').count() > 1 && upper.contains(&normalised);
     whole
         || normalised

@@ -820,16 +820,7 @@ fn names_the_package(variable: &str, package: &str) -> bool {
         None => (None, package),
     };
     scope.into_iter().chain([name]).any(|part| {
-        let part: String = part
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_uppercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let part = crate::as_variable_name(part);
         part.len() >= 2 && (upper == part || upper.starts_with(&format!("{part}_")))
     })
 }
