@@ -1736,7 +1736,7 @@ fn an_alias_of_the_environment_reads_one_variable_or_sends_all() {
         .script("install", "node install.js")
         .file(
             "install.js",
-            "const https = require('https');\nconst env = process.env;\nconst arch = env.npm_config_arch || process.arch;\nhttps.get('https://github.com/o/r/releases/download/v1/lib-' + arch + '.tar.br');\n",
+            "const https = require('https');\nconst env = process.env;\nconst arch = env.npm_config_arch || process.arch;\nhttps.get('https://downloads.example.invalid/v1/lib-' + arch + '.tar.br');\n",
         )
         .build();
     let analysis = analyse(&installer);
