@@ -14,6 +14,7 @@ request for the next name of the class (a wrk Lua script), with npm's `Accept` a
     cargo build --release -p airlock
     bench/real_packuments.py                 # the 200 most downloaded names, 5 s per cell
     bench/real_packuments.py --top 50 --duration 3
+    bench/real_packuments.py --cache-mb 1024   # with a larger memory cache than the default
 
 Prints per size class (by the plain abbreviated document): names, bytes plain and on
 the wire, requests/s and p99 for Airlock and nginx at 16 and 64 connections, and the
@@ -55,17 +56,21 @@ def fetch(path, encoding):
         return response.read(), response.headers.get("Content-Encoding")
 
 
-def start_airlock():
+def start_airlock(cache_mb):
     upstream = subprocess.run(["npm", "config", "get", "registry"], capture_output=True, text=True,
                               check=True).stdout.strip()
     shutil.rmtree(WORK / "data", ignore_errors=True)
     policy = WORK / "policy.toml"
     policy.write_text('min_release_age = "0s"\n')
+    config = []
+    if cache_mb:
+        (WORK / "airlock.toml").write_text(f"[cache]\nmemory_mb = {cache_mb}\n")
+        config = ["--config", str(WORK / "airlock.toml")]
     binary = Path(os.environ.get("AIRLOCK_BIN", ROOT / "target/release/airlock"))
     if not binary.exists():
         sys.exit(f"build first: cargo build --release -p airlock ({binary} is missing)")
     return proxy.start("airlock", [str(binary), "serve", "--listen", f"127.0.0.1:{AIRLOCK}", "--data-dir",
-                                   str(WORK / "data"), "--upstream", upstream, "--policy", str(policy)],
+                                   str(WORK / "data"), "--upstream", upstream, "--policy", str(policy), *config],
                        AIRLOCK, env={**os.environ, "AIRLOCK_LOG": "warn,airlock::access=off"})
 
 
@@ -114,6 +119,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=200)
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--cache-mb", type=int, help="Airlock's memory cache ([cache] memory_mb; default 64)")
     args = parser.parse_args()
     proxy.WORK = WORK
     WORK.mkdir(parents=True, exist_ok=True)
@@ -121,7 +127,7 @@ def main():
     root = WORK / "nginx-root"
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir()
-    airlock = start_airlock()
+    airlock = start_airlock(args.cache_mb)
     nginx = None
     try:
         documents = []
