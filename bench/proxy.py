@@ -146,6 +146,12 @@ max_body_size: 100mb
                                f"127.0.0.1:{VERDACCIO}"], VERDACCIO)
 
 
+def nginx_head():
+    """The top of an nginx configuration run in the foreground from WORK."""
+    return (f"daemon off;\nworker_processes auto;\npid {WORK / 'nginx.pid'};\n"
+            f"error_log {WORK / 'nginx-error.log'} warn;\nevents {{ worker_connections 1024; }}")
+
+
 def nginx_temp_paths():
     """nginx's temporary directories, under WORK (it runs unprivileged there)."""
     (WORK / "nginx-tmp").mkdir(parents=True, exist_ok=True)
@@ -155,11 +161,7 @@ def nginx_temp_paths():
 
 def start_nginx(files):
     config = WORK / "nginx.conf"
-    config.write_text(f"""daemon off;
-worker_processes auto;
-pid {WORK / 'nginx.pid'};
-error_log {WORK / 'nginx-error.log'} warn;
-events {{ worker_connections 1024; }}
+    config.write_text(f"""{nginx_head()}
 http {{
   # nginx's default: one access-log line per request, as Airlock writes one too.
   access_log {WORK / 'nginx-access.log'};

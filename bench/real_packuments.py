@@ -76,11 +76,7 @@ def start_airlock(cache_mb):
 
 def start_nginx(root):
     config = WORK / "nginx.conf"
-    config.write_text(f"""daemon off;
-worker_processes auto;
-pid {WORK / 'nginx.pid'};
-error_log {WORK / 'nginx-error.log'} warn;
-events {{ worker_connections 1024; }}
+    config.write_text(f"""{proxy.nginx_head()}
 http {{
   access_log off;
   sendfile on;
