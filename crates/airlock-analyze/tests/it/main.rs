@@ -1756,3 +1756,54 @@ fn an_alias_of_the_environment_reads_one_variable_or_sends_all() {
     let analysis = check_blocked(&stealer, &[Code::DataExfiltration]);
     assert_rule(&analysis, "exfil-environment");
 }
+
+/// Naming is not doing: a release tool whose install-reachable code names `npm
+/// publish` warns, and a tunnel named in code that loads warns; a request catcher
+/// named there still quarantines.
+#[test]
+fn mentions_of_publishing_and_tunnels_warn_and_request_catchers_do_not() {
+    let release_tool = airlock_test::PackageBuilder::new("release-tool", "1.0.0")
+        .script("postinstall", "node setup.js")
+        .file(
+            "setup.js",
+            "module.exports.help = 'run npm publish from the package directory';\n",
+        )
+        .build();
+    let analysis = analyse(&release_tool);
+    assert_eq!(
+        verdict(&analysis, &release_tool),
+        Verdict::Warn,
+        "{}",
+        report(&analysis)
+    );
+
+    let dev_server = airlock_test::PackageBuilder::new("dev-server", "1.0.0")
+        .file(
+            "index.js",
+            "module.exports.status = 'https://status.ngrok.com/api';\n",
+        )
+        .build();
+    let analysis = analyse(&dev_server);
+    assert_eq!(
+        verdict(&analysis, &dev_server),
+        Verdict::Warn,
+        "{}",
+        report(&analysis)
+    );
+
+    let catcher = airlock_test::PackageBuilder::new("catcher", "1.0.0")
+        .file(
+            "index.js",
+            "module.exports.hook = 'https://webhook.site/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';\n",
+        )
+        .build();
+    let analysis = analyse(&catcher);
+    assert!(
+        matches!(
+            verdict(&analysis, &catcher),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+}
