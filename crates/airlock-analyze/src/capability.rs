@@ -448,6 +448,95 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
             }
         }
     }
+    found.extend(joined_commands(graph));
+    found
+}
+
+/// The commands one function runs, read as one script: a download saved by one
+/// command and started by the next (`exec(download)`, then `exec(start)`) is run,
+/// also when the paths and addresses are parameters (`${path}` holes of a
+/// template). Only what the commands do together counts here; each command's own
+/// behaviours come from the site.
+fn joined_commands(graph: &Graph<'_>) -> Vec<Capability> {
+    let mut groups: Vec<(&str, Option<u32>, Vec<Reached<'_>>)> = Vec::new();
+    for reached in graph.sinks() {
+        if reached.site.kind != SinkKind::Exec
+            || (reached.site.constant.is_none() && reached.site.template.is_none())
+        {
+            continue;
+        }
+        let key = (reached.path, reached.site.owner);
+        match groups
+            .iter_mut()
+            .find(|(path, owner, _)| (*path, *owner) == key)
+        {
+            Some((_, _, sites)) => sites.push(reached),
+            None => groups.push((key.0, key.1, vec![reached])),
+        }
+    }
+    let together = |behaviour: &Behaviour| {
+        matches!(
+            behaviour,
+            Behaviour::DownloadsAndRuns { .. } | Behaviour::RunsEncoded { .. }
+        )
+    };
+    let mut found = Vec::new();
+    for (_, _, mut sites) in groups {
+        if sites.len() == 1 && sites[0].site.template.is_none() {
+            continue;
+        }
+        sites.sort_by_key(|reached| reached.site.line);
+        let commands: Vec<&str> = sites
+            .iter()
+            .filter_map(|reached| {
+                reached
+                    .site
+                    .constant
+                    .as_deref()
+                    .or(reached.site.template.as_deref())
+            })
+            .collect();
+        // What a constant command does alone, its site already says.
+        let alone: Vec<String> = sites
+            .iter()
+            .filter_map(|reached| reached.site.constant.as_deref())
+            .flat_map(|command| crate::shell::behaviours(&crate::shell::parse(command)))
+            .map(|(_, text)| text)
+            .collect();
+        let joined = commands.join(" ; ");
+        for (behaviour, text) in crate::shell::behaviours(&crate::shell::parse(&joined)) {
+            if !together(&behaviour) || alone.contains(&text) {
+                continue;
+            }
+            let reached = sites
+                .iter()
+                .rev()
+                .find(|reached| {
+                    let command = reached
+                        .site
+                        .constant
+                        .as_deref()
+                        .or(reached.site.template.as_deref())
+                        .unwrap_or("");
+                    text.split_whitespace()
+                        .last()
+                        .is_some_and(|word| command.contains(word.trim_matches(['"', '\''])))
+                })
+                .unwrap_or(&sites[sites.len() - 1]);
+            found.push(Capability {
+                ability: Ability::Shell(behaviour),
+                stage: Stage::of(reached.reach, reached.site.in_function),
+                file: reached.path.to_owned(),
+                line: Some(reached.site.line),
+                snippet: text,
+                trail: commands
+                    .iter()
+                    .map(|command| format!("exec(\"{}\")", airlock_policy::one_line(command, 80)))
+                    .collect(),
+                bundle: reached.bundle,
+            });
+        }
+    }
     found
 }
 

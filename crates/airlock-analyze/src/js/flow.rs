@@ -101,6 +101,9 @@ pub(crate) struct SinkSite {
     pub(crate) owner: Option<u32>,
     /// The first argument, when it is a constant (a command, a path, a URL).
     pub(crate) constant: Option<String>,
+    /// For a process, the command line with the values the flow cannot fold as
+    /// `${name}` holes, when the first argument is not a constant.
+    pub(crate) template: Option<String>,
     /// What a file write writes, when it is a constant (a script dropped to disk).
     pub(crate) content: Option<String>,
     /// For file operations: the node of the path operated on, and its source text;
@@ -290,6 +293,9 @@ pub(crate) struct FlowBuilder<'s> {
     symbols: IntMap<SymbolId, Node>,
     modules: IntMap<SymbolId, ModuleRef>,
     constants: IntMap<SymbolId, String>,
+    /// Strings built from literals and values the flow cannot fold, with the
+    /// values as `${name}` holes: a command line assembled from parameters.
+    templates: IntMap<SymbolId, String>,
     /// Functions by their span's start.
     functions: IntMap<u32, u32>,
     function_of_symbol: IntMap<SymbolId, u32>,
@@ -355,6 +361,7 @@ impl<'s> FlowBuilder<'s> {
             symbols: IntMap::default(),
             modules: IntMap::default(),
             constants: IntMap::default(),
+            templates: IntMap::default(),
             functions: IntMap::default(),
             function_of_symbol: IntMap::default(),
             inline_functions: HashSet::new(),
@@ -732,6 +739,15 @@ impl<'s> FlowBuilder<'s> {
             },
             Expression::TSAsExpression(inner) => self.qualified(&inner.expression),
             Expression::TSNonNullExpression(inner) => self.qualified(&inner.expression),
+            // `(0, cp.exec)(…)`, `(0, eval)(…)`: how TypeScript and Babel call an
+            // imported function, and how code calls `eval` indirectly. The leading
+            // literals only drop `this`.
+            Expression::SequenceExpression(sequence) => match sequence.expressions.as_slice() {
+                [leading @ .., last] if leading.iter().all(Expression::is_literal) => {
+                    self.qualified(last)
+                }
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -924,6 +940,73 @@ impl<'s> FlowBuilder<'s> {
             _ => None,
         };
         result.filter(|text| text.len() <= 64 * 1024)
+    }
+
+    /// A string built by concatenation or a template literal from literal text and
+    /// values the flow cannot fold, with each value as a `${name}` hole: what a
+    /// command line looks like when its paths and addresses are parameters
+    /// (`"curl -o " + dest + " " + url`). Only when the literal text has a word
+    /// break: a command, not a path or a key.
+    fn template(&self, expression: &Expression<'_>) -> Option<String> {
+        let mut text = String::new();
+        match expression.without_parentheses() {
+            Expression::TemplateLiteral(template) => {
+                for (index, quasi) in template.quasis.iter().enumerate() {
+                    text.push_str(
+                        quasi
+                            .value
+                            .cooked
+                            .as_ref()
+                            .map_or(quasi.value.raw.as_str(), |cooked| cooked.as_str()),
+                    );
+                    if let Some(expression) = template.expressions.get(index) {
+                        self.template_part(expression, &mut text);
+                    }
+                }
+            }
+            Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+                let mut parts = vec![&binary.right];
+                let mut left = &binary.left;
+                while let Expression::BinaryExpression(inner) = left.without_parentheses()
+                    && inner.operator == BinaryOperator::Addition
+                    && parts.len() < 64
+                {
+                    parts.push(&inner.right);
+                    left = &inner.left;
+                }
+                parts.push(left);
+                for part in parts.into_iter().rev() {
+                    self.template_part(part, &mut text);
+                }
+            }
+            _ => return None,
+        }
+        (text.len() <= 4096 && text.contains(' ') && text.contains("${")).then_some(text)
+    }
+
+    /// One part of a [`template`](Self::template): its constant, the template a
+    /// variable holds, or a hole named after the value.
+    fn template_part(&self, part: &Expression<'_>, text: &mut String) {
+        if let Some(constant) = self.constant(part, 0) {
+            text.push_str(&constant);
+            return;
+        }
+        let part = part.without_parentheses();
+        if let Expression::Identifier(identifier) = part
+            && let Some(held) = self
+                .reference_symbol(identifier)
+                .and_then(|symbol| self.templates.get(&symbol))
+        {
+            text.push_str(held);
+            return;
+        }
+        let name: String = airlock_policy::one_line(&self.snippet(part.span()), 40)
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '`'))
+            .collect();
+        text.push_str("${");
+        text.push_str(&name);
+        text.push('}');
     }
 
     fn constant_call(&self, call: &CallExpression<'_>, depth: u32) -> Option<String> {
@@ -1924,6 +2007,20 @@ impl<'s> FlowBuilder<'s> {
             .first()
             .and_then(Argument::as_expression)
             .and_then(|first| self.constant(first, 0));
+        let template = if kind == SinkKind::Exec && constant.is_none() {
+            arguments
+                .first()
+                .and_then(Argument::as_expression)
+                .and_then(|first| match first.without_parentheses() {
+                    Expression::Identifier(identifier) => self
+                        .reference_symbol(identifier)
+                        .and_then(|symbol| self.templates.get(&symbol))
+                        .cloned(),
+                    other => self.template(other),
+                })
+        } else {
+            None
+        };
         let content = (kind == SinkKind::FileWrite)
             .then(|| {
                 arguments
@@ -1943,6 +2040,7 @@ impl<'s> FlowBuilder<'s> {
             in_function: self.owner().is_some(),
             owner: self.owner(),
             constant,
+            template,
             content,
             target,
             target_text,
@@ -1994,6 +2092,7 @@ impl<'s> FlowBuilder<'s> {
             in_function: self.owner().is_some(),
             owner: self.owner(),
             constant: None,
+            template: None,
             content: None,
             target: None,
             target_text: String::new(),
@@ -2100,10 +2199,12 @@ impl<'s> FlowBuilder<'s> {
         if let Some(handle) = self.handle_of(init) {
             self.handles.insert(symbol, handle);
         }
-        if !self.scoping.symbol_is_mutated(symbol)
-            && let Some(text) = self.constant(init, 0)
-        {
-            self.constants.insert(symbol, text);
+        if !self.scoping.symbol_is_mutated(symbol) {
+            if let Some(text) = self.constant(init, 0) {
+                self.constants.insert(symbol, text);
+            } else if let Some(text) = self.template(init) {
+                self.templates.insert(symbol, text);
+            }
         }
     }
 

@@ -645,22 +645,36 @@ fn addresses_named(file: &Subject<'_>, text: &str, site: &Site) -> Vec<Finding> 
                 format!("sends to {service} (`{}`)", address.host),
                 Some(site),
             ));
-        } else if address.plain_http
+        } else if (address.plain_http
             && (address.port.is_some() || address.raw_ip())
-            && !strings::documentation_host(address.host)
+            && !strings::documentation_host(address.host))
+            || (file.facts.tls_off
+                && address.raw_ip()
+                && crate::js::literals::classify_host(address.host, address.url)
+                    == crate::js::literals::HostClass::RawIp)
         {
             findings.push(context.finding(
                 Code::NetworkAccess,
                 context.severity(ByReach(High, Low, Info)),
                 Confidence::Medium,
                 format!(
-                    "plain-HTTP address with {} (`{}`)",
+                    "{} with {} (`{}`){}",
+                    if address.plain_http {
+                        "plain-HTTP address"
+                    } else {
+                        "HTTPS address"
+                    },
                     if address.raw_ip() {
                         "a raw IP"
                     } else {
                         "a port"
                     },
-                    address.url
+                    address.url,
+                    if address.plain_http {
+                        ""
+                    } else {
+                        ", certificate checks turned off"
+                    }
                 ),
                 Some(site),
             ));

