@@ -14,8 +14,15 @@ pub(crate) const COMPRESS_FROM: usize = 1024;
 const BROTLI_QUALITY: u32 = 5;
 const BROTLI_WINDOW: u32 = 22;
 
+/// A strong ETag derived from the body.
+pub(crate) fn etag_of(body: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(body);
+    format!("\"{}\"", hex::encode(&digest[..16]))
+}
+
 /// A content coding of a metadata answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Coding {
     Gzip,
     Brotli,

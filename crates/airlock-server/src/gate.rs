@@ -113,17 +113,43 @@ impl Gate {
     }
 
     /// The decisions for `entry`, from its cache when still valid.
+    /// The generations decisions are made under: the policy's and the advisories'
+    /// (given), the analyses', the trust material's and, when a gate is on, the
+    /// served history's.
+    fn generation(
+        &self,
+        (policy, advisories): (u64, u64),
+        gated: bool,
+    ) -> (u64, u64, u64, u64, u64) {
+        (
+            policy,
+            advisories,
+            self.analyses.generation(),
+            self.trust.generation(),
+            if gated { self.history.generation() } else { 0 },
+        )
+    }
+
+    /// Whether `decided` still stands: nothing it was made under has changed and no
+    /// quarantine it counted on has ended.
+    pub(crate) fn holds(&self, decided: &Decided) -> bool {
+        let (policy, policy_generation) = self.policy.current();
+        let (_, advisory_generation) = self.advisories.current();
+        let generation = self.generation(
+            (policy_generation, advisory_generation),
+            policy.gates().is_active(),
+        );
+        decided.generation == generation
+            && decided
+                .valid_until
+                .is_none_or(|until| self.clock.now() < until)
+    }
+
     pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
         let (policy, policy_generation) = self.policy.current();
         let (advisories, advisory_generation) = self.advisories.current();
         let gated = policy.gates().is_active();
-        let generation = (
-            policy_generation,
-            advisory_generation,
-            self.analyses.generation(),
-            self.trust.generation(),
-            if gated { self.history.generation() } else { 0 },
-        );
+        let generation = self.generation((policy_generation, advisory_generation), gated);
         let now = self.clock.now();
         let mut cached = entry
             .decided

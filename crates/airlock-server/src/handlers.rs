@@ -11,9 +11,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::alerts::Alert;
-use crate::encoding::{COMPRESS_FROM, Coding};
+use crate::answers::AnswerKey;
+use crate::encoding::{COMPRESS_FROM, Coding, etag_of};
 use crate::gate::{Decided, codes_text};
-use crate::packuments::{Entry, Freshness, etag_of};
+use crate::packuments::{Entry, Freshness};
 use crate::path::PackagePath;
 use crate::tarballs::Wanted;
 use crate::{ApiError, AppState};
@@ -55,9 +56,42 @@ async fn packument(
     name: &PackageName,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    let entry = state.inner.packuments.get(name, Freshness::Cached).await?;
-    let decided = state.inner.gate.decide(&entry);
-    crate::vetting::analyse_newest(state, &entry);
+    let form = Form::from_accept(
+        headers
+            .get(header::ACCEPT)
+            .and_then(|value| value.to_str().ok()),
+    );
+    let key = AnswerKey {
+        name: name.clone(),
+        form,
+        base: tarball_base(state, headers)?,
+        coding: Coding::preferred(headers),
+    };
+    let packuments = &state.inner.packuments;
+    let gate = &state.inner.gate;
+    let answer = if let Some(answer) = packuments
+        .answers()
+        .fresh(&key, |decided| gate.holds(decided))
+    {
+        crate::metrics::cache("packument", "answer");
+        answer
+    } else {
+        let entry = packuments.get(name, Freshness::Cached).await?;
+        let decided = gate.decide(&entry);
+        crate::vetting::analyse_newest(state, &entry);
+        if decided.view.is_empty() && entry.packument().versions().next().is_some() {
+            return Err(everything_refused(name, &decided));
+        }
+        let base = key.base.clone();
+        let (source, fetched_at) = entry.source();
+        packuments
+            .answers()
+            .answer(key, (&source, fetched_at), &decided, || {
+                entry.packument().render(&decided.view, form, &base)
+            })
+            .await
+    };
+    let decided = &answer.decided;
     crate::metrics::withheld(
         decided
             .decisions
@@ -65,35 +99,13 @@ async fn packument(
             .filter(|decision| !decision.admits())
             .count(),
     );
-    if decided.view.is_empty() && entry.packument().versions().next().is_some() {
-        return Err(everything_refused(name, &decided));
-    }
-    let form = Form::from_accept(
-        headers
-            .get(header::ACCEPT)
-            .and_then(|value| value.to_str().ok()),
+    let mut response = json_response(
+        headers,
+        form.content_type(),
+        &answer.etag,
+        answer.body.clone(),
+        answer.coding.map(Coding::name),
     );
-    let rendered = entry.rendered(&decided.view, form, &tarball_base(state, headers)?);
-    state.inner.packuments.reweigh(name, &entry);
-    let coding = Coding::preferred(headers).filter(|_| rendered.body.len() >= COMPRESS_FROM);
-    let mut response = if let Some(coding) = coding {
-        let (body, etag) = rendered.encoded(coding).await;
-        json_response(
-            headers,
-            form.content_type(),
-            &etag,
-            body,
-            Some(coding.name()),
-        )
-    } else {
-        json_response(
-            headers,
-            form.content_type(),
-            &rendered.etag,
-            rendered.body.clone(),
-            None,
-        )
-    };
     if let Some(notice) = &decided.notice {
         decided.log_withheld_once(name);
         if let Ok(value) = header::HeaderValue::from_str(notice) {

@@ -20,6 +20,7 @@ pub mod admin;
 pub mod advisories;
 mod alerts;
 pub mod analyses;
+mod answers;
 pub mod audit;
 mod config;
 mod console;

@@ -7,22 +7,19 @@
 //! past its max age is served anyway, and the failure is logged. After a restart,
 //! entries come back from SQLite, so a warm cache survives it.
 //!
-//! Rendered answers are cached on the entry, keyed by form, tarball base and the
-//! [`View`] they were rendered for: if the decision changes, the view differs and the
-//! answer is rendered again.
+//! Rendered answers are cached apart, in [`Answers`](crate::answers::Answers): a warm
+//! request is answered from there without the parsed packument.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use airlock_npm::{Clock, Form, PackageName, Packument, TarballBase, View};
+use airlock_npm::{Clock, PackageName, Packument};
 use airlock_store::{Store, StoredPackument};
 use airlock_upstream::{Fetched, Upstream, Validators};
-use bytes::Bytes;
-use sha2::Digest as _;
 
 use crate::alerts::{Alert, Alerts};
-use crate::encoding::Coding;
+use crate::answers::Answers;
 use crate::error::ErrorChain;
 use crate::flight::SingleFlight;
 use crate::{ApiError, ServerConfig};
@@ -33,46 +30,10 @@ pub struct Entry {
     validators: Validators,
     fetched_at: AtomicI64,
     size: usize,
-    rendered: Mutex<Vec<Arc<Rendered>>>,
-    /// The bytes the kept renders hold, counted in the entry's cache weight.
-    rendered_bytes: std::sync::atomic::AtomicUsize,
-    /// Set when the renders changed since the cache last weighed the entry.
-    reweigh: std::sync::atomic::AtomicBool,
     /// The gate's decisions about this packument, while they hold.
     pub(crate) decided: Mutex<Option<Arc<crate::decided::Decided>>>,
     /// Whether the background analysis of this copy's newest versions was started.
     pub(crate) newest_analysed: std::sync::atomic::AtomicBool,
-}
-
-/// A rendered answer with its ETag.
-pub struct Rendered {
-    form: Form,
-    base: TarballBase,
-    view: View,
-    pub body: Bytes,
-    pub etag: String,
-    /// The body in each coding (`Coding::index`), made when a client first asks.
-    compressed: [tokio::sync::OnceCell<Bytes>; 2],
-}
-
-impl Rendered {
-    /// The body in `coding` (made once; large bodies off the async threads), and
-    /// its ETag.
-    pub(crate) async fn encoded(&self, coding: Coding) -> (Bytes, String) {
-        let body = self.compressed[coding.index()]
-            .get_or_init(|| async {
-                let plain = self.body.clone();
-                if plain.len() < 256 * 1024 {
-                    return coding.compress(&plain);
-                }
-                tokio::task::spawn_blocking(move || coding.compress(&plain))
-                    .await
-                    .unwrap_or_else(|_| Bytes::new())
-            })
-            .await
-            .clone();
-        (body, coding.etag(&self.etag))
-    }
 }
 
 impl Entry {
@@ -82,9 +43,6 @@ impl Entry {
             validators,
             fetched_at: AtomicI64::new(fetched_at),
             size,
-            rendered: Mutex::new(Vec::new()),
-            rendered_bytes: std::sync::atomic::AtomicUsize::new(0),
-            reweigh: std::sync::atomic::AtomicBool::new(false),
             decided: Mutex::new(None),
             newest_analysed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -94,67 +52,37 @@ impl Entry {
         &self.packument
     }
 
+    /// The upstream document this copy holds, as its validators and size name it,
+    /// and when it was last fetched or revalidated: what an answer rendered from it
+    /// is checked against.
+    pub(crate) fn source(&self) -> (String, i64) {
+        (
+            format!(
+                "{}|{}|{}",
+                self.validators.etag.as_deref().unwrap_or(""),
+                self.validators.last_modified.as_deref().unwrap_or(""),
+                self.size
+            ),
+            self.fetched_at.load(Ordering::Relaxed),
+        )
+    }
+
     fn age(&self, now: i64) -> Duration {
         Duration::from_millis(
             u64::try_from(now - self.fetched_at.load(Ordering::Relaxed)).unwrap_or(0),
         )
     }
 
-    /// The answer for `form` at `base` under `view`, rendered once and reused.
-    pub fn rendered(&self, view: &View, form: Form, base: &TarballBase) -> Arc<Rendered> {
-        let mut rendered = self
-            .rendered
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(hit) = rendered
-            .iter()
-            .find(|hit| hit.form == form && hit.base == *base && hit.view == *view)
-        {
-            return hit.clone();
-        }
-        let body = Bytes::from(self.packument.render(view, form, base));
-        let etag = etag_of(&body);
-        let fresh = Arc::new(Rendered {
-            form,
-            base: base.clone(),
-            view: view.clone(),
-            body,
-            etag,
-            compressed: Default::default(),
-        });
-        // Keep the newest few: a changed view replaces its outdated render.
-        rendered.retain(|old| !(old.form == form && old.base == *base));
-        if rendered.len() >= 8 {
-            rendered.remove(0);
-        }
-        rendered.push(fresh.clone());
-        self.rendered_bytes.store(
-            rendered.iter().map(|kept| kept.body.len()).sum(),
-            Ordering::Relaxed,
-        );
-        self.reweigh.store(true, Ordering::Relaxed);
-        fresh
-    }
-
-    /// What the entry costs the memory cache: the parsed packument (about twice
-    /// its JSON) and the answers rendered from it.
+    /// What the entry costs the memory cache: the parsed packument, about twice
+    /// its JSON.
     fn weight(&self) -> u32 {
-        let bytes = self
-            .size
-            .saturating_mul(2)
-            .saturating_add(self.rendered_bytes.load(Ordering::Relaxed));
-        u32::try_from(bytes).unwrap_or(u32::MAX)
+        u32::try_from(self.size.saturating_mul(2)).unwrap_or(u32::MAX)
     }
-}
-
-/// A strong ETag derived from the body.
-pub(crate) fn etag_of(body: &[u8]) -> String {
-    let digest = sha2::Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 pub struct PackumentCache {
     memory: moka::sync::Cache<PackageName, Arc<Entry>>,
+    answers: Answers,
     alerts: Alerts,
     flight: SingleFlight<(PackageName, Freshness), Result<Arc<Entry>, ApiError>>,
     upstream: Upstream,
@@ -179,7 +107,7 @@ impl PackumentCache {
         config: &ServerConfig,
         upstream: Upstream,
         store: Store,
-        budget: u64,
+        (budget, answers_budget): (u64, u64),
         alerts: Alerts,
         trust: Arc<crate::trust::Trust>,
         clock: Clock,
@@ -190,6 +118,7 @@ impl PackumentCache {
             .build();
         Self {
             memory,
+            answers: Answers::new(answers_budget, config.metadata_max_age, clock.clone()),
             alerts,
             flight: SingleFlight::new(),
             upstream,
@@ -201,17 +130,9 @@ impl PackumentCache {
         }
     }
 
-    /// Weighs `entry` again after it rendered a new answer, if it is still the
-    /// cached copy of `name`: the renders count against the memory budget.
-    pub(crate) fn reweigh(&self, name: &PackageName, entry: &Arc<Entry>) {
-        if entry.reweigh.swap(false, Ordering::Relaxed)
-            && self
-                .memory
-                .get(name)
-                .is_some_and(|cached| Arc::ptr_eq(&cached, entry))
-        {
-            self.memory.insert(name.clone(), entry.clone());
-        }
+    /// The rendered answers, cached apart from the parsed packuments.
+    pub(crate) fn answers(&self) -> &Answers {
+        &self.answers
     }
 
     /// The packument of `name`, from cache or upstream.
@@ -325,6 +246,7 @@ impl PackumentCache {
             }
             Err(error @ airlock_upstream::Error::NotFound { .. }) => {
                 self.memory.invalidate(name);
+                self.answers.forget(name);
                 if let Err(error) = self.store.delete_packument(name.as_str()).await {
                     tracing::warn!(package = %name, error = %ErrorChain(&error), "could not forget a removed packument");
                 }
@@ -357,6 +279,7 @@ impl PackumentCache {
                 // rotated its keys.
                 self.trust.learn_keys(&packument).await;
                 let entry = Arc::new(Entry::new(packument, validators, now, body.len()));
+                self.answers.forget(name);
                 self.memory.insert(name.clone(), entry.clone());
                 Ok(entry)
             }
@@ -494,38 +417,4 @@ async fn parse_stored(stored: Vec<(String, StoredPackument)>) -> Vec<(PackageNam
         }
     }
     entries
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_entry_weighs_its_renders_too() {
-        let name = PackageName::new("weighed").unwrap();
-        let body = br#"{"name":"weighed","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"name":"weighed","version":"1.0.0","dist":{"tarball":"http://127.0.0.1:9/weighed/-/weighed-1.0.0.tgz","integrity":"sha512-AAAA"}}},"time":{"1.0.0":"2026-01-01T00:00:00.000Z"}}"#;
-        let packument = Packument::parse(&name, body).unwrap();
-        let entry = Entry::new(packument, Validators::default(), 0, body.len());
-        assert_eq!(entry.weight() as usize, 2 * body.len());
-        assert!(!entry.reweigh.load(Ordering::Relaxed));
-        let view = entry.packument().view_all();
-        let rendered = entry.rendered(
-            &view,
-            Form::Full,
-            &TarballBase::new("http://127.0.0.1:4873"),
-        );
-        assert_eq!(
-            entry.weight() as usize,
-            2 * body.len() + rendered.body.len()
-        );
-        assert!(entry.reweigh.load(Ordering::Relaxed));
-        // The same answer again is a hit: nothing new to weigh.
-        entry.reweigh.store(false, Ordering::Relaxed);
-        entry.rendered(
-            &view,
-            Form::Full,
-            &TarballBase::new("http://127.0.0.1:4873"),
-        );
-        assert!(!entry.reweigh.load(Ordering::Relaxed));
-    }
 }

@@ -51,9 +51,11 @@ impl AppState {
     ) -> Self {
         crate::metrics::install();
         let alerts = Alerts::start(config.webhook.clone());
-        // Parsed packuments get most of the memory budget; hot small tarballs the rest.
-        let packument_budget = config.memory_cache_bytes / 4 * 3;
-        let tarball_budget = config.memory_cache_bytes - packument_budget;
+        // Parsed packuments get half the memory budget, the answers rendered from
+        // them (compressed as clients ask) a quarter, hot small tarballs the rest.
+        let packument_budget = config.memory_cache_bytes / 2;
+        let answer_budget = config.memory_cache_bytes / 4;
+        let tarball_budget = config.memory_cache_bytes - packument_budget - answer_budget;
         let trust = Trust::start(
             upstream.clone(),
             store.clone(),
@@ -64,7 +66,7 @@ impl AppState {
             &config,
             upstream.clone(),
             store.clone(),
-            packument_budget,
+            (packument_budget, answer_budget),
             alerts.clone(),
             trust.clone(),
             clock.clone(),

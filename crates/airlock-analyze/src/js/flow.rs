@@ -881,13 +881,7 @@ impl<'s> FlowBuilder<'s> {
             Expression::TemplateLiteral(template) => {
                 let mut text = String::new();
                 for (index, quasi) in template.quasis.iter().enumerate() {
-                    text.push_str(
-                        quasi
-                            .value
-                            .cooked
-                            .as_ref()
-                            .map_or(quasi.value.raw.as_str(), |cooked| cooked.as_str()),
-                    );
+                    text.push_str(quasi_text(quasi));
                     if let Some(expression) = template.expressions.get(index) {
                         text.push_str(&self.constant(expression, depth + 1)?);
                     }
@@ -897,18 +891,8 @@ impl<'s> FlowBuilder<'s> {
             Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
                 // `a + b + c` nests to the left: walk that spine without counting
                 // it as depth, so that a long chain folds.
-                let mut parts = vec![&binary.right];
-                let mut left = &binary.left;
-                while let Expression::BinaryExpression(inner) = left.without_parentheses()
-                    && inner.operator == BinaryOperator::Addition
-                    && parts.len() < 4096
-                {
-                    parts.push(&inner.right);
-                    left = &inner.left;
-                }
-                parts.push(left);
                 let mut text = String::new();
-                for part in parts.into_iter().rev() {
+                for part in addition_parts(binary, 4096) {
                     text.push_str(&self.constant(part, depth + 1)?);
                 }
                 Some(text)
@@ -952,30 +936,14 @@ impl<'s> FlowBuilder<'s> {
         match expression.without_parentheses() {
             Expression::TemplateLiteral(template) => {
                 for (index, quasi) in template.quasis.iter().enumerate() {
-                    text.push_str(
-                        quasi
-                            .value
-                            .cooked
-                            .as_ref()
-                            .map_or(quasi.value.raw.as_str(), |cooked| cooked.as_str()),
-                    );
+                    text.push_str(quasi_text(quasi));
                     if let Some(expression) = template.expressions.get(index) {
                         self.template_part(expression, &mut text);
                     }
                 }
             }
             Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
-                let mut parts = vec![&binary.right];
-                let mut left = &binary.left;
-                while let Expression::BinaryExpression(inner) = left.without_parentheses()
-                    && inner.operator == BinaryOperator::Addition
-                    && parts.len() < 64
-                {
-                    parts.push(&inner.right);
-                    left = &inner.left;
-                }
-                parts.push(left);
-                for part in parts.into_iter().rev() {
+                for part in addition_parts(binary, 64) {
                     self.template_part(part, &mut text);
                 }
             }
@@ -2751,6 +2719,35 @@ fn readable_word(text: &str) -> bool {
             .bytes()
             .all(|byte| byte.is_ascii_graphic() || byte == b' ')
         && text.bytes().filter(u8::is_ascii_alphabetic).count() * 2 >= text.len()
+}
+
+/// The operands of `a + b + c …` in order, walking the left-nested spine (at most
+/// `max` of them; the rest stay folded in the first).
+fn addition_parts<'e, 'a>(
+    binary: &'e oxc_ast::ast::BinaryExpression<'a>,
+    max: usize,
+) -> Vec<&'e Expression<'a>> {
+    let mut parts = vec![&binary.right];
+    let mut left = &binary.left;
+    while let Expression::BinaryExpression(inner) = left.without_parentheses()
+        && inner.operator == BinaryOperator::Addition
+        && parts.len() < max
+    {
+        parts.push(&inner.right);
+        left = &inner.left;
+    }
+    parts.push(left);
+    parts.reverse();
+    parts
+}
+
+/// A template literal's literal part, as the engine reads it.
+fn quasi_text<'e>(quasi: &'e oxc_ast::ast::TemplateElement<'_>) -> &'e str {
+    quasi
+        .value
+        .cooked
+        .as_ref()
+        .map_or(quasi.value.raw.as_str(), |cooked| cooked.as_str())
 }
 
 /// Whether an expression XORs inside (`s.charCodeAt(i) ^ key`): a decoding loop.

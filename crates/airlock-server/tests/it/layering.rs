@@ -29,6 +29,7 @@ const LAYERS: &[&[&str]] = &[
     // State and sources with no knowledge of the above.
     &[
         "advisories",
+        "answers",
         "config",
         "downloads",
         "path",

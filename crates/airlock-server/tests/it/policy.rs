@@ -20,8 +20,12 @@ fn hours_ago(hours: u64) -> SystemTime {
 /// `axios`: 1.13.0 (old), 1.14.0 (old), 1.14.1 (an hour old, `latest`); 0.30.3 (old)
 /// and 0.30.4 (an hour old, `legacy`).
 async fn axios_harness(policy: &str) -> Harness {
+    axios_harness_with(ServerConfig::default(), policy).await
+}
+
+async fn axios_harness_with(config: ServerConfig, policy: &str) -> Harness {
     let harness = Harness::with_policy(
-        ServerConfig::default(),
+        config,
         Duration::from_secs(5),
         Policy::from_toml(policy).unwrap(),
     )
@@ -556,4 +560,75 @@ async fn a_license_the_policy_refuses_holds_the_version_with_the_reason() {
     assert_eq!(harness.get("/dual/-/dual-1.0.0.tgz").await.status, 200);
     // The old object form is read too.
     assert_eq!(harness.get("/legacy/-/legacy-1.0.0.tgz").await.status, 403);
+}
+
+/// Warm answers are kept compressed, apart from the parsed packument, and follow
+/// what they show: an approval shows in the next answer, and a release upstream
+/// shows once the metadata max age has passed (not before: the answer is warm).
+#[tokio::test]
+async fn warm_compressed_answers_follow_decisions_and_the_upstream() {
+    let harness = axios_harness_with(
+        ServerConfig {
+            metadata_max_age: Duration::from_mins(1),
+            ..ServerConfig::default()
+        },
+        "",
+    )
+    .await;
+    let latest = async |harness: &Harness| {
+        let answer = harness
+            .get_with(
+                "/axios",
+                &[("accept", ABBREVIATED), ("accept-encoding", "gzip")],
+            )
+            .await;
+        assert_eq!(answer.status, 200);
+        let body = if answer.header("content-encoding") == "gzip" {
+            let mut plain = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&answer.body[..]),
+                &mut plain,
+            )
+            .unwrap();
+            plain
+        } else {
+            answer.body.clone()
+        };
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        (
+            json["dist-tags"]["latest"].as_str().unwrap().to_owned(),
+            answer.header("etag").to_owned(),
+        )
+    };
+    let (first, etag) = latest(&harness).await;
+    assert_eq!(first, "1.14.0", "1.14.1 is in quarantine");
+    assert_eq!(latest(&harness).await, (first, etag), "the same answer");
+
+    let created = harness
+        .admin(
+            "POST",
+            "/exceptions",
+            Some(json!({"package": "axios@1.14.1", "reason": "diff reviewed", "author": "alice"})),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    assert_eq!(
+        latest(&harness).await.0,
+        "1.14.1",
+        "the approval shows at once"
+    );
+
+    harness.registry.publish(
+        PackageBuilder::new("axios", "1.15.0")
+            .published(hours_ago(500))
+            .build(),
+    );
+    harness.registry.set_dist_tag("axios", "latest", "1.15.0");
+    assert_eq!(
+        latest(&harness).await.0,
+        "1.14.1",
+        "within the max age the warm answer stands"
+    );
+    harness.clock.advance(Duration::from_secs(61));
+    assert_eq!(latest(&harness).await.0, "1.15.0", "revalidated upstream");
 }
