@@ -112,7 +112,6 @@ impl Gate {
         &self.policy
     }
 
-    /// The decisions for `entry`, from its cache when still valid.
     /// The generations decisions are made under: the policy's and the advisories'
     /// (given), the analyses', the trust material's and, when a gate is on, the
     /// served history's.
@@ -145,6 +144,7 @@ impl Gate {
                 .is_none_or(|until| self.clock.now() < until)
     }
 
+    /// The decisions for `entry`, from its cache when still valid.
     pub fn decide(&self, entry: &Entry) -> Arc<Decided> {
         let (policy, policy_generation) = self.policy.current();
         let (advisories, advisory_generation) = self.advisories.current();

@@ -7,7 +7,7 @@
 //! past its max age is served anyway, and the failure is logged. After a restart,
 //! entries come back from SQLite, so a warm cache survives it.
 //!
-//! Rendered answers are cached apart, in [`Answers`](crate::answers::Answers): a warm
+//! Rendered answers are cached apart, in `answers.rs`: a warm
 //! request is answered from there without the parsed packument.
 
 use std::sync::atomic::{AtomicI64, Ordering};
