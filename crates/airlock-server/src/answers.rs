@@ -176,6 +176,7 @@ mod tests {
             decisions: Vec::new(),
             analysed: Vec::new(),
             view: packument.view_all(),
+            withheld: 0,
             notice: None,
             latest_withheld: false,
             logged: std::sync::atomic::AtomicBool::new(false),
@@ -207,16 +208,40 @@ mod tests {
         }
     }
 
+    struct Fixture {
+        clock: Clock,
+        answers: Answers,
+        packument: Packument,
+        decided: Arc<Decided>,
+        base: TarballBase,
+    }
+
+    /// An answer cache with a five-minute max age on a manual clock, and a package
+    /// of `versions` versions, all shown.
+    fn fixture(versions: usize) -> Fixture {
+        let clock = Clock::manual(Timestamp::from_unix_millis(1_000_000));
+        let packument = packument(versions);
+        Fixture {
+            answers: Answers::new(1 << 20, Duration::from_mins(5), clock.clone()),
+            clock,
+            decided: decided(&packument),
+            packument,
+            base: TarballBase::new("http://127.0.0.1:4873"),
+        }
+    }
+
     /// An answer is kept in the coding asked for, reused while its document and
     /// view are the same, and dropped when its age, its decisions or its document
     /// say so.
     #[tokio::test]
     async fn answers_are_kept_compressed_and_reused_while_they_hold() {
-        let clock = Clock::manual(Timestamp::from_unix_millis(1_000_000));
-        let answers = Answers::new(1 << 20, Duration::from_mins(5), clock.clone());
-        let packument = packument(40);
-        let decided = decided(&packument);
-        let base = TarballBase::new("http://127.0.0.1:4873");
+        let Fixture {
+            clock,
+            answers,
+            packument,
+            decided,
+            base,
+        } = fixture(40);
         let renders = AtomicUsize::new(0);
         let render = || {
             renders.fetch_add(1, Ordering::Relaxed);
@@ -287,11 +312,13 @@ mod tests {
     /// accepts.
     #[tokio::test]
     async fn small_answers_stay_plain() {
-        let clock = Clock::manual(Timestamp::from_unix_millis(0));
-        let answers = Answers::new(1 << 20, Duration::from_mins(5), clock);
-        let packument = packument(1);
-        let decided = decided(&packument);
-        let base = TarballBase::new("http://127.0.0.1:4873");
+        let Fixture {
+            answers,
+            packument,
+            decided,
+            base,
+            ..
+        } = fixture(1);
         let answer = answers
             .answer(key(Some(Coding::Brotli)), ("e|", 0), &decided, || {
                 packument.render(&decided.view, Form::Abbreviated, &base)

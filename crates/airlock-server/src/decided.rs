@@ -17,6 +17,9 @@ pub struct Decided {
     /// Per version: whether its analysis was known to these decisions.
     pub analysed: Vec<bool>,
     pub view: View,
+    /// How many versions the decisions withhold (counted once, for the metrics
+    /// every packument answer reports).
+    pub withheld: usize,
     /// What clients are told about withheld versions (npm prints it as a notice);
     /// `None` when every version is served.
     pub notice: Option<String>,

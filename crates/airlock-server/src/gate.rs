@@ -237,9 +237,14 @@ impl Gate {
             .chain(policy.next_expiry_after(now))
             .filter(|until| *until > now)
             .min();
+        let withheld = decisions
+            .iter()
+            .filter(|decision| !decision.admits())
+            .count();
         let decided = Arc::new(Decided {
             generation,
             valid_until,
+            withheld,
             decisions,
             analysed,
             view,

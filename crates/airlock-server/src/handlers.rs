@@ -92,13 +92,7 @@ async fn packument(
             .await
     };
     let decided = &answer.decided;
-    crate::metrics::withheld(
-        decided
-            .decisions
-            .iter()
-            .filter(|decision| !decision.admits())
-            .count(),
-    );
+    crate::metrics::withheld(decided.withheld);
     let mut response = json_response(
         headers,
         form.content_type(),

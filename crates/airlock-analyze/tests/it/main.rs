@@ -87,6 +87,18 @@ fn assert_message(analysis: &Analysis, text: &str) {
 }
 
 /// Analyses `package`, expects it blocked with at least `expected` among its codes.
+/// The package is stopped: quarantined or blocked.
+fn assert_stopped(analysis: &Analysis, package: &Package) {
+    assert!(
+        matches!(
+            verdict(analysis, package),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(analysis)
+    );
+}
+
 fn check_blocked(package: &Package, expected: &[Code]) -> Analysis {
     let analysis = analyse(package);
     let found = codes(&analysis);
@@ -1152,14 +1164,7 @@ fn a_private_project_runs_what_its_scripts_start() {
     };
     let cloned = project(true);
     let analysis = analyse(&cloned);
-    assert!(
-        matches!(
-            verdict(&analysis, &cloned),
-            Verdict::Block | Verdict::Quarantine { .. }
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &cloned);
     let published = project(false);
     let analysis = analyse(&published);
     assert!(
@@ -1704,14 +1709,7 @@ fn a_keylogger_is_stopped_and_a_hotkey_library_is_not() {
         .build();
     let analysis = analyse(&logger);
     assert_rule(&analysis, "exfil-form-input");
-    assert!(
-        matches!(
-            verdict(&analysis, &logger),
-            Verdict::Block | Verdict::Quarantine { .. }
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &logger);
 
     let hotkeys = airlock_test::PackageBuilder::new("hotkeys-lite", "1.0.0")
         .file(
@@ -1798,14 +1796,7 @@ fn mentions_of_publishing_and_tunnels_warn_and_request_catchers_do_not() {
         )
         .build();
     let analysis = analyse(&catcher);
-    assert!(
-        matches!(
-            verdict(&analysis, &catcher),
-            Verdict::Quarantine { .. } | Verdict::Block
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &catcher);
 }
 
 /// TypeScript and Babel call an imported function as `(0, module.fn)(…)`, and code
@@ -1829,14 +1820,7 @@ fn calls_through_a_comma_expression_are_the_calls_they_wrap() {
         .build();
     let analysis = analyse(&loader);
     assert_rule(&analysis, "decode-and-run");
-    assert!(
-        matches!(
-            verdict(&analysis, &loader),
-            Verdict::Quarantine { .. } | Verdict::Block
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &loader);
 }
 
 /// The commands one function runs are one script, also when their paths and
@@ -1852,14 +1836,7 @@ fn a_download_and_a_start_in_two_commands_are_download_and_run() {
         .build();
     let analysis = analyse(&dropper);
     assert_rule(&analysis, "shell-fetch-and-run");
-    assert!(
-        matches!(
-            verdict(&analysis, &dropper),
-            Verdict::Quarantine { .. } | Verdict::Block
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &dropper);
 
     let reader = airlock_test::PackageBuilder::new("git-info", "1.0.0")
         .file(
@@ -1893,14 +1870,7 @@ fn certificate_checks_off_and_a_raw_ip_at_install_quarantine() {
     );
     let analysis = analyse(&dropper);
     assert_message(&analysis, "certificate checks turned off");
-    assert!(
-        matches!(
-            verdict(&analysis, &dropper),
-            Verdict::Quarantine { .. } | Verdict::Block
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &dropper);
     for (name, code) in [
         (
             "checks-on",
@@ -1937,14 +1907,7 @@ fn patching_an_installed_application_is_stopped_and_finding_one_is_not() {
         .build();
     let analysis = analyse(&patcher);
     assert_rule(&analysis, "persistence");
-    assert!(
-        matches!(
-            verdict(&analysis, &patcher),
-            Verdict::Quarantine { .. } | Verdict::Block
-        ),
-        "{}",
-        report(&analysis)
-    );
+    assert_stopped(&analysis, &patcher);
 
     let launcher = airlock_test::PackageBuilder::new("browser-finder", "1.0.0")
         .file(
@@ -1975,6 +1938,21 @@ fn an_env_helper_reads_one_variable_and_a_walk_reads_them_all() {
     let analysis = analyse(&helper);
     assert_eq!(
         verdict(&analysis, &helper),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+
+    // Bundlers hoist module constants: `var KEY; … KEY = "NAME"` names one variable.
+    let bundle = airlock_test::PackageBuilder::new("region-client", "3.2.0")
+        .file(
+            "index.js",
+            "var REGION_VARIABLE;\nconst names = Object.keys(process.env).length;\nREGION_VARIABLE = 'APP_REGION';\nfetch('https://api.example.invalid/v1', { headers: { region: process.env[REGION_VARIABLE], n: String(names) } });\n",
+        )
+        .build();
+    let analysis = analyse(&bundle);
+    assert_eq!(
+        verdict(&analysis, &bundle),
         Verdict::Allow,
         "{}",
         report(&analysis)
