@@ -476,6 +476,11 @@ impl Analysis {
                     }),
             );
         }
+        capabilities.extend(capability::from_disguised_scripts(
+            archive,
+            &install_strings,
+            &import_strings,
+        ));
         capabilities.extend(capability::from_executables(
             archive,
             &manifest,
@@ -500,7 +505,11 @@ impl Analysis {
             findings.extend(mismatch(&Manifest::from_value(registry), &manifest, &paths));
         }
         findings.extend(spare_manifests(archive, &manifest));
-        findings.extend(crate::dependency::outside_registry(&manifest.dependencies));
+        findings.extend(crate::editor::autorun_tasks(archive));
+        findings.extend(crate::dependency::outside_registry(
+            &manifest.dependencies,
+            &manifest.optional,
+        ));
 
         let files: Vec<FileSummary> = archive
             .entries

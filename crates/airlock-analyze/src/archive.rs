@@ -228,10 +228,21 @@ impl Archive {
                 kept_total += size;
                 entry.read_to_end(&mut kept).map(|_| ())
             } else {
-                let head_len = read_head(&mut entry, &mut head);
-                std::io::copy(&mut entry, &mut std::io::sink())
-                    .map(|_| ())
-                    .and(head_len)
+                let head_read = read_head(&mut entry, &mut head);
+                // A font or an image that starts as text is read whole: it may be code.
+                if head_read.is_ok()
+                    && text_under_media(&path, head)
+                    && size <= limits.max_text_bytes
+                    && kept_total + size <= limits.max_kept_text_bytes
+                {
+                    kept_total += size;
+                    kept.extend_from_slice(&head[..usize::try_from(size.min(4)).unwrap_or(4)]);
+                    entry.read_to_end(&mut kept).map(|_| ())
+                } else {
+                    std::io::copy(&mut entry, &mut std::io::sink())
+                        .map(|_| ())
+                        .and(head_read)
+                }
             };
             if let Err(error) = read {
                 archive.problem(format!("entry `{path}` is cut short: {error}"), &path);
@@ -251,6 +262,7 @@ impl Archive {
                 && !kind.is_binary()
                 && !kept[..kept.len().min(512)].contains(&0))
             .then(|| text_of(kept));
+            let (kind, text) = disguised_script(&path, kind, text);
             let entry = Entry {
                 path,
                 size,
@@ -280,11 +292,12 @@ impl Archive {
             if kind == FileKind::Script && size > limits.max_text_bytes {
                 archive.incomplete(too_large(&path, size, limits));
             }
-            let text = (keeps_text(&path)
+            let text = ((keeps_text(&path) || text_under_media(&path, head))
                 && size <= limits.max_text_bytes
                 && !kind.is_binary()
                 && !contents[..contents.len().min(512)].contains(&0))
             .then(|| text_of(contents));
+            let (kind, text) = disguised_script(&path, kind, text);
             archive.entries.push(Entry {
                 path,
                 size,
@@ -383,7 +396,7 @@ fn extension(path: &str) -> &str {
 fn keeps_text(path: &str) -> bool {
     let extension = extension(path).to_ascii_lowercase();
     if matches!(extension.as_str(), "json" | "md") {
-        return !path.contains('/');
+        return !path.contains('/') || path.ends_with(".vscode/tasks.json");
     }
     matches!(
         extension.as_str(),
@@ -405,6 +418,76 @@ fn keeps_text(path: &str) -> bool {
             | "gyp"
             | "md"
     ) && !path.ends_with(".d.ts")
+}
+
+/// Extensions of binary media: fonts, images, sound and video.
+const MEDIA: [&str; 16] = [
+    "woff", "woff2", "ttf", "otf", "eot", "png", "jpg", "jpeg", "gif", "ico", "bmp", "webp", "mp3",
+    "wav", "mp4", "ogg",
+];
+
+/// The first bytes of the media formats that begin with text (`wOF2`, `GIF8`).
+const TEXT_MAGIC: [&[u8; 4]; 7] = [
+    b"wOFF", b"wOF2", b"OTTO", b"true", b"typ1", b"GIF8", b"RIFF",
+];
+
+/// A media file whose first bytes are text and not its format's magic: what it
+/// holds is read, since it may be code named as a font or an image.
+fn text_under_media(path: &str, head: [u8; 4]) -> bool {
+    MEDIA.contains(&extension(path).to_ascii_lowercase().as_str())
+        && !TEXT_MAGIC.contains(&&head)
+        && head
+            .iter()
+            .all(|byte| byte.is_ascii_graphic() || byte.is_ascii_whitespace())
+}
+
+/// A media file holding JavaScript is a script (its kind is its content); one
+/// holding other text keeps neither kind nor text.
+fn disguised_script(
+    path: &str,
+    kind: FileKind,
+    text: Option<Arc<String>>,
+) -> (FileKind, Option<Arc<String>>) {
+    if !MEDIA.contains(&extension(path).to_ascii_lowercase().as_str()) {
+        return (kind, text);
+    }
+    match text {
+        Some(text) if looks_like_script(&text) => (FileKind::Script, Some(text)),
+        _ => (kind, None),
+    }
+}
+
+/// Text that reads as JavaScript: it opens like a script, or calls what scripts call.
+fn looks_like_script(text: &str) -> bool {
+    let start = text.trim_start();
+    if start.starts_with('<') {
+        return false;
+    }
+    const OPENINGS: [&str; 12] = [
+        "//",
+        "/*",
+        "(",
+        "!function",
+        "var ",
+        "let ",
+        "const ",
+        "function",
+        "async ",
+        "\"use strict",
+        "'use strict",
+        "module.exports",
+    ];
+    let head = &start[..start.len().min(4096)];
+    OPENINGS.iter().any(|opening| start.starts_with(opening))
+        || ["require(", "eval(", "=>", "function("]
+            .iter()
+            .any(|call| head.contains(call))
+}
+
+/// Whether a file is a script that hides under a media file's name.
+pub fn is_disguised_script(entry: &Entry) -> bool {
+    entry.kind == FileKind::Script
+        && MEDIA.contains(&extension(&entry.path).to_ascii_lowercase().as_str())
 }
 
 fn kind_of(path: &str, head: [u8; 4]) -> FileKind {

@@ -89,6 +89,8 @@ pub(crate) enum Ability {
     StagesSecrets { data: Mask },
     /// What a lifecycle script or a command string does.
     Shell(Behaviour),
+    /// Ships JavaScript named as a font, an image or a sound: code in disguise.
+    DisguisedScript,
     /// Ships an executable file.
     ShipsExecutable {
         format: &'static str,
@@ -659,6 +661,41 @@ fn disguised_name(lower_path: &str) -> bool {
         ".map", ".svg", ".xml",
     ];
     TEXT.iter().any(|extension| lower_path.ends_with(extension))
+}
+
+/// The scripts a package ships under a media file's name (`fa-solid-400.woff2`
+/// holding JavaScript), each when the code or commands that run at install or
+/// import name it.
+pub(crate) fn from_disguised_scripts(
+    archive: &crate::archive::Archive,
+    install_strings: &[&str],
+    import_strings: &[&str],
+) -> Vec<Capability> {
+    archive
+        .entries
+        .iter()
+        .filter(|entry| crate::archive::is_disguised_script(entry))
+        .map(|entry| {
+            let name = entry.path.rsplit('/').next().unwrap_or(&entry.path);
+            let named = |strings: &[&str]| strings.iter().any(|text| text.contains(name));
+            let stage = if named(install_strings) {
+                Stage::Install
+            } else if named(import_strings) {
+                Stage::Load
+            } else {
+                Stage::Elsewhere
+            };
+            Capability {
+                ability: Ability::DisguisedScript,
+                stage,
+                file: entry.path.clone(),
+                line: None,
+                snippet: String::new(),
+                trail: Vec::new(),
+                bundle: false,
+            }
+        })
+        .collect()
 }
 
 /// The executables a package ships, each with whether the code that runs at

@@ -8,7 +8,7 @@
 //! The caller (proxy or CLI) gathers those facts; this module judges them, in the
 //! order of the table below.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_npm::Timestamp;
 use airlock_policy::{Code, Verdict};
@@ -226,9 +226,14 @@ fn source(spec: &str) -> Option<Source> {
 /// `dependency-risk` for dependencies npm fetches from outside the registry at
 /// install, past Airlock: a tarball URL on any server quarantines (no popular
 /// package has one; campaigns ship an empty package whose dependency is the
-/// payload, served from their own host), a git repository warns, a local path is
-/// noted.
-pub(crate) fn outside_registry(dependencies: &BTreeMap<String, String>) -> Vec<Finding> {
+/// payload, served from their own host), a git repository warns, and quarantines
+/// when it is optional (npm runs a git dependency's `prepare` script at install, and
+/// an optional one's failure is silent: a payload that hides its own error), a local
+/// path is noted.
+pub(crate) fn outside_registry(
+    dependencies: &BTreeMap<String, String>,
+    optional: &BTreeSet<String>,
+) -> Vec<Finding> {
     dependencies
         .iter()
         .filter_map(|(name, spec)| {
@@ -236,6 +241,10 @@ pub(crate) fn outside_registry(dependencies: &BTreeMap<String, String>) -> Vec<F
                 Source::Url => (
                     Severity::High,
                     "a tarball npm downloads from that server at install, past the registry and Airlock: its code is never analysed",
+                ),
+                Source::Git if optional.contains(name) => (
+                    Severity::High,
+                    "an optional git repository npm clones and prepares at install, past the registry and Airlock, ignoring its failure",
                 ),
                 Source::Git => (
                     Severity::Medium,
@@ -339,6 +348,7 @@ mod tests {
         let dependencies: BTreeMap<String, String> = [
             ("payload", "http://packages.campaign.example/npm/payload"),
             ("forked", "github:someone/forked#main"),
+            ("hidden", "github:someone/hidden#0123abc"),
             ("short", "someone/short"),
             ("local", "file:../local"),
             ("plain", "^1.2.3"),
@@ -349,7 +359,8 @@ mod tests {
         .into_iter()
         .map(|(name, spec)| (name.to_owned(), spec.to_owned()))
         .collect();
-        let found: Vec<(String, Severity)> = outside_registry(&dependencies)
+        let optional = BTreeSet::from(["hidden".to_owned(), "plain".to_owned()]);
+        let found: Vec<(String, Severity)> = outside_registry(&dependencies, &optional)
             .into_iter()
             .map(|finding| {
                 (
@@ -362,6 +373,7 @@ mod tests {
             found,
             vec![
                 ("forked".to_owned(), Severity::Medium),
+                ("hidden".to_owned(), Severity::High),
                 ("local".to_owned(), Severity::Low),
                 ("payload".to_owned(), Severity::High),
                 ("short".to_owned(), Severity::Medium),

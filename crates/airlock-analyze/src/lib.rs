@@ -22,6 +22,7 @@ mod capability;
 pub mod context;
 mod dependency;
 mod diff;
+mod editor;
 mod finding;
 mod gyp;
 mod indicators;

@@ -640,6 +640,14 @@ fn hides(how: &str, pipeline: usize, position: usize) -> Command {
     }
 }
 
+/// Whether a command line (or one argument) names the machine's accounts or a
+/// credential file: `/etc/passwd`, `/etc/shadow`, `.npmrc`, `.ssh/`.
+pub(crate) fn reads_accounts(text: &str) -> bool {
+    ["/etc/passwd", "/etc/shadow", ".npmrc", ".ssh"]
+        .iter()
+        .any(|file| text.contains(file))
+}
+
 impl Command {
     fn is_network_tool(&self) -> bool {
         NETWORK_TOOLS.contains(&self.program.as_str())
@@ -659,12 +667,10 @@ impl Command {
     fn is_recon(&self) -> bool {
         RECON.contains(&self.program.as_str())
             || (self.program == "cat"
-                && self.arguments.iter().any(|argument| {
-                    argument.contains("/etc/passwd")
-                        || argument.contains("/etc/hosts")
-                        || argument.contains(".npmrc")
-                        || argument.contains(".ssh")
-                }))
+                && self
+                    .arguments
+                    .iter()
+                    .any(|argument| argument.contains("/etc/hosts") || reads_accounts(argument)))
             || (self.program == "net"
                 && self
                     .arguments

@@ -436,6 +436,16 @@ pub(crate) const RULES: &[Rule] = &[
         },
     },
     Rule {
+        id: "shell-reads-accounts",
+        code: Code::CredentialAccess,
+        severity: [High, Medium, Low, Info],
+        summary: "a shell command prints the machine's accounts or credential files (`cat /etc/passwd`, `cat ~/.npmrc`): no install has a use for them",
+        applies: |capability, _| {
+            matches!(&capability.ability, Ability::Shell(Behaviour::Recon { command })
+                if crate::shell::reads_accounts(command))
+        },
+    },
+    Rule {
         id: "shell-recon",
         code: Code::CredentialAccess,
         severity: [Medium, Low, Info, Info],
@@ -459,6 +469,13 @@ pub(crate) const RULES: &[Rule] = &[
         severity: [Low, Low, Info, Info],
         summary: "writes or deletes files in the user's home directory (weighed with other capabilities)",
         applies: |capability, _| matches!(capability.ability, Ability::WritesHome),
+    },
+    Rule {
+        id: "disguised-script",
+        code: Code::ObfuscatedCode,
+        severity: [Critical, Critical, High, High],
+        summary: "ships JavaScript under a font's, an image's or a sound's name (`fa-solid-400.woff2`): code that hides from reviewers and scanners",
+        applies: |capability, _| matches!(capability.ability, Ability::DisguisedScript),
     },
     Rule {
         id: "disguised-executable",
@@ -801,6 +818,9 @@ fn describe(ability: &Ability) -> String {
             Behaviour::Publishes => "runs `npm publish`".to_owned(),
             Behaviour::Hides { how } => format!("hides what it starts ({how})"),
         },
+        Ability::DisguisedScript => {
+            "ships JavaScript named as a font, an image or a sound".to_owned()
+        }
         Ability::ShipsExecutable { format, runs, .. } => {
             if *runs {
                 format!("runs a shipped {format} executable")

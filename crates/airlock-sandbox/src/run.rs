@@ -25,8 +25,10 @@ pub(crate) const POSING_AS_WINDOWS: &str = "windows";
 /// Written by the runner when the last script has returned.
 const DONE: &str = "scripts-done";
 /// How long what the scripts started may outlive them before it counts as left
-/// running (and is killed).
-const LINGER: Duration = Duration::from_secs(3);
+/// running (and is killed). Telemetry reporters (`@scarf/scarf`) detach a child
+/// that runs `npm ls` and posts its report, which takes several seconds on a busy
+/// machine; a daemon stays for good.
+const LINGER: Duration = Duration::from_secs(10);
 
 /// Whether the sandbox can run here, and why not.
 #[derive(Clone, Debug, PartialEq, Eq)]

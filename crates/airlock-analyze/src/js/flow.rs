@@ -19,11 +19,12 @@ use std::collections::{HashMap, HashSet};
 
 use oxc_ast::ast::{
     Argument, ArrayExpressionElement, ArrowFunctionExpression, AssignmentExpression,
-    AssignmentTarget, BindingPattern, CallExpression, ChainElement, ExportDeclaration,
-    ExportDefaultDeclaration, ExportDefaultDeclarationKind, ExportNamedDeclaration, Expression,
-    ForInStatement, ForOfStatement, ForStatementLeft, Function, IdentifierReference,
-    ImportDeclaration, ImportDeclarationSpecifier, MemberExpression, ModuleExportName,
-    NewExpression, ObjectPropertyKind, PropertyKey, ReturnStatement, VariableDeclarator,
+    AssignmentTarget, BindingPattern, CallExpression, ChainElement, ExportAllDeclaration,
+    ExportDeclaration, ExportDefaultDeclaration, ExportDefaultDeclarationKind,
+    ExportFromDeclaration, ExportNamedDeclaration, Expression, ForInStatement, ForOfStatement,
+    ForStatementLeft, Function, IdentifierReference, ImportDeclaration, ImportDeclarationSpecifier,
+    MemberExpression, ModuleExportName, NewExpression, ObjectPropertyKind, PropertyKey,
+    ReturnStatement, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_semantic::Scoping;
@@ -215,6 +216,9 @@ pub(crate) struct FileFlow {
     pub(crate) methods: Vec<(String, u32)>,
     /// `x.name(...)` calls: (name, the node of the call's result, the arguments).
     pub(crate) method_calls: Vec<(String, Node, Vec<Value>)>,
+    /// Every relative module the file loads, also for its effects alone
+    /// (`require('./x')`, `import './x'`): the files one module graph joins.
+    pub(crate) links: Vec<String>,
 }
 
 impl FileFlow {
@@ -3053,6 +3057,12 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
     }
 
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
+        if call.callee.is_specific_id("require")
+            && let Some(Argument::StringLiteral(specifier)) = call.arguments.first()
+            && specifier.value.starts_with('.')
+        {
+            self.flow.links.push(specifier.value.to_string());
+        }
         self.mark_inline(&call.callee, &call.arguments);
         walk::walk_call_expression(self, call);
         self.effects_of_call(call);
@@ -3101,6 +3111,9 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
     }
 
     fn visit_import_declaration(&mut self, import: &ImportDeclaration<'a>) {
+        if import.source.value.starts_with('.') {
+            self.flow.links.push(import.source.value.to_string());
+        }
         let module = import.source.value.as_str();
         let module = module.strip_prefix("node:").unwrap_or(module).to_owned();
         if let Some(specifiers) = &import.specifiers {
@@ -3156,6 +3169,20 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
             }
             _ => {}
         }
+    }
+
+    fn visit_export_all_declaration(&mut self, export: &ExportAllDeclaration<'a>) {
+        if export.source.value.starts_with('.') {
+            self.flow.links.push(export.source.value.to_string());
+        }
+        walk::walk_export_all_declaration(self, export);
+    }
+
+    fn visit_export_from_declaration(&mut self, export: &ExportFromDeclaration<'a>) {
+        if export.source.value.starts_with('.') {
+            self.flow.links.push(export.source.value.to_string());
+        }
+        walk::walk_export_from_declaration(self, export);
     }
 
     fn visit_export_named_declaration(&mut self, export: &ExportNamedDeclaration<'a>) {

@@ -65,6 +65,45 @@ pub(crate) struct FileInput<'a> {
     pub(crate) bundle: bool,
 }
 
+/// Each file's component of the module graph: files linked by relative
+/// `require`s and imports, in either direction, share one.
+fn module_components(
+    files: &[FileInput<'_>],
+    resolve: &impl Fn(&str, &str) -> Option<usize>,
+) -> Vec<usize> {
+    fn root(parent: &mut [usize], mut file: usize) -> usize {
+        while parent[file] != file {
+            parent[file] = parent[parent[file]];
+            file = parent[file];
+        }
+        file
+    }
+    let mut parent: Vec<usize> = (0..files.len()).collect();
+    for (index, file) in files.iter().enumerate() {
+        let specifiers = file
+            .flow
+            .imports
+            .iter()
+            .map(|import| import.specifier.as_str())
+            .chain(
+                file.flow
+                    .import_calls
+                    .iter()
+                    .map(|call| call.specifier.as_str()),
+            )
+            .chain(file.flow.links.iter().map(String::as_str));
+        for specifier in specifiers {
+            if let Some(target) = resolve(file.path, specifier) {
+                let (a, b) = (root(&mut parent, index), root(&mut parent, target));
+                parent[a] = b;
+            }
+        }
+    }
+    (0..files.len())
+        .map(|file| root(&mut parent, file))
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Pred {
     Origin {
@@ -211,7 +250,11 @@ impl<'a> Graph<'a> {
             }
         }
         // `x.name(...)` bound by name across the package, to names few functions
-        // share: common method names would join unrelated code.
+        // share: common method names would join unrelated code. Only files one
+        // module graph links can share an object, so a call is bound only to the
+        // methods of its own component (not to a worker script's or a second
+        // bundle's).
+        let component = module_components(&files, &resolve);
         let mut methods: HashMap<&str, Vec<(usize, u32)>> = HashMap::new();
         for (index, file) in files.iter().enumerate() {
             for (name, function) in &file.flow.methods {
@@ -230,7 +273,10 @@ impl<'a> Graph<'a> {
                 else {
                     continue;
                 };
-                for (target, function) in targets {
+                for (target, function) in targets
+                    .iter()
+                    .filter(|(target, _)| component[*target] == component[index])
+                {
                     let info = &files[*target].flow.functions[*function as usize];
                     let target_offset = offsets[*target];
                     edges.push((info.ret + target_offset, result + offset, false));

@@ -70,6 +70,9 @@ impl FileContext<'_> {
 /// Kinds of credential store one file names before it reads as a harvester.
 const HARVEST_LIST: usize = 5;
 
+/// How many kinds of secret token a file's patterns must find to be a harvester's.
+const TOKEN_LIST: usize = 3;
+
 /// One file as the rules see it: its facts and where it runs.
 pub(crate) struct Subject<'a> {
     facts: &'a FileFacts,
@@ -119,7 +122,7 @@ pub(crate) struct FileRule {
 }
 
 /// Every per-file rule, in the order their findings are listed.
-pub(crate) const FILE_RULES: [FileRule; 23] = [
+pub(crate) const FILE_RULES: [FileRule; 24] = [
     FileRule {
         id: "analysis-failed",
         summary: "the analyser failed on the file: what it does is unknown",
@@ -179,6 +182,11 @@ pub(crate) const FILE_RULES: [FileRule; 23] = [
         id: "credential-store-list",
         summary: "five or more kinds of credential store named in one file",
         judge: credential_store_list,
+    },
+    FileRule {
+        id: "secret-pattern-list",
+        summary: "patterns for three or more kinds of secret token in one file, at install",
+        judge: secret_pattern_list,
     },
     FileRule {
         id: "telling-strings",
@@ -531,6 +539,33 @@ fn credential_store_list(file: &Subject<'_>) -> Vec<Finding> {
             line: *line,
             text: text.clone(),
         }),
+    )]
+}
+
+/// Patterns for many kinds of secret token (GitHub, npm, AWS, Slack, Stripe keys):
+/// what a harvester greps the disk and the environment with. Secret scanners and
+/// log redactors carry such lists too, so only install code is judged by it.
+fn secret_pattern_list(file: &Subject<'_>) -> Vec<Finding> {
+    let patterns = &file.facts.token_patterns;
+    let mut kinds: Vec<&str> = Vec::new();
+    for (kind, _) in patterns {
+        if !kinds.contains(kind) {
+            kinds.push(kind);
+        }
+    }
+    if kinds.len() < TOKEN_LIST {
+        return Vec::new();
+    }
+    vec![file.context.finding(
+        Code::CredentialAccess,
+        file.context.severity(ByReach(High, Low, Info)),
+        Confidence::Medium,
+        format!(
+            "searches for {} kinds of secret token ({}): a harvester's patterns",
+            kinds.len(),
+            kinds.join(", ")
+        ),
+        Some(&patterns[0].1),
     )]
 }
 

@@ -77,6 +77,9 @@ pub(crate) struct FileFacts {
     pub(crate) hooks: Vec<Site>,
     /// Regular expressions that match wallet addresses.
     pub(crate) wallet_patterns: Vec<Site>,
+    /// Patterns for secret tokens (GitHub, npm, AWS, Slack keys), with the kind each
+    /// finds: a harvester greps files and the environment with a list of them.
+    pub(crate) token_patterns: Vec<(&'static str, Site)>,
     /// Distinct `_0x1a2b`-style identifiers.
     pub(crate) hex_identifiers: usize,
     /// `Function(…)`/`eval(…)` of a string literal of [`LITERAL_CODE`] bytes or more:
@@ -471,6 +474,16 @@ struct Scanner<'s> {
 }
 
 impl Scanner<'_> {
+    fn token_pattern(&mut self, pattern: &str, span: Span) {
+        if self.facts.token_patterns.len() >= 64 {
+            return;
+        }
+        for kind in super::strings::token_kinds(pattern) {
+            let site = self.site(span);
+            self.facts.token_patterns.push((kind, site));
+        }
+    }
+
     fn site(&self, span: Span) -> Site {
         let start = span.start as usize;
         let end = (span.end as usize).min(self.source.len()).min(start + 200);
@@ -1039,6 +1052,10 @@ impl<'a> Visit<'a> for Scanner<'_> {
             let site = self.site(literal.span);
             self.facts.country_names.push(site);
         }
+        // `new RegExp("ghp_[A-Za-z0-9]{36}")`: a pattern written as a string.
+        if value.contains(['[', '{', '\\']) {
+            self.token_pattern(value, literal.span);
+        }
         if value.len() >= 4 {
             let line = self.lines.line(literal.span.start);
             if is_embedded_data(value) {
@@ -1076,6 +1093,7 @@ impl<'a> Visit<'a> for Scanner<'_> {
             let site = self.site(regex.span);
             self.facts.wallet_patterns.push(site);
         }
+        self.token_pattern(pattern, regex.span);
     }
 
     fn visit_static_member_expression(&mut self, member: &StaticMemberExpression<'a>) {

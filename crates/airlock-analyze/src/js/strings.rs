@@ -334,23 +334,77 @@ const TELLS: [&str; 14] = [
     "curl ",
 ];
 
+/// How secret tokens' patterns start, and what each finds. Only patterns count (a
+/// regular expression, or a string with its syntax), not a token's mention.
+const TOKEN_PATTERNS: [(&str, &str); 14] = [
+    ("gh[op]_", "GitHub tokens"),
+    ("ghp_[", "GitHub tokens"),
+    ("gho_[", "GitHub tokens"),
+    ("github_pat_[", "GitHub tokens"),
+    ("npm_[", "npm tokens"),
+    ("AKIA[", "AWS access keys"),
+    ("xox[", "Slack tokens"),
+    ("xoxb-[", "Slack tokens"),
+    ("_(test|live)_", "Stripe keys"),
+    ("sk_live_[", "Stripe keys"),
+    ("AIza[", "Google API keys"),
+    ("glpat-[", "GitLab tokens"),
+    ("PRIVATE KEY", "private keys"),
+    (
+        "\"type\":\\s*\"service_account\"",
+        "cloud service-account keys",
+    ),
+];
+
+/// The kinds of secret token a pattern finds.
+pub(crate) fn token_kinds(pattern: &str) -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    for (start, kind) in TOKEN_PATTERNS {
+        if pattern.contains(start) && !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
+
+/// A short decoded text that names a secret store (`.env`, `.npmrc`, `Login Data`,
+/// a wallet file, `/etc/passwd`): a path a package encodes only so that reading it
+/// goes unseen.
+fn names_secret_store(decoded: &str) -> bool {
+    const SHORT: usize = 200;
+    if decoded.len() > SHORT {
+        return false;
+    }
+    let trimmed = decoded.trim();
+    if trimmed == ".env" || trimmed.ends_with("/.env") || trimmed.ends_with("\\.env") {
+        return true;
+    }
+    let found = markers(decoded);
+    found.credential.is_some()
+        || found.browser.is_some()
+        || found.wallet.is_some()
+        || found.discord.is_some()
+        || found.system.is_some()
+}
+
 /// Tells that only a payload has: processes, evaluation, shells, credentials.
 pub(crate) fn dangerous_tell(decoded: &str) -> bool {
-    [
-        "child_process",
-        "execSync",
-        "spawn",
-        "eval(",
-        "/bin/sh",
-        "cmd.exe",
-        "powershell",
-        ".npmrc",
-        "process.env",
-        "unlink",
-        "curl ",
-    ]
-    .iter()
-    .any(|tell| decoded.contains(tell))
+    names_secret_store(decoded)
+        || [
+            "child_process",
+            "execSync",
+            "spawn",
+            "eval(",
+            "/bin/sh",
+            "cmd.exe",
+            "powershell",
+            ".npmrc",
+            "process.env",
+            "unlink",
+            "curl ",
+        ]
+        .iter()
+        .any(|tell| decoded.contains(tell))
 }
 
 /// What a string says once reversed or base64-decoded, when that reveals a tell.
@@ -380,7 +434,9 @@ pub(crate) fn hidden_text_with(text: &str, found: &Markers) -> Option<(&'static 
 
 /// Hex and base64, and one inside the other (a hex string of base64 of code).
 fn decoded_layers(text: &str, depth: u32) -> Option<(&'static str, String)> {
-    let told = |decoded: &str| TELLS.iter().any(|tell| decoded.contains(tell));
+    let told = |decoded: &str| {
+        TELLS.iter().any(|tell| decoded.contains(tell)) || names_secret_store(decoded)
+    };
     if let Some(decoded) = hex_text(text) {
         if told(&decoded) || decoded == "crypto" {
             return Some(("hex", decoded));
@@ -391,17 +447,17 @@ fn decoded_layers(text: &str, depth: u32) -> Option<(&'static str, String)> {
             return Some(("hex-encoded base64", inner));
         }
     }
-    if !looks_base64(text) {
+    if !looks_base64(text, depth) {
         return None;
     }
     let reversed: String = text.chars().rev().collect();
     for candidate in [text, reversed.as_str()] {
-        if let Some(decoded) = base64_text(candidate) {
+        if let Some(decoded) = base64_text(candidate, depth) {
             if told(&decoded) {
                 return Some(("base64", decoded));
             }
             if depth < 2
-                && looks_base64(&decoded)
+                && looks_base64(&decoded, depth + 1)
                 && let Some((_, inner)) = decoded_layers(&decoded, depth + 1)
             {
                 return Some(("nested base64", inner));
@@ -506,9 +562,15 @@ fn hex_text(text: &str) -> Option<String> {
 
 /// Base64 of text: long enough, only its alphabet, and mixing upper case, lower
 /// case and digits (identifiers and words do not).
-fn looks_base64(text: &str) -> bool {
+/// The shortest text read as base64: at the surface 12 characters (shorter ones are
+/// words), inside a layer already decoded 8 (`LmVudg==` is `.env`).
+fn base64_floor(depth: u32) -> usize {
+    if depth == 0 { 12 } else { 8 }
+}
+
+fn looks_base64(text: &str, depth: u32) -> bool {
     let trimmed = text.trim();
-    trimmed.len() >= 12
+    trimmed.len() >= base64_floor(depth)
         && trimmed
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
@@ -519,9 +581,9 @@ fn looks_base64(text: &str) -> bool {
             .any(|b| b.is_ascii_digit() || matches!(b, b'+' | b'/' | b'='))
 }
 
-fn base64_text(text: &str) -> Option<String> {
+fn base64_text(text: &str, depth: u32) -> Option<String> {
     let trimmed = text.trim();
-    if trimmed.len() < 12
+    if trimmed.len() < base64_floor(depth)
         || !trimmed
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))

