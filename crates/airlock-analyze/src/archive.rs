@@ -457,27 +457,29 @@ fn disguised_script(
     }
 }
 
+/// How scripts open.
+const OPENINGS: [&str; 12] = [
+    "//",
+    "/*",
+    "(",
+    "!function",
+    "var ",
+    "let ",
+    "const ",
+    "function",
+    "async ",
+    "\"use strict",
+    "'use strict",
+    "module.exports",
+];
+
 /// Text that reads as JavaScript: it opens like a script, or calls what scripts call.
 fn looks_like_script(text: &str) -> bool {
     let start = text.trim_start();
     if start.starts_with('<') {
         return false;
     }
-    const OPENINGS: [&str; 12] = [
-        "//",
-        "/*",
-        "(",
-        "!function",
-        "var ",
-        "let ",
-        "const ",
-        "function",
-        "async ",
-        "\"use strict",
-        "'use strict",
-        "module.exports",
-    ];
-    let head = &start[..start.len().min(4096)];
+    let head = &start[..start.floor_char_boundary(4096)];
     OPENINGS.iter().any(|opening| start.starts_with(opening))
         || ["require(", "eval(", "=>", "function("]
             .iter()
@@ -515,6 +517,36 @@ fn kind_of(path: &str, head: [u8; 4]) -> FileKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_font_that_holds_javascript_is_a_script() {
+        let text = |body: &str| Some(Arc::new(body.to_owned()));
+        let code = format!("{}(async () => {{ eval(x); }})();", " ".repeat(700));
+        assert_eq!(
+            disguised_script("fonts/a.woff2", FileKind::Other, text(&code)).0,
+            FileKind::Script
+        );
+        // A Git LFS pointer and an SVG are text, not code; neither keeps its text.
+        let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:00\n";
+        assert_eq!(
+            disguised_script("logo.png", FileKind::Other, text(pointer)),
+            (FileKind::Other, None)
+        );
+        let svg = "<svg><script>function f() {}</script></svg>";
+        assert_eq!(
+            disguised_script("logo.png", FileKind::Other, text(svg)).0,
+            FileKind::Other
+        );
+        // The look stops at a character's edge, wherever the 4 KiB fall.
+        let wide = format!("x{}", "é".repeat(3000));
+        assert_eq!(
+            disguised_script("a.ttf", FileKind::Other, text(&wide)).0,
+            FileKind::Other
+        );
+        assert!(text_under_media("a.png", *b"  //"));
+        assert!(!text_under_media("a.woff2", *b"wOF2"));
+        assert!(!text_under_media("a.js", *b"  //"));
+    }
 
     #[test]
     fn paths_stay_inside_the_package() {

@@ -116,6 +116,21 @@ pub(crate) struct Capability {
     pub(crate) bundle: bool,
 }
 
+impl Capability {
+    /// What a shipped file is, found from the file itself (no line, no trail).
+    fn of_file(ability: Ability, stage: Stage, path: &str) -> Self {
+        Self {
+            ability,
+            stage,
+            file: path.to_owned(),
+            line: None,
+            snippet: String::new(),
+            trail: Vec::new(),
+            bundle: false,
+        }
+    }
+}
+
 /// Data worth naming, strongest first: the trail follows the first present.
 const DATA_ORDER: [Kind; 14] = [
     Kind::Credential,
@@ -685,15 +700,7 @@ pub(crate) fn from_disguised_scripts(
             } else {
                 Stage::Elsewhere
             };
-            Capability {
-                ability: Ability::DisguisedScript,
-                stage,
-                file: entry.path.clone(),
-                line: None,
-                snippet: String::new(),
-                trail: Vec::new(),
-                bundle: false,
-            }
+            Capability::of_file(Ability::DisguisedScript, stage, &entry.path)
         })
         .collect()
 }
@@ -773,20 +780,16 @@ pub(crate) fn from_executables(
         } else {
             Stage::Elsewhere
         };
-        found.push(Capability {
-            ability: Ability::ShipsExecutable {
+        found.push(Capability::of_file(
+            Ability::ShipsExecutable {
                 format,
                 runs: stage != Stage::Elsewhere,
                 prebuild_layout,
                 disguised: disguised_name(&lower),
             },
             stage,
-            file: entry.path.clone(),
-            line: None,
-            snippet: String::new(),
-            trail: Vec::new(),
-            bundle: false,
-        });
+            &entry.path,
+        ));
     }
     found
 }

