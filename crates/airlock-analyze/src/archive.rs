@@ -427,8 +427,8 @@ const MEDIA: [&str; 16] = [
 ];
 
 /// The first bytes of the media formats that begin with text (`wOF2`, `GIF8`).
-const TEXT_MAGIC: [&[u8; 4]; 7] = [
-    b"wOFF", b"wOF2", b"OTTO", b"true", b"typ1", b"GIF8", b"RIFF",
+const TEXT_MAGIC: [&[u8; 4]; 9] = [
+    b"wOFF", b"wOF2", b"OTTO", b"true", b"typ1", b"ttcf", b"GIF8", b"RIFF", b"OggS",
 ];
 
 /// A media file whose first bytes are text and not its format's magic: what it

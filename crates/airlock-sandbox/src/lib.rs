@@ -44,7 +44,7 @@ pub fn not_run(why: &str) -> airlock_policy::Finding {
 }
 
 /// Bump when what the sandbox runs or records changes, so stored results are redone.
-pub const SANDBOX_VERSION: u32 = 6;
+pub const SANDBOX_VERSION: u32 = 7;
 
 /// Where the tools are and how far a run may go.
 #[derive(Clone, Debug)]
