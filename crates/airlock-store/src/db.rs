@@ -122,6 +122,10 @@ impl Store {
     /// file and removed, and the data directory no longer says it is open.
     pub async fn close(self) {
         self.pool.close().await;
+        // Closed for every clone: a clone a task still holds (and that a process
+        // exit never drops) must not leave the marker that says a crash left
+        // writes in the log.
+        self._running.release();
     }
 
     /// Writes a consistent copy of the database to `to` while it is in use
@@ -503,6 +507,24 @@ mod tests {
         std::fs::remove_file(&wal).unwrap();
         let message = is_lost(Store::open(dir.path()).await);
         assert!(message.contains("write-ahead log"), "{message}");
+    }
+
+    #[tokio::test]
+    async fn a_close_with_a_clone_still_held_is_clean() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store.put_packument("demo", &stored(b"{}")).await.unwrap();
+        // A task still holds a clone when the command closes the store and the
+        // process exits (the clone is never dropped).
+        std::mem::forget(store.clone());
+        store.close().await;
+        let wal = dir.path().join(format!("{DATABASE_FILE}-wal"));
+        assert!(
+            !wal.exists(),
+            "a clean close checkpoints and removes the log"
+        );
+        let reopened = Store::open(dir.path()).await.unwrap();
+        assert!(reopened.packument("demo").await.unwrap().is_some());
     }
 
     #[tokio::test]

@@ -197,13 +197,20 @@ impl Files {
 #[derive(Debug)]
 pub(crate) struct Running(PathBuf);
 
-impl Drop for Running {
-    fn drop(&mut self) {
+impl Running {
+    /// The database is closed: the marker goes now, whoever still holds the store.
+    pub(crate) fn release(&self) {
         if let Err(error) = std::fs::remove_file(&self.0)
             && error.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(%error, path = %self.0.display(), "could not remove the running marker");
         }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 

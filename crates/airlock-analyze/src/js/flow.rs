@@ -23,8 +23,8 @@ use oxc_ast::ast::{
     ExportDeclaration, ExportDefaultDeclaration, ExportDefaultDeclarationKind,
     ExportFromDeclaration, ExportNamedDeclaration, Expression, ForInStatement, ForOfStatement,
     ForStatementLeft, Function, IdentifierReference, ImportDeclaration, ImportDeclarationSpecifier,
-    MemberExpression, ModuleExportName, NewExpression, ObjectPropertyKind, PropertyKey,
-    ReturnStatement, VariableDeclarator,
+    MemberExpression, ModuleExportName, NewExpression, ObjectExpression, ObjectPropertyKind,
+    PropertyKey, ReturnStatement, VariableDeclarator,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_semantic::Scoping;
@@ -2826,44 +2826,36 @@ fn written_mailbox(arguments: &[Argument<'_>]) -> Option<String> {
     let Some(Argument::ObjectExpression(options)) = arguments.first() else {
         return None;
     };
-    let literal = |object: &oxc_ast::ast::ObjectExpression<'_>, key: &str| {
-        object
-            .properties
-            .iter()
-            .find_map(|property| match property {
-                ObjectPropertyKind::ObjectProperty(property)
-                    if property.key.static_name().as_deref() == Some(key) =>
-                {
-                    match &property.value {
-                        Expression::StringLiteral(text) if !text.value.is_empty() => {
-                            Some(text.value.to_string())
-                        }
-                        _ => None,
-                    }
-                }
-                _ => None,
-            })
+    let Some(Expression::ObjectExpression(auth)) = property(options, "auth") else {
+        return None;
     };
-    let auth = options
-        .properties
-        .iter()
-        .find_map(|property| match property {
-            ObjectPropertyKind::ObjectProperty(property)
-                if property.key.static_name().as_deref() == Some("auth") =>
-            {
-                match &property.value {
-                    Expression::ObjectExpression(auth) => Some(auth),
-                    _ => None,
-                }
-            }
-            _ => None,
-        })?;
+    let literal = |object: &ObjectExpression<'_>, key: &str| match property(object, key) {
+        Some(Expression::StringLiteral(text)) if !text.value.is_empty() => {
+            Some(text.value.to_string())
+        }
+        _ => None,
+    };
     let user = literal(auth, "user")?;
     literal(auth, "pass")?;
     literal(options, "host")
         .or_else(|| literal(options, "service"))
         .or_else(|| user.split_once('@').map(|(_, domain)| domain.to_owned()))
         .or(Some(user))
+}
+
+/// The value of an object literal's property, by its static name.
+fn property<'e, 'a>(object: &'e ObjectExpression<'a>, key: &str) -> Option<&'e Expression<'a>> {
+    object
+        .properties
+        .iter()
+        .find_map(|property| match property {
+            ObjectPropertyKind::ObjectProperty(property)
+                if property.key.static_name().as_deref() == Some(key) =>
+            {
+                Some(&property.value)
+            }
+            _ => None,
+        })
 }
 
 /// Whether `a.b.c` starts at `module.exports` or the free `exports`.
