@@ -434,9 +434,11 @@ const TEXT_MAGIC: [&[u8; 4]; 9] = [
 /// A media file whose first bytes are text and not its format's magic: what it
 /// holds is read, since it may be code named as a font or an image.
 fn text_under_media(path: &str, head: [u8; 4]) -> bool {
+    // A byte-order mark, which Node strips from a script it loads.
+    let text = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(&head);
     MEDIA.contains(&extension(path).to_ascii_lowercase().as_str())
         && !TEXT_MAGIC.contains(&&head)
-        && head
+        && text
             .iter()
             .all(|byte| byte.is_ascii_graphic() || byte.is_ascii_whitespace())
 }
@@ -475,7 +477,7 @@ const OPENINGS: [&str; 12] = [
 
 /// Text that reads as JavaScript: it opens like a script, or calls what scripts call.
 fn looks_like_script(text: &str) -> bool {
-    let start = text.trim_start();
+    let start = text.trim_start_matches('\u{feff}').trim_start();
     if start.starts_with('<') {
         return false;
     }
@@ -546,6 +548,11 @@ mod tests {
         assert!(text_under_media("a.png", *b"  //"));
         assert!(!text_under_media("a.woff2", *b"wOF2"));
         assert!(!text_under_media("a.js", *b"  //"));
+        assert!(text_under_media("a.ttf", [0xef, 0xbb, 0xbf, b'(']));
+        assert_eq!(
+            disguised_script("a.ttf", FileKind::Other, text("\u{feff}(() => 0)();")).0,
+            FileKind::Script
+        );
     }
 
     #[test]

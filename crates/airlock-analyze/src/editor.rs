@@ -19,11 +19,12 @@ pub(crate) fn autorun_tasks(archive: &Archive) -> Vec<Finding> {
             continue;
         }
         let Some(text) = entry.text() else { continue };
-        let commands = match serde_json::from_str::<Value>(&without_comments(text)) {
+        let plain = without_trailing_commas(&without_comments(text));
+        let commands = match serde_json::from_str::<Value>(&plain) {
             Ok(document) => folder_open_commands(&document),
             // Unreadable JSON that still asks for `folderOpen`: the editor is
             // more lenient than this parser.
-            Err(_) if text.contains("\"folderOpen\"") => vec![String::new()],
+            Err(_) if plain.contains("\"folderOpen\"") => vec![String::new()],
             Err(_) => Vec::new(),
         };
         for command in commands {
@@ -59,21 +60,66 @@ fn folder_open_commands(document: &Value) -> Vec<String> {
         .filter(|task| {
             task.pointer("/runOptions/runOn").and_then(Value::as_str) == Some("folderOpen")
         })
-        .map(|task| {
-            let command = task.get("command").and_then(Value::as_str).unwrap_or("");
-            let arguments: Vec<&str> = task
-                .get("args")
-                .and_then(Value::as_array)
-                .map(|args| args.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            std::iter::once(command)
-                .chain(arguments)
+        .flat_map(|task| {
+            // The task's own command, and those it gives each platform.
+            std::iter::once(task)
+                .chain(
+                    ["windows", "linux", "osx"]
+                        .iter()
+                        .filter_map(|platform| task.get(*platform)),
+                )
+                .map(command_line)
+                .filter(|line| !line.is_empty())
                 .collect::<Vec<_>>()
-                .join(" ")
-                .trim()
-                .to_owned()
         })
         .collect()
+}
+
+/// A task's (or a platform section's) command with its arguments; either may be
+/// a string or `{"value": …}`.
+fn command_line(task: &Value) -> String {
+    let text = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(object) => object
+            .get("value")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        _ => None,
+    };
+    let command = task.get("command").and_then(text).unwrap_or_default();
+    let arguments: Vec<String> = task
+        .get("args")
+        .and_then(Value::as_array)
+        .map(|args| args.iter().filter_map(text).collect())
+        .unwrap_or_default();
+    std::iter::once(command)
+        .chain(arguments)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim()
+        .to_owned()
+}
+
+/// JSON with trailing commas (`[1, 2,]`, legal in VS Code's files) made plain.
+fn without_trailing_commas(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for (index, c) in text.char_indices() {
+        if in_string {
+            in_string = !(c == '"' && !escaped);
+            escaped = c == '\\' && !escaped;
+            out.push(c);
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        } else if c == ',' && text[index + 1..].trim_start().starts_with([']', '}']) {
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// JSON with comments (`//`, `/* */`) as VS Code writes it, made plain JSON.
@@ -160,6 +206,29 @@ mod tests {
             r#"{"version": "2.0.0", "tasks": [{"label": "build", "command": "tsc -p . // not a comment"}]}"#,
         ));
         assert!(findings.is_empty());
+    }
+
+    #[test]
+    fn platform_commands_trailing_commas_and_commented_out_tasks() {
+        let findings = autorun_tasks(&archive(
+            r#"{"version": "2.0.0", "tasks": [
+                {"label": "x", "windows": {"command": "cmd /c start x.bat"},
+                 "command": {"value": "node"}, "args": [{"value": "x.js"}],
+                 "runOptions": {"runOn": "folderOpen",},},
+              ],}"#,
+        ));
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains("`node x.js`"), "{messages:?}");
+        assert!(messages[1].contains("`cmd /c start x.bat`"), "{messages:?}");
+        let commented = autorun_tasks(&archive(
+            "{\"tasks\": [{\"label\": \"b\", \"command\": \"tsc\" // \"runOn\": \"folderOpen\"\n]}",
+        ));
+        assert!(commented.is_empty());
+        assert_eq!(
+            without_trailing_commas(r#"{"a": "x,}", "b": [1,],}"#),
+            r#"{"a": "x,}", "b": [1]}"#
+        );
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct Store {
     root: PathBuf,
     pub(crate) journal: Arc<crate::DownloadJournal>,
     /// Held by every clone: the running marker goes when the last one does.
-    _running: Arc<Running>,
+    running: Arc<Running>,
 }
 
 impl Store {
@@ -90,7 +90,7 @@ impl Store {
             blobs,
             root: root.to_owned(),
             journal,
-            _running: running,
+            running,
         })
     }
 
@@ -125,7 +125,7 @@ impl Store {
         // Closed for every clone: a clone a task still holds (and that a process
         // exit never drops) must not leave the marker that says a crash left
         // writes in the log.
-        self._running.release();
+        self.running.release();
     }
 
     /// Writes a consistent copy of the database to `to` while it is in use
@@ -525,6 +525,19 @@ mod tests {
         );
         let reopened = Store::open(dir.path()).await.unwrap();
         assert!(reopened.packument("demo").await.unwrap().is_some());
+
+        // An old clone dropped after a reopen by the same process leaves the new
+        // store's marker (same name: same process) in place.
+        let old = reopened.clone();
+        reopened.close().await;
+        let again = Store::open(dir.path()).await.unwrap();
+        drop(old);
+        let marker = dir
+            .path()
+            .join(format!("airlock.db.running.{}", std::process::id()));
+        assert!(marker.exists(), "the open store's marker stays");
+        again.close().await;
+        assert!(!marker.exists());
     }
 
     #[tokio::test]

@@ -118,7 +118,7 @@ impl Files {
         }
         let running = self.root.join(format!("{RUNNING}{}", std::process::id()));
         std::fs::write(&running, b"").map_err(|source| io_error(&running, source))?;
-        Ok(Running(running))
+        Ok(Running(running, std::sync::atomic::AtomicBool::new(false)))
     }
 
     /// Other processes that have the database open now.
@@ -195,11 +195,16 @@ impl Files {
 /// `airlock.db.running` while the store is in use: removed when the last handle
 /// of the store is dropped (the database closes with it), left behind by a crash.
 #[derive(Debug)]
-pub(crate) struct Running(PathBuf);
+pub(crate) struct Running(PathBuf, std::sync::atomic::AtomicBool);
 
 impl Running {
     /// The database is closed: the marker goes now, whoever still holds the store.
+    /// Once only: a store reopened by the same process writes a marker of the same
+    /// name, which an old clone's drop must not take away.
     pub(crate) fn release(&self) {
+        if self.1.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
         if let Err(error) = std::fs::remove_file(&self.0)
             && error.kind() != std::io::ErrorKind::NotFound
         {

@@ -3113,11 +3113,11 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
     }
 
     fn visit_call_expression(&mut self, call: &CallExpression<'a>) {
-        if call.callee.is_specific_id("require")
-            && let Some(Argument::StringLiteral(specifier)) = call.arguments.first()
-            && specifier.value.starts_with('.')
+        // Aliased and folded requires too (`var r = require; r('./' + 'b')`).
+        if let Some(module) = self.required_module(call)
+            && module.starts_with('.')
         {
-            self.flow.links.push(specifier.value.to_string());
+            self.flow.links.push(module);
         }
         self.mark_inline(&call.callee, &call.arguments);
         walk::walk_call_expression(self, call);

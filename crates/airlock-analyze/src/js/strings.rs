@@ -336,19 +336,20 @@ const TELLS: [&str; 14] = [
 
 /// How secret tokens' patterns start, and what each finds. Only patterns count (a
 /// regular expression, or a string with its syntax), not a token's mention.
-const TOKEN_PATTERNS: [(&str, &str); 14] = [
-    ("gh[op]_", "GitHub tokens"),
-    ("ghp_[", "GitHub tokens"),
-    ("gho_[", "GitHub tokens"),
-    ("github_pat_[", "GitHub tokens"),
+const TOKEN_PATTERNS: [(&str, &str); 15] = [
+    ("gh[", "GitHub tokens"),
+    ("ghp_", "GitHub tokens"),
+    ("gho_", "GitHub tokens"),
+    ("ghp|", "GitHub tokens"),
+    ("github_pat_", "GitHub tokens"),
     ("npm_[", "npm tokens"),
-    ("AKIA[", "AWS access keys"),
+    ("AKIA", "AWS access keys"),
     ("xox[", "Slack tokens"),
-    ("xoxb-[", "Slack tokens"),
+    ("xox(", "Slack tokens"),
     ("_(test|live)_", "Stripe keys"),
-    ("sk_live_[", "Stripe keys"),
-    ("AIza[", "Google API keys"),
-    ("glpat-[", "GitLab tokens"),
+    ("sk_live_", "Stripe keys"),
+    ("AIza", "Google API keys"),
+    ("glpat-", "GitLab tokens"),
     ("PRIVATE KEY", "private keys"),
     (
         "\"type\":\\s*\"service_account\"",
