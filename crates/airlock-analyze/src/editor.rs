@@ -107,7 +107,7 @@ fn without_trailing_commas(text: &str) -> String {
     let mut escaped = false;
     for (index, c) in text.char_indices() {
         if in_string {
-            in_string = !(c == '"' && !escaped);
+            in_string = c != '"' || escaped;
             escaped = c == '\\' && !escaped;
             out.push(c);
             continue;
