@@ -529,7 +529,7 @@ mod tests {
             FileKind::Script
         );
         // A Git LFS pointer and an SVG are text, not code; neither keeps its text.
-        let pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:00\n";
+        let pointer = "version https://lfs.example.invalid/spec/v1\noid sha256:00\n";
         assert_eq!(
             disguised_script("logo.png", FileKind::Other, text(pointer)),
             (FileKind::Other, None)

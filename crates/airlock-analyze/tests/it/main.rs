@@ -1975,7 +1975,7 @@ fn an_editor_task_that_runs_a_script_named_as_a_font_is_stopped() {
             r#"{"version": "2.0.0", "tasks": [{"label": "build", "type": "shell", "command": "npm run build"}]}"#,
         )
         .file("public/fonts/icons.woff2", font)
-        .file("public/logo.png", "version https://git-lfs.github.com/spec/v1\noid sha256:00\nsize 10\n")
+        .file("public/logo.png", "version https://lfs.example.invalid/spec/v1\noid sha256:00\nsize 10\n")
         .file("index.js", "module.exports = { font: require('path').join(__dirname, 'public/fonts/icons.woff2') };\n")
         .build();
     assert_allowed(&ordinary);
