@@ -241,14 +241,17 @@ impl Analysis {
         }));
         // Without a manifest, or when none of the entry points it names is in the
         // tarball, nothing says which file runs when the package is used: every
-        // code file is taken to. (A manifest that names none, a command-line tool's,
-        // means `index.js` when there is one.)
+        // code file is taken to. A manifest that names none means `index.js`; when
+        // there is none either and no command is declared, the package can only be
+        // used by requiring its files by path (`pkg/lib/x.js`), which runs each of
+        // them: every code file is taken to run on import too.
         let declared: Vec<String> = manifest
             .import_files()
             .iter()
             .filter_map(|path| resolve(&paths, "", &format!("./{path}")))
             .collect();
-        let entry_missing = !manifest.entry_points.is_empty() && declared.is_empty();
+        let entry_missing =
+            declared.is_empty() && (!manifest.entry_points.is_empty() || manifest.bin.is_empty());
         let mut import_roots: Vec<String> = if package_json.is_none() || entry_missing {
             code_files.iter().map(|entry| entry.path.clone()).collect()
         } else {

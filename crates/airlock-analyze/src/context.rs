@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use airlock_policy::Code;
 
-use crate::finding::{Confidence, Finding, Severity};
+use crate::finding::{Confidence, Finding, Reach, Severity};
 use crate::manifest::Manifest;
 
 /// What the registry tells about a package, beyond one version's tarball.
@@ -145,6 +145,22 @@ pub(crate) fn doubtful_origin(
             )
             .at("package.json", None, version),
         );
+        // The probe's whole point is to run on the machine that resolved it: with
+        // an install script and no source to answer for it, the shape is complete.
+        if let Some((script, command)) = manifest.install_scripts.iter().next()
+            && manifest.repository.is_none()
+        {
+            findings.push(
+                Finding::new(
+                    Code::NameConfusion,
+                    Severity::High,
+                    Confidence::Medium,
+                    format!("a dependency-confusion probe's shape: version {version} outranks any internal package's, runs `{script}` at install, and names no repository"),
+                )
+                .at("package.json", None, command)
+                .reach(Reach::Install),
+            );
+        }
     }
     if let Some(context) = context {
         let new_package = context.first_version

@@ -76,6 +76,9 @@ pub(crate) enum Behaviour {
     PowersOff { command: String },
     /// Publishes packages.
     Publishes,
+    /// Installs packages into the machine's global prefix (`npm install -g x`):
+    /// what a dependency's install has no business changing.
+    InstallsGlobally { packages: String },
     /// Detaches and hides what it starts.
     Hides { how: String },
 }
@@ -730,7 +733,32 @@ impl Command {
     }
 }
 
-/// What the script does, command by command and across its pipelines.
+/// The packages a command installs globally: `npm install -g x`, `npm i --global x`,
+/// `pnpm add -g x`, `bun add -g x`, `yarn global add x`.
+fn global_install(command: &Command) -> Option<String> {
+    let arguments = &command.arguments;
+    let words: Vec<&str> = arguments
+        .iter()
+        .map(String::as_str)
+        .filter(|argument| !argument.starts_with('-'))
+        .collect();
+    let global = match command.program.as_str() {
+        "npm" | "pnpm" | "bun" => {
+            matches!(
+                words.first(),
+                Some(&("install" | "i" | "add" | "isntall" | "in" | "ins"))
+            ) && arguments
+                .iter()
+                .any(|argument| argument == "-g" || argument == "--global")
+        }
+        "yarn" => words.first() == Some(&"global") && words.get(1) == Some(&"add"),
+        _ => false,
+    };
+    let skip = if command.program == "yarn" { 2 } else { 1 };
+    let packages: Vec<&str> = words.iter().skip(skip).copied().collect();
+    (global && !packages.is_empty()).then(|| packages.join(" "))
+}
+
 /// `shutdown`, `reboot`, `halt`, `poweroff`, `systemctl poweroff`, `init 0`,
 /// PowerShell's `Stop-Computer`: no package has a reason to turn the machine off.
 fn powers_off(command: &Command) -> bool {
@@ -749,6 +777,7 @@ fn powers_off(command: &Command) -> bool {
     }
 }
 
+/// What the script does, command by command and across its pipelines.
 pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
     let mut found: Vec<(Behaviour, String)> = Vec::new();
     let commands = &script.commands;
@@ -989,6 +1018,12 @@ pub(crate) fn behaviours(script: &Script) -> Vec<(Behaviour, String)> {
         {
             found.push((Behaviour::Publishes, command.text.clone()));
         }
+        if let Some(packages) = global_install(command) {
+            found.push((
+                Behaviour::InstallsGlobally { packages },
+                command.text.clone(),
+            ));
+        }
         // Running a file: `./x`, `x.exe`, `node x.js`, `sh x.sh`.
         let first = command.text.split(' ').next().unwrap_or("");
         let runs_path = first.starts_with("./")
@@ -1101,9 +1136,40 @@ mod tests {
                 Behaviour::Wipes { .. } => "wipes".to_owned(),
                 Behaviour::PowersOff { .. } => "powers-off".to_owned(),
                 Behaviour::Publishes => "publishes".to_owned(),
+                Behaviour::InstallsGlobally { .. } => "installs-globally".to_owned(),
                 Behaviour::Hides { .. } => "hides".to_owned(),
             })
             .collect()
+    }
+
+    #[test]
+    fn global_installs_are_recognised_and_local_ones_are_not() {
+        for command in [
+            "npm install -g openclaw@latest",
+            "npm i --global some-agent",
+            "pnpm add -g tool",
+            "bun add --global tool",
+            "yarn global add tool",
+            "cd .. && npm install -g x",
+        ] {
+            assert!(
+                kinds(command).contains(&"installs-globally".to_owned()),
+                "{command}"
+            );
+        }
+        for command in [
+            "npm install",
+            "npm install --no-save left-pad",
+            "npm ls -g",
+            "npm install -g",
+            "yarn global list",
+            "echo npm install -g x",
+        ] {
+            assert!(
+                !kinds(command).contains(&"installs-globally".to_owned()),
+                "{command}"
+            );
+        }
     }
 
     #[test]

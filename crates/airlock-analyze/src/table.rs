@@ -360,6 +360,18 @@ pub(crate) const RULES: &[Rule] = &[
         applies: |capability, _| matches!(capability.ability, Ability::Shell(Behaviour::Publishes)),
     },
     Rule {
+        id: "shell-installs-globally",
+        code: Code::DownloadExecute,
+        severity: [High, High, Medium, Info],
+        summary: "a shell command installs packages into the machine's global prefix (`npm install -g x`): a dependency that fetches, installs and runs other packages (their own install scripts) and puts programs on the user's path",
+        applies: |capability, _| {
+            matches!(
+                capability.ability,
+                Ability::Shell(Behaviour::InstallsGlobally { .. })
+            )
+        },
+    },
+    Rule {
         id: "runs-shipped-executable",
         code: Code::BundledExecutable,
         severity: [Critical, High, Medium, Info],
@@ -816,6 +828,9 @@ fn describe(ability: &Ability) -> String {
             Behaviour::Wipes { target } => format!("deletes `{target}` recursively"),
             Behaviour::PowersOff { command } => format!("turns the machine off (`{command}`)"),
             Behaviour::Publishes => "runs `npm publish`".to_owned(),
+            Behaviour::InstallsGlobally { packages } => {
+                format!("installs `{packages}` globally")
+            }
             Behaviour::Hides { how } => format!("hides what it starts ({how})"),
         },
         Ability::DisguisedScript => {

@@ -90,6 +90,17 @@ impl PackageBuilder {
         self
     }
 
+    /// Leaves out the file at `path` (the default `index.js`, say), and the
+    /// manifest's field `key` when one is given (its `main`).
+    #[must_use]
+    pub fn without(mut self, path: &str, key: Option<&str>) -> Self {
+        self.files.retain(|(existing, _)| existing != path);
+        if let Some(key) = key {
+            self.manifest.remove(key);
+        }
+        self
+    }
+
     /// Sets a field of `dist` as the registry serves it.
     #[must_use]
     pub fn dist_field(mut self, key: &str, value: Value) -> Self {

@@ -122,7 +122,7 @@ pub(crate) struct FileRule {
 }
 
 /// Every per-file rule, in the order their findings are listed.
-pub(crate) const FILE_RULES: [FileRule; 24] = [
+pub(crate) const FILE_RULES: [FileRule; 26] = [
     FileRule {
         id: "analysis-failed",
         summary: "the analyser failed on the file: what it does is unknown",
@@ -147,6 +147,11 @@ pub(crate) const FILE_RULES: [FileRule; 24] = [
         id: "escaped-names",
         summary: "a plain name spelled in Unicode escapes",
         judge: escaped_names,
+    },
+    FileRule {
+        id: "hidden-api-names",
+        summary: "two or more names of modules or functions that reach the machine or the network (`require`, `child_process`, `axios`) written only in hex or base64",
+        judge: hidden_api_names,
     },
     FileRule {
         id: "code-in-a-string",
@@ -177,6 +182,11 @@ pub(crate) const FILE_RULES: [FileRule; 24] = [
         id: "spawned-commands",
         summary: "processes started; downloads and `npm publish` weigh more",
         judge: spawned_commands,
+    },
+    FileRule {
+        id: "detached-inline-code",
+        summary: "a detached process is started with its code inline (`node -e …`, `detached: true`): code that outlives the install or the import, out of sight",
+        judge: detached_inline_code,
     },
     FileRule {
         id: "credential-store-list",
@@ -504,6 +514,70 @@ fn spawned_commands(file: &Subject<'_>) -> Vec<Finding> {
                     Some(site),
                 )
             }
+        })
+        .collect()
+}
+
+/// How many distinct API names a file must hide before it reads as hiding them.
+const HIDDEN_NAMES: usize = 2;
+
+/// Names of modules and functions written in hex or base64 (`g('72657175697265')`
+/// for `require`): code that spells what it calls so that no reader, and no
+/// search, finds it. One may be chance; two are a habit.
+fn hidden_api_names(file: &Subject<'_>) -> Vec<Finding> {
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut first: Option<(&'static str, u32, &str)> = None;
+    for (text, line) in &file.facts.strings {
+        if let Some((how, name)) = strings::hidden_api_name(text) {
+            first.get_or_insert((how, *line, text.as_str()));
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+    }
+    let Some((how, line, text)) = first else {
+        return Vec::new();
+    };
+    if names.len() < HIDDEN_NAMES {
+        return Vec::new();
+    }
+    let context = file.context;
+    let site = Site {
+        line,
+        text: text.to_owned(),
+    };
+    vec![context.finding(
+        Code::ObfuscatedCode,
+        context.severity(ByReach(High, High, Low)),
+        Confidence::Medium,
+        format!(
+            "spells the names of what it calls in {how} (`{}`)",
+            names.join("`, `")
+        ),
+        Some(&site),
+    )]
+}
+
+/// A detached process given its code inline: at the top level of code that runs
+/// at install or on import, a payload started to outlive its parent. Daemons and
+/// update checkers start a file of their own, not a string of code.
+fn detached_inline_code(file: &Subject<'_>) -> Vec<Finding> {
+    let context = file.context;
+    file.facts
+        .detached_inline
+        .iter()
+        .map(|(site, top_level)| {
+            context.finding(
+                Code::ProcessSpawn,
+                context.severity(if *top_level {
+                    ByReach(High, High, Low)
+                } else {
+                    ByReach(High, Low, Info)
+                }),
+                Confidence::Medium,
+                "starts a detached process that runs code given inline (`-e`)".to_owned(),
+                Some(site),
+            )
         })
         .collect()
 }

@@ -11,15 +11,16 @@ use super::flow::{FileFlow, FlowBuilder};
 use super::strings::Markers;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, AssignmentExpression, BinaryExpression, BindingPattern, CallExpression,
-    DoWhileStatement, Expression, ForInStatement, ForStatement, Function, IdentifierReference,
-    ImportDeclaration, ImportDeclarationSpecifier, ImportExpression, NewExpression, RegExpLiteral,
-    StaticMemberExpression, StringLiteral, TemplateLiteral, VariableDeclarator, WhileStatement,
+    Argument, ArrayExpressionElement, AssignmentExpression, BinaryExpression, BindingPattern,
+    CallExpression, DoWhileStatement, Expression, ForInStatement, ForStatement, Function,
+    IdentifierReference, ImportDeclaration, ImportDeclarationSpecifier, ImportExpression,
+    NewExpression, ObjectPropertyKind, RegExpLiteral, StaticMemberExpression, StringLiteral,
+    TemplateLiteral, VariableDeclarator, WhileStatement,
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_parser::Parser;
 use oxc_span::{GetSpan, SourceType, Span};
-use oxc_syntax::operator::BinaryOperator;
+use oxc_syntax::operator::{BinaryOperator, UnaryOperator};
 use oxc_syntax::scope::ScopeFlags;
 
 /// A place in the file: line and the source text there.
@@ -45,6 +46,10 @@ pub(crate) struct FileFacts {
     pub(crate) computed_requires: Vec<Site>,
     /// Calls that start processes, with the command when it is a literal.
     pub(crate) spawns: Vec<(Site, Option<String>)>,
+    /// Processes started detached (`detached: true`) with code given inline
+    /// (`node -e …`): code that keeps running, unseen, after its parent is gone.
+    /// With whether the call is at the top level (outside every function).
+    pub(crate) detached_inline: Vec<(Site, bool)>,
     /// `eval`, `new Function`, `vm.*`, `module._compile`, `new module.constructor`.
     pub(crate) dynamic: Vec<(Site, &'static str)>,
     /// Decoders: base64/hex `Buffer.from`, `atob`, XOR over char codes, reversed
@@ -745,6 +750,40 @@ fn literal_argument(call: &CallExpression<'_>, index: usize) -> Option<String> {
     }
 }
 
+/// A call that starts a detached process whose code is given inline: an options
+/// object with `detached: true`, and `-e`/`--eval` among the arguments (an array's
+/// element, or a word of the literal command).
+fn detached_inline(call: &CallExpression<'_>, command: Option<&str>) -> bool {
+    let inline_flag = |text: &str| matches!(text, "-e" | "--eval" | "-p" | "--print");
+    let detached = call.arguments.iter().any(|argument| {
+        let Argument::ObjectExpression(options) = argument else {
+            return false;
+        };
+        options.properties.iter().any(|property| {
+            let ObjectPropertyKind::ObjectProperty(property) = property else {
+                return false;
+            };
+            property.key.static_name().is_some_and(|key| key == "detached")
+                && match property.value.without_parentheses() {
+                    Expression::BooleanLiteral(value) => value.value,
+                    // `!0`, as minifiers write `true`.
+                    Expression::UnaryExpression(unary) => {
+                        unary.operator == UnaryOperator::LogicalNot
+                            && matches!(&unary.argument, Expression::NumericLiteral(number) if number.value == 0.0)
+                    }
+                    _ => false,
+                }
+        })
+    });
+    let inline = call.arguments.iter().any(|argument| match argument {
+        Argument::ArrayExpression(array) => array.elements.iter().any(|element| {
+            matches!(element, ArrayExpressionElement::StringLiteral(literal) if inline_flag(literal.value.as_str()))
+        }),
+        _ => false,
+    }) || command.is_some_and(|command| command.split_whitespace().any(inline_flag));
+    detached && inline
+}
+
 /// `a.b.c` from the syntax tree: names as the engine reads them, escapes decoded.
 fn spelled_name(expression: &Expression<'_>) -> Option<String> {
     match expression.without_parentheses() {
@@ -788,6 +827,11 @@ impl<'a> Visit<'a> for Scanner<'_> {
         if self.is_spawn_call(call) {
             let command = literal_argument(call, 0);
             let site = self.site(call.span);
+            if detached_inline(call, command.as_deref()) {
+                self.facts
+                    .detached_inline
+                    .push((site.clone(), self.function_depth == 0));
+            }
             self.facts.spawns.push((site, command));
         }
         let dynamic = match callee {

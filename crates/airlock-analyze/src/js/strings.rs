@@ -532,6 +532,81 @@ pub(crate) fn is_encoded_blob(text: &str) -> bool {
 }
 
 /// The bytes of an even-length hex text.
+/// Names of modules and functions that reach the machine or the network. Written
+/// in hex or base64 instead of plainly, they are hidden from whoever reads the code.
+const API_NAMES: [&str; 40] = [
+    "require",
+    "child_process",
+    "exec",
+    "execSync",
+    "execFile",
+    "spawn",
+    "spawnSync",
+    "fork",
+    "eval",
+    "Function",
+    "constructor",
+    "axios",
+    "request",
+    "post",
+    "fetch",
+    "http",
+    "https",
+    "net",
+    "dns",
+    "dgram",
+    "readFileSync",
+    "readFile",
+    "writeFileSync",
+    "writeFile",
+    "unlinkSync",
+    "readdirSync",
+    "homedir",
+    "hostname",
+    "userInfo",
+    "networkInterfaces",
+    "platform",
+    "env",
+    "process",
+    "WebSocket",
+    "XMLHttpRequest",
+    "sendBeacon",
+    "Buffer",
+    "toString",
+    "fromCharCode",
+    "createDecipheriv",
+];
+
+/// The API name a whole literal spells in hex or base64 (`"72657175697265"` is
+/// `require`), with the encoding.
+pub(crate) fn hidden_api_name(text: &str) -> Option<(&'static str, &'static str)> {
+    // Hex of the longest name, and base64 of it, stay under this.
+    const LONGEST: usize = 48;
+    let text = text.trim();
+    if text.len() < 6 || text.len() > LONGEST {
+        return None;
+    }
+    let name_of = |bytes: &[u8]| {
+        API_NAMES
+            .iter()
+            .copied()
+            .find(|name| name.as_bytes() == bytes)
+    };
+    if let Some(name) = decode_hex(text).as_deref().and_then(name_of) {
+        return Some(("hex", name));
+    }
+    // Plain words are valid base64 too (`exec` decodes to three bytes): only a
+    // literal with base64's own marks, or one mixing cases and digits, is read.
+    let marked = text.ends_with('=')
+        || (text.bytes().any(|b| b.is_ascii_uppercase())
+            && text.bytes().any(|b| b.is_ascii_lowercase())
+            && text.bytes().any(|b| b.is_ascii_digit()));
+    if marked && let Some(name) = decode_base64(text).as_deref().and_then(name_of) {
+        return Some(("base64", name));
+    }
+    None
+}
+
 pub(crate) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;

