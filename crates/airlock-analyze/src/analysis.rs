@@ -70,6 +70,10 @@ pub struct Analysis {
     /// capabilities with its predecessor's.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub capabilities: BTreeSet<String>,
+    /// Those of [`Self::capabilities`] the version was held for (a finding of high
+    /// severity or worse): a successor repeating them is not softened for them.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub held_capabilities: BTreeSet<String>,
 }
 
 impl Analysis {
@@ -383,6 +387,9 @@ impl Analysis {
                 .reach(Reach::Install),
             );
         }
+        if let Some(finding) = gyp_builds_nothing(&gyp, &manifest, &paths) {
+            findings.push(finding);
+        }
         for command in &gyp.commands {
             capabilities.extend(shell_capabilities(
                 &shell::parse(command),
@@ -496,9 +503,11 @@ impl Analysis {
         let table_context = Context {
             native_build: native_build(&manifest, &paths),
             doubtful_origin,
-            previous: options
-                .previous
-                .map(|(version, analysis)| (version, &analysis.capabilities)),
+            previous: options.previous.map(|(version, analysis)| table::Before {
+                version,
+                capabilities: &analysis.capabilities,
+                held: &analysis.held_capabilities,
+            }),
         };
         findings.extend(table::judge(&capabilities, &table_context));
         findings.extend(origin_findings);
@@ -531,6 +540,7 @@ impl Analysis {
             required_packages,
             hosts,
             capabilities: findings.iter().filter_map(table::signature).collect(),
+            held_capabilities: BTreeSet::new(),
             findings,
             diff: None,
         };
@@ -542,6 +552,12 @@ impl Analysis {
             analysis.diff = Some(diff);
         }
         escalate(&mut analysis.findings);
+        analysis.held_capabilities = analysis
+            .findings
+            .iter()
+            .filter(|finding| finding.severity >= Severity::High)
+            .filter_map(table::signature)
+            .collect();
         analysis.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -561,6 +577,7 @@ impl Analysis {
             required_packages: BTreeSet::new(),
             hosts: BTreeSet::new(),
             capabilities: BTreeSet::new(),
+            held_capabilities: BTreeSet::new(),
             findings: vec![
                 Finding::new(
                     Code::AnalysisIncomplete,
@@ -707,6 +724,45 @@ fn gyp_at_install(archive: &Archive, manifest: &Manifest, paths: &BTreeSet<&str>
         .and_then(Entry::text)
         .map(gyp::read)
         .unwrap_or_default()
+}
+
+/// A `binding.gyp` with nothing to compile (no C, C++, Objective-C or assembly
+/// source anywhere in the package) whose command expansions run a file of the
+/// package: node-gyp reads it at install, so it is an install script kept out of
+/// package.json. Build descriptions run commands to find headers for the sources
+/// they compile.
+fn gyp_builds_nothing(
+    gyp: &gyp::Gyp,
+    manifest: &Manifest,
+    paths: &BTreeSet<&str>,
+) -> Option<Finding> {
+    let (runs, _) = script_roots(gyp.commands.iter(), manifest, paths);
+    if runs.is_empty() || paths.iter().any(|path| native_source(path)) {
+        return None;
+    }
+    let command = gyp.commands.first().map_or("", String::as_str);
+    Some(
+        Finding::new(
+            Code::InstallScript,
+            Severity::High,
+            Confidence::Medium,
+            format!(
+                "binding.gyp compiles nothing (the package has no C or C++ source) and its command expansion runs `{}` at install: an install script kept out of package.json",
+                runs.join("`, `")
+            ),
+        )
+        .at("binding.gyp", None, command)
+        .reach(Reach::Install),
+    )
+}
+
+/// A file a compiler node-gyp drives would build.
+fn native_source(path: &str) -> bool {
+    let extension = path.rsplit_once('.').map_or("", |(_, extension)| extension);
+    matches!(
+        extension.to_ascii_lowercase().as_str(),
+        "c" | "cc" | "cpp" | "cxx" | "c++" | "m" | "mm" | "s" | "asm"
+    )
 }
 
 /// The files lifecycle scripts run: `node setup.js`, `sh ./install.sh`, `./x`, and
@@ -878,24 +934,36 @@ fn platform_package(name: &str) -> bool {
 }
 
 /// Resolves a relative module specifier from the file at `from` the way Node does
-/// for files: exact, with an extension, or a directory's index.
+/// for files: exact, with an extension, or a directory's index (`.` and `..` are
+/// directories too).
 fn resolve(paths: &BTreeSet<&str>, from: &str, specifier: &str) -> Option<String> {
+    let specifier = match specifier {
+        "." => "./",
+        ".." => "../",
+        other => other,
+    };
     if !(specifier.starts_with("./") || specifier.starts_with("../")) {
         return None;
     }
     let directory = from.rsplit_once('/').map_or("", |(directory, _)| directory);
     let joined = manifest::normalise(&format!("{directory}/{specifier}"));
+    let inside = if joined.is_empty() {
+        String::new()
+    } else {
+        format!("{joined}/")
+    };
     let candidates = [
         joined.clone(),
         format!("{joined}.js"),
         format!("{joined}.cjs"),
         format!("{joined}.mjs"),
         format!("{joined}.json"),
-        format!("{joined}/index.js"),
-        format!("{joined}/index.cjs"),
+        format!("{inside}index.js"),
+        format!("{inside}index.cjs"),
     ];
     candidates
         .into_iter()
+        .filter(|candidate| !candidate.is_empty())
         .find(|candidate| paths.contains(candidate.as_str()))
 }
 

@@ -210,7 +210,8 @@ impl Archive {
                 archive.truncated = true;
                 break;
             }
-            let mut head = [0u8; 4];
+            let mut probe = [0u8; PROBE];
+            let mut probed = 0;
             let mut kept =
                 Vec::with_capacity(usize::try_from(size.min(limits.max_text_bytes)).unwrap_or(0));
             let wanted = keeps_text(&path) && size <= limits.max_text_bytes;
@@ -228,17 +229,22 @@ impl Archive {
                 kept_total += size;
                 entry.read_to_end(&mut kept).map(|_| ())
             } else {
-                let head_read = read_head(&mut entry, &mut head);
+                let head_read = read_head(&mut entry, &mut probe).map(|filled| probed = filled);
                 // A font or an image that starts as text is read whole: it may be code.
-                if head_read.is_ok()
-                    && text_under_media(&path, head)
+                let media_text = head_read.is_ok() && text_under_media(&path, &probe[..probed]);
+                if media_text
                     && size <= limits.max_text_bytes
                     && kept_total + size <= limits.max_kept_text_bytes
                 {
                     kept_total += size;
-                    kept.extend_from_slice(&head[..usize::try_from(size.min(4)).unwrap_or(4)]);
+                    kept.extend_from_slice(&probe[..probed]);
                     entry.read_to_end(&mut kept).map(|_| ())
                 } else {
+                    if media_text {
+                        archive.incomplete(format!(
+                            "`{path}` is named as a font, an image or a sound but starts as text, and is past what the analyser reads; what it holds was not analysed"
+                        ));
+                    }
                     std::io::copy(&mut entry, &mut std::io::sink())
                         .map(|_| ())
                         .and(head_read)
@@ -249,11 +255,14 @@ impl Archive {
                 archive.truncated = true;
                 break;
             }
-            if !kept.is_empty() {
-                head.iter_mut()
-                    .zip(&kept)
-                    .for_each(|(slot, byte)| *slot = *byte);
-            }
+            let mut head = [0u8; 4];
+            head.iter_mut()
+                .zip(if kept.is_empty() {
+                    &probe[..probed]
+                } else {
+                    &kept[..]
+                })
+                .for_each(|(slot, byte)| *slot = *byte);
             let kind = kind_of(&path, head);
             if kind == FileKind::Script && size > limits.max_text_bytes {
                 archive.incomplete(too_large(&path, size, limits));
@@ -292,7 +301,8 @@ impl Archive {
             if kind == FileKind::Script && size > limits.max_text_bytes {
                 archive.incomplete(too_large(&path, size, limits));
             }
-            let text = ((keeps_text(&path) || text_under_media(&path, head))
+            let text = ((keeps_text(&path)
+                || text_under_media(&path, &contents[..contents.len().min(PROBE)]))
                 && size <= limits.max_text_bytes
                 && !kind.is_binary()
                 && !contents[..contents.len().min(512)].contains(&0))
@@ -343,7 +353,8 @@ fn text_of(bytes: Vec<u8>) -> Arc<String> {
     )
 }
 
-fn read_head(reader: &mut impl Read, head: &mut [u8; 4]) -> std::io::Result<()> {
+/// Reads the first bytes of an entry into `head`; how many there were.
+fn read_head(reader: &mut impl Read, head: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < head.len() {
         match reader.read(&mut head[filled..])? {
@@ -351,7 +362,7 @@ fn read_head(reader: &mut impl Read, head: &mut [u8; 4]) -> std::io::Result<()> 
             n => filled += n,
         }
     }
-    Ok(())
+    Ok(filled)
 }
 
 /// The path inside the package: the first component (`package/`, whatever its name,
@@ -426,18 +437,19 @@ const MEDIA: [&str; 16] = [
     "wav", "mp4", "ogg",
 ];
 
-/// The first bytes of the media formats that begin with text (`wOF2`, `GIF8`).
-const TEXT_MAGIC: [&[u8; 4]; 9] = [
-    b"wOFF", b"wOF2", b"OTTO", b"true", b"typ1", b"ttcf", b"GIF8", b"RIFF", b"OggS",
-];
+/// How many of a media file's first bytes tell text from its format. The formats
+/// that open with a word (`wOF2`, `GIF8`, `RIFF`, `true`) follow it with binary
+/// fields (sizes, versions, table counts) well within these.
+const PROBE: usize = 16;
 
-/// A media file whose first bytes are text and not its format's magic: what it
-/// holds is read, since it may be code named as a font or an image.
-fn text_under_media(path: &str, head: [u8; 4]) -> bool {
+/// A media file whose first bytes are all text: what it holds is read, since it
+/// may be code named as a font or an image (`true;…` is a script, not a TrueType
+/// font, when what follows is text too).
+fn text_under_media(path: &str, head: &[u8]) -> bool {
     // A byte-order mark, which Node strips from a script it loads.
-    let text = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(&head);
+    let text = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(head);
     MEDIA.contains(&extension(path).to_ascii_lowercase().as_str())
-        && !TEXT_MAGIC.contains(&&head)
+        && !text.is_empty()
         && text
             .iter()
             .all(|byte| byte.is_ascii_graphic() || byte.is_ascii_whitespace())
@@ -545,10 +557,14 @@ mod tests {
             disguised_script("a.ttf", FileKind::Other, text(&wide)).0,
             FileKind::Other
         );
-        assert!(text_under_media("a.png", *b"  //"));
-        assert!(!text_under_media("a.woff2", *b"wOF2"));
-        assert!(!text_under_media("a.js", *b"  //"));
-        assert!(text_under_media("a.ttf", [0xef, 0xbb, 0xbf, b'(']));
+        assert!(text_under_media("a.png", b"  //"));
+        assert!(!text_under_media("a.woff2", b"wOF2\0\x01\0\0\0\0\x12\x34"));
+        assert!(!text_under_media("a.gif", b"GIF89a\x64\0\x64\0\xf7\0\0"));
+        assert!(!text_under_media("a.js", b"  //"));
+        assert!(text_under_media("a.ttf", &[0xef, 0xbb, 0xbf, b'(']));
+        // A script that opens with a format's word is still a script.
+        assert!(text_under_media("a.ttf", b"true;require('./x')"));
+        assert!(text_under_media("a.gif", b"GIF8=1;eval(x)"));
         assert_eq!(
             disguised_script("a.ttf", FileKind::Other, text("\u{feff}(() => 0)();")).0,
             FileKind::Script

@@ -32,9 +32,21 @@ pub(crate) struct Context<'a> {
     /// Why the package's origin is doubtful (a first version of a new package, a
     /// look-alike name), when it is.
     pub(crate) doubtful_origin: Option<String>,
-    /// The previous version of the release line and its capabilities
-    /// ([`signature`]s), when the version is compared with one.
-    pub(crate) previous: Option<(&'a str, &'a std::collections::BTreeSet<String>)>,
+    /// The previous version of the release line, when the version is compared
+    /// with one.
+    pub(crate) previous: Option<Before<'a>>,
+}
+
+/// The version a release is compared with, as the table weighs it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Before<'a> {
+    pub(crate) version: &'a str,
+    /// Its capabilities ([`signature`]s).
+    pub(crate) capabilities: &'a std::collections::BTreeSet<String>,
+    /// The capabilities it was itself held for (quarantine or block). They are
+    /// not its ordinary behaviour: a second release of the same payload is not
+    /// milder for the first.
+    pub(crate) held: &'a std::collections::BTreeSet<String>,
 }
 
 /// A capability finding as a version-independent key: its rule and where its data
@@ -687,19 +699,26 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
 }
 
 /// Each capability by its row, then weighed by the previous version's capabilities:
-/// what the package did before is its ordinary behaviour, one step milder; what the
-/// release adds (a trojanised library's new exfiltration) one step stronger, unless
-/// it sits in a bundle where the flow is least sure.
+/// what the package did before, and was not held for, is its ordinary behaviour,
+/// one step milder; what the release adds (a trojanised library's new exfiltration)
+/// one step stronger, unless it sits in a bundle where the flow is least sure.
+/// What the previous version was held for stays as it is.
 fn judge_each(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (mut finding, softened) in judge_rows(capabilities, context) {
-        if let Some((version, before)) = context.previous
+        if let Some(Before {
+            version,
+            capabilities: before,
+            held,
+        }) = context.previous
             && !before.is_empty()
             && finding.severity >= Medium
             && finding.reach != Reach::Elsewhere
             && let Some(key) = signature(&finding)
         {
-            if before.contains(&key) {
+            if held.contains(&key) {
+                let _ = write!(finding.message, " (as in {version}, which was held for it)");
+            } else if before.contains(&key) {
                 finding.severity = match finding.severity {
                     Critical => High,
                     High => Medium,

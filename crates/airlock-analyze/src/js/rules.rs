@@ -122,7 +122,7 @@ pub(crate) struct FileRule {
 }
 
 /// Every per-file rule, in the order their findings are listed.
-pub(crate) const FILE_RULES: [FileRule; 26] = [
+pub(crate) const FILE_RULES: [FileRule; 27] = [
     FileRule {
         id: "analysis-failed",
         summary: "the analyser failed on the file: what it does is unknown",
@@ -187,6 +187,11 @@ pub(crate) const FILE_RULES: [FileRule; 26] = [
         id: "detached-inline-code",
         summary: "a detached process is started with its code inline (`node -e …`, `detached: true`): code that outlives the install or the import, out of sight",
         judge: detached_inline_code,
+    },
+    FileRule {
+        id: "fixed-blind-copy",
+        summary: "a mail field that copies every message to an address written in the code (`bcc: 'x@y.example'`)",
+        judge: fixed_blind_copy,
     },
     FileRule {
         id: "credential-store-list",
@@ -576,6 +581,28 @@ fn detached_inline_code(file: &Subject<'_>) -> Vec<Finding> {
                 }),
                 Confidence::Medium,
                 "starts a detached process that runs code given inline (`-e`)".to_owned(),
+                Some(site),
+            )
+        })
+        .collect()
+}
+
+/// A blind copy to a mailbox written in the code: whatever mail the package
+/// sends for its user also goes, unseen by the recipients, to that address. A
+/// mail library takes its recipients from its caller; it does not add its own.
+fn fixed_blind_copy(file: &Subject<'_>) -> Vec<Finding> {
+    let context = file.context;
+    file.facts
+        .fixed_blind_copies
+        .iter()
+        .map(|(site, address)| {
+            context.finding(
+                Code::DataExfiltration,
+                context.severity(ByReach(High, High, Medium)),
+                Confidence::Medium,
+                format!(
+                    "copies the mail it sends to `{address}`, an address written in the code, as a blind copy its recipients do not see"
+                ),
                 Some(site),
             )
         })

@@ -50,6 +50,9 @@ pub(crate) struct FileFacts {
     /// (`node -e …`): code that keeps running, unseen, after its parent is gone.
     /// With whether the call is at the top level (outside every function).
     pub(crate) detached_inline: Vec<(Site, bool)>,
+    /// Mail fields that copy a message, unseen, to an address written in the code
+    /// (`bcc: 'x@y.example'`), with the address.
+    pub(crate) fixed_blind_copies: Vec<(Site, String)>,
     /// `eval`, `new Function`, `vm.*`, `module._compile`, `new module.constructor`.
     pub(crate) dynamic: Vec<(Site, &'static str)>,
     /// Decoders: base64/hex `Buffer.from`, `atob`, XOR over char codes, reversed
@@ -797,6 +800,92 @@ fn spelled_name(expression: &Expression<'_>) -> Option<String> {
     }
 }
 
+/// The package file a path built from the file's own directory names, as a
+/// relative specifier: `path.join(__dirname, 'lib', 'x')` and `path.resolve(…)`
+/// (or a destructured `join`), `__dirname + '/lib/x'`, `` `${__dirname}/lib/x` ``.
+fn own_directory_path(expression: &Expression<'_>) -> Option<String> {
+    let is_dirname = |expression: &Expression<'_>| matches!(expression.without_parentheses(), Expression::Identifier(identifier) if identifier.name == "__dirname");
+    let relative = |rest: &str| {
+        let rest = rest.trim_start_matches('/');
+        if rest.starts_with("../") || rest.starts_with("./") {
+            rest.to_owned()
+        } else {
+            format!("./{rest}")
+        }
+    };
+    match expression.without_parentheses() {
+        Expression::CallExpression(call) => {
+            let joins = match call.callee.without_parentheses() {
+                Expression::StaticMemberExpression(member) => {
+                    matches!(member.property.name.as_str(), "join" | "resolve")
+                }
+                Expression::Identifier(identifier) => {
+                    matches!(identifier.name.as_str(), "join" | "resolve")
+                }
+                _ => false,
+            };
+            let mut arguments = call.arguments.iter();
+            let first = arguments.next()?.as_expression()?;
+            if !joins || !is_dirname(first) {
+                return None;
+            }
+            let parts: Vec<&str> = arguments
+                .map(|argument| match argument {
+                    Argument::StringLiteral(literal) => Some(literal.value.as_str()),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?;
+            (!parts.is_empty()).then(|| relative(&parts.join("/")))
+        }
+        Expression::BinaryExpression(binary)
+            if binary.operator == BinaryOperator::Addition && is_dirname(&binary.left) =>
+        {
+            match binary.right.without_parentheses() {
+                Expression::StringLiteral(literal) if literal.value.starts_with('/') => {
+                    Some(relative(literal.value.as_str()))
+                }
+                _ => None,
+            }
+        }
+        Expression::TemplateLiteral(template)
+            if template.expressions.len() == 1
+                && is_dirname(&template.expressions[0])
+                && template
+                    .quasis
+                    .first()
+                    .is_some_and(|quasi| quasi.value.raw.is_empty()) =>
+        {
+            let rest = template.quasis.get(1)?.value.cooked.as_ref()?.as_str();
+            rest.starts_with('/').then(|| relative(rest))
+        }
+        _ => None,
+    }
+}
+
+/// The address of a `bcc` field written as a literal (`Bcc: 'x@y.example'`): every
+/// message built with it is copied to that mailbox without its recipients seeing.
+fn fixed_blind_copy(property: &oxc_ast::ast::ObjectProperty<'_>) -> Option<String> {
+    if !property
+        .key
+        .static_name()
+        .is_some_and(|name| name.eq_ignore_ascii_case("bcc"))
+    {
+        return None;
+    }
+    let Expression::StringLiteral(literal) = property.value.without_parentheses() else {
+        return None;
+    };
+    let address = literal.value.as_str().trim();
+    let (mailbox, domain) = address.split_once('@')?;
+    let plain = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+'))
+    };
+    (plain(mailbox) && plain(domain) && domain.contains('.')).then(|| address.to_owned())
+}
+
 fn is_process_env(expression: &Expression<'_>) -> bool {
     expression
         .without_parentheses()
@@ -811,6 +900,12 @@ impl<'a> Visit<'a> for Scanner<'_> {
         if is_require && call.arguments.len() == 1 {
             if let Some(module) = call.common_js_require() {
                 self.note_module(module.value.as_str(), call.span);
+            } else if let Some(module) = call.arguments[0]
+                .as_expression()
+                .and_then(own_directory_path)
+            {
+                // `require(path.join(__dirname, 'lib', 'x'))` requires `./lib/x`.
+                self.note_module(&module, call.span);
             } else {
                 // A path built from the package's own directory is how packages
                 // load their own files; only other computed names are hidden.
@@ -1213,6 +1308,10 @@ impl<'a> Visit<'a> for Scanner<'_> {
     }
 
     fn visit_object_property(&mut self, property: &oxc_ast::ast::ObjectProperty<'a>) {
+        if let Some(address) = fixed_blind_copy(property) {
+            let site = self.site(property.span);
+            self.facts.fixed_blind_copies.push((site, address));
+        }
         if property.key.static_name().as_deref() == Some("rejectUnauthorized")
             && matches!(
                 property.value.without_parentheses(),
@@ -1315,6 +1414,27 @@ fn is_always_true(expression: &Expression<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requires_of_paths_from_the_own_directory_name_package_files() {
+        let facts = scan(
+            "lib/x.js",
+            "const path = require('path');\nconst { join } = path;\nrequire(path.join(__dirname, 'engine', 'a.js'));\nrequire(join(__dirname, '..', 'setup'));\nrequire(path.resolve(__dirname, './b'));\nrequire(__dirname + '/c');\nrequire(`${__dirname}/d.js`);\nrequire(path.join(__dirname, name));\n",
+        );
+        let modules: Vec<&str> = facts
+            .requires
+            .iter()
+            .map(|(module, _)| module.as_str())
+            .collect();
+        assert_eq!(
+            modules,
+            ["path", "./engine/a.js", "../setup", "./b", "./c", "./d.js"]
+        );
+        assert!(
+            facts.computed_requires.is_empty(),
+            "a path from the own directory is not hidden"
+        );
+    }
 
     #[test]
     fn finds_modules_spawns_and_decoders() {
