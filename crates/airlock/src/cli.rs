@@ -426,6 +426,13 @@ pub(crate) struct ScanArgs {
     #[arg(long)]
     pub(crate) no_sandbox: bool,
 
+    /// For one tarball or directory: the version published before it on its
+    /// release line (a tarball or directory too). The target is also diffed
+    /// against it, as the proxy diffs a new version against its predecessor
+    /// (install scripts added, dependencies added, files emptied).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) previous: Option<std::path::PathBuf>,
+
     #[command(flatten)]
     pub(crate) setup: SetupArgs,
 }

@@ -77,7 +77,14 @@ pub(crate) async fn scan(args: ScanArgs, clock: Clock) -> anyhow::Result<ExitCod
     } else {
         None
     };
+    let previous = match &args.previous {
+        Some(path) => Some(predecessor(path, &args.targets, &registry_hosts)?),
+        None => None,
+    };
     let local_context = Local {
+        previous: previous
+            .as_ref()
+            .map(|(version, analysis)| (version.as_str(), analysis)),
         policy: args.setup.policy.as_deref(),
         registry_hosts: &registry_hosts,
         registry: registry.as_ref(),
@@ -135,6 +142,8 @@ async fn report(
 /// Analyses a tarball or a directory on disk under the policy's analysis rules.
 /// What scanning a tarball or a directory needs besides the path.
 struct Local<'a> {
+    /// The version before the target on its line, and its analysis (`--previous`).
+    previous: Option<(&'a str, &'a Analysis)>,
     policy: Option<&'a Path>,
     /// The configured registry's hosts: code talking to them talks to the registry.
     registry_hosts: &'a [String],
@@ -151,17 +160,28 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
     let started = std::time::Instant::now();
     let options = Options {
         registry_hosts: context.registry_hosts,
+        previous: context.previous,
         ..Options::default()
     };
-    let (mut analysis, tarball) = if path.is_dir() {
-        let archive = Archive::from_files(walk(path)?, &Limits::default());
-        (Analysis::of_archive(&archive, &options), None)
-    } else {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
-        // As the proxy reads a tarball: scanning starts while the rest inflates.
-        (Analysis::of_tarball(&bytes, &options), Some(bytes))
-    };
+    let (mut analysis, tarball) = analyse_path(path, &options)?;
+    if let Some((_, previous)) = context.previous
+        && previous.manifest.name != analysis.manifest.name
+    {
+        return Err(anyhow!(
+            "`--previous` is {}, and `{}` is {}: a version is compared with an earlier version of the same package",
+            previous
+                .manifest
+                .name
+                .as_deref()
+                .map_or("unnamed".to_owned(), |name| format!("`{name}`")),
+            path.display(),
+            analysis
+                .manifest
+                .name
+                .as_deref()
+                .map_or("unnamed".to_owned(), |name| format!("`{name}`")),
+        ));
+    }
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     let mut sandbox_millis = None;
     if let (Some(config), Some(tarball)) = (context.sandbox, tarball)
@@ -219,6 +239,56 @@ async fn local(path: &Path, context: &Local<'_>) -> anyhow::Result<ScanReport> {
         sandbox_millis,
         trust: None,
     })
+}
+
+/// The analysis of a tarball or a directory, and the tarball's bytes.
+fn analyse_path(path: &Path, options: &Options<'_>) -> anyhow::Result<(Analysis, Option<Vec<u8>>)> {
+    if path.is_dir() {
+        let archive = Archive::from_files(walk(path)?, &Limits::default());
+        return Ok((Analysis::of_archive(&archive, options), None));
+    }
+    let bytes =
+        std::fs::read(path).with_context(|| format!("could not read `{}`", path.display()))?;
+    // As the proxy reads a tarball: scanning starts while the rest inflates.
+    Ok((Analysis::of_tarball(&bytes, options), Some(bytes)))
+}
+
+/// `--previous`: the predecessor's version and analysis, for the one local target
+/// it precedes.
+fn predecessor(
+    path: &Path,
+    targets: &[String],
+    registry_hosts: &[String],
+) -> anyhow::Result<(String, Analysis)> {
+    let [target] = targets else {
+        return Err(anyhow!(
+            "`--previous` compares one tarball or directory with the version before it; give one target, not {}",
+            targets.len()
+        ));
+    };
+    if !Path::new(target).exists() {
+        return Err(anyhow!(
+            "`--previous` compares a tarball or directory on disk with the version before it; `{target}` is not a file or directory here (for `name@version`, the registry's previous version is used without it)"
+        ));
+    }
+    if !path.exists() {
+        return Err(anyhow!(
+            "the previous version `{}` does not exist; give the tarball or directory of the version published before the target",
+            path.display()
+        ));
+    }
+    let options = Options {
+        registry_hosts,
+        ..Options::default()
+    };
+    let (analysis, _) = analyse_path(path, &options)?;
+    let version = analysis.manifest.version.clone().ok_or_else(|| {
+        anyhow!(
+            "the previous version `{}` has no version in its package.json; give a package's tarball or directory",
+            path.display()
+        )
+    })?;
+    Ok((version, analysis))
 }
 
 /// The sandbox's findings about a tarball's install scripts, as the proxy gets

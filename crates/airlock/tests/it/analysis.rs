@@ -86,6 +86,102 @@ async fn scan_blocks_the_dropper_tarball_and_allows_a_lookalike_directory() {
     );
 }
 
+/// `--previous` diffs a tarball against the version before it, as the proxy does:
+/// a patch release that adds an install script running an unknown file (the
+/// hijacked-release shape) is held, the same tarball alone only shows its script,
+/// and a predecessor of another package or several targets are refused with why.
+#[tokio::test]
+async fn scan_with_previous_diffs_a_release_against_its_predecessor() {
+    let workspace = Workspace::new();
+    let home = workspace.path("home");
+    let library = |version: &str, hijacked: bool| {
+        let mut builder = airlock_test::PackageBuilder::new("cli-helper", version)
+            .file("index.js", "module.exports = (a, b) => a + b;\n");
+        if hijacked {
+            builder = builder
+                .script("preinstall", "node dist/setup.js")
+                .file("dist/setup.js", "module.exports = 1;\n");
+        }
+        builder.build()
+    };
+    let before = workspace.path("cli-helper-8.13.0.tgz");
+    let after = workspace.path("cli-helper-8.14.0.tgz");
+    std::fs::write(&before, library("8.13.0", false).tarball).unwrap();
+    std::fs::write(&after, library("8.14.0", true).tarball).unwrap();
+    let args = |extra: &[&'static str]| {
+        let mut all = vec![after.to_str().unwrap().to_owned()];
+        all.extend(["--offline", "--no-sandbox", "--json"].map(str::to_owned));
+        all.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        all
+    };
+    let alone: Vec<String> = args(&[]);
+    let (code, output) = scan(&home, &alone.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let report: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(code, Some(0), "{output}");
+    assert_eq!(report["verdict"]["verdict"], "allow", "{report:#}");
+
+    let mut diffed = args(&[]);
+    diffed.extend(["--previous".to_owned(), before.to_str().unwrap().to_owned()]);
+    let (code, output) = scan(
+        &home,
+        &diffed.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(code, Some(1), "{output}");
+    let report: serde_json::Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(report["verdict"]["verdict"], "quarantine", "{report:#}");
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|finding| {
+                finding["code"] == "install-script-added"
+                    && finding["message"].as_str().unwrap().contains("8.13.0")
+            }),
+        "{report:#}"
+    );
+
+    let other = workspace.path("other-1.0.0.tgz");
+    std::fs::write(
+        &other,
+        airlock_test::PackageBuilder::new("other", "1.0.0")
+            .file("index.js", "module.exports = 1;\n")
+            .build()
+            .tarball,
+    )
+    .unwrap();
+    let (code, output) = scan(
+        &home,
+        &[
+            after.to_str().unwrap(),
+            "--offline",
+            "--no-sandbox",
+            "--previous",
+            other.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(2), "a usage error: {output}");
+    assert!(
+        output.contains("`other`") && output.contains("same package"),
+        "{output}"
+    );
+    let (code, output) = scan(
+        &home,
+        &[
+            after.to_str().unwrap(),
+            before.to_str().unwrap(),
+            "--offline",
+            "--previous",
+            before.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(2), "a usage error: {output}");
+    assert!(output.contains("give one target, not 2"), "{output}");
+}
+
 /// A tarball whose install script reads innocently is also run in the sandbox, as
 /// the proxy runs it: what it did decides (`runtime-*` codes); `--no-sandbox` reads
 /// it only. Uses the real bubblewrap and strace `scripts/test` installs.
