@@ -34,7 +34,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import re
 import subprocess
 import sys
 import tarfile
@@ -42,27 +41,11 @@ from pathlib import Path
 
 from detection import HELD_OUT, MALWARE, ROOT, SANDBOX, documents, verdict
 from detection import scan as scan_alone
+from popular import parse, same_line, version_key
 from tables import table
 
 CACHE = ROOT / "bench/work/predecessors.json"
 PREVIOUS = MALWARE / ".previous"
-SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+.*)?$")
-
-
-def semver_key(version):
-    """A sort key for a version (prereleases before their release), or None."""
-    match = SEMVER.match(version)
-    if not match:
-        return None
-    major, minor, patch, pre = match.groups()
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")) if pre else ()
-    return (int(major), int(minor), int(patch), 0 if pre else 1, parts)
-
-
-def same_line(a, b):
-    return a[0] == b[0] and (a[0] != 0 or a[1] == b[1])
-
-
 def registry_view(name):
     """`npm view NAME versions time --json`, or None when the registry has no such package."""
     result = subprocess.run(["npm", "view", name, "versions", "time", "--json"],
@@ -79,18 +62,19 @@ def predecessor(sample, view):
     """The version the proxy would diff `sample` against, or None."""
     if not view:
         return None
-    key = semver_key(sample["version"])
-    if key is None:
+    top = parse(sample["version"])
+    if top is None:
         return None
+    key = version_key(top)
     versions = view.get("versions") or []
     versions = [versions] if isinstance(versions, str) else versions
     candidates = []
     for version in versions:
-        other = semver_key(version)
-        if (other is None or "security" in version or other >= key or not same_line(other, key)
-                or (key[3] == 1 and other[3] == 0)):
+        parsed = parse(version)
+        if (parsed is None or "security" in version or version_key(parsed) >= key
+                or not same_line(parsed, top) or (parsed[3] and not top[3])):
             continue
-        candidates.append((other, version))
+        candidates.append((version_key(parsed), version))
     return max(candidates)[1] if candidates else None
 
 
