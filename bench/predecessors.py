@@ -47,15 +47,19 @@ from tables import table
 CACHE = ROOT / "bench/work/predecessors.json"
 PREVIOUS = MALWARE / ".previous"
 def registry_view(name):
-    """`npm view NAME versions time --json`, or None when the registry has no such package."""
-    result = subprocess.run(["npm", "view", name, "versions", "time", "--json"],
-                            capture_output=True, text=True, timeout=120)
+    """`npm view NAME versions time --json`: the answer, None when the registry has no
+    such package, or "failed" (not cached) when it could not be asked."""
+    try:
+        result = subprocess.run(["npm", "view", name, "versions", "time", "--json"],
+                                capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return "failed"
     if result.returncode != 0:
-        return None
+        return None if "E404" in result.stdout + result.stderr else "failed"
     try:
         return json.loads(result.stdout)
     except json.JSONDecodeError:
-        return None
+        return "failed"
 
 
 def predecessor(sample, view):
@@ -83,7 +87,10 @@ def lookups(samples, refresh):
     names = sorted({sample["name"] for sample in samples} - set(cache))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         for name, view in zip(names, pool.map(registry_view, names)):
-            cache[name] = view
+            if view == "failed":
+                print(f"# could not ask the registry about {name}; run again", file=sys.stderr)
+            else:
+                cache[name] = view
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     CACHE.write_text(json.dumps(cache, indent=1, sort_keys=True) + "\n")
     return cache
@@ -151,7 +158,7 @@ def main():
             diffed = alone
         total = totals.setdefault(sample["split"], {"n": 0, "with": 0, "alone": 0, "diffed": 0})
         total["n"] += 1
-        total["with"] += previous_path is not None
+        total["with"] += previous_path is not None and error is None
         total["alone"] += verdict(alone) in ("block", "quarantine")
         total["diffed"] += verdict(diffed) in ("block", "quarantine")
         if verdict(alone) != verdict(diffed):

@@ -1,6 +1,6 @@
 //! The whole analysis of one tarball: read, find reach, scan, judge, escalate.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use airlock_policy::Code;
@@ -71,9 +71,10 @@ pub struct Analysis {
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub capabilities: BTreeSet<String>,
     /// Those of [`Self::capabilities`] the version was held for (a finding of high
-    /// severity or worse): a successor repeating them is not softened for them.
-    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
-    pub held_capabilities: BTreeSet<String>,
+    /// severity or worse), with the severity: a successor repeating them is held
+    /// at least as firmly.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub held_capabilities: BTreeMap<String, Severity>,
 }
 
 impl Analysis {
@@ -507,6 +508,9 @@ impl Analysis {
                 version,
                 capabilities: &analysis.capabilities,
                 held: &analysis.held_capabilities,
+                settled: options
+                    .context
+                    .is_none_or(crate::context::RegistryContext::previous_settled),
             }),
         };
         findings.extend(table::judge(&capabilities, &table_context));
@@ -540,7 +544,7 @@ impl Analysis {
             required_packages,
             hosts,
             capabilities: findings.iter().filter_map(table::signature).collect(),
-            held_capabilities: BTreeSet::new(),
+            held_capabilities: BTreeMap::new(),
             findings,
             diff: None,
         };
@@ -552,12 +556,17 @@ impl Analysis {
             analysis.diff = Some(diff);
         }
         escalate(&mut analysis.findings);
-        analysis.held_capabilities = analysis
-            .findings
-            .iter()
-            .filter(|finding| finding.severity >= Severity::High)
-            .filter_map(table::signature)
-            .collect();
+        for finding in &analysis.findings {
+            if finding.severity >= Severity::High
+                && let Some(key) = table::signature(finding)
+            {
+                let held = analysis
+                    .held_capabilities
+                    .entry(key)
+                    .or_insert(finding.severity);
+                *held = (*held).max(finding.severity);
+            }
+        }
         analysis.findings.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -577,7 +586,7 @@ impl Analysis {
             required_packages: BTreeSet::new(),
             hosts: BTreeSet::new(),
             capabilities: BTreeSet::new(),
-            held_capabilities: BTreeSet::new(),
+            held_capabilities: BTreeMap::new(),
             findings: vec![
                 Finding::new(
                     Code::AnalysisIncomplete,

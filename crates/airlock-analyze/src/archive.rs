@@ -448,11 +448,26 @@ const PROBE: usize = 16;
 fn text_under_media(path: &str, head: &[u8]) -> bool {
     // A byte-order mark, which Node strips from a script it loads.
     let text = head.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(head);
-    MEDIA.contains(&extension(path).to_ascii_lowercase().as_str())
-        && !text.is_empty()
+    MEDIA.contains(&extension(path).to_ascii_lowercase().as_str()) && reads_as_text(text)
+}
+
+/// Bytes that are text: UTF-8 (the last character may be cut by the end of the
+/// probe) without control characters but tabs, line ends and form feeds. The
+/// media formats' headers put a NUL, a control byte or a byte UTF-8 refuses
+/// (PNG's 0x89, JPEG's 0xFF) within their first 16 bytes.
+fn reads_as_text(bytes: &[u8]) -> bool {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        // A character cut by the end of the probe.
+        Err(error) if error.error_len().is_none() => {
+            std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return false,
+    };
+    !text.is_empty()
         && text
-            .iter()
-            .all(|byte| byte.is_ascii_graphic() || byte.is_ascii_whitespace())
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
 }
 
 /// A media file holding JavaScript is a script (its kind is its content); one
@@ -565,6 +580,20 @@ mod tests {
         // A script that opens with a format's word is still a script.
         assert!(text_under_media("a.ttf", b"true;require('./x')"));
         assert!(text_under_media("a.gif", b"GIF8=1;eval(x)"));
+        // Non-ASCII text is text, also when the probe cuts a character in two;
+        // the binary headers of real media are not.
+        assert!(text_under_media(
+            "a.ttf",
+            "/*! © Acme */require('./x')".as_bytes()
+        ));
+        assert!(text_under_media("a.ttf", &"/* ©©©©©©©".as_bytes()[..14]));
+        assert!(!text_under_media("a.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
+        assert!(!text_under_media("a.jpg", b"\xff\xd8\xff\xe0\0\x10JFIF\0"));
+        assert!(!text_under_media("a.mp3", b"ID3\x03\0\0\0\0\x0fvTIT2"));
+        assert!(!text_under_media(
+            "a.gif",
+            b"GIF89a\x20\x03\x58\x02\xf7\0\0"
+        ));
         assert_eq!(
             disguised_script("a.ttf", FileKind::Other, text("\u{feff}(() => 0)();")).0,
             FileKind::Script

@@ -21,6 +21,26 @@ pub struct RegistryContext {
     pub first_version: bool,
     /// Days between the package's first publication and this version's.
     pub package_age_days: Option<u64>,
+    /// Days the version this one is compared with had been public when this one
+    /// was published (unknown when the registry's times do not say).
+    #[serde(default)]
+    pub previous_age_days: Option<u64>,
+}
+
+/// How long a version must have been public before what it does counts as its
+/// package's ordinary behaviour: the default release-age quarantine, in which
+/// most malicious versions are found and taken down.
+const SETTLED_DAYS: u64 = 3;
+
+impl RegistryContext {
+    /// Whether the previous version had been public long enough, when this one
+    /// came out, to stand for the package's ordinary behaviour. Two releases
+    /// published together (an attacker's second upload) are one release.
+    #[must_use]
+    pub fn previous_settled(&self) -> bool {
+        self.previous_age_days
+            .is_some_and(|days| days >= SETTLED_DAYS)
+    }
 }
 
 /// The popular names, most downloaded first, with their monthly downloads.

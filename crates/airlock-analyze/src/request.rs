@@ -114,6 +114,7 @@ mod tests {
                 versions: 2,
                 first_version: false,
                 package_age_days: Some(40),
+                previous_age_days: Some(9),
             }),
             ..Request::default()
         };

@@ -43,10 +43,14 @@ pub(crate) struct Before<'a> {
     pub(crate) version: &'a str,
     /// Its capabilities ([`signature`]s).
     pub(crate) capabilities: &'a std::collections::BTreeSet<String>,
-    /// The capabilities it was itself held for (quarantine or block). They are
-    /// not its ordinary behaviour: a second release of the same payload is not
-    /// milder for the first.
-    pub(crate) held: &'a std::collections::BTreeSet<String>,
+    /// The capabilities it was itself held for (quarantine or block), with how
+    /// firmly. They are not its ordinary behaviour: a second release of the same
+    /// payload is held at least as the first was.
+    pub(crate) held: &'a std::collections::BTreeMap<String, Severity>,
+    /// It had been public long enough to stand for the package's ordinary
+    /// behaviour (see [`crate::RegistryContext::previous_settled`]); what it shares
+    /// with this version is softened only then.
+    pub(crate) settled: bool,
 }
 
 /// A capability finding as a version-independent key: its rule and where its data
@@ -710,14 +714,21 @@ fn judge_each(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding
             version,
             capabilities: before,
             held,
+            settled,
         }) = context.previous
             && !before.is_empty()
             && finding.severity >= Medium
             && finding.reach != Reach::Elsewhere
             && let Some(key) = signature(&finding)
         {
-            if held.contains(&key) {
+            if let Some(&was) = held.get(&key) {
+                finding.severity = finding.severity.max(was);
                 let _ = write!(finding.message, " (as in {version}, which was held for it)");
+            } else if before.contains(&key) && !settled {
+                let _ = write!(
+                    finding.message,
+                    " (as in {version}, published too shortly before to vouch for it)"
+                );
             } else if before.contains(&key) {
                 finding.severity = match finding.severity {
                     Critical => High,

@@ -530,6 +530,15 @@ pub(crate) fn registry_context(
             }
             _ => None,
         },
+        previous_age_days: match (
+            previous_published(packument, version).and_then(|previous| published(&previous)),
+            this,
+        ) {
+            (Some(previous), Some(this)) => {
+                u64::try_from((this.unix_millis() - previous.unix_millis()) / (24 * 3_600_000)).ok()
+            }
+            _ => None,
+        },
     }
 }
 

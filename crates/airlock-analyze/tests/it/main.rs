@@ -873,6 +873,84 @@ fn what_the_previous_version_was_held_for_is_not_softened() {
     assert_message(&analysis, "(as in 9.1.6, which was held for it)");
 }
 
+/// A capability a release adds is one step stronger; the next release repeating
+/// it is held as firmly, not softened back (an attacker's second upload), and a
+/// predecessor published days before vouches for nothing it shares.
+#[test]
+fn a_capability_new_in_the_previous_release_is_not_softened_in_the_next() {
+    let release = |version: &str, body: &str| {
+        airlock_test::PackageBuilder::new("error-reporter", version)
+            .file(
+                "index.js",
+                format!("const os = require('os');\nconst https = require('https');\nexports.ping = function () {{ https.get('https://stats.error-reporter.example.invalid/ping'); }};\nexports.report = function () {{ {body} }};\n"),
+            )
+            .build()
+    };
+    let telemetry = release(
+        "8.1.0",
+        "https.request('https://stats.error-reporter.example.invalid/v1', { method: 'POST' }).end(JSON.stringify({ host: os.hostname(), user: os.userInfo().username }));",
+    );
+    let plain = analyse(&release("8.0.0", "return 0;"));
+    let worst = |analysis: &Analysis| {
+        analysis
+            .findings
+            .iter()
+            .map(|finding| finding.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    };
+    let first = Analysis::of_tarball(
+        &telemetry.tarball,
+        &Options {
+            previous: Some(("8.0.0", &plain)),
+            ..Options::default()
+        },
+    );
+    assert!(worst(&first) >= Severity::High, "{}", report(&first));
+    assert_message(&first, "(new since 8.0.0)");
+    let second = Analysis::of_tarball(
+        &telemetry.tarball,
+        &Options {
+            previous: Some(("8.1.0", &first)),
+            ..Options::default()
+        },
+    );
+    assert!(worst(&second) >= worst(&first), "{}", report(&second));
+    assert_message(&second, "(as in 8.1.0, which was held for it)");
+
+    // The same telemetry for years is ordinary; published the day before, it is
+    // not yet anything.
+    let ordinary = analyse(&telemetry);
+    assert_eq!(worst(&ordinary), Severity::Medium, "{}", report(&ordinary));
+    let context = |days| airlock_analyze::RegistryContext {
+        versions: 12,
+        first_version: false,
+        package_age_days: Some(900),
+        previous_age_days: Some(days),
+    };
+    let settled = context(200);
+    let again = Analysis::of_tarball(
+        &telemetry.tarball,
+        &Options {
+            previous: Some(("8.0.9", &ordinary)),
+            context: Some(&settled),
+            ..Options::default()
+        },
+    );
+    assert!(worst(&again) <= Severity::Medium, "{}", report(&again));
+    let fresh = context(0);
+    let hurried = Analysis::of_tarball(
+        &telemetry.tarball,
+        &Options {
+            previous: Some(("8.0.9", &ordinary)),
+            context: Some(&fresh),
+            ..Options::default()
+        },
+    );
+    assert!(worst(&hurried) > worst(&again), "{}", report(&hurried));
+    assert_message(&hurried, "published too shortly before to vouch for it");
+}
+
 /// A release that switches to a bundled build removes most files and keeps its
 /// code: not sabotage (fdir 6.5.0, @rolldown/pluginutils, bun-types).
 #[test]

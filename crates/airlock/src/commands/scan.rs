@@ -54,6 +54,11 @@ pub(crate) async fn scan(args: ScanArgs, clock: Clock) -> anyhow::Result<ExitCod
     } else {
         Vec::new()
     };
+    // `--previous` is checked before the registry is asked anything.
+    let previous = match &args.previous {
+        Some(path) => Some(predecessor(path, &args.targets, &registry_hosts)?),
+        None => None,
+    };
     // The registry, to judge local packages' dependencies by.
     let registry = if local && !args.offline {
         match super::check::standalone_state(&args.setup, clock.clone()).await {
@@ -76,10 +81,6 @@ pub(crate) async fn scan(args: ScanArgs, clock: Clock) -> anyhow::Result<ExitCod
         sandbox
     } else {
         None
-    };
-    let previous = match &args.previous {
-        Some(path) => Some(predecessor(path, &args.targets, &registry_hosts)?),
-        None => None,
     };
     let local_context = Local {
         previous: previous
