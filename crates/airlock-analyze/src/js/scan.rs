@@ -862,8 +862,10 @@ fn own_directory_path(expression: &Expression<'_>) -> Option<String> {
     }
 }
 
-/// The address of a `bcc` field written as a literal (`Bcc: 'x@y.example'`): every
-/// message built with it is copied to that mailbox without its recipients seeing.
+/// The address of a `bcc` field written in the code (`Bcc: 'x@y.example'`, a list
+/// of them, `'Name <x@y.example>'`, `'a@b.example, c@d.example'`, or literals
+/// joined with `+`): every message built with it is copied to that mailbox
+/// without its recipients seeing.
 fn fixed_blind_copy(property: &oxc_ast::ast::ObjectProperty<'_>) -> Option<String> {
     if !property
         .key
@@ -872,10 +874,58 @@ fn fixed_blind_copy(property: &oxc_ast::ast::ObjectProperty<'_>) -> Option<Strin
     {
         return None;
     }
-    let Expression::StringLiteral(literal) = property.value.without_parentheses() else {
-        return None;
+    let mut written = Vec::new();
+    literal_texts(&property.value, &mut written)?;
+    written
+        .iter()
+        .flat_map(|text| text.split([',', ';']))
+        .find_map(mail_address)
+}
+
+/// The text of a string literal, of the literal elements of an array, or of
+/// literals joined with `+`; None when the value is not written in the code.
+fn literal_texts(expression: &Expression<'_>, out: &mut Vec<String>) -> Option<()> {
+    match expression.without_parentheses() {
+        Expression::StringLiteral(literal) => out.push(literal.value.to_string()),
+        Expression::TemplateLiteral(template) if template.expressions.is_empty() => out.push(
+            template
+                .quasis
+                .iter()
+                .filter_map(|quasi| quasi.value.cooked.as_ref())
+                .map(oxc_ast::ast::Str::as_str)
+                .collect(),
+        ),
+        Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+            let mut parts = Vec::new();
+            literal_texts(&binary.left, &mut parts)?;
+            literal_texts(&binary.right, &mut parts)?;
+            out.push(parts.concat());
+        }
+        // A list: the addresses written in it, beside the ones computed.
+        Expression::ArrayExpression(array) => {
+            for element in array
+                .elements
+                .iter()
+                .filter_map(|element| element.as_expression())
+            {
+                let mut written = Vec::new();
+                if literal_texts(element, &mut written).is_some() {
+                    out.extend(written);
+                }
+            }
+        }
+        _ => return None,
+    }
+    Some(())
+}
+
+/// The mail address in `text` (`x@y.example` or `Name <x@y.example>`), if it is one.
+fn mail_address(text: &str) -> Option<String> {
+    let text = text.trim();
+    let address = match text.rsplit_once('<') {
+        Some((_, rest)) => rest.strip_suffix('>')?.trim(),
+        None => text,
     };
-    let address = literal.value.as_str().trim();
     let (mailbox, domain) = address.split_once('@')?;
     let plain = |part: &str| {
         !part.is_empty()
@@ -1414,6 +1464,29 @@ fn is_always_true(expression: &Expression<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blind_copies_to_written_addresses_in_every_spelling() {
+        let facts = scan(
+            "index.js",
+            "send({ Bcc: 'a@collect.example.invalid' });\nsend({ bcc: ['Copy <b@collect.example.invalid>'] });\nsend({ BCC: 'c' + '@collect.example.invalid' });\nsend({ bcc: 'x@team.example.invalid, d@collect.example.invalid' });\nsend({ bcc: options.bcc });\nsend({ bcc: '' });\nsend({ bcc: [user.email, 'e@collect.example.invalid'] });\nsend({ cc: 'f@collect.example.invalid' });\n",
+        );
+        let addresses: Vec<&str> = facts
+            .fixed_blind_copies
+            .iter()
+            .map(|(_, address)| address.as_str())
+            .collect();
+        assert_eq!(
+            addresses,
+            [
+                "a@collect.example.invalid",
+                "b@collect.example.invalid",
+                "c@collect.example.invalid",
+                "x@team.example.invalid",
+                "e@collect.example.invalid",
+            ]
+        );
+    }
 
     #[test]
     fn requires_of_paths_from_the_own_directory_name_package_files() {
