@@ -706,7 +706,8 @@ pub(crate) fn judge(capabilities: &[Capability], context: &Context<'_>) -> Vec<F
 /// what the package did before, and was not held for, is its ordinary behaviour,
 /// one step milder; what the release adds (a trojanised library's new exfiltration)
 /// one step stronger, unless it sits in a bundle where the flow is least sure.
-/// What the previous version was held for stays as it is.
+/// What the previous version was held for is held at least as firmly again;
+/// a predecessor published too shortly before softens nothing.
 fn judge_each(capabilities: &[Capability], context: &Context<'_>) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (mut finding, softened) in judge_rows(capabilities, context) {

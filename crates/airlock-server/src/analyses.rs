@@ -524,22 +524,18 @@ pub(crate) fn registry_context(
             (Some(first), Some(this)) => first == this,
             _ => packument.versions().count() <= 1,
         },
-        package_age_days: match (first, this) {
-            (Some(first), Some(this)) => {
-                u64::try_from((this.unix_millis() - first.unix_millis()) / (24 * 3_600_000)).ok()
-            }
-            _ => None,
-        },
-        previous_age_days: match (
+        package_age_days: days_between(first, this),
+        previous_age_days: days_between(
             previous_published(packument, version).and_then(|previous| published(&previous)),
             this,
-        ) {
-            (Some(previous), Some(this)) => {
-                u64::try_from((this.unix_millis() - previous.unix_millis()) / (24 * 3_600_000)).ok()
-            }
-            _ => None,
-        },
+        ),
     }
+}
+
+/// Whole days from `earlier` to `later`, when both are known and in that order.
+fn days_between(earlier: Option<Timestamp>, later: Option<Timestamp>) -> Option<u64> {
+    let (earlier, later) = (earlier?, later?);
+    u64::try_from((later.unix_millis() - earlier.unix_millis()) / (24 * 3_600_000)).ok()
 }
 
 /// The version a diff compares with: on the same release line (the same major,
@@ -586,4 +582,49 @@ pub(crate) fn previous_in_major(packument: &Packument, version: &str) -> Option<
         })
         .max()
         .map(|candidate| candidate.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packument(times: &[(&str, &str)]) -> Packument {
+        let versions: serde_json::Map<String, serde_json::Value> = times
+            .iter()
+            .map(|(version, _)| {
+                (
+                    (*version).to_owned(),
+                    serde_json::json!({"name": "paced", "version": version, "dist": {"tarball": "http://127.0.0.1:1/x.tgz"}}),
+                )
+            })
+            .collect();
+        let time: serde_json::Map<String, serde_json::Value> = times
+            .iter()
+            .map(|(version, at)| ((*version).to_owned(), serde_json::json!(at)))
+            .collect();
+        let body = serde_json::json!({"name": "paced", "versions": versions, "time": time});
+        Packument::parse(
+            &PackageName::new("paced").unwrap(),
+            &serde_json::to_vec(&body).unwrap(),
+        )
+        .unwrap()
+    }
+
+    /// How long the version a release is compared with had been public: two
+    /// releases published together leave the first unsettled.
+    #[test]
+    fn the_previous_versions_age_is_counted_from_its_publication() {
+        let paced = packument(&[
+            ("1.0.0", "2026-01-01T00:00:00.000Z"),
+            ("1.0.1", "2026-03-01T00:00:00.000Z"),
+            ("1.0.2", "2026-03-01T00:40:00.000Z"),
+        ]);
+        let settled = registry_context(&paced, "1.0.1");
+        assert_eq!(settled.previous_age_days, Some(59));
+        assert!(settled.previous_settled());
+        let hurried = registry_context(&paced, "1.0.2");
+        assert_eq!(hurried.previous_age_days, Some(0));
+        assert!(!hurried.previous_settled());
+        assert_eq!(registry_context(&paced, "1.0.0").previous_age_days, None);
+    }
 }
