@@ -3,6 +3,7 @@
 
 pub(crate) mod apis;
 pub(crate) mod flow;
+pub(crate) mod fold;
 pub(crate) mod graph;
 pub(crate) mod kinds;
 pub(crate) mod literals;

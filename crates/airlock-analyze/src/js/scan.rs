@@ -18,7 +18,7 @@ use oxc_ast::ast::{
     TemplateLiteral, VariableDeclarator, WhileStatement,
 };
 use oxc_ast_visit::{Visit, walk};
-use oxc_parser::Parser;
+use oxc_parser::{ParseOptions, Parser, ParserReturn};
 use oxc_span::{GetSpan, SourceType, Span};
 use oxc_syntax::operator::{BinaryOperator, UnaryOperator};
 use oxc_syntax::scope::ScopeFlags;
@@ -221,18 +221,51 @@ fn scan_on_this_thread(path: &str, source: &str) -> FileFacts {
     })
 }
 
-fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
+/// The file parsed, and the source type it parsed as: old CommonJS is sloppy-mode
+/// script (`package`, `let` or `yield` as names, octal escapes), so what does not
+/// parse as a module may parse as a script.
+fn parse<'a>(
+    allocator: &'a Allocator,
+    path: &str,
+    source: &'a str,
+) -> (ParserReturn<'a>, SourceType) {
     let source_type = source_type(path);
-    let mut parsed = Parser::new(allocator, source, source_type).parse();
-    // Old CommonJS is sloppy-mode script: `package`, `let` or `yield` as names, octal
-    // escapes. What does not parse as a module may parse as a script.
+    let parsed = parser(allocator, source, source_type).parse();
     if (parsed.panicked || !parsed.diagnostics.is_empty())
         && source_type.is_javascript()
         && !path.ends_with(".mjs")
     {
-        let sloppy = Parser::new(allocator, source, SourceType::script().with_jsx(true)).parse();
+        let script = SourceType::script().with_jsx(true);
+        let sloppy = parser(allocator, source, script).parse();
         if !sloppy.panicked && sloppy.diagnostics.len() < parsed.diagnostics.len() {
-            parsed = sloppy;
+            return (sloppy, script);
+        }
+    }
+    (parsed, source_type)
+}
+
+/// Node runs a CommonJS file inside a function, so a `return` at its top level is
+/// allowed (and used to stop early); the parser is told so.
+fn parser<'a>(allocator: &'a Allocator, source: &'a str, source_type: SourceType) -> Parser<'a> {
+    Parser::new(allocator, source, source_type).with_options(ParseOptions {
+        allow_return_outside_function: true,
+        ..ParseOptions::default()
+    })
+}
+
+fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
+    let (mut parsed, source_type) = parse(allocator, path, source);
+    // A literal written in pieces is read as the one literal it is: the pieces are
+    // joined in the text, which is parsed again (only when it still parses cleanly).
+    let mut source = source;
+    if !parsed.panicked
+        && parsed.diagnostics.is_empty()
+        && let Some(folded) = super::fold::folded_source(source, &parsed.program)
+    {
+        let folded: &str = allocator.alloc_str(&folded);
+        let again = parser(allocator, folded, source_type).parse();
+        if !again.panicked && again.diagnostics.is_empty() {
+            (parsed, source) = (again, folded);
         }
     }
     let mut scanner = Scanner {
@@ -270,11 +303,16 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     let scoping = semantic.semantic.scoping();
     let line_of = |offset: u32| scanner.lines.line(offset);
     let mut builder = FlowBuilder::new(source, scoping, &line_of);
-    // Obfuscators' string tables: only files with their `_0x1a2b` names pay for
-    // the extra walk.
+    // Obfuscators' string tables: only files with their `_0x1a2b` names, or the
+    // rotation loop that survives renaming (`n.push(n.shift())`), pay for the extra
+    // walk.
+    let has = |needle: &[u8]| memchr::memmem::find(source.as_bytes(), needle).is_some();
     if !scanner.hex_identifiers.is_empty()
-        || memchr::memmem::find(source.as_bytes(), b"module.exports = require(").is_some()
-        || memchr::memmem::find(source.as_bytes(), b"module.exports=require(").is_some()
+        || has(b"module.exports = require(")
+        || has(b"module.exports=require(")
+        || has(b"shift())")
+        || has(b"'shift']())")
+        || has(b"\"shift\"]())")
     {
         builder.use_tables(super::tables::StringTables::of(&parsed.program));
     }
@@ -726,10 +764,16 @@ fn camel_words(name: &str) -> impl Iterator<Item = &str> {
     words.into_iter()
 }
 
+/// `_0x1a2b`, and the same with a short prefix (`a0_0x5400`): obfuscator names.
 fn is_hex_identifier(name: &str) -> bool {
-    name.len() >= 6
-        && name.starts_with("_0x")
-        && name[3..].bytes().all(|byte| byte.is_ascii_hexdigit())
+    let Some(at) = name.find("_0x") else {
+        return false;
+    };
+    let (prefix, digits) = (&name[..at], &name[at + 3..]);
+    prefix.len() <= 4
+        && prefix.bytes().all(|byte| byte.is_ascii_alphanumeric())
+        && digits.len() >= 3
+        && digits.bytes().all(|byte| byte.is_ascii_hexdigit())
 }
 
 fn literal_argument(call: &CallExpression<'_>, index: usize) -> Option<String> {
@@ -1575,6 +1619,24 @@ spawn('node', ['bg.js'], { detached: true });
         ] {
             assert!(!random_name(written), "{written}");
         }
+    }
+
+    #[test]
+    fn obfuscator_names_with_a_prefix_count() {
+        assert!(is_hex_identifier("_0x1a2b"));
+        assert!(is_hex_identifier("a0_0x5400"));
+        assert!(!is_hex_identifier("long_prefix_0x5400"));
+        assert!(!is_hex_identifier("_0xzz"));
+        assert!(!is_hex_identifier("value_0x"));
+    }
+
+    #[test]
+    fn a_top_level_return_parses_as_commonjs() {
+        let facts = scan(
+            "index.js",
+            "if (!process.env.X) return;\nrequire('child_process');\n",
+        );
+        assert!(facts.parse_error.is_none(), "{:?}", facts.parse_error);
     }
 
     #[test]

@@ -622,8 +622,71 @@ impl<'a> Visit<'a> for Rotator<'_> {
             && let Some(body) = &function.body
         {
             self.rotate(array.name.as_str(), count, body);
+        } else if let Expression::FunctionExpression(function) = call.callee.without_parentheses()
+            && call.arguments.len() <= 1
+            && let Some(body) = &function.body
+        {
+            // A minifier's inlined form: `!function () { const n = _0x18d2(); for (;;)
+            // try { if (226664 == parseInt(…) …) break; n.push(n.shift()) } … }()`.
+            let mut inlined = InlinedRotation::default();
+            // `!function (t) { … r = t() … }(_0x4f12)`: the array passed in.
+            if let Some(Expression::Identifier(array)) =
+                call.arguments.first().and_then(Argument::as_expression)
+            {
+                inlined.names.push(array.name.as_str().to_owned());
+            }
+            inlined.visit_function_body(body);
+            if let Some(target) = inlined.target
+                && let Some(array) = inlined
+                    .names
+                    .iter()
+                    .find(|name| self.tables.arrays.contains_key(*name))
+                    .cloned()
+            {
+                self.rotate(&array, target, body);
+            }
         }
         walk::walk_call_expression(self, call);
+    }
+}
+
+/// In a rotation function whose arguments were inlined: the checksum's target (the
+/// number it is compared with) and the names it reads.
+#[derive(Default)]
+struct InlinedRotation {
+    target: Option<f64>,
+    names: Vec<String>,
+}
+
+impl<'a> Visit<'a> for InlinedRotation {
+    fn visit_binary_expression(&mut self, binary: &oxc_ast::ast::BinaryExpression<'a>) {
+        if self.target.is_none()
+            && matches!(
+                binary.operator,
+                BinaryOperator::Equality | BinaryOperator::StrictEquality
+            )
+        {
+            let (left, right) = (
+                binary.left.without_parentheses(),
+                binary.right.without_parentheses(),
+            );
+            self.target = match (left, right) {
+                (Expression::NumericLiteral(number), other)
+                | (other, Expression::NumericLiteral(number))
+                    if contains_parse_int(other) =>
+                {
+                    Some(number.value)
+                }
+                _ => None,
+            };
+        }
+        walk::walk_binary_expression(self, binary);
+    }
+
+    fn visit_identifier_reference(&mut self, identifier: &oxc_ast::ast::IdentifierReference<'a>) {
+        if self.names.len() < 64 {
+            self.names.push(identifier.name.as_str().to_owned());
+        }
     }
 }
 
@@ -864,6 +927,23 @@ const _0xz=_0xd;
         assert_eq!(element(0x10).as_deref(), Some("1b"));
         assert_eq!(element(0x14).as_deref(), Some("3a"));
         assert_eq!(element(0x15), None);
+    }
+
+    /// The same table after a minifier: the rotation's arguments inlined (the array
+    /// read in the body, the target in the comparison), the decoder folded into
+    /// `return r[t -= 16]`, the names mangled.
+    const ROTATED_MINIFIED: &str = r"
+function a(){const t=['3a','1b','2c','4d','5e'];return(a=function(){return t})()}
+function d(t,n){const r=a();return(d=function(t,n){return r[t-=16]})(t,n)}
+!function(){const t=d,n=a();for(;;)try{if(6===parseInt(t(16))/1+2*parseInt(t(18))+-parseInt(t(20)))break;n.push(n.shift())}catch(t){n.push(n.shift())}}();
+";
+
+    #[test]
+    fn a_minified_rotation_is_found_by_its_checksum() {
+        let tables = tables(ROTATED_MINIFIED);
+        let element = |index: u32| tables.call("d", f64::from(index), None);
+        assert_eq!(element(16).as_deref(), Some("1b"));
+        assert_eq!(element(20).as_deref(), Some("3a"));
     }
 
     #[test]
