@@ -296,6 +296,12 @@ pub(crate) struct FlowBuilder<'s> {
     flow: FileFlow,
     symbols: IntMap<SymbolId, Node>,
     modules: IntMap<SymbolId, ModuleRef>,
+    /// Locals that hold `require` under another name (`var o = global.require ||
+    /// process.mainModule.constructor._load`, `const r = createRequire(…)`).
+    require_aliases: HashSet<SymbolId>,
+    /// The first parameters of server request handlers (`http.createServer((e, t) =>
+    /// …)`, `server.on('request', …)`): what a client sent, whatever its name.
+    requests: HashSet<SymbolId>,
     constants: IntMap<SymbolId, String>,
     /// Strings built from literals and values the flow cannot fold, with the
     /// values as `${name}` holes: a command line assembled from parameters.
@@ -364,6 +370,8 @@ impl<'s> FlowBuilder<'s> {
             flow: FileFlow::default(),
             symbols: IntMap::default(),
             modules: IntMap::default(),
+            require_aliases: HashSet::new(),
+            requests: HashSet::new(),
             constants: IntMap::default(),
             templates: IntMap::default(),
             functions: IntMap::default(),
@@ -782,17 +790,126 @@ impl<'s> FlowBuilder<'s> {
     /// or reached through `module`, `process.mainModule` or `global`.
     fn is_require(&self, callee: &Expression<'_>) -> bool {
         match callee.without_parentheses() {
-            Expression::Identifier(identifier) => identifier.name == "require",
+            Expression::Identifier(identifier) => {
+                identifier.name == "require"
+                    || self
+                        .reference_symbol(identifier)
+                        .is_some_and(|symbol| self.require_aliases.contains(&symbol))
+            }
             callee => matches!(
                 self.qualified(callee).as_deref(),
                 Some(
                     "require"
                         | "module.require"
+                        | "global.require"
+                        | "globalThis.require"
                         | "process.mainModule.require"
                         | "process.mainModule.constructor._load"
+                        | "global.process.mainModule.require"
+                        | "global.process.mainModule.constructor._load"
                         | "module.constructor._load"
                 )
             ),
+        }
+    }
+
+    /// A value that is `require` itself: one of its names, either side of a
+    /// fallback (`global.require || module.constructor._load`), or what
+    /// `createRequire` returns.
+    fn holds_require(&self, value: &Expression<'_>) -> bool {
+        match value.without_parentheses() {
+            Expression::LogicalExpression(logical) => {
+                self.holds_require(&logical.left) || self.holds_require(&logical.right)
+            }
+            Expression::ConditionalExpression(conditional) => {
+                self.holds_require(&conditional.consequent)
+                    || self.holds_require(&conditional.alternate)
+            }
+            Expression::CallExpression(call) => matches!(
+                self.qualified(&call.callee).as_deref(),
+                Some("module.createRequire" | "createRequire")
+            ),
+            value => self.is_require(value),
+        }
+    }
+
+    /// `http.createServer(handler)`, `server.on('request', handler)`: the handler's
+    /// first parameter is the request.
+    fn note_request_handler(&mut self, call: &CallExpression<'_>) {
+        let serves = match self.qualified(&call.callee).as_deref() {
+            Some(
+                "http.createServer"
+                | "https.createServer"
+                | "http2.createServer"
+                | "http2.createSecureServer",
+            ) => true,
+            _ => self
+                .listens(&call.callee, &call.arguments, "request")
+                .is_some(),
+        };
+        if !serves {
+            return;
+        }
+        let handler = call.arguments.iter().rev().find_map(|argument| {
+            match argument.as_expression()?.without_parentheses() {
+                Expression::FunctionExpression(function) => function.params.items.first(),
+                Expression::ArrowFunctionExpression(arrow) => arrow.params.items.first(),
+                _ => None,
+            }
+        });
+        if let Some(parameter) = handler
+            && let Some(symbol) = parameter
+                .pattern
+                .get_binding_identifier()
+                .and_then(|identifier| identifier.symbol_id.get())
+        {
+            self.requests.insert(symbol);
+        }
+    }
+
+    /// `req.on('data', …)` (or `once`, `addListener`) on a server's incoming request.
+    fn is_request_stream(&self, callee: &Expression<'_>, arguments: &[Argument<'_>]) -> bool {
+        self.listens(callee, arguments, "data")
+            .is_some_and(|object| self.is_request(object))
+    }
+
+    /// `x.on(event, …)` (or `once`, `addListener`, written out or computed): `x`.
+    fn listens<'e, 'a>(
+        &self,
+        callee: &'e Expression<'a>,
+        arguments: &[Argument<'_>],
+        event: &str,
+    ) -> Option<&'e Expression<'a>> {
+        let member = callee.without_parentheses().as_member_expression()?;
+        let method = match member.static_property_name() {
+            Some(name) => name.to_owned(),
+            None => match member {
+                oxc_ast::ast::MemberExpression::ComputedMemberExpression(computed) => {
+                    self.constant(&computed.expression, 0)?
+                }
+                _ => return None,
+            },
+        };
+        let named = arguments
+            .first()
+            .and_then(Argument::as_expression)
+            .and_then(|first| self.constant(first, 0));
+        (matches!(method.as_str(), "on" | "once" | "addListener")
+            && named.as_deref() == Some(event))
+        .then(|| member.object())
+    }
+
+    /// A value that is a server's incoming request: a handler's first parameter, or
+    /// a name only requests get.
+    fn is_request(&self, expression: &Expression<'_>) -> bool {
+        match expression.without_parentheses() {
+            Expression::Identifier(object) => {
+                matches!(object.name.as_str(), "req" | "request" | "incoming")
+                    || self
+                        .reference_symbol(object)
+                        .is_some_and(|symbol| self.requests.contains(&symbol))
+            }
+            _ => false,
         }
     }
 
@@ -1533,7 +1650,7 @@ impl<'s> FlowBuilder<'s> {
             if matches!(
                 name,
                 "headers" | "body" | "query" | "cookies" | "params" | "rawBody"
-            ) && matches!(member.object().without_parentheses(), Expression::Identifier(object) if matches!(object.name.as_str(), "req" | "request" | "incoming"))
+            ) && self.is_request(member.object())
             {
                 let text = self.snippet(span);
                 value.add(self.cached_origin(span, Kind::RequestData.bit(), &text));
@@ -2164,6 +2281,10 @@ impl<'s> FlowBuilder<'s> {
     /// module it names, the function it is, the handle it holds, its constant.
     fn note_binding(&mut self, symbol: SymbolId, init: &Expression<'_>) {
         let init = init.without_parentheses();
+        if self.holds_require(init) {
+            self.require_aliases.insert(symbol);
+            return;
+        }
         if let Some(module) = self.loaded_module(init) {
             self.modules.insert(symbol, module);
             return;
@@ -2309,7 +2430,7 @@ impl<'s> FlowBuilder<'s> {
             _ => {}
         }
         // `req.on('data', chunk => …)`: the chunks are what a client sent.
-        if role.is_none() && is_request_stream(callee, &call.arguments) {
+        if role.is_none() && self.is_request_stream(callee, &call.arguments) {
             callback_value = Some(self.cached_origin(
                 call.span,
                 Kind::RequestData.bit(),
@@ -3120,6 +3241,7 @@ impl<'a> Visit<'a> for FlowBuilder<'_> {
             self.flow.links.push(module);
         }
         self.mark_inline(&call.callee, &call.arguments);
+        self.note_request_handler(call);
         walk::walk_call_expression(self, call);
         self.effects_of_call(call);
     }
@@ -3293,24 +3415,6 @@ impl FlowBuilder<'_> {
             _ => {}
         }
     }
-}
-
-/// `req.on('data', …)` (or `once`, `addListener`) on a value named like a server's
-/// incoming request.
-fn is_request_stream(callee: &Expression<'_>, arguments: &[Argument<'_>]) -> bool {
-    let Some(member) = callee.as_member_expression() else {
-        return false;
-    };
-    matches!(
-        member.static_property_name(),
-        Some("on" | "once" | "addListener")
-    ) && matches!(
-        arguments.first().and_then(Argument::as_expression),
-        Some(Expression::StringLiteral(event)) if event.value == "data"
-    ) && matches!(
-        member.object().without_parentheses(),
-        Expression::Identifier(object) if matches!(object.name.as_str(), "req" | "request" | "incoming")
-    )
 }
 
 /// `form.elements[i]`, `document.forms[0].elements.x`: one field of a form.
