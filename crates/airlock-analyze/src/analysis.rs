@@ -702,12 +702,22 @@ fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
         && (manifest.bin.values().any(named) || manifest.entry_points.iter().any(named))
 }
 
-/// Minified or generated code, judged as a bundle.
+/// Below this size, minified code is judged as written.
+const SMALL_MINIFIED: usize = 32 * 1024;
+
+/// Generated code, judged as a bundle: one where the flow joins more than the code
+/// does. A small minified file is not one: its few functions are followed as
+/// precisely as when they were written out (a minified dropper stays a dropper).
 fn is_bundle(path: &str, text: &str) -> bool {
-    if path.contains(".min.")
-        || text.len() > 512 * 1024
+    if text.len() > 512 * 1024
         || memchr::memmem::find(text.as_bytes(), b"__webpack_require__").is_some()
     {
+        return true;
+    }
+    if text.len() < SMALL_MINIFIED {
+        return false;
+    }
+    if path.contains(".min.") {
         return true;
     }
     // As `text.lines().count()`, without decoding characters.
@@ -1276,14 +1286,17 @@ mod tests {
 
     #[test]
     fn bundles_are_told_by_name_size_loader_or_line_length() {
-        let long_line = "x".repeat(300);
-        assert!(is_bundle("dist/app.min.js", "short"));
+        let long_line = "x".repeat(SMALL_MINIFIED + 300);
+        // A small minified file is read as written.
+        assert!(!is_bundle("dist/app.min.js", "short"));
+        assert!(!is_bundle("index.js", &"x".repeat(300)));
+        assert!(is_bundle("dist/app.min.js", &"x;\n".repeat(SMALL_MINIFIED)));
         assert!(is_bundle("index.js", "function __webpack_require__(id) {}"));
         assert!(is_bundle("index.js", &long_line));
         assert!(is_bundle("index.js", &format!("{long_line}\n")));
         assert!(!is_bundle(
             "index.js",
-            &format!("{long_line}\n{long_line}\n\n")
+            &"module.exports = 1;\n".repeat(SMALL_MINIFIED / 10)
         ));
         assert!(!is_bundle("index.js", ""));
         assert!(!is_bundle("index.js", "module.exports = 1;\n"));

@@ -49,7 +49,7 @@ pub fn as_variable_name(text: &str) -> String {
 }
 
 /// Bumped whenever a rule changes, so that stored verdicts are recomputed.
-pub const ANALYZER_VERSION: u32 = 17;
+pub const ANALYZER_VERSION: u32 = 18;
 
 pub use analysis::{Analysis, FileSummary, Options};
 pub use archive::{Archive, Entry, FileKind, Limits};

