@@ -1485,16 +1485,29 @@ impl Scanner<'_> {
     }
 }
 
+/// `Infinity`, or `1/0` as minifiers write it.
+fn is_infinity(expression: &Expression<'_>) -> bool {
+    match expression.without_parentheses() {
+        Expression::BinaryExpression(binary) => {
+            binary.operator == BinaryOperator::Division
+                && matches!(binary.left.without_parentheses(), Expression::NumericLiteral(number) if number.value > 0.0)
+                && matches!(binary.right.without_parentheses(), Expression::NumericLiteral(number) if number.value == 0.0)
+        }
+        expression => expression.is_specific_id("Infinity"),
+    }
+}
+
 fn is_always_true(expression: &Expression<'_>) -> bool {
     match expression.without_parentheses() {
         Expression::BooleanLiteral(literal) => literal.value,
         Expression::NumericLiteral(number) => number.value != 0.0,
-        // `i < Infinity`: how colors@1.4.44-liberty-2 wrote its endless loop.
+        // `i < Infinity`: how colors@1.4.44-liberty-2 wrote its endless loop
+        // (`i < 1/0` once minified).
         Expression::BinaryExpression(binary) => {
             matches!(
                 binary.operator,
                 BinaryOperator::LessThan | BinaryOperator::LessEqualThan
-            ) && binary.right.is_specific_id("Infinity")
+            ) && is_infinity(&binary.right)
         }
         Expression::UnaryExpression(unary) => {
             // `!0`, `!![]`: minifiers write `true` this way.
@@ -1589,6 +1602,8 @@ spawn('node', ['bg.js'], { detached: true });
         );
         assert_eq!(facts.top_level_loops.len(), 1);
         assert_eq!(facts.top_level_loops[0].line, 2);
+        let minified = scan("y.js", "for(let e=666;e<1/0;e++)console.log(e);");
+        assert_eq!(minified.top_level_loops.len(), 1);
     }
 
     #[test]
