@@ -169,13 +169,21 @@ def malware(split):
     return totals
 
 
-def benign(limit):
+def popular_tarballs(limit):
+    """The first `limit` packages of bench/popular.json whose newest tarball
+    bench/popular.py downloaded: [(package entry, tarball path)]."""
     packages = json.loads((ROOT / "bench/popular.json").read_text())["packages"][:limit]
-    paths = []
+    found = []
     for package in packages:
         path = POPULAR / f"{package['name'].lstrip('@').replace('/', '-')}-{package['newest']}.tgz"
         if path.exists():
-            paths.append((f"{package['name']}@{package['newest']} ({package['category']})", path))
+            found.append((package, path))
+    return found
+
+
+def benign(limit):
+    paths = [(f"{package['name']}@{package['newest']} ({package['category']})", path)
+             for package, path in popular_tarballs(limit)]
     return judge_benign("Popular packages", paths)
 
 

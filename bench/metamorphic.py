@@ -33,7 +33,7 @@ import tarfile
 from pathlib import Path
 
 sys.argv.append("--no-sandbox")  # detection.scan reads it: directories are never run
-from detection import MALWARE, POPULAR, ROOT, scan, verdict  # noqa: E402
+from detection import MALWARE, ROOT, popular_tarballs, scan, verdict  # noqa: E402
 from tables import table  # noqa: E402
 
 TOOLS = ROOT / "target/js-tools"
@@ -79,13 +79,8 @@ def malware_samples():
 
 
 def benign_samples(limit):
-    packages = json.loads((ROOT / "bench/popular.json").read_text())["packages"][:limit]
-    found = []
-    for package in packages:
-        path = POPULAR / f"{package['name'].lstrip('@').replace('/', '-')}-{package['newest']}.tgz"
-        if path.exists():
-            found.append(({"id": f"{package['name']}@{package['newest']}", "split": "benign"}, path))
-    return found
+    return [({"id": f"{package['name']}@{package['newest']}", "split": "benign"}, path)
+            for package, path in popular_tarballs(limit)]
 
 
 def prepare(mode, samples):
