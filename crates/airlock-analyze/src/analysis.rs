@@ -415,7 +415,7 @@ impl Analysis {
                     path: entry.path.as_str(),
                     flow: file_facts.map_or(&empty_flow, |file_facts| &file_facts.flow),
                     reach: reach_of(&entry.path),
-                    bundle: file_facts.is_some_and(|file_facts| file_facts.bundle),
+                    bundle: file_facts.is_some_and(|file_facts| file_facts.flow_joins),
                 }
             })
             .collect();
@@ -671,6 +671,7 @@ fn scan_guarded(path: &str, text: &str) -> FileFacts {
             ..FileFacts::default()
         });
     facts.bundle = is_bundle(path, text);
+    facts.flow_joins = facts.bundle && flow_joins(text);
     facts
 }
 
@@ -702,28 +703,30 @@ fn is_code(entry: &crate::archive::Entry, manifest: &Manifest) -> bool {
         && (manifest.bin.values().any(named) || manifest.entry_points.iter().any(named))
 }
 
-/// Below this size, minified code is judged as written.
-const SMALL_MINIFIED: usize = 32 * 1024;
-
-/// Generated code, judged as a bundle: one where the flow joins more than the code
-/// does. A small minified file is not one: its few functions are followed as
-/// precisely as when they were written out (a minified dropper stays a dropper).
+/// Minified or generated code, judged as a bundle.
 fn is_bundle(path: &str, text: &str) -> bool {
-    if text.len() > 512 * 1024
+    if path.contains(".min.")
+        || text.len() > 512 * 1024
         || memchr::memmem::find(text.as_bytes(), b"__webpack_require__").is_some()
     {
-        return true;
-    }
-    if text.len() < SMALL_MINIFIED {
-        return false;
-    }
-    if path.contains(".min.") {
         return true;
     }
     // As `text.lines().count()`, without decoding characters.
     let newlines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
     let lines = newlines + usize::from(!text.is_empty() && !text.ends_with('\n'));
     text.len() / lines.max(1) > 250
+}
+
+/// Below this size a minified file's flow is followed as written.
+const SMALL_MINIFIED: usize = 32 * 1024;
+
+/// Whether a bundle's flow joins more than its code does (so what runs only when a
+/// function is called weighs at most a warning): not in a small minified file, whose
+/// few functions are followed as precisely as written out (a minified dropper stays
+/// a dropper); the file rules still read it as a bundle.
+fn flow_joins(text: &str) -> bool {
+    text.len() >= SMALL_MINIFIED
+        || memchr::memmem::find(text.as_bytes(), b"__webpack_require__").is_some()
 }
 
 /// What `binding.gyp` runs, when node-gyp reads it at install: npm runs `node-gyp
@@ -1286,19 +1289,23 @@ mod tests {
 
     #[test]
     fn bundles_are_told_by_name_size_loader_or_line_length() {
-        let long_line = "x".repeat(SMALL_MINIFIED + 300);
-        // A small minified file is read as written.
-        assert!(!is_bundle("dist/app.min.js", "short"));
-        assert!(!is_bundle("index.js", &"x".repeat(300)));
-        assert!(is_bundle("dist/app.min.js", &"x;\n".repeat(SMALL_MINIFIED)));
+        let long_line = "x".repeat(300);
+        assert!(is_bundle("dist/app.min.js", "short"));
         assert!(is_bundle("index.js", "function __webpack_require__(id) {}"));
         assert!(is_bundle("index.js", &long_line));
         assert!(is_bundle("index.js", &format!("{long_line}\n")));
         assert!(!is_bundle(
             "index.js",
-            &"module.exports = 1;\n".repeat(SMALL_MINIFIED / 10)
+            &format!("{long_line}\n{long_line}\n\n")
         ));
         assert!(!is_bundle("index.js", ""));
         assert!(!is_bundle("index.js", "module.exports = 1;\n"));
+    }
+
+    #[test]
+    fn only_large_bundles_join_flows() {
+        assert!(!flow_joins(&"x".repeat(300)));
+        assert!(flow_joins(&"x".repeat(SMALL_MINIFIED)));
+        assert!(flow_joins("function __webpack_require__(id) {}"));
     }
 }

@@ -7,22 +7,25 @@
 //! The pieces are found on the syntax tree and replaced in the source text, which is
 //! then parsed again: line numbers stay where they were.
 
-use oxc_ast::ast::{BinaryExpression, Expression, Program};
+use oxc_ast::ast::{BinaryExpression, Decorator, Expression, ExpressionStatement, Program};
 use oxc_ast_visit::{Visit, walk};
 use oxc_span::{GetSpan, Span};
 use oxc_syntax::operator::BinaryOperator;
 
-/// The longest literal folding builds: past it, pieces stay pieces.
+/// The longest literal folding builds: a longer run is left as written (its
+/// parenthesised parts may still fold).
 const MAX_FOLDED: usize = 64 * 1024;
 
-/// `source` with every string literal that was written as pieces (`+` of literals,
-/// parenthesised literals) written as one literal, or `None` when there are none.
+/// `source` with every string literal that was written as pieces (a run of `+`ed
+/// literals, a parenthesised literal) written as one literal, or `None` when there
+/// are none.
 pub(crate) fn folded_source(source: &str, program: &Program<'_>) -> Option<String> {
     let mut finder = Finder::default();
     finder.visit_program(program);
     if finder.folds.is_empty() {
         return None;
     }
+    finder.folds.sort_by_key(|(span, _)| span.start);
     let mut out = String::with_capacity(source.len());
     let mut at = 0;
     for (span, text) in finder.folds {
@@ -45,7 +48,7 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-/// The outermost expressions that fold, in source order, with their text.
+/// The outermost spans that fold, with their text.
 #[derive(Default)]
 struct Finder {
     folds: Vec<(Span, String)>,
@@ -53,54 +56,104 @@ struct Finder {
 
 impl<'a> Visit<'a> for Finder {
     fn visit_expression(&mut self, expression: &Expression<'a>) {
-        if let Some(text) = folded(expression) {
-            // The outermost fold wins; what is inside it is not visited.
-            self.folds.push((expression.span(), text));
-            return;
+        match expression {
+            Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+                self.sum(binary);
+            }
+            // `("x")`, `("a" + "b")`: one literal, without its parentheses.
+            Expression::ParenthesizedExpression(_) => match piece_text(expression) {
+                Some(text) => self.folds.push((expression.span(), text)),
+                None => walk::walk_expression(self, expression),
+            },
+            _ => walk::walk_expression(self, expression),
         }
-        walk::walk_expression(self, expression);
     }
-}
 
-/// The text `expression` stands for when it is literal pieces joined: at least two
-/// pieces, or one in parentheses.
-fn folded(expression: &Expression<'_>) -> Option<String> {
-    match expression {
-        Expression::ParenthesizedExpression(parenthesized) => {
-            let inner = parenthesized.expression.without_parentheses();
-            literal(inner).map(str::to_owned).or_else(|| match inner {
-                Expression::BinaryExpression(binary) => joined(binary),
-                _ => None,
-            })
+    // A directive stays what it is: `("use strict")` folded would turn strict mode on.
+    fn visit_expression_statement(&mut self, statement: &ExpressionStatement<'a>) {
+        match &statement.expression {
+            Expression::ParenthesizedExpression(parenthesized) => {
+                self.visit_expression(&parenthesized.expression);
+            }
+            expression => self.visit_expression(expression),
         }
-        Expression::BinaryExpression(binary) => joined(binary),
-        _ => None,
+    }
+
+    // `@("a" + "b")` must keep its parentheses.
+    fn visit_decorator(&mut self, _decorator: &Decorator<'a>) {}
+}
+
+impl Finder {
+    /// A `+` chain, walked once along its left spine: each run of two or more
+    /// literal pieces is one fold (`x + "a" + "b"` is `x + "ab"`, since `+` of
+    /// strings is concatenation whatever came before); every other piece is visited.
+    fn sum(&mut self, binary: &BinaryExpression<'_>) {
+        let parts = spine(binary);
+        let texts: Vec<Option<String>> = parts.iter().map(|part| piece_text(part)).collect();
+        let mut index = 0;
+        while index < parts.len() {
+            let run = texts[index..]
+                .iter()
+                .take_while(|text| text.is_some())
+                .count();
+            if run >= 2 {
+                let pieces = &texts[index..index + run];
+                // A run too long to join is left as written, and not looked at again.
+                if pieces.iter().flatten().map(String::len).sum::<usize>() <= MAX_FOLDED {
+                    let text: String = pieces.iter().flatten().map(String::as_str).collect();
+                    let span =
+                        Span::new(parts[index].span().start, parts[index + run - 1].span().end);
+                    self.folds.push((span, text));
+                }
+                index += run;
+                continue;
+            }
+            let part = parts[index];
+            if !matches!(part, Expression::StringLiteral(_)) {
+                self.visit_expression(part);
+            }
+            index += 1;
+        }
     }
 }
 
-/// `a + b + …` when every piece is a string literal (or such a sum in parentheses).
-fn joined(binary: &BinaryExpression<'_>) -> Option<String> {
-    if binary.operator != BinaryOperator::Addition {
-        return None;
+/// The pieces of `a + b + c` from left to right, following the left spine without
+/// recursion (long chains are common in generated code); parenthesised sums stay
+/// single pieces.
+fn spine<'e, 'a>(binary: &'e BinaryExpression<'a>) -> Vec<&'e Expression<'a>> {
+    let mut parts = vec![&binary.right];
+    let mut left = &binary.left;
+    while let Expression::BinaryExpression(inner) = left
+        && inner.operator == BinaryOperator::Addition
+    {
+        parts.push(&inner.right);
+        left = &inner.left;
     }
-    let mut text = piece(&binary.left)?;
-    text.push_str(&piece(&binary.right)?);
-    (text.len() <= MAX_FOLDED).then_some(text)
+    parts.push(left);
+    parts.reverse();
+    parts
 }
 
-fn piece(expression: &Expression<'_>) -> Option<String> {
-    match expression.without_parentheses() {
-        Expression::BinaryExpression(binary) => joined(binary),
-        other => literal(other).map(str::to_owned),
-    }
-}
-
-/// A string literal's value; not one with lone surrogates, whose value is encoded.
-fn literal<'e>(expression: &'e Expression<'_>) -> Option<&'e str> {
+/// The text a piece stands for: a string literal, or literals joined in
+/// parentheses (`("a" + ("b" + "c"))`).
+fn piece_text(expression: &Expression<'_>) -> Option<String> {
     match expression {
         Expression::StringLiteral(literal) if !literal.lone_surrogates => {
-            Some(literal.value.as_str())
+            Some(literal.value.as_str().to_owned())
         }
+        Expression::ParenthesizedExpression(parenthesized) => match &parenthesized.expression {
+            Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
+                let mut text = String::new();
+                for part in spine(binary) {
+                    text.push_str(&piece_text(part)?);
+                    if text.len() > MAX_FOLDED {
+                        return None;
+                    }
+                }
+                Some(text)
+            }
+            inner => piece_text(inner),
+        },
         _ => None,
     }
 }
@@ -143,8 +196,27 @@ mod tests {
         assert_eq!(fold("1 + 2;"), None);
         assert_eq!(fold(r#""a" - "b";"#), None);
         assert_eq!(fold(r#"f("a");"#), None);
-        // A sum that starts with a value keeps its literal tail apart.
-        assert_eq!(fold(r#"x + "a" + "b";"#), None);
+        // A sum that starts with a value has its literal run joined.
+        assert_eq!(fold(r#"x + "a" + "b";"#).as_deref(), Some(r#"x + "ab";"#));
+        assert_eq!(fold(r#"x + "a" + y + "b";"#), None);
+    }
+
+    #[test]
+    fn directives_and_decorators_keep_their_parentheses() {
+        assert_eq!(fold(r#"("use strict");"#), None);
+        assert_eq!(
+            fold(r#"("use " + "strict");"#).as_deref(),
+            Some(r#"("use strict");"#)
+        );
+    }
+
+    #[test]
+    fn long_chains_headed_by_a_value_fold_in_one_pass() {
+        let short = format!("x{};", " + 'AAAA'".repeat(10_000));
+        assert!(fold(&short).unwrap().starts_with("x + \"AAAA"));
+        // Past 64 KiB the run stays as written; either way each piece is read once.
+        let long = format!("x{};", " + 'AAAA'".repeat(20_000));
+        assert_eq!(fold(&long), None);
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub(crate) struct FileFacts {
     pub(crate) hosts: Vec<String>,
     /// A bundle or minified file, judged as one rather than as hand-written code.
     pub(crate) bundle: bool,
+    /// A bundle whose flow joins more than its code does (a large one).
+    pub(crate) flow_joins: bool,
     /// Large base64-only literals: (length, entropy of a sample, line).
     pub(crate) data_literals: Vec<(usize, f64, u32)>,
     /// `fetch(...)`, `new XMLHttpRequest`, `new WebSocket`.
@@ -245,10 +247,10 @@ fn parse<'a>(
 }
 
 /// Node runs a CommonJS file inside a function, so a `return` at its top level is
-/// allowed (and used to stop early); the parser is told so.
+/// allowed (and used to stop early); the parser is told so, except for modules.
 fn parser<'a>(allocator: &'a Allocator, source: &'a str, source_type: SourceType) -> Parser<'a> {
     Parser::new(allocator, source, source_type).with_options(ParseOptions {
-        allow_return_outside_function: true,
+        allow_return_outside_function: !source_type.is_module(),
         ..ParseOptions::default()
     })
 }
@@ -303,9 +305,9 @@ fn scan_in(allocator: &Allocator, path: &str, source: &str) -> FileFacts {
     let scoping = semantic.semantic.scoping();
     let line_of = |offset: u32| scanner.lines.line(offset);
     let mut builder = FlowBuilder::new(source, scoping, &line_of);
-    // Obfuscators' string tables: only files with their `_0x1a2b` names, or the
-    // rotation loop that survives renaming (`n.push(n.shift())`), pay for the extra
-    // walk.
+    // Obfuscators' string tables: only files with their `_0x1a2b` names, or with
+    // what their rotation loop ends in once renamed (`n.push(n.shift())`; other
+    // `….shift())` match too, and only cost the walk), pay for the extra walk.
     let has = |needle: &[u8]| memchr::memmem::find(source.as_bytes(), needle).is_some();
     if !scanner.hex_identifiers.is_empty()
         || has(b"module.exports = require(")

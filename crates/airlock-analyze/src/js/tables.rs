@@ -562,7 +562,16 @@ struct Rotator<'t> {
 }
 
 impl Rotator<'_> {
-    fn rotate(&mut self, array_name: &str, count: f64, body: &oxc_ast::ast::FunctionBody<'_>) {
+    /// Turns `array_name` as the rotation function `body` would. A rotation found by
+    /// its shape alone (`inferred`: a minifier inlined its arguments) that does not
+    /// check out leaves the array as it was, for the real rotation to turn.
+    fn rotate(
+        &mut self,
+        array_name: &str,
+        count: f64,
+        body: &oxc_ast::ast::FunctionBody<'_>,
+        inferred: bool,
+    ) {
         let mut scan = RotationScan::default();
         scan.visit_function_body(body);
         if !scan.moves || self.done.contains(array_name) {
@@ -603,6 +612,7 @@ impl Rotator<'_> {
             .expect("looked up above");
         match turns {
             Some(turns) => array.rotate_left(turns),
+            None if inferred => return,
             // Not found: the table stays unknown rather than wrong.
             None => array.clear(),
         }
@@ -621,7 +631,7 @@ impl<'a> Visit<'a> for Rotator<'_> {
             )
             && let Some(body) = &function.body
         {
-            self.rotate(array.name.as_str(), count, body);
+            self.rotate(array.name.as_str(), count, body, false);
         } else if let Expression::FunctionExpression(function) = call.callee.without_parentheses()
             && call.arguments.len() <= 1
             && let Some(body) = &function.body
@@ -643,7 +653,7 @@ impl<'a> Visit<'a> for Rotator<'_> {
                     .find(|name| self.tables.arrays.contains_key(*name))
                     .cloned()
             {
-                self.rotate(&array, target, body);
+                self.rotate(&array, target, body, true);
             }
         }
         walk::walk_call_expression(self, call);
