@@ -957,6 +957,17 @@ function d(t,n){const r=a();return(d=function(t,n){return r[t-=16]})(t,n)}
     }
 
     #[test]
+    fn a_wrapper_around_a_rotation_does_not_wipe_its_table() {
+        // The whole file in an argument-less function whose first comparison with a
+        // number has nothing to do with the table: the real rotation inside still turns it.
+        let wrapped =
+            format!("!function(){{if(parseInt(process.versions.node)===12)return;{ROTATED}}}();");
+        let tables = tables(&wrapped);
+        let element = |index: u32| tables.call("_0xz", f64::from(index), None);
+        assert_eq!(element(0x10).as_deref(), Some("1b"));
+    }
+
+    #[test]
     fn a_plain_array_indexed_by_numbers_is_a_table_unless_it_changes() {
         let tables_found = tables("var _0xf=['dns','os','env'];require(_0xf[0]);");
         assert_eq!(tables_found.element("_0xf", 1.0).as_deref(), Some("os"));

@@ -2540,3 +2540,22 @@ fn rewritten_droppers_stay_stopped() {
     assert_message(&analysis, "at install");
     assert_stopped(&analysis, &pieces);
 }
+
+/// A browser driver's `request` event hands over outgoing requests: running their
+/// URL through a process is not running what a client sent.
+#[test]
+fn outgoing_request_events_are_not_incoming_requests() {
+    let driver = airlock_test::PackageBuilder::new("page-logger", "1.0.0")
+        .file(
+            "index.js",
+            "const cp=require('child_process');module.exports=function(t){\
+             t.on('request',function(e){cp.execFile('echo',[e.headers.referer])})};",
+        )
+        .build();
+    let analysis = analyse(&driver);
+    assert!(
+        !rules_of(&analysis).contains(&"evaluates-requests".to_owned()),
+        "{}",
+        report(&analysis)
+    );
+}
