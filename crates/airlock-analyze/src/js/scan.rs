@@ -928,24 +928,14 @@ fn fixed_blind_copy(property: &oxc_ast::ast::ObjectProperty<'_>) -> Option<Strin
         .find_map(mail_address)
 }
 
-/// The text of a string literal, of the literal elements of an array, or of
-/// literals joined with `+`; None when the value is not written in the code.
+/// The text of a string literal or of the literal elements of an array (literals
+/// joined with `+` arrive as one, from `fold`); None when the value is not written
+/// in the code.
 fn literal_texts(expression: &Expression<'_>, out: &mut Vec<String>) -> Option<()> {
     match expression.without_parentheses() {
         Expression::StringLiteral(literal) => out.push(literal.value.to_string()),
-        Expression::TemplateLiteral(template) if template.expressions.is_empty() => out.push(
-            template
-                .quasis
-                .iter()
-                .filter_map(|quasi| quasi.value.cooked.as_ref())
-                .map(oxc_ast::ast::Str::as_str)
-                .collect(),
-        ),
-        Expression::BinaryExpression(binary) if binary.operator == BinaryOperator::Addition => {
-            let mut parts = Vec::new();
-            literal_texts(&binary.left, &mut parts)?;
-            literal_texts(&binary.right, &mut parts)?;
-            out.push(parts.concat());
+        Expression::TemplateLiteral(template) => {
+            out.push(template.single_quasi()?.as_str().to_owned());
         }
         // A list: the addresses written in it, beside the ones computed.
         Expression::ArrayExpression(array) => {
