@@ -42,6 +42,8 @@ mod router;
 mod sessions;
 mod state;
 mod tarballs;
+#[cfg(test)]
+mod test_packument;
 pub mod trust;
 pub mod vetting;
 
