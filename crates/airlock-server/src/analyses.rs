@@ -589,11 +589,25 @@ mod tests {
     use super::*;
 
     fn packument(times: &[(&str, &str)]) -> Packument {
-        let versions: Vec<(&str, Option<&str>)> = times
+        let versions: serde_json::Map<String, serde_json::Value> = times
             .iter()
-            .map(|(version, at)| (*version, Some(*at)))
+            .map(|(version, _)| {
+                (
+                    (*version).to_owned(),
+                    serde_json::json!({"name": "paced", "version": version, "dist": {"tarball": "http://127.0.0.1:1/x.tgz"}}),
+                )
+            })
             .collect();
-        crate::test_packument::packument("paced", &versions, None)
+        let time: serde_json::Map<String, serde_json::Value> = times
+            .iter()
+            .map(|(version, at)| ((*version).to_owned(), serde_json::json!(at)))
+            .collect();
+        let body = serde_json::json!({"name": "paced", "versions": versions, "time": time});
+        Packument::parse(
+            &PackageName::new("paced").unwrap(),
+            &serde_json::to_vec(&body).unwrap(),
+        )
+        .unwrap()
     }
 
     /// How long the version a release is compared with had been public: two

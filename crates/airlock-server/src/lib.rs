@@ -42,8 +42,6 @@ mod router;
 mod sessions;
 mod state;
 mod tarballs;
-#[cfg(test)]
-mod test_packument;
 pub mod trust;
 pub mod vetting;
 

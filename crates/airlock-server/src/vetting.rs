@@ -339,9 +339,25 @@ mod tests {
     use super::*;
 
     fn packument(latest: &str, versions: &[&str]) -> Packument {
-        let versions: Vec<(&str, Option<&str>)> =
-            versions.iter().map(|version| (*version, None)).collect();
-        crate::test_packument::packument("canaried", &versions, Some(latest))
+        let versions: serde_json::Map<String, serde_json::Value> = versions
+            .iter()
+            .map(|version| {
+                (
+                    (*version).to_owned(),
+                    serde_json::json!({"name": "canaried", "version": version, "dist": {"tarball": "http://127.0.0.1:1/x.tgz"}}),
+                )
+            })
+            .collect();
+        let body = serde_json::json!({
+            "name": "canaried",
+            "dist-tags": {"latest": latest},
+            "versions": versions,
+        });
+        Packument::parse(
+            &PackageName::new("canaried").unwrap(),
+            &serde_json::to_vec(&body).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
